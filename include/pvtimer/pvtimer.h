@@ -1,0 +1,25 @@
+/*
+ * pvtimer: the whole public API of the core.
+ *
+ *   base.h         error codes, time constants, overflow-safe arithmetic
+ *   clocksource.h  clocksources, mult/shift, the registry, jiffies
+ *   pvclock.h      the pvclock ABI (KVM/Xen), its reader and writer
+ *   timekeeping.h  the guest monotonic clock
+ *   clockevent.h   clockevent devices and programming
+ *   strategy.h     guest deadline -> device deadline conversions
+ */
+#ifndef PVTIMER_PVTIMER_H
+#define PVTIMER_PVTIMER_H
+
+#include "pvtimer/base.h"
+#include "pvtimer/clockevent.h"
+#include "pvtimer/clocksource.h"
+#include "pvtimer/pvclock.h"
+#include "pvtimer/strategy.h"
+#include "pvtimer/timekeeping.h"
+
+#define PVTIMER_VERSION_MAJOR 0
+#define PVTIMER_VERSION_MINOR 1
+#define PVTIMER_VERSION_PATCH 0
+
+#endif /* PVTIMER_PVTIMER_H */

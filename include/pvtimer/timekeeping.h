@@ -1,0 +1,99 @@
+/*
+ * pvtimer: the guest's monotonic clock.
+ *
+ * The timekeeper turns the current clocksource's counter into guest
+ * monotonic ns, anchored at (cycle_last, base_ns):
+ *
+ *     now = base_ns + ((delta * mult + frac) >> shift),
+ *     delta = (read() - cycle_last) & mask
+ *
+ * where frac (< 2^shift) carries the sub-ns remainder of earlier
+ * accumulations, so accumulating never loses time. The product is formed in
+ * 96 bits, so a long interval cannot overflow; a counter narrower than 64
+ * bits must be accumulated (pvt_timekeeper_update) at least every half of
+ * its range, which now() also does by itself when it sees a delta past a
+ * quarter of the range.
+ *
+ * The clock never goes backwards: a reading below the last one returned
+ * (a counter that stepped back, a delta past half the range) returns the
+ * last value. Switching clocksource is continuous: the new source takes
+ * over from the current value. Every clockevent device registered with the
+ * timekeeper is told of the switch so that its strategy can react.
+ *
+ * One timekeeper per guest; it is not locked (a guest with several vCPUs
+ * serialises updates as a kernel would).
+ */
+#ifndef PVTIMER_TIMEKEEPING_H
+#define PVTIMER_TIMEKEEPING_H
+
+#include "pvtimer/base.h"
+#include "pvtimer/clocksource.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pvt_clockevent;
+
+struct pvt_timekeeper {
+    struct pvt_clocksource *cs;
+    uint64_t cycle_last; /* counter value at base_ns */
+    int64_t base_ns;     /* guest ns at cycle_last */
+    uint64_t frac;       /* remainder, in 2^-shift ns, < 2^shift */
+    int64_t last_ns;     /* highest value now() returned */
+    uint32_t cs_generation;        /* bumped at every clocksource switch */
+    uint64_t backwards;            /* readings clamped by the guard */
+    struct pvt_clockevent *devices; /* told of clocksource switches */
+};
+
+/*
+ * Start keeping time on cs (initialised, see pvt_clocksource_init) with the
+ * clock reading start_ns now (start_ns >= 0; a guest boots at 0).
+ * Returns 0 or -PVT_EINVAL.
+ */
+int pvt_timekeeper_init(struct pvt_timekeeper *tk, struct pvt_clocksource *cs,
+                        int64_t start_ns);
+
+/* Guest monotonic ns now (>= 0), or -PVT_EINVAL for a NULL or
+ * uninitialised tk. */
+int64_t pvt_timekeeper_now(struct pvt_timekeeper *tk);
+
+/*
+ * Fold the time elapsed since the anchor into it (read once). Call at
+ * least every half of the counter's range (the tick does). Returns the new
+ * now, or -PVT_EINVAL for a NULL or uninitialised tk.
+ */
+int64_t pvt_timekeeper_update(struct pvt_timekeeper *tk);
+
+/*
+ * Switch to clocksource cs, continuing from the current time, and tell
+ * every registered device. Switching to the current one does nothing.
+ * Returns 0 or -PVT_EINVAL (NULL or uninitialised cs).
+ */
+int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
+                                   struct pvt_clocksource *cs);
+
+/*
+ * A pvt_cs_switch_fn for pvt_cs_registry_init(reg, ..., tk): follows the
+ * registry's choice of clocksource. ctx is the timekeeper.
+ */
+void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,
+                           struct pvt_clocksource *new_cs);
+
+/*
+ * The counter value of the current clocksource at which the guest clock
+ * will read at least ns (rounded up: never early, late by less than the
+ * cycles of 1 ns).
+ * A time not after the anchor gives cycle_last. The result is a full
+ * counter value, wrapped to the counter's mask. Returns 0, -PVT_EINVAL, or
+ * -PVT_ERANGE when ns is further than half the counter's range ahead (the
+ * value would be ambiguous after wrapping).
+ */
+int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
+                                uint64_t *cycles);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PVTIMER_TIMEKEEPING_H */

@@ -1,0 +1,416 @@
+/*
+ * Clockevent devices: registration, state, and programming with Linux's
+ * semantics (past deadlines, clamping, forced minimum delta with retries
+ * and min_delta raising, starvation prevention). How a deadline becomes a
+ * device value is the strategy's business (strategy.c).
+ */
+#include "pvtimer/clockevent.h"
+
+#include "clockevent-internal.h"
+#include "pvtimer/strategy.h"
+#include "pvtimer/timekeeping.h"
+
+/* Linux retries a refused min-delta programming this many times before
+ * raising min_delta. */
+#define MIN_DELTA_TRIES 3
+/* The first raise goes to at least this. */
+#define MIN_DELTA_RAISE_FLOOR_NS 5000u
+
+int pvt_clockevent_delta2ns(const struct pvt_clockevent *dev, uint64_t ticks,
+                            bool ismax, uint64_t *ns)
+{
+    uint64_t clc, rnd;
+
+    if (!dev || !ns || dev->mult == 0 || dev->shift > 32)
+        return -PVT_EINVAL;
+    clc = ticks << dev->shift;
+    if ((clc >> dev->shift) != ticks)
+        clc = UINT64_MAX; /* overflowed: saturate */
+    /*
+     * Round up so that converting back gives at least `ticks` (a minimum
+     * must not come out shorter). For the maximum, rounding up is only safe
+     * when one ns is at most one tick (mult <= 2^shift); otherwise the
+     * rounded ns could convert back to more ticks than the device takes.
+     */
+    rnd = (uint64_t)dev->mult - 1;
+    if (UINT64_MAX - clc > rnd && (!ismax || dev->mult <= (1ull << dev->shift)))
+        clc += rnd;
+    clc /= dev->mult;
+    *ns = clc > PVT_CE_MIN_DELTA_FLOOR_NS ? clc : PVT_CE_MIN_DELTA_FLOOR_NS;
+    return 0;
+}
+
+int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
+                          uint64_t min_ticks, uint64_t max_ticks)
+{
+    uint64_t sec;
+    int rc;
+
+    if (!dev || freq_hz == 0 || freq_hz > UINT32_MAX || min_ticks == 0 ||
+        min_ticks > max_ticks)
+        return -PVT_EINVAL;
+    /* exact over the longest programmable delta, as Linux chooses it */
+    sec = max_ticks / freq_hz;
+    if (sec == 0)
+        sec = 1;
+    else if (sec > 600 && max_ticks > UINT32_MAX)
+        sec = 600;
+    if (sec > UINT32_MAX)
+        sec = UINT32_MAX;
+    rc = pvt_calc_mult_shift(&dev->mult, &dev->shift,
+                             (uint32_t)PVT_NSEC_PER_SEC, (uint32_t)freq_hz,
+                             (uint32_t)sec);
+    if (rc)
+        return rc;
+    dev->min_delta_ticks = min_ticks;
+    dev->max_delta_ticks = max_ticks;
+    rc = pvt_clockevent_delta2ns(dev, min_ticks, false, &dev->min_delta_ns);
+    if (rc)
+        return rc;
+    return pvt_clockevent_delta2ns(dev, max_ticks, true, &dev->max_delta_ns);
+}
+
+static bool registered(const struct pvt_clockevent *dev)
+{
+    return dev && dev->tk && dev->state != PVT_CE_DETACHED;
+}
+
+static int check_driver(const struct pvt_clockevent *dev)
+{
+    if (!dev->name || !(dev->features & PVT_CE_FEAT_ALL) ||
+        (dev->features & ~PVT_CE_FEAT_ALL))
+        return -PVT_EINVAL;
+    if ((dev->features & PVT_CE_FEAT_ONESHOT) && !dev->set_next_event &&
+        !dev->set_next_abs)
+        return -PVT_EINVAL;
+    if (dev->set_next_abs && !dev->read_timebase)
+        return -PVT_EINVAL;
+    if ((dev->features & PVT_CE_FEAT_PERIODIC) && !dev->set_state_periodic)
+        return -PVT_EINVAL;
+    if (dev->mult == 0 || dev->shift > 32)
+        return -PVT_EINVAL;
+    return 0;
+}
+
+int pvt_clockevent_register(struct pvt_clockevent *dev,
+                            struct pvt_timekeeper *tk)
+{
+    int rc;
+
+    if (!dev || !tk || !tk->cs)
+        return -PVT_EINVAL;
+    if (dev->tk)
+        return -PVT_EBUSY;
+    rc = check_driver(dev);
+    if (rc)
+        return rc;
+    if (dev->min_delta_ns == 0) {
+        rc = pvt_clockevent_delta2ns(dev, dev->min_delta_ticks, false,
+                                     &dev->min_delta_ns);
+        if (rc)
+            return rc;
+    }
+    if (dev->max_delta_ns == 0) {
+        if (dev->max_delta_ticks == 0)
+            return -PVT_EINVAL;
+        rc = pvt_clockevent_delta2ns(dev, dev->max_delta_ticks, true,
+                                     &dev->max_delta_ns);
+        if (rc)
+            return rc;
+    }
+    if (dev->min_delta_ns > dev->max_delta_ns)
+        return -PVT_EINVAL;
+    if (dev->min_delta_limit_ns == 0)
+        dev->min_delta_limit_ns = PVT_CE_DEFAULT_MIN_DELTA_LIMIT_NS;
+
+    dev->tk = tk;
+    dev->state = PVT_CE_SHUTDOWN;
+    dev->next_event = PVT_TIME_MAX;
+    dev->period_ns = 0;
+    dev->forced_pending = false;
+    dev->last = (struct pvt_ce_program){0};
+    dev->stats = (struct pvt_ce_stats){0};
+    dev->strategy = NULL;
+    dev->tk_next = tk->devices;
+    tk->devices = dev;
+
+    rc = pvt_clockevent_set_strategy(dev, dev->set_next_abs
+                                              ? &pvt_strategy_delta
+                                              : &pvt_strategy_relative);
+    if (rc)
+        pvt_clockevent_unregister(dev);
+    return rc;
+}
+
+int pvt_clockevent_unregister(struct pvt_clockevent *dev)
+{
+    struct pvt_clockevent **pos;
+
+    if (!dev)
+        return -PVT_EINVAL;
+    if (!registered(dev))
+        return -PVT_ENOENT;
+    for (pos = &dev->tk->devices; *pos; pos = &(*pos)->tk_next) {
+        if (*pos == dev) {
+            *pos = dev->tk_next;
+            break;
+        }
+    }
+    if (dev->state != PVT_CE_SHUTDOWN && dev->set_state_shutdown)
+        dev->set_state_shutdown(dev);
+    dev->tk_next = NULL;
+    dev->tk = NULL;
+    dev->state = PVT_CE_DETACHED;
+    dev->strategy = NULL;
+    dev->next_event = PVT_TIME_MAX;
+    return 0;
+}
+
+/* PERIODIC and ONESHOT are the two timer modes; a stopped oneshot device
+ * is still in oneshot mode. */
+static int mode_of(enum pvt_ce_state s)
+{
+    switch (s) {
+    case PVT_CE_PERIODIC:
+        return 1;
+    case PVT_CE_ONESHOT:
+    case PVT_CE_ONESHOT_STOPPED:
+        return 2;
+    case PVT_CE_DETACHED:
+    case PVT_CE_SHUTDOWN:
+        break;
+    }
+    return 0;
+}
+
+int pvt_clockevent_set_state(struct pvt_clockevent *dev,
+                             enum pvt_ce_state state, uint64_t period_ns)
+{
+    enum pvt_ce_state old;
+    int rc = 0;
+
+    if (!registered(dev))
+        return -PVT_EINVAL;
+    switch (state) {
+    case PVT_CE_PERIODIC:
+        if (!(dev->features & PVT_CE_FEAT_PERIODIC))
+            return -PVT_EOPNOTSUPP;
+        if (period_ns < PVT_CE_MIN_PERIOD_NS || period_ns > (uint64_t)INT64_MAX)
+            return -PVT_EINVAL;
+        rc = dev->set_state_periodic(dev, period_ns);
+        break;
+    case PVT_CE_ONESHOT:
+        if (!(dev->features & PVT_CE_FEAT_ONESHOT))
+            return -PVT_EOPNOTSUPP;
+        if (dev->set_state_oneshot)
+            rc = dev->set_state_oneshot(dev);
+        break;
+    case PVT_CE_ONESHOT_STOPPED:
+        if (!(dev->features & PVT_CE_FEAT_ONESHOT))
+            return -PVT_EOPNOTSUPP;
+        /* cancel whatever is pending: stopping is shutting the timer off */
+        if (dev->set_state_shutdown)
+            rc = dev->set_state_shutdown(dev);
+        break;
+    case PVT_CE_SHUTDOWN:
+        if (dev->set_state_shutdown)
+            rc = dev->set_state_shutdown(dev);
+        break;
+    case PVT_CE_DETACHED:
+    default:
+        return -PVT_EINVAL;
+    }
+    if (rc)
+        return rc < 0 ? rc : -PVT_EINVAL;
+
+    old = dev->state;
+    dev->state = state;
+    dev->period_ns = state == PVT_CE_PERIODIC ? period_ns : 0;
+    if (state != PVT_CE_ONESHOT) {
+        dev->next_event = PVT_TIME_MAX;
+        dev->forced_pending = false;
+    }
+    if (mode_of(state) && mode_of(state) != mode_of(old))
+        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
+    return 0;
+}
+
+int pvt__ce_set_relative(struct pvt_clockevent *dev, uint64_t ticks)
+{
+    dev->last.value = ticks;
+    dev->last.absolute = false;
+    return dev->set_next_event(dev, ticks);
+}
+
+int pvt__ce_set_absolute(struct pvt_clockevent *dev, uint64_t when)
+{
+    dev->last.value = when;
+    dev->last.absolute = true;
+    return dev->set_next_abs(dev, when);
+}
+
+static void record(struct pvt_clockevent *dev, int64_t requested, int64_t now,
+                   int64_t target, bool forced)
+{
+    dev->last.requested = requested;
+    dev->last.now = now;
+    dev->last.target = target;
+    dev->last.forced = forced;
+    dev->stats.programmed++;
+}
+
+/* Raise min_delta after repeated refusals; -PVT_ETIME once at the limit. */
+static int raise_min_delta(struct pvt_clockevent *dev)
+{
+    if (dev->min_delta_ns >= dev->min_delta_limit_ns) {
+        dev->stats.gave_up++;
+        dev->next_event = PVT_TIME_MAX;
+        return -PVT_ETIME;
+    }
+    if (dev->min_delta_ns < MIN_DELTA_RAISE_FLOOR_NS)
+        dev->min_delta_ns = MIN_DELTA_RAISE_FLOOR_NS;
+    else
+        dev->min_delta_ns += dev->min_delta_ns >> 1;
+    if (dev->min_delta_ns > dev->min_delta_limit_ns)
+        dev->min_delta_ns = dev->min_delta_limit_ns;
+    dev->stats.min_delta_raised++;
+    return 0;
+}
+
+/* Program now + min_delta, retrying and raising min_delta on refusal. The
+ * number of attempts is bounded: min_delta grows by half every
+ * MIN_DELTA_TRIES refusals until it reaches the limit. */
+static int program_min_delta(struct pvt_clockevent *dev, int64_t requested)
+{
+    int tries = 0;
+
+    for (;;) {
+        int64_t now = pvt_timekeeper_now(dev->tk);
+        uint64_t delta = dev->min_delta_ns;
+        int64_t target = pvt_add_sat_s64(now, (int64_t)delta);
+        int rc;
+
+        dev->next_event = target;
+        dev->stats.forced++;
+        rc = dev->strategy->program(dev, now, target, delta);
+        if (rc == 0) {
+            dev->forced_pending = true;
+            record(dev, requested, now, target, true);
+            return 0;
+        }
+        dev->stats.device_errors++;
+        if (++tries >= MIN_DELTA_TRIES) {
+            rc = raise_min_delta(dev);
+            if (rc)
+                return rc;
+            tries = 0;
+        }
+    }
+}
+
+int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
+                           bool force)
+{
+    int64_t now, delta, target;
+    uint64_t d;
+    int rc;
+
+    if (!registered(dev) || !dev->strategy)
+        return -PVT_EINVAL;
+    if (expires < 0) {
+        dev->stats.refused_past++;
+        return -PVT_ETIME;
+    }
+    switch (dev->state) {
+    case PVT_CE_SHUTDOWN:
+        dev->next_event = expires;
+        return 0;
+    case PVT_CE_PERIODIC:
+    case PVT_CE_DETACHED:
+        return -PVT_EINVAL;
+    case PVT_CE_ONESHOT_STOPPED:
+        if (expires == PVT_TIME_MAX)
+            return 0;
+        rc = pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0);
+        if (rc)
+            return rc;
+        break;
+    case PVT_CE_ONESHOT:
+        if (expires == PVT_TIME_MAX)
+            return pvt_clockevent_set_state(dev, PVT_CE_ONESHOT_STOPPED, 0);
+        break;
+    }
+
+    now = pvt_timekeeper_now(dev->tk);
+    delta = expires - now; /* both >= 0: cannot overflow */
+    if (delta <= 0 && !force) {
+        dev->stats.refused_past++;
+        return -PVT_ETIME;
+    }
+    /* starvation prevention: the pending forced event fires first anyway */
+    if (dev->forced_pending && (delta <= 0 || (uint64_t)delta <= dev->min_delta_ns)) {
+        dev->stats.starvation_skips++;
+        return 0;
+    }
+    dev->next_event = expires;
+    if (delta <= 0)
+        return program_min_delta(dev, expires);
+
+    d = (uint64_t)delta;
+    if (d > dev->max_delta_ns) {
+        d = dev->max_delta_ns;
+        dev->stats.clamped_max++;
+    } else if (d < dev->min_delta_ns) {
+        d = dev->min_delta_ns;
+        dev->stats.clamped_min++;
+    }
+    target = d > (uint64_t)INT64_MAX ? PVT_TIME_MAX
+                                     : pvt_add_sat_s64(now, (int64_t)d);
+    rc = dev->strategy->program(dev, now, target, d);
+    if (rc == 0) {
+        dev->forced_pending = false;
+        record(dev, expires, now, target, false);
+        return 0;
+    }
+    dev->stats.device_errors++;
+    if (force)
+        return program_min_delta(dev, expires);
+    return rc < 0 ? rc : -PVT_ETIME;
+}
+
+int pvt_clockevent_event(struct pvt_clockevent *dev)
+{
+    if (!registered(dev))
+        return -PVT_EINVAL;
+    dev->stats.events++;
+    dev->forced_pending = false;
+    if (dev->event_handler)
+        dev->event_handler(dev);
+    return 0;
+}
+
+int pvt_clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what)
+{
+    if (!registered(dev))
+        return -PVT_EINVAL;
+    if (dev->strategy && dev->strategy->notify)
+        dev->strategy->notify(dev, what, pvt_timekeeper_now(dev->tk));
+    return 0;
+}
+
+const char *pvt_clockevent_state_name(enum pvt_ce_state state)
+{
+    switch (state) {
+    case PVT_CE_DETACHED:
+        return "detached";
+    case PVT_CE_SHUTDOWN:
+        return "shutdown";
+    case PVT_CE_PERIODIC:
+        return "periodic";
+    case PVT_CE_ONESHOT:
+        return "oneshot";
+    case PVT_CE_ONESHOT_STOPPED:
+        return "oneshot-stopped";
+    }
+    return "invalid";
+}

@@ -1,0 +1,404 @@
+/*
+ * The pvclock page: guest-side reader (seqlock, last-value guard, the
+ * clocksource), hypervisor-side writer and the scale maths of both.
+ *
+ * Memory ordering. The page is shared with another agent (the hypervisor,
+ * or another thread in the simulator and the tests), so every access to it
+ * is a GCC __atomic builtin on the plain ABI fields; the seqlock follows
+ * Boehm, "Can seqlocks get along with programming language memory models?"
+ * (MSPC 2012), in C11 terms:
+ *
+ *   writer                            reader
+ *   W1 version = odd     (relaxed)    R1 v1 = version          (acquire)
+ *   F1 fence             (release)    R2 TSC, fields            (relaxed)
+ *   W2 fields            (relaxed)    F2 fence                 (acquire)
+ *   W3 version = even    (release)    R3 v2 = version          (relaxed)
+ *                                     retry if v1 odd or v2 != v1
+ *
+ * (a) The reader sees a complete update: if R1 reads W3's even value, W3
+ *     synchronises with R1, so W2 happens before R2 and R2 reads W2's
+ *     values or newer ones.
+ * (b) The reader sees "newer ones" only with a changed version: if any load
+ *     in R2 reads a value stored by some later update's W2', then that
+ *     update's release fence F1' (sequenced before W2') synchronises with
+ *     the reader's acquire fence F2 (sequenced after the load), so W1' (the
+ *     odd version, sequenced before F1') happens before R3, and by
+ *     coherence R3 reads W1' or later: v2 != v1.
+ * The fence F1 sits *after* the odd store and *before* the field stores:
+ * a release fence orders everything before it against stores after it,
+ * which is exactly "the odd version is visible no later than any field".
+ * A release store of the odd version would not do (it orders only what
+ * precedes it) and an acquire fence would not order stores at all. On x86
+ * both fences are only compiler barriers (TSO); on arm64 GCC emits dmb ish
+ * and dmb ishld, where Linux uses smp_wmb() and smp_rmb().
+ */
+#include "pvtimer/pvclock.h"
+
+#define PVCLOCK_KNOWN_FLAGS                                                    \
+    ((uint8_t)(PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED))
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/*
+ * Scale maths. The ABI value is
+ *
+ *     ns = (d' * mul) >> 32,   d' = shift >= 0 ? d << shift : d >> -shift
+ *
+ * i.e. mul / 2^32 is a fraction in [0, 1) and the shift a power of two in
+ * front of it. For a negative shift the low bits of d are dropped *before*
+ * the multiply, exactly as the ABI says, so that this guest computes the
+ * same ns as every other reader of the page (rounding first differs from
+ * rounding once at the end). For a positive shift d << shift may not fit
+ * 64 bits; the exact value d * mul * 2^shift / 2^32 is then formed without
+ * the intermediate:
+ *     shift <= 32:  (d * mul) >> (32 - shift)     (96-bit product)
+ *     shift  > 32:  (d * mul) << (shift - 32)
+ * which equals the ABI value whenever d << shift fits, and saturates at
+ * UINT64_MAX when the result itself does not fit. pvt_mul_u64_u32_shr
+ * keeps all 96 bits of the product and saturates.
+ */
+uint64_t pvt_pvclock_scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+{
+    if (shift < 0) {
+        unsigned int k = (unsigned int)(-(int)shift); /* 1..128 */
+        if (k > 63)
+            return 0; /* every bit of d shifted out */
+        return pvt_mul_u64_u32_shr(delta >> k, mul, 32);
+    }
+    if (shift <= 32)
+        return pvt_mul_u64_u32_shr(delta, mul, 32u - (unsigned int)shift);
+    if (delta == 0 || mul == 0)
+        return 0;
+    if (shift > 63)
+        return UINT64_MAX; /* header contract: out-of-range shifts saturate */
+    {
+        unsigned int k = (unsigned int)shift - 32u;      /* 1..31 */
+        uint64_t p = pvt_mul_u64_u32_shr(delta, mul, 0); /* saturates */
+        if (p > (UINT64_MAX >> k))
+            return UINT64_MAX;
+        return p << k;
+    }
+}
+
+int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
+{
+    if (g == NULL || (valid_flags & (uint8_t)~PVCLOCK_KNOWN_FLAGS) != 0)
+        return -PVT_EINVAL;
+    __atomic_store_n(&g->last_value, 0, __ATOMIC_RELAXED);
+    g->valid_flags = valid_flags;
+    g->max_retries = PVT_PVCLOCK_DEFAULT_RETRIES;
+    return 0;
+}
+
+/*
+ * One attempt per iteration; max_retries counts attempts (0 is taken as 1,
+ * so a zero-initialised guest still reads once). An odd version costs an
+ * attempt without touching the fields or the TSC.
+ */
+int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
+                         const struct pvt_pvclock_vcpu_time_info *src,
+                         pvt_tsc_read_fn read_tsc, void *ctx,
+                         struct pvt_pvclock_snapshot *out)
+{
+    uint32_t attempts, i;
+
+    if (src == NULL || read_tsc == NULL || out == NULL)
+        return -PVT_EINVAL;
+    attempts = g != NULL ? g->max_retries : PVT_PVCLOCK_DEFAULT_RETRIES;
+    if (attempts == 0)
+        attempts = 1;
+
+    for (i = 0; i < attempts; i++) {
+        uint32_t v1, v2, mul;
+        uint64_t tsc, tsc_timestamp, system_time;
+        int8_t shift;
+        uint8_t flags;
+
+        v1 = __atomic_load_n(&src->version, __ATOMIC_ACQUIRE);
+        if (v1 & 1u) {
+            cpu_relax();
+            continue;
+        }
+        tsc = read_tsc(ctx);
+        tsc_timestamp = __atomic_load_n(&src->tsc_timestamp, __ATOMIC_RELAXED);
+        system_time = __atomic_load_n(&src->system_time, __ATOMIC_RELAXED);
+        mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
+        shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
+        flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        v2 = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
+        if (v2 != v1) {
+            cpu_relax();
+            continue;
+        }
+        out->version = v1;
+        out->tsc_timestamp = tsc_timestamp;
+        out->system_time = system_time;
+        out->mul = mul;
+        out->shift = shift;
+        out->flags = flags;
+        out->tsc = tsc;
+        return 0;
+    }
+    return -PVT_EAGAIN;
+}
+
+/*
+ * A TSC behind tsc_timestamp (a page of another vCPU whose TSC runs ahead,
+ * or a hypervisor that stamped the page from a later read) extrapolates the
+ * same line backwards instead of wrapping the unsigned delta into a huge
+ * value, which the last-value guard would then make permanent. The result
+ * is monotonic in tsc and saturates at 0 and UINT64_MAX.
+ */
+uint64_t pvt_pvclock_snapshot_ns(const struct pvt_pvclock_snapshot *snap)
+{
+    uint64_t back;
+
+    if (snap == NULL)
+        return 0;
+    if (snap->tsc >= snap->tsc_timestamp)
+        return pvt_add_sat_u64(
+            snap->system_time,
+            pvt_pvclock_scale_delta(snap->tsc - snap->tsc_timestamp, snap->mul,
+                                    snap->shift));
+    back = pvt_pvclock_scale_delta(snap->tsc_timestamp - snap->tsc, snap->mul,
+                                   snap->shift);
+    return back < snap->system_time ? snap->system_time - back : 0;
+}
+
+/*
+ * The last-value guard: an atomic max. Relaxed ordering is enough: all
+ * updates are to one location, whose modification order only ever
+ * increases (a CAS stores only a larger value). If read A happens before
+ * read B (on any vCPUs), coherence makes B's load see A's CAS or a later
+ * value, so B returns at least what A returned.
+ */
+static uint64_t pvclock_guard(struct pvt_pvclock_guest *g, uint64_t ns)
+{
+    uint64_t last = __atomic_load_n(&g->last_value, __ATOMIC_RELAXED);
+
+    do {
+        if (ns <= last)
+            return last;
+    } while (!__atomic_compare_exchange_n(&g->last_value, &last, ns, false,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    return ns;
+}
+
+int pvt_pvclock_read(struct pvt_pvclock_guest *g,
+                     const struct pvt_pvclock_vcpu_time_info *src,
+                     pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns,
+                     uint8_t *flags)
+{
+    struct pvt_pvclock_snapshot snap;
+    uint64_t t;
+    int ret;
+
+    if (g == NULL || ns == NULL)
+        return -PVT_EINVAL;
+    ret = pvt_pvclock_snapshot(g, src, read_tsc, ctx, &snap);
+    if (ret < 0)
+        return ret;
+    t = pvt_pvclock_snapshot_ns(&snap);
+    if ((snap.flags & g->valid_flags & PVT_PVCLOCK_TSC_STABLE) == 0)
+        t = pvclock_guard(g, t);
+    *ns = t;
+    if (flags != NULL)
+        *flags = snap.flags;
+    return 0;
+}
+
+/*
+ * The load first keeps the common case (bit clear) from writing to, and
+ * dirtying, a page the hypervisor owns; the RMW on the flags byte alone
+ * cannot tear a concurrent writer's fields.
+ */
+int pvt_pvclock_clear_stopped(struct pvt_pvclock_vcpu_time_info *src)
+{
+    uint8_t old;
+
+    if (src == NULL)
+        return -PVT_EINVAL;
+    if ((__atomic_load_n(&src->flags, __ATOMIC_RELAXED) &
+         PVT_PVCLOCK_GUEST_STOPPED) == 0)
+        return 0;
+    old = __atomic_fetch_and(&src->flags, (uint8_t)~PVT_PVCLOCK_GUEST_STOPPED,
+                             __ATOMIC_RELAXED);
+    return (old & PVT_PVCLOCK_GUEST_STOPPED) != 0;
+}
+
+int pvt_pvclock_guest_resume(struct pvt_pvclock_guest *g)
+{
+    if (g == NULL)
+        return -PVT_EINVAL;
+    __atomic_store_n(&g->last_value, 0, __ATOMIC_RELAXED);
+    return 0;
+}
+
+/*
+ * ns per cycle is mul * 2^shift / 2^32, so cycles per ms (kHz) is
+ * 10^6 * 2^32 / (mul * 2^shift). 10^6 << 32 < 2^52, so the quotient fits;
+ * only the left shift for negative shifts (fast TSCs) can overflow. The
+ * division truncates before the shift, as the reference formula does.
+ */
+int pvt_pvclock_tsc_khz(uint32_t mul, int8_t shift, uint64_t *khz)
+{
+    uint64_t q;
+
+    if (khz == NULL || mul == 0 || shift < -31 || shift > 31)
+        return -PVT_EINVAL;
+    q = (UINT64_C(1000000) << 32) / mul;
+    if (shift < 0) {
+        unsigned int k = (unsigned int)(-(int)shift);
+        if (q > (UINT64_MAX >> k))
+            return -PVT_EOVERFLOW;
+        q <<= k;
+    } else {
+        q >>= (unsigned int)shift;
+    }
+    *khz = q;
+    return 0;
+}
+
+/*
+ * KVM's kvm_get_time_scale(), restated. Goal: mul / 2^32 * 2^shift ~=
+ * scaled / base with mul in [2^31, 2^32) (a normalised 32-bit fraction).
+ *
+ * 1. Halve base (shift--) until base <= 2 * scaled and base fits 32 bits:
+ *    now the remaining ratio scaled / base is at least 1/2.
+ * 2. Until base > scaled and scaled fits 32 bits (ratio below 1, so the
+ *    fraction fits 32 bits): halve scaled if it is too wide or base cannot
+ *    grow any more, otherwise double base; shift++ either way.
+ * 3. mul = (scaled << 32) / base, truncating; scaled < base < 2^32, so the
+ *    dividend fits 64 bits and the quotient 32.
+ *
+ * Each step keeps scaled / base * 2^shift equal to the original ratio up to
+ * the bits the halvings drop. KVM writes the test of step 1 as
+ * base > scaled * 2, which wraps for scaled >= 2^63; here it is the
+ * equivalent ceil(base / 2) > scaled. For a ratio in [2^-32, 2^31] the
+ * shift ends in [-32, 32] (mul / 2^32 in [1/2, 1) puts 2^shift in
+ * (ratio, 2 * ratio]), so the ABI formula never shifts by 64 or more.
+ */
+int pvt_pvclock_time_scale(uint64_t scaled_hz, uint64_t base_hz, int8_t *shift,
+                           uint32_t *mul)
+{
+    uint64_t scaled = scaled_hz;
+    uint64_t base = base_hz;
+    uint32_t base32;
+    int s = 0;
+
+    if (shift == NULL || mul == NULL || scaled_hz == 0 || base_hz == 0)
+        return -PVT_EINVAL;
+    /* ratio < 2^-32  <=>  scaled < base / 2^32  <=>  scaled < ceil(..) */
+    if (scaled_hz < (base_hz >> 32) + ((base_hz & 0xffffffffu) != 0))
+        return -PVT_ERANGE;
+    /* ratio > 2^31  <=>  scaled / 2^31 > base  <=>  ceil(..) > base */
+    if ((scaled_hz >> 31) + ((scaled_hz & 0x7fffffffu) != 0) > base_hz)
+        return -PVT_ERANGE;
+
+    while ((base >> 1) + (base & 1) > scaled || (base >> 32) != 0) {
+        base >>= 1;
+        s--;
+    }
+    base32 = (uint32_t)base;
+    while (base32 <= scaled || (scaled >> 32) != 0) {
+        if ((scaled >> 32) != 0 || (base32 & 0x80000000u) != 0)
+            scaled >>= 1;
+        else
+            base32 <<= 1;
+        s++;
+    }
+    *shift = (int8_t)s;
+    *mul = (uint32_t)((scaled << 32) / base32);
+    return 0;
+}
+
+int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
+                      const struct pvt_pvclock_params *params)
+{
+    uint32_t v;
+
+    if (dst == NULL || params == NULL || params->mul == 0 ||
+        (params->flags & (uint8_t)~PVCLOCK_KNOWN_FLAGS) != 0)
+        return -PVT_EINVAL;
+
+    /* Single writer: nobody else changes the version under us. From an
+     * odd version (a writer that died mid-update) this still moves on. */
+    v = __atomic_load_n(&dst->version, __ATOMIC_RELAXED);
+    v = (v + 1u) | 1u;
+    __atomic_store_n(&dst->version, v, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* F1, see the top of file */
+
+    __atomic_store_n(&dst->tsc_timestamp, params->tsc_timestamp,
+                     __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->system_time, params->system_time, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->tsc_to_system_mul, params->mul, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->tsc_shift, params->shift, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->flags, params->flags, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->pad0, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->pad[0], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->pad[1], 0, __ATOMIC_RELAXED);
+
+    __atomic_store_n(&dst->version, v + 1u, __ATOMIC_RELEASE); /* W3 */
+    return 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
+{
+    struct pvt_pvclock_clocksource *pcs = cs->priv;
+    uint64_t ns;
+    uint8_t flags;
+
+    if (pvt_pvclock_read(pcs->guest, pcs->page, pcs->read_tsc, pcs->tsc_ctx,
+                         &ns, &flags) < 0) {
+        if (pcs->read_errors != UINT32_MAX)
+            pcs->read_errors++;
+        return pcs->last_ns;
+    }
+    pcs->last_ns = ns;
+    pcs->last_flags = flags;
+    return ns;
+}
+
+int pvt_pvclock_clocksource_init(struct pvt_pvclock_clocksource *pcs,
+                                 const char *name, struct pvt_pvclock_guest *g,
+                                 const struct pvt_pvclock_vcpu_time_info *page,
+                                 pvt_tsc_read_fn read_tsc, void *tsc_ctx)
+{
+    struct pvt_clocksource *cs;
+
+    if (pcs == NULL || g == NULL || page == NULL || read_tsc == NULL)
+        return -PVT_EINVAL;
+    pcs->guest = g;
+    pcs->page = page;
+    pcs->read_tsc = read_tsc;
+    pcs->tsc_ctx = tsc_ctx;
+    pcs->last_ns = 0;
+    pcs->read_errors = 0;
+    pcs->last_flags = 0;
+
+    /* The counter is already ns: identity conversion, full 64 bits. */
+    cs = &pcs->cs;
+    cs->name = name != NULL ? name : "pvclock";
+    cs->read = pvclock_cs_read;
+    cs->priv = pcs;
+    cs->mask = UINT64_MAX;
+    cs->mult = 1;
+    cs->shift = 0;
+    cs->rating = 400;
+    cs->flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES;
+    cs->max_cycles = 0;
+    cs->max_ns = 0;
+    cs->next = NULL;
+    cs->registered = false;
+    return pvt_clocksource_init(cs);
+}

@@ -1,0 +1,91 @@
+/*
+ * Internal helpers of the freestanding core (not installed).
+ */
+#ifndef PVTIMER_CORE_UTIL_H
+#define PVTIMER_CORE_UTIL_H
+
+#include "pvtimer/base.h"
+
+/* strcmp without libc. */
+static inline int pvt__strcmp(const char *a, const char *b)
+{
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return (int)(unsigned char)*a - (int)(unsigned char)*b;
+}
+
+/* Number of significant bits of x (0 for 0), like Linux's fls64(). */
+static inline unsigned int pvt__fls64(uint64_t x)
+{
+    return x ? 64u - (unsigned int)__builtin_clzll(x) : 0u;
+}
+
+/*
+ * ceil((x << shift) / div) for shift <= 32 and div != 0, saturating at
+ * UINT64_MAX, with 64-bit operations only (no libgcc 128-bit division in
+ * the freestanding core). The dividend has at most 96 bits and is split in
+ * three 32-bit digits; schoolbook long division by a 32-bit divisor keeps
+ * every partial dividend (remainder << 32 | digit) below 2^64.
+ */
+static inline uint64_t pvt__shl_div_ceil(uint64_t x, unsigned int shift,
+                                         uint32_t div)
+{
+    uint64_t d2, d1, d0, q2, q1, q0, r, t;
+    /* the 96-bit number x << shift as digits d2:d1:d0 of 32 bits each */
+    if (shift == 0) {
+        d2 = 0;
+        d1 = x >> 32;
+        d0 = x & 0xffffffffu;
+    } else {
+        uint64_t hi = x >> (64 - shift); /* bits above 64, < 2^32 */
+        uint64_t lo = x << shift;
+        d2 = hi;
+        d1 = lo >> 32;
+        d0 = lo & 0xffffffffu;
+    }
+    q2 = d2 / div;
+    r = d2 % div;
+    t = (r << 32) | d1;
+    q1 = t / div;
+    r = t % div;
+    t = (r << 32) | d0;
+    q0 = t / div;
+    r = t % div;
+    /* quotient = q2 * 2^64 + q1 * 2^32 + q0, with q1, q0 < 2^32 + ... */
+    if (q2 != 0 || (q1 >> 32) != 0)
+        return UINT64_MAX;
+    t = (q1 << 32) + q0;
+    if (t < q0)
+        return UINT64_MAX;
+    if (r != 0)
+        return t == UINT64_MAX ? UINT64_MAX : t + 1;
+    return t;
+}
+
+/*
+ * (a * mul + add) >> shift for shift <= 32 and add < 2^32, with the low
+ * `shift` bits of the sum in *rem (may be NULL). The sum has at most 97
+ * bits: it is kept as top (weight 2^32) and bottom (32 bits). Saturates at
+ * UINT64_MAX.
+ */
+static inline uint64_t pvt__mul_add_shr(uint64_t a, uint32_t mul, uint64_t add,
+                                        unsigned int shift, uint64_t *rem)
+{
+    uint64_t lo = (a & 0xffffffffu) * mul;
+    uint64_t hi = (a >> 32) * mul;
+    uint64_t bottom = (lo & 0xffffffffu) + add; /* < 2^33 */
+    uint64_t top = hi + (lo >> 32) + (bottom >> 32);
+
+    bottom &= 0xffffffffu;
+    if (rem)
+        *rem = shift >= 32 ? bottom : bottom & ((1ull << shift) - 1);
+    if (shift >= 32)
+        return top;
+    if (top >> (32 + shift))
+        return UINT64_MAX;
+    return (top << (32 - shift)) | (bottom >> shift);
+}
+
+#endif /* PVTIMER_CORE_UTIL_H */

@@ -1,0 +1,361 @@
+/*
+ * Clockevent devices: configuration, registration checks, and Linux's
+ * programming semantics (past deadlines, clamping, forced minimum delta,
+ * retries, min_delta raising, giving up, starvation prevention).
+ */
+#include "pvtimer/pvtimer.h"
+#include "runner/test.h"
+#include "world.h"
+
+#define H0 (3ull * 86400 * PVT_NSEC_PER_SEC) /* hypervisor up 3 days */
+#define GHZ 1000000000ull
+
+static void boot_relative(struct world *w)
+{
+    world_boot(w, GHZ, GHZ, H0);
+    world_attach(w, &w->pv, &pvt_strategy_relative);
+    w->t = PVT_NSEC_PER_SEC;
+}
+
+TEST_IMPL(ce_delta2ns)
+{
+    struct pvt_clockevent dev = {.mult = 1, .shift = 0};
+    uint64_t ns;
+
+    /* 1 ns ticks: the floor of 1000 ns applies to both ends */
+    ASSERT_OK(pvt_clockevent_delta2ns(&dev, 5, false, &ns));
+    ASSERT_UEQ(ns, 1000);
+    ASSERT_OK(pvt_clockevent_delta2ns(&dev, 5000, true, &ns));
+    ASSERT_UEQ(ns, 5000);
+    /* 3 ticks per ns (mult 3, shift 0): 10 ticks are 3.33 ns; a minimum
+     * rounds up to 4 ns, a maximum may not (mult > 2^shift) */
+    dev.mult = 3;
+    ASSERT_OK(pvt_clockevent_delta2ns(&dev, 10000, false, &ns));
+    ASSERT_UEQ(ns, 3334);
+    ASSERT_OK(pvt_clockevent_delta2ns(&dev, 10000, true, &ns));
+    ASSERT_UEQ(ns, 3333);
+    /* overflow of ticks << shift saturates */
+    dev.mult = 1u << 9;
+    dev.shift = 8;
+    ASSERT_OK(pvt_clockevent_delta2ns(&dev, UINT64_MAX, true, &ns));
+    ASSERT_UEQ(ns, UINT64_MAX / (1u << 9));
+    /* errors */
+    ASSERT_ERR(pvt_clockevent_delta2ns(NULL, 1, false, &ns), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_delta2ns(&dev, 1, false, NULL), PVT_EINVAL);
+    dev.mult = 0;
+    ASSERT_ERR(pvt_clockevent_delta2ns(&dev, 1, false, &ns), PVT_EINVAL);
+    dev.mult = 1;
+    dev.shift = 33;
+    ASSERT_ERR(pvt_clockevent_delta2ns(&dev, 1, false, &ns), PVT_EINVAL);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_config)
+{
+    struct pvt_clockevent dev = {0};
+
+    /* Xen's device: 1 ns ticks up to 2^32 - 1. Over 4 s the count fits 32
+     * bits, and from == to makes mult = 2^shift: shift 31 is the first
+     * below 32 whose mult fits. */
+    ASSERT_OK(pvt_clockevent_config(&dev, GHZ, 1, UINT32_MAX));
+    ASSERT_UEQ(dev.mult, 1u << 31);
+    ASSERT_UEQ(dev.shift, 31);
+    ASSERT_UEQ(dev.min_delta_ns, 1000);
+    ASSERT_UEQ(dev.max_delta_ns, UINT32_MAX);
+    ASSERT_UEQ(pvt_clockevent_ns2ticks(&dev, 12345), 12345);
+
+    ASSERT_ERR(pvt_clockevent_config(NULL, GHZ, 1, 2), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_config(&dev, 0, 1, 2), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_config(&dev, 1ull << 32, 1, 2), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_config(&dev, GHZ, 0, 2), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_config(&dev, GHZ, 3, 2), PVT_EINVAL);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_register_validation)
+{
+    struct world w;
+    struct pvt_clockevent d;
+
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_ERR(pvt_clockevent_register(NULL, &w.tk), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_register(&w.pv, NULL), PVT_EINVAL);
+#define BAD(field, value)                                                     \
+    do {                                                                      \
+        d = w.pv;                                                             \
+        d.field = value;                                                      \
+        ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);           \
+        ASSERT_EQ(d.state, PVT_CE_DETACHED);                                  \
+    } while (0)
+    BAD(name, NULL);
+    BAD(features, 0);
+    BAD(features, 1u << 7);
+    BAD(mult, 0);
+    BAD(shift, 33);
+    BAD(read_timebase, NULL);
+    BAD(set_state_periodic, NULL);
+    d = w.pv;
+    d.set_next_event = NULL;
+    d.set_next_abs = NULL;
+    ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
+    d = w.pv;
+    d.min_delta_ns = 5000;
+    d.max_delta_ns = 4000;
+    ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
+    d = w.pv;
+    d.max_delta_ns = 0;
+    d.max_delta_ticks = 0;
+    ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
+#undef BAD
+    /* nothing half-registered was left on the timekeeper */
+    ASSERT_NULL(w.tk.devices);
+
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_EQ(w.pv.state, PVT_CE_SHUTDOWN);
+    ASSERT_PTR_EQ(w.tk.devices, &w.pv);
+    /* a device that takes absolute times starts with `delta` */
+    ASSERT_PTR_EQ(w.pv.strategy, &pvt_strategy_delta);
+    ASSERT_ERR(pvt_clockevent_register(&w.pv, &w.tk), PVT_EBUSY);
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_NULL(w.tk.devices);
+    ASSERT_ERR(pvt_clockevent_unregister(&w.pv), PVT_ENOENT);
+    ASSERT_ERR(pvt_clockevent_unregister(NULL), PVT_EINVAL);
+    /* a relative-only device starts with `relative` */
+    d = w.pv;
+    d.set_next_abs = NULL;
+    d.read_timebase = NULL;
+    ASSERT_OK(pvt_clockevent_register(&d, &w.tk));
+    ASSERT_PTR_EQ(d.strategy, &pvt_strategy_relative);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_program_past)
+{
+    struct world w;
+    int64_t now;
+
+    boot_relative(&w);
+    now = pvt_timekeeper_now(&w.tk);
+    ASSERT_EQ(now, PVT_NSEC_PER_SEC);
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, now - 1, false), PVT_ETIME);
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, now, false), PVT_ETIME);
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, -5, true), PVT_ETIME);
+    ASSERT_UEQ(w.pv.stats.refused_past, 3);
+    ASSERT_UEQ(w.calls_rel, 0);
+
+    /* forced: programmed for now + min_delta */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
+    ASSERT_UEQ(w.calls_rel, 1);
+    ASSERT_UEQ(w.last_value, w.pv.min_delta_ns); /* 1 ns ticks */
+    ASSERT_UEQ(w.fire_t, w.t + w.pv.min_delta_ns);
+    ASSERT(w.pv.last.forced);
+    ASSERT(w.pv.forced_pending);
+    ASSERT_EQ(w.pv.next_event, now + (int64_t)w.pv.min_delta_ns);
+    ASSERT_UEQ(w.pv.stats.forced, 1);
+    ASSERT_ERR(pvt_clockevent_program(NULL, now, true), PVT_EINVAL);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_starvation_prevention)
+{
+    struct world w;
+    int64_t now;
+
+    boot_relative(&w);
+    now = pvt_timekeeper_now(&w.tk);
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
+    ASSERT_UEQ(w.calls_rel, 1);
+
+    /* within min_delta, or past, while the forced event is pending: the
+     * device is left alone */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 500, false));
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
+    ASSERT_OK(pvt_clockevent_program(&w.pv,
+                                     now + (int64_t)w.pv.min_delta_ns, true));
+    ASSERT_UEQ(w.calls_rel, 1);
+    ASSERT_UEQ(w.pv.stats.starvation_skips, 3);
+
+    /* a later deadline is programmed and replaces the forced event */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + PVT_NSEC_PER_MSEC, false));
+    ASSERT_UEQ(w.calls_rel, 2);
+    ASSERT_FALSE(w.pv.forced_pending);
+
+    /* once the forced event has fired, short deadlines program again */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
+    ASSERT(w.pv.forced_pending);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_FALSE(w.pv.forced_pending);
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 500, false));
+    ASSERT_UEQ(w.calls_rel, 4);
+    ASSERT_UEQ(w.pv.stats.clamped_min, 1);
+    ASSERT_UEQ(w.last_value, w.pv.min_delta_ns);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_clamping)
+{
+    struct world w;
+    int64_t now;
+
+    boot_relative(&w);
+    now = pvt_timekeeper_now(&w.tk);
+    /* 10 s is beyond the u32-ns device: cut to 2^32 - 1 ns */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 10 * PVT_NSEC_PER_SEC,
+                                     false));
+    ASSERT_UEQ(w.last_value, UINT32_MAX);
+    ASSERT_EQ(w.pv.last.target, now + (int64_t)UINT32_MAX);
+    ASSERT_EQ(w.pv.last.requested, now + 10 * PVT_NSEC_PER_SEC);
+    ASSERT_EQ(w.pv.next_event, now + 10 * PVT_NSEC_PER_SEC);
+    ASSERT_UEQ(w.pv.stats.clamped_max, 1);
+    /* 10 ns is below min_delta: raised to it */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 10, false));
+    ASSERT_UEQ(w.last_value, w.pv.min_delta_ns);
+    ASSERT_UEQ(w.pv.stats.clamped_min, 1);
+    /* the deadline furthest away that exists */
+    ASSERT_OK(pvt_clockevent_program(&w.pv, PVT_TIME_MAX - 1, false));
+    ASSERT_UEQ(w.last_value, UINT32_MAX);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_refusals_and_retries)
+{
+    struct world w;
+    int64_t now;
+
+    boot_relative(&w);
+    now = pvt_timekeeper_now(&w.tk);
+
+    /* not forced: the device's refusal is the caller's */
+    w.refuse = 1;
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 1000000, false),
+               PVT_ETIME);
+    ASSERT_UEQ(w.pv.stats.device_errors, 1);
+
+    /* forced: two refusals, then the third min-delta try succeeds */
+    w.refuse = 2;
+    w.calls_rel = 0;
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
+    ASSERT_UEQ(w.calls_rel, 3);
+    ASSERT_UEQ(w.pv.stats.min_delta_raised, 0);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+
+    /* forced future deadline refused once: falls back to min delta */
+    w.refuse = 1;
+    w.calls_rel = 0;
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 1000000, true));
+    ASSERT_UEQ(w.calls_rel, 2);
+    ASSERT(w.pv.last.forced);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+
+    /* a device that refuses deltas under 6000 ticks: 3 tries at 1000 ns,
+     * raise to 5000 (the first raise floor), 3 tries, raise by half to
+     * 7500, which it takes: 7 calls, 2 raises. */
+    w.refuse_below = 6000;
+    w.calls_rel = 0;
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
+    ASSERT_UEQ(w.calls_rel, 7);
+    ASSERT_UEQ(w.pv.stats.min_delta_raised, 2);
+    ASSERT_UEQ(w.pv.min_delta_ns, 7500);
+    ASSERT_UEQ(w.last_value, 7500);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_gives_up)
+{
+    struct world w;
+    int64_t now;
+
+    world_boot(&w, GHZ, GHZ, H0);
+    w.pv.min_delta_limit_ns = 20000;
+    world_attach(&w, &w.pv, &pvt_strategy_relative);
+    w.t = PVT_NSEC_PER_SEC;
+    now = pvt_timekeeper_now(&w.tk);
+
+    /* refusing everything: min_delta goes 1000 -> 5000 -> 7500 -> 11250
+     * -> 16875 -> 20000 (capped at the limit), 3 tries at each of those 6
+     * values, then it is at the limit and the core gives up. */
+    w.refuse = -1;
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, now - 1, true), PVT_ETIME);
+    ASSERT_UEQ(w.calls_rel, 18);
+    ASSERT_UEQ(w.pv.stats.min_delta_raised, 5);
+    ASSERT_UEQ(w.pv.stats.gave_up, 1);
+    ASSERT_UEQ(w.pv.min_delta_ns, 20000);
+    ASSERT_EQ(w.pv.next_event, PVT_TIME_MAX);
+    ASSERT_FALSE(w.pv.forced_pending);
+    RETURN_OK();
+}
+
+TEST_IMPL(ce_states)
+{
+    struct world w;
+    int64_t now;
+    uint64_t calls;
+
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, 5, false), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_event(&w.pv), PVT_EINVAL);
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_OK(pvt_clockevent_register(&w.lapic, &w.tk));
+    now = pvt_timekeeper_now(&w.tk);
+
+    /* shut down: the request is remembered, the device untouched */
+    calls = w.calls_abs + w.calls_rel;
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 5000, false));
+    ASSERT_EQ(w.pv.next_event, now + 5000);
+    ASSERT_UEQ(w.calls_abs + w.calls_rel, calls);
+
+    /* periodic: the period reaches the driver; no oneshot programming */
+    ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC,
+                                       10 * PVT_NSEC_PER_MSEC));
+    ASSERT_UEQ(w.last_period, 10 * PVT_NSEC_PER_MSEC);
+    ASSERT_EQ(w.pv.state, PVT_CE_PERIODIC);
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 5000, false), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC, 1000),
+               PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_set_state(&w.lapic, PVT_CE_PERIODIC,
+                                        PVT_NSEC_PER_MSEC),
+               PVT_EOPNOTSUPP);
+    ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_DETACHED, 0),
+               PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_set_state(NULL, PVT_CE_ONESHOT, 0), PVT_EINVAL);
+
+    /* oneshot; "never" stops the device, a deadline restarts it */
+    ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
+    calls = w.state_calls;
+    ASSERT_OK(pvt_clockevent_program(&w.pv, PVT_TIME_MAX, false));
+    ASSERT_EQ(w.pv.state, PVT_CE_ONESHOT_STOPPED);
+    ASSERT_UEQ(w.state_calls, calls + 1);
+    ASSERT_EQ(w.pv.next_event, PVT_TIME_MAX);
+    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 5000, false));
+    ASSERT_EQ(w.pv.state, PVT_CE_ONESHOT);
+
+    ASSERT_STR_EQ(pvt_clockevent_state_name(PVT_CE_ONESHOT_STOPPED),
+                  "oneshot-stopped");
+    ASSERT_STR_EQ(pvt_clockevent_state_name((enum pvt_ce_state)42),
+                  "invalid");
+    RETURN_OK();
+}
+
+static void count_event(struct pvt_clockevent *dev)
+{
+    int *n = dev->owner;
+    (*n)++;
+}
+
+TEST_IMPL(ce_event_handler)
+{
+    struct world w;
+    int n = 0;
+
+    boot_relative(&w);
+    w.pv.event_handler = count_event;
+    w.pv.owner = &n;
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(n, 2);
+    ASSERT_UEQ(w.pv.stats.events, 2);
+    ASSERT_ERR(pvt_clockevent_event(NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_notify(NULL, PVT_CE_NOTIFY_RESUME), PVT_EINVAL);
+    RETURN_OK();
+}

@@ -1,0 +1,220 @@
+/*
+ * The timekeeper: conversion, accumulation without loss, wrap, never
+ * backwards, continuity across clocksource switches.
+ */
+#include "pvtimer/clockevent.h"
+#include "pvtimer/timekeeping.h"
+#include "runner/test.h"
+
+struct counter {
+    uint64_t value;
+};
+
+static uint64_t counter_read(struct pvt_clocksource *cs)
+{
+    return ((struct counter *)cs->priv)->value;
+}
+
+static void make_cs(struct pvt_clocksource *cs, struct counter *c,
+                    const char *name, uint64_t mask, uint64_t hz)
+{
+    *cs = (struct pvt_clocksource){
+        .name = name,
+        .read = counter_read,
+        .priv = c,
+        .mask = mask,
+        .rating = 100,
+        .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
+    };
+    ASSERT_OK(pvt_clocksource_init_hz(cs, hz, 0));
+}
+
+TEST_IMPL(tk_errors)
+{
+    struct counter c = {0};
+    struct pvt_clocksource cs, raw = {0};
+    struct pvt_timekeeper tk;
+    uint64_t cyc;
+
+    make_cs(&cs, &c, "c", UINT64_MAX, 1000000);
+    ASSERT_ERR(pvt_timekeeper_init(NULL, &cs, 0), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_init(&tk, NULL, 0), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_init(&tk, &raw, 0), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_init(&tk, &cs, -1), PVT_EINVAL);
+    ASSERT_EQ(pvt_timekeeper_now(NULL), -PVT_EINVAL);
+    ASSERT_EQ(pvt_timekeeper_update(NULL), -PVT_EINVAL);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    ASSERT_ERR(pvt_timekeeper_set_clocksource(&tk, &raw), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_set_clocksource(NULL, &cs), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_ns_to_cycles(NULL, 1, &cyc), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_ns_to_cycles(&tk, 1, NULL), PVT_EINVAL);
+    RETURN_OK();
+}
+
+TEST_IMPL(tk_converts_and_starts)
+{
+    struct counter c = {.value = 123456789};
+    struct pvt_clocksource cs;
+    struct pvt_timekeeper tk;
+
+    /* 1 MHz converts exactly: 1 cycle = 1000 ns */
+    make_cs(&cs, &c, "c", UINT64_MAX, 1000000);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 5000));
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 5000);
+    c.value += 1000;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 5000 + 1000000);
+    c.value += 1;
+    ASSERT_EQ(pvt_timekeeper_update(&tk), 5000 + 1001000);
+    c.value += 2;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 5000 + 1003000);
+    RETURN_OK();
+}
+
+TEST_IMPL(tk_accumulates_without_loss)
+{
+    struct counter c = {0};
+    struct pvt_clocksource cs;
+    struct pvt_timekeeper tk;
+    uint64_t total = 0;
+    int i;
+
+    /* 3.579545 MHz: 279.36... ns per cycle, never exact. Folding 7 cycles
+     * at a time a million times must give exactly the single conversion
+     * of the total (the remainder is carried, not dropped). */
+    make_cs(&cs, &c, "acpi_pm", UINT64_MAX, 3579545);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    for (i = 0; i < 1000000; i++) {
+        c.value += 7;
+        total += 7;
+        pvt_timekeeper_update(&tk);
+    }
+    ASSERT_EQ(pvt_timekeeper_now(&tk),
+              (int64_t)((unsigned __int128)total * cs.mult >> cs.shift));
+    RETURN_OK();
+}
+
+TEST_IMPL(tk_wraps_narrow_counter)
+{
+    struct counter c = {.value = 0xfffff000u};
+    struct pvt_clocksource cs;
+    struct pvt_timekeeper tk;
+    int64_t expect = 0;
+    int i;
+
+    /* 32-bit counter at 1 MHz (1000 ns per cycle, exact) wrapping many
+     * times: reading at least every quarter range keeps time. */
+    make_cs(&cs, &c, "c32", UINT32_MAX, 1000000);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    for (i = 0; i < 40; i++) {
+        uint64_t step = (UINT32_MAX >> 2) - 12345; /* < a quarter range */
+        c.value = (c.value + step) & UINT32_MAX;
+        expect += (int64_t)step * 1000;
+        ASSERT_EQ(pvt_timekeeper_now(&tk), expect);
+    }
+    /* 40 quarter ranges is ten full wraps of the counter */
+    ASSERT_GT(expect, (int64_t)UINT32_MAX * 1000 * 9);
+    RETURN_OK();
+}
+
+TEST_IMPL(tk_never_backwards)
+{
+    struct counter c = {.value = 1000000};
+    struct pvt_clocksource cs;
+    struct pvt_timekeeper tk;
+    int64_t t1;
+
+    make_cs(&cs, &c, "c", UINT64_MAX, 1000000);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    c.value += 10;
+    t1 = pvt_timekeeper_now(&tk);
+    ASSERT_EQ(t1, 10000);
+    /* the counter steps back 5 cycles: the clock holds */
+    c.value -= 5;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), t1);
+    /* ... even behind the anchor (a wrapped, huge delta) */
+    c.value -= 100;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), t1);
+    ASSERT_EQ(pvt_timekeeper_update(&tk), t1);
+    ASSERT_UEQ(tk.backwards, 3);
+    /* and resumes once the counter is past it again */
+    c.value = 1000000 + 20;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 20000);
+    RETURN_OK();
+}
+
+TEST_IMPL(tk_switch_is_continuous)
+{
+    struct counter slow = {.value = 77}, fast = {.value = 1ull << 40};
+    struct pvt_clocksource a, b;
+    struct pvt_timekeeper tk;
+    struct pvt_cs_registry reg;
+    int64_t at_switch;
+
+    make_cs(&a, &slow, "slow", UINT64_MAX, 1000000);    /* 1 us/cycle */
+    make_cs(&b, &fast, "fast", UINT64_MAX, 1000000000); /* 1 ns/cycle */
+    b.rating = 400;
+    ASSERT_OK(pvt_timekeeper_init(&tk, &a, 0));
+    ASSERT_OK(pvt_cs_registry_init(&reg, pvt_timekeeper_follow, &tk));
+    ASSERT_OK(pvt_cs_registry_add(&reg, &a));
+    ASSERT_PTR_EQ(tk.cs, &a);
+    slow.value += 5000;
+    at_switch = pvt_timekeeper_now(&tk);
+    ASSERT_EQ(at_switch, 5000000);
+
+    /* the better clocksource arrives: time continues from 5 ms */
+    ASSERT_OK(pvt_cs_registry_add(&reg, &b));
+    ASSERT_PTR_EQ(tk.cs, &b);
+    ASSERT_UEQ(tk.cs_generation, 1);
+    ASSERT_EQ(pvt_timekeeper_now(&tk), at_switch);
+    /* the old counter no longer matters, the new one does */
+    slow.value += 1000000;
+    fast.value += 250;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), at_switch + 250);
+    /* switching to the same source is a no-op */
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&tk, &b));
+    ASSERT_UEQ(tk.cs_generation, 1);
+    RETURN_OK();
+}
+
+TEST_IMPL(tk_ns_to_cycles)
+{
+    struct counter c = {.value = 1000};
+    struct pvt_clocksource cs, c32;
+    struct pvt_timekeeper tk;
+    uint64_t cyc;
+    int64_t target;
+    int i;
+
+    /* 2.596128 GHz: a cycle is ~0.385 ns */
+    make_cs(&cs, &c, "tsc", UINT64_MAX, 2596128000u);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    c.value += 123457; /* leave a sub-ns remainder in the anchor */
+    pvt_timekeeper_update(&tk);
+    for (i = 1; i < 2000; i++) {
+        struct counter saved = c;
+        target = pvt_timekeeper_now(&tk) + (int64_t)i * 7919;
+        ASSERT_OK(pvt_timekeeper_ns_to_cycles(&tk, target, &cyc));
+        /* at cyc the clock has reached the target ... */
+        c.value = cyc;
+        ASSERT_GE(pvt_timekeeper_now(&tk), target);
+        /* ... and cyc is less than 1 ns (2.6 cycles) late, so 4 cycles
+         * earlier it had not */
+        c.value = cyc - 4;
+        tk.last_ns = 0; /* look without the monotonic guard */
+        ASSERT_LT(pvt_timekeeper_now(&tk), target);
+        c = saved;
+        tk.last_ns = 0;
+    }
+    /* a time already passed maps to the anchor */
+    ASSERT_OK(pvt_timekeeper_ns_to_cycles(&tk, 0, &cyc));
+    ASSERT_UEQ(cyc, tk.cycle_last);
+
+    /* a 32-bit counter cannot express a deadline half its range away */
+    make_cs(&c32, &c, "c32", UINT32_MAX, 1000000000);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &c32, 0));
+    ASSERT_ERR(pvt_timekeeper_ns_to_cycles(&tk, 3 * PVT_NSEC_PER_SEC, &cyc),
+               PVT_ERANGE);
+    ASSERT_OK(pvt_timekeeper_ns_to_cycles(&tk, PVT_NSEC_PER_SEC, &cyc));
+    ASSERT_UEQ(cyc, (c.value + 1000000000) & UINT32_MAX);
+    RETURN_OK();
+}

@@ -1,0 +1,35 @@
+/*
+ * Run a program and capture what it prints (host tests only).
+ */
+#ifndef PVTIMER_TESTS_SPAWN_H
+#define PVTIMER_TESTS_SPAWN_H
+
+#include <stddef.h>
+
+struct pvt_spawn_result {
+    int status;   /* exit status, or 128 + signal number */
+    char *out;    /* stdout, NUL-terminated (malloc'd) */
+    size_t out_len;
+    char *err;    /* stderr, NUL-terminated (malloc'd) */
+    size_t err_len;
+    long elapsed_ms;
+};
+
+/*
+ * Run `path` with argv (argv[0] included, NULL-terminated) and, when env is
+ * not NULL, the extra NAME, VALUE pairs of env (NULL-terminated) set; the
+ * names in `unset` (NULL-terminated, may be NULL) are removed from the
+ * child's environment. Reads both pipes to the end, waits for the child.
+ * Returns 0, or -1 when the program could not be started (r->status 127).
+ * Free with pvt_spawn_free().
+ */
+int pvt_spawn(const char *path, const char *const argv[],
+              const char *const env[], const char *const unset[],
+              struct pvt_spawn_result *r);
+
+void pvt_spawn_free(struct pvt_spawn_result *r);
+
+/* Does haystack contain needle? (NULL haystack: no) */
+int pvt_contains(const char *haystack, const char *needle);
+
+#endif /* PVTIMER_TESTS_SPAWN_H */

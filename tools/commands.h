@@ -1,0 +1,13 @@
+/*
+ * The subcommands of the `pvtimer` tool. Each takes the arguments after
+ * its name (argv[0] is the subcommand) and returns the process exit
+ * status: 0 success, 1 failure, 2 bad usage.
+ */
+#ifndef PVTIMER_TOOLS_COMMANDS_H
+#define PVTIMER_TOOLS_COMMANDS_H
+
+int pvt_cmd_demo(int argc, char **argv);
+int pvt_cmd_bench(int argc, char **argv);
+int pvt_cmd_strategies(int argc, char **argv);
+
+#endif /* PVTIMER_TOOLS_COMMANDS_H */

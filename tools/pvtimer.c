@@ -1,0 +1,82 @@
+/*
+ * pvtimer: the command-line tool.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "pvtimer/pvtimer.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+};
+
+int pvt_cmd_strategies(int argc, char **argv)
+{
+    size_t n, i;
+    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+
+    if (argc > 1) {
+        if (strcmp(argv[1], "--help") == 0) {
+            printf("usage: pvtimer strategies\n\nLists the strategies that "
+                   "turn a guest deadline into a device deadline.\n");
+            return 0;
+        }
+        fprintf(stderr, "pvtimer strategies: unexpected argument '%s'\n",
+                argv[1]);
+        return 2;
+    }
+    for (i = 0; i < n; i++)
+        printf("%-16s %s\n", all[i]->name, all[i]->summary);
+    return 0;
+}
+
+static const struct command commands[] = {
+    {"demo", pvt_cmd_demo,
+     "aim error of each strategy on a drifting guest clock, by uptime"},
+    {"strategies", pvt_cmd_strategies,
+     "list the programming strategies"},
+    {"bench", pvt_cmd_bench, "benchmarks: `bench clock [--json]`"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: pvtimer COMMAND [ARGS...]\n"
+               "       pvtimer --help | --version\n\n"
+               "Paravirtual timers: guest clocksources, clockevent devices and "
+               "the strategies\nthat turn a guest deadline into a hypervisor "
+               "deadline.\n\ncommands:\n");
+    for (i = 0; i < PVT_ARRAY_SIZE(commands); i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\n`pvtimer COMMAND --help` describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("pvtimer %d.%d.%d\n", PVTIMER_VERSION_MAJOR,
+               PVTIMER_VERSION_MINOR, PVTIMER_VERSION_PATCH);
+        return 0;
+    }
+    for (i = 0; i < PVT_ARRAY_SIZE(commands); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "pvtimer: unknown command '%s' (try pvtimer --help)\n",
+            argv[1]);
+    return 2;
+}
