@@ -225,8 +225,9 @@ int pvt_cmd_bench(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (strcmp(argv[1], "clock") != 0) {
-        fprintf(stderr, "pvtimer bench: unknown benchmark '%s' (have: "
-                        "clock)\n",
+        fprintf(stderr,
+                "pvtimer bench: unknown benchmark '%s' (have: "
+                "clock)\n",
                 argv[1]);
         return 2;
     }
@@ -247,11 +248,11 @@ int pvt_cmd_bench(int argc, char **argv)
     }
 
     base = measure(&c, OP_GETTIME);
-#define ROW(label, op)                                                        \
-    do {                                                                      \
-        snprintf(rows[nrows].name, sizeof(rows[nrows].name), "%s", label);    \
-        rows[nrows].ns = measure(&c, op);                                     \
-        nrows++;                                                              \
+#define ROW(label, op)                                                         \
+    do {                                                                       \
+        snprintf(rows[nrows].name, sizeof(rows[nrows].name), "%s", label);     \
+        rows[nrows].ns = measure(&c, op);                                      \
+        nrows++;                                                               \
     } while (0)
     ROW(HAVE_TSC ? "rdtsc" : "clock_gettime(RAW)", OP_TSC);
     ROW("clocksource cyc2ns", OP_CYC2NS);

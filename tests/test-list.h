@@ -9,114 +9,138 @@
 #define PVTIMER_TEST_LIST_H
 
 /* Tests of the freestanding core; they may run inside the guest. */
-#define PVT_TEST_LIST_CORE(X)                                                 \
-    /* runner: the harness itself */                                          \
-    PVT_TESTS_RUNNER_CORE(X)                                                  \
-    /* base.h arithmetic */                                                   \
-    PVT_TESTS_BASE(X)                                                         \
-    /* clocksource, registry, jiffies */                                      \
-    PVT_TESTS_CLOCKSOURCE(X)                                                  \
-    /* pvclock ABI, reader, writer */                                         \
-    PVT_TESTS_PVCLOCK(X)                                                      \
-    /* timekeeping */                                                         \
-    PVT_TESTS_TIMEKEEPING(X)                                                  \
-    /* clockevents */                                                         \
-    PVT_TESTS_CLOCKEVENT(X)                                                   \
-    /* programming strategies */                                              \
+#define PVT_TEST_LIST_CORE(X)                                                  \
+    /* runner: the harness itself */                                           \
+    PVT_TESTS_RUNNER_CORE(X)                                                   \
+    /* base.h arithmetic */                                                    \
+    PVT_TESTS_BASE(X)                                                          \
+    /* clocksource, registry, jiffies */                                       \
+    PVT_TESTS_CLOCKSOURCE(X)                                                   \
+    /* pvclock ABI, reader, writer */                                          \
+    PVT_TESTS_PVCLOCK(X)                                                       \
+    /* timekeeping */                                                          \
+    PVT_TESTS_TIMEKEEPING(X)                                                   \
+    /* clockevents */                                                          \
+    PVT_TESTS_CLOCKEVENT(X)                                                    \
+    /* programming strategies */                                               \
     PVT_TESTS_STRATEGY(X)
 
 /* Tests that need the host: threads, processes, files. */
-#define PVT_TEST_LIST_HOST(X)                                                 \
-    PVT_TESTS_RUNNER_HOST(X)                                                  \
-    PVT_TESTS_PVCLOCK_HOST(X)                                                 \
+#define PVT_TEST_LIST_HOST(X)                                                  \
+    PVT_TESTS_RUNNER_HOST(X)                                                   \
+    PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TOOLS_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
 
 /* ---- sections ---- */
 
-#define PVT_TESTS_RUNNER_CORE(X)                                              \
-    X(runner_snprintf_signed, PVT_TEST_CORE, 0)                               \
-    X(runner_snprintf_unsigned, PVT_TEST_CORE, 0)                             \
-    X(runner_snprintf_strings, PVT_TEST_CORE, 0)                              \
-    X(runner_snprintf_pointer, PVT_TEST_CORE, 0)                              \
-    X(runner_snprintf_truncation, PVT_TEST_CORE, 0)                           \
-    X(runner_snprintf_unknown, PVT_TEST_CORE, 0)                              \
-    X(runner_strcmp, PVT_TEST_CORE, 0)                                        \
+#define PVT_TESTS_RUNNER_CORE(X)                                               \
+    X(runner_snprintf_signed, PVT_TEST_CORE, 0)                                \
+    X(runner_snprintf_unsigned, PVT_TEST_CORE, 0)                              \
+    X(runner_snprintf_strings, PVT_TEST_CORE, 0)                               \
+    X(runner_snprintf_pointer, PVT_TEST_CORE, 0)                               \
+    X(runner_snprintf_truncation, PVT_TEST_CORE, 0)                            \
+    X(runner_snprintf_unknown, PVT_TEST_CORE, 0)                               \
+    X(runner_strcmp, PVT_TEST_CORE, 0)                                         \
     X(runner_asserts_pass, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_RUNNER_HOST(X)                                              \
-    X(runner_reports_pass, PVT_TEST_HOST, 0)                                  \
-    X(runner_reports_failure, PVT_TEST_HOST, 0)                               \
-    X(runner_reports_crash, PVT_TEST_HOST, 0)                                 \
-    X(runner_reports_timeout, PVT_TEST_HOST, 0)                               \
-    X(runner_reports_skip, PVT_TEST_HOST, 0)                                  \
-    X(runner_caps_output, PVT_TEST_HOST, 0)                                   \
-    X(runner_kills_process_group, PVT_TEST_HOST, 0)                           \
-    X(runner_list_and_filter, PVT_TEST_HOST, 0)                               \
-    X(runner_bad_args, PVT_TEST_HOST, 0)                                      \
+#define PVT_TESTS_RUNNER_HOST(X)                                               \
+    X(runner_reports_pass, PVT_TEST_HOST, 0)                                   \
+    X(runner_reports_failure, PVT_TEST_HOST, 0)                                \
+    X(runner_reports_crash, PVT_TEST_HOST, 0)                                  \
+    X(runner_reports_timeout, PVT_TEST_HOST, 0)                                \
+    X(runner_reports_skip, PVT_TEST_HOST, 0)                                   \
+    X(runner_caps_output, PVT_TEST_HOST, 0)                                    \
+    X(runner_kills_process_group, PVT_TEST_HOST, 0)                            \
+    X(runner_list_and_filter, PVT_TEST_HOST, 0)                                \
+    X(runner_bad_args, PVT_TEST_HOST, 0)                                       \
     X(runner_nofork, PVT_TEST_HOST, 0)
 
-#define PVT_TESTS_BASE(X)                                                     \
-    X(base_add_sat, PVT_TEST_CORE, 0)                                         \
-    X(base_mul_shr_edges, PVT_TEST_CORE, 0)                                   \
-    X(base_mul_shr_random, PVT_TEST_CORE, 0)                                  \
+#define PVT_TESTS_BASE(X)                                                      \
+    X(base_add_sat, PVT_TEST_CORE, 0)                                          \
+    X(base_mul_shr_edges, PVT_TEST_CORE, 0)                                    \
+    X(base_mul_shr_random, PVT_TEST_CORE, 0)                                   \
     X(base_strerror, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_CLOCKSOURCE(X) \
-    X(cs_calc_mult_shift_table, PVT_TEST_CORE, 0) \
-    X(cs_calc_mult_shift_by_hand, PVT_TEST_CORE, 0) \
-    X(cs_calc_mult_shift_errors, PVT_TEST_CORE, 0) \
-    X(cs_init_validation, PVT_TEST_CORE, 0) \
-    X(cs_max_interval, PVT_TEST_CORE, 0) \
-    X(cs_wrap_safe_delta, PVT_TEST_CORE, 0) \
-    X(cs_ns2cyc_rounds_up, PVT_TEST_CORE, 0) \
-    X(cs_registry_selects_best, PVT_TEST_CORE, 0) \
-    X(cs_registry_errors, PVT_TEST_CORE, 0) \
+#define PVT_TESTS_CLOCKSOURCE(X)                                               \
+    X(cs_calc_mult_shift_table, PVT_TEST_CORE, 0)                              \
+    X(cs_calc_mult_shift_by_hand, PVT_TEST_CORE, 0)                            \
+    X(cs_calc_mult_shift_errors, PVT_TEST_CORE, 0)                             \
+    X(cs_init_validation, PVT_TEST_CORE, 0)                                    \
+    X(cs_max_interval, PVT_TEST_CORE, 0)                                       \
+    X(cs_wrap_safe_delta, PVT_TEST_CORE, 0)                                    \
+    X(cs_ns2cyc_rounds_up, PVT_TEST_CORE, 0)                                   \
+    X(cs_registry_selects_best, PVT_TEST_CORE, 0)                              \
+    X(cs_registry_errors, PVT_TEST_CORE, 0)                                    \
     X(cs_jiffies, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_PVCLOCK(X)
+#define PVT_TESTS_PVCLOCK(X)                                                   \
+    X(pvclock_abi_layout, PVT_TEST_CORE, 0)                                    \
+    X(pvclock_scale_delta_shifts, PVT_TEST_CORE, 0)                            \
+    X(pvclock_scale_delta_wide, PVT_TEST_CORE, 0)                              \
+    X(pvclock_scale_delta_sweep, PVT_TEST_CORE, 0)                             \
+    X(pvclock_write_versions, PVT_TEST_CORE, 0)                                \
+    X(pvclock_write_errors, PVT_TEST_CORE, 0)                                  \
+    X(pvclock_read_values, PVT_TEST_CORE, 0)                                   \
+    X(pvclock_read_saturates, PVT_TEST_CORE, 0)                                \
+    X(pvclock_read_odd_version, PVT_TEST_CORE, 0)                              \
+    X(pvclock_read_version_changes, PVT_TEST_CORE, 0)                          \
+    X(pvclock_read_errors, PVT_TEST_CORE, 0)                                   \
+    X(pvclock_guest_stopped, PVT_TEST_CORE, 0)                                 \
+    X(pvclock_last_value_guard, PVT_TEST_CORE, 0)                              \
+    X(pvclock_tsc_stable_skips_guard, PVT_TEST_CORE, 0)                        \
+    X(pvclock_guest_resume, PVT_TEST_CORE, 0)                                  \
+    X(pvclock_time_scale_by_hand, PVT_TEST_CORE, 0)                            \
+    X(pvclock_time_scale_frequencies, PVT_TEST_CORE, 0)                        \
+    X(pvclock_time_scale_errors, PVT_TEST_CORE, 0)                             \
+    X(pvclock_time_scale_range, PVT_TEST_CORE, 0)                              \
+    X(pvclock_tsc_khz, PVT_TEST_CORE, 0)                                       \
+    X(pvclock_tsc_khz_errors, PVT_TEST_CORE, 0)                                \
+    X(pvclock_clocksource, PVT_TEST_CORE, 0)                                   \
+    X(pvclock_clocksource_read_error, PVT_TEST_CORE, 0)                        \
+    X(pvclock_clocksource_errors, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_PVCLOCK_HOST(X)
+#define PVT_TESTS_PVCLOCK_HOST(X) X(pvclock_race_seqlock, PVT_TEST_HOST, 30000)
 
-#define PVT_TESTS_TIMEKEEPING(X) \
-    X(tk_errors, PVT_TEST_CORE, 0) \
-    X(tk_converts_and_starts, PVT_TEST_CORE, 0) \
-    X(tk_accumulates_without_loss, PVT_TEST_CORE, 0) \
-    X(tk_wraps_narrow_counter, PVT_TEST_CORE, 0) \
-    X(tk_never_backwards, PVT_TEST_CORE, 0) \
-    X(tk_switch_is_continuous, PVT_TEST_CORE, 0) \
+#define PVT_TESTS_TIMEKEEPING(X)                                               \
+    X(tk_errors, PVT_TEST_CORE, 0)                                             \
+    X(tk_converts_and_starts, PVT_TEST_CORE, 0)                                \
+    X(tk_accumulates_without_loss, PVT_TEST_CORE, 0)                           \
+    X(tk_wraps_narrow_counter, PVT_TEST_CORE, 0)                               \
+    X(tk_never_backwards, PVT_TEST_CORE, 0)                                    \
+    X(tk_switch_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_ns_to_cycles, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_CLOCKEVENT(X) \
-    X(ce_delta2ns, PVT_TEST_CORE, 0) \
-    X(ce_config, PVT_TEST_CORE, 0) \
-    X(ce_register_validation, PVT_TEST_CORE, 0) \
-    X(ce_program_past, PVT_TEST_CORE, 0) \
-    X(ce_starvation_prevention, PVT_TEST_CORE, 0) \
-    X(ce_clamping, PVT_TEST_CORE, 0) \
-    X(ce_refusals_and_retries, PVT_TEST_CORE, 0) \
-    X(ce_gives_up, PVT_TEST_CORE, 0) \
-    X(ce_states, PVT_TEST_CORE, 0) \
+#define PVT_TESTS_CLOCKEVENT(X)                                                \
+    X(ce_delta2ns, PVT_TEST_CORE, 0)                                           \
+    X(ce_config, PVT_TEST_CORE, 0)                                             \
+    X(ce_register_validation, PVT_TEST_CORE, 0)                                \
+    X(ce_program_past, PVT_TEST_CORE, 0)                                       \
+    X(ce_starvation_prevention, PVT_TEST_CORE, 0)                              \
+    X(ce_clamping, PVT_TEST_CORE, 0)                                           \
+    X(ce_refusals_and_retries, PVT_TEST_CORE, 0)                               \
+    X(ce_gives_up, PVT_TEST_CORE, 0)                                           \
+    X(ce_states, PVT_TEST_CORE, 0)                                             \
     X(ce_event_handler, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_STRATEGY(X) \
-    X(strategy_table, PVT_TEST_CORE, 0) \
-    X(strategy_needs, PVT_TEST_CORE, 0) \
-    X(strategy_exact_without_drift, PVT_TEST_CORE, 0) \
-    X(strategy_abs_boot_offset_drifts, PVT_TEST_CORE, 0) \
-    X(strategy_abs_mode_offset_retakes, PVT_TEST_CORE, 0) \
-    X(strategy_local_error_with_drift, PVT_TEST_CORE, 0) \
-    X(strategy_preemption, PVT_TEST_CORE, 0) \
-    X(strategy_saturates, PVT_TEST_CORE, 0) \
-    X(strategy_u32_delta_clamp, PVT_TEST_CORE, 0) \
-    X(strategy_rounds_up, PVT_TEST_CORE, 0) \
+#define PVT_TESTS_STRATEGY(X)                                                  \
+    X(strategy_table, PVT_TEST_CORE, 0)                                        \
+    X(strategy_needs, PVT_TEST_CORE, 0)                                        \
+    X(strategy_exact_without_drift, PVT_TEST_CORE, 0)                          \
+    X(strategy_abs_boot_offset_drifts, PVT_TEST_CORE, 0)                       \
+    X(strategy_abs_mode_offset_retakes, PVT_TEST_CORE, 0)                      \
+    X(strategy_local_error_with_drift, PVT_TEST_CORE, 0)                       \
+    X(strategy_preemption, PVT_TEST_CORE, 0)                                   \
+    X(strategy_saturates, PVT_TEST_CORE, 0)                                    \
+    X(strategy_u32_delta_clamp, PVT_TEST_CORE, 0)                              \
+    X(strategy_rounds_up, PVT_TEST_CORE, 0)                                    \
     X(strategy_clocksource_switch, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_TOOLS_HOST(X) \
-    X(tool_help_and_usage, PVT_TEST_HOST, 0) \
-    X(tool_strategies, PVT_TEST_HOST, 0) \
-    X(tool_demo, PVT_TEST_HOST, 0) \
+#define PVT_TESTS_TOOLS_HOST(X)                                                \
+    X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
+    X(tool_strategies, PVT_TEST_HOST, 0)                                       \
+    X(tool_demo, PVT_TEST_HOST, 0)                                             \
     X(tool_bench_args, PVT_TEST_HOST, 0)
 
 #endif /* PVTIMER_TEST_LIST_H */

@@ -95,7 +95,8 @@ static int lapic_set_abs(struct pvt_clockevent *dev, uint64_t when)
     struct world *w = dev->priv;
     /* the first ns at which the TSC has reached `when` */
     uint64_t t = (uint64_t)(((unsigned __int128)when * PVT_NSEC_PER_SEC +
-                             w->tsc_hz - 1) / w->tsc_hz);
+                             w->tsc_hz - 1) /
+                            w->tsc_hz);
     w->fire_t = t > w->t ? t : w->t;
     return 0;
 }
@@ -114,8 +115,8 @@ static void publish_pvclock(struct world *w)
 static int world_init(struct world *w, uint64_t tsc_hz, int64_t cal_ppm,
                       const struct pvt_ce_strategy *s)
 {
-    uint64_t cal_hz = (uint64_t)((int64_t)tsc_hz +
-                                 (int64_t)tsc_hz / 1000000 * cal_ppm);
+    uint64_t cal_hz =
+        (uint64_t)((int64_t)tsc_hz + (int64_t)tsc_hz / 1000000 * cal_ppm);
     struct pvt_clockevent *dev;
     int rc;
 
@@ -308,8 +309,7 @@ int pvt_cmd_demo(int argc, char **argv)
             }
             o.cal_ppm = p;
         } else if (strcmp(argv[i], "--delta-us") == 0 &&
-                   parse_u64(argv[i + 1], &v) == 0 && v >= 1 &&
-                   v <= 4000000) {
+                   parse_u64(argv[i + 1], &v) == 0 && v >= 1 && v <= 4000000) {
             o.delta_ns = v * 1000;
         } else if (strcmp(argv[i], "--preempt-us") == 0 &&
                    parse_u64(argv[i + 1], &v) == 0 && v <= 10000000) {

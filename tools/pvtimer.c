@@ -36,8 +36,7 @@ int pvt_cmd_strategies(int argc, char **argv)
 static const struct command commands[] = {
     {"demo", pvt_cmd_demo,
      "aim error of each strategy on a drifting guest clock, by uptime"},
-    {"strategies", pvt_cmd_strategies,
-     "list the programming strategies"},
+    {"strategies", pvt_cmd_strategies, "list the programming strategies"},
     {"bench", pvt_cmd_bench, "benchmarks: `bench clock [--json]`"},
 };
 

@@ -21,14 +21,14 @@ extern "C" {
  * Linux's errno values, so on a Linux host -PVT_EINVAL == -EINVAL; the core
  * cannot include <errno.h> because it is freestanding.
  */
-#define PVT_ENOENT 2      /* no such object (name not found, not registered) */
-#define PVT_EAGAIN 11     /* try again (pvclock page kept changing) */
-#define PVT_EBUSY 16      /* object in use (current clocksource, attached) */
-#define PVT_EEXIST 17     /* already registered */
-#define PVT_EINVAL 22     /* invalid argument */
-#define PVT_ERANGE 34     /* value out of range */
-#define PVT_ETIME 62      /* deadline in the past / device refused it */
-#define PVT_EOVERFLOW 75  /* result does not fit */
+#define PVT_ENOENT     2  /* no such object (name not found, not registered) */
+#define PVT_EAGAIN     11 /* try again (pvclock page kept changing) */
+#define PVT_EBUSY      16 /* object in use (current clocksource, attached) */
+#define PVT_EEXIST     17 /* already registered */
+#define PVT_EINVAL     22 /* invalid argument */
+#define PVT_ERANGE     34 /* value out of range */
+#define PVT_ETIME      62 /* deadline in the past / device refused it */
+#define PVT_EOVERFLOW  75 /* result does not fit */
 #define PVT_EOPNOTSUPP 95 /* device lacks the operation the request needs */
 
 /*
@@ -39,7 +39,7 @@ const char *pvt_strerror(int err);
 
 #define PVT_NSEC_PER_USEC 1000LL
 #define PVT_NSEC_PER_MSEC 1000000LL
-#define PVT_NSEC_PER_SEC 1000000000LL
+#define PVT_NSEC_PER_SEC  1000000000LL
 
 /* Guest monotonic time is signed 64-bit ns; this is "never". */
 #define PVT_TIME_MAX INT64_MAX
@@ -75,11 +75,11 @@ static inline uint64_t pvt_add_sat_u64(uint64_t a, uint64_t b)
 static inline uint64_t pvt_mul_u64_u32_shr(uint64_t a, uint32_t mul,
                                            unsigned int shift)
 {
-    uint64_t lo = (a & 0xffffffffu) * mul;   /* < 2^64 */
-    uint64_t hi = (a >> 32) * mul;           /* < 2^64, weight 2^32 */
+    uint64_t lo = (a & 0xffffffffu) * mul; /* < 2^64 */
+    uint64_t hi = (a >> 32) * mul;         /* < 2^64, weight 2^32 */
     /* full product = hi * 2^32 + lo, a 96-bit number: top = hi + (lo >> 32) */
-    uint64_t top = hi + (lo >> 32);          /* weight 2^32, cannot overflow */
-    uint64_t bottom = lo & 0xffffffffu;      /* weight 1 */
+    uint64_t top = hi + (lo >> 32);     /* weight 2^32, cannot overflow */
+    uint64_t bottom = lo & 0xffffffffu; /* weight 1 */
     if (shift >= 32) {
         return top >> (shift - 32);
     }

@@ -47,8 +47,8 @@ struct pvt_ce_strategy;
 
 /* Features. */
 #define PVT_CE_FEAT_PERIODIC (1u << 0) /* can tick periodically by itself */
-#define PVT_CE_FEAT_ONESHOT (1u << 1)  /* can fire once at a programmed time */
-#define PVT_CE_FEAT_ALL (PVT_CE_FEAT_PERIODIC | PVT_CE_FEAT_ONESHOT)
+#define PVT_CE_FEAT_ONESHOT  (1u << 1) /* can fire once at a programmed time */
+#define PVT_CE_FEAT_ALL      (PVT_CE_FEAT_PERIODIC | PVT_CE_FEAT_ONESHOT)
 
 enum pvt_ce_state {
     PVT_CE_DETACHED = 0,    /* not registered */
@@ -146,8 +146,8 @@ struct pvt_clockevent {
 
 /* One tick at HZ 250, Linux's MIN_DELTA_LIMIT for the default HZ. */
 #define PVT_CE_DEFAULT_MIN_DELTA_LIMIT_NS (PVT_NSEC_PER_SEC / 250)
-#define PVT_CE_MIN_DELTA_FLOOR_NS 1000u /* delta2ns never gives less */
-#define PVT_CE_MIN_PERIOD_NS 100000u    /* periodic mode: at most 10 kHz */
+#define PVT_CE_MIN_DELTA_FLOOR_NS         1000u /* delta2ns never gives less */
+#define PVT_CE_MIN_PERIOD_NS              100000u /* periodic mode: at most 10 kHz */
 
 /*
  * Convert a delta in device ticks to ns as Linux's cev_delta2ns(): rounded

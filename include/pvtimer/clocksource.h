@@ -135,8 +135,8 @@ struct pvt_cs_registry {
  * Initialise an empty registry. on_switch (may be NULL) is called with ctx
  * on every change of the current clocksource. Returns 0 or -PVT_EINVAL.
  */
-int pvt_cs_registry_init(struct pvt_cs_registry *reg, pvt_cs_switch_fn on_switch,
-                         void *ctx);
+int pvt_cs_registry_init(struct pvt_cs_registry *reg,
+                         pvt_cs_switch_fn on_switch, void *ctx);
 
 /*
  * Add an initialised clocksource and re-select: the best-rated eligible one
@@ -144,7 +144,8 @@ int pvt_cs_registry_init(struct pvt_cs_registry *reg, pvt_cs_switch_fn on_switch
  * -PVT_EINVAL (NULL, uninitialised cs), -PVT_EEXIST (cs, or another with the
  * same name, already registered).
  */
-int pvt_cs_registry_add(struct pvt_cs_registry *reg, struct pvt_clocksource *cs);
+int pvt_cs_registry_add(struct pvt_cs_registry *reg,
+                        struct pvt_clocksource *cs);
 
 /*
  * Remove a clocksource and re-select. Removing the current one switches to
@@ -189,7 +190,7 @@ struct pvt_jiffies {
 };
 
 #define PVT_JIFFIES_SHIFT 8u
-#define PVT_HZ_MAX 10000u /* 100 us ticks: the finest tick we accept */
+#define PVT_HZ_MAX        10000u /* 100 us ticks: the finest tick we accept */
 
 /*
  * Set up the counter (at 0) and its clocksource for a tick rate of hz in

@@ -24,8 +24,9 @@ extern "C" {
 #endif
 
 /* Flags in pvt_pvclock_vcpu_time_info.flags. */
-#define PVT_PVCLOCK_TSC_STABLE (1u << 0)    /* TSC is synchronised across vCPUs */
-#define PVT_PVCLOCK_GUEST_STOPPED (1u << 1) /* host paused us; guest clears it */
+#define PVT_PVCLOCK_TSC_STABLE (1u << 0) /* TSC is synchronised across vCPUs */
+#define PVT_PVCLOCK_GUEST_STOPPED                                              \
+    (1u << 1) /* host paused us; guest clears it */
 
 /* The ABI: 32 bytes, little endian, binary compatible with KVM and Xen. */
 struct pvt_pvclock_vcpu_time_info {
@@ -47,10 +48,11 @@ _Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, tsc_timestamp) == 8,
                "");
 _Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, system_time) == 16,
                "");
-_Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info,
-                        tsc_to_system_mul) == 24,
+_Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, tsc_to_system_mul) ==
+                   24,
                "");
-_Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, tsc_shift) == 28, "");
+_Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, tsc_shift) == 28,
+               "");
 _Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, flags) == 29, "");
 _Static_assert(offsetof(struct pvt_pvclock_vcpu_time_info, pad) == 30, "");
 
@@ -192,7 +194,7 @@ struct pvt_pvclock_clocksource {
     const struct pvt_pvclock_vcpu_time_info *page;
     pvt_tsc_read_fn read_tsc;
     void *tsc_ctx;
-    uint64_t last_ns;   /* returned if the page cannot be read */
+    uint64_t last_ns; /* returned if the page cannot be read */
     uint32_t read_errors;
     uint8_t last_flags; /* flags seen at the last read */
 };

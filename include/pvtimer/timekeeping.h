@@ -37,12 +37,12 @@ struct pvt_clockevent;
 
 struct pvt_timekeeper {
     struct pvt_clocksource *cs;
-    uint64_t cycle_last; /* counter value at base_ns */
-    int64_t base_ns;     /* guest ns at cycle_last */
-    uint64_t frac;       /* remainder, in 2^-shift ns, < 2^shift */
-    int64_t last_ns;     /* highest value now() returned */
-    uint32_t cs_generation;        /* bumped at every clocksource switch */
-    uint64_t backwards;            /* readings clamped by the guard */
+    uint64_t cycle_last;            /* counter value at base_ns */
+    int64_t base_ns;                /* guest ns at cycle_last */
+    uint64_t frac;                  /* remainder, in 2^-shift ns, < 2^shift */
+    int64_t last_ns;                /* highest value now() returned */
+    uint32_t cs_generation;         /* bumped at every clocksource switch */
+    uint64_t backwards;             /* readings clamped by the guard */
     struct pvt_clockevent *devices; /* told of clocksource switches */
 };
 

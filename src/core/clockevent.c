@@ -57,9 +57,9 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
         sec = 600;
     if (sec > UINT32_MAX)
         sec = UINT32_MAX;
-    rc = pvt_calc_mult_shift(&dev->mult, &dev->shift,
-                             (uint32_t)PVT_NSEC_PER_SEC, (uint32_t)freq_hz,
-                             (uint32_t)sec);
+    rc =
+        pvt_calc_mult_shift(&dev->mult, &dev->shift, (uint32_t)PVT_NSEC_PER_SEC,
+                            (uint32_t)freq_hz, (uint32_t)sec);
     if (rc)
         return rc;
     dev->min_delta_ticks = min_ticks;
@@ -134,9 +134,8 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
     dev->tk_next = tk->devices;
     tk->devices = dev;
 
-    rc = pvt_clockevent_set_strategy(dev, dev->set_next_abs
-                                              ? &pvt_strategy_delta
-                                              : &pvt_strategy_relative);
+    rc = pvt_clockevent_set_strategy(
+        dev, dev->set_next_abs ? &pvt_strategy_delta : &pvt_strategy_relative);
     if (rc)
         pvt_clockevent_unregister(dev);
     return rc;
@@ -348,7 +347,8 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
         return -PVT_ETIME;
     }
     /* starvation prevention: the pending forced event fires first anyway */
-    if (dev->forced_pending && (delta <= 0 || (uint64_t)delta <= dev->min_delta_ns)) {
+    if (dev->forced_pending &&
+        (delta <= 0 || (uint64_t)delta <= dev->min_delta_ns)) {
         dev->stats.starvation_skips++;
         return 0;
     }

@@ -28,9 +28,10 @@
  * a release fence orders everything before it against stores after it,
  * which is exactly "the odd version is visible no later than any field".
  * A release store of the odd version would not do (it orders only what
- * precedes it) and an acquire fence would not order stores at all. On x86
- * both fences are only compiler barriers (TSO); on arm64 GCC emits dmb ish
- * and dmb ishld, where Linux uses smp_wmb() and smp_rmb().
+ * precedes it), nor would an acquire fence (it orders only earlier loads,
+ * not the odd store against the field stores). On x86 both fences are
+ * only compiler barriers (TSO); on arm64 GCC emits dmb ish and dmb ishld,
+ * where Linux uses smp_wmb() and smp_rmb().
  */
 #include "pvtimer/pvclock.h"
 

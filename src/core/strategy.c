@@ -39,8 +39,8 @@ static int abs_offset_program(struct pvt_clockevent *dev, int64_t now,
     } else {
         /* a target before the offset was taken (cannot happen with a
          * monotonic guest clock): round the distance down, stay at >= 0 */
-        uint64_t back = pvt_mul_u64_u32_shr(
-            (uint64_t)(st->guest_base - target), dev->mult, dev->shift);
+        uint64_t back = pvt_mul_u64_u32_shr((uint64_t)(st->guest_base - target),
+                                            dev->mult, dev->shift);
         when = st->device_base > back ? st->device_base - back : 0;
     }
     return pvt__ce_set_absolute(dev, when);

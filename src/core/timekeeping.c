@@ -53,8 +53,9 @@ static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
         return tk->last_ns;
     }
     off = pvt__mul_add_shr(delta, cs->mult, tk->frac, cs->shift, &rem);
-    now = off > (uint64_t)INT64_MAX ? INT64_MAX
-                                    : pvt_add_sat_s64(tk->base_ns, (int64_t)off);
+    now = off > (uint64_t)INT64_MAX
+              ? INT64_MAX
+              : pvt_add_sat_s64(tk->base_ns, (int64_t)off);
     if (accumulate || delta > (cs->mask >> 2)) {
         tk->cycle_last = cycles;
         tk->base_ns = now;

@@ -7,7 +7,7 @@
 #include "runner/test.h"
 #include "world.h"
 
-#define H0 (3ull * 86400 * PVT_NSEC_PER_SEC) /* hypervisor up 3 days */
+#define H0  (3ull * 86400 * PVT_NSEC_PER_SEC) /* hypervisor up 3 days */
 #define GHZ 1000000000ull
 
 static void boot_relative(struct world *w)
@@ -80,12 +80,12 @@ TEST_IMPL(ce_register_validation)
     world_boot(&w, GHZ, GHZ, H0);
     ASSERT_ERR(pvt_clockevent_register(NULL, &w.tk), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_register(&w.pv, NULL), PVT_EINVAL);
-#define BAD(field, value)                                                     \
-    do {                                                                      \
-        d = w.pv;                                                             \
-        d.field = value;                                                      \
-        ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);           \
-        ASSERT_EQ(d.state, PVT_CE_DETACHED);                                  \
+#define BAD(field, value)                                                      \
+    do {                                                                       \
+        d = w.pv;                                                              \
+        d.field = value;                                                       \
+        ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);            \
+        ASSERT_EQ(d.state, PVT_CE_DETACHED);                                   \
     } while (0)
     BAD(name, NULL);
     BAD(features, 0);
@@ -170,8 +170,8 @@ TEST_IMPL(ce_starvation_prevention)
      * device is left alone */
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 500, false));
     ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
-    ASSERT_OK(pvt_clockevent_program(&w.pv,
-                                     now + (int64_t)w.pv.min_delta_ns, true));
+    ASSERT_OK(
+        pvt_clockevent_program(&w.pv, now + (int64_t)w.pv.min_delta_ns, true));
     ASSERT_UEQ(w.calls_rel, 1);
     ASSERT_UEQ(w.pv.stats.starvation_skips, 3);
 
@@ -200,8 +200,8 @@ TEST_IMPL(ce_clamping)
     boot_relative(&w);
     now = pvt_timekeeper_now(&w.tk);
     /* 10 s is beyond the u32-ns device: cut to 2^32 - 1 ns */
-    ASSERT_OK(pvt_clockevent_program(&w.pv, now + 10 * PVT_NSEC_PER_SEC,
-                                     false));
+    ASSERT_OK(
+        pvt_clockevent_program(&w.pv, now + 10 * PVT_NSEC_PER_SEC, false));
     ASSERT_UEQ(w.last_value, UINT32_MAX);
     ASSERT_EQ(w.pv.last.target, now + (int64_t)UINT32_MAX);
     ASSERT_EQ(w.pv.last.requested, now + 10 * PVT_NSEC_PER_SEC);
@@ -227,8 +227,7 @@ TEST_IMPL(ce_refusals_and_retries)
 
     /* not forced: the device's refusal is the caller's */
     w.refuse = 1;
-    ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 1000000, false),
-               PVT_ETIME);
+    ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 1000000, false), PVT_ETIME);
     ASSERT_UEQ(w.pv.stats.device_errors, 1);
 
     /* forced: two refusals, then the third min-delta try succeeds */
@@ -313,11 +312,10 @@ TEST_IMPL(ce_states)
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 5000, false), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC, 1000),
                PVT_EINVAL);
-    ASSERT_ERR(pvt_clockevent_set_state(&w.lapic, PVT_CE_PERIODIC,
-                                        PVT_NSEC_PER_MSEC),
-               PVT_EOPNOTSUPP);
-    ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_DETACHED, 0),
-               PVT_EINVAL);
+    ASSERT_ERR(
+        pvt_clockevent_set_state(&w.lapic, PVT_CE_PERIODIC, PVT_NSEC_PER_MSEC),
+        PVT_EOPNOTSUPP);
+    ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_DETACHED, 0), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_set_state(NULL, PVT_CE_ONESHOT, 0), PVT_EINVAL);
 
     /* oneshot; "never" stops the device, a deadline restarts it */
@@ -332,8 +330,7 @@ TEST_IMPL(ce_states)
 
     ASSERT_STR_EQ(pvt_clockevent_state_name(PVT_CE_ONESHOT_STOPPED),
                   "oneshot-stopped");
-    ASSERT_STR_EQ(pvt_clockevent_state_name((enum pvt_ce_state)42),
-                  "invalid");
+    ASSERT_STR_EQ(pvt_clockevent_state_name((enum pvt_ce_state)42), "invalid");
     RETURN_OK();
 }
 

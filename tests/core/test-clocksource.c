@@ -67,8 +67,8 @@ TEST_IMPL(cs_calc_mult_shift_table)
                 uint32_t from = dir ? (uint32_t)PVT_NSEC_PER_SEC : freqs[i];
                 uint32_t to = dir ? freqs[i] : (uint32_t)PVT_NSEC_PER_SEC;
                 ASSERT(ref_mult_shift(from, to, maxsecs[j], &rmult, &rshift));
-                ASSERT_OK(pvt_calc_mult_shift(&mult, &shift, from, to,
-                                              maxsecs[j]));
+                ASSERT_OK(
+                    pvt_calc_mult_shift(&mult, &shift, from, to, maxsecs[j]));
                 if (mult != rmult || shift != rshift)
                     pvt_test_printf("from %u to %u maxsec %u\n", from, to,
                                     maxsecs[j]);
@@ -198,9 +198,9 @@ TEST_IMPL(cs_max_interval)
     /* at least the promised 600 s */
     ASSERT_UGE(cs.max_ns, 600 * (uint64_t)PVT_NSEC_PER_SEC);
     /* beyond max_cycles cyc2ns still converts, in 96 bits */
-    ASSERT_UEQ(pvt_clocksource_cyc2ns(&cs, cs.max_cycles * 4),
-               (uint64_t)((unsigned __int128)cs.max_cycles * 4 * cs.mult >>
-                          cs.shift));
+    ASSERT_UEQ(
+        pvt_clocksource_cyc2ns(&cs, cs.max_cycles * 4),
+        (uint64_t)((unsigned __int128)cs.max_cycles * 4 * cs.mult >> cs.shift));
 
     /* a 24-bit counter: max_cycles is its mask */
     cs = make_cs(&c, 0xffffff);

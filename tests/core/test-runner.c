@@ -10,12 +10,12 @@
  * Formats with pvt_test_snprintf into a roomy buffer and checks both the
  * text and the returned length against the literal `expect`.
  */
-#define CHECK_FORMAT(expect, ...)                                             \
-    do {                                                                      \
-        char got[128];                                                        \
-        size_t got_len = pvt_test_snprintf(got, sizeof(got), __VA_ARGS__);   \
-        ASSERT_STR_EQ(got, expect);                                           \
-        ASSERT_UEQ(got_len, sizeof(expect) - 1);                              \
+#define CHECK_FORMAT(expect, ...)                                              \
+    do {                                                                       \
+        char got[128];                                                         \
+        size_t got_len = pvt_test_snprintf(got, sizeof(got), __VA_ARGS__);     \
+        ASSERT_STR_EQ(got, expect);                                            \
+        ASSERT_UEQ(got_len, sizeof(expect) - 1);                               \
     } while (0)
 
 /* %d %i %ld %lld %zd, including both ends of every width. */

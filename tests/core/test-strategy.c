@@ -12,10 +12,10 @@
 #include "runner/test.h"
 #include "world.h"
 
-#define H0 (3ull * 86400 * PVT_NSEC_PER_SEC)
-#define GHZ 1000000000ull
+#define H0     (3ull * 86400 * PVT_NSEC_PER_SEC)
+#define GHZ    1000000000ull
 #define UPTIME (1000 * PVT_NSEC_PER_SEC)
-#define DELTA PVT_NSEC_PER_MSEC
+#define DELTA  PVT_NSEC_PER_MSEC
 
 /* the guest's TSC calibrated 300 ppm low: its clock runs fast */
 #define CAL_HZ (GHZ - GHZ / 1000000 * 300)
@@ -128,7 +128,8 @@ TEST_IMPL(strategy_abs_boot_offset_drifts)
      * g(deadline); the error is the drift over the whole uptime */
     world_boot(&m, GHZ, CAL_HZ, H0);
     ASSERT_EQ(aim, world_guest_at(&m, (uint64_t)deadline) - deadline);
-    ASSERT_NEAR(aim, drift_of(deadline, CAL_HZ), drift_of(deadline, CAL_HZ) / 100);
+    ASSERT_NEAR(aim, drift_of(deadline, CAL_HZ),
+                drift_of(deadline, CAL_HZ) / 100);
     /* ~0.3 s late after 1000 s: it grows with uptime, without bound */
     ASSERT_GT(aim, 1000 * DELTA / 10);
     RETURN_OK();
@@ -160,9 +161,8 @@ TEST_IMPL(strategy_abs_mode_offset_retakes)
     ASSERT_NEAR(aim, drift_of(deadline - g_mode, CAL_HZ),
                 drift_of(deadline - g_mode, CAL_HZ) / 100 + 2);
     /* a tenth of abs-boot-offset's error: 100 s of drift instead of 1000 */
-    ASSERT_LT(aim, aim_at_uptime(&pvt_strategy_abs_boot_offset, CAL_HZ, 0,
-                                 NULL) /
-                       5);
+    ASSERT_LT(
+        aim, aim_at_uptime(&pvt_strategy_abs_boot_offset, CAL_HZ, 0, NULL) / 5);
     RETURN_OK();
 }
 

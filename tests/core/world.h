@@ -144,8 +144,7 @@ static inline uint64_t world_lapic_timebase(struct pvt_clockevent *dev)
     return world_tsc(dev->priv);
 }
 
-static inline int world_lapic_set_abs(struct pvt_clockevent *dev,
-                                      uint64_t when)
+static inline int world_lapic_set_abs(struct pvt_clockevent *dev, uint64_t when)
 {
     struct world *w = dev->priv;
     uint64_t t = world_tsc_to_t(w, when);
@@ -190,8 +189,8 @@ static inline void world_boot(struct world *w, uint64_t tsc_hz, uint64_t cal_hz,
         .set_state_shutdown = world_set_shutdown,
         .priv = w,
     };
-    ASSERT_OK(pvt_clockevent_config(&w->pv, PVT_NSEC_PER_SEC, 1000,
-                                    UINT32_MAX));
+    ASSERT_OK(
+        pvt_clockevent_config(&w->pv, PVT_NSEC_PER_SEC, 1000, UINT32_MAX));
     w->lapic = (struct pvt_clockevent){
         .name = "lapic-deadline",
         .features = PVT_CE_FEAT_ONESHOT,

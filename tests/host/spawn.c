@@ -122,8 +122,8 @@ int pvt_spawn(const char *path, const char *const argv[],
         if (errno != EINTR)
             return -1;
     r->elapsed_ms = now_ms() - start;
-    r->status = WIFEXITED(status) ? WEXITSTATUS(status)
-                                  : 128 + WTERMSIG(status);
+    r->status =
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return r->status == 127 ? -1 : 0;
 }
 

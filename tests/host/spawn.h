@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 struct pvt_spawn_result {
-    int status;   /* exit status, or 128 + signal number */
-    char *out;    /* stdout, NUL-terminated (malloc'd) */
+    int status; /* exit status, or 128 + signal number */
+    char *out;  /* stdout, NUL-terminated (malloc'd) */
     size_t out_len;
-    char *err;    /* stderr, NUL-terminated (malloc'd) */
+    char *err; /* stderr, NUL-terminated (malloc'd) */
     size_t err_len;
     long elapsed_ms;
 };

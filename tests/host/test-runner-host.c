@@ -132,8 +132,8 @@ static int fixture_skip(void)
 }
 
 /* Far more output than the runner keeps, then a failure at the end. */
-#define CHATTY_LINES 16384
-#define CHATTY_FORMAT "chatty %06d %049d\n"
+#define CHATTY_LINES    16384
+#define CHATTY_FORMAT   "chatty %06d %049d\n"
 #define CHATTY_LINE_LEN 64 /* 7 + 6 + 1 + 49 + the newline */
 
 static int fixture_chatty(void)
@@ -180,7 +180,7 @@ const struct pvt_test_entry pvt_runner_fixtures[] = {
     {"fixture_skip", fixture_skip, PVT_TEST_HOST, 0},
     {"fixture_chatty", fixture_chatty, PVT_TEST_HOST, 0},
     {"fixture_orphan", fixture_orphan, PVT_TEST_HOST, 0},
-    PVT_TEST_SENTINEL};
+    {NULL, NULL, 0, 0}};
 
 /* Contract in runner/list.h. */
 const size_t pvt_runner_fixtures_count =
@@ -382,7 +382,8 @@ static void run_self(struct run *r, const char *const *env,
     split_lines(r);
 }
 
-#define RUN(r, env, ...) run_self(r, env, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(r, env, ...)                                                       \
+    run_self(r, env, (const char *const[]){__VA_ARGS__, NULL})
 #define ENV(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static void run_free(struct run *r)
@@ -542,10 +543,10 @@ TEST_IMPL(runner_reports_timeout)
     char want[128];
     struct run r;
 
-    RUN(&r, NULL, "--fixtures", "--timeout", "300", "--exact",
-        "fixture_hang");
+    RUN(&r, NULL, "--fixtures", "--timeout", "300", "--exact", "fixture_hang");
     ASSERT_EQ(r.status, 1);
-    ASSERT_STR_EQ(line(&r, 1), "not ok 1 - fixture_hang # timeout after 300 ms");
+    ASSERT_STR_EQ(line(&r, 1),
+                  "not ok 1 - fixture_hang # timeout after 300 ms");
     ASSERT_STR_EQ(line(&r, 2), "# fixture_hang: waiting forever");
     ASSERT_STR_EQ(last_line(&r), "0 passed, 1 failed, 0 skipped");
     ASSERT_GE(r.elapsed_ms, 300);
@@ -564,7 +565,8 @@ TEST_IMPL(runner_reports_timeout)
     RUN(&r, ENV("PVT_TEST_TIMEOUT_SCALE", "2"), "--fixtures", "--timeout",
         "150", "--exact", "fixture_hang");
     ASSERT_EQ(r.status, 1);
-    ASSERT_STR_EQ(line(&r, 1), "not ok 1 - fixture_hang # timeout after 300 ms");
+    ASSERT_STR_EQ(line(&r, 1),
+                  "not ok 1 - fixture_hang # timeout after 300 ms");
     run_free(&r);
     RETURN_OK();
 }
@@ -579,7 +581,8 @@ TEST_IMPL(runner_reports_skip)
     ASSERT_EQ(r.status, 77);
     ASSERT_UEQ(r.nlines, 3);
     ASSERT_STR_EQ(line(&r, 0), "1..1");
-    ASSERT_STR_EQ(line(&r, 1), "ok 1 - fixture_skip # SKIP no frobnicator here");
+    ASSERT_STR_EQ(line(&r, 1),
+                  "ok 1 - fixture_skip # SKIP no frobnicator here");
     ASSERT_STR_EQ(line(&r, 2), "0 passed, 0 failed, 1 skipped");
     run_free(&r);
 
@@ -589,7 +592,8 @@ TEST_IMPL(runner_reports_skip)
     ASSERT_UEQ(r.nlines, 4);
     ASSERT_STR_EQ(line(&r, 0), "1..2");
     ASSERT_STR_EQ(line(&r, 1), "ok 1 - fixture_pass");
-    ASSERT_STR_EQ(line(&r, 2), "ok 2 - fixture_skip # SKIP no frobnicator here");
+    ASSERT_STR_EQ(line(&r, 2),
+                  "ok 2 - fixture_skip # SKIP no frobnicator here");
     ASSERT_STR_EQ(line(&r, 3), "1 passed, 0 failed, 1 skipped");
     run_free(&r);
     RETURN_OK();
@@ -621,8 +625,8 @@ TEST_IMPL(runner_caps_output)
             break;
     }
     ASSERT_ULT(k, r.nlines);
-    ASSERT_UGT(dropped, (unsigned long long)CHATTY_LINES * CHATTY_LINE_LEN -
-                            r.out_len);
+    ASSERT_UGT(dropped,
+               (unsigned long long)CHATTY_LINES * CHATTY_LINE_LEN - r.out_len);
     i = find_line(&r, k, "#   finished: 1 (0x1)");
     ASSERT_GT(i, (long)k);
     ASSERT_TRUE(is_assert_line(line(&r, (size_t)i - 1), "finished == 0"));
@@ -650,8 +654,8 @@ static int process_gone(int pid)
         return 1;
     /* "pid (comm) S ...": the state follows the last ')' */
     paren = strrchr(buf, ')');
-    return paren != NULL && (paren[1] == '\0' || paren[2] == 'Z' ||
-                             paren[2] == 'X');
+    return paren != NULL &&
+           (paren[1] == '\0' || paren[2] == 'Z' || paren[2] == 'X');
 }
 
 /* Helpers a test leaves behind are killed with its process group, and do
@@ -740,7 +744,8 @@ TEST_IMPL(runner_bad_args)
         {{"--timeout", "abc"}, "invalid timeout 'abc'"},
         {{"--timeout", "0"}, "invalid timeout '0'"},
         {{"--timeout=-5"}, "invalid timeout '-5'"},
-        {{"--fixtures", "no_such_fixture"}, "no test matches 'no_such_fixture'"},
+        {{"--fixtures", "no_such_fixture"},
+         "no test matches 'no_such_fixture'"},
         {{"--fixtures", "--exact", "fixture_fail"},
          "no test is named 'fixture_fail'"},
         {{"--fixtures", "fixture_pass", "typo"}, "no test matches 'typo'"},

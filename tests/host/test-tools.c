@@ -12,9 +12,9 @@
 #error "the build defines PVT_TOOL_PATH, the pvtimer binary's path"
 #endif
 
-#define TOOL(r, ...)                                                          \
-    ASSERT_OK(pvt_spawn(PVT_TOOL_PATH,                                        \
-                        (const char *const[]){"pvtimer", __VA_ARGS__, NULL},  \
+#define TOOL(r, ...)                                                           \
+    ASSERT_OK(pvt_spawn(PVT_TOOL_PATH,                                         \
+                        (const char *const[]){"pvtimer", __VA_ARGS__, NULL},   \
                         NULL, NULL, r))
 
 TEST_IMPL(tool_help_and_usage)

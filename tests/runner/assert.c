@@ -206,13 +206,11 @@ static void format(struct sink *s, const char *fmt, va_list *ap)
             break;
         case 'x':
         case 'X':
-            put_number(s, &sp, false, arg_unsigned(ap, len), 16, *p == 'X',
-                       "");
+            put_number(s, &sp, false, arg_unsigned(ap, len), 16, *p == 'X', "");
             break;
         case 'p': {
             const void *v = va_arg(*ap, const void *);
-            put_number(s, &sp, false, (uint64_t)(uintptr_t)v, 16, false,
-                       "0x");
+            put_number(s, &sp, false, (uint64_t)(uintptr_t)v, 16, false, "0x");
             break;
         }
         case 's':
@@ -287,8 +285,8 @@ size_t pvt_test_snprintf(char *buf, size_t size, const char *fmt, ...)
 static void fail_header(const char *file, int line, const char *ea,
                         const char *op, const char *eb)
 {
-    pvt_test_printf("Assertion failed in %s:%d: %s %s %s\n", file, line, ea,
-                    op, eb);
+    pvt_test_printf("Assertion failed in %s:%d: %s %s %s\n", file, line, ea, op,
+                    eb);
 }
 
 /* Contract in test.h: prints the failed expression, then fails the test. */

@@ -10,6 +10,10 @@ PVT_TEST_LIST(PVT_TEST_X_DECLARE)
 PVT_TEST_LIST_CORE(PVT_TEST_X_CHECK_CORE)
 
 const struct pvt_test_entry pvt_tests[] = {
-    PVT_TEST_LIST(PVT_TEST_X_ENTRY) PVT_TEST_SENTINEL};
+    /* each entry ends with its own comma */
+    PVT_TEST_LIST(PVT_TEST_X_ENTRY)
+    /* the sentinel */
+    {NULL, NULL, 0, 0},
+};
 
 const size_t pvt_tests_count = PVT_ARRAY_SIZE(pvt_tests) - 1;

@@ -2,7 +2,7 @@
  * The test tables built from tests/test-list.h, and the X-macros that build
  * them. Freestanding: list-core.c uses it inside the guest too.
  *
- * Every table ends with a sentinel entry whose name is NULL, so a table
+ * Every table ends with a sentinel entry {NULL, NULL, 0, 0}, so a table
  * whose sections are all still empty is a one-element array rather than an
  * invalid zero-length one; the *_count variables exclude the sentinel.
  */
@@ -15,13 +15,12 @@
 
 /* X-macro bodies for the PVT_TEST_LIST* tables. */
 #define PVT_TEST_X_DECLARE(name, flags, timeout_ms) TEST_DECLARE(name)
-#define PVT_TEST_X_ENTRY(name, flags, timeout_ms)                             \
+#define PVT_TEST_X_ENTRY(name, flags, timeout_ms)                              \
     {#name, run_test_##name, (flags), (timeout_ms)},
-#define PVT_TEST_X_CHECK_CORE(name, flags, timeout_ms)                        \
-    _Static_assert(((flags) & PVT_TEST_HOST) == 0,                            \
-                   "test " #name " is flagged PVT_TEST_HOST but listed in a " \
+#define PVT_TEST_X_CHECK_CORE(name, flags, timeout_ms)                         \
+    _Static_assert((PVT_TEST_HOST & (flags)) == 0,                             \
+                   "test " #name " is flagged PVT_TEST_HOST but listed in a "  \
                    "core section of tests/test-list.h");
-#define PVT_TEST_SENTINEL {NULL, NULL, 0, 0}
 
 /*
  * The freestanding tests (PVT_TEST_LIST_CORE), in table order, for a runner

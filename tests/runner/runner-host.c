@@ -47,7 +47,7 @@
 #include "runner/test.h"
 
 #define DEFAULT_TIMEOUT_MS 30000u
-#define MAX_TIMEOUT_MS 86400000u /* a day: anything longer is a typo */
+#define MAX_TIMEOUT_MS     86400000u /* a day: anything longer is a typo */
 
 /*
  * Captured output kept per test: the first HEAD_CAP bytes and the last
@@ -127,8 +127,8 @@ static void usage(FILE *f)
             prog, DEFAULT_TIMEOUT_MS);
 }
 
-static _Noreturn __attribute__((format(printf, 1, 2))) void
-usage_error(const char *fmt, ...)
+static _Noreturn __attribute__((format(printf, 1, 2))) void usage_error(
+    const char *fmt, ...)
 {
     va_list ap;
 
@@ -434,6 +434,11 @@ static bool read_output(int fd)
     return true;
 }
 
+/*
+ * Runs t in a child process in its own process group, capturing its output
+ * into cap until it exits (then kills what it left in its group) or until
+ * timeout_ms (then kills the group), and fills r from its wait status.
+ */
 static void run_forked(const struct pvt_test_entry *t, unsigned int timeout_ms,
                        struct result *r)
 {
@@ -541,6 +546,7 @@ static void run_forked(const struct pvt_test_entry *t, unsigned int timeout_ms,
     }
 }
 
+/* PVT_TEST_NOFORK: runs t here; a failed assert longjmps back. */
 static void run_in_process(const struct pvt_test_entry *t, struct result *r)
 {
     jmp_buf jb;
@@ -561,8 +567,7 @@ static void run_in_process(const struct pvt_test_entry *t, struct result *r)
         r->outcome = OUTCOME_PASS;
     } else if (rc == PVT_TEST_SKIP) {
         r->outcome = OUTCOME_SKIP;
-        find_skip_reason(rendered, capture_render(), r->note,
-                         sizeof(r->note));
+        find_skip_reason(rendered, capture_render(), r->note, sizeof(r->note));
     } else {
         r->outcome = OUTCOME_FAIL;
         snprintf(r->note, sizeof(r->note), "exit status %d", rc);
@@ -680,9 +685,9 @@ static size_t select_tests(const struct options *o,
 static unsigned int effective_timeout(const struct options *o,
                                       const struct pvt_test_entry *t)
 {
-    double ms = t->timeout_ms    ? t->timeout_ms
+    double ms = t->timeout_ms   ? t->timeout_ms
                 : o->timeout_ms ? o->timeout_ms
-                                 : DEFAULT_TIMEOUT_MS;
+                                : DEFAULT_TIMEOUT_MS;
 
     ms *= o->scale;
     if (ms < 1.0)

@@ -20,12 +20,12 @@
 #include "pvtimer/base.h"
 
 /* Test results: the value a test returns (and its process's exit status). */
-#define PVT_TEST_OK 0
+#define PVT_TEST_OK   0
 #define PVT_TEST_FAIL 1
 #define PVT_TEST_SKIP 77
 
 /* Test flags. */
-#define PVT_TEST_CORE 0u       /* freestanding: may run in the guest too */
+#define PVT_TEST_CORE 0u        /* freestanding: may run in the guest too */
 #define PVT_TEST_HOST (1u << 0) /* needs the host (threads, files, fork) */
 
 struct pvt_test_entry {
@@ -55,7 +55,8 @@ _Noreturn void pvt_test_platform_fail(void);
  * case hex (0x0 for NULL); %s prints NULL as (null). Unknown conversions
  * print "?" and consume no argument.
  */
-void pvt_test_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void pvt_test_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 void pvt_test_vprintf(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
 /* Formats into buf (always NUL-terminated when size > 0); returns the
@@ -89,23 +90,23 @@ int pvt_test__strcmp(const char *a, const char *b);
  * it reaches a nested macro, so stringizing here would print 22 instead of
  * PVT_EINVAL.
  */
-#define PVT__ASSERT_CMP(kind, type, a, op, b, ta, tb)                         \
-    do {                                                                      \
-        type pvt__a = (type)(a);                                              \
-        type pvt__b = (type)(b);                                              \
-        if (!(pvt__a op pvt__b))                                              \
-            pvt_test__fail_##kind(__FILE__, __LINE__, ta, #op, tb, pvt__a,    \
-                                  pvt__b);                                    \
+#define PVT__ASSERT_CMP(kind, type, a, op, b, ta, tb)                          \
+    do {                                                                       \
+        type pvt__a = (type)(a);                                               \
+        type pvt__b = (type)(b);                                               \
+        if (!(pvt__a op pvt__b))                                               \
+            pvt_test__fail_##kind(__FILE__, __LINE__, ta, #op, tb, pvt__a,     \
+                                  pvt__b);                                     \
     } while (0)
 
-#define PVT__ASSERT(cond, text)                                               \
-    do {                                                                      \
-        if (!(cond))                                                          \
-            pvt_test__fail(__FILE__, __LINE__, text);                         \
+#define PVT__ASSERT(cond, text)                                                \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            pvt_test__fail(__FILE__, __LINE__, text);                          \
     } while (0)
 
-#define ASSERT(expr) PVT__ASSERT(expr, #expr)
-#define ASSERT_TRUE(expr) PVT__ASSERT(expr, #expr)
+#define ASSERT(expr)       PVT__ASSERT(expr, #expr)
+#define ASSERT_TRUE(expr)  PVT__ASSERT(expr, #expr)
 #define ASSERT_FALSE(expr) PVT__ASSERT(!(expr), "!(" #expr ")")
 
 /* Signed comparisons (operands converted to int64_t). */
@@ -124,47 +125,45 @@ int pvt_test__strcmp(const char *a, const char *b);
 #define ASSERT_UGT(a, b) PVT__ASSERT_CMP(uint, uint64_t, a, >, b, #a, #b)
 #define ASSERT_UGE(a, b) PVT__ASSERT_CMP(uint, uint64_t, a, >=, b, #a, #b)
 
-#define ASSERT_PTR_EQ(a, b)                                                   \
-    PVT__ASSERT_CMP(ptr, const void *, a, ==, b, #a, #b)
-#define ASSERT_PTR_NE(a, b)                                                   \
-    PVT__ASSERT_CMP(ptr, const void *, a, !=, b, #a, #b)
-#define ASSERT_NULL(a)                                                        \
+#define ASSERT_PTR_EQ(a, b) PVT__ASSERT_CMP(ptr, const void *, a, ==, b, #a, #b)
+#define ASSERT_PTR_NE(a, b) PVT__ASSERT_CMP(ptr, const void *, a, !=, b, #a, #b)
+#define ASSERT_NULL(a)                                                         \
     PVT__ASSERT_CMP(ptr, const void *, a, ==, NULL, #a, "NULL")
-#define ASSERT_NOT_NULL(a)                                                    \
+#define ASSERT_NOT_NULL(a)                                                     \
     PVT__ASSERT_CMP(ptr, const void *, a, !=, NULL, #a, "NULL")
 
-#define ASSERT_STR_EQ(a, b)                                                   \
-    do {                                                                      \
-        const char *pvt__a = (a);                                             \
-        const char *pvt__b = (b);                                             \
-        if (pvt_test__strcmp(pvt__a, pvt__b) != 0)                            \
-            pvt_test__fail_str(__FILE__, __LINE__, #a, "==", #b, pvt__a,      \
-                               pvt__b);                                       \
+#define ASSERT_STR_EQ(a, b)                                                    \
+    do {                                                                       \
+        const char *pvt__a = (a);                                              \
+        const char *pvt__b = (b);                                              \
+        if (pvt_test__strcmp(pvt__a, pvt__b) != 0)                             \
+            pvt_test__fail_str(__FILE__, __LINE__, #a, "==", #b, pvt__a,       \
+                               pvt__b);                                        \
     } while (0)
 
 /* A call that returns 0 on success / -PVT_Exxx on failure. */
 #define ASSERT_OK(expr) PVT__ASSERT_CMP(int, int64_t, expr, ==, 0, #expr, "0")
-#define ASSERT_ERR(expr, code)                                                \
+#define ASSERT_ERR(expr, code)                                                 \
     PVT__ASSERT_CMP(int, int64_t, expr, ==, -(code), #expr, "-" #code)
 
 /*
  * |a - b| <= tol, all signed. The distance is taken in uint64_t, where it
  * cannot overflow (INT64_MAX - INT64_MIN fits); a negative tol never holds.
  */
-#define ASSERT_NEAR(a, b, tol)                                                \
-    do {                                                                      \
-        int64_t pvt__a = (int64_t)(a);                                        \
-        int64_t pvt__b = (int64_t)(b);                                        \
-        int64_t pvt__t = (int64_t)(tol);                                      \
-        uint64_t pvt__d = pvt__a > pvt__b                                     \
-                              ? (uint64_t)pvt__a - (uint64_t)pvt__b           \
-                              : (uint64_t)pvt__b - (uint64_t)pvt__a;          \
-        if (pvt__t < 0 || pvt__d > (uint64_t)pvt__t)                          \
-            pvt_test__fail_int(__FILE__, __LINE__, #a, "~= (tol " #tol ")",   \
-                               #b, pvt__a, pvt__b);                           \
+#define ASSERT_NEAR(a, b, tol)                                                 \
+    do {                                                                       \
+        int64_t pvt__a = (int64_t)(a);                                         \
+        int64_t pvt__b = (int64_t)(b);                                         \
+        int64_t pvt__t = (int64_t)(tol);                                       \
+        uint64_t pvt__d = pvt__a > pvt__b                                      \
+                              ? (uint64_t)pvt__a - (uint64_t)pvt__b            \
+                              : (uint64_t)pvt__b - (uint64_t)pvt__a;           \
+        if (pvt__t < 0 || pvt__d > (uint64_t)pvt__t)                           \
+            pvt_test__fail_int(__FILE__, __LINE__, #a, "~= (tol " #tol ")",    \
+                               #b, pvt__a, pvt__b);                            \
     } while (0)
 
-#define RETURN_OK() return PVT_TEST_OK
+#define RETURN_OK()         return PVT_TEST_OK
 #define RETURN_SKIP(reason) return pvt_test__skip(reason)
 
 #endif /* PVTIMER_TEST_H */
