@@ -21,9 +21,16 @@ static long now_ms(void)
     return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A child printing more than this is a bug in it; stop collecting. */
+#define MAX_OUTPUT (4u * 1024u * 1024u)
+
 static int append(char **buf, size_t *len, const char *data, size_t n)
 {
-    char *p = realloc(*buf, *len + n + 1);
+    char *p;
+
+    if (*len + n > MAX_OUTPUT)
+        return -1;
+    p = realloc(*buf, *len + n + 1);
     if (!p)
         return -1;
     memcpy(p + *len, data, n);
@@ -113,8 +120,8 @@ int pvt_spawn(const char *path, const char *const argv[],
             } else if (append(i == 0 ? &r->out : &r->err,
                               i == 0 ? &r->out_len : &r->err_len, buf,
                               (size_t)n) < 0) {
-                close(pfd[i].fd);
-                pfd[i].fd = -1;
+                /* too much: keep draining so the child cannot block */
+                continue;
             }
         }
     }

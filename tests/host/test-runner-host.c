@@ -23,6 +23,7 @@
 
 #include "runner/list.h"
 #include "runner/test.h"
+#include "spawn.h"
 
 /* ---- the fixtures ---- */
 
@@ -234,27 +235,12 @@ struct run {
     int64_t elapsed_ms;
 };
 
-#define MAX_OUTPUT (4u * 1024u * 1024u)
-
 static int64_t now_ms(void)
 {
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void append(char **buf, size_t *len, const char *data, size_t n)
-{
-    char *p;
-
-    ASSERT_ULE(*len + n, MAX_OUTPUT);
-    p = realloc(*buf, *len + n + 1);
-    ASSERT_NOT_NULL(p);
-    memcpy(p + *len, data, n);
-    *len += n;
-    p[*len] = '\0';
-    *buf = p;
 }
 
 static void split_lines(struct run *r)
@@ -289,96 +275,34 @@ static void split_lines(struct run *r)
 static void run_self(struct run *r, const char *const *env,
                      const char *const *args)
 {
+    static const char *const unset[] = {"PVT_TEST_TIMEOUT_SCALE",
+                                        "PVT_TEST_NOFORK", NULL};
+    const char *argv[64];
     char self[PATH_MAX];
+    struct pvt_spawn_result res;
     ssize_t self_len;
-    int out[2];
-    int err[2];
-    pid_t pid;
-    int status;
-    int64_t start = now_ms();
+    size_t n = 0;
 
     memset(r, 0, sizeof(*r));
     /* valgrind answers this with the client's path, not its own */
     self_len = readlink("/proc/self/exe", self, sizeof(self) - 1);
     ASSERT_GT(self_len, 0);
     self[self_len] = '\0';
-    ASSERT_OK(pipe(out));
-    ASSERT_OK(pipe(err));
-    fflush(stdout);
-    fflush(stderr);
-
-    pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        size_t n = 0;
-        size_t i;
-        char **argv;
-
-        while (args[n])
-            n++;
-        argv = calloc(n + 2, sizeof(*argv));
-        if (argv == NULL)
-            _exit(127);
-        argv[0] = strdup("pvtimer-tests");
-        for (i = 0; i < n; i++)
-            argv[i + 1] = strdup(args[i]);
-        unsetenv("PVT_TEST_TIMEOUT_SCALE");
-        unsetenv("PVT_TEST_NOFORK");
-        for (i = 0; env && env[i]; i += 2)
-            setenv(env[i], env[i + 1], 1);
-        if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
-            _exit(127);
-        close(out[0]);
-        close(out[1]);
-        close(err[0]);
-        close(err[1]);
-        execv(self, argv);
-        _exit(127);
+    argv[n++] = "pvtimer-tests";
+    while (args[n - 1]) {
+        ASSERT_ULT(n, PVT_ARRAY_SIZE(argv) - 1);
+        argv[n] = args[n - 1];
+        n++;
     }
-    close(out[1]);
-    close(err[1]);
-
-    r->out = calloc(1, 1);
-    r->err = calloc(1, 1);
-    ASSERT_NOT_NULL(r->out);
-    ASSERT_NOT_NULL(r->err);
-    {
-        struct pollfd pfd[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-        while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-            int i;
-            if (poll(pfd, 2, -1) < 0) {
-                ASSERT_EQ(errno, EINTR);
-                continue;
-            }
-            for (i = 0; i < 2; i++) {
-                char buf[4096];
-                ssize_t n;
-                if (pfd[i].fd < 0 || pfd[i].revents == 0)
-                    continue;
-                n = read(pfd[i].fd, buf, sizeof(buf));
-                if (n < 0 && errno == EINTR)
-                    continue;
-                ASSERT_GE(n, 0);
-                if (n == 0) {
-                    close(pfd[i].fd);
-                    pfd[i].fd = -1;
-                } else if (i == 0) {
-                    append(&r->out, &r->out_len, buf, (size_t)n);
-                } else {
-                    append(&r->err, &r->err_len, buf, (size_t)n);
-                }
-            }
-        }
-    }
-    while (waitpid(pid, &status, 0) < 0)
-        ASSERT_EQ(errno, EINTR);
-    r->elapsed_ms = now_ms() - start;
-    if (WIFEXITED(status))
-        r->status = WEXITSTATUS(status);
-    else
-        r->status = 128 + WTERMSIG(status);
+    argv[n] = NULL;
     /* 127: the exec failed, not the runner */
-    ASSERT_NE(r->status, 127);
+    ASSERT_OK(pvt_spawn(self, argv, env, unset, &res));
+    r->status = res.status;
+    r->out = res.out;
+    r->out_len = res.out_len;
+    r->err = res.err;
+    r->err_len = res.err_len;
+    r->elapsed_ms = res.elapsed_ms;
     split_lines(r);
 }
 
