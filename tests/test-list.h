@@ -23,12 +23,17 @@
     /* clockevents */                                                          \
     PVT_TESTS_CLOCKEVENT(X)                                                    \
     /* programming strategies */                                               \
-    PVT_TESTS_STRATEGY(X)
+    PVT_TESTS_STRATEGY(X)                                                      \
+    PVT_TESTS_HISTOGRAM(X)                                                     \
+    PVT_TESTS_TIMERQUEUE(X)                                                    \
+    PVT_TESTS_TICK(X)
 
 /* Tests that need the host: threads, processes, files. */
 #define PVT_TEST_LIST_HOST(X)                                                  \
     PVT_TESTS_RUNNER_HOST(X)                                                   \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
+    PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
+    PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_TOOLS_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
@@ -136,6 +141,16 @@
     X(strategy_u32_delta_clamp, PVT_TEST_CORE, 0)                              \
     X(strategy_rounds_up, PVT_TEST_CORE, 0)                                    \
     X(strategy_clocksource_switch, PVT_TEST_CORE, 0)
+
+#define PVT_TESTS_HISTOGRAM(X)
+
+#define PVT_TESTS_TIMERQUEUE(X)
+
+#define PVT_TESTS_TICK(X)
+
+#define PVT_TESTS_TIMERQUEUE_HOST(X)
+
+#define PVT_TESTS_BENCH_HOST(X)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \

@@ -10,4 +10,9 @@ int pvt_cmd_demo(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);
 
+/* Benchmarks, dispatched by pvt_cmd_bench; argv[0] is the benchmark's
+ * name, the options follow. Same exit statuses. */
+int pvt_bench_clock(int argc, char **argv);
+int pvt_bench_queue(int argc, char **argv);
+
 #endif /* PVTIMER_TOOLS_COMMANDS_H */

@@ -33,11 +33,37 @@ int pvt_cmd_strategies(int argc, char **argv)
     return 0;
 }
 
+static const struct command benchmarks[] = {
+    {"clock", pvt_bench_clock, "guest clock reads and device programming"},
+    {"queue", pvt_bench_queue,
+     "timer queue arm/cancel/expire against a plain binary heap"},
+};
+
+int pvt_cmd_bench(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+        printf("usage: pvtimer bench NAME [--json]\n\nbenchmarks:\n");
+        for (i = 0; i < PVT_ARRAY_SIZE(benchmarks); i++)
+            printf("  %-8s %s\n", benchmarks[i].name, benchmarks[i].help);
+        return argc < 2 ? 2 : 0;
+    }
+    for (i = 0; i < PVT_ARRAY_SIZE(benchmarks); i++)
+        if (strcmp(argv[1], benchmarks[i].name) == 0)
+            return benchmarks[i].run(argc - 1, argv + 1);
+    fprintf(stderr,
+            "pvtimer bench: unknown benchmark '%s' (try pvtimer "
+            "bench --help)\n",
+            argv[1]);
+    return 2;
+}
+
 static const struct command commands[] = {
     {"demo", pvt_cmd_demo,
      "aim error of each strategy on a drifting guest clock, by uptime"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},
-    {"bench", pvt_cmd_bench, "benchmarks: `bench clock [--json]`"},
+    {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue [--json]`"},
 };
 
 static void usage(FILE *f)

@@ -172,11 +172,14 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
  * Register a configured device with the guest's timekeeper: checks it,
  * derives min/max_delta_ns from the ticks where they are 0, puts it in
  * SHUTDOWN state and gives it the default strategy ("delta" when it takes
- * absolute times, else "relative"). Returns 0, -PVT_EINVAL (NULL; no name;
- * no features; ONESHOT without set_next_event or set_next_abs;
- * set_next_abs without read_timebase; PERIODIC without
- * set_state_periodic; mult 0; shift > 32; min_delta > max_delta), or
- * -PVT_EBUSY (already registered).
+ * absolute times, else "relative"; none for a periodic-only device). A
+ * zero min_delta_limit_ns becomes the default, held within [min_delta_ns,
+ * max_delta_ns]. Returns 0, -PVT_EINVAL (NULL; no name; no or unknown
+ * features; ONESHOT without set_next_event or set_next_abs; set_next_abs
+ * without read_timebase; PERIODIC without set_state_periodic; mult 0;
+ * shift > 32; min_delta > max_delta; min_delta_limit_ns set outside
+ * [min_delta_ns, min(max_delta_ns, INT64_MAX)]), or -PVT_EBUSY (already
+ * registered).
  */
 int pvt_clockevent_register(struct pvt_clockevent *dev,
                             struct pvt_timekeeper *tk);

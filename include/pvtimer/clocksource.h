@@ -76,10 +76,13 @@ int pvt_calc_mult_shift(uint32_t *mult, uint32_t *shift, uint32_t from,
 int pvt_clocksource_init(struct pvt_clocksource *cs);
 
 /*
- * Fill mult/shift from the counter frequency `hz` (for conversions of up to
- * `maxsec` seconds: 0 means 600, Linux's choice for clocksources), then
- * pvt_clocksource_init(). Returns 0, -PVT_EINVAL (as above, or hz == 0 or
- * above UINT32_MAX), or -PVT_ERANGE.
+ * Fill mult/shift from the counter frequency `hz` (exact for conversions of
+ * up to `maxsec` seconds; 0 chooses as Linux does: the counter's whole
+ * range, mask / hz seconds, at least 1, capped at 600 for counters wider
+ * than 32 bits), then pvt_clocksource_init(). A frequency above UINT32_MAX
+ * (a TSC over 4.29 GHz) is scaled in kHz, as Linux's
+ * __clocksource_register_scale(cs, 1000, khz) does. Returns 0, -PVT_EINVAL
+ * (as above, or hz == 0), or -PVT_ERANGE.
  */
 int pvt_clocksource_init_hz(struct pvt_clocksource *cs, uint64_t hz,
                             uint32_t maxsec);

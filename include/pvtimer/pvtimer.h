@@ -7,6 +7,9 @@
  *   timekeeping.h  the guest monotonic clock
  *   clockevent.h   clockevent devices and programming
  *   strategy.h     guest deadline -> device deadline conversions
+ *   histogram.h    log histograms of ns values (lateness, device error)
+ *   timerqueue.h   the never-early timer queue
+ *   tick.h         periodic / emulated / high-res tick, tickless idle
  */
 #ifndef PVTIMER_PVTIMER_H
 #define PVTIMER_PVTIMER_H
@@ -14,9 +17,12 @@
 #include "pvtimer/base.h"
 #include "pvtimer/clockevent.h"
 #include "pvtimer/clocksource.h"
+#include "pvtimer/histogram.h"
 #include "pvtimer/pvclock.h"
 #include "pvtimer/strategy.h"
+#include "pvtimer/tick.h"
 #include "pvtimer/timekeeping.h"
+#include "pvtimer/timerqueue.h"
 
 #define PVTIMER_VERSION_MAJOR 0
 #define PVTIMER_VERSION_MINOR 1

@@ -18,6 +18,9 @@
  *                    current clocksource's cycles (dev->coupled_cs), else
  *                    delta.
  *
+ * (`compensated`, delta scaled by an online drift estimate, comes with the
+ * drift estimator.)
+ *
  * All of them aim at the clamped target the clockevent layer gives them,
  * round towards later (a request is never earlier than the guest asked, in
  * the guest's own view of the conversion) and saturate instead of wrapping.

@@ -95,6 +95,7 @@ static int check_driver(const struct pvt_clockevent *dev)
 int pvt_clockevent_register(struct pvt_clockevent *dev,
                             struct pvt_timekeeper *tk)
 {
+    uint64_t limit_cap;
     int rc;
 
     if (!dev || !tk || !tk->cs)
@@ -118,10 +119,23 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
         if (rc)
             return rc;
     }
-    if (dev->min_delta_ns > dev->max_delta_ns)
+    if (dev->min_delta_ns > dev->max_delta_ns ||
+        dev->min_delta_ns > (uint64_t)INT64_MAX)
         return -PVT_EINVAL;
-    if (dev->min_delta_limit_ns == 0)
+    /* raising min_delta must end: between min_delta_ns and what the device
+     * and a signed deadline can take */
+    limit_cap = dev->max_delta_ns < (uint64_t)INT64_MAX ? dev->max_delta_ns
+                                                        : (uint64_t)INT64_MAX;
+    if (dev->min_delta_limit_ns == 0) {
         dev->min_delta_limit_ns = PVT_CE_DEFAULT_MIN_DELTA_LIMIT_NS;
+        if (dev->min_delta_limit_ns < dev->min_delta_ns)
+            dev->min_delta_limit_ns = dev->min_delta_ns;
+        if (dev->min_delta_limit_ns > limit_cap)
+            dev->min_delta_limit_ns = limit_cap;
+    } else if (dev->min_delta_limit_ns < dev->min_delta_ns ||
+               dev->min_delta_limit_ns > limit_cap) {
+        return -PVT_EINVAL;
+    }
 
     dev->tk = tk;
     dev->state = PVT_CE_SHUTDOWN;
@@ -134,6 +148,9 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
     dev->tk_next = tk->devices;
     tk->devices = dev;
 
+    /* a periodic-only device is never programmed: no strategy */
+    if (!(dev->features & PVT_CE_FEAT_ONESHOT))
+        return 0;
     rc = pvt_clockevent_set_strategy(
         dev, dev->set_next_abs ? &pvt_strategy_delta : &pvt_strategy_relative);
     if (rc)

@@ -64,11 +64,21 @@ int pvt_clocksource_init(struct pvt_clocksource *cs)
 int pvt_clocksource_init_hz(struct pvt_clocksource *cs, uint64_t hz,
                             uint32_t maxsec)
 {
-    uint64_t sec;
+    uint64_t sec, from = hz, to = (uint64_t)PVT_NSEC_PER_SEC, scale = 1;
     int rc;
 
-    if (!cs || hz == 0 || hz > UINT32_MAX)
+    if (!cs || hz == 0)
         return -PVT_EINVAL;
+    if (hz > UINT32_MAX) {
+        /* kHz to ns per ms: the same ratio in 32-bit operands; the range
+         * in "seconds" of the scaled unit is then 1000 times longer, so
+         * that maxsec * from still counts the cycles of maxsec seconds */
+        scale = 1000;
+        from = (hz + 500) / 1000;
+        to = (uint64_t)PVT_NSEC_PER_SEC / 1000;
+        if (from > UINT32_MAX)
+            return -PVT_EINVAL;
+    }
     if (cs->mask == 0 || (cs->mask & (cs->mask + 1)) != 0)
         return -PVT_EINVAL;
     sec = maxsec;
@@ -79,11 +89,12 @@ int pvt_clocksource_init_hz(struct pvt_clocksource *cs, uint64_t hz,
             sec = 1;
         else if (sec > 600 && cs->mask > UINT32_MAX)
             sec = 600;
-        if (sec > UINT32_MAX)
-            sec = UINT32_MAX;
     }
-    rc = pvt_calc_mult_shift(&cs->mult, &cs->shift, (uint32_t)hz,
-                             (uint32_t)PVT_NSEC_PER_SEC, (uint32_t)sec);
+    sec *= scale;
+    if (sec > UINT32_MAX)
+        sec = UINT32_MAX;
+    rc = pvt_calc_mult_shift(&cs->mult, &cs->shift, (uint32_t)from,
+                             (uint32_t)to, (uint32_t)sec);
     if (rc)
         return rc;
     return pvt_clocksource_init(cs);
@@ -92,7 +103,8 @@ int pvt_clocksource_init_hz(struct pvt_clocksource *cs, uint64_t hz,
 int pvt_clocksource_ns2cyc(const struct pvt_clocksource *cs, uint64_t ns,
                            uint64_t *cycles)
 {
-    if (!cs || !cycles || cs->mult == 0 || cs->shift > PVT_CS_MAX_SHIFT)
+    if (!cs || !cycles || cs->mult == 0 || cs->shift > PVT_CS_MAX_SHIFT ||
+        cs->max_cycles == 0)
         return -PVT_EINVAL;
     /* smallest c with c * mult >> shift >= ns is ceil(ns * 2^shift / mult)
      * (then (c * mult) >> shift >= (ns * 2^shift) >> shift = ns) */

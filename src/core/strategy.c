@@ -91,7 +91,7 @@ static int relative_program(struct pvt_clockevent *dev, int64_t now,
 {
     (void)now;
     (void)target;
-    return pvt__ce_set_relative(dev, pvt_clockevent_ns2ticks(dev, delta_ns));
+    return pvt__ce_set_relative(dev, pvt__ce_delta_ticks(dev, delta_ns));
 }
 
 const struct pvt_ce_strategy pvt_strategy_relative = {
@@ -122,7 +122,7 @@ static int delta_program(struct pvt_clockevent *dev, int64_t now,
     if (delta_ns < dev->min_delta_ns)
         delta_ns = dev->min_delta_ns;
     return pvt__ce_set_absolute(
-        dev, pvt_add_sat_u64(dnow, pvt_clockevent_ns2ticks(dev, delta_ns)));
+        dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
 }
 
 const struct pvt_ce_strategy pvt_strategy_delta = {

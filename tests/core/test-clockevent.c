@@ -126,6 +126,35 @@ TEST_IMPL(ce_register_validation)
     d.read_timebase = NULL;
     ASSERT_OK(pvt_clockevent_register(&d, &w.tk));
     ASSERT_PTR_EQ(d.strategy, &pvt_strategy_relative);
+    ASSERT_OK(pvt_clockevent_unregister(&d));
+
+    /* a periodic-only device (a PIT, Xen's periodic timer) registers and
+     * ticks, with no strategy since it is never programmed */
+    d = w.pv;
+    d.features = PVT_CE_FEAT_PERIODIC;
+    d.set_next_event = NULL;
+    d.set_next_abs = NULL;
+    d.read_timebase = NULL;
+    ASSERT_OK(pvt_clockevent_register(&d, &w.tk));
+    ASSERT_NULL(d.strategy);
+    ASSERT_OK(
+        pvt_clockevent_set_state(&d, PVT_CE_PERIODIC, 4 * PVT_NSEC_PER_MSEC));
+    ASSERT_ERR(pvt_clockevent_set_state(&d, PVT_CE_ONESHOT, 0), PVT_EOPNOTSUPP);
+    ASSERT_OK(pvt_clockevent_unregister(&d));
+
+    /* the min_delta raising limit must keep the raising finite */
+    d = w.pv; /* min 1000 ns, max 2^32 - 1 ns */
+    d.min_delta_limit_ns = 999;
+    ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
+    d.min_delta_limit_ns = (uint64_t)UINT32_MAX + 1;
+    ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
+    d.min_delta_limit_ns = UINT64_MAX;
+    ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
+    /* the default is held within the device's range */
+    d.min_delta_limit_ns = 0;
+    d.max_delta_ns = PVT_NSEC_PER_MSEC; /* below the 4 ms default */
+    ASSERT_OK(pvt_clockevent_register(&d, &w.tk));
+    ASSERT_UEQ(d.min_delta_limit_ns, PVT_NSEC_PER_MSEC);
     RETURN_OK();
 }
 

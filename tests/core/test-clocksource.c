@@ -173,7 +173,16 @@ TEST_IMPL(cs_init_validation)
     cs = make_cs(&c, UINT64_MAX);
     ASSERT_ERR(pvt_clocksource_init_hz(NULL, 1000, 0), PVT_EINVAL);
     ASSERT_ERR(pvt_clocksource_init_hz(&cs, 0, 0), PVT_EINVAL);
-    ASSERT_ERR(pvt_clocksource_init_hz(&cs, 1ull << 32, 0), PVT_EINVAL);
+    /* beyond 32 bits of Hz the frequency is taken in kHz, until even that
+     * does not fit */
+    ASSERT_ERR(pvt_clocksource_init_hz(&cs, UINT64_MAX, 0), PVT_EINVAL);
+    ASSERT_OK(pvt_clocksource_init_hz(&cs, 5000000000ull, 0));
+    /* one second of a 5 GHz TSC is 10^9 ns, to the 2^-shift precision of
+     * mult (mult is about 0.2 * 2^shift, so 1 / mult relative) */
+    ASSERT_NEAR(pvt_clocksource_cyc2ns(&cs, 5000000000ull), PVT_NSEC_PER_SEC,
+                PVT_NSEC_PER_SEC / cs.mult + 1);
+    /* and 600 s of it still multiply without overflow */
+    ASSERT_UEQ((unsigned __int128)600 * 5000000000ull * cs.mult >> 64, 0);
     cs.mask = 6;
     ASSERT_ERR(pvt_clocksource_init_hz(&cs, 1000, 0), PVT_EINVAL);
     RETURN_OK();

@@ -1,0 +1,168 @@
+/*
+ * pvtimer: the timer queue (hrtimer-like), never early.
+ *
+ * Timers are intrusive: the queue's links live in the caller's struct
+ * pvt_timer, so arming never allocates. The queue is a pairing heap ordered
+ * by (expires, seq), where seq is the arming order, so equal deadlines fire
+ * in the order they were armed:
+ *
+ *   arm              O(1)
+ *   earliest         O(1)
+ *   cancel / expire  O(log n) amortised
+ *
+ * In high-resolution mode the queue owns one clockevent device and keeps it
+ * programmed (through the device's strategy) for the earliest timer. On a
+ * device event it reads the guest clock and runs only timers whose deadline
+ * has passed; an event that finds nothing due re-programs and is counted as
+ * spurious (or as a split, when it is the planned early wake of a wait
+ * longer than the device's max_delta). Expired timers are first collected,
+ * then their callbacks run, so a callback may cancel or re-arm itself or
+ * any other timer, even with zero delay: a timer re-armed into the past
+ * during a round is run by a later round, never by the same one. A device
+ * event runs at most PVT_TQ_MAX_ROUNDS rounds; when timers keep expiring
+ * faster than they run (a hang, as Linux calls it), the device is
+ * programmed for now + min(time spent, 100 ms) and the rest waits.
+ *
+ * In low-resolution (periodic tick) mode the queue owns no device and the
+ * tick runs it (pvt_tq_run_expired).
+ *
+ * Callbacks run with the guest clock at or past the timer's deadline, in
+ * the clock the timer was set on (the guest monotonic clock): never early.
+ */
+#ifndef PVTIMER_TIMERQUEUE_H
+#define PVTIMER_TIMERQUEUE_H
+
+#include "pvtimer/base.h"
+#include "pvtimer/clockevent.h"
+#include "pvtimer/histogram.h"
+#include "pvtimer/timekeeping.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pvt_timer;
+struct pvt_timer_queue;
+
+/* The callback: runs once per expiry, with the timer idle (re-armable). */
+typedef void (*pvt_timer_fn)(struct pvt_timer *t);
+
+enum pvt_timer_state {
+    PVT_TIMER_IDLE = 0, /* not armed */
+    PVT_TIMER_QUEUED,   /* armed, waiting */
+    PVT_TIMER_EXPIRED,  /* collected in a round, callback not yet run */
+};
+
+struct pvt_timer {
+    /* ---- set by pvt_timer_init ---- */
+    pvt_timer_fn fn;
+    void *data; /* the caller's */
+
+    /* ---- owned by the queue ---- */
+    int64_t expires;                       /* guest ns */
+    uint64_t seq;                          /* arming order */
+    struct pvt_timer *child, *next, *prev; /* heap links / round list */
+    struct pvt_timer_queue *queue;         /* while not idle */
+    enum pvt_timer_state state;
+};
+
+#define PVT_TQ_MAX_ROUNDS  3 /* expiry rounds per event */
+#define PVT_TQ_HANG_MAX_NS (100 * PVT_NSEC_PER_MSEC) /* hang back-off cap */
+
+struct pvt_tq_stats {
+    uint64_t armed;           /* pvt_tq_arm calls */
+    uint64_t fired;           /* callbacks run */
+    uint64_t cancelled;       /* pending timers cancelled */
+    uint64_t interrupts;      /* device events handled */
+    uint64_t spurious;        /* events that found nothing due (device early) */
+    uint64_t splits;          /* planned early wakes of waits > max_delta */
+    uint64_t retries;         /* extra rounds within one event */
+    uint64_t hangs;           /* events that gave up after PVT_TQ_MAX_ROUNDS */
+    uint64_t program_errors;  /* device programming failed (gave up) */
+    struct pvt_hist lateness; /* callback run time - deadline, ns */
+    struct pvt_shist device_error; /* event time - programmed target, ns */
+};
+
+struct pvt_timer_queue {
+    struct pvt_timekeeper *tk;
+    struct pvt_clockevent *dev; /* owned device (high-res mode) or NULL */
+    struct pvt_timer *root;     /* earliest timer */
+    uint64_t count;             /* queued timers */
+    uint64_t next_seq;
+    int64_t programmed;           /* what the device is set for, or MAX */
+    struct pvt_timer *round_head; /* timers collected, callbacks pending */
+    struct pvt_timer *round_tail;
+    bool in_event; /* inside pvt_tq_event: program once, at the end */
+    struct pvt_tq_stats stats;
+};
+
+/* Initialise a timer with its callback (and the caller's data). Returns 0
+ * or -PVT_EINVAL (NULL t or fn). */
+int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data);
+
+/* Is the timer armed or expired-but-not-yet-run? */
+bool pvt_timer_pending(const struct pvt_timer *t);
+
+/* An empty queue reading time from tk, owning no device. Returns 0 or
+ * -PVT_EINVAL. */
+int pvt_tq_init(struct pvt_timer_queue *q, struct pvt_timekeeper *tk);
+
+/*
+ * Arm (or re-arm) t to fire at guest time `expires`. A deadline in the
+ * past fires at the next opportunity; negative deadlines are taken as 0.
+ * Re-arming a queued or collected timer moves it. Returns 0, -PVT_EINVAL
+ * (NULL, uninitialised timer), -PVT_EBUSY (t pending on another queue).
+ */
+int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires);
+
+/* Arm t delta_ns after the guest clock's now, the sum saturating at
+ * PVT_TIME_MAX. Returns as pvt_tq_arm, or -PVT_EINVAL for delta_ns < 0. */
+int pvt_tq_arm_after(struct pvt_timer_queue *q, struct pvt_timer *t,
+                     int64_t delta_ns);
+
+/*
+ * Cancel t: it will not run (also when it was collected for the current
+ * round). Returns 1 if it was pending, 0 if it was idle, -PVT_EINVAL (NULL),
+ * -PVT_EBUSY (pending on another queue).
+ */
+int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t);
+
+/* The earliest deadline, or PVT_TIME_MAX when empty (or q is NULL). */
+int64_t pvt_tq_earliest(const struct pvt_timer_queue *q);
+
+/*
+ * Take dev (registered, oneshot-capable) for high-resolution mode: it
+ * becomes the device's event handler's owner, is put in ONESHOT state and
+ * programmed for the earliest timer. NULL releases the device (the queue
+ * goes back to being run by the tick). Returns 0, -PVT_EINVAL (NULL q,
+ * unregistered dev, another owner), -PVT_EOPNOTSUPP (no oneshot), or the
+ * device's error.
+ */
+int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev);
+
+/*
+ * The high-resolution event handler (installed by pvt_tq_set_device as
+ * dev->event_handler; call it directly only for tests). Returns the number
+ * of callbacks run, or -PVT_EINVAL.
+ */
+int pvt_tq_event(struct pvt_timer_queue *q);
+
+/*
+ * Run the timers due now, once (one round), without touching any device:
+ * the periodic tick calls this in low-resolution mode. Returns the number
+ * of callbacks run, or -PVT_EINVAL.
+ */
+int pvt_tq_run_expired(struct pvt_timer_queue *q);
+
+/*
+ * Re-program the owned device for the earliest timer now (after a clock
+ * jump, a strategy change or a resume). Returns 0, -PVT_EINVAL, or the
+ * device's error.
+ */
+int pvt_tq_reprogram(struct pvt_timer_queue *q);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PVTIMER_TIMERQUEUE_H */

@@ -1,0 +1,212 @@
+/*
+ * The tick: periodic (device or emulated), jiffies, the high-res switch,
+ * tickless idle.
+ */
+#include "pvtimer/tick.h"
+
+/* One jiffy: fold time in and run the low-res timers. */
+static void tick_periodic(struct pvt_tick *tick, int64_t now)
+{
+    tick->jiffies->jiffies++;
+    tick->last_update = now;
+    tick->stats.ticks++;
+    pvt_timekeeper_update(tick->tk);
+    pvt_tq_run_expired(tick->q);
+}
+
+static bool clock_is_highres(const struct pvt_tick *tick)
+{
+    const uint32_t need = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES;
+    return (tick->tk->cs->flags & need) == need;
+}
+
+/* The device's handler in the periodic modes. */
+static void handle_periodic(struct pvt_clockevent *dev)
+{
+    struct pvt_tick *tick = dev->owner;
+    int64_t next;
+    int rc;
+
+    tick_periodic(tick, pvt_timekeeper_now(tick->tk));
+    if (tick->mode == PVT_TICK_EMULATED) {
+        /* on the grid of the previous deadline, not of "now": a late tick
+         * does not push the next one later */
+        next = pvt_add_sat_s64(dev->next_event, (int64_t)tick->period_ns);
+        for (;;) {
+            rc = pvt_clockevent_program(dev, next, false);
+            if (rc != -PVT_ETIME)
+                break;
+            /* that period went by already: skip it, and count it as a
+             * jiffy only if time is known without ticks */
+            next = pvt_add_sat_s64(next, (int64_t)tick->period_ns);
+            if (clock_is_highres(tick)) {
+                tick->jiffies->jiffies++;
+                tick->stats.jiffies_late++;
+            } else {
+                tick->stats.jiffies_lost++;
+            }
+        }
+        if (rc)
+            tick->stats.program_errors++;
+    }
+    if (tick->dev->owner == tick)
+        pvt_tick_check_highres(tick);
+}
+
+/* Bring jiffies up to date from a clock that does not depend on ticks. */
+static void update_jiffies(struct pvt_tick *tick, int64_t now)
+{
+    uint64_t n;
+
+    if (now - tick->last_update < (int64_t)tick->period_ns)
+        return;
+    n = (uint64_t)(now - tick->last_update) / tick->period_ns;
+    tick->jiffies->jiffies += n;
+    tick->last_update += (int64_t)(n * tick->period_ns);
+    if (n > 1)
+        tick->stats.jiffies_late += n - 1;
+}
+
+/* The tick in high-res mode: a timer on the period grid. */
+static void sched_tick(struct pvt_timer *t)
+{
+    struct pvt_tick *tick = t->data;
+    int64_t now = pvt_timekeeper_now(tick->tk);
+
+    tick->stats.ticks++;
+    update_jiffies(tick, now);
+    pvt_timekeeper_update(tick->tk);
+    if (!tick->stopped)
+        pvt_tq_arm(tick->q, &tick->sched,
+                   tick->last_update + (int64_t)tick->period_ns);
+}
+
+int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
+                  struct pvt_timer_queue *q, struct pvt_clockevent *dev,
+                  struct pvt_jiffies *jiffies, struct pvt_cs_registry *reg)
+{
+    int64_t now;
+    int rc;
+
+    if (!tick || !tk || !tk->cs || !q || q->tk != tk || !dev || !jiffies ||
+        jiffies->hz == 0 || jiffies->hz > PVT_HZ_MAX || dev->tk != tk ||
+        dev->state == PVT_CE_DETACHED)
+        return -PVT_EINVAL;
+    if (dev->owner)
+        return -PVT_EBUSY;
+    if (!(dev->features & PVT_CE_FEAT_ALL))
+        return -PVT_EOPNOTSUPP;
+
+    *tick = (struct pvt_tick){
+        .tk = tk,
+        .q = q,
+        .dev = dev,
+        .jiffies = jiffies,
+        .reg = reg,
+        .period_ns =
+            ((uint64_t)PVT_NSEC_PER_SEC + jiffies->hz / 2) / jiffies->hz,
+        .highres_at = -1,
+    };
+    pvt_timer_init(&tick->sched, sched_tick, tick);
+    now = pvt_timekeeper_now(tk);
+    tick->last_update = now;
+
+    dev->event_handler = handle_periodic;
+    dev->owner = tick;
+    if (dev->features & PVT_CE_FEAT_PERIODIC) {
+        tick->mode = PVT_TICK_PERIODIC;
+        rc = pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns);
+    } else {
+        tick->mode = PVT_TICK_EMULATED;
+        rc = pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0);
+        if (rc == 0)
+            rc = pvt_clockevent_program(
+                dev, pvt_add_sat_s64(now, (int64_t)tick->period_ns), false);
+    }
+    if (rc) {
+        dev->event_handler = NULL;
+        dev->owner = NULL;
+    }
+    return rc;
+}
+
+int pvt_tick_check_highres(struct pvt_tick *tick)
+{
+    struct pvt_clockevent *dev;
+    enum pvt_tick_mode old;
+    int64_t now;
+    int rc;
+
+    if (!tick || !tick->tk)
+        return -PVT_EINVAL;
+    dev = tick->dev;
+    if (tick->mode == PVT_TICK_HIGHRES || !clock_is_highres(tick) ||
+        !(dev->features & PVT_CE_FEAT_ONESHOT))
+        return 0;
+
+    old = tick->mode;
+    dev->event_handler = NULL;
+    dev->owner = NULL;
+    /* a change of timer mode for the strategies, also when the device was
+     * already oneshot under the emulated tick */
+    if (old == PVT_TICK_EMULATED)
+        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
+    rc = pvt_tq_set_device(tick->q, dev);
+    if (rc) {
+        dev->event_handler = handle_periodic;
+        dev->owner = tick;
+        return rc;
+    }
+    tick->mode = PVT_TICK_HIGHRES;
+    now = pvt_timekeeper_now(tick->tk);
+    tick->highres_at = now;
+    if (tick->reg)
+        pvt_cs_registry_require_hres(tick->reg, true);
+    /* the tick continues on its grid, now as a timer */
+    update_jiffies(tick, now);
+    return pvt_tq_arm(tick->q, &tick->sched,
+                      tick->last_update + (int64_t)tick->period_ns) == 0
+               ? 1
+               : -PVT_EINVAL;
+}
+
+int pvt_tick_idle_enter(struct pvt_tick *tick)
+{
+    if (!tick || !tick->q)
+        return -PVT_EINVAL;
+    if (tick->mode != PVT_TICK_HIGHRES)
+        return -PVT_EOPNOTSUPP;
+    if (tick->stopped)
+        return 0;
+    tick->stopped = true;
+    tick->stats.idle_enters++;
+    pvt_tq_cancel(tick->q, &tick->sched);
+    return 0;
+}
+
+int pvt_tick_idle_exit(struct pvt_tick *tick)
+{
+    if (!tick || !tick->q)
+        return -PVT_EINVAL;
+    if (!tick->stopped)
+        return 0;
+    tick->stopped = false;
+    tick->stats.idle_exits++;
+    update_jiffies(tick, pvt_timekeeper_now(tick->tk));
+    pvt_timekeeper_update(tick->tk);
+    return pvt_tq_arm(tick->q, &tick->sched,
+                      tick->last_update + (int64_t)tick->period_ns);
+}
+
+const char *pvt_tick_mode_name(enum pvt_tick_mode mode)
+{
+    switch (mode) {
+    case PVT_TICK_PERIODIC:
+        return "periodic";
+    case PVT_TICK_EMULATED:
+        return "periodic-emulated";
+    case PVT_TICK_HIGHRES:
+        return "highres";
+    }
+    return "invalid";
+}

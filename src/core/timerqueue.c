@@ -1,0 +1,400 @@
+/*
+ * The timer queue: a pairing heap of intrusive timers, the device it
+ * programs in high-resolution mode, and the never-early expiry rounds.
+ *
+ * Heap links: `child` is the first child; siblings are a doubly linked
+ * list through `next` and `prev`, where the first child's `prev` points to
+ * its parent. The root has no prev and no next. Timers collected for a
+ * round leave the heap and are chained through next/prev instead.
+ */
+#include "pvtimer/timerqueue.h"
+
+/* ---- the pairing heap ------------------------------------------------- */
+
+static bool before(const struct pvt_timer *a, const struct pvt_timer *b)
+{
+    return a->expires < b->expires ||
+           (a->expires == b->expires && a->seq < b->seq);
+}
+
+/* Merge two heap roots (both without siblings); returns the new root. */
+static struct pvt_timer *link(struct pvt_timer *a, struct pvt_timer *b)
+{
+    struct pvt_timer *t;
+
+    if (before(b, a)) {
+        t = a;
+        a = b;
+        b = t;
+    }
+    /* b becomes a's first child */
+    b->prev = a;
+    b->next = a->child;
+    if (a->child)
+        a->child->prev = b;
+    a->child = b;
+    return a;
+}
+
+/*
+ * Merge a sibling list into one heap with the standard two passes, without
+ * recursion (the list can be as long as the queue): first link pairs left
+ * to right, stacking the results through `next`; then fold the stack,
+ * which holds the pairs right to left, into one root.
+ */
+static struct pvt_timer *merge_pairs(struct pvt_timer *first)
+{
+    struct pvt_timer *stack = NULL, *root, *a, *b, *rest;
+
+    while (first) {
+        a = first;
+        b = a->next;
+        rest = b ? b->next : NULL;
+        a->next = a->prev = NULL;
+        if (b) {
+            b->next = b->prev = NULL;
+            a = link(a, b);
+        }
+        a->next = stack;
+        stack = a;
+        first = rest;
+    }
+    if (!stack)
+        return NULL;
+    root = stack;
+    stack = stack->next;
+    root->next = NULL;
+    while (stack) {
+        rest = stack->next;
+        stack->next = NULL;
+        root = link(root, stack);
+        stack = rest;
+    }
+    root->prev = NULL;
+    return root;
+}
+
+static void heap_insert(struct pvt_timer_queue *q, struct pvt_timer *t)
+{
+    t->child = t->next = t->prev = NULL;
+    q->root = q->root ? link(q->root, t) : t;
+    q->count++;
+}
+
+static void heap_remove(struct pvt_timer_queue *q, struct pvt_timer *t)
+{
+    struct pvt_timer *sub;
+
+    if (t == q->root) {
+        q->root = merge_pairs(t->child);
+    } else {
+        /* unlink from its sibling list; prev is the parent or a sibling */
+        if (t->prev->child == t)
+            t->prev->child = t->next;
+        else
+            t->prev->next = t->next;
+        if (t->next)
+            t->next->prev = t->prev;
+        sub = merge_pairs(t->child);
+        if (sub)
+            q->root = link(q->root, sub);
+    }
+    t->child = t->next = t->prev = NULL;
+    q->count--;
+}
+
+/* ---- the round list ----------------------------------------------------- */
+
+static void round_append(struct pvt_timer_queue *q, struct pvt_timer *t)
+{
+    t->child = NULL;
+    t->next = NULL;
+    t->prev = q->round_tail;
+    if (q->round_tail)
+        q->round_tail->next = t;
+    else
+        q->round_head = t;
+    q->round_tail = t;
+}
+
+static void round_remove(struct pvt_timer_queue *q, struct pvt_timer *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        q->round_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        q->round_tail = t->prev;
+    t->next = t->prev = NULL;
+}
+
+/* Take t out of wherever it is; it becomes idle. */
+static void detach(struct pvt_timer_queue *q, struct pvt_timer *t)
+{
+    if (t->state == PVT_TIMER_QUEUED)
+        heap_remove(q, t);
+    else if (t->state == PVT_TIMER_EXPIRED)
+        round_remove(q, t);
+    t->state = PVT_TIMER_IDLE;
+    t->queue = NULL;
+}
+
+/* ---- device programming ------------------------------------------------- */
+
+/*
+ * Keep the device aimed at the earliest timer. Forced: a deadline already
+ * past is programmed at min_delta rather than refused, so nothing is lost;
+ * the event then finds it due.
+ */
+static int program(struct pvt_timer_queue *q, bool force)
+{
+    int64_t next = q->root ? q->root->expires : PVT_TIME_MAX;
+    int rc;
+
+    if (!q->dev || q->in_event)
+        return 0;
+    if (next == q->programmed && next != PVT_TIME_MAX && !force)
+        return 0;
+    rc = pvt_clockevent_program(q->dev, next, true);
+    if (rc) {
+        q->stats.program_errors++;
+        q->programmed = PVT_TIME_MAX;
+        return rc;
+    }
+    q->programmed = next;
+    return 0;
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data)
+{
+    if (!t || !fn)
+        return -PVT_EINVAL;
+    *t = (struct pvt_timer){.fn = fn, .data = data};
+    return 0;
+}
+
+bool pvt_timer_pending(const struct pvt_timer *t)
+{
+    return t && t->state != PVT_TIMER_IDLE;
+}
+
+int pvt_tq_init(struct pvt_timer_queue *q, struct pvt_timekeeper *tk)
+{
+    if (!q || !tk || !tk->cs)
+        return -PVT_EINVAL;
+    *q = (struct pvt_timer_queue){.tk = tk, .programmed = PVT_TIME_MAX};
+    pvt_hist_init(&q->stats.lateness);
+    pvt_shist_init(&q->stats.device_error);
+    return 0;
+}
+
+int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires)
+{
+    bool was_root;
+
+    if (!q || !t || !t->fn)
+        return -PVT_EINVAL;
+    if (t->state != PVT_TIMER_IDLE && t->queue != q)
+        return -PVT_EBUSY;
+    was_root = t == q->root;
+    detach(q, t);
+    t->expires = expires < 0 ? 0 : expires;
+    t->seq = q->next_seq++;
+    t->queue = q;
+    t->state = PVT_TIMER_QUEUED;
+    heap_insert(q, t);
+    q->stats.armed++;
+    /* the device needs to hear only of a new earliest, or of a moved one */
+    if (t == q->root || was_root)
+        program(q, false);
+    return 0;
+}
+
+int pvt_tq_arm_after(struct pvt_timer_queue *q, struct pvt_timer *t,
+                     int64_t delta_ns)
+{
+    int64_t now;
+
+    if (!q || delta_ns < 0)
+        return -PVT_EINVAL;
+    now = pvt_timekeeper_now(q->tk);
+    if (now < 0)
+        return (int)now;
+    return pvt_tq_arm(q, t, pvt_add_sat_s64(now, delta_ns));
+}
+
+int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t)
+{
+    bool was_root;
+
+    if (!q || !t)
+        return -PVT_EINVAL;
+    if (t->state == PVT_TIMER_IDLE)
+        return 0;
+    if (t->queue != q)
+        return -PVT_EBUSY;
+    was_root = t == q->root;
+    detach(q, t);
+    q->stats.cancelled++;
+    if (was_root)
+        program(q, false);
+    return 1;
+}
+
+int64_t pvt_tq_earliest(const struct pvt_timer_queue *q)
+{
+    return q && q->root ? q->root->expires : PVT_TIME_MAX;
+}
+
+static void event_handler(struct pvt_clockevent *dev)
+{
+    pvt_tq_event(dev->owner);
+}
+
+int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
+{
+    int rc;
+
+    if (!q)
+        return -PVT_EINVAL;
+    if (!dev) {
+        if (q->dev) {
+            q->dev->event_handler = NULL;
+            q->dev->owner = NULL;
+        }
+        q->dev = NULL;
+        q->programmed = PVT_TIME_MAX;
+        return 0;
+    }
+    if (!dev->tk || dev->state == PVT_CE_DETACHED ||
+        (dev->owner && dev->owner != q))
+        return -PVT_EINVAL;
+    if (!(dev->features & PVT_CE_FEAT_ONESHOT))
+        return -PVT_EOPNOTSUPP;
+    if (dev->state != PVT_CE_ONESHOT) {
+        rc = pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0);
+        if (rc)
+            return rc;
+    }
+    dev->event_handler = event_handler;
+    dev->owner = q;
+    q->dev = dev;
+    q->programmed = PVT_TIME_MAX;
+    return program(q, true);
+}
+
+int pvt_tq_reprogram(struct pvt_timer_queue *q)
+{
+    if (!q)
+        return -PVT_EINVAL;
+    return program(q, true);
+}
+
+/*
+ * One round: collect every timer due at `now`, then run their callbacks in
+ * deadline order. Collecting first means a callback that re-arms a timer
+ * (even into the past) puts it back in the heap, not in this round.
+ */
+static int run_round(struct pvt_timer_queue *q, int64_t now)
+{
+    struct pvt_timer *t;
+    int ran = 0;
+
+    while (q->root && q->root->expires <= now) {
+        t = q->root;
+        heap_remove(q, t);
+        t->state = PVT_TIMER_EXPIRED;
+        round_append(q, t);
+    }
+    while ((t = q->round_head) != NULL) {
+        round_remove(q, t);
+        t->state = PVT_TIMER_IDLE;
+        t->queue = NULL;
+        q->stats.fired++;
+        pvt_hist_add(&q->stats.lateness, (uint64_t)(now - t->expires));
+        ran++;
+        t->fn(t);
+    }
+    return ran;
+}
+
+int pvt_tq_run_expired(struct pvt_timer_queue *q)
+{
+    int64_t now;
+
+    if (!q)
+        return -PVT_EINVAL;
+    now = pvt_timekeeper_now(q->tk);
+    if (now < 0)
+        return (int)now;
+    return run_round(q, now);
+}
+
+int pvt_tq_event(struct pvt_timer_queue *q)
+{
+    struct pvt_clockevent *dev;
+    int64_t entry, now, next;
+    bool split;
+    int rounds, ran = 0, rc;
+
+    if (!q || !q->dev)
+        return -PVT_EINVAL;
+    dev = q->dev;
+    q->stats.interrupts++;
+    entry = now = pvt_timekeeper_now(q->tk);
+    /* how far from its aim the device fired; a wake planned short of the
+     * deadline (the wait was longer than max_delta) is a split */
+    split = false;
+    if (q->programmed != PVT_TIME_MAX) {
+        pvt_shist_add(&q->stats.device_error, now - dev->last.target);
+        /* (the device may fire up to one of its ticks before the target:
+         * a delta cut to max_delta_ticks is rounded down to a tick) */
+        split = dev->last.target < dev->last.requested &&
+                now >= dev->last.target -
+                           (int64_t)(((1ull << dev->shift) + dev->mult - 1) /
+                                     dev->mult);
+    }
+    q->programmed = PVT_TIME_MAX;
+    q->in_event = true;
+    for (rounds = 1;; rounds++) {
+        ran += run_round(q, now);
+        next = pvt_tq_earliest(q);
+        rc = pvt_clockevent_program(dev, next, false);
+        if (rc == 0) {
+            q->programmed = next;
+            break;
+        }
+        if (rc != -PVT_ETIME) {
+            q->stats.program_errors++;
+            break;
+        }
+        /* the next deadline passed while callbacks ran: another round,
+         * but a bounded number of them */
+        now = pvt_timekeeper_now(q->tk);
+        if (rounds >= PVT_TQ_MAX_ROUNDS) {
+            int64_t spent = now - entry;
+            q->stats.hangs++;
+            if (spent > PVT_TQ_HANG_MAX_NS)
+                spent = PVT_TQ_HANG_MAX_NS;
+            next = pvt_add_sat_s64(now, spent);
+            if (pvt_clockevent_program(dev, next, true) == 0)
+                q->programmed = next;
+            else
+                q->stats.program_errors++;
+            break;
+        }
+        q->stats.retries++;
+    }
+    q->in_event = false;
+    if (ran == 0 && rounds == 1) {
+        if (split)
+            q->stats.splits++;
+        else
+            q->stats.spurious++;
+    }
+    return ran;
+}
