@@ -33,7 +33,8 @@
     PVT_TESTS_RUNNER_HOST(X)                                                   \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
-    PVT_TESTS_BENCH_HOST(X)                                                    \
+    PVT_TESTS_BENCH_HOST(X) \
+    PVT_TESTS_HVTIMER_HOST(X) \
     PVT_TESTS_TOOLS_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
@@ -142,7 +143,16 @@
     X(strategy_rounds_up, PVT_TEST_CORE, 0)                                    \
     X(strategy_clocksource_switch, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_HISTOGRAM(X)
+#define PVT_TESTS_HISTOGRAM(X)                                                 \
+    X(hist_bucket_boundaries, PVT_TEST_CORE, 0)                                \
+    X(hist_bucket_random, PVT_TEST_CORE, 0)                                    \
+    X(hist_add_counts, PVT_TEST_CORE, 0)                                       \
+    X(hist_quantile_1_to_100, PVT_TEST_CORE, 0)                                \
+    X(hist_quantile_edges, PVT_TEST_CORE, 0)                                   \
+    X(hist_quantile_huge_count, PVT_TEST_CORE, 0)                              \
+    X(hist_quantile_random, PVT_TEST_CORE, 0)                                  \
+    X(hist_signed, PVT_TEST_CORE, 0)                                           \
+    X(hist_merge, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TIMERQUEUE(X)
 
@@ -151,6 +161,13 @@
 #define PVT_TESTS_TIMERQUEUE_HOST(X)
 
 #define PVT_TESTS_BENCH_HOST(X)
+
+#define PVT_TESTS_HVTIMER_HOST(X) \
+    X(hv_default_periodic, PVT_TEST_HOST, 0) \
+    X(hv_singleshot, PVT_TEST_HOST, 0) \
+    X(hv_legacy_set_timer_op, PVT_TEST_HOST, 0) \
+    X(hv_slop, PVT_TEST_HOST, 0) \
+    X(hv_rate_limit_storm, PVT_TEST_HOST, 0)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
