@@ -33,8 +33,9 @@
     PVT_TESTS_RUNNER_HOST(X)                                                   \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
-    PVT_TESTS_BENCH_HOST(X) \
-    PVT_TESTS_HVTIMER_HOST(X) \
+    PVT_TESTS_BENCH_HOST(X)                                                    \
+    PVT_TESTS_HVTIMER_HOST(X)                                                  \
+    PVT_TESTS_SIM_HOST(X)                                                      \
     PVT_TESTS_TOOLS_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
@@ -116,6 +117,7 @@
     X(tk_wraps_narrow_counter, PVT_TEST_CORE, 0)                               \
     X(tk_never_backwards, PVT_TEST_CORE, 0)                                    \
     X(tk_switch_is_continuous, PVT_TEST_CORE, 0)                               \
+    X(tk_resume_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_ns_to_cycles, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_CLOCKEVENT(X)                                                \
@@ -154,20 +156,62 @@
     X(hist_signed, PVT_TEST_CORE, 0)                                           \
     X(hist_merge, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_TIMERQUEUE(X)
+#define PVT_TESTS_TIMERQUEUE(X)                                                \
+    X(tq_errors, PVT_TEST_CORE, 0)                                             \
+    X(tq_arm_basics, PVT_TEST_CORE, 0)                                         \
+    X(tq_equal_deadlines_in_arming_order, PVT_TEST_CORE, 0)                    \
+    X(tq_device_programming, PVT_TEST_CORE, 0)                                 \
+    X(tq_device_switch, PVT_TEST_CORE, 0)                                      \
+    X(tq_event_runs_due, PVT_TEST_CORE, 0)                                     \
+    X(tq_spurious_early_event, PVT_TEST_CORE, 0)                               \
+    X(tq_splits_long_wait, PVT_TEST_CORE, 0)                                   \
+    X(tq_splits_small_device, PVT_TEST_CORE, 0)                                \
+    X(tq_callback_cancel_and_rearm, PVT_TEST_CORE, 0)                          \
+    X(tq_cancel_then_rearm, PVT_TEST_CORE, 0)                                  \
+    X(tq_callback_rearm_self_zero_delay, PVT_TEST_CORE, 0)                     \
+    X(tq_callback_rearm_self_frozen_time, PVT_TEST_CORE, 0)                    \
+    X(tq_hang_backoff_spent, PVT_TEST_CORE, 0)                                 \
+    X(tq_hang_backoff_capped, PVT_TEST_CORE, 0)                                \
+    X(tq_program_errors, PVT_TEST_CORE, 0)                                     \
+    X(tq_property_perturbed_device, PVT_TEST_CORE, 0)                          \
+    X(tq_heap_against_model, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_TICK(X)
+#define PVT_TESTS_TICK(X)                                                      \
+    X(tick_init_periodic, PVT_TEST_CORE, 0)                                    \
+    X(tick_init_emulated, PVT_TEST_CORE, 0)                                    \
+    X(tick_jiffies_clock_loses_time, PVT_TEST_CORE, 0)                         \
+    X(tick_emulated_missed_periods, PVT_TEST_CORE, 0)                          \
+    X(tick_lowres_timers, PVT_TEST_CORE, 0)                                    \
+    X(tick_highres_switch_emulated, PVT_TEST_CORE, 0)                          \
+    X(tick_highres_switch_periodic, PVT_TEST_CORE, 0)                          \
+    X(tick_highres_switch_between_ticks, PVT_TEST_CORE, 0)                     \
+    X(tick_highres_late_tick, PVT_TEST_CORE, 0)                                \
+    X(tick_idle_long_waits, PVT_TEST_CORE, 0)                                  \
+    X(tick_idle_enter_exit, PVT_TEST_CORE, 0)                                  \
+    X(tick_init_errors, PVT_TEST_CORE, 0)                                      \
+    X(tick_check_highres_conditions, PVT_TEST_CORE, 0)                         \
+    X(tick_highres_switch_fails, PVT_TEST_CORE, 0)                             \
+    X(tick_highres_switch_fails_emulated, PVT_TEST_CORE, 0)                    \
+    X(tick_emulated_device_refuses, PVT_TEST_CORE, 0)                          \
+    X(tick_mode_names, PVT_TEST_CORE, 0)
 
-#define PVT_TESTS_TIMERQUEUE_HOST(X)
+#define PVT_TESTS_TIMERQUEUE_HOST(X)                                           \
+    X(tq_host_million_events, PVT_TEST_HOST, 60000)                            \
+    X(tq_host_million_ticks, PVT_TEST_HOST, 60000)
 
-#define PVT_TESTS_BENCH_HOST(X)
+#define PVT_TESTS_BENCH_HOST(X) X(bench_queue_json, PVT_TEST_HOST, 60000)
 
-#define PVT_TESTS_HVTIMER_HOST(X) \
-    X(hv_default_periodic, PVT_TEST_HOST, 0) \
-    X(hv_singleshot, PVT_TEST_HOST, 0) \
-    X(hv_legacy_set_timer_op, PVT_TEST_HOST, 0) \
-    X(hv_slop, PVT_TEST_HOST, 0) \
+#define PVT_TESTS_HVTIMER_HOST(X)                                              \
+    X(hv_default_periodic, PVT_TEST_HOST, 0)                                   \
+    X(hv_singleshot, PVT_TEST_HOST, 0)                                         \
+    X(hv_legacy_set_timer_op, PVT_TEST_HOST, 0)                                \
+    X(hv_slop, PVT_TEST_HOST, 0)                                               \
     X(hv_rate_limit_storm, PVT_TEST_HOST, 0)
+
+#define PVT_TESTS_SIM_HOST(X)                                                  \
+    X(sim_params_units, PVT_TEST_HOST, 0)                                      \
+    X(sim_every_strategy_keeps_the_queue_promise, PVT_TEST_HOST, 120000)       \
+    X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \

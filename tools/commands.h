@@ -7,6 +7,7 @@
 #define PVTIMER_TOOLS_COMMANDS_H
 
 int pvt_cmd_demo(int argc, char **argv);
+int pvt_cmd_sim(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);
 

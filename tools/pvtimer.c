@@ -60,6 +60,8 @@ int pvt_cmd_bench(int argc, char **argv)
 }
 
 static const struct command commands[] = {
+    {"sim", pvt_cmd_sim,
+     "simulate hypervisor, vCPU and guest: every strategy side by side"},
     {"demo", pvt_cmd_demo,
      "aim error of each strategy on a drifting guest clock, by uptime"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},

@@ -36,7 +36,7 @@ extern "C" {
 #endif
 
 #define PVT_HV_SINGLESHOT (1u << 0)
-#define PVT_HV_PERIODIC (1u << 1)
+#define PVT_HV_PERIODIC   (1u << 1)
 
 #define PVT_HV_NEVER UINT64_MAX
 
@@ -48,34 +48,34 @@ struct pvt_hv_timer_config {
 };
 
 /* Xen's defaults: 50 us slop, 10 ms default periodic, 1 ms minimum. */
-#define PVT_HV_TIMER_CONFIG_XEN                                               \
-    ((struct pvt_hv_timer_config){.slop_ns = 50000,                           \
-                                  .default_period_ns = 10000000,              \
-                                  .min_period_ns = 1000000,                   \
+#define PVT_HV_TIMER_CONFIG_XEN                                                \
+    ((struct pvt_hv_timer_config){.slop_ns = 50000,                            \
+                                  .default_period_ns = 10000000,               \
+                                  .min_period_ns = 1000000,                    \
                                   .min_interval_ns = 0})
 
 #define PVT_HV_LEGACY_MAX_AHEAD_NS (1ull << 50)
-#define PVT_HV_LEGACY_FALLBACK_NS (100 * 1000000ull)
+#define PVT_HV_LEGACY_FALLBACK_NS  (100 * 1000000ull)
 
 struct pvt_hv_timer_stats {
-    uint64_t sets;          /* singleshot / relative / legacy sets */
-    uint64_t past_sets;     /* deadlines already past when set */
-    uint64_t absurd_sets;   /* legacy deadlines replaced by now + 100 ms */
-    uint64_t stops;         /* singleshot stops */
-    uint64_t fires_single;  /* singleshot expiries delivered */
+    uint64_t sets;         /* singleshot / relative / legacy sets */
+    uint64_t past_sets;    /* deadlines already past when set */
+    uint64_t absurd_sets;  /* legacy deadlines replaced by now + 100 ms */
+    uint64_t stops;        /* singleshot stops */
+    uint64_t fires_single; /* singleshot expiries delivered */
     uint64_t fires_periodic;
     uint64_t periodic_missed; /* periods skipped because nobody was there */
-    uint64_t slopped;       /* singleshot fires pushed later by the slop */
-    uint64_t rate_limited;  /* fires deferred by min_interval_ns */
+    uint64_t slopped;         /* singleshot fires pushed later by the slop */
+    uint64_t rate_limited;    /* fires deferred by min_interval_ns */
 };
 
 struct pvt_hv_vcpu_timer {
     struct pvt_hv_timer_config cfg;
-    uint64_t single;       /* deadline, or PVT_HV_NEVER */
-    uint64_t single_fire;  /* when it fires: deadline, slop applied */
-    uint64_t period;       /* 0: periodic stopped */
+    uint64_t single;      /* deadline, or PVT_HV_NEVER */
+    uint64_t single_fire; /* when it fires: deadline, slop applied */
+    uint64_t period;      /* 0: periodic stopped */
     uint64_t periodic_next;
-    uint64_t last_fire;    /* PVT_HV_NEVER before the first */
+    uint64_t last_fire; /* PVT_HV_NEVER before the first */
     struct pvt_hv_timer_stats stats;
 };
 

@@ -10,7 +10,9 @@
  * missed periods and, only if the current clocksource is valid for high-res
  * (so that time is known independently of ticks), accounts them as jiffies;
  * on the jiffies clocksource itself they are simply lost, which is why the
- * jiffies clock loses time when ticks are late or missing.
+ * jiffies clock loses time when ticks are late or missing. A deadline the
+ * device refuses while it is still ahead is no missed period: it is
+ * programmed forced (retried at min_delta, bounded) and nothing is counted.
  *
  * At every tick the tick checks whether it can go high-res: the current
  * clocksource is continuous and valid for high-res and the device can do
@@ -61,7 +63,7 @@ struct pvt_tick {
     uint64_t period_ns;
     enum pvt_tick_mode mode;
     bool stopped;           /* tickless idle: the tick timer is not armed */
-    int64_t last_update;    /* guest ns of the last jiffy (on the grid) */
+    int64_t last_update;    /* guest ns of the last jiffy */
     int64_t highres_at;     /* guest ns of the switch, or -1 */
     struct pvt_timer sched; /* the tick in high-res mode */
     struct pvt_tick_stats stats;
@@ -84,7 +86,9 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
  * Switch to high-res mode now if the conditions hold (the tick also checks
  * by itself at every tick). Returns 1 if it switched, 0 if not (already
  * high-res, or the clocksource or device does not qualify), or a negative
- * error from the device.
+ * error from the device; the tick then stays as it was (the queue lets go
+ * of the device, which is put back in periodic state or re-programmed for
+ * the emulated tick's deadline).
  */
 int pvt_tick_check_highres(struct pvt_tick *tick);
 

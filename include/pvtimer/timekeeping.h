@@ -74,6 +74,16 @@ int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
                                    struct pvt_clocksource *cs);
 
 /*
+ * After a pause or a live migration: continue from the last value returned
+ * (a kernel's monotonic clock does not count time it was not running),
+ * re-anchored on the counter's current value, so that a jump of the counter
+ * meanwhile (a new host's clock) is not taken as elapsed time. Every
+ * registered device is told PVT_CE_NOTIFY_RESUME. Returns 0 or
+ * -PVT_EINVAL.
+ */
+int pvt_timekeeper_resume(struct pvt_timekeeper *tk);
+
+/*
  * A pvt_cs_switch_fn for pvt_cs_registry_init(reg, ..., tk): follows the
  * registry's choice of clocksource. ctx is the timekeeper.
  */

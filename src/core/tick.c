@@ -4,13 +4,14 @@
  */
 #include "pvtimer/tick.h"
 
-/* One jiffy: fold time in and run the low-res timers. */
-static void tick_periodic(struct pvt_tick *tick, int64_t now)
+/* One jiffy: fold time in and run the low-res timers. The jiffy's time is
+ * read after the increment: on the jiffies clocksource the increment is
+ * what moves the clock, and a time read before it is a period stale. */
+static void tick_periodic(struct pvt_tick *tick)
 {
     tick->jiffies->jiffies++;
-    tick->last_update = now;
     tick->stats.ticks++;
-    pvt_timekeeper_update(tick->tk);
+    tick->last_update = pvt_timekeeper_update(tick->tk);
     pvt_tq_run_expired(tick->q);
 }
 
@@ -27,7 +28,7 @@ static void handle_periodic(struct pvt_clockevent *dev)
     int64_t next;
     int rc;
 
-    tick_periodic(tick, pvt_timekeeper_now(tick->tk));
+    tick_periodic(tick);
     if (tick->mode == PVT_TICK_EMULATED) {
         /* on the grid of the previous deadline, not of "now": a late tick
          * does not push the next one later */
@@ -36,6 +37,14 @@ static void handle_periodic(struct pvt_clockevent *dev)
             rc = pvt_clockevent_program(dev, next, false);
             if (rc != -PVT_ETIME)
                 break;
+            if (next > pvt_timekeeper_now(tick->tk)) {
+                /* the device refused a deadline still ahead: no period
+                 * was missed, and skipping on would count jiffies that
+                 * have not passed (for ever, if it keeps refusing).
+                 * Force it: retried at min_delta, bounded. */
+                rc = pvt_clockevent_program(dev, next, true);
+                break;
+            }
             /* that period went by already: skip it, and count it as a
              * jiffy only if time is known without ticks */
             next = pvt_add_sat_s64(next, (int64_t)tick->period_ns);
@@ -134,7 +143,7 @@ int pvt_tick_check_highres(struct pvt_tick *tick)
 {
     struct pvt_clockevent *dev;
     enum pvt_tick_mode old;
-    int64_t now;
+    int64_t now, next;
     int rc;
 
     if (!tick || !tick->tk)
@@ -145,6 +154,7 @@ int pvt_tick_check_highres(struct pvt_tick *tick)
         return 0;
 
     old = tick->mode;
+    next = dev->next_event;
     dev->event_handler = NULL;
     dev->owner = NULL;
     /* a change of timer mode for the strategies, also when the device was
@@ -153,8 +163,17 @@ int pvt_tick_check_highres(struct pvt_tick *tick)
         pvt_clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
     rc = pvt_tq_set_device(tick->q, dev);
     if (rc) {
+        /* the queue may have taken the device (and put it in oneshot
+         * state) before programming it failed: take it back and put it
+         * back the way the periodic tick had it */
+        if (tick->q->dev == dev)
+            pvt_tq_set_device(tick->q, NULL);
         dev->event_handler = handle_periodic;
         dev->owner = tick;
+        if (old == PVT_TICK_PERIODIC && dev->state != PVT_CE_PERIODIC)
+            pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns);
+        else if (old == PVT_TICK_EMULATED && dev->next_event != next)
+            pvt_clockevent_program(dev, next, true);
         return rc;
     }
     tick->mode = PVT_TICK_HIGHRES;

@@ -101,6 +101,18 @@ int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
     return 0;
 }
 
+int pvt_timekeeper_resume(struct pvt_timekeeper *tk)
+{
+    struct pvt_clockevent *dev;
+
+    if (!tk || !cs_usable(tk->cs))
+        return -PVT_EINVAL;
+    anchor(tk, tk->cs, tk->last_ns);
+    for (dev = tk->devices; dev; dev = dev->tk_next)
+        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_RESUME);
+    return 0;
+}
+
 void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,
                            struct pvt_clocksource *new_cs)
 {

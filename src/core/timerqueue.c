@@ -280,6 +280,12 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
         if (rc)
             return rc;
     }
+    /* a device held before is released, as by pvt_tq_set_device(q, NULL):
+     * it must not keep calling this queue nor stay owned by it */
+    if (q->dev && q->dev != dev) {
+        q->dev->event_handler = NULL;
+        q->dev->owner = NULL;
+    }
     dev->event_handler = event_handler;
     dev->owner = q;
     q->dev = dev;

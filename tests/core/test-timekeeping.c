@@ -176,6 +176,33 @@ TEST_IMPL(tk_switch_is_continuous)
     RETURN_OK();
 }
 
+TEST_IMPL(tk_resume_is_continuous)
+{
+    struct counter c = {.value = 500};
+    struct pvt_clocksource cs;
+    struct pvt_timekeeper tk;
+    int64_t before;
+
+    make_cs(&cs, &c, "c", UINT64_MAX, 1000000000); /* 1 ns per cycle */
+    ASSERT_ERR(pvt_timekeeper_resume(NULL), PVT_EINVAL);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    c.value += 7000;
+    before = pvt_timekeeper_now(&tk);
+    ASSERT_EQ(before, 7000);
+    /* a migration: the counter jumps an hour ahead */
+    c.value += 3600 * (uint64_t)PVT_NSEC_PER_SEC;
+    ASSERT_OK(pvt_timekeeper_resume(&tk));
+    ASSERT_EQ(pvt_timekeeper_now(&tk), before);
+    c.value += 25;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), before + 25);
+    /* and a jump backwards does not freeze it either */
+    c.value -= 10 * (uint64_t)PVT_NSEC_PER_SEC;
+    ASSERT_OK(pvt_timekeeper_resume(&tk));
+    c.value += 5;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), before + 30);
+    RETURN_OK();
+}
+
 TEST_IMPL(tk_ns_to_cycles)
 {
     struct counter c = {.value = 1000};

@@ -6,8 +6,8 @@
 #include "pvtimer/hvtimer.h"
 #include "runner/test.h"
 
-#define US 1000ull
-#define MS 1000000ull
+#define US   1000ull
+#define MS   1000000ull
 #define NOW0 (3ull * 86400 * 1000000000ull) /* hypervisor up 3 days */
 
 static struct pvt_hv_vcpu_timer boot(void)

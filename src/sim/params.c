@@ -1,0 +1,386 @@
+/*
+ * Simulator parameters: the table, the scenarios, parsing with units.
+ */
+#include "params.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define P(field) offsetof(struct sim_params, field)
+#define NS       1.0
+#define US       1e3
+#define MS       1e6
+#define SEC      1e9
+
+/* The defaults are the seed-boot scenario. */
+static const struct sim_params defaults = {
+    .boot_s = 20,
+    .duration_s = 120,
+    .drain_s = 10,
+    .boot_drift_ppm = -300,
+    .hz = 250,
+    .boot_clock = SIM_BOOT_JIFFIES,
+    .tsc_ghz = 2.0,
+    .tsc_cal_ppm = 0,
+    .preempt_rate_hz = 20,
+    .preempt_mean_ms = 2,
+    .timer_rate_hz = 2000,
+    .delta_min_us = 10,
+    .delta_max_s = 4,
+    .cancel_fraction = 0.1,
+    .slop_us = 50,
+    .latency_median_us = 20,
+    .latency_sigma = 0.6,
+    .hv_uptime_s = 3 * 86400,
+    .guest_read_ns = 50,
+    .guest_path_ns = 2000,
+    .migrate_at_s = -1,
+    .migrate_jump_s = 3600,
+    .migrate_tsc_ppm = 50,
+    .nohz = 0,
+    .pvclock = 1,
+};
+
+static const struct sim_param_def defs[] = {
+    {"boot_s", "s", SIM_UNIT_TIME, SEC, P(boot_s), 0, 86400 * 365, false,
+     "boot phase length in guest time; at its end the guest installs the "
+     "pvclock clocksource and goes high-res"},
+    {"pvclock", "", SIM_UNIT_COUNT, 1, P(pvclock), 0, 1, true,
+     "1: install the pvclock clocksource at boot_s; 0: keep the boot "
+     "clocksource"},
+    {"duration_s", "s", SIM_UNIT_TIME, SEC, P(duration_s), 0.001, 86400 * 365,
+     false, "whole run in guest time (the workload runs until then)"},
+    {"drain_s", "s", SIM_UNIT_TIME, SEC, P(drain_s), 0, 86400, false,
+     "guest time after the run for armed timers to fire"},
+    {"boot_drift_ppm", "ppm", SIM_UNIT_PPM, 1, P(boot_drift_ppm), -100000,
+     100000, false,
+     "drift of the boot clocksource against the hypervisor clock, on top of "
+     "what lost ticks cost"},
+    {"hz", "Hz", SIM_UNIT_FREQ, 1, P(hz), 1, 10000, true,
+     "tick rate (the jiffies clocksource advances one tick per tick)"},
+    {"boot_clock", "", SIM_UNIT_COUNT, 1, P(boot_clock), 0, 1, true,
+     "boot clocksource: 0 jiffies (tick emulated on the oneshot device), "
+     "1 the guest's TSC (high-res from the start)"},
+    {"tsc_ghz", "GHz", SIM_UNIT_FREQ, 1e9, P(tsc_ghz), 0.001, 4.29, false,
+     "true TSC frequency"},
+    {"tsc_cal_ppm", "ppm", SIM_UNIT_PPM, 1, P(tsc_cal_ppm), -100000, 100000,
+     false,
+     "error of the guest's TSC calibration (its TSC clocksource "
+     "drifts by about minus this)"},
+    {"preempt_rate_hz", "Hz", SIM_UNIT_FREQ, 1, P(preempt_rate_hz), 0, 100000,
+     false, "vCPU preemptions per second (Poisson process)"},
+    {"preempt_mean_ms", "ms", SIM_UNIT_TIME, MS, P(preempt_mean_ms), 0, 10000,
+     false, "mean preemption length (exponential)"},
+    {"timer_rate_hz", "Hz", SIM_UNIT_FREQ, 1, P(timer_rate_hz), 0, 1000000,
+     false, "timers armed per second of guest time (Poisson process)"},
+    {"delta_min_us", "us", SIM_UNIT_TIME, US, P(delta_min_us), 0.001, 1e12,
+     false, "shortest timer delay (delays are log-uniform)"},
+    {"delta_max_s", "s", SIM_UNIT_TIME, SEC, P(delta_max_s), 1e-9, 86400, false,
+     "longest timer delay"},
+    {"cancel_fraction", "", SIM_UNIT_RATIO, 1, P(cancel_fraction), 0, 1, false,
+     "fraction of timers cancelled before they expire"},
+    {"slop_us", "us", SIM_UNIT_TIME, US, P(slop_us), 0, 1e6, false,
+     "hypervisor timer slop: a deadline closer than this fires this long "
+     "after it was set (late, never early)"},
+    {"latency_median_us", "us", SIM_UNIT_TIME, US, P(latency_median_us), 0, 1e6,
+     false, "interrupt delivery latency, median (log-normal)"},
+    {"latency_sigma", "", SIM_UNIT_COUNT, 1, P(latency_sigma), 0, 3, false,
+     "log-normal shape of the delivery latency (its long tail)"},
+    {"hv_uptime_s", "s", SIM_UNIT_TIME, SEC, P(hv_uptime_s), 0, 86400 * 3650,
+     false, "hypervisor clock when the guest boots"},
+    {"guest_read_ns", "ns", SIM_UNIT_TIME, NS, P(guest_read_ns), 0, 1e6, false,
+     "guest time spent reading a clock"},
+    {"guest_path_ns", "ns", SIM_UNIT_TIME, NS, P(guest_path_ns), 0, 1e6, false,
+     "guest time from computing a programming to the hypercall"},
+    {"migrate_at_s", "s", SIM_UNIT_TIME, SEC, P(migrate_at_s), -1, 86400 * 365,
+     false, "guest time of a live migration (negative: none)"},
+    {"migrate_jump_s", "s", SIM_UNIT_TIME, SEC, P(migrate_jump_s), -86400,
+     86400 * 365, false, "hypervisor clock on the new host minus the old one"},
+    {"migrate_tsc_ppm", "ppm", SIM_UNIT_PPM, 1, P(migrate_tsc_ppm), -100000,
+     100000, false, "TSC rate on the new host relative to the old"},
+    {"nohz", "", SIM_UNIT_COUNT, 1, P(nohz), 0, 1, true,
+     "1: tickless idle (the tick stops while the guest waits)"},
+};
+
+static const struct sim_scenario scenarios[] = {
+    {"seed-boot",
+     "boot 20 s on drifting jiffies with an emulated tick, then pvclock and "
+     "high-res; 2000 timers/s",
+     ""},
+    {"steady-drift",
+     "TSC clocksource calibrated 100 ppm wrong, 24 h at 100 timers/s, no "
+     "mode switch",
+     "boot_clock=1 tsc_cal_ppm=-100 pvclock=0 boot_s=0 duration_s=86400 "
+     "timer_rate_hz=100"},
+    {"preempt", "seed-boot under heavy preemption: 200/s, mean 5 ms",
+     "preempt_rate_hz=200 preempt_mean_ms=5"},
+    {"migrate",
+     "seed-boot, live-migrated at half time to a host 1 h ahead whose TSC is "
+     "50 ppm faster",
+     "migrate_at_s=60"},
+    {"nohz-idle",
+     "mostly idle, tickless guest with waits longer than the device's "
+     "max_delta",
+     "boot_s=5 duration_s=600 timer_rate_hz=0.5 delta_min_us=1000 "
+     "delta_max_s=300 nohz=1 drain_s=300"},
+};
+
+const struct sim_param_def *sim_param_defs(size_t *count)
+{
+    *count = sizeof(defs) / sizeof(defs[0]);
+    return defs;
+}
+
+const struct sim_scenario *sim_scenarios(size_t *count)
+{
+    *count = sizeof(scenarios) / sizeof(scenarios[0]);
+    return scenarios;
+}
+
+const struct sim_scenario *sim_scenario_find(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        if (strcmp(scenarios[i].name, name) == 0)
+            return &scenarios[i];
+    return NULL;
+}
+
+void sim_params_default(struct sim_params *p)
+{
+    *p = defaults;
+}
+
+double sim_param_get(const struct sim_params *p, const struct sim_param_def *d)
+{
+    return *(const double *)((const char *)p + d->offset);
+}
+
+struct unit {
+    const char *name;
+    enum sim_param_kind kind;
+    double base; /* in ns, Hz, ppm or plain units */
+};
+
+static const struct unit units[] = {
+    {"ns", SIM_UNIT_TIME, 1},     {"us", SIM_UNIT_TIME, 1e3},
+    {"ms", SIM_UNIT_TIME, 1e6},   {"s", SIM_UNIT_TIME, 1e9},
+    {"m", SIM_UNIT_TIME, 60e9},   {"min", SIM_UNIT_TIME, 60e9},
+    {"h", SIM_UNIT_TIME, 3600e9}, {"d", SIM_UNIT_TIME, 86400e9},
+    {"Hz", SIM_UNIT_FREQ, 1},     {"kHz", SIM_UNIT_FREQ, 1e3},
+    {"MHz", SIM_UNIT_FREQ, 1e6},  {"GHz", SIM_UNIT_FREQ, 1e9},
+    {"/s", SIM_UNIT_FREQ, 1},     {"ppm", SIM_UNIT_PPM, 1},
+    {"ppb", SIM_UNIT_PPM, 1e-3},  {"%", SIM_UNIT_RATIO, 0.01},
+};
+
+static const char *kind_units(enum sim_param_kind k)
+{
+    switch (k) {
+    case SIM_UNIT_TIME:
+        return "a time: ns, us, ms, s, m, h, d";
+    case SIM_UNIT_FREQ:
+        return "a frequency: Hz, kHz, MHz, GHz";
+    case SIM_UNIT_PPM:
+        return "a drift: ppm, ppb";
+    case SIM_UNIT_RATIO:
+        return "a fraction: a plain number or %";
+    case SIM_UNIT_COUNT:
+        return "a plain number";
+    }
+    return "?";
+}
+
+static const struct sim_param_def *find_def(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+        if (strlen(defs[i].name) == len &&
+            strncmp(defs[i].name, name, len) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+int sim_params_set(struct sim_params *p, const char *assignment, char *err,
+                   size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    const char *k = assignment, *v, *suffix;
+    size_t klen;
+    const struct sim_param_def *d;
+    char *end;
+    double x, scale = 1;
+    size_t i;
+
+    if (!eq) {
+        snprintf(err, errlen, "'%s': expected key=value", assignment);
+        return -1;
+    }
+    while (isspace((unsigned char)*k))
+        k++;
+    klen = (size_t)(eq - k);
+    while (klen && isspace((unsigned char)k[klen - 1]))
+        klen--;
+    d = find_def(k, klen);
+    if (!d) {
+        snprintf(err, errlen,
+                 "unknown parameter '%.*s' (pvtimer sim --list shows them)",
+                 (int)klen, k);
+        return -1;
+    }
+    v = eq + 1;
+    while (isspace((unsigned char)*v))
+        v++;
+    errno = 0;
+    x = strtod(v, &end);
+    if (end == v || errno == ERANGE || !isfinite(x)) {
+        snprintf(err, errlen, "%s: '%s' is not a number", d->name, v);
+        return -1;
+    }
+    suffix = end;
+    while (isspace((unsigned char)*suffix))
+        suffix++;
+    if (*suffix) {
+        size_t slen = strlen(suffix);
+        while (slen && isspace((unsigned char)suffix[slen - 1]))
+            slen--;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].name) == slen &&
+                strncmp(units[i].name, suffix, slen) == 0)
+                break;
+        if (i == sizeof(units) / sizeof(units[0]) || units[i].kind != d->kind) {
+            snprintf(err, errlen, "%s: bad unit '%.*s' (%s is %s)", d->name,
+                     (int)slen, suffix, d->name, kind_units(d->kind));
+            return -1;
+        }
+        /* to the key's own unit */
+        scale = units[i].base / d->unit_ns;
+    }
+    x *= scale;
+    if (x < d->min || x > d->max) {
+        snprintf(err, errlen, "%s: %g %s is out of range [%g, %g]", d->name, x,
+                 d->unit, d->min, d->max);
+        return -1;
+    }
+    if (d->integer && x != floor(x)) {
+        snprintf(err, errlen, "%s: %g is not a whole number", d->name, x);
+        return -1;
+    }
+    *(double *)((char *)p + d->offset) = x;
+    return 0;
+}
+
+int sim_params_scenario(struct sim_params *p, const char *name, char *err,
+                        size_t errlen)
+{
+    const struct sim_scenario *s = sim_scenario_find(name);
+    char buf[512], *tok, *save = NULL;
+
+    if (!s) {
+        snprintf(err, errlen,
+                 "unknown scenario '%s' (pvtimer sim --list shows them)",
+                 name ? name : "(null)");
+        return -1;
+    }
+    sim_params_default(p);
+    snprintf(buf, sizeof(buf), "%s", s->overrides);
+    for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
+        if (sim_params_set(p, tok, err, errlen))
+            return -1;
+    return 0;
+}
+
+int sim_params_load_file(struct sim_params *p, const char *path, char *err,
+                         size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    char line[512], msg[256];
+    int n = 0;
+
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    sim_params_default(p);
+    while (fgets(line, sizeof(line), f)) {
+        char *hash = strchr(line, '#'), *s = line;
+        size_t len;
+        n++;
+        if (hash)
+            *hash = '\0';
+        len = strlen(line);
+        if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+            snprintf(err, errlen, "%s:%d: line too long", path, n);
+            fclose(f);
+            return -1;
+        }
+        while (len && isspace((unsigned char)line[len - 1]))
+            line[--len] = '\0';
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            continue;
+        if (strncmp(s, "scenario", 8) == 0 &&
+            (isspace((unsigned char)s[8]) || s[8] == '=')) {
+            char *v = strchr(s, '=');
+            if (!v) {
+                snprintf(err, errlen, "%s:%d: expected scenario = NAME", path,
+                         n);
+                fclose(f);
+                return -1;
+            }
+            v++;
+            while (isspace((unsigned char)*v))
+                v++;
+            if (sim_params_scenario(p, v, msg, sizeof(msg))) {
+                snprintf(err, errlen, "%s:%d: %s", path, n, msg);
+                fclose(f);
+                return -1;
+            }
+            continue;
+        }
+        if (sim_params_set(p, s, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%d: %s", path, n, msg);
+            fclose(f);
+            return -1;
+        }
+    }
+    fclose(f);
+    return 0;
+}
+
+int sim_params_check(const struct sim_params *p, char *err, size_t errlen)
+{
+    if (p->boot_s > p->duration_s) {
+        snprintf(err, errlen, "boot_s (%g) is after the end (duration_s %g)",
+                 p->boot_s, p->duration_s);
+        return -1;
+    }
+    if (p->delta_min_us * US > p->delta_max_s * SEC) {
+        snprintf(err, errlen,
+                 "delta_min_us (%g us) is above delta_max_s (%g s)",
+                 p->delta_min_us, p->delta_max_s);
+        return -1;
+    }
+    if (p->migrate_at_s >= 0 && p->migrate_at_s > p->duration_s) {
+        snprintf(err, errlen, "migrate_at_s (%g) is after the end",
+                 p->migrate_at_s);
+        return -1;
+    }
+    if (p->boot_clock == SIM_BOOT_TSC && p->boot_s > 0 && p->nohz) {
+        /* fine: high-res from the start */
+    }
+    /* events per second must stay reasonable for a simulation */
+    if (p->timer_rate_hz * (p->duration_s + p->drain_s) > 2e9) {
+        snprintf(err, errlen,
+                 "timer_rate_hz x duration_s asks for more than "
+                 "2e9 timers");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * Simulator parameters and the built-in scenarios.
+ *
+ * Every parameter has a name whose suffix is its unit (boot_s, slop_us,
+ * hz, boot_drift_ppm, ...), a default (the seed-boot scenario), a range
+ * and a one-line meaning; `pvtimer sim --list` prints the table. Values
+ * are given as `key=value` with an optional unit suffix of the same
+ * dimension (`boot_s=500ms`, `slop_us=0.05ms`); a suffix of another
+ * dimension, an unknown key or a value out of range is an error.
+ *
+ * Scenario files: one `key = value` per line, `#` starts a comment, and an
+ * optional first `scenario = NAME` line starts from a built-in scenario.
+ */
+#ifndef PVTIMER_SIM_PARAMS_H
+#define PVTIMER_SIM_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Which clocksource the guest boots on. */
+enum sim_boot_clock { SIM_BOOT_JIFFIES = 0, SIM_BOOT_TSC = 1 };
+
+struct sim_params {
+    double boot_s;            /* guest s until the pvclock switch (0: none) */
+    double duration_s;        /* guest s the workload runs */
+    double drain_s;           /* guest s after, for pending timers */
+    double boot_drift_ppm;    /* boot clocksource drift */
+    double hz;                /* tick rate */
+    double boot_clock;        /* 0 jiffies, 1 tsc */
+    double tsc_ghz;           /* true TSC frequency */
+    double tsc_cal_ppm;       /* TSC calibration error (tsc boot clock) */
+    double preempt_rate_hz;   /* preemptions per second */
+    double preempt_mean_ms;   /* mean preemption length */
+    double timer_rate_hz;     /* timers armed per second */
+    double delta_min_us;      /* shortest timer */
+    double delta_max_s;       /* longest timer */
+    double cancel_fraction;   /* timers cancelled before they expire */
+    double slop_us;           /* hypervisor timer slop */
+    double latency_median_us; /* interrupt delivery latency, median */
+    double latency_sigma;     /* its log-normal shape (tail) */
+    double hv_uptime_s;       /* hypervisor clock at guest boot */
+    double guest_read_ns;     /* guest cost of one clock read */
+    double guest_path_ns;     /* guest cost of a programming path */
+    double migrate_at_s;      /* guest s of a live migration (<0: none) */
+    double migrate_jump_s;    /* hypervisor clock there minus here */
+    double migrate_tsc_ppm;   /* TSC rate there relative to here */
+    double nohz;              /* 1: tickless idle between events */
+    double pvclock;           /* 1: install pvclock at boot_s */
+};
+
+enum sim_param_kind {
+    SIM_UNIT_TIME,  /* value in the unit of the key's suffix */
+    SIM_UNIT_FREQ,  /* Hz */
+    SIM_UNIT_PPM,   /* parts per million */
+    SIM_UNIT_RATIO, /* plain number or % */
+    SIM_UNIT_COUNT, /* plain number */
+};
+
+struct sim_param_def {
+    const char *name;
+    const char *unit; /* as shown: "s", "us", "Hz", "ppm", "" */
+    enum sim_param_kind kind;
+    double unit_ns; /* SIM_UNIT_TIME: ns per unit */
+    size_t offset;  /* in struct sim_params */
+    double min, max;
+    bool integer;
+    const char *help;
+};
+
+struct sim_scenario {
+    const char *name;
+    const char *summary;
+    const char *overrides; /* "key=value key=value ..." on the defaults */
+};
+
+const struct sim_param_def *sim_param_defs(size_t *count);
+const struct sim_scenario *sim_scenarios(size_t *count);
+const struct sim_scenario *sim_scenario_find(const char *name);
+
+/* The defaults (seed-boot). */
+void sim_params_default(struct sim_params *p);
+
+/*
+ * Apply one "key=value" (also "key = value"). On error returns -1 and
+ * writes a message (naming the key and the problem) into err.
+ */
+int sim_params_set(struct sim_params *p, const char *assignment, char *err,
+                   size_t errlen);
+
+/* Load a built-in scenario: defaults + its overrides. -1 if unknown. */
+int sim_params_scenario(struct sim_params *p, const char *name, char *err,
+                        size_t errlen);
+
+/* Load a scenario file (see above). -1 with a message (file:line). */
+int sim_params_load_file(struct sim_params *p, const char *path, char *err,
+                         size_t errlen);
+
+/* Check relations between parameters (boot before the end, ...). */
+int sim_params_check(const struct sim_params *p, char *err, size_t errlen);
+
+/* The value of a parameter by definition. */
+double sim_param_get(const struct sim_params *p, const struct sim_param_def *d);
+
+#endif /* PVTIMER_SIM_PARAMS_H */

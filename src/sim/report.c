@@ -1,0 +1,234 @@
+/*
+ * Simulator output.
+ */
+#include "report.h"
+
+#include <math.h>
+#include <string.h>
+
+/* ns as a short human figure: 812 ns, 3.2 us, 41.0 ms, 1.23 s */
+static const char *human(char *buf, size_t len, double ns)
+{
+    double a = fabs(ns);
+
+    if (a < 1e3)
+        snprintf(buf, len, "%.0f ns", ns);
+    else if (a < 1e6)
+        snprintf(buf, len, "%.1f us", ns / 1e3);
+    else if (a < 1e9)
+        snprintf(buf, len, "%.1f ms", ns / 1e6);
+    else
+        snprintf(buf, len, "%.2f s", ns / 1e9);
+    return buf;
+}
+
+/* Largest |aim| in the first and the last quarter of the bins that saw
+ * programmings after the boot phase. */
+static void aim_trend(const struct sim_params *p, const struct sim_result *r,
+                      double *first, double *last)
+{
+    size_t i, lo = 0, hi = SIM_SERIES_BINS, n;
+
+    *first = *last = 0;
+    while (lo < SIM_SERIES_BINS &&
+           (r->bins[lo].t_s < p->boot_s || r->bins[lo].programs == 0))
+        lo++;
+    while (hi > lo && (r->bins[hi - 1].t_s >= p->duration_s ||
+                       r->bins[hi - 1].programs == 0))
+        hi--;
+    if (hi <= lo + 4)
+        return;
+    n = (hi - lo) / 4;
+    for (i = lo; i < lo + n; i++)
+        if (r->bins[i].aim_max_abs > *first)
+            *first = (double)r->bins[i].aim_max_abs;
+    for (i = hi - n; i < hi; i++)
+        if (r->bins[i].aim_max_abs > *last)
+            *last = (double)r->bins[i].aim_max_abs;
+}
+
+const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
+                        char *buf, size_t len)
+{
+    char a[32], b[32];
+    double first, last,
+        after_p50 = (double)sim_hist_quantile(&r->aim_error_after, 0.5);
+    double spurious_share =
+        r->device_interrupts
+            ? (double)r->spurious_interrupts / (double)r->device_interrupts
+            : 0;
+
+    if (r->lost || r->early_callbacks) {
+        snprintf(buf, len, "BROKEN: %llu lost, %llu early callbacks",
+                 (unsigned long long)r->lost,
+                 (unsigned long long)r->early_callbacks);
+        return buf;
+    }
+    if (r->truncated) {
+        snprintf(buf, len, "interrupt storm: the run hit the event cap");
+        return buf;
+    }
+    aim_trend(p, r, &first, &last);
+    if (last > 4 * first && last > 100e3) {
+        snprintf(buf, len,
+                 "error grows with uptime: %s early on, %s at the end",
+                 human(a, sizeof(a), first), human(b, sizeof(b), last));
+    } else if (after_p50 > 100e3) {
+        snprintf(buf, len,
+                 "stale offset: aims %s off for good (%.0f%% of "
+                 "interrupts spurious)",
+                 human(a, sizeof(a), after_p50), spurious_share * 100);
+    } else if (spurious_share > 0.2) {
+        snprintf(buf, len,
+                 "%.0f%% of interrupts spurious (device events "
+                 "before the deadline)",
+                 spurious_share * 100);
+    } else {
+        snprintf(
+            buf, len, "local error: aim p99 %s, lateness p99 %s",
+            human(a, sizeof(a), (double)sim_hist_quantile(&r->aim_error, 0.99)),
+            human(b, sizeof(b), (double)sim_hist_quantile(&r->lateness, 0.99)));
+    }
+    return buf;
+}
+
+void sim_report_table(FILE *f, const char *scenario, uint64_t seed,
+                      const struct sim_params *p, const struct sim_result *r,
+                      size_t n)
+{
+    size_t i;
+    char x[32], y[32], z[32], v[160];
+
+    fprintf(f,
+            "pvtimer sim: scenario %s, seed %llu: %g s of guest time "
+            "(boot %g s on %s, drift %g ppm), %g timers/s,\n"
+            "preemption %g/s x %g ms, hypervisor up %g s, slop %g us\n\n",
+            scenario, (unsigned long long)seed, p->duration_s, p->boot_s,
+            p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
+            p->boot_clock == SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
+            p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms,
+            p->hv_uptime_s, p->slop_us);
+    fprintf(f, "%-16s %8s %8s %5s %5s %9s %9s  %-21s %-21s %-21s\n", "strategy",
+            "timers", "fired", "lost", "early", "irqs", "spurious",
+            "lateness p50/p99", "|device err| p50/p99", "|aim err| p50/p99");
+    for (i = 0; i < n; i++) {
+        const struct sim_result *s = &r[i];
+        char l[48], d[48], a[48];
+        snprintf(
+            l, sizeof(l), "%s / %s",
+            human(x, sizeof(x), (double)sim_hist_quantile(&s->lateness, 0.5)),
+            human(y, sizeof(y), (double)sim_hist_quantile(&s->lateness, 0.99)));
+        snprintf(d, sizeof(d), "%s / %s",
+                 human(x, sizeof(x),
+                       (double)sim_hist_quantile(&s->device_error, 0.5)),
+                 human(y, sizeof(y),
+                       (double)sim_hist_quantile(&s->device_error, 0.99)));
+        snprintf(
+            a, sizeof(a), "%s / %s",
+            human(x, sizeof(x), (double)sim_hist_quantile(&s->aim_error, 0.5)),
+            human(z, sizeof(z),
+                  (double)sim_hist_quantile(&s->aim_error, 0.99)));
+        fprintf(
+            f, "%-16s %8llu %8llu %5llu %5llu %9llu %9llu  %-21s %-21s %-21s\n",
+            s->strategy->name, (unsigned long long)s->timers,
+            (unsigned long long)s->fired, (unsigned long long)s->lost,
+            (unsigned long long)s->early_callbacks,
+            (unsigned long long)s->device_interrupts,
+            (unsigned long long)s->spurious_interrupts, l, d, a);
+    }
+    fprintf(f, "\n");
+    for (i = 0; i < n; i++)
+        fprintf(f, "  %-16s %s\n", r[i].strategy->name,
+                sim_verdict(p, &r[i], v, sizeof(v)));
+}
+
+static void json_dist(FILE *f, const char *name, const struct sim_hist *h,
+                      const char *maxname)
+{
+    fprintf(f, "\"%s\": {\"p50\": %llu, \"p99\": %llu, \"%s\": %llu}", name,
+            (unsigned long long)sim_hist_quantile(h, 0.5),
+            (unsigned long long)sim_hist_quantile(h, 0.99), maxname,
+            (unsigned long long)h->max_abs);
+}
+
+void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
+                     const struct sim_params *p, const struct sim_result *r,
+                     size_t n)
+{
+    size_t i, nd;
+    const struct sim_param_def *d = sim_param_defs(&nd);
+    char v[160];
+
+    fprintf(f, "{\"scenario\": \"");
+    for (; *scenario; scenario++) {
+        if (*scenario == '"' || *scenario == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*scenario >= 0x20)
+            fputc(*scenario, f);
+    }
+    fprintf(f, "\", \"backend\": \"sim\", \"seed\": %llu, \"params\": {",
+            (unsigned long long)seed);
+    for (i = 0; i < nd; i++)
+        fprintf(f, "%s\"%s\": %.17g", i ? ", " : "", d[i].name,
+                sim_param_get(p, &d[i]));
+    fprintf(f, "}, \"strategies\": [");
+    for (i = 0; i < n; i++) {
+        const struct sim_result *s = &r[i];
+        fprintf(f,
+                "%s{\"strategy\": \"%s\", \"timers\": %llu, \"fired\": %llu, "
+                "\"cancelled\": %llu, \"lost\": %llu, \"early_callbacks\": "
+                "%llu, \"device_interrupts\": %llu, \"spurious_interrupts\": "
+                "%llu, ",
+                i ? ", " : "", s->strategy->name, (unsigned long long)s->timers,
+                (unsigned long long)s->fired, (unsigned long long)s->cancelled,
+                (unsigned long long)s->lost,
+                (unsigned long long)s->early_callbacks,
+                (unsigned long long)s->device_interrupts,
+                (unsigned long long)s->spurious_interrupts);
+        fprintf(f,
+                "\"lateness_ns\": {\"p50\": %llu, \"p99\": %llu, \"max\": "
+                "%llu}, ",
+                (unsigned long long)sim_hist_quantile(&s->lateness, 0.5),
+                (unsigned long long)sim_hist_quantile(&s->lateness, 0.99),
+                (unsigned long long)s->lateness.max_abs);
+        json_dist(f, "device_error_ns", &s->device_error, "max_abs");
+        fprintf(f, ", ");
+        json_dist(f, "aim_error_ns", &s->aim_error, "max_abs");
+        fprintf(f, ", ");
+        json_dist(f, "aim_error_boot_ns", &s->aim_error_boot, "max_abs");
+        fprintf(f, ", ");
+        json_dist(f, "aim_error_after_boot_ns", &s->aim_error_after, "max_abs");
+        fprintf(f,
+                ", \"aim_error_after_boot_mean_ns\": %.1f, \"pending\": %llu, "
+                "\"splits\": %llu, \"hangs\": %llu, \"hv_past_sets\": %llu, "
+                "\"preempted_programmings\": %llu, \"highres_at_s\": %.9f, "
+                "\"events\": %llu, \"truncated\": %s, \"verdict\": \"%s\"}",
+                sim_hist_mean(&s->aim_error_after),
+                (unsigned long long)s->pending, (unsigned long long)s->splits,
+                (unsigned long long)s->hangs,
+                (unsigned long long)s->hv_past_sets,
+                (unsigned long long)s->preempted_programmings, s->highres_at_s,
+                (unsigned long long)s->events, s->truncated ? "true" : "false",
+                sim_verdict(p, s, v, sizeof(v)));
+    }
+    fprintf(f, "]}\n");
+}
+
+void sim_report_csv(FILE *f, const struct sim_result *r, size_t n)
+{
+    size_t i, b;
+
+    fprintf(f, "strategy,t_s,programs,aim_mean_ns,aim_max_abs_ns,"
+               "device_error_max_abs_ns,interrupts,fired\n");
+    for (i = 0; i < n; i++)
+        for (b = 0; b < SIM_SERIES_BINS; b++) {
+            const struct sim_bin *x = &r[i].bins[b];
+            fprintf(f, "%s,%.6f,%llu,%.1f,%lld,%lld,%llu,%llu\n",
+                    r[i].strategy->name, x->t_s,
+                    (unsigned long long)x->programs,
+                    x->programs ? x->aim_sum / (double)x->programs : 0.0,
+                    (long long)x->aim_max_abs, (long long)x->dev_max_abs,
+                    (unsigned long long)x->interrupts,
+                    (unsigned long long)x->fired);
+        }
+}

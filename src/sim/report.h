@@ -1,0 +1,24 @@
+/*
+ * Simulator output: the table for people, JSON for programs, CSV series.
+ */
+#ifndef PVTIMER_SIM_REPORT_H
+#define PVTIMER_SIM_REPORT_H
+
+#include <stdio.h>
+
+#include "params.h"
+#include "sim.h"
+
+void sim_report_table(FILE *f, const char *scenario, uint64_t seed,
+                      const struct sim_params *p, const struct sim_result *r,
+                      size_t n);
+void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
+                     const struct sim_params *p, const struct sim_result *r,
+                     size_t n);
+void sim_report_csv(FILE *f, const struct sim_result *r, size_t n);
+
+/* The one-line verdict for a strategy's result. */
+const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
+                        char *buf, size_t len);
+
+#endif /* PVTIMER_SIM_REPORT_H */

@@ -1,0 +1,77 @@
+/*
+ * The simulator: a deterministic discrete-event model of a hypervisor
+ * (src/host's timer semantics driven with simulated time, a pvclock page it
+ * publishes), one vCPU (preemption as a random process), the guest's
+ * oscillators (a TSC with a true rate, a drifting boot clock), and the
+ * guest kernel, which is the unmodified pvtimer core. Only time,
+ * preemption and oscillators are simulated.
+ *
+ * Every strategy runs in its own world built from the same parameters and
+ * seed: the same workload, the same preemptions, so differences are the
+ * strategies' alone. The same parameters and seed give byte-identical
+ * results.
+ */
+#ifndef PVTIMER_SIM_SIM_H
+#define PVTIMER_SIM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "params.h"
+#include "pvtimer/pvtimer.h"
+#include "stats.h"
+
+#define SIM_SERIES_BINS 240
+
+/* What happened in one stretch of guest uptime (for plots). */
+struct sim_bin {
+    double t_s;          /* start, guest s */
+    uint64_t programs;   /* device programmings whose aim was measured */
+    int64_t aim_max_abs; /* largest |aim error| */
+    double aim_sum;      /* signed, for the mean */
+    int64_t dev_max_abs; /* largest |device error| */
+    uint64_t interrupts;
+    uint64_t fired;
+};
+
+struct sim_result {
+    const struct pvt_ce_strategy *strategy;
+    uint64_t timers; /* armed by the workload */
+    uint64_t fired;
+    uint64_t cancelled;
+    uint64_t pending; /* still armed when the run ended */
+    uint64_t lost;    /* armed, not fired, not cancelled, not pending */
+    uint64_t early_callbacks;
+    uint64_t device_interrupts;
+    uint64_t spurious_interrupts;
+    uint64_t splits;
+    uint64_t hangs;
+    uint64_t hv_past_sets; /* hypervisor deadlines already past when set */
+    uint64_t preempted_programmings; /* preemption inside a programming */
+    uint64_t events;                 /* simulated events processed */
+    bool truncated;                  /* stopped at the event cap (a storm) */
+    double highres_at_s;             /* guest s of the high-res switch, or -1 */
+    double end_guest_s;
+    struct sim_hist lateness;
+    struct sim_hist device_error;
+    struct sim_hist aim_error;
+    struct sim_hist aim_error_boot;  /* programmings before the switch */
+    struct sim_hist aim_error_after; /* and after it */
+    double bin_s;
+    struct sim_bin bins[SIM_SERIES_BINS];
+};
+
+/*
+ * Run one strategy. progress (may be NULL) is called now and then with the
+ * fraction of the run done. Returns 0, or -1 with a message in err (setup
+ * failed: a core error, out of memory).
+ */
+typedef void (*sim_progress_fn)(void *ctx, double fraction);
+
+int sim_run(const struct sim_params *p, uint64_t seed,
+            const struct pvt_ce_strategy *strategy, struct sim_result *r,
+            sim_progress_fn progress, void *progress_ctx, char *err,
+            size_t errlen);
+
+#endif /* PVTIMER_SIM_SIM_H */

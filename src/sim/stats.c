@@ -1,0 +1,80 @@
+/*
+ * Log-linear histograms for the simulator.
+ */
+#include "stats.h"
+
+static unsigned int fls64(uint64_t x)
+{
+    return x ? 64u - (unsigned int)__builtin_clzll(x) : 0u;
+}
+
+/* Values below SIM_HIST_SUB have a bucket each; above, each power of two
+ * [2^e, 2^(e+1)) is cut in SIM_HIST_SUB equal parts. */
+static unsigned int bucket_of(uint64_t v)
+{
+    unsigned int e;
+
+    if (v < SIM_HIST_SUB)
+        return (unsigned int)v;
+    e = fls64(v) - 6; /* v >> e is in [32, 64) */
+    return (e + 1) * SIM_HIST_SUB + (unsigned int)((v >> e) - SIM_HIST_SUB);
+}
+
+static uint64_t bucket_hi(unsigned int b)
+{
+    unsigned int e;
+    uint64_t m;
+
+    if (b < SIM_HIST_SUB)
+        return b;
+    e = b / SIM_HIST_SUB - 1;
+    m = b % SIM_HIST_SUB + SIM_HIST_SUB;
+    if (e >= 58)
+        return UINT64_MAX;
+    return ((m + 1) << e) - 1;
+}
+
+void sim_hist_add(struct sim_hist *h, int64_t v)
+{
+    uint64_t a = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+
+    if (h->count == 0 || v < h->min)
+        h->min = v;
+    if (h->count == 0 || v > h->max)
+        h->max = v;
+    if (a > h->max_abs)
+        h->max_abs = a;
+    if (v < 0)
+        h->negative++;
+    h->count++;
+    h->sum += (double)v;
+    h->bucket[bucket_of(a)]++;
+}
+
+uint64_t sim_hist_quantile(const struct sim_hist *h, double q)
+{
+    uint64_t need, seen = 0, hi;
+    unsigned int b;
+
+    if (h->count == 0)
+        return 0;
+    if (q >= 1)
+        return h->max_abs;
+    need = (uint64_t)(q * (double)h->count);
+    if ((double)need < q * (double)h->count)
+        need++;
+    if (need == 0)
+        need = 1;
+    for (b = 0; b < SIM_HIST_BUCKETS; b++) {
+        seen += h->bucket[b];
+        if (seen >= need)
+            break;
+    }
+    hi = bucket_hi(b < SIM_HIST_BUCKETS ? b : SIM_HIST_BUCKETS - 1);
+    return hi < h->max_abs ? hi : h->max_abs;
+}
+
+double sim_hist_mean(const struct sim_hist *h)
+{
+    return h->count ? h->sum / (double)h->count : 0;
+}

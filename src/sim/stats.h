@@ -1,0 +1,29 @@
+/*
+ * Simulator statistics: log-linear histograms of ns magnitudes (32
+ * sub-buckets per power of two: quantiles within about 3 %), with exact
+ * count, max and signed sum.
+ */
+#ifndef PVTIMER_SIM_STATS_H
+#define PVTIMER_SIM_STATS_H
+
+#include <stdint.h>
+
+#define SIM_HIST_SUB     32
+#define SIM_HIST_BUCKETS (SIM_HIST_SUB * 61)
+
+struct sim_hist {
+    uint64_t count;
+    uint64_t negative; /* samples below zero */
+    uint64_t max_abs;
+    int64_t min, max; /* signed extremes */
+    double sum;       /* signed */
+    uint64_t bucket[SIM_HIST_BUCKETS];
+};
+
+void sim_hist_add(struct sim_hist *h, int64_t v);
+/* Quantile of |v|, q in [0, 1]: the upper end of the bucket holding it,
+ * clamped to the exact max. 0 when empty. */
+uint64_t sim_hist_quantile(const struct sim_hist *h, double q);
+double sim_hist_mean(const struct sim_hist *h);
+
+#endif /* PVTIMER_SIM_STATS_H */

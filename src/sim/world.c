@@ -1,0 +1,749 @@
+/*
+ * One simulated world: true time, the hypervisor, one vCPU, the guest's
+ * oscillators and the guest kernel (the pvtimer core), run for one
+ * strategy.
+ *
+ * Time. True time t counts ns from the guest's boot. The hypervisor clock
+ * is H = h_offset + t (h_offset jumps at a migration). The TSC is
+ * piecewise linear in t (its rate changes at a migration). Guest code runs
+ * in zero time except where it reads a clock (guest_read_ns) or walks the
+ * path to a hypercall (guest_path_ns); a preemption that begins during such
+ * a step stops the vCPU until it ends, so a preemption can fall between any
+ * two guest steps, including between reading the guest clock and the
+ * hypercall that uses the reading.
+ *
+ * Events are timers in a pvtimer queue of their own, on a clock that reads
+ * t: the hypervisor's timer firing, an interrupt being delivered, a
+ * workload arrival, a cancellation, a migration. Ties run in the order they
+ * were scheduled, so a run is deterministic.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvtimer/hvtimer.h"
+#include "rng.h"
+#include "sim.h"
+
+/* A workload timer and the event that may cancel it. */
+struct wtimer {
+    struct pvt_timer t;      /* in the guest's queue */
+    struct pvt_timer cancel; /* in the event queue */
+    struct world *w;
+    struct wtimer *free_next;
+};
+
+#define POOL_CHUNK 1024
+
+struct pool_chunk {
+    struct pool_chunk *next;
+    struct wtimer items[POOL_CHUNK];
+};
+
+struct world {
+    const struct sim_params *p;
+    struct sim_result *r;
+    bool peek; /* measuring: clock reads cost nothing, move nothing */
+
+    /* true time and the event queue */
+    uint64_t t;
+    struct pvt_clocksource true_cs;
+    struct pvt_timekeeper true_tk;
+    struct pvt_timer_queue evq;
+    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_migrate;
+    uint64_t t_cap; /* the run stops here whatever happens */
+    uint64_t events_cap;
+    bool stop;
+
+    /* randomness: one stream per process, so that the workload and the
+     * preemptions are the same in every strategy's world */
+    struct sim_rng rng_work, rng_pre, rng_lat;
+
+    /* the hypervisor */
+    uint64_t h_offset;
+    struct pvt_hv_vcpu_timer hvt;
+    struct pvt_pvclock_vcpu_time_info page;
+    uint64_t tsc_hz;       /* true TSC rate (per host) */
+    uint64_t tsc_base_t;   /* the TSC is tsc_base at tsc_base_t ... */
+    uint64_t tsc_base;     /* ... and runs at tsc_hz since */
+    unsigned int irq_mask; /* interrupts raised, not yet delivered */
+
+    /* the vCPU: the current or next preemption is [pre_s, pre_e) */
+    uint64_t pre_s, pre_e;
+    bool preempt_on;
+    bool in_program; /* inside a device programming (for the counter) */
+    uint64_t program_t0;
+
+    /* the guest */
+    struct pvt_jiffies jiffies;
+    struct pvt_clocksource tsc_cs;
+    struct pvt_pvclock_guest pvg;
+    struct pvt_pvclock_clocksource kvmclock;
+    struct pvt_cs_registry reg;
+    struct pvt_timekeeper tk;
+    struct pvt_clockevent dev;
+    struct pvt_timer_queue q;
+    struct pvt_tick tick;
+    struct pvt_timer g_boot_end, g_run_end, g_drain_end;
+    bool arrivals_on;
+    bool after_boot;
+
+    /* workload timers */
+    struct pool_chunk *chunks;
+    struct wtimer *free_list;
+    double ln_dmin, ln_dmax;
+};
+
+/* ---- time ------------------------------------------------------------ */
+
+static uint64_t h_now(const struct world *w)
+{
+    return w->h_offset + w->t;
+}
+
+static uint64_t tsc_at(const struct world *w, uint64_t t)
+{
+    uint64_t d = t - w->tsc_base_t;
+    return w->tsc_base + (uint64_t)((double)d * (double)w->tsc_hz / 1e9);
+}
+
+static double guest_s(struct world *w);
+
+/* The next preemption interval after the current one. */
+static void next_preemption(struct world *w, uint64_t from)
+{
+    const struct sim_params *p = w->p;
+
+    if (!w->preempt_on) {
+        w->pre_s = w->pre_e = UINT64_MAX;
+        return;
+    }
+    w->pre_s =
+        from + (uint64_t)(sim_rng_exp(&w->rng_pre, 1e9 / p->preempt_rate_hz));
+    w->pre_e = w->pre_s +
+               (uint64_t)(sim_rng_exp(&w->rng_pre, p->preempt_mean_ms * 1e6));
+}
+
+/* When the vCPU can run at or after x; preemptions wholly before x are
+ * consumed. */
+static uint64_t vcpu_runs_at(struct world *w, uint64_t x)
+{
+    while (w->pre_e <= x)
+        next_preemption(w, w->pre_e);
+    return x >= w->pre_s ? w->pre_e : x;
+}
+
+/* The guest spends ns of its own time; a preemption may start meanwhile. */
+static void guest_spend(struct world *w, uint64_t ns)
+{
+    uint64_t start;
+
+    if (w->peek || ns == 0)
+        return;
+    start = vcpu_runs_at(w, w->t);
+    w->t = start + ns;
+    while (w->t > w->pre_s) {
+        /* preempted part way: the rest of the step runs afterwards */
+        uint64_t rest = w->t - w->pre_s;
+        if (w->in_program)
+            w->r->preempted_programmings++;
+        w->t = w->pre_e + rest;
+        next_preemption(w, w->pre_e);
+    }
+}
+
+/* ---- the guest's clocks ----------------------------------------------- */
+
+static uint64_t guest_tsc_read(void *ctx)
+{
+    struct world *w = ctx;
+    uint64_t v = tsc_at(w, w->t);
+
+    guest_spend(w, (uint64_t)w->p->guest_read_ns);
+    return v;
+}
+
+static uint64_t tsc_cs_read(struct pvt_clocksource *cs)
+{
+    return guest_tsc_read(cs->priv);
+}
+
+static uint64_t jiffies_cs_read(struct pvt_clocksource *cs)
+{
+    struct world *w = cs->priv;
+    uint64_t v = w->jiffies.jiffies;
+
+    guest_spend(w, (uint64_t)w->p->guest_read_ns);
+    return v;
+}
+
+/* The guest clock at true time t, without side effects. */
+static int64_t guest_clock_at(struct world *w, uint64_t t)
+{
+    struct pvt_timekeeper saved = w->tk;
+    struct pvt_pvclock_clocksource saved_pcs = w->kvmclock;
+    uint64_t saved_t = w->t;
+    int64_t g;
+
+    w->peek = true;
+    w->t = t;
+    w->tk.last_ns = 0; /* look past the monotonic guard */
+    g = pvt_timekeeper_now(&w->tk);
+    w->tk = saved;
+    w->kvmclock = saved_pcs;
+    w->t = saved_t;
+    w->peek = false;
+    return g;
+}
+
+static double guest_s(struct world *w)
+{
+    return (double)guest_clock_at(w, w->t) / 1e9;
+}
+
+/* ---- the hypervisor ------------------------------------------------------ */
+
+static void publish_pvclock(struct world *w)
+{
+    struct pvt_pvclock_params pp = {0};
+
+    pvt_pvclock_time_scale(PVT_NSEC_PER_SEC, w->tsc_hz, &pp.shift, &pp.mul);
+    pp.tsc_timestamp = tsc_at(w, w->t);
+    pp.system_time = h_now(w);
+    pp.flags = PVT_PVCLOCK_TSC_STABLE;
+    pvt_pvclock_write(&w->page, &pp);
+}
+
+/* Keep the hypervisor-timer event at the vCPU timer's next fire. */
+static void hv_reschedule(struct world *w)
+{
+    uint64_t fire = pvt_hv_next_fire(&w->hvt);
+
+    if (fire == PVT_HV_NEVER) {
+        pvt_tq_cancel(&w->evq, &w->ev_hv);
+        return;
+    }
+    pvt_tq_arm(&w->evq, &w->ev_hv,
+               fire > w->h_offset ? (int64_t)(fire - w->h_offset) : 0);
+}
+
+static void raise_irq(struct world *w, unsigned int mask)
+{
+    const struct sim_params *p = w->p;
+    double lat = p->latency_median_us * 1e3;
+    int64_t at;
+
+    if (p->latency_sigma > 0)
+        lat = sim_rng_lognormal(&w->rng_lat, lat, p->latency_sigma);
+    at = (int64_t)(w->t + (uint64_t)lat);
+    if (w->irq_mask && w->ev_irq.expires <= at) {
+        w->irq_mask |= mask; /* already on its way, sooner */
+        return;
+    }
+    w->irq_mask |= mask;
+    pvt_tq_arm(&w->evq, &w->ev_irq, at);
+}
+
+static void ev_hv_fire(struct pvt_timer *ev)
+{
+    struct world *w = ev->data;
+    uint64_t deadline = w->hvt.single;
+    unsigned int fired = pvt_hv_expire(&w->hvt, h_now(w));
+
+    w->r->events++;
+    if (fired & PVT_HV_SINGLESHOT) {
+        /* aim error: where the hypervisor deadline falls in guest time,
+         * minus the guest deadline the strategy aimed at */
+        uint64_t td = deadline > w->h_offset ? deadline - w->h_offset : 0;
+        int64_t aim =
+            guest_clock_at(w, td < w->t ? td : w->t) - w->dev.last.target;
+        struct sim_bin *b;
+        double gs = guest_s(w);
+
+        sim_hist_add(&w->r->aim_error, aim);
+        sim_hist_add(w->after_boot ? &w->r->aim_error_after
+                                   : &w->r->aim_error_boot,
+                     aim);
+        b = &w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS
+                            ? (size_t)(gs / w->r->bin_s)
+                            : SIM_SERIES_BINS - 1];
+        b->programs++;
+        b->aim_sum += (double)aim;
+        if (llabs(aim) > b->aim_max_abs)
+            b->aim_max_abs = llabs(aim);
+    }
+    if (fired)
+        raise_irq(w, fired);
+    hv_reschedule(w);
+}
+
+/* ---- the guest's device: hypercalls to the hypervisor timer --------------- */
+
+static uint64_t dev_timebase(struct pvt_clockevent *dev)
+{
+    struct world *w = dev->priv;
+    uint64_t ns = 0;
+
+    /* the guest reads the hypervisor clock through the pvclock page */
+    pvt_pvclock_read(&w->pvg, &w->page, guest_tsc_read, w, &ns, NULL);
+    return ns;
+}
+
+static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
+{
+    struct world *w = dev->priv;
+
+    w->in_program = true;
+    guest_spend(w, (uint64_t)w->p->guest_path_ns);
+    w->in_program = false;
+    if (when <= h_now(w))
+        w->r->hv_past_sets++;
+    pvt_hv_set_singleshot(&w->hvt, when, h_now(w));
+    hv_reschedule(w);
+    return 0;
+}
+
+static int dev_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
+{
+    struct world *w = dev->priv;
+
+    w->in_program = true;
+    guest_spend(w, (uint64_t)w->p->guest_path_ns);
+    w->in_program = false;
+    /* the hypervisor adds its own now, when the call arrives */
+    pvt_hv_set_relative(&w->hvt, ticks, h_now(w));
+    hv_reschedule(w);
+    return 0;
+}
+
+static int dev_oneshot(struct pvt_clockevent *dev)
+{
+    struct world *w = dev->priv;
+
+    /* a oneshot guest stops the default periodic timer */
+    pvt_hv_set_periodic(&w->hvt, 0, h_now(w));
+    hv_reschedule(w);
+    return 0;
+}
+
+static int dev_shutdown(struct pvt_clockevent *dev)
+{
+    struct world *w = dev->priv;
+
+    pvt_hv_stop_singleshot(&w->hvt);
+    hv_reschedule(w);
+    return 0;
+}
+
+/* ---- running guest code ---------------------------------------------------- */
+
+/* The guest wakes at x (or when the vCPU next runs). */
+static void guest_enter(struct world *w, uint64_t x)
+{
+    w->t = vcpu_runs_at(w, x > w->t ? x : w->t);
+    if (w->p->nohz)
+        pvt_tick_idle_exit(&w->tick);
+}
+
+static void guest_leave(struct world *w)
+{
+    if (w->p->nohz && w->tick.mode == PVT_TICK_HIGHRES)
+        pvt_tick_idle_enter(&w->tick);
+}
+
+static void ev_irq_deliver(struct pvt_timer *ev)
+{
+    struct world *w = ev->data;
+    unsigned int mask;
+    uint64_t at = w->t;
+
+    w->r->events++;
+    /* interrupts wait for the vCPU */
+    if (vcpu_runs_at(w, at) != at) {
+        pvt_tq_arm(&w->evq, &w->ev_irq, (int64_t)vcpu_runs_at(w, at));
+        return;
+    }
+    mask = w->irq_mask;
+    w->irq_mask = 0;
+    guest_enter(w, at);
+    if (mask & PVT_HV_SINGLESHOT) {
+        int64_t now = pvt_timekeeper_now(&w->tk);
+        struct sim_bin *b;
+        double gs = (double)now / 1e9;
+        int64_t err = now - w->dev.last.target;
+
+        w->r->device_interrupts++;
+        sim_hist_add(&w->r->device_error, err);
+        b = &w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS
+                            ? (size_t)(gs / w->r->bin_s)
+                            : SIM_SERIES_BINS - 1];
+        b->interrupts++;
+        if (llabs(err) > b->dev_max_abs)
+            b->dev_max_abs = llabs(err);
+        pvt_clockevent_event(&w->dev);
+    }
+    guest_leave(w);
+}
+
+/* ---- the workload ---------------------------------------------------------- */
+
+static struct wtimer *wt_alloc(struct world *w)
+{
+    struct wtimer *x = w->free_list;
+
+    if (!x) {
+        struct pool_chunk *c = calloc(1, sizeof(*c));
+        size_t i;
+        if (!c)
+            return NULL;
+        c->next = w->chunks;
+        w->chunks = c;
+        for (i = 0; i < POOL_CHUNK; i++) {
+            c->items[i].free_next = w->free_list;
+            w->free_list = &c->items[i];
+        }
+        x = w->free_list;
+    }
+    w->free_list = x->free_next;
+    return x;
+}
+
+static void wt_free(struct world *w, struct wtimer *x)
+{
+    x->free_next = w->free_list;
+    w->free_list = x;
+}
+
+static void wt_fired(struct pvt_timer *t)
+{
+    struct wtimer *x = t->data;
+    struct world *w = x->w;
+    int64_t now = pvt_timekeeper_now(&w->tk);
+    double gs = (double)now / 1e9;
+
+    w->r->fired++;
+    if (now < t->expires)
+        w->r->early_callbacks++;
+    sim_hist_add(&w->r->lateness, now - t->expires);
+    w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS ? (size_t)(gs / w->r->bin_s)
+                                                  : SIM_SERIES_BINS - 1]
+        .fired++;
+    pvt_tq_cancel(&w->evq, &x->cancel);
+    wt_free(w, x);
+}
+
+static void ev_cancel(struct pvt_timer *ev)
+{
+    struct wtimer *x = ev->data;
+    struct world *w = x->w;
+
+    w->r->events++;
+    guest_enter(w, w->t);
+    if (pvt_tq_cancel(&w->q, &x->t) == 1) {
+        w->r->cancelled++;
+        wt_free(w, x);
+    }
+    guest_leave(w);
+}
+
+static void ev_arrival(struct pvt_timer *ev)
+{
+    struct world *w = ev->data;
+    const struct sim_params *p = w->p;
+    double delta = exp(sim_rng_uniform(&w->rng_work, w->ln_dmin, w->ln_dmax));
+    bool cancel = sim_rng_unit(&w->rng_work) < p->cancel_fraction;
+    double cancel_after = sim_rng_unit(&w->rng_work) * 0.9 * delta;
+    double gap = sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz);
+    uint64_t scheduled = (uint64_t)ev->expires;
+    struct wtimer *x;
+
+    w->r->events++;
+    if (!w->arrivals_on)
+        return;
+    /* the next arrival is drawn now, so the workload does not depend on
+     * when this one could run */
+    pvt_tq_arm(&w->evq, &w->ev_arrival, (int64_t)(scheduled + (uint64_t)gap));
+    x = wt_alloc(w);
+    if (!x) {
+        w->stop = true;
+        return;
+    }
+    guest_enter(w, w->t);
+    pvt_timer_init(&x->t, wt_fired, x);
+    pvt_timer_init(&x->cancel, ev_cancel, x);
+    x->w = w;
+    w->r->timers++;
+    pvt_tq_arm_after(&w->q, &x->t, (int64_t)delta);
+    if (cancel)
+        pvt_tq_arm(&w->evq, &x->cancel,
+                   (int64_t)(w->t + (uint64_t)cancel_after));
+    guest_leave(w);
+}
+
+/* ---- guest milestones --------------------------------------------------------- */
+
+static void g_boot_end(struct pvt_timer *t)
+{
+    struct world *w = t->data;
+
+    /* the paravirtual clocksource arrives; the registry picks it, the
+     * timekeeper takes over continuously, the tick goes high-res */
+    pvt_cs_registry_add(&w->reg, &w->kvmclock.cs);
+    w->after_boot = true;
+}
+
+static void g_run_end(struct pvt_timer *t)
+{
+    struct world *w = t->data;
+
+    w->arrivals_on = false;
+    pvt_tq_cancel(&w->evq, &w->ev_arrival);
+}
+
+static void g_drain_end(struct pvt_timer *t)
+{
+    struct world *w = t->data;
+
+    w->stop = true;
+}
+
+static void ev_migrate(struct pvt_timer *ev)
+{
+    struct world *w = ev->data;
+    const struct sim_params *p = w->p;
+    uint64_t tsc_now = tsc_at(w, w->t);
+
+    w->r->events++;
+    /* the new host: its clock jump_s ahead, its TSC faster or slower */
+    w->h_offset =
+        (uint64_t)((int64_t)w->h_offset + (int64_t)(p->migrate_jump_s * 1e9));
+    w->tsc_base = tsc_now;
+    w->tsc_base_t = w->t;
+    w->tsc_hz = (uint64_t)((double)w->tsc_hz * (1 + p->migrate_tsc_ppm * 1e-6));
+    publish_pvclock(w);
+    /* timers do not migrate: the guest re-arms them on resume */
+    pvt_hv_stop_singleshot(&w->hvt);
+    hv_reschedule(w);
+
+    /* the guest's resume path: forget the last-value guard, continue its
+     * own clock from where it was, re-program the device */
+    guest_enter(w, w->t);
+    pvt_pvclock_guest_resume(&w->pvg);
+    pvt_timekeeper_resume(&w->tk);
+    if (w->tick.mode == PVT_TICK_HIGHRES)
+        pvt_tq_reprogram(&w->q);
+    else
+        pvt_clockevent_program(&w->dev, w->dev.next_event, true);
+    guest_leave(w);
+}
+
+/* ---- setup and the run ---------------------------------------------------------- */
+
+static uint64_t true_read(struct pvt_clocksource *cs)
+{
+    const struct world *w = cs->priv;
+    return w->t;
+}
+
+static int fail(char *err, size_t errlen, const char *what, int rc)
+{
+    snprintf(err, errlen, "simulator setup: %s: %s", what, pvt_strerror(rc));
+    return -1;
+}
+
+static int world_init(struct world *w, const struct sim_params *p,
+                      uint64_t seed, const struct pvt_ce_strategy *s,
+                      struct sim_result *r, char *err, size_t errlen)
+{
+    struct pvt_hv_timer_config hcfg = PVT_HV_TIMER_CONFIG_XEN;
+    struct pvt_clocksource *boot_cs;
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    w->p = p;
+    w->r = r;
+    sim_rng_seed(&w->rng_work, seed, 1);
+    sim_rng_seed(&w->rng_pre, seed, 2);
+    sim_rng_seed(&w->rng_lat, seed, 3);
+    w->ln_dmin = log(p->delta_min_us * 1e3);
+    w->ln_dmax = log(p->delta_max_s * 1e9);
+
+    /* the event queue runs on true time */
+    w->true_cs = (struct pvt_clocksource){
+        .name = "true-time",
+        .read = true_read,
+        .priv = w,
+        .mask = UINT64_MAX,
+        .mult = 1,
+        .shift = 0,
+        .rating = 1,
+    };
+    if ((rc = pvt_clocksource_init(&w->true_cs)) ||
+        (rc = pvt_timekeeper_init(&w->true_tk, &w->true_cs, 0)) ||
+        (rc = pvt_tq_init(&w->evq, &w->true_tk)))
+        return fail(err, errlen, "event queue", rc);
+    pvt_timer_init(&w->ev_hv, ev_hv_fire, w);
+    pvt_timer_init(&w->ev_irq, ev_irq_deliver, w);
+    pvt_timer_init(&w->ev_arrival, ev_arrival, w);
+    pvt_timer_init(&w->ev_migrate, ev_migrate, w);
+
+    /* the hypervisor and the vCPU */
+    w->h_offset = (uint64_t)(p->hv_uptime_s * 1e9);
+    w->tsc_hz = (uint64_t)(p->tsc_ghz * 1e9);
+    w->tsc_base = (uint64_t)(p->hv_uptime_s * (double)w->tsc_hz);
+    hcfg.slop_ns = (uint64_t)(p->slop_us * 1e3);
+    if ((rc = pvt_hv_timer_init(&w->hvt, &hcfg, h_now(w))))
+        return fail(err, errlen, "hypervisor timer", rc);
+    publish_pvclock(w);
+    w->preempt_on = p->preempt_rate_hz > 0 && p->preempt_mean_ms > 0;
+    next_preemption(w, 0);
+
+    /* the guest's clocksources */
+    if ((rc = pvt_jiffies_init(&w->jiffies, (uint32_t)p->hz)))
+        return fail(err, errlen, "jiffies", rc);
+    w->jiffies.cs.read = jiffies_cs_read;
+    w->jiffies.cs.priv = w;
+    /* the boot clock's drift: its idea of a tick's length is off */
+    w->jiffies.cs.mult = (uint32_t)llround((double)w->jiffies.cs.mult *
+                                           (1 + p->boot_drift_ppm * 1e-6));
+    if ((rc = pvt_clocksource_init(&w->jiffies.cs)))
+        return fail(err, errlen, "jiffies clocksource", rc);
+    w->tsc_cs = (struct pvt_clocksource){
+        .name = "tsc",
+        .read = tsc_cs_read,
+        .priv = w,
+        .mask = UINT64_MAX,
+        .rating = 300,
+        .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
+    };
+    if ((rc = pvt_clocksource_init_hz(
+             &w->tsc_cs,
+             (uint64_t)((double)w->tsc_hz * (1 + p->tsc_cal_ppm * 1e-6)), 0)))
+        return fail(err, errlen, "tsc clocksource", rc);
+    if ((rc = pvt_pvclock_guest_init(&w->pvg, PVT_PVCLOCK_TSC_STABLE)) ||
+        (rc = pvt_pvclock_clocksource_init(&w->kvmclock, "kvm-clock", &w->pvg,
+                                           &w->page, guest_tsc_read, w)))
+        return fail(err, errlen, "pvclock clocksource", rc);
+
+    boot_cs = p->boot_clock == SIM_BOOT_TSC ? &w->tsc_cs : &w->jiffies.cs;
+    if ((rc = pvt_timekeeper_init(&w->tk, boot_cs, 0)) ||
+        (rc = pvt_cs_registry_init(&w->reg, pvt_timekeeper_follow, &w->tk)) ||
+        (rc = pvt_cs_registry_add(&w->reg, boot_cs)))
+        return fail(err, errlen, "timekeeping", rc);
+
+    /* the paravirtual singleshot timer: 1 ns ticks up to 2^32 - 1 ns */
+    w->dev = (struct pvt_clockevent){
+        .name = "pv-singleshot",
+        .features = PVT_CE_FEAT_ONESHOT,
+        .rating = 500,
+        .set_next_event = dev_set_rel,
+        .set_next_abs = dev_set_abs,
+        .read_timebase = dev_timebase,
+        .set_state_oneshot = dev_oneshot,
+        .set_state_shutdown = dev_shutdown,
+        .coupled_cs = &w->kvmclock.cs,
+        .priv = w,
+    };
+    if ((rc = pvt_clockevent_config(&w->dev, PVT_NSEC_PER_SEC, 1000,
+                                    UINT32_MAX)) ||
+        (rc = pvt_clockevent_register(&w->dev, &w->tk)) ||
+        (rc = pvt_clockevent_set_strategy(&w->dev, s)))
+        return fail(err, errlen, "clockevent device", rc);
+    if ((rc = pvt_tq_init(&w->q, &w->tk)) ||
+        (rc = pvt_tick_init(&w->tick, &w->tk, &w->q, &w->dev, &w->jiffies,
+                            &w->reg)))
+        return fail(err, errlen, "tick", rc);
+
+    /* milestones, in guest time */
+    pvt_timer_init(&w->g_boot_end, g_boot_end, w);
+    pvt_timer_init(&w->g_run_end, g_run_end, w);
+    pvt_timer_init(&w->g_drain_end, g_drain_end, w);
+    if (p->pvclock) {
+        if (p->boot_s > 0)
+            pvt_tq_arm(&w->q, &w->g_boot_end, (int64_t)(p->boot_s * 1e9));
+        else
+            g_boot_end(&w->g_boot_end);
+    }
+    pvt_tq_arm(&w->q, &w->g_run_end, (int64_t)(p->duration_s * 1e9));
+    pvt_tq_arm(&w->q, &w->g_drain_end,
+               (int64_t)((p->duration_s + p->drain_s) * 1e9));
+
+    w->arrivals_on = p->timer_rate_hz > 0;
+    if (w->arrivals_on)
+        pvt_tq_arm(&w->evq, &w->ev_arrival,
+                   (int64_t)sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz));
+    if (p->migrate_at_s >= 0)
+        pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
+    /* whatever a strategy does, the run ends */
+    w->t_cap = (uint64_t)((2 * (p->duration_s + p->drain_s) +
+                           fabs(p->migrate_jump_s) + 60) *
+                          1e9);
+    w->events_cap = 400000000;
+    return 0;
+}
+
+static void world_free(struct world *w)
+{
+    while (w->chunks) {
+        struct pool_chunk *c = w->chunks;
+        w->chunks = c->next;
+        free(c);
+    }
+}
+
+int sim_run(const struct sim_params *p, uint64_t seed,
+            const struct pvt_ce_strategy *strategy, struct sim_result *r,
+            sim_progress_fn progress, void *progress_ctx, char *err,
+            size_t errlen)
+{
+    struct world *w = calloc(1, sizeof(*w));
+    size_t i;
+
+    if (!w) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    memset(r, 0, sizeof(*r));
+    r->strategy = strategy;
+    r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
+    for (i = 0; i < SIM_SERIES_BINS; i++)
+        r->bins[i].t_s = (double)i * r->bin_s;
+    if (world_init(w, p, seed, strategy, r, err, errlen)) {
+        world_free(w);
+        free(w);
+        return -1;
+    }
+
+    while (!w->stop) {
+        int64_t next = pvt_tq_earliest(&w->evq);
+        if (next == PVT_TIME_MAX || (uint64_t)next > w->t_cap)
+            break;
+        if (progress && (r->events & 0xfffff) == 0)
+            progress(progress_ctx, fmin(1.0, (double)w->t / 1e9 /
+                                                 (p->duration_s + p->drain_s)));
+        if (r->events > w->events_cap) {
+            r->truncated = true; /* an interrupt storm that never ends */
+            break;
+        }
+        if ((uint64_t)next > w->t)
+            w->t = (uint64_t)next;
+        pvt_tq_run_expired(&w->evq);
+    }
+
+    r->pending = w->q.count;
+    /* the milestones still armed are not workload timers */
+    r->pending -=
+        pvt_timer_pending(&w->g_boot_end) + pvt_timer_pending(&w->g_run_end) +
+        pvt_timer_pending(&w->g_drain_end) + pvt_timer_pending(&w->tick.sched);
+    r->lost = r->timers - r->fired - r->cancelled - r->pending;
+    r->spurious_interrupts = w->q.stats.spurious;
+    r->splits = w->q.stats.splits;
+    r->hangs = w->q.stats.hangs;
+    r->highres_at_s =
+        w->tick.highres_at >= 0 ? (double)w->tick.highres_at / 1e9 : -1;
+    r->end_guest_s = (double)pvt_timekeeper_now(&w->tk) / 1e9;
+    world_free(w);
+    free(w);
+    return 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * The simulator: parameters and units, determinism, and the invariants
+ * every strategy must keep (nothing lost, nothing early).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "pvtimer/pvtimer.h"
+#include "runner/test.h"
+#include "sim/params.h"
+#include "sim/sim.h"
+#include "spawn.h"
+
+TEST_IMPL(sim_params_units)
+{
+    struct sim_params p;
+    char err[256];
+
+    sim_params_default(&p);
+    ASSERT_OK(sim_params_set(&p, "boot_s=500ms", err, sizeof(err)));
+    ASSERT(p.boot_s == 0.5);
+    ASSERT_OK(sim_params_set(&p, " slop_us = 0.1 ms ", err, sizeof(err)));
+    ASSERT(p.slop_us == 100);
+    ASSERT_OK(sim_params_set(&p, "timer_rate_hz=2kHz", err, sizeof(err)));
+    ASSERT(p.timer_rate_hz == 2000);
+    ASSERT_OK(
+        sim_params_set(&p, "boot_drift_ppm=-250000ppb", err, sizeof(err)));
+    ASSERT(p.boot_drift_ppm == -250);
+    ASSERT_OK(sim_params_set(&p, "cancel_fraction=25%", err, sizeof(err)));
+    ASSERT(p.cancel_fraction == 0.25);
+
+    ASSERT_EQ(sim_params_set(&p, "boot_s=3Hz", err, sizeof(err)), -1);
+    ASSERT(strstr(err, "bad unit") != NULL);
+    ASSERT_EQ(sim_params_set(&p, "nosuch_key=1", err, sizeof(err)), -1);
+    ASSERT(strstr(err, "unknown parameter 'nosuch_key'") != NULL);
+    ASSERT_EQ(sim_params_set(&p, "cancel_fraction=2", err, sizeof(err)), -1);
+    ASSERT(strstr(err, "out of range") != NULL);
+    ASSERT_EQ(sim_params_set(&p, "hz=250.5", err, sizeof(err)), -1);
+    ASSERT_EQ(sim_params_set(&p, "hz=", err, sizeof(err)), -1);
+    ASSERT_EQ(sim_params_set(&p, "hz", err, sizeof(err)), -1);
+    ASSERT_EQ(sim_params_scenario(&p, "nope", err, sizeof(err)), -1);
+    RETURN_OK();
+}
+
+TEST_IMPL(sim_every_strategy_keeps_the_queue_promise)
+{
+    struct sim_params p;
+    struct sim_result *r = calloc(1, sizeof(*r));
+    size_t n, i;
+    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    char err[256];
+
+    ASSERT_NOT_NULL(r);
+    /* a short seed-boot with heavy preemption: 2 s boot, 6 s run */
+    ASSERT_OK(sim_params_scenario(&p, "preempt", err, sizeof(err)));
+    ASSERT_OK(sim_params_set(&p, "boot_s=2", err, sizeof(err)));
+    ASSERT_OK(sim_params_set(&p, "duration_s=6", err, sizeof(err)));
+    ASSERT_OK(sim_params_set(&p, "drain_s=5", err, sizeof(err)));
+    for (i = 0; i < n; i++) {
+        ASSERT_OK(sim_run(&p, 7, all[i], r, NULL, NULL, err, sizeof(err)));
+        ASSERT_GT(r->timers, 1000);
+        ASSERT_EQ(r->lost, 0);
+        ASSERT_EQ(r->early_callbacks, 0);
+        ASSERT_EQ(r->fired + r->cancelled + r->pending, r->timers);
+        ASSERT_EQ(r->lateness.negative, 0);
+        /* the switch to high-res happened, after the boot phase */
+        ASSERT_GE(r->highres_at_s, 2.0);
+    }
+    free(r);
+    RETURN_OK();
+}
+
+#define SIM(r, ...)                                                            \
+    ASSERT_OK(                                                                 \
+        pvt_spawn(PVT_TOOL_PATH,                                               \
+                  (const char *const[]){"pvtimer", "sim", __VA_ARGS__, NULL},  \
+                  NULL, NULL, r))
+
+TEST_IMPL(sim_cli_deterministic_and_errors)
+{
+    struct pvt_spawn_result a, b;
+
+    SIM(&a, "--json", "--seed", "3", "--set", "duration_s=3", "--set",
+        "boot_s=1", "--strategy", "delta,abs-boot-offset");
+    SIM(&b, "--json", "--seed", "3", "--set", "duration_s=3", "--set",
+        "boot_s=1", "--strategy", "delta,abs-boot-offset");
+    ASSERT_EQ(a.status, 0);
+    ASSERT_EQ(b.status, 0);
+    ASSERT_STR_EQ(a.out, b.out);
+    ASSERT(pvt_contains(a.out, "\"backend\": \"sim\""));
+    ASSERT(pvt_contains(a.out, "\"strategy\": \"delta\""));
+    ASSERT(pvt_contains(a.out, "\"aim_error_ns\": {\"p50\": "));
+    pvt_spawn_free(&a);
+    pvt_spawn_free(&b);
+
+    SIM(&a, "--set", "boot_s=3Hz");
+    ASSERT_EQ(a.status, 2);
+    ASSERT(pvt_contains(a.err, "bad unit"));
+    pvt_spawn_free(&a);
+    SIM(&a, "--set", "frobs=1");
+    ASSERT_EQ(a.status, 2);
+    pvt_spawn_free(&a);
+    SIM(&a, "--scenario", "no-such-scenario");
+    ASSERT_EQ(a.status, 2);
+    pvt_spawn_free(&a);
+    SIM(&a, "--strategy", "sideways");
+    ASSERT_EQ(a.status, 2);
+    pvt_spawn_free(&a);
+    SIM(&a, "--set", "boot_s=200");
+    ASSERT_EQ(a.status, 2); /* boot after the end */
+    pvt_spawn_free(&a);
+    SIM(&a, "--list");
+    ASSERT_EQ(a.status, 0);
+    ASSERT(pvt_contains(a.out, "steady-drift"));
+    ASSERT(pvt_contains(a.out, "hv_uptime_s"));
+    pvt_spawn_free(&a);
+    RETURN_OK();
+}
