@@ -174,7 +174,8 @@
     X(tq_hang_backoff_capped, PVT_TEST_CORE, 0)                                \
     X(tq_program_errors, PVT_TEST_CORE, 0)                                     \
     X(tq_property_perturbed_device, PVT_TEST_CORE, 0)                          \
-    X(tq_heap_against_model, PVT_TEST_CORE, 0)
+    X(tq_heap_against_model, PVT_TEST_CORE, 0) \
+    X(tq_ladder_against_model, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TICK(X)                                                      \
     X(tick_init_periodic, PVT_TEST_CORE, 0)                                    \

@@ -2,13 +2,25 @@
  * pvtimer: the timer queue (hrtimer-like), never early.
  *
  * Timers are intrusive: the queue's links live in the caller's struct
- * pvt_timer, so arming never allocates. The queue is a pairing heap ordered
- * by (expires, seq), where seq is the arming order, so equal deadlines fire
- * in the order they were armed:
+ * pvt_timer, so arming never allocates. Timers are ordered by (expires,
+ * seq), where seq is the arming order, so equal deadlines fire in the order
+ * they were armed.
+ *
+ * The structure is a ladder queue (Tang, Goh and Thng, 2005) over a pairing
+ * heap: the nearest timers are in the heap, which is kept small; later ones
+ * wait unsorted in buckets of rungs of geometrically finer width, and the
+ * farthest in an unsorted top list. When the heap runs dry the next
+ * non-empty bucket moves into it (sorted, so that each expiry then pops in
+ * O(1)), or, when it holds more than PVT_TQ_BUCKET_MAX timers, is spread
+ * over a 256 times finer rung first; a heap that grows past
+ * PVT_TQ_HEAP_MAX (many timers armed nearer than every rung) is demoted
+ * to a rung of its own. Each timer
+ * is sorted only when it comes near, in small groups that stay in cache:
  *
  *   arm              O(1)
  *   earliest         O(1)
- *   cancel / expire  O(log n) amortised
+ *   cancel           O(1), or O(log n) amortised in the heap
+ *   expire           O(log n) amortised
  *
  * In high-resolution mode the queue owns one clockevent device and keeps it
  * programmed (through the device's strategy) for the earliest timer. On a
@@ -61,9 +73,29 @@ struct pvt_timer {
     /* ---- owned by the queue ---- */
     int64_t expires;                       /* guest ns */
     uint64_t seq;                          /* arming order */
-    struct pvt_timer *child, *next, *prev; /* heap links / round list */
+    struct pvt_timer *child, *next, *prev; /* heap / bucket / round links */
     struct pvt_timer_queue *queue;         /* while not idle */
     enum pvt_timer_state state;
+    uint32_t where; /* PVT_TQ_IN_HEAP, _IN_TOP, or rung * 64 + bucket */
+};
+
+#define PVT_TQ_RUNGS       8 /* finest subdivision depth */
+#define PVT_TQ_BUCKET_BITS 8 /* 256 buckets per rung */
+#define PVT_TQ_BUCKETS     (1u << PVT_TQ_BUCKET_BITS)
+#define PVT_TQ_BUCKET_MAX  96  /* larger buckets are spread, not heaped */
+#define PVT_TQ_HEAP_MAX    512 /* a larger heap becomes a rung */
+#define PVT_TQ_IN_HEAP     0xfffffffeu
+#define PVT_TQ_IN_TOP      0xfffffffdu
+
+/* One rung: PVT_TQ_BUCKETS buckets of 2^shift ns from lo; buckets below
+ * cur have been handed on. */
+struct pvt_tq_rung {
+    int64_t lo;
+    unsigned int shift;
+    unsigned int cur;
+    uint64_t bitmap[PVT_TQ_BUCKETS / 64]; /* non-empty buckets */
+    struct pvt_timer *head[PVT_TQ_BUCKETS];
+    uint32_t count[PVT_TQ_BUCKETS];
 };
 
 #define PVT_TQ_MAX_ROUNDS  3 /* expiry rounds per event */
@@ -79,6 +111,8 @@ struct pvt_tq_stats {
     uint64_t retries;         /* extra rounds within one event */
     uint64_t hangs;           /* events that gave up after PVT_TQ_MAX_ROUNDS */
     uint64_t program_errors;  /* device programming failed (gave up) */
+    uint64_t rungs_spawned;   /* big buckets spread over a finer rung */
+    uint64_t heap_demotions;  /* overgrown heaps turned into a rung */
     struct pvt_hist lateness; /* callback run time - deadline, ns */
     struct pvt_shist device_error; /* event time - programmed target, ns */
 };
@@ -86,8 +120,15 @@ struct pvt_tq_stats {
 struct pvt_timer_queue {
     struct pvt_timekeeper *tk;
     struct pvt_clockevent *dev; /* owned device (high-res mode) or NULL */
-    struct pvt_timer *root;     /* earliest timer */
-    uint64_t count;             /* queued timers */
+    struct pvt_timer *root;     /* earliest timer (the heap's root) */
+    uint64_t count;             /* queued timers, wherever they are */
+    uint64_t heap_count;
+    struct pvt_timer *top; /* unsorted, expires >= top_start */
+    uint64_t top_count;
+    int64_t top_start;
+    int64_t top_min, top_max; /* bounds of what top holds */
+    unsigned int nrungs;
+    struct pvt_tq_rung rung[PVT_TQ_RUNGS];
     uint64_t next_seq;
     int64_t programmed;           /* what the device is set for, or MAX */
     struct pvt_timer *round_head; /* timers collected, callbacks pending */

@@ -1788,3 +1788,135 @@ TEST_IMPL(tq_heap_against_model)
     ASSERT_UEQ(heap_state.q.stats.fired, heap_state.fired);
     RETURN_OK();
 }
+
+/*
+ * The ladder under the heap: enough timers, with deadlines spread from
+ * nanoseconds to the end of time, for buckets to be handed on, spread
+ * over finer rungs, and for an overgrown heap to be demoted to a rung;
+ * every run must still take exactly the due timers in (deadline, arming
+ * order), and the earliest must match a linear scan.
+ */
+#define L_TIMERS 4000
+#define L_OPS    60000
+
+static struct {
+    struct world w;
+    struct pvt_timer_queue q;
+    struct hslot s[L_TIMERS];
+    uint64_t seq, fired;
+    const struct hslot *last;
+} ladder_state;
+
+static void l_fire(struct pvt_timer *t)
+{
+    struct hslot *s = t->data;
+    const struct hslot *l = ladder_state.last;
+
+    ASSERT(s->armed);
+    ASSERT_GE(pvt_timekeeper_now(&ladder_state.w.tk), s->expires);
+    if (l)
+        ASSERT(l->expires < s->expires ||
+               (l->expires == s->expires && l->seq < s->seq));
+    ladder_state.last = s;
+    s->armed = false;
+    ladder_state.fired++;
+}
+
+static int64_t l_deadline(struct rng *r, int64_t now)
+{
+    uint64_t k = rng_next(r) % 100;
+
+    if (k < 40) /* log-uniform, 1 ns .. 2^40 ns ahead */
+        return now +
+               (int64_t)(rng_next(r) & ((1ull << (rng_next(r) % 41)) - 1));
+    if (k < 55) /* a cluster of equal deadlines */
+        return now + 777777;
+    if (k < 65) /* already past */
+        return now - (int64_t)(rng_next(r) % 1000);
+    if (k < 70) /* the end of time and just before it */
+        return PVT_TIME_MAX - (int64_t)(rng_next(r) % 3);
+    return now + (int64_t)(rng_next(r) % 5000000); /* near: 5 ms */
+}
+
+TEST_IMPL(tq_ladder_against_model)
+{
+    struct rng r;
+    uint64_t op, expect;
+    unsigned int i, max_rungs = 0;
+    int64_t min, now;
+    int rc;
+
+    ladder_state.seq = ladder_state.fired = 0;
+    world_boot(&ladder_state.w, GHZ, GHZ, H0);
+    ASSERT_OK(pvt_tq_init(&ladder_state.q, &ladder_state.w.tk));
+    for (i = 0; i < L_TIMERS; i++) {
+        ladder_state.s[i] = (struct hslot){0};
+        ASSERT_OK(
+            pvt_timer_init(&ladder_state.s[i].t, l_fire, &ladder_state.s[i]));
+    }
+    rng_seed(&r, 0x1add);
+    /* fill up first, the very first deadline far away: what comes after
+     * lands below it, in the heap, until the heap is demoted */
+    for (i = 0; i < L_TIMERS; i++) {
+        struct hslot *s = &ladder_state.s[i];
+        int64_t e = i == 0 ? (int64_t)1 << 41 : l_deadline(&r, 0);
+        ASSERT_OK(pvt_tq_arm(&ladder_state.q, &s->t, e));
+        s->armed = true;
+        s->expires = e < 0 ? 0 : e;
+        s->seq = ++ladder_state.seq;
+    }
+    for (op = 0; op < L_OPS; op++) {
+        struct hslot *s = &ladder_state.s[rng_next(&r) % L_TIMERS];
+        uint64_t k = rng_next(&r) % 100;
+        now = (int64_t)ladder_state.w.t;
+        if (k < 70) {
+            int64_t e = l_deadline(&r, now);
+            ASSERT_OK(pvt_tq_arm(&ladder_state.q, &s->t, e));
+            s->armed = true;
+            s->expires = e < 0 ? 0 : e;
+            s->seq = ++ladder_state.seq;
+        } else if (k < 85) {
+            ASSERT_EQ(pvt_tq_cancel(&ladder_state.q, &s->t), s->armed ? 1 : 0);
+            s->armed = false;
+        } else {
+            /* time moves on by up to 2^27 ns (134 ms) */
+            ladder_state.w.t +=
+                rng_next(&r) & ((1ull << (rng_next(&r) % 28)) - 1);
+            now = (int64_t)ladder_state.w.t;
+            expect = 0;
+            for (i = 0; i < L_TIMERS; i++)
+                expect +=
+                    ladder_state.s[i].armed && ladder_state.s[i].expires <= now;
+            ladder_state.last = NULL;
+            rc = pvt_tq_run_expired(&ladder_state.q);
+            ASSERT_EQ(rc, (int64_t)expect);
+        }
+        if (ladder_state.q.nrungs > max_rungs)
+            max_rungs = ladder_state.q.nrungs;
+        if (op % 64 == 0 || k >= 85) {
+            min = PVT_TIME_MAX;
+            expect = 0;
+            for (i = 0; i < L_TIMERS; i++) {
+                if (ladder_state.s[i].armed) {
+                    expect++;
+                    if (ladder_state.s[i].expires < min)
+                        min = ladder_state.s[i].expires;
+                }
+            }
+            ASSERT_UEQ(ladder_state.q.count, expect);
+            if (expect)
+                ASSERT_EQ(pvt_tq_earliest(&ladder_state.q), min);
+        }
+    }
+    ASSERT_UEQ(ladder_state.q.stats.fired, ladder_state.fired);
+    /* the structure was really exercised: buckets spread over finer rungs,
+     * overgrown heaps demoted, rungs below rungs */
+    pvt_test_printf("rungs spawned %llu, heap demotions %llu, deepest %u\n",
+                    (unsigned long long)ladder_state.q.stats.rungs_spawned,
+                    (unsigned long long)ladder_state.q.stats.heap_demotions,
+                    max_rungs);
+    ASSERT_GT(ladder_state.q.stats.rungs_spawned, 0);
+    ASSERT_GT(ladder_state.q.stats.heap_demotions, 0);
+    ASSERT_GE(max_rungs, 2);
+    RETURN_OK();
+}
