@@ -133,12 +133,15 @@ struct pvt_timer_queue {
     int64_t programmed;           /* what the device is set for, or MAX */
     struct pvt_timer *round_head; /* timers collected, callbacks pending */
     struct pvt_timer *round_tail;
-    bool in_event; /* inside pvt_tq_event: program once, at the end */
+    bool in_event;     /* inside pvt_tq_event: program once, at the end */
+    bool hang_pending; /* a hang back-off is programmed: keep it, as Linux's
+                          hang_detected, until the next event */
     struct pvt_tq_stats stats;
 };
 
-/* Initialise a timer with its callback (and the caller's data). Returns 0
- * or -PVT_EINVAL (NULL t or fn). */
+/* Initialise a timer with its callback (and the caller's data); the timer
+ * must not be pending (initialising a pending timer corrupts its queue).
+ * Returns 0 or -PVT_EINVAL (NULL t or fn). */
 int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data);
 
 /* Is the timer armed or expired-but-not-yet-run? */

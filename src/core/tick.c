@@ -101,7 +101,7 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
         jiffies->hz == 0 || jiffies->hz > PVT_HZ_MAX || dev->tk != tk ||
         dev->state == PVT_CE_DETACHED)
         return -PVT_EINVAL;
-    if (dev->owner)
+    if (dev->owner || q->dev)
         return -PVT_EBUSY;
     if (!(dev->features & PVT_CE_FEAT_ALL))
         return -PVT_EOPNOTSUPP;

@@ -465,7 +465,7 @@ static int program(struct pvt_timer_queue *q, bool force)
     int64_t next = q->root ? q->root->expires : PVT_TIME_MAX;
     int rc;
 
-    if (!q->dev || q->in_event)
+    if (!q->dev || q->in_event || q->hang_pending)
         return 0;
     if (next == q->programmed && next != PVT_TIME_MAX && !force)
         return 0;
@@ -582,7 +582,7 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
         q->programmed = PVT_TIME_MAX;
         return 0;
     }
-    if (!dev->tk || dev->state == PVT_CE_DETACHED ||
+    if (!dev->tk || dev->tk != q->tk || dev->state == PVT_CE_DETACHED ||
         (dev->owner && dev->owner != q))
         return -PVT_EINVAL;
     if (!(dev->features & PVT_CE_FEAT_ONESHOT))
@@ -602,6 +602,7 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
     dev->owner = q;
     q->dev = dev;
     q->programmed = PVT_TIME_MAX;
+    q->hang_pending = false; /* a new device knows of no back-off */
     return program(q, true);
 }
 
@@ -609,6 +610,7 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
 {
     if (!q)
         return -PVT_EINVAL;
+    q->hang_pending = false; /* asked for explicitly */
     return program(q, true);
 }
 
@@ -663,6 +665,7 @@ int pvt_tq_event(struct pvt_timer_queue *q)
         return -PVT_EINVAL;
     dev = q->dev;
     q->stats.interrupts++;
+    q->hang_pending = false;
     entry = now = pvt_timekeeper_now(q->tk);
     /* how far from its aim the device fired; a wake planned short of the
      * deadline (the wait was longer than max_delta) is a split */
@@ -699,9 +702,10 @@ int pvt_tq_event(struct pvt_timer_queue *q)
             if (spent > PVT_TQ_HANG_MAX_NS)
                 spent = PVT_TQ_HANG_MAX_NS;
             next = pvt_add_sat_s64(now, spent);
-            if (pvt_clockevent_program(dev, next, true) == 0)
+            if (pvt_clockevent_program(dev, next, true) == 0) {
                 q->programmed = next;
-            else
+                q->hang_pending = true;
+            } else
                 q->stats.program_errors++;
             break;
         }

@@ -1108,6 +1108,15 @@ static void hang_scenario(int64_t c)
     ASSERT_EQ(d->f.dev.last.target, next);
     ASSERT_UEQ(d->f.nominal, next);
     ASSERT_FALSE(d->f.dev.last.forced);
+    ASSERT(d->q.hang_pending);
+    /* the back-off holds (Linux's hang_detected): a timer armed into the
+     * past meanwhile does not pull the device earlier */
+    d->tm[total].action = NULL;
+    ASSERT_OK(pvt_tq_arm(&d->q, &d->tm[total].t, 0));
+    ASSERT_EQ(pvt_tq_earliest(&d->q), 0);
+    ASSERT_EQ(d->q.programmed, next);
+    ASSERT_UEQ(d->f.nominal, next);
+    ASSERT_OK(pvt_tq_cancel(&d->q, &d->tm[total].t) - 1);
 
     ASSERT(fake_deliver(&d->f));
     ASSERT_EQ(d->nlog, total);
