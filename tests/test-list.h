@@ -212,7 +212,12 @@
 #define PVT_TESTS_SIM_HOST(X)                                                  \
     X(sim_params_units, PVT_TEST_HOST, 0)                                      \
     X(sim_every_strategy_keeps_the_queue_promise, PVT_TEST_HOST, 120000)       \
-    X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000)
+    X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000) \
+    X(sim_abs_boot_offset_keeps_the_boot_drift, PVT_TEST_HOST, 120000) \
+    X(sim_abs_mode_offset_grows_during_boot, PVT_TEST_HOST, 120000) \
+    X(sim_delta_error_is_local, PVT_TEST_HOST, 120000) \
+    X(sim_relative_follows_the_preemptions, PVT_TEST_HOST, 120000) \
+    X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \

@@ -5,6 +5,9 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,33 +107,106 @@ static int parse_strategies(const char *arg, const struct pvt_ce_strategy **out,
     return 0;
 }
 
-static double wall_s(void)
+/*
+ * Strategies run side by side, one world per thread (each world is
+ * independent and deterministic, so the results do not depend on the
+ * scheduling). Workers write only their own slots; the main thread reads
+ * the progress fractions, which are only ever displayed.
+ */
+#define MAX_STRATEGIES 16
+
+struct pool {
+    const struct sim_params *p;
+    uint64_t seed;
+    const struct pvt_ce_strategy **strategies;
+    struct sim_result *results;
+    size_t n;
+    atomic_size_t next;
+    atomic_size_t done;
+    _Atomic double frac[MAX_STRATEGIES];
+    int failed[MAX_STRATEGIES];
+    char err[MAX_STRATEGIES][256];
+};
+
+struct slot {
+    struct pool *pool;
+    size_t i;
+};
+
+static void slot_progress(void *ctx, double frac)
+{
+    struct slot *s = ctx;
+    atomic_store_explicit(&s->pool->frac[s->i], frac, memory_order_relaxed);
+}
+
+static void *worker(void *arg)
+{
+    struct pool *pl = arg;
+    size_t i;
+
+    while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n) {
+        struct slot s = {.pool = pl, .i = i};
+        pl->failed[i] =
+            sim_run(pl->p, pl->seed, pl->strategies[i], &pl->results[i],
+                    slot_progress, &s, pl->err[i], sizeof(pl->err[i]));
+        atomic_store(&pl->frac[i], 1.0);
+        atomic_fetch_add(&pl->done, 1);
+    }
+    return NULL;
+}
+
+static double wall_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct progress {
-    bool on;
-    double start;
-    const char *label;
-    bool shown;
-};
-
-static void show_progress(void *ctx, double frac)
+/* Run every strategy; a progress bar on a terminal after a second. */
+static int run_all(struct pool *pl)
 {
-    struct progress *pg = ctx;
-    int width = 30, filled = (int)(frac * width), i;
+    pthread_t th[MAX_STRATEGIES];
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nth = cpus > 0 ? (size_t)cpus : 1, k, started = 0;
+    bool tty = isatty(STDERR_FILENO) != 0, shown = false;
+    double start = wall_now();
+    int rc = 0;
 
-    if (!pg->on || wall_s() - pg->start < 1.0)
-        return;
-    pg->shown = true;
-    fprintf(stderr, "\r%-16s [", pg->label);
-    for (i = 0; i < width; i++)
-        fputc(i < filled ? '#' : ' ', stderr);
-    fprintf(stderr, "] %3d%%", (int)(frac * 100));
-    fflush(stderr);
+    if (nth > pl->n)
+        nth = pl->n;
+    for (k = 0; k < nth; k++)
+        if (pthread_create(&th[started], NULL, worker, pl) == 0)
+            started++;
+    if (started == 0)
+        worker(pl); /* no threads to be had: run here */
+    while (atomic_load(&pl->done) < pl->n) {
+        struct timespec nap = {0, 100000000};
+        double sum = 0;
+        int width = 30, filled, j;
+        nanosleep(&nap, NULL);
+        if (!tty || wall_now() - start < 1.0)
+            continue;
+        for (k = 0; k < pl->n; k++)
+            sum += atomic_load_explicit(&pl->frac[k], memory_order_relaxed);
+        filled = (int)(sum / (double)pl->n * width);
+        fprintf(stderr, "\rsimulating %zu strategies [", pl->n);
+        for (j = 0; j < width; j++)
+            fputc(j < filled ? '#' : ' ', stderr);
+        fprintf(stderr, "] %3d%%", (int)(sum / (double)pl->n * 100));
+        fflush(stderr);
+        shown = true;
+    }
+    for (k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    if (shown)
+        fprintf(stderr, "\r%-60s\r", "");
+    for (k = 0; k < pl->n; k++) {
+        if (pl->failed[k]) {
+            fprintf(stderr, "pvtimer sim: %s\n", pl->err[k]);
+            rc = -1;
+        }
+    }
+    return rc;
 }
 
 int pvt_cmd_sim(int argc, char **argv)
@@ -138,7 +214,7 @@ int pvt_cmd_sim(int argc, char **argv)
     const char *scenario = "seed-boot", *csv_path = NULL;
     const char *sets[MAX_SETS];
     size_t nsets = 0, nstrat = 0, i;
-    const struct pvt_ce_strategy *strategies[16];
+    const struct pvt_ce_strategy *strategies[MAX_STRATEGIES];
     struct sim_result *results;
     struct sim_params p;
     char err[512];
@@ -238,24 +314,24 @@ int pvt_cmd_sim(int argc, char **argv)
         return 1;
     }
     {
-        struct progress pg = {.on = isatty(STDERR_FILENO) != 0,
-                              .start = wall_s()};
-        double t0 = wall_s();
+        static struct pool pl;
+        double t0 = wall_now();
         uint64_t events = 0;
-        for (i = 0; i < nstrat; i++) {
-            pg.label = strategies[i]->name;
-            if (sim_run(&p, seed, strategies[i], &results[i], show_progress,
-                        &pg, err, sizeof(err))) {
-                fprintf(stderr, "pvtimer sim: %s\n", err);
-                free(results);
-                return 1;
-            }
-            events += results[i].events;
+
+        memset(&pl, 0, sizeof(pl));
+        pl.p = &p;
+        pl.seed = seed;
+        pl.strategies = strategies;
+        pl.results = results;
+        pl.n = nstrat;
+        if (run_all(&pl)) {
+            free(results);
+            return 1;
         }
-        if (pg.shown)
-            fprintf(stderr, "\r%-60s\r", "");
+        for (i = 0; i < nstrat; i++)
+            events += results[i].events;
         if (bench) {
-            double dt = wall_s() - t0;
+            double dt = wall_now() - t0;
             fprintf(stdout,
                     "bench: %llu simulated events in %.3f s: %.2f million "
                     "events/s\n",

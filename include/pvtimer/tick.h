@@ -21,6 +21,11 @@
  * high-res clocksources, and becomes a timer in the queue that updates
  * jiffies from the clock every period. Armed timers stay armed.
  *
+ * The tick may also run on a device of its own (the hypervisor's periodic
+ * timer, as Xen guests did) while the timer queue already owns a oneshot
+ * device: the tick then only counts jiffies, the queue runs itself, and
+ * the switch stops the tick's device and moves the tick into the queue.
+ *
  * Tickless idle (high-res mode): entering idle cancels the tick timer, so
  * the queue programs the device for the next real timer; a wait longer than
  * the device's max_delta is split into several programmings by the
@@ -75,7 +80,7 @@ struct pvt_tick {
  * timers of q; reg (may be NULL) is told to require high-res clocksources
  * once the tick goes high-res. Returns 0, -PVT_EINVAL (NULL argument,
  * unregistered device, q or jiffies not initialised), -PVT_EBUSY (dev has
- * an owner), -PVT_EOPNOTSUPP (dev can neither tick nor fire once), or the
+ * an owner, or is the queue's device), -PVT_EOPNOTSUPP (dev can neither tick nor fire once), or the
  * device's error.
  */
 int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,

@@ -12,7 +12,9 @@ static void tick_periodic(struct pvt_tick *tick)
     tick->jiffies->jiffies++;
     tick->stats.ticks++;
     tick->last_update = pvt_timekeeper_update(tick->tk);
-    pvt_tq_run_expired(tick->q);
+    /* a queue with a oneshot device of its own runs itself */
+    if (!tick->q->dev)
+        pvt_tq_run_expired(tick->q);
 }
 
 static bool clock_is_highres(const struct pvt_tick *tick)
@@ -101,7 +103,7 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
         jiffies->hz == 0 || jiffies->hz > PVT_HZ_MAX || dev->tk != tk ||
         dev->state == PVT_CE_DETACHED)
         return -PVT_EINVAL;
-    if (dev->owner || q->dev)
+    if (dev->owner || q->dev == dev)
         return -PVT_EBUSY;
     if (!(dev->features & PVT_CE_FEAT_ALL))
         return -PVT_EOPNOTSUPP;
@@ -150,10 +152,19 @@ int pvt_tick_check_highres(struct pvt_tick *tick)
         return -PVT_EINVAL;
     dev = tick->dev;
     if (tick->mode == PVT_TICK_HIGHRES || !clock_is_highres(tick) ||
-        !(dev->features & PVT_CE_FEAT_ONESHOT))
+        (!(dev->features & PVT_CE_FEAT_ONESHOT) && !tick->q->dev))
         return 0;
 
     old = tick->mode;
+    if (tick->q->dev && tick->q->dev != dev) {
+        /* the timers already have a oneshot device: the tick's own
+         * device stops and the tick moves into the queue */
+        dev->event_handler = NULL;
+        dev->owner = NULL;
+        pvt_clockevent_set_state(dev, PVT_CE_SHUTDOWN, 0);
+        pvt_clockevent_notify(tick->q->dev, PVT_CE_NOTIFY_MODE);
+        goto switched;
+    }
     next = dev->next_event;
     dev->event_handler = NULL;
     dev->owner = NULL;
@@ -176,6 +187,7 @@ int pvt_tick_check_highres(struct pvt_tick *tick)
             pvt_clockevent_program(dev, next, true);
         return rc;
     }
+switched:
     tick->mode = PVT_TICK_HIGHRES;
     now = pvt_timekeeper_now(tick->tk);
     tick->highres_at = now;

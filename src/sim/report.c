@@ -22,8 +22,9 @@ static const char *human(char *buf, size_t len, double ns)
     return buf;
 }
 
-/* Largest |aim| in the first and the last quarter of the bins that saw
- * programmings after the boot phase. */
+/* Largest |mean aim| of a bin in the first and the last quarter of the
+ * bins that saw programmings after the boot phase (means, so that a rare
+ * preempted programming does not read as a trend). */
 static void aim_trend(const struct sim_params *p, const struct sim_result *r,
                       double *first, double *last)
 {
@@ -39,20 +40,29 @@ static void aim_trend(const struct sim_params *p, const struct sim_result *r,
     if (hi <= lo + 4)
         return;
     n = (hi - lo) / 4;
-    for (i = lo; i < lo + n; i++)
-        if (r->bins[i].aim_max_abs > *first)
-            *first = (double)r->bins[i].aim_max_abs;
-    for (i = hi - n; i < hi; i++)
-        if (r->bins[i].aim_max_abs > *last)
-            *last = (double)r->bins[i].aim_max_abs;
+    for (i = lo; i < hi; i++) {
+        double m;
+        if (!r->bins[i].programs)
+            continue;
+        m = fabs(r->bins[i].aim_sum / (double)r->bins[i].programs);
+        if (i < lo + n && m > *first)
+            *first = m;
+        if (i >= hi - n && m > *last)
+            *last = m;
+    }
 }
 
 const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
                         char *buf, size_t len)
 {
     char a[32], b[32];
-    double first, last,
-        after_p50 = (double)sim_hist_quantile(&r->aim_error_after, 0.5);
+    double first, last;
+    double boot_p50 = (double)sim_hist_quantile(&r->aim_error_boot, 0.5);
+    double after_p50 = (double)sim_hist_quantile(&r->aim_error_after, 0.5);
+    double after_p99 = (double)sim_hist_quantile(&r->aim_error_after, 0.99);
+    double after_max = (double)r->aim_error_after.max_abs;
+    bool has_boot = r->aim_error_boot.count > 0;
+    bool has_after = r->aim_error_after.count > 0;
     double spurious_share =
         r->device_interrupts
             ? (double)r->spurious_interrupts / (double)r->device_interrupts
@@ -69,20 +79,35 @@ const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
         return buf;
     }
     aim_trend(p, r, &first, &last);
-    if (last > 4 * first && last > 100e3) {
+    if (p->migrate_at_s >= 0 && p->migrate_jump_s != 0 &&
+        last > 0.5 * fabs(p->migrate_jump_s) * 1e9) {
+        snprintf(buf, len,
+                 "lost at the migration: %s off since (its offset predates "
+                 "the move)",
+                 human(a, sizeof(a), last));
+    } else if (last > 4 * first && last > 100e3) {
         snprintf(buf, len,
                  "error grows with uptime: %s early on, %s at the end",
                  human(a, sizeof(a), first), human(b, sizeof(b), last));
-    } else if (after_p50 > 100e3) {
+    } else if (has_after && after_p50 > 100e3) {
         snprintf(buf, len,
-                 "stale offset: aims %s off for good (%.0f%% of "
-                 "interrupts spurious)",
+                 "stale offset: %s off after boot, for good; %.0f%% of "
+                 "interrupts spurious",
                  human(a, sizeof(a), after_p50), spurious_share * 100);
-    } else if (spurious_share > 0.2) {
+    } else if (has_boot && has_after && boot_p50 > 100e3 &&
+               boot_p50 > 10 * after_p50) {
         snprintf(buf, len,
-                 "%.0f%% of interrupts spurious (device events "
-                 "before the deadline)",
-                 spurious_share * 100);
+                 "error grew during boot (p50 %s), dropped at the switch "
+                 "(p50 %s)",
+                 human(a, sizeof(a), boot_p50), human(b, sizeof(b), after_p50));
+    } else if (has_after && after_max > 100e3 && after_max > 20 * after_p99) {
+        uint64_t hit = sim_hist_count_from(&r->aim_error_after, 100000);
+        snprintf(buf, len,
+                 "local (p99 %s); %llu in a million aims off by > 100 us, up "
+                 "to %s: preempted mid-programming",
+                 human(b, sizeof(b), after_p99),
+                 (unsigned long long)(hit * 1000000 / r->aim_error_after.count),
+                 human(a, sizeof(a), after_max));
     } else {
         snprintf(
             buf, len, "local error: aim p99 %s, lateness p99 %s",

@@ -78,3 +78,13 @@ double sim_hist_mean(const struct sim_hist *h)
 {
     return h->count ? h->sum / (double)h->count : 0;
 }
+
+uint64_t sim_hist_count_from(const struct sim_hist *h, uint64_t v)
+{
+    uint64_t n = 0;
+    unsigned int b;
+
+    for (b = bucket_of(v); b < SIM_HIST_BUCKETS; b++)
+        n += h->bucket[b];
+    return n;
+}

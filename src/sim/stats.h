@@ -25,5 +25,7 @@ void sim_hist_add(struct sim_hist *h, int64_t v);
  * clamped to the exact max. 0 when empty. */
 uint64_t sim_hist_quantile(const struct sim_hist *h, double q);
 double sim_hist_mean(const struct sim_hist *h);
+/* How many samples had |v| of at least v (to the bucket resolution). */
+uint64_t sim_hist_count_from(const struct sim_hist *h, uint64_t v);
 
 #endif /* PVTIMER_SIM_STATS_H */

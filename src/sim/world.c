@@ -26,6 +26,8 @@
 #include "rng.h"
 #include "sim.h"
 
+#define LAT_TABLE 4096
+
 /* A workload timer and the event that may cancel it. */
 struct wtimer {
     struct pvt_timer t;      /* in the guest's queue */
@@ -59,15 +61,18 @@ struct world {
     /* randomness: one stream per process, so that the workload and the
      * preemptions are the same in every strategy's world */
     struct sim_rng rng_work, rng_pre, rng_lat;
+    double lat_table[LAT_TABLE + 1];
 
     /* the hypervisor */
     uint64_t h_offset;
     struct pvt_hv_vcpu_timer hvt;
     struct pvt_pvclock_vcpu_time_info page;
     uint64_t tsc_hz;       /* true TSC rate (per host) */
+    uint64_t tsc_per_ns;   /* the same, 32.32 fixed point */
     uint64_t tsc_base_t;   /* the TSC is tsc_base at tsc_base_t ... */
     uint64_t tsc_base;     /* ... and runs at tsc_hz since */
     unsigned int irq_mask; /* interrupts raised, not yet delivered */
+    uint64_t hv_asked;     /* the singleshot deadline the guest asked for */
 
     /* the vCPU: the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
@@ -82,7 +87,8 @@ struct world {
     struct pvt_pvclock_clocksource kvmclock;
     struct pvt_cs_registry reg;
     struct pvt_timekeeper tk;
-    struct pvt_clockevent dev;
+    struct pvt_clockevent dev;    /* the singleshot timer: the strategies' */
+    struct pvt_clockevent hvtick; /* the periodic timer: the boot tick */
     struct pvt_timer_queue q;
     struct pvt_tick tick;
     struct pvt_timer g_boot_end, g_run_end, g_drain_end;
@@ -102,13 +108,20 @@ static uint64_t h_now(const struct world *w)
     return w->h_offset + w->t;
 }
 
+/* TSC cycles per true ns as 32.32 fixed point: tsc_hz * 2^32 / 1e9. */
+static void set_tsc_rate(struct world *w, uint64_t hz)
+{
+    w->tsc_hz = hz;
+    w->tsc_per_ns =
+        (uint64_t)(((unsigned __int128)hz << 32) / (uint64_t)PVT_NSEC_PER_SEC);
+}
+
 static uint64_t tsc_at(const struct world *w, uint64_t t)
 {
     uint64_t d = t - w->tsc_base_t;
-    return w->tsc_base + (uint64_t)((double)d * (double)w->tsc_hz / 1e9);
+    return w->tsc_base +
+           (uint64_t)(((unsigned __int128)d * w->tsc_per_ns) >> 32);
 }
-
-static double guest_s(struct world *w);
 
 /* The next preemption interval after the current one. */
 static void next_preemption(struct world *w, uint64_t from)
@@ -181,8 +194,11 @@ static uint64_t jiffies_cs_read(struct pvt_clocksource *cs)
 /* The guest clock at true time t, without side effects. */
 static int64_t guest_clock_at(struct world *w, uint64_t t)
 {
+    /* what a read may change: the timekeeper's guard and anchor, the
+     * pvclock clocksource's last value */
     struct pvt_timekeeper saved = w->tk;
-    struct pvt_pvclock_clocksource saved_pcs = w->kvmclock;
+    uint64_t saved_ns = w->kvmclock.last_ns;
+    uint8_t saved_flags = w->kvmclock.last_flags;
     uint64_t saved_t = w->t;
     int64_t g;
 
@@ -191,15 +207,11 @@ static int64_t guest_clock_at(struct world *w, uint64_t t)
     w->tk.last_ns = 0; /* look past the monotonic guard */
     g = pvt_timekeeper_now(&w->tk);
     w->tk = saved;
-    w->kvmclock = saved_pcs;
+    w->kvmclock.last_ns = saved_ns;
+    w->kvmclock.last_flags = saved_flags;
     w->t = saved_t;
     w->peek = false;
     return g;
-}
-
-static double guest_s(struct world *w)
-{
-    return (double)guest_clock_at(w, w->t) / 1e9;
 }
 
 /* ---- the hypervisor ------------------------------------------------------ */
@@ -228,15 +240,39 @@ static void hv_reschedule(struct world *w)
                fire > w->h_offset ? (int64_t)(fire - w->h_offset) : 0);
 }
 
-static void raise_irq(struct world *w, unsigned int mask)
+/*
+ * Delivery latency: log-normal, drawn by inverting a table of its
+ * quantiles (LAT_TABLE equal-probability steps, linear in between), which
+ * is exact at the table's points and costs no libm call per interrupt.
+ */
+static void latency_table_init(struct world *w)
 {
     const struct sim_params *p = w->p;
-    double lat = p->latency_median_us * 1e3;
-    int64_t at;
+    unsigned int i;
 
-    if (p->latency_sigma > 0)
-        lat = sim_rng_lognormal(&w->rng_lat, lat, p->latency_sigma);
-    at = (int64_t)(w->t + (uint64_t)lat);
+    for (i = 0; i <= LAT_TABLE; i++) {
+        /* the quantile at probability (i + 0.5) / (LAT_TABLE + 1) */
+        double u = ((double)i + 0.5) / (LAT_TABLE + 1);
+        double z = sim_normal_quantile(u);
+        w->lat_table[i] =
+            p->latency_median_us * 1e3 * exp(p->latency_sigma * z);
+    }
+}
+
+static uint64_t draw_latency(struct world *w)
+{
+    double x = sim_rng_unit(&w->rng_lat) * LAT_TABLE;
+    unsigned int i = (unsigned int)x;
+    double f = x - i;
+
+    return (uint64_t)(w->lat_table[i] +
+                      f * (w->lat_table[i + 1] - w->lat_table[i]));
+}
+
+static void raise_irq(struct world *w, unsigned int mask)
+{
+    int64_t at = (int64_t)(w->t + draw_latency(w));
+
     if (w->irq_mask && w->ev_irq.expires <= at) {
         w->irq_mask |= mask; /* already on its way, sooner */
         return;
@@ -248,19 +284,31 @@ static void raise_irq(struct world *w, unsigned int mask)
 static void ev_hv_fire(struct pvt_timer *ev)
 {
     struct world *w = ev->data;
-    uint64_t deadline = w->hvt.single;
+    uint64_t deadline = w->hv_asked; /* as asked, before "past fires now" */
     unsigned int fired = pvt_hv_expire(&w->hvt, h_now(w));
 
     w->r->events++;
     if (fired & PVT_HV_SINGLESHOT) {
         /* aim error: where the hypervisor deadline falls in guest time,
          * minus the guest deadline the strategy aimed at */
-        uint64_t td = deadline > w->h_offset ? deadline - w->h_offset : 0;
-        int64_t aim =
-            guest_clock_at(w, td < w->t ? td : w->t) - w->dev.last.target;
+        /* the true time of the deadline; before boot (negative) when a
+         * stale offset aims into another host's past */
+        int64_t td = (int64_t)(deadline - w->h_offset);
+        int64_t g_now = guest_clock_at(w, w->t);
+        int64_t aim;
         struct sim_bin *b;
-        double gs = guest_s(w);
+        double gs = (double)g_now / 1e9;
 
+        if (td >= (int64_t)w->t) {
+            aim = guest_clock_at(w, (uint64_t)td) - w->dev.last.target;
+        } else {
+            /* a deadline that was already past when set (fired at once):
+             * the guest clock cannot be read backwards across the switches
+             * it went through since, so extrapolate from now at the
+             * hypervisor's rate (the drift over that short span is far
+             * below a nanosecond per microsecond) */
+            aim = g_now - ((int64_t)w->t - td) - w->dev.last.target;
+        }
         sim_hist_add(&w->r->aim_error, aim);
         sim_hist_add(w->after_boot ? &w->r->aim_error_after
                                    : &w->r->aim_error_boot,
@@ -299,6 +347,7 @@ static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
     w->in_program = false;
     if (when <= h_now(w))
         w->r->hv_past_sets++;
+    w->hv_asked = when;
     pvt_hv_set_singleshot(&w->hvt, when, h_now(w));
     hv_reschedule(w);
     return 0;
@@ -312,16 +361,27 @@ static int dev_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
     guest_spend(w, (uint64_t)w->p->guest_path_ns);
     w->in_program = false;
     /* the hypervisor adds its own now, when the call arrives */
+    w->hv_asked = pvt_add_sat_u64(h_now(w), ticks);
     pvt_hv_set_relative(&w->hvt, ticks, h_now(w));
     hv_reschedule(w);
     return 0;
 }
 
-static int dev_oneshot(struct pvt_clockevent *dev)
+/* The periodic timer as the boot tick: the guest sets its period to one
+ * tick, and stops it when the tick goes high-res. */
+static int hvtick_periodic(struct pvt_clockevent *dev, uint64_t period_ns)
+{
+    struct world *w = dev->priv;
+    int rc = pvt_hv_set_periodic(&w->hvt, period_ns, h_now(w));
+
+    hv_reschedule(w);
+    return rc;
+}
+
+static int hvtick_shutdown(struct pvt_clockevent *dev)
 {
     struct world *w = dev->priv;
 
-    /* a oneshot guest stops the default periodic timer */
     pvt_hv_set_periodic(&w->hvt, 0, h_now(w));
     hv_reschedule(w);
     return 0;
@@ -383,6 +443,8 @@ static void ev_irq_deliver(struct pvt_timer *ev)
             b->dev_max_abs = llabs(err);
         pvt_clockevent_event(&w->dev);
     }
+    if ((mask & PVT_HV_PERIODIC) && w->hvtick.state == PVT_CE_PERIODIC)
+        pvt_clockevent_event(&w->hvtick);
     guest_leave(w);
 }
 
@@ -520,7 +582,8 @@ static void ev_migrate(struct pvt_timer *ev)
         (uint64_t)((int64_t)w->h_offset + (int64_t)(p->migrate_jump_s * 1e9));
     w->tsc_base = tsc_now;
     w->tsc_base_t = w->t;
-    w->tsc_hz = (uint64_t)((double)w->tsc_hz * (1 + p->migrate_tsc_ppm * 1e-6));
+    set_tsc_rate(
+        w, (uint64_t)((double)w->tsc_hz * (1 + p->migrate_tsc_ppm * 1e-6)));
     publish_pvclock(w);
     /* timers do not migrate: the guest re-arms them on resume */
     pvt_hv_stop_singleshot(&w->hvt);
@@ -566,6 +629,7 @@ static int world_init(struct world *w, const struct sim_params *p,
     sim_rng_seed(&w->rng_work, seed, 1);
     sim_rng_seed(&w->rng_pre, seed, 2);
     sim_rng_seed(&w->rng_lat, seed, 3);
+    latency_table_init(w);
     w->ln_dmin = log(p->delta_min_us * 1e3);
     w->ln_dmax = log(p->delta_max_s * 1e9);
 
@@ -590,7 +654,7 @@ static int world_init(struct world *w, const struct sim_params *p,
 
     /* the hypervisor and the vCPU */
     w->h_offset = (uint64_t)(p->hv_uptime_s * 1e9);
-    w->tsc_hz = (uint64_t)(p->tsc_ghz * 1e9);
+    set_tsc_rate(w, (uint64_t)(p->tsc_ghz * 1e9));
     w->tsc_base = (uint64_t)(p->hv_uptime_s * (double)w->tsc_hz);
     hcfg.slop_ns = (uint64_t)(p->slop_us * 1e3);
     if ((rc = pvt_hv_timer_init(&w->hvt, &hcfg, h_now(w))))
@@ -640,7 +704,6 @@ static int world_init(struct world *w, const struct sim_params *p,
         .set_next_event = dev_set_rel,
         .set_next_abs = dev_set_abs,
         .read_timebase = dev_timebase,
-        .set_state_oneshot = dev_oneshot,
         .set_state_shutdown = dev_shutdown,
         .coupled_cs = &w->kvmclock.cs,
         .priv = w,
@@ -650,8 +713,29 @@ static int world_init(struct world *w, const struct sim_params *p,
         (rc = pvt_clockevent_register(&w->dev, &w->tk)) ||
         (rc = pvt_clockevent_set_strategy(&w->dev, s)))
         return fail(err, errlen, "clockevent device", rc);
+    /* the hypervisor's periodic timer, which every vCPU starts with */
+    w->hvtick = (struct pvt_clockevent){
+        .name = "pv-periodic",
+        .features = PVT_CE_FEAT_PERIODIC,
+        .rating = 100,
+        .set_state_periodic = hvtick_periodic,
+        .set_state_shutdown = hvtick_shutdown,
+        .priv = w,
+    };
+    if ((rc = pvt_clockevent_config(&w->hvtick, PVT_NSEC_PER_SEC, 1000,
+                                    UINT32_MAX)) ||
+        (rc = pvt_clockevent_register(&w->hvtick, &w->tk)))
+        return fail(err, errlen, "periodic device", rc);
+    /* The timers own the singleshot timer from boot; the tick runs on the
+     * periodic timer until the switch to high-res. (A tick emulated on the
+     * singleshot timer would be programmed through the strategy, and an
+     * absolute strategy would then lock jiffies to the hypervisor clock:
+     * the boot clock would not drift, and the failure this experiment
+     * shows would be hidden. Xen guests ran their tick from this periodic
+     * timer.) */
     if ((rc = pvt_tq_init(&w->q, &w->tk)) ||
-        (rc = pvt_tick_init(&w->tick, &w->tk, &w->q, &w->dev, &w->jiffies,
+        (rc = pvt_tq_set_device(&w->q, &w->dev)) ||
+        (rc = pvt_tick_init(&w->tick, &w->tk, &w->q, &w->hvtick, &w->jiffies,
                             &w->reg)))
         return fail(err, errlen, "tick", rc);
 
