@@ -28,6 +28,7 @@ static void usage(FILE *f)
             "[--seed N]\n"
             "                   [--set key=value ...] [--json] [--csv FILE] "
             "[--bench]\n"
+            "                   [--report FILE.html]\n"
             "       pvtimer sim --list\n\n"
             "Simulates a hypervisor, a vCPU and a guest kernel running the "
             "pvtimer core,\nonce per strategy on identical worlds, and "
@@ -43,6 +44,8 @@ static void usage(FILE *f)
             "  --json                one JSON object on stdout\n"
             "  --csv FILE            the per-uptime series of every strategy "
             "as CSV\n"
+            "  --report FILE.html    a self-contained page with the table and "
+            "plots\n"
             "  --bench               also print simulated events per second\n"
             "  --list                scenarios and parameters\n");
 }
@@ -211,7 +214,7 @@ static int run_all(struct pool *pl)
 
 int pvt_cmd_sim(int argc, char **argv)
 {
-    const char *scenario = "seed-boot", *csv_path = NULL;
+    const char *scenario = "seed-boot", *csv_path = NULL, *report_path = NULL;
     const char *sets[MAX_SETS];
     size_t nsets = 0, nstrat = 0, i;
     const struct pvt_ce_strategy *strategies[MAX_STRATEGIES];
@@ -238,7 +241,7 @@ int pvt_cmd_sim(int argc, char **argv)
         } else if (strcmp(arg, "--scenario") == 0 ||
                    strcmp(arg, "--strategy") == 0 ||
                    strcmp(arg, "--seed") == 0 || strcmp(arg, "--set") == 0 ||
-                   strcmp(arg, "--csv") == 0) {
+                   strcmp(arg, "--csv") == 0 || strcmp(arg, "--report") == 0) {
             if (!val) {
                 fprintf(stderr, "pvtimer sim: %s needs a value\n", arg);
                 return 2;
@@ -269,6 +272,8 @@ int pvt_cmd_sim(int argc, char **argv)
                     return 2;
                 }
                 sets[nsets++] = val;
+            } else if (strcmp(arg, "--report") == 0) {
+                report_path = val;
             } else {
                 csv_path = val;
             }
@@ -352,6 +357,21 @@ int pvt_cmd_sim(int argc, char **argv)
             sim_report_csv(f, results, nstrat);
             if (fclose(f)) {
                 fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path,
+                        strerror(errno));
+                rc = 1;
+            }
+        }
+    }
+    if (report_path) {
+        FILE *f = fopen(report_path, "w");
+        if (!f) {
+            fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
+                    strerror(errno));
+            rc = 1;
+        } else {
+            sim_report_html(f, scenario, seed, &p, results, nstrat);
+            if (fclose(f)) {
+                fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
                         strerror(errno));
                 rc = 1;
             }

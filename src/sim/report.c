@@ -100,6 +100,12 @@ const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
                  "error grew during boot (p50 %s), dropped at the switch "
                  "(p50 %s)",
                  human(a, sizeof(a), boot_p50), human(b, sizeof(b), after_p50));
+    } else if (has_after && r->aim_error_after.max_abs <= 1) {
+        snprintf(buf, len,
+                 "exact after the switch (|aim| <= 1 ns); before it, as "
+                 "delta (p99 %s)",
+                 human(a, sizeof(a),
+                       (double)sim_hist_quantile(&r->aim_error_boot, 0.99)));
     } else if (has_after && after_max > 100e3 && after_max > 20 * after_p99) {
         uint64_t hit = sim_hist_count_from(&r->aim_error_after, 100000);
         snprintf(buf, len,

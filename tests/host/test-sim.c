@@ -2,8 +2,13 @@
  * The simulator: parameters and units, determinism, and the invariants
  * every strategy must keep (nothing lost, nothing early).
  */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "pvtimer/pvtimer.h"
 #include "runner/test.h"
@@ -113,6 +118,106 @@ TEST_IMPL(sim_cli_deterministic_and_errors)
     ASSERT_EQ(a.status, 0);
     ASSERT(pvt_contains(a.out, "steady-drift"));
     ASSERT(pvt_contains(a.out, "hv_uptime_s"));
+    pvt_spawn_free(&a);
+    RETURN_OK();
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    const char *p = hay;
+
+    while ((p = strstr(p, needle)) != NULL) {
+        n++;
+        p += strlen(needle);
+    }
+    return n;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long len;
+
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+TEST_IMPL(sim_html_report)
+{
+    char dir[] = "/tmp/pvt-report-XXXXXX", path[64], png[64], shot[80],
+         profile[80];
+    struct pvt_spawn_result a;
+    char *html;
+    size_t n, i;
+    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/r.html", dir);
+    SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    pvt_spawn_free(&a);
+    html = slurp(path);
+    ASSERT_NOT_NULL(html);
+    /* one self-contained page: four plots, no scripts, nothing fetched */
+    ASSERT_EQ(count_of(html, "<svg"), 4);
+    ASSERT_EQ(count_of(html, "</svg>"), 4);
+    ASSERT_EQ(count_of(html, "<script"), 0);
+    ASSERT_EQ(count_of(html, "http://") - count_of(html, "xmlns=\"http://"), 0);
+    ASSERT(pvt_contains(html, "</html>"));
+    for (i = 0; i < n; i++)
+        ASSERT(pvt_contains(html, all[i]->name));
+    free(html);
+
+    /* and it renders: a headless browser makes a picture of it */
+    if (access("/usr/bin/chromium", X_OK) != 0) {
+        unlink(path);
+        rmdir(dir);
+        RETURN_SKIP("chromium is not installed: the page was checked, not "
+                    "rendered");
+    }
+    snprintf(png, sizeof(png), "%s/r.png", dir);
+    snprintf(shot, sizeof(shot), "--screenshot=%s", png);
+    snprintf(profile, sizeof(profile), "--user-data-dir=%s/profile", dir);
+    {
+        char url[80];
+        snprintf(url, sizeof(url), "file://%s", path);
+        ASSERT_OK(
+            pvt_spawn("/usr/bin/chromium",
+                      (const char *const[]){
+                          "chromium", "--headless", "--no-sandbox",
+                          "--disable-gpu", "--disable-quic", "--no-first-run",
+                          "--disable-background-networking",
+                          "--disable-component-update", "--disable-sync",
+                          profile, "--window-size=1000,1900", shot, url, NULL},
+                      NULL, NULL, &a));
+    }
+    ASSERT_EQ(a.status, 0);
+    pvt_spawn_free(&a);
+    html = slurp(png);
+    ASSERT_NOT_NULL(html);
+    /* a PNG, and not a blank one: the plots take room */
+    ASSERT_EQ(memcmp(html, "\x89PNG", 4), 0);
+    free(html);
+    {
+        struct stat st;
+        ASSERT_OK(stat(png, &st));
+        ASSERT_GT(st.st_size, 20000);
+    }
+    ASSERT_OK(pvt_spawn("/bin/rm",
+                        (const char *const[]){"rm", "-rf", dir, NULL}, NULL,
+                        NULL, &a));
     pvt_spawn_free(&a);
     RETURN_OK();
 }
