@@ -49,7 +49,9 @@ struct sim_result {
     uint64_t hangs;
     uint64_t hv_past_sets; /* hypervisor deadlines already past when set */
     uint64_t preempted_programmings; /* preemption inside a programming */
-    uint64_t events;                 /* simulated events processed */
+    uint64_t events;                 /* model events: hypervisor timer fires,
+                                interrupt deliveries, arrivals, cancels */
+    uint64_t guest_expiries;         /* guest timer callbacks the core ran */
     bool truncated;                  /* stopped at the event cap (a storm) */
     double highres_at_s;             /* guest s of the high-res switch, or -1 */
     double end_guest_s;

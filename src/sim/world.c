@@ -294,21 +294,22 @@ static void ev_hv_fire(struct pvt_timer *ev)
         /* the true time of the deadline; before boot (negative) when a
          * stale offset aims into another host's past */
         int64_t td = (int64_t)(deadline - w->h_offset);
-        int64_t g_now = guest_clock_at(w, w->t);
-        int64_t aim;
+        int64_t g, aim;
         struct sim_bin *b;
-        double gs = (double)g_now / 1e9;
+        double gs;
 
         if (td >= (int64_t)w->t) {
-            aim = guest_clock_at(w, (uint64_t)td) - w->dev.last.target;
+            g = guest_clock_at(w, (uint64_t)td);
         } else {
             /* a deadline that was already past when set (fired at once):
              * the guest clock cannot be read backwards across the switches
              * it went through since, so extrapolate from now at the
              * hypervisor's rate (the drift over that short span is far
              * below a nanosecond per microsecond) */
-            aim = g_now - ((int64_t)w->t - td) - w->dev.last.target;
+            g = guest_clock_at(w, w->t) - ((int64_t)w->t - td);
         }
+        aim = g - w->dev.last.target;
+        gs = (double)w->dev.last.target / 1e9;
         sim_hist_add(&w->r->aim_error, aim);
         sim_hist_add(w->after_boot ? &w->r->aim_error_after
                                    : &w->r->aim_error_boot,
@@ -815,6 +816,7 @@ int sim_run(const struct sim_params *p, uint64_t seed,
         pvt_tq_run_expired(&w->evq);
     }
 
+    r->guest_expiries = w->q.stats.fired;
     r->pending = w->q.count;
     /* the milestones still armed are not workload timers */
     r->pending -=

@@ -221,3 +221,39 @@ TEST_IMPL(sim_html_report)
     pvt_spawn_free(&a);
     RETURN_OK();
 }
+
+TEST_IMPL(sim_scenario_files)
+{
+    char dir[] = "/tmp/pvt-scenario-XXXXXX", good[64], bad[64];
+    struct sim_params p;
+    char err[256];
+    FILE *f;
+
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    snprintf(good, sizeof(good), "%s/good.scn", dir);
+    snprintf(bad, sizeof(bad), "%s/bad.scn", dir);
+    f = fopen(good, "w");
+    ASSERT_NOT_NULL(f);
+    fprintf(f, "# a heavier preempt scenario\nscenario = preempt\n\n"
+               "  boot_s = 1500 ms   # with units\nslop_us=10\n");
+    ASSERT_OK(fclose(f));
+    ASSERT_OK(sim_params_load_file(&p, good, err, sizeof(err)));
+    ASSERT(p.boot_s == 1.5);
+    ASSERT(p.slop_us == 10);
+    ASSERT(p.preempt_rate_hz == 200); /* from the preempt scenario */
+
+    f = fopen(bad, "w");
+    ASSERT_NOT_NULL(f);
+    fprintf(f, "hz = 100\nfrobs = 3\n");
+    ASSERT_OK(fclose(f));
+    ASSERT_EQ(sim_params_load_file(&p, bad, err, sizeof(err)), -1);
+    /* the message names the file and the line */
+    ASSERT(strstr(err, "bad.scn:2:") != NULL);
+    ASSERT(strstr(err, "frobs") != NULL);
+    ASSERT_EQ(sim_params_load_file(&p, "/nonexistent/x.scn", err, sizeof(err)),
+              -1);
+    unlink(good);
+    unlink(bad);
+    rmdir(dir);
+    RETURN_OK();
+}
