@@ -399,11 +399,16 @@ static int dev_shutdown(struct pvt_clockevent *dev)
 
 /* ---- running guest code ---------------------------------------------------- */
 
-/* The guest wakes at x (or when the vCPU next runs). */
-static void guest_enter(struct world *w, uint64_t x)
+/*
+ * The guest wakes at x (or when the vCPU next runs). With work to do (a
+ * workload arrival, a resume) it leaves idle and restarts the tick; an
+ * interrupt alone is handled from idle, and the tick stays stopped, as a
+ * tickless kernel does.
+ */
+static void guest_enter(struct world *w, uint64_t x, bool work)
 {
     w->t = vcpu_runs_at(w, x > w->t ? x : w->t);
-    if (w->p->nohz)
+    if (work && w->p->nohz)
         pvt_tick_idle_exit(&w->tick);
 }
 
@@ -427,7 +432,7 @@ static void ev_irq_deliver(struct pvt_timer *ev)
     }
     mask = w->irq_mask;
     w->irq_mask = 0;
-    guest_enter(w, at);
+    guest_enter(w, at, false);
     if (mask & PVT_HV_SINGLESHOT) {
         int64_t now = pvt_timekeeper_now(&w->tk);
         struct sim_bin *b;
@@ -502,7 +507,7 @@ static void ev_cancel(struct pvt_timer *ev)
     struct world *w = x->w;
 
     w->r->events++;
-    guest_enter(w, w->t);
+    guest_enter(w, w->t, true);
     if (pvt_tq_cancel(&w->q, &x->t) == 1) {
         w->r->cancelled++;
         wt_free(w, x);
@@ -532,7 +537,7 @@ static void ev_arrival(struct pvt_timer *ev)
         w->stop = true;
         return;
     }
-    guest_enter(w, w->t);
+    guest_enter(w, w->t, true);
     pvt_timer_init(&x->t, wt_fired, x);
     pvt_timer_init(&x->cancel, ev_cancel, x);
     x->w = w;
@@ -592,7 +597,7 @@ static void ev_migrate(struct pvt_timer *ev)
 
     /* the guest's resume path: forget the last-value guard, continue its
      * own clock from where it was, re-program the device */
-    guest_enter(w, w->t);
+    guest_enter(w, w->t, true);
     pvt_pvclock_guest_resume(&w->pvg);
     pvt_timekeeper_resume(&w->tk);
     if (w->tick.mode == PVT_TICK_HIGHRES)

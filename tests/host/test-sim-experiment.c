@@ -203,3 +203,27 @@ TEST_IMPL(sim_coupled_exact_after_switch)
     free(d);
     RETURN_OK();
 }
+
+TEST_IMPL(sim_nohz_idle_splits_long_waits)
+{
+    struct sim_params p;
+    struct sim_result *r;
+    char err[256];
+
+    /* a tickless, mostly idle guest whose timers reach minutes ahead, on
+     * a device that takes at most 2^32 - 1 ns */
+    ASSERT_OK(sim_params_scenario(&p, "nohz-idle", err, sizeof(err)));
+    p.duration_s = 200;
+    p.drain_s = 300;
+    r = run(&p, &pvt_strategy_delta);
+    ASSERT_GT(r->fired, 20);
+    /* a wait longer than max_delta is split, not lost, and the planned
+     * early wakes are not counted as spurious */
+    ASSERT_GE(r->splits, 10);
+    ASSERT_LT(r->spurious_interrupts * 10, r->device_interrupts);
+    /* and every timer, minutes away or not, fired or was cancelled */
+    ASSERT_EQ(r->pending, 0);
+    ASSERT_EQ(r->fired + r->cancelled, r->timers);
+    free(r);
+    RETURN_OK();
+}
