@@ -280,7 +280,8 @@ int pvt_cmd_demo(int argc, char **argv)
     };
     int i;
 
-    for (i = 1; i < argc; i++) {
+    /* every option but --help takes a value: they come in pairs */
+    for (i = 1; i < argc; i += 2) {
         uint64_t v;
         if (strcmp(argv[i], "--help") == 0) {
             printf("usage: pvtimer demo [--cal-ppm N] [--delta-us N] "
@@ -319,7 +320,6 @@ int pvt_cmd_demo(int argc, char **argv)
                     argv[i], argv[i + 1]);
             return 2;
         }
-        i++;
     }
 
     printf("pvtimer demo: guest TSC %.6f GHz calibrated %+lld ppm wrong, "
