@@ -225,7 +225,6 @@
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
     X(tool_strategies, PVT_TEST_HOST, 0)                                       \
-    X(tool_demo, PVT_TEST_HOST, 0)                                             \
     X(tool_bench_args, PVT_TEST_HOST, 0)
 
 #endif /* PVTIMER_TEST_LIST_H */

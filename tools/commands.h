@@ -6,7 +6,6 @@
 #ifndef PVTIMER_TOOLS_COMMANDS_H
 #define PVTIMER_TOOLS_COMMANDS_H
 
-int pvt_cmd_demo(int argc, char **argv);
 int pvt_cmd_sim(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);

@@ -62,8 +62,6 @@ int pvt_cmd_bench(int argc, char **argv)
 static const struct command commands[] = {
     {"sim", pvt_cmd_sim,
      "simulate hypervisor, vCPU and guest: every strategy side by side"},
-    {"demo", pvt_cmd_demo,
-     "aim error of each strategy on a drifting guest clock, by uptime"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},
     {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue [--json]`"},
 };
