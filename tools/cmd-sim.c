@@ -46,7 +46,8 @@ static void usage(FILE *f)
             "as CSV\n"
             "  --report FILE.html    a self-contained page with the table and "
             "plots\n"
-            "  --bench               also print simulated events per second\n"
+            "  --bench               also print simulated events per second "
+            "(on stderr)\n"
             "  --list                scenarios and parameters\n");
 }
 
@@ -339,7 +340,7 @@ int pvt_cmd_sim(int argc, char **argv)
         }
         if (bench) {
             double dt = wall_now() - t0;
-            fprintf(stdout,
+            fprintf(stderr,
                     "bench: %llu simulated events (%llu in the model, %llu "
                     "guest timer expiries) in %.3f s: %.2f million events/s\n",
                     (unsigned long long)(events + expiries),

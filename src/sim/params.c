@@ -47,24 +47,27 @@ static const struct sim_params defaults = {
 
 static const struct sim_param_def defs[] = {
     {"boot_s", "s", SIM_UNIT_TIME, SEC, P(boot_s), 0, 86400 * 365, false,
-     "boot phase length in guest time; at its end the guest installs the "
-     "pvclock clocksource and goes high-res"},
+     "boot phase length; at its end the guest installs the pvclock "
+     "clocksource and goes high-res (times are the model's: the guest's "
+     "clock differs by its drift)"},
     {"pvclock", "", SIM_UNIT_COUNT, 1, P(pvclock), 0, 1, true,
      "1: install the pvclock clocksource at boot_s; 0: keep the boot "
      "clocksource"},
     {"duration_s", "s", SIM_UNIT_TIME, SEC, P(duration_s), 0.001, 86400 * 365,
-     false, "whole run in guest time (the workload runs until then)"},
+     false, "whole run (the workload runs until then)"},
     {"drain_s", "s", SIM_UNIT_TIME, SEC, P(drain_s), 0, 86400, false,
      "guest time after the run for armed timers to fire"},
     {"boot_drift_ppm", "ppm", SIM_UNIT_PPM, 1, P(boot_drift_ppm), -100000,
      100000, false,
      "drift of the boot clocksource against the hypervisor clock, on top of "
      "what lost ticks cost"},
-    {"hz", "Hz", SIM_UNIT_FREQ, 1, P(hz), 1, 10000, true,
-     "tick rate (the jiffies clocksource advances one tick per tick)"},
+    {"hz", "Hz", SIM_UNIT_FREQ, 1, P(hz), 1, 1000, true,
+     "tick rate (the jiffies clocksource advances one tick per tick; the "
+     "boot tick is the hypervisor's periodic timer, 1 ms at the shortest)"},
     {"boot_clock", "", SIM_UNIT_COUNT, 1, P(boot_clock), 0, 1, true,
-     "boot clocksource: 0 jiffies (tick emulated on the oneshot device), "
-     "1 the guest's TSC (high-res from the start)"},
+     "boot clocksource: 0 jiffies (counted from the tick, which comes from "
+     "the hypervisor's periodic timer), 1 the guest's TSC (high-res from "
+     "the start)"},
     {"tsc_ghz", "GHz", SIM_UNIT_FREQ, 1e9, P(tsc_ghz), 0.001, 4.29, false,
      "true TSC frequency"},
     {"tsc_cal_ppm", "ppm", SIM_UNIT_PPM, 1, P(tsc_cal_ppm), -100000, 100000,
@@ -108,8 +111,8 @@ static const struct sim_param_def defs[] = {
 
 static const struct sim_scenario scenarios[] = {
     {"seed-boot",
-     "boot 20 s on drifting jiffies with an emulated tick, then pvclock and "
-     "high-res; 2000 timers/s",
+     "boot 20 s on drifting jiffies (tick from the periodic timer), then "
+     "pvclock and high-res; 2000 timers/s",
      ""},
     {"steady-drift",
      "TSC clocksource calibrated 100 ppm wrong, 24 h at 100 timers/s, no "
@@ -308,17 +311,18 @@ int sim_params_load_file(struct sim_params *p, const char *path, char *err,
     }
     sim_params_default(p);
     while (fgets(line, sizeof(line), f)) {
-        char *hash = strchr(line, '#'), *s = line;
-        size_t len;
+        char *hash, *s = line;
+        size_t len = strlen(line);
         n++;
-        if (hash)
-            *hash = '\0';
-        len = strlen(line);
-        if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+        if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
             snprintf(err, errlen, "%s:%d: line too long", path, n);
             fclose(f);
             return -1;
         }
+        hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        len = strlen(line);
         while (len && isspace((unsigned char)line[len - 1]))
             line[--len] = '\0';
         while (isspace((unsigned char)*s))
@@ -372,8 +376,19 @@ int sim_params_check(const struct sim_params *p, char *err, size_t errlen)
                  p->migrate_at_s);
         return -1;
     }
-    if (p->boot_clock == SIM_BOOT_TSC && p->boot_s > 0 && p->nohz) {
-        /* fine: high-res from the start */
+    if (p->preempt_rate_hz * p->preempt_mean_ms / 1e3 > 10) {
+        snprintf(err, errlen,
+                 "preempt_rate_hz x preempt_mean_ms leaves the vCPU running "
+                 "less than a tenth of the time (%g/s x %g ms)",
+                 p->preempt_rate_hz, p->preempt_mean_ms);
+        return -1;
+    }
+    if (p->migrate_at_s >= 0 && p->migrate_jump_s < -p->hv_uptime_s) {
+        snprintf(err, errlen,
+                 "migrate_jump_s (%g) would take the hypervisor clock below "
+                 "zero (hv_uptime_s %g)",
+                 p->migrate_jump_s, p->hv_uptime_s);
+        return -1;
     }
     /* events per second must stay reasonable for a simulation */
     if (p->timer_rate_hz * (p->duration_s + p->drain_s) > 2e9) {

@@ -73,6 +73,8 @@ struct world {
     uint64_t tsc_base;     /* ... and runs at tsc_hz since */
     unsigned int irq_mask; /* interrupts raised, not yet delivered */
     uint64_t hv_asked;     /* the singleshot deadline the guest asked for */
+    int64_t fired_target;  /* the guest target of the singleshot that fired */
+    bool asked_after_boot; /* that programming was made after the switch */
 
     /* the vCPU: the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
@@ -91,7 +93,7 @@ struct world {
     struct pvt_clockevent hvtick; /* the periodic timer: the boot tick */
     struct pvt_timer_queue q;
     struct pvt_tick tick;
-    struct pvt_timer g_boot_end, g_run_end, g_drain_end;
+    struct pvt_timer ev_boot_end, ev_run_end, ev_drain_end;
     bool arrivals_on;
     bool after_boot;
 
@@ -163,6 +165,11 @@ static void guest_spend(struct world *w, uint64_t ns)
             w->r->preempted_programmings++;
         w->t = w->pre_e + rest;
         next_preemption(w, w->pre_e);
+    }
+    if (w->t > w->t_cap) {
+        /* the vCPU hardly runs: stop rather than simulate for ever */
+        w->stop = true;
+        w->r->truncated = true;
     }
 }
 
@@ -311,8 +318,8 @@ static void ev_hv_fire(struct pvt_timer *ev)
         aim = g - w->dev.last.target;
         gs = (double)w->dev.last.target / 1e9;
         sim_hist_add(&w->r->aim_error, aim);
-        sim_hist_add(w->after_boot ? &w->r->aim_error_after
-                                   : &w->r->aim_error_boot,
+        sim_hist_add(w->asked_after_boot ? &w->r->aim_error_after
+                                         : &w->r->aim_error_boot,
                      aim);
         b = &w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS
                             ? (size_t)(gs / w->r->bin_s)
@@ -322,6 +329,8 @@ static void ev_hv_fire(struct pvt_timer *ev)
         if (llabs(aim) > b->aim_max_abs)
             b->aim_max_abs = llabs(aim);
     }
+    if (fired & PVT_HV_SINGLESHOT)
+        w->fired_target = w->dev.last.target; /* what this event was for */
     if (fired)
         raise_irq(w, fired);
     hv_reschedule(w);
@@ -349,6 +358,7 @@ static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
     if (when <= h_now(w))
         w->r->hv_past_sets++;
     w->hv_asked = when;
+    w->asked_after_boot = w->after_boot;
     pvt_hv_set_singleshot(&w->hvt, when, h_now(w));
     hv_reschedule(w);
     return 0;
@@ -363,6 +373,7 @@ static int dev_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
     w->in_program = false;
     /* the hypervisor adds its own now, when the call arrives */
     w->hv_asked = pvt_add_sat_u64(h_now(w), ticks);
+    w->asked_after_boot = w->after_boot;
     pvt_hv_set_relative(&w->hvt, ticks, h_now(w));
     hv_reschedule(w);
     return 0;
@@ -437,7 +448,7 @@ static void ev_irq_deliver(struct pvt_timer *ev)
         int64_t now = pvt_timekeeper_now(&w->tk);
         struct sim_bin *b;
         double gs = (double)now / 1e9;
-        int64_t err = now - w->dev.last.target;
+        int64_t err = now - w->fired_target;
 
         w->r->device_interrupts++;
         sim_hist_add(&w->r->device_error, err);
@@ -549,30 +560,42 @@ static void ev_arrival(struct pvt_timer *ev)
     guest_leave(w);
 }
 
-/* ---- guest milestones --------------------------------------------------------- */
+/* ---- milestones ----------------------------------------------------------------
+ *
+ * In the model's true time, the same in every strategy's world: the
+ * workload ends, and the run ends, at the same moment whatever the strategy
+ * under test does with the guest's timers (a milestone kept in the guest's
+ * own queue would fire as late as the strategy makes it). The guest's clock
+ * differs from true time only by its drift.
+ */
 
-static void g_boot_end(struct pvt_timer *t)
+static void ev_boot_end(struct pvt_timer *ev)
 {
-    struct world *w = t->data;
+    struct world *w = ev->data;
 
+    w->r->events++;
     /* the paravirtual clocksource arrives; the registry picks it, the
      * timekeeper takes over continuously, the tick goes high-res */
+    guest_enter(w, w->t, true);
     pvt_cs_registry_add(&w->reg, &w->kvmclock.cs);
     w->after_boot = true;
+    guest_leave(w);
 }
 
-static void g_run_end(struct pvt_timer *t)
+static void ev_run_end(struct pvt_timer *ev)
 {
-    struct world *w = t->data;
+    struct world *w = ev->data;
 
+    w->r->events++;
     w->arrivals_on = false;
     pvt_tq_cancel(&w->evq, &w->ev_arrival);
 }
 
-static void g_drain_end(struct pvt_timer *t)
+static void ev_drain_end(struct pvt_timer *ev)
 {
-    struct world *w = t->data;
+    struct world *w = ev->data;
 
+    w->r->events++;
     w->stop = true;
 }
 
@@ -591,8 +614,11 @@ static void ev_migrate(struct pvt_timer *ev)
     set_tsc_rate(
         w, (uint64_t)((double)w->tsc_hz * (1 + p->migrate_tsc_ppm * 1e-6)));
     publish_pvclock(w);
-    /* timers do not migrate: the guest re-arms them on resume */
+    /* the singleshot does not migrate (the guest re-arms it on resume); the
+     * periodic timer restarts on the new host's clock */
     pvt_hv_stop_singleshot(&w->hvt);
+    if (w->hvt.period)
+        pvt_hv_set_periodic(&w->hvt, w->hvt.period, h_now(w));
     hv_reschedule(w);
 
     /* the guest's resume path: forget the last-value guard, continue its
@@ -600,10 +626,7 @@ static void ev_migrate(struct pvt_timer *ev)
     guest_enter(w, w->t, true);
     pvt_pvclock_guest_resume(&w->pvg);
     pvt_timekeeper_resume(&w->tk);
-    if (w->tick.mode == PVT_TICK_HIGHRES)
-        pvt_tq_reprogram(&w->q);
-    else
-        pvt_clockevent_program(&w->dev, w->dev.next_event, true);
+    pvt_tq_reprogram(&w->q); /* the queue owns the singleshot from boot */
     guest_leave(w);
 }
 
@@ -632,6 +655,11 @@ static int world_init(struct world *w, const struct sim_params *p,
     memset(w, 0, sizeof(*w));
     w->p = p;
     w->r = r;
+    /* whatever a strategy does, the run ends */
+    w->t_cap = (uint64_t)((2 * (p->duration_s + p->drain_s) +
+                           fabs(p->migrate_jump_s) + 60) *
+                          1e9);
+
     sim_rng_seed(&w->rng_work, seed, 1);
     sim_rng_seed(&w->rng_pre, seed, 2);
     sim_rng_seed(&w->rng_lat, seed, 3);
@@ -745,18 +773,18 @@ static int world_init(struct world *w, const struct sim_params *p,
                             &w->reg)))
         return fail(err, errlen, "tick", rc);
 
-    /* milestones, in guest time */
-    pvt_timer_init(&w->g_boot_end, g_boot_end, w);
-    pvt_timer_init(&w->g_run_end, g_run_end, w);
-    pvt_timer_init(&w->g_drain_end, g_drain_end, w);
+    /* milestones */
+    pvt_timer_init(&w->ev_boot_end, ev_boot_end, w);
+    pvt_timer_init(&w->ev_run_end, ev_run_end, w);
+    pvt_timer_init(&w->ev_drain_end, ev_drain_end, w);
     if (p->pvclock) {
         if (p->boot_s > 0)
-            pvt_tq_arm(&w->q, &w->g_boot_end, (int64_t)(p->boot_s * 1e9));
+            pvt_tq_arm(&w->evq, &w->ev_boot_end, (int64_t)(p->boot_s * 1e9));
         else
-            g_boot_end(&w->g_boot_end);
+            ev_boot_end(&w->ev_boot_end);
     }
-    pvt_tq_arm(&w->q, &w->g_run_end, (int64_t)(p->duration_s * 1e9));
-    pvt_tq_arm(&w->q, &w->g_drain_end,
+    pvt_tq_arm(&w->evq, &w->ev_run_end, (int64_t)(p->duration_s * 1e9));
+    pvt_tq_arm(&w->evq, &w->ev_drain_end,
                (int64_t)((p->duration_s + p->drain_s) * 1e9));
 
     w->arrivals_on = p->timer_rate_hz > 0;
@@ -765,11 +793,11 @@ static int world_init(struct world *w, const struct sim_params *p,
                    (int64_t)sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz));
     if (p->migrate_at_s >= 0)
         pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
-    /* whatever a strategy does, the run ends */
-    w->t_cap = (uint64_t)((2 * (p->duration_s + p->drain_s) +
-                           fabs(p->migrate_jump_s) + 60) *
-                          1e9);
-    w->events_cap = 400000000;
+    /* an interrupt storm is bounded by the delivery latency; allow a
+     * generous multiple of the work the parameters ask for */
+    w->events_cap = (uint64_t)(200 * (p->timer_rate_hz + p->hz + 100) *
+                               (p->duration_s + p->drain_s)) +
+                    10000000;
     return 0;
 }
 
@@ -788,6 +816,8 @@ int sim_run(const struct sim_params *p, uint64_t seed,
             size_t errlen)
 {
     struct world *w = calloc(1, sizeof(*w));
+    struct pool_chunk *c;
+    int64_t end_guest;
     size_t i;
 
     if (!w) {
@@ -822,18 +852,29 @@ int sim_run(const struct sim_params *p, uint64_t seed,
     }
 
     r->guest_expiries = w->q.stats.fired;
-    r->pending = w->q.count;
-    /* the milestones still armed are not workload timers */
-    r->pending -=
-        pvt_timer_pending(&w->g_boot_end) + pvt_timer_pending(&w->g_run_end) +
-        pvt_timer_pending(&w->g_drain_end) + pvt_timer_pending(&w->tick.sched);
-    r->lost = r->timers - r->fired - r->cancelled - r->pending;
+    end_guest = pvt_timekeeper_now(&w->tk);
+    /* Still armed at the end: pending when not yet due, lost when due more
+     * than a second ago (the drain is long enough for every honest timer;
+     * a strategy aiming far past its deadlines loses them). Anything armed
+     * and neither fired, cancelled nor armed would be lost too. */
+    for (c = w->chunks; c; c = c->next) {
+        for (i = 0; i < POOL_CHUNK; i++) {
+            const struct pvt_timer *t = &c->items[i].t;
+            if (!pvt_timer_pending(t))
+                continue;
+            if (t->expires < end_guest - (int64_t)PVT_NSEC_PER_SEC)
+                r->lost++;
+            else
+                r->pending++;
+        }
+    }
+    r->lost += r->timers - r->fired - r->cancelled - r->pending - r->lost;
     r->spurious_interrupts = w->q.stats.spurious;
     r->splits = w->q.stats.splits;
     r->hangs = w->q.stats.hangs;
     r->highres_at_s =
         w->tick.highres_at >= 0 ? (double)w->tick.highres_at / 1e9 : -1;
-    r->end_guest_s = (double)pvt_timekeeper_now(&w->tk) / 1e9;
+    r->end_guest_s = (double)end_guest / 1e9;
     world_free(w);
     free(w);
     return 0;

@@ -68,8 +68,11 @@ TEST_IMPL(sim_every_strategy_keeps_the_queue_promise)
         ASSERT_EQ(r->early_callbacks, 0);
         ASSERT_EQ(r->fired + r->cancelled + r->pending, r->timers);
         ASSERT_EQ(r->lateness.negative, 0);
-        /* the switch to high-res happened, after the boot phase */
-        ASSERT_GE(r->highres_at_s, 2.0);
+        /* the switch to high-res happened at the end of the boot phase
+         * (2 s of the model's time; the guest's clock, slow and missing
+         * ticks, reads less then, never more) */
+        ASSERT_GT(r->highres_at_s, 0);
+        ASSERT_LE(r->highres_at_s, 2.0);
     }
     free(r);
     RETURN_OK();
