@@ -76,7 +76,7 @@ struct pvt_timer {
     struct pvt_timer *child, *next, *prev; /* heap / bucket / round links */
     struct pvt_timer_queue *queue;         /* while not idle */
     enum pvt_timer_state state;
-    uint32_t where; /* PVT_TQ_IN_HEAP, _IN_TOP, or rung * 64 + bucket */
+    uint32_t where; /* PVT_TQ_IN_HEAP, _IN_TOP, or rung * PVT_TQ_BUCKETS + bucket */
 };
 
 #define PVT_TQ_RUNGS       8 /* finest subdivision depth */
