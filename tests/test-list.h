@@ -36,7 +36,8 @@
     PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
     PVT_TESTS_SIM_HOST(X)                                                      \
-    PVT_TESTS_TOOLS_HOST(X)
+    PVT_TESTS_TOOLS_HOST(X)                                                    \
+    PVT_TESTS_KVM_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
 
@@ -226,5 +227,10 @@
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
     X(tool_strategies, PVT_TEST_HOST, 0)                                       \
     X(tool_bench_args, PVT_TEST_HOST, 0)
+
+#define PVT_TESTS_KVM_HOST(X)                                                  \
+    X(kvm_selftest, PVT_TEST_HOST, 120000)                                     \
+    X(kvm_bad_elf, PVT_TEST_HOST, 0)                                           \
+    X(kvm_hostile_guest, PVT_TEST_HOST, 60000)
 
 #endif /* PVTIMER_TEST_LIST_H */

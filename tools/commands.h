@@ -9,6 +9,8 @@
 int pvt_cmd_sim(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);
+/* `pvtimer kvm`: the guest under the KVM monitor (tools/cmd-kvm.c). */
+int pvt_cmd_kvm(int argc, char **argv);
 
 /* Benchmarks, dispatched by pvt_cmd_bench; argv[0] is the benchmark's
  * name, the options follow. Same exit statuses. */

@@ -63,6 +63,7 @@ static const struct command commands[] = {
     {"sim", pvt_cmd_sim,
      "simulate hypervisor, vCPU and guest: every strategy side by side"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},
+    {"kvm", pvt_cmd_kvm, "run the guest kernel under KVM: `kvm --selftest`"},
     {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue [--json]`"},
 };
 

@@ -1,0 +1,69 @@
+# The KVM monitor (src/vmm), the freestanding guest kernel (guest/) and
+# their tests. Included from CMakeLists.txt after the tool and the tests.
+#
+# Only on x86-64 Linux with the freestanding object set (the guest links
+# the core's freestanding objects and tests); elsewhere `pvtimer kvm` says
+# KVM is not available and the KVM tests skip.
+
+target_sources(pvtimer PRIVATE tools/cmd-kvm.c)
+target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c)
+
+if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux"
+        AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$"
+        AND PVT_FREESTANDING_CHECK))
+  return()
+endif()
+
+# ---------------------------------------------------------------- monitor
+add_library(pvtimer_vmm STATIC
+  src/vmm/kvm.c
+  src/vmm/elf.c
+  src/vmm/hypercall.c)
+target_include_directories(pvtimer_vmm PUBLIC src/vmm
+  PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_compile_definitions(pvtimer_vmm PRIVATE _GNU_SOURCE)
+target_link_libraries(pvtimer_vmm PRIVATE pvt_warnings)
+
+# ---------------------------------------------------------------- guest
+# Compiled with the core's freestanding flags; linked at 1 MiB by
+# guest/guest.ld with the core's and its tests' freestanding objects and
+# libgcc (128-bit division helpers). Linked by hand, not add_executable, so
+# no hosted link option (sanitizers, PIE) reaches it.
+add_library(pvtimer_guest_objs OBJECT
+  guest/start.c
+  guest/lib.c
+  guest/console.c
+  guest/main.c)
+target_include_directories(pvtimer_guest_objs PRIVATE include tests guest)
+target_compile_options(pvtimer_guest_objs PRIVATE ${PVT_FREESTANDING_FLAGS})
+target_link_libraries(pvtimer_guest_objs PRIVATE pvt_warnings)
+set_source_files_properties(guest/lib.c PROPERTIES
+  COMPILE_OPTIONS -fno-tree-loop-distribute-patterns)
+
+execute_process(COMMAND ${CMAKE_C_COMPILER} -print-libgcc-file-name
+                OUTPUT_VARIABLE PVT_LIBGCC OUTPUT_STRIP_TRAILING_WHITESPACE)
+set(PVT_GUEST_IMAGE ${PROJECT_BINARY_DIR}/pvtimer-guest.elf)
+add_custom_command(
+  OUTPUT ${PVT_GUEST_IMAGE}
+  COMMAND ${CMAKE_C_COMPILER} -nostdlib -static -no-pie
+          -Wl,-T,${PROJECT_SOURCE_DIR}/guest/guest.ld
+          -Wl,--build-id=none -Wl,-z,noexecstack -Wl,--fatal-warnings
+          -o ${PVT_GUEST_IMAGE}
+          $<TARGET_OBJECTS:pvtimer_guest_objs>
+          $<TARGET_OBJECTS:pvtimer_core_freestanding>
+          $<TARGET_OBJECTS:pvtimer_tests_freestanding>
+          ${PVT_LIBGCC}
+  DEPENDS $<TARGET_OBJECTS:pvtimer_guest_objs>
+          $<TARGET_OBJECTS:pvtimer_core_freestanding>
+          $<TARGET_OBJECTS:pvtimer_tests_freestanding>
+          ${PROJECT_SOURCE_DIR}/guest/guest.ld
+  COMMAND_EXPAND_LISTS VERBATIM
+  COMMENT "Linking the guest kernel pvtimer-guest.elf")
+add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
+
+# ---------------------------------------------------------------- tool
+target_link_libraries(pvtimer PRIVATE pvtimer_vmm)
+target_compile_definitions(pvtimer PRIVATE PVT_HAVE_KVM=1
+  PVT_GUEST_DEFAULT_PATH="${PVT_GUEST_IMAGE}")
+add_dependencies(pvtimer pvtimer-guest)
+target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_KVM=1)

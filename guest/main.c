@@ -1,0 +1,233 @@
+/*
+ * The guest kernel's main: find the monitor, read the command line, run
+ * what it names.
+ *
+ *   selftest [PATTERN...]
+ *                   the core's freestanding tests (tests/runner/list.h)
+ *                   whose name contains a PATTERN (all without one) and
+ *                   none of the -PATTERNs, TAP
+ *                   lines and "N passed, N failed, N skipped"; exits 0 when
+ *                   none failed
+ *   hostile         bad hypercalls the monitor must refuse with an error
+ *                   code, then an unknown hypercall it must stop the VM on
+ *   hostile-struct  a hypercall whose struct lies outside guest RAM
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "guest.h"
+#include "runner/list.h"
+#include "runner/test.h"
+
+static char cmdline[256];
+
+/* ---- selftest: the harness's platform hooks (contracts in test.h) ---- */
+
+/* Where pvt_test_platform_fail unwinds to: the running test's frame in
+ * run_one. __builtin_setjmp's buffer is five words. */
+static void *fail_jmp[5];
+
+/* Contract in test.h: writes to the console. */
+void pvt_test_platform_write(const char *buf, size_t len)
+{
+    pvt_guest_console_write(buf, len);
+}
+
+/* Contract in test.h: unwinds to the runner loop. */
+_Noreturn void pvt_test_platform_fail(void)
+{
+    __builtin_longjmp(fail_jmp, 1);
+}
+
+/* Runs one test; a failed assert comes back here through fail_jmp. */
+static __attribute__((noinline)) int run_one(const struct pvt_test_entry *t)
+{
+    if (__builtin_setjmp(fail_jmp) != 0)
+        return PVT_TEST_FAIL;
+    return t->fn();
+}
+
+/* Does name contain the len bytes at pat? */
+static int contains(const char *name, const char *pat, size_t len)
+{
+    size_t i, j;
+
+    for (i = 0; name[i]; i++) {
+        for (j = 0; j < len && name[i + j] == pat[j]; j++)
+            continue;
+        if (j == len)
+            return 1;
+    }
+    return len == 0;
+}
+
+/*
+ * Is the test selected by the space-separated patterns? A pattern selects
+ * the tests whose name contains it, "-pattern" drops them again; with no
+ * selecting pattern every test not dropped is selected.
+ */
+static int selected(const char *name, const char *patterns)
+{
+    const char *p = patterns;
+    int any = 0;
+    int hit = 0;
+
+    while (*p) {
+        size_t len = 0;
+        int drop;
+
+        while (*p == ' ')
+            p++;
+        drop = *p == '-';
+        p += drop;
+        while (p[len] && p[len] != ' ')
+            len++;
+        if (len == 0)
+            break;
+        if (drop && contains(name, p, len))
+            return 0;
+        if (!drop) {
+            any = 1;
+            hit |= contains(name, p, len);
+        }
+        p += len;
+    }
+    return any ? hit : 1;
+}
+
+static int selftest(const char *patterns)
+{
+    size_t i, n = 0, k = 0;
+    size_t passed = 0, failed = 0, skipped = 0;
+
+    for (i = 0; i < pvt_core_tests_count; i++)
+        n += (size_t)selected(pvt_core_tests[i].name, patterns);
+    pvt_test_printf("1..%zu\n", n);
+    for (i = 0; i < pvt_core_tests_count; i++) {
+        const struct pvt_test_entry *t = &pvt_core_tests[i];
+        int rc;
+
+        if (!selected(t->name, patterns))
+            continue;
+        k++;
+        rc = run_one(t);
+
+        if (rc == PVT_TEST_OK) {
+            passed++;
+            pvt_test_printf("ok %zu - %s\n", k, t->name);
+        } else if (rc == PVT_TEST_SKIP) {
+            skipped++;
+            pvt_test_printf("ok %zu - %s # SKIP\n", k, t->name);
+        } else {
+            failed++;
+            pvt_test_printf("not ok %zu - %s\n", k, t->name);
+        }
+    }
+    pvt_test_printf("%zu passed, %zu failed, %zu skipped\n", passed, failed,
+                    skipped);
+    return failed ? 1 : 0;
+}
+
+/* ---- hostile: what the monitor must survive ---- */
+
+static int expect(const char *what, int32_t got, int32_t want)
+{
+    pvt_test_printf("hostile: %s -> %d (%s)\n", what, (int)got,
+                    got == want ? "refused as expected" : "UNEXPECTED");
+    return got == want ? 0 : 1;
+}
+
+static int console_call(uint64_t data, uint64_t len)
+{
+    struct pvt_hc_console_write a = {0};
+
+    a.data = data;
+    a.len = len;
+    pvt_guest_hypercall(PVT_HC_CONSOLE_WRITE, &a);
+    return a.ret;
+}
+
+static _Noreturn void hostile(uint64_t mem_size)
+{
+    struct pvt_hc_info info = {0};
+    struct pvt_hc_timer_singleshot ss = {0};
+    int bad = 0;
+
+    bad |= expect("console write outside RAM", console_call(mem_size, 16),
+                  -PVT_HC_EFAULT);
+    bad |= expect("console write wrapping around",
+                  console_call(UINT64_MAX - 8, 64), -PVT_HC_EFAULT);
+    bad |= expect("console write too long",
+                  console_call((uintptr_t)cmdline, PVT_HC_CONSOLE_MAX + 1),
+                  -PVT_HC_EINVAL);
+    info.abi_version = PVT_ABI_VERSION;
+    info.cmdline = mem_size - 8;
+    info.cmdline_size = 64;
+    pvt_guest_hypercall(PVT_HC_INFO, &info);
+    bad |= expect("command line buffer past the end of RAM", info.ret,
+                  -PVT_HC_EFAULT);
+    ss.deadline_ns = UINT64_MAX;
+    pvt_guest_hypercall(PVT_HC_TIMER_SINGLESHOT, &ss);
+    bad |= expect("singleshot timer (not yet served)", ss.ret, -PVT_HC_ENOSYS);
+    if (bad)
+        pvt_guest_exit(3);
+    pvt_guest_puts("hostile: unknown hypercall next\n");
+    pvt_guest_hypercall((enum pvt_hc_nr)PVT_HC_MAX, &info);
+    pvt_guest_panic("the monitor returned from an unknown hypercall");
+}
+
+static _Noreturn void hostile_struct(uint64_t mem_size)
+{
+    pvt_guest_puts("hostile: console struct outside RAM next\n");
+    pvt_guest_hypercall(PVT_HC_CONSOLE_WRITE,
+                        (void *)(uintptr_t)(mem_size - 8));
+    pvt_guest_panic("the monitor accepted a struct outside RAM");
+}
+
+static int streq(const char *a, const char *b)
+{
+    return pvt_test__strcmp(a, b) == 0;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+    while (*prefix)
+        if (*s++ != *prefix++)
+            return 0;
+    return 1;
+}
+
+/* Contract in guest.h. */
+_Noreturn void pvt_guest_main(void)
+{
+    struct pvt_hc_info info = {0};
+
+    info.abi_version = PVT_ABI_VERSION;
+    info.cmdline = (uint64_t)(uintptr_t)cmdline;
+    info.cmdline_size = sizeof(cmdline);
+    pvt_guest_hypercall(PVT_HC_INFO, &info);
+    if (info.magic != PVT_ABI_MAGIC) {
+        /* not our monitor: no console to say so on (yet) */
+        for (;;)
+            __asm__ volatile("cli; hlt");
+    }
+    if (info.ret != 0 || info.host_abi != PVT_ABI_VERSION) {
+        pvt_test_printf("guest: ABI version %u, the monitor speaks %u (%d)\n",
+                        PVT_ABI_VERSION, (unsigned int)info.host_abi,
+                        (int)info.ret);
+        pvt_guest_exit(3);
+    }
+    if (info.cmdline_len >= sizeof(cmdline))
+        pvt_guest_panic("command line too long");
+
+    if (streq(cmdline, "selftest"))
+        pvt_guest_exit(selftest(""));
+    if (starts_with(cmdline, "selftest "))
+        pvt_guest_exit(selftest(cmdline + 9));
+    if (streq(cmdline, "hostile"))
+        hostile(info.mem_size);
+    if (streq(cmdline, "hostile-struct"))
+        hostile_struct(info.mem_size);
+    pvt_test_printf("guest: unknown command line '%s'\n", cmdline);
+    pvt_guest_exit(2);
+}

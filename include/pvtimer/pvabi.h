@@ -1,0 +1,172 @@
+/*
+ * pvtimer's guest<->monitor ABI: the hypercalls between the freestanding
+ * guest kernel (guest/) and the KVM monitor (src/vmm/).
+ *
+ * Self-contained C11 (only <stdint.h>), included by both sides; the guest
+ * builds it freestanding. Little endian, x86-64.
+ *
+ * Calling convention: the guest fills the call's struct (IN part), then
+ * writes the struct's guest-physical address with a 32-bit `out` to the
+ * call's port, PVT_HC_PIO(nr); so every struct lives below 4 GiB. When the
+ * `out` instruction completes, the monitor has filled the OUT part. The
+ * monitor copies the struct in before it looks at it and copies the OUT
+ * part back after, so the guest cannot change a value after it was checked.
+ *
+ * Errors: `ret` is 0 (or a documented non-negative value) on success and a
+ * negated PVT_HC_E* code on failure. The monitor stops the VM, with a
+ * message, when it cannot even return an error: an unknown hypercall
+ * number, a struct outside guest RAM, or an access to a port of the window
+ * that is not a 32-bit `out`.
+ *
+ * Detecting the monitor: a guest zeroes struct pvt_hc_info and calls INFO;
+ * only this monitor sets `magic` to PVT_ABI_MAGIC (on another hypervisor the
+ * port write goes nowhere). Then it compares abi_version with its own.
+ */
+#ifndef PVTIMER_PVABI_H
+#define PVTIMER_PVABI_H
+
+#include <stdint.h>
+
+/* Bumped on any incompatible change to a struct, number or meaning. */
+#define PVT_ABI_VERSION 1u
+/* "PVTM": what INFO writes into magic. */
+#define PVT_ABI_MAGIC 0x4d545650u
+
+/*
+ * The hypercall port window, [PVT_HC_PIO_BASE, + PVT_HC_PIO_COUNT). KVM
+ * emulates none of it in the kernel (PIC 0x20/0xa0, PIT 0x40, PS/2 0x60,
+ * RTC 0x70, debug 0x80, ELCR 0x4d0, serial 0x3f8 are all far away), so
+ * every access exits to the monitor.
+ */
+#define PVT_HC_PIO_BASE  0x5000u
+#define PVT_HC_PIO_COUNT 0x100u
+#define PVT_HC_PIO(nr)   (PVT_HC_PIO_BASE + (uint32_t)(nr))
+
+/* Hypercall numbers. Numbers are never reused. */
+enum pvt_hc_nr {
+    PVT_HC_INFO = 0,             /* struct pvt_hc_info */
+    PVT_HC_CONSOLE_WRITE = 1,    /* struct pvt_hc_console_write */
+    PVT_HC_EXIT = 2,             /* struct pvt_hc_exit; does not return */
+    PVT_HC_TIMER_SINGLESHOT = 3, /* struct pvt_hc_timer_singleshot */
+    PVT_HC_TIMER_RELATIVE = 4,   /* struct pvt_hc_timer_relative */
+    PVT_HC_TIMER_PERIODIC = 5,   /* struct pvt_hc_timer_periodic */
+    PVT_HC_TIMER_STOP = 6,       /* struct pvt_hc_timer_stop */
+    PVT_HC_MAX
+};
+
+/* Error codes for `ret`, negated; the numbers are Linux's errno values. */
+#define PVT_HC_EFAULT     14 /* a buffer lies (partly) outside guest RAM */
+#define PVT_HC_EINVAL     22 /* a bad value (reserved field not 0, ...) */
+#define PVT_HC_ERANGE     34 /* a value out of the call's range */
+#define PVT_HC_ENOSYS     38 /* call known but not implemented by this monitor */
+#define PVT_HC_EOPNOTSUPP 95 /* the guest's ABI version is not supported */
+
+/* Longest CONSOLE_WRITE: longer writes are refused with -PVT_HC_EINVAL. */
+#define PVT_HC_CONSOLE_MAX 4096u
+
+/*
+ * INFO: versions, guest RAM and the command line the monitor was given.
+ * IN: the guest's ABI version and a buffer for the command line. OUT: ret
+ * is 0, or -PVT_HC_EOPNOTSUPP when abi_version differs from the monitor's
+ * (the other OUT fields are still filled, so the guest can say why), or
+ * -PVT_HC_EFAULT when the buffer is outside RAM. The command line is copied
+ * NUL-terminated and truncated to cmdline_size - 1 bytes; cmdline_len is
+ * its full length, so cmdline_len >= cmdline_size means it was cut.
+ */
+struct pvt_hc_info {
+    /* IN */
+    uint32_t abi_version;  /* the guest's PVT_ABI_VERSION */
+    uint32_t cmdline_size; /* bytes at cmdline; 0: no command line wanted */
+    uint64_t cmdline;      /* guest-physical address of the buffer */
+    /* OUT */
+    int32_t ret;
+    uint32_t magic;           /* PVT_ABI_MAGIC */
+    uint32_t host_abi;        /* the monitor's PVT_ABI_VERSION */
+    uint32_t monitor_version; /* major << 16 | minor << 8 | patch */
+    uint64_t mem_size;        /* bytes of guest RAM, from GPA 0 */
+    uint32_t cmdline_len;     /* length of the full command line */
+    uint32_t pad;
+};
+
+/*
+ * CONSOLE_WRITE: len bytes at data to the monitor's console. OUT: ret is
+ * the number of bytes written (len), -PVT_HC_EINVAL when len exceeds
+ * PVT_HC_CONSOLE_MAX, -PVT_HC_EFAULT when [data, data + len) is not inside
+ * guest RAM (or wraps).
+ */
+struct pvt_hc_console_write {
+    /* IN */
+    uint64_t data; /* guest-physical address */
+    uint64_t len;
+    /* OUT */
+    int32_t ret;
+    uint32_t pad;
+};
+
+/* EXIT: stops the VM; the monitor reports status (0 is success). */
+struct pvt_hc_exit {
+    /* IN */
+    int32_t status;
+    uint32_t pad;
+};
+
+/*
+ * TIMER_SINGLESHOT: fire once at deadline_ns, an absolute kvmclock time; a
+ * deadline in the past fires at once. OUT: ret 0 or a negated code.
+ */
+struct pvt_hc_timer_singleshot {
+    /* IN */
+    uint64_t deadline_ns;
+    /* OUT */
+    int32_t ret;
+    uint32_t pad;
+};
+
+/*
+ * TIMER_RELATIVE: fire once delta_ns after the monitor handles the call.
+ * OUT: ret 0 or a negated code.
+ */
+struct pvt_hc_timer_relative {
+    /* IN */
+    uint64_t delta_ns;
+    /* OUT */
+    int32_t ret;
+    uint32_t pad;
+};
+
+/*
+ * TIMER_PERIODIC: fire every period_ns; 0 stops the periodic timer. OUT:
+ * ret 0 or a negated code.
+ */
+struct pvt_hc_timer_periodic {
+    /* IN */
+    uint64_t period_ns;
+    /* OUT */
+    int32_t ret;
+    uint32_t pad;
+};
+
+/* TIMER_STOP: cancel the pending singleshot timer. OUT: ret. */
+struct pvt_hc_timer_stop {
+    /* IN */
+    uint32_t reserved; /* must be 0 */
+    /* OUT */
+    int32_t ret;
+};
+
+/* The layout is the ABI: any change here is a new PVT_ABI_VERSION. */
+_Static_assert(sizeof(struct pvt_hc_info) == 48, "pvt_hc_info layout");
+_Static_assert(sizeof(struct pvt_hc_console_write) == 24,
+               "pvt_hc_console_write layout");
+_Static_assert(sizeof(struct pvt_hc_exit) == 8, "pvt_hc_exit layout");
+_Static_assert(sizeof(struct pvt_hc_timer_singleshot) == 16,
+               "pvt_hc_timer_singleshot layout");
+_Static_assert(sizeof(struct pvt_hc_timer_relative) == 16,
+               "pvt_hc_timer_relative layout");
+_Static_assert(sizeof(struct pvt_hc_timer_periodic) == 16,
+               "pvt_hc_timer_periodic layout");
+_Static_assert(sizeof(struct pvt_hc_timer_stop) == 8,
+               "pvt_hc_timer_stop layout");
+_Static_assert(PVT_HC_MAX <= PVT_HC_PIO_COUNT, "hypercalls fit the window");
+
+#endif /* PVTIMER_PVABI_H */
