@@ -53,7 +53,7 @@ struct world {
     struct pvt_clocksource true_cs;
     struct pvt_timekeeper true_tk;
     struct pvt_timer_queue evq;
-    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_migrate;
+    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_migrate, ev_refresh;
     uint64_t t_cap; /* the run stops here whatever happens */
     uint64_t events_cap;
     bool stop;
@@ -599,6 +599,21 @@ static void ev_drain_end(struct pvt_timer *ev)
     w->stop = true;
 }
 
+/* The hypervisor refreshes the pvclock page now and then (as KVM does on
+ * its master-clock updates): a new snapshot, a new version, the same
+ * scale; the guest's reads must stay consistent through it. */
+#define PVCLOCK_REFRESH_NS (1000 * PVT_NSEC_PER_MSEC)
+
+static void ev_refresh(struct pvt_timer *ev)
+{
+    struct world *w = ev->data;
+
+    w->r->events++;
+    publish_pvclock(w);
+    pvt_tq_arm(&w->evq, &w->ev_refresh,
+               pvt_add_sat_s64(ev->expires, PVCLOCK_REFRESH_NS));
+}
+
 static void ev_migrate(struct pvt_timer *ev)
 {
     struct world *w = ev->data;
@@ -685,6 +700,8 @@ static int world_init(struct world *w, const struct sim_params *p,
     pvt_timer_init(&w->ev_irq, ev_irq_deliver, w);
     pvt_timer_init(&w->ev_arrival, ev_arrival, w);
     pvt_timer_init(&w->ev_migrate, ev_migrate, w);
+    pvt_timer_init(&w->ev_refresh, ev_refresh, w);
+    pvt_tq_arm(&w->evq, &w->ev_refresh, PVCLOCK_REFRESH_NS);
 
     /* the hypervisor and the vCPU */
     w->h_offset = (uint64_t)(p->hv_uptime_s * 1e9);
