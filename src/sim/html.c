@@ -45,15 +45,7 @@ static void esc(FILE *f, const char *s)
 
 static const char *ns_label(char *buf, size_t len, double ns)
 {
-    if (ns < 1e3)
-        snprintf(buf, len, "%.3g ns", ns);
-    else if (ns < 1e6)
-        snprintf(buf, len, "%.3g us", ns / 1e3);
-    else if (ns < 1e9)
-        snprintf(buf, len, "%.3g ms", ns / 1e6);
-    else
-        snprintf(buf, len, "%.3g s", ns / 1e9);
-    return buf;
+    return sim_format_ns(buf, len, ns, true);
 }
 
 /* Which value of a bin a chart plots (ns; <= 0: no point). */

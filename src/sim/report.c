@@ -6,20 +6,36 @@
 #include <math.h>
 #include <string.h>
 
-/* ns as a short human figure: 812 ns, 3.2 us, 41.0 ms, 1.23 s */
-static const char *human(char *buf, size_t len, double ns)
+const char *sim_format_ns(char *buf, size_t len, double ns, bool compact)
 {
     double a = fabs(ns);
+    const char *unit = "ns";
+    double v = ns;
 
-    if (a < 1e3)
-        snprintf(buf, len, "%.0f ns", ns);
-    else if (a < 1e6)
-        snprintf(buf, len, "%.1f us", ns / 1e3);
-    else if (a < 1e9)
-        snprintf(buf, len, "%.1f ms", ns / 1e6);
+    if (a >= 1e9) {
+        unit = "s";
+        v = ns / 1e9;
+    } else if (a >= 1e6) {
+        unit = "ms";
+        v = ns / 1e6;
+    } else if (a >= 1e3) {
+        unit = "us";
+        v = ns / 1e3;
+    }
+    if (compact)
+        snprintf(buf, len, "%.3g %s", v, unit);
     else
-        snprintf(buf, len, "%.2f s", ns / 1e9);
+        snprintf(buf, len, "%.*f %s",
+                 unit[0] == 'n'   ? 0
+                 : unit[0] == 's' ? 2
+                                  : 1,
+                 v, unit);
     return buf;
+}
+
+static const char *human(char *buf, size_t len, double ns)
+{
+    return sim_format_ns(buf, len, ns, false);
 }
 
 /* Largest |mean aim| of a bin in the first and the last quarter of the

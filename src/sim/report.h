@@ -21,6 +21,10 @@ void sim_report_html(FILE *f, const char *scenario, uint64_t seed,
                      const struct sim_params *p, const struct sim_result *r,
                      size_t n);
 
+/* ns as a short figure with its unit: "812 ns", "3.2 us", "41.0 ms",
+ * "1.23 s"; compact: three significant digits ("32.8 us"). */
+const char *sim_format_ns(char *buf, size_t len, double ns, bool compact);
+
 /* The one-line verdict for a strategy's result. */
 const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
                         char *buf, size_t len);
