@@ -1700,136 +1700,157 @@ TEST_IMPL(tq_property_perturbed_device)
     RETURN_OK();
 }
 
-/* ---- the heap against a plain model, at a larger size ------------------- */
+/* ---- the queue against a plain model ------------------------------------ */
 
-#define H_TIMERS 400
-#define H_OPS    30000
+/*
+ * A model run: timers with their expected state beside them, armed,
+ * cancelled and run through the queue, every run checked to take exactly
+ * the due timers in (deadline, arming order) and the earliest checked
+ * against a linear scan.
+ */
+struct model;
 
-struct hslot {
+struct mslot {
     struct pvt_timer t;
+    struct model *m;
     bool armed;
     int64_t expires;
     uint64_t seq;
 };
 
-static struct {
+struct model {
     struct world w;
     struct pvt_timer_queue q;
-    struct hslot s[H_TIMERS];
+    struct mslot *s;
+    unsigned int n;
     uint64_t seq, fired;
-    const struct hslot *last; /* the previous callback in this run */
-} heap_state;
+    const struct mslot *last; /* the previous callback in this run */
+};
 
-static void h_fire(struct pvt_timer *t)
+static struct model model_state;
+
+static void m_fire(struct pvt_timer *t)
 {
-    struct hslot *s = t->data;
-    const struct hslot *l = heap_state.last;
+    struct mslot *s = t->data;
+    struct model *m = s->m;
+    const struct mslot *l = m->last;
 
     ASSERT(s->armed);
-    ASSERT_GE(pvt_timekeeper_now(&heap_state.w.tk), s->expires);
+    ASSERT_GE(pvt_timekeeper_now(&m->w.tk), s->expires);
     /* no re-arming from these callbacks: one run is in strict order */
     if (l)
         ASSERT(l->expires < s->expires ||
                (l->expires == s->expires && l->seq < s->seq));
-    heap_state.last = s;
+    m->last = s;
     s->armed = false;
-    heap_state.fired++;
+    m->fired++;
 }
+
+static struct model *model_init(struct mslot *slots, unsigned int n)
+{
+    struct model *m = &model_state;
+    unsigned int i;
+
+    m->s = slots;
+    m->n = n;
+    m->seq = m->fired = 0;
+    m->last = NULL;
+    world_boot(&m->w, GHZ, GHZ, H0);
+    ASSERT_OK(pvt_tq_init(&m->q, &m->w.tk));
+    for (i = 0; i < n; i++) {
+        slots[i] = (struct mslot){.m = m};
+        ASSERT_OK(pvt_timer_init(&slots[i].t, m_fire, &slots[i]));
+    }
+    return m;
+}
+
+static void model_arm(struct model *m, struct mslot *s, int64_t e)
+{
+    ASSERT_OK(pvt_tq_arm(&m->q, &s->t, e));
+    s->armed = true;
+    s->expires = e < 0 ? 0 : e;
+    s->seq = ++m->seq;
+}
+
+static void model_cancel(struct model *m, struct mslot *s)
+{
+    ASSERT_EQ(pvt_tq_cancel(&m->q, &s->t), s->armed ? 1 : 0);
+    s->armed = false;
+}
+
+/* Move time on by dt and run what is due: exactly the due timers. */
+static void model_run(struct model *m, uint64_t dt)
+{
+    uint64_t expect = 0;
+    int64_t now;
+    unsigned int i;
+
+    m->w.t += dt;
+    now = (int64_t)m->w.t;
+    for (i = 0; i < m->n; i++)
+        expect += m->s[i].armed && m->s[i].expires <= now;
+    m->last = NULL;
+    ASSERT_EQ(pvt_tq_run_expired(&m->q), (int64_t)expect);
+}
+
+/* The count and the earliest deadline, against a linear scan. */
+static void model_check(struct model *m)
+{
+    int64_t min = PVT_TIME_MAX;
+    uint64_t expect = 0;
+    unsigned int i;
+
+    for (i = 0; i < m->n; i++) {
+        if (m->s[i].armed) {
+            expect++;
+            if (m->s[i].expires < min)
+                min = m->s[i].expires;
+        }
+    }
+    ASSERT_UEQ(m->q.count, expect);
+    ASSERT_EQ(pvt_tq_earliest(&m->q), min);
+}
+
+#define H_TIMERS 400
+#define H_OPS    30000
+
+static struct mslot heap_slots[H_TIMERS];
 
 /*
  * Random arms, re-arms and cancels on a few hundred timers with deadlines
- * drawn from a small range (many ties), the earliest compared with a
- * linear scan after every operation, and runs that must take exactly the
- * due timers in (deadline, arming order).
+ * drawn from a small range (many ties), checked after every operation.
  */
 TEST_IMPL(tq_heap_against_model)
 {
+    struct model *m = model_init(heap_slots, H_TIMERS);
     struct rng r;
-    uint64_t op, expect;
-    unsigned int i;
-    int64_t min, now;
-    int rc;
+    uint64_t op;
 
-    heap_state.seq = heap_state.fired = 0;
-    world_boot(&heap_state.w, GHZ, GHZ, H0);
-    ASSERT_OK(pvt_tq_init(&heap_state.q, &heap_state.w.tk));
-    for (i = 0; i < H_TIMERS; i++) {
-        heap_state.s[i] = (struct hslot){0};
-        ASSERT_OK(pvt_timer_init(&heap_state.s[i].t, h_fire, &heap_state.s[i]));
-    }
     rng_seed(&r, 0x71e0);
     for (op = 0; op < H_OPS; op++) {
-        struct hslot *s = &heap_state.s[rng_next(&r) % H_TIMERS];
+        struct mslot *s = &heap_slots[rng_next(&r) % H_TIMERS];
         uint64_t k = rng_next(&r) % 100;
-        now = (int64_t)heap_state.w.t;
-        if (k < 55) {
-            int64_t e = now + (int64_t)(rng_next(&r) % 2000);
-            ASSERT_OK(pvt_tq_arm(&heap_state.q, &s->t, e));
-            s->armed = true;
-            s->expires = e;
-            s->seq = ++heap_state.seq;
-        } else if (k < 80) {
-            ASSERT_EQ(pvt_tq_cancel(&heap_state.q, &s->t), s->armed ? 1 : 0);
-            s->armed = false;
-        } else {
-            heap_state.w.t += rng_next(&r) % 300;
-            now = (int64_t)heap_state.w.t;
-            expect = 0;
-            for (i = 0; i < H_TIMERS; i++)
-                expect +=
-                    heap_state.s[i].armed && heap_state.s[i].expires <= now;
-            heap_state.last = NULL;
-            rc = pvt_tq_run_expired(&heap_state.q);
-            ASSERT_EQ(rc, (int64_t)expect);
-        }
-        min = PVT_TIME_MAX;
-        expect = 0;
-        for (i = 0; i < H_TIMERS; i++) {
-            if (heap_state.s[i].armed) {
-                expect++;
-                if (heap_state.s[i].expires < min)
-                    min = heap_state.s[i].expires;
-            }
-        }
-        ASSERT_EQ(pvt_tq_earliest(&heap_state.q), min);
-        ASSERT_UEQ(heap_state.q.count, expect);
+        if (k < 55)
+            model_arm(m, s, (int64_t)m->w.t + (int64_t)(rng_next(&r) % 2000));
+        else if (k < 80)
+            model_cancel(m, s);
+        else
+            model_run(m, rng_next(&r) % 300);
+        model_check(m);
     }
-    ASSERT_UEQ(heap_state.q.stats.fired, heap_state.fired);
+    ASSERT_UEQ(m->q.stats.fired, m->fired);
     RETURN_OK();
 }
 
 /*
  * The ladder under the heap: enough timers, with deadlines spread from
  * nanoseconds to the end of time, for buckets to be handed on, spread
- * over finer rungs, and for an overgrown heap to be demoted to a rung;
- * every run must still take exactly the due timers in (deadline, arming
- * order), and the earliest must match a linear scan.
+ * over finer rungs, and for an overgrown heap to be demoted to a rung.
  */
 #define L_TIMERS 4000
 #define L_OPS    60000
 
-static struct {
-    struct world w;
-    struct pvt_timer_queue q;
-    struct hslot s[L_TIMERS];
-    uint64_t seq, fired;
-    const struct hslot *last;
-} ladder_state;
-
-static void l_fire(struct pvt_timer *t)
-{
-    struct hslot *s = t->data;
-    const struct hslot *l = ladder_state.last;
-
-    ASSERT(s->armed);
-    ASSERT_GE(pvt_timekeeper_now(&ladder_state.w.tk), s->expires);
-    if (l)
-        ASSERT(l->expires < s->expires ||
-               (l->expires == s->expires && l->seq < s->seq));
-    ladder_state.last = s;
-    s->armed = false;
-    ladder_state.fired++;
-}
+static struct mslot ladder_slots[L_TIMERS];
 
 static int64_t l_deadline(struct rng *r, int64_t now)
 {
@@ -1849,83 +1870,42 @@ static int64_t l_deadline(struct rng *r, int64_t now)
 
 TEST_IMPL(tq_ladder_against_model)
 {
+    struct model *m = model_init(ladder_slots, L_TIMERS);
     struct rng r;
-    uint64_t op, expect;
+    uint64_t op;
     unsigned int i, max_rungs = 0;
-    int64_t min, now;
-    int rc;
 
-    ladder_state.seq = ladder_state.fired = 0;
-    world_boot(&ladder_state.w, GHZ, GHZ, H0);
-    ASSERT_OK(pvt_tq_init(&ladder_state.q, &ladder_state.w.tk));
-    for (i = 0; i < L_TIMERS; i++) {
-        ladder_state.s[i] = (struct hslot){0};
-        ASSERT_OK(
-            pvt_timer_init(&ladder_state.s[i].t, l_fire, &ladder_state.s[i]));
-    }
     rng_seed(&r, 0x1add);
     /* fill up first, the very first deadline far away: what comes after
      * lands below it, in the heap, until the heap is demoted */
-    for (i = 0; i < L_TIMERS; i++) {
-        struct hslot *s = &ladder_state.s[i];
-        int64_t e = i == 0 ? (int64_t)1 << 41 : l_deadline(&r, 0);
-        ASSERT_OK(pvt_tq_arm(&ladder_state.q, &s->t, e));
-        s->armed = true;
-        s->expires = e < 0 ? 0 : e;
-        s->seq = ++ladder_state.seq;
-    }
+    for (i = 0; i < L_TIMERS; i++)
+        model_arm(m, &ladder_slots[i],
+                  i == 0 ? (int64_t)1 << 41 : l_deadline(&r, 0));
     for (op = 0; op < L_OPS; op++) {
-        struct hslot *s = &ladder_state.s[rng_next(&r) % L_TIMERS];
+        struct mslot *s = &ladder_slots[rng_next(&r) % L_TIMERS];
         uint64_t k = rng_next(&r) % 100;
-        now = (int64_t)ladder_state.w.t;
         if (k < 70) {
-            int64_t e = l_deadline(&r, now);
-            ASSERT_OK(pvt_tq_arm(&ladder_state.q, &s->t, e));
-            s->armed = true;
-            s->expires = e < 0 ? 0 : e;
-            s->seq = ++ladder_state.seq;
+            model_arm(m, s, l_deadline(&r, (int64_t)m->w.t));
         } else if (k < 85) {
-            ASSERT_EQ(pvt_tq_cancel(&ladder_state.q, &s->t), s->armed ? 1 : 0);
-            s->armed = false;
+            model_cancel(m, s);
         } else {
             /* time moves on by up to 2^27 ns (134 ms) */
-            ladder_state.w.t +=
-                rng_next(&r) & ((1ull << (rng_next(&r) % 28)) - 1);
-            now = (int64_t)ladder_state.w.t;
-            expect = 0;
-            for (i = 0; i < L_TIMERS; i++)
-                expect +=
-                    ladder_state.s[i].armed && ladder_state.s[i].expires <= now;
-            ladder_state.last = NULL;
-            rc = pvt_tq_run_expired(&ladder_state.q);
-            ASSERT_EQ(rc, (int64_t)expect);
+            uint64_t bits = rng_next(&r), width = rng_next(&r) % 28;
+            model_run(m, bits & ((1ull << width) - 1));
         }
-        if (ladder_state.q.nrungs > max_rungs)
-            max_rungs = ladder_state.q.nrungs;
-        if (op % 64 == 0 || k >= 85) {
-            min = PVT_TIME_MAX;
-            expect = 0;
-            for (i = 0; i < L_TIMERS; i++) {
-                if (ladder_state.s[i].armed) {
-                    expect++;
-                    if (ladder_state.s[i].expires < min)
-                        min = ladder_state.s[i].expires;
-                }
-            }
-            ASSERT_UEQ(ladder_state.q.count, expect);
-            if (expect)
-                ASSERT_EQ(pvt_tq_earliest(&ladder_state.q), min);
-        }
+        if (m->q.nrungs > max_rungs)
+            max_rungs = m->q.nrungs;
+        if (op % 64 == 0 || k >= 85)
+            model_check(m);
     }
-    ASSERT_UEQ(ladder_state.q.stats.fired, ladder_state.fired);
+    ASSERT_UEQ(m->q.stats.fired, m->fired);
     /* the structure was really exercised: buckets spread over finer rungs,
      * overgrown heaps demoted, rungs below rungs */
     pvt_test_printf("rungs spawned %llu, heap demotions %llu, deepest %u\n",
-                    (unsigned long long)ladder_state.q.stats.rungs_spawned,
-                    (unsigned long long)ladder_state.q.stats.heap_demotions,
-                    max_rungs);
-    ASSERT_GT(ladder_state.q.stats.rungs_spawned, 0);
-    ASSERT_GT(ladder_state.q.stats.heap_demotions, 0);
+                    (unsigned long long)m->q.stats.rungs_spawned,
+                    (unsigned long long)m->q.stats.heap_demotions, max_rungs);
+    ASSERT_GT(m->q.stats.rungs_spawned, 0);
+    ASSERT_GT(m->q.stats.heap_demotions, 0);
     ASSERT_GE(max_rungs, 2);
     RETURN_OK();
 }

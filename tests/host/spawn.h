@@ -29,6 +29,15 @@ int pvt_spawn(const char *path, const char *const argv[],
 
 void pvt_spawn_free(struct pvt_spawn_result *r);
 
+/*
+ * Run the pvtimer tool with the given arguments, asserting that it could
+ * be started (the build defines PVT_TOOL_PATH for the test binary).
+ */
+#define PVT_TOOL(r, ...)                                                       \
+    ASSERT_OK(pvt_spawn(PVT_TOOL_PATH,                                         \
+                        (const char *const[]){"pvtimer", __VA_ARGS__, NULL},   \
+                        NULL, NULL, r))
+
 /* Does haystack contain needle? (NULL haystack: no) */
 int pvt_contains(const char *haystack, const char *needle);
 

@@ -13,11 +13,6 @@
 #error "the build defines PVT_TOOL_PATH, the pvtimer binary's path"
 #endif
 
-#define TOOL(r, ...)                                                           \
-    ASSERT_OK(pvt_spawn(PVT_TOOL_PATH,                                         \
-                        (const char *const[]){"pvtimer", __VA_ARGS__, NULL},   \
-                        NULL, NULL, r))
-
 /*
  * The number after `"key": ` in the JSON object starting at obj (up to its
  * closing brace), or -1 when the key is absent or its value is not a
@@ -50,7 +45,7 @@ TEST_IMPL(bench_queue_json)
     const char *row;
     size_t i, k;
 
-    TOOL(&r, "bench", "queue", "--json", "--max", "10000");
+    PVT_TOOL(&r, "bench", "queue", "--json", "--max", "10000");
     ASSERT_EQ(r.status, 0);
     ASSERT(strncmp(r.out, "{\"benchmark\": \"queue\", \"rows\": [", 32) == 0);
     row = r.out;
@@ -72,22 +67,22 @@ TEST_IMPL(bench_queue_json)
     ASSERT(pvt_contains(r.out, "]}\n"));
     pvt_spawn_free(&r);
 
-    TOOL(&r, "bench", "queue", "--frobnicate");
+    PVT_TOOL(&r, "bench", "queue", "--frobnicate");
     ASSERT_EQ(r.status, 2);
     ASSERT(pvt_contains(r.err, "unknown option '--frobnicate'"));
     pvt_spawn_free(&r);
-    TOOL(&r, "bench", "queue", "--max");
+    PVT_TOOL(&r, "bench", "queue", "--max");
     ASSERT_EQ(r.status, 2);
     ASSERT(pvt_contains(r.err, "--max"));
     pvt_spawn_free(&r);
-    TOOL(&r, "bench", "queue", "--max", "12x");
+    PVT_TOOL(&r, "bench", "queue", "--max", "12x");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
-    TOOL(&r, "bench", "queue", "--max", "999");
+    PVT_TOOL(&r, "bench", "queue", "--max", "999");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
 
-    TOOL(&r, "bench", "queue", "--help");
+    PVT_TOOL(&r, "bench", "queue", "--help");
     ASSERT_EQ(r.status, 0);
     ASSERT(pvt_contains(r.out, "usage: pvtimer bench queue"));
     pvt_spawn_free(&r);

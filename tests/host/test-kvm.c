@@ -58,11 +58,7 @@ static const char *kvm_unusable(char *buf, size_t size)
 #endif
 }
 
-#define KVM(r, ...)                                                            \
-    ASSERT_OK(                                                                 \
-        pvt_spawn(PVT_TOOL_PATH,                                               \
-                  (const char *const[]){"pvtimer", "kvm", __VA_ARGS__, NULL},  \
-                  NULL, NULL, r))
+#define KVM(r, ...) PVT_TOOL(r, "kvm", __VA_ARGS__)
 
 /* The last line of out that reads "N passed, N failed, N skipped". */
 static int closing_line(const char *out, unsigned long *p, unsigned long *f,

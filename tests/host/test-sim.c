@@ -78,11 +78,7 @@ TEST_IMPL(sim_every_strategy_keeps_the_queue_promise)
     RETURN_OK();
 }
 
-#define SIM(r, ...)                                                            \
-    ASSERT_OK(                                                                 \
-        pvt_spawn(PVT_TOOL_PATH,                                               \
-                  (const char *const[]){"pvtimer", "sim", __VA_ARGS__, NULL},  \
-                  NULL, NULL, r))
+#define SIM(r, ...) PVT_TOOL(r, "sim", __VA_ARGS__)
 
 TEST_IMPL(sim_cli_deterministic_and_errors)
 {

@@ -12,22 +12,17 @@
 #error "the build defines PVT_TOOL_PATH, the pvtimer binary's path"
 #endif
 
-#define TOOL(r, ...)                                                           \
-    ASSERT_OK(pvt_spawn(PVT_TOOL_PATH,                                         \
-                        (const char *const[]){"pvtimer", __VA_ARGS__, NULL},   \
-                        NULL, NULL, r))
-
 TEST_IMPL(tool_help_and_usage)
 {
     struct pvt_spawn_result r;
 
-    TOOL(&r, "--help");
+    PVT_TOOL(&r, "--help");
     ASSERT_EQ(r.status, 0);
     ASSERT(pvt_contains(r.out, "usage: pvtimer COMMAND"));
     ASSERT(pvt_contains(r.out, "sim"));
     pvt_spawn_free(&r);
 
-    TOOL(&r, "no-such-command");
+    PVT_TOOL(&r, "no-such-command");
     ASSERT_EQ(r.status, 2);
     ASSERT(pvt_contains(r.err, "unknown command 'no-such-command'"));
     pvt_spawn_free(&r);
@@ -38,7 +33,7 @@ TEST_IMPL(tool_help_and_usage)
     ASSERT(pvt_contains(r.err, "usage:"));
     pvt_spawn_free(&r);
 
-    TOOL(&r, "--version");
+    PVT_TOOL(&r, "--version");
     ASSERT_EQ(r.status, 0);
     ASSERT(pvt_contains(r.out, "pvtimer 0."));
     pvt_spawn_free(&r);
@@ -51,7 +46,7 @@ TEST_IMPL(tool_strategies)
     const struct pvt_ce_strategy *const *all;
     size_t n, i;
 
-    TOOL(&r, "strategies");
+    PVT_TOOL(&r, "strategies");
     ASSERT_EQ(r.status, 0);
     all = pvt_strategies(&n);
     for (i = 0; i < n; i++) {
@@ -59,7 +54,7 @@ TEST_IMPL(tool_strategies)
         ASSERT(pvt_contains(r.out, all[i]->summary));
     }
     pvt_spawn_free(&r);
-    TOOL(&r, "strategies", "extra");
+    PVT_TOOL(&r, "strategies", "extra");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     RETURN_OK();
@@ -69,11 +64,11 @@ TEST_IMPL(tool_bench_args)
 {
     struct pvt_spawn_result r;
 
-    TOOL(&r, "bench", "nonsense");
+    PVT_TOOL(&r, "bench", "nonsense");
     ASSERT_EQ(r.status, 2);
     ASSERT(pvt_contains(r.err, "unknown benchmark"));
     pvt_spawn_free(&r);
-    TOOL(&r, "bench", "clock", "--frobnicate");
+    PVT_TOOL(&r, "bench", "clock", "--frobnicate");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     RETURN_OK();
