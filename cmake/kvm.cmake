@@ -6,7 +6,8 @@
 # KVM is not available and the KVM tests skip.
 
 target_sources(pvtimer PRIVATE tools/cmd-kvm.c)
-target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c)
+target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
+                                     tests/host/test-qemu.c)
 
 if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux"
         AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$"
@@ -15,12 +16,22 @@ if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux"
 endif()
 
 # ---------------------------------------------------------------- monitor
+# The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
+# it lives beside the monitor rather than in the portable library.
+add_library(pvtimer_timersvc STATIC src/host/timersvc.c)
+target_include_directories(pvtimer_timersvc PUBLIC src/host
+  PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_compile_definitions(pvtimer_timersvc PRIVATE _GNU_SOURCE)
+target_link_libraries(pvtimer_timersvc PUBLIC pvtimer_static Threads::Threads
+  PRIVATE pvt_warnings)
+
 add_library(pvtimer_vmm STATIC
   src/vmm/kvm.c
   src/vmm/elf.c
   src/vmm/hypercall.c)
 target_include_directories(pvtimer_vmm PUBLIC src/vmm
   PRIVATE ${PROJECT_SOURCE_DIR}/include)
+target_link_libraries(pvtimer_vmm PUBLIC pvtimer_timersvc)
 target_compile_definitions(pvtimer_vmm PRIVATE _GNU_SOURCE)
 target_link_libraries(pvtimer_vmm PRIVATE pvt_warnings)
 
@@ -31,8 +42,13 @@ target_link_libraries(pvtimer_vmm PRIVATE pvt_warnings)
 # no hosted link option (sanitizers, PIE) reaches it.
 add_library(pvtimer_guest_objs OBJECT
   guest/start.c
+  guest/boot-pvh.c
+  guest/standalone.c
   guest/lib.c
   guest/console.c
+  guest/cpu.c
+  guest/platform.c
+  guest/scenario.c
   guest/main.c)
 target_include_directories(pvtimer_guest_objs PRIVATE include tests guest)
 target_compile_options(pvtimer_guest_objs PRIVATE ${PVT_FREESTANDING_FLAGS})
@@ -62,8 +78,11 @@ add_custom_command(
 add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
 # ---------------------------------------------------------------- tool
+target_sources(pvtimer PRIVATE tools/kvm-scenario.c)
 target_link_libraries(pvtimer PRIVATE pvtimer_vmm)
 target_compile_definitions(pvtimer PRIVATE PVT_HAVE_KVM=1
   PVT_GUEST_DEFAULT_PATH="${PVT_GUEST_IMAGE}")
 add_dependencies(pvtimer pvtimer-guest)
-target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_KVM=1)
+target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_KVM=1
+  PVT_GUEST_IMAGE_PATH="${PVT_GUEST_IMAGE}")
+add_dependencies(pvtimer-tests pvtimer-guest)

@@ -23,13 +23,24 @@ static inline void pvt_guest_hypercall(enum pvt_hc_nr nr, void *args)
 }
 
 /* Writes len bytes to the monitor's console, in PVT_HC_CONSOLE_MAX
- * chunks; output the monitor refuses is dropped. */
+ * chunks (output the monitor refuses is dropped); after
+ * pvt_guest_console_use_serial, to the serial port instead. */
 void pvt_guest_console_write(const char *buf, size_t len);
+
+/*
+ * Without pvtimer's monitor (e.g. under QEMU): switches the console to the
+ * 16550 serial port COM1 (0x3f8, 115200 8N1) and pvt_guest_exit to QEMU's
+ * isa-debug-exit port 0xf4. Only then: our monitor serves neither port and
+ * stops the VM on the first access.
+ */
+void pvt_guest_console_use_serial(void);
 
 /* Writes a NUL-terminated string to the console. */
 void pvt_guest_puts(const char *s);
 
-/* Stops the VM with status (0: success); never returns. */
+/* Stops the VM with status (0: success); never returns. On the serial
+ * console: writes status to port 0xf4, which QEMU's isa-debug-exit turns
+ * into its exit status (status << 1) | 1, then halts. */
 _Noreturn void pvt_guest_exit(int status);
 
 /* Prints "panic: msg" and exits with status 255. */
@@ -37,5 +48,19 @@ _Noreturn void pvt_guest_panic(const char *msg);
 
 /* The C entry point, called by the start stub on the guest's own stack. */
 _Noreturn void pvt_guest_main(void);
+
+/* Runs what the guest can do without pvtimer's monitor (kvmclock, LAPIC
+ * TSC-deadline); returns the exit status. */
+int pvt_guest_standalone(void);
+
+/*
+ * The physical address of the hvm_start_info struct when the image was
+ * entered through its PVH entry (pvt_guest_pvh_entry, guest/boot-pvh.c:
+ * QEMU's `-kernel`); 0 when our monitor entered it at _start.
+ */
+extern uint32_t pvt_guest_pvh_start_info;
+
+/* The 32-bit PVH entry point named by the image's Xen ELF note. */
+void pvt_guest_pvh_entry(void);
 
 #endif /* PVTIMER_GUEST_H */

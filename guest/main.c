@@ -15,11 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu.h"
 #include "guest.h"
+#include "platform.h"
 #include "runner/list.h"
 #include "runner/test.h"
+#include "scenario.h"
 
-static char cmdline[256];
+static char cmdline[1024];
 
 /* ---- selftest: the harness's platform hooks (contracts in test.h) ---- */
 
@@ -147,6 +150,111 @@ static int console_call(uint64_t data, uint64_t len)
     return a.ret;
 }
 
+static int hostile_timers(void)
+{
+    struct pvt_hc_timer_relative rel = {0};
+    struct pvt_hc_timer_periodic per = {0};
+    struct pvt_hc_timer_stop stop = {0};
+    struct pvt_hc_result res = {0};
+    struct pvt_hc_workload wl = {0};
+    struct pvt_hc_suspend sus = {0};
+    static struct pvt_result_summary sum;
+    int bad = 0;
+
+    rel.delta_ns = PVT_HC_MAX_AHEAD_NS + 1;
+    pvt_guest_hypercall(PVT_HC_TIMER_RELATIVE, &rel);
+    bad |= expect("relative delta beyond 2^50 ns", rel.ret, -PVT_HC_ERANGE);
+    per.period_ns = 1;
+    pvt_guest_hypercall(PVT_HC_TIMER_PERIODIC, &per);
+    bad |= expect("periodic timer every 1 ns", per.ret, -PVT_HC_ERANGE);
+    per.period_ns = UINT64_MAX;
+    pvt_guest_hypercall(PVT_HC_TIMER_PERIODIC, &per);
+    bad |= expect("periodic timer every 2^64 - 1 ns", per.ret, -PVT_HC_ERANGE);
+    stop.reserved = 1;
+    pvt_guest_hypercall(PVT_HC_TIMER_STOP, &stop);
+    bad |= expect("stop with a reserved field set", stop.ret, -PVT_HC_EINVAL);
+    res.type = 99;
+    res.count = 1;
+    res.data = (uintptr_t)&sum;
+    pvt_guest_hypercall(PVT_HC_RESULT, &res);
+    bad |= expect("result of an unknown type", res.ret, -PVT_HC_EINVAL);
+    res.type = PVT_RESULT_SAMPLES;
+    res.count = PVT_RESULT_BATCH_MAX + 1;
+    pvt_guest_hypercall(PVT_HC_RESULT, &res);
+    bad |= expect("too many samples in one call", res.ret, -PVT_HC_EINVAL);
+    res.count = 2;
+    res.data = UINT64_MAX - 16;
+    pvt_guest_hypercall(PVT_HC_RESULT, &res);
+    bad |= expect("samples outside RAM", res.ret, -PVT_HC_EFAULT);
+    res.type = PVT_RESULT_SUMMARY;
+    res.count = 1;
+    res.data = (uintptr_t)&sum;
+    for (unsigned int i = 0; i < sizeof(sum.strategy); i++)
+        sum.strategy[i] = 'x'; /* not NUL-terminated */
+    pvt_guest_hypercall(PVT_HC_RESULT, &res);
+    bad |= expect("summary without a terminated name", res.ret, -PVT_HC_EINVAL);
+    wl.buf = (uintptr_t)&sum;
+    wl.max_items = 0;
+    pvt_guest_hypercall(PVT_HC_WORKLOAD, &wl);
+    bad |= expect("workload of 0 items", wl.ret, -PVT_HC_EINVAL);
+    sus.reserved = 7;
+    pvt_guest_hypercall(PVT_HC_SUSPEND, &sus);
+    bad |= expect("suspend with a reserved field set", sus.ret, -PVT_HC_EINVAL);
+    return bad;
+}
+
+/*
+ * A timer storm: singleshot deadlines in the past, armed again as soon as
+ * each fires. The monitor must fire each at once but never two closer
+ * than PVT_HC_MIN_INTERVAL_NS: the guest times STORM_FIRES of them.
+ */
+#define STORM_FIRES 500u
+
+static int storm(void)
+{
+    static struct guest_clocks c;
+    struct pvt_irq_state st;
+    const char *why = "";
+    uint64_t t0, t1, fires = 0, calls = 0;
+
+    if (guest_clocks_init(&c, 0, &why) < 0) {
+        pvt_test_printf("hostile: storm: %s\n", why);
+        return 1;
+    }
+    pvt_cpu_init_idt();
+    if (!pvt_cpu_init_x2apic()) {
+        pvt_test_printf("hostile: storm: no x2APIC\n");
+        return 1;
+    }
+    /* the default periodic timer would add its own interrupts */
+    {
+        struct pvt_hc_timer_periodic per = {0};
+        pvt_guest_hypercall(PVT_HC_TIMER_PERIODIC, &per);
+    }
+    t0 = guest_kvmclock_ns(&c);
+    while (fires < STORM_FIRES) {
+        struct pvt_hc_timer_singleshot ss = {0};
+
+        ss.deadline_ns = 1; /* long past */
+        pvt_guest_hypercall(PVT_HC_TIMER_SINGLESHOT, &ss);
+        calls++;
+        if (ss.ret != 0) {
+            pvt_test_printf("hostile: storm: singleshot refused (%d)\n",
+                            (int)ss.ret);
+            return 1;
+        }
+        pvt_cpu_wait(&st);
+        if (st.pending & (1u << PVT_IRQ_SINGLESHOT))
+            fires++;
+    }
+    t1 = guest_kvmclock_ns(&c);
+    pvt_test_printf("hostile: storm: %lu fires in %lu ns (%lu calls), at "
+                    "least %lu ns apart on average\n",
+                    (unsigned long)fires, (unsigned long)(t1 - t0),
+                    (unsigned long)calls, (unsigned long)((t1 - t0) / fires));
+    return 0;
+}
+
 static _Noreturn void hostile(uint64_t mem_size)
 {
     struct pvt_hc_info info = {0};
@@ -168,7 +276,9 @@ static _Noreturn void hostile(uint64_t mem_size)
                   -PVT_HC_EFAULT);
     ss.deadline_ns = UINT64_MAX;
     pvt_guest_hypercall(PVT_HC_TIMER_SINGLESHOT, &ss);
-    bad |= expect("singleshot timer (not yet served)", ss.ret, -PVT_HC_ENOSYS);
+    bad |= expect("singleshot deadline 2^64 - 1 ns", ss.ret, -PVT_HC_ERANGE);
+    bad |= hostile_timers();
+    bad |= storm();
     if (bad)
         pvt_guest_exit(3);
     pvt_guest_puts("hostile: unknown hypercall next\n");
@@ -182,6 +292,54 @@ static _Noreturn void hostile_struct(uint64_t mem_size)
     pvt_guest_hypercall(PVT_HC_CONSOLE_WRITE,
                         (void *)(uintptr_t)(mem_size - 8));
     pvt_guest_panic("the monitor accepted a struct outside RAM");
+}
+
+/* ---- costs: what the guest's basic operations take here ---- */
+
+static volatile uint64_t sink;
+
+static uint64_t cycles_of(int what, unsigned int n)
+{
+    static struct guest_clocks c;
+    const char *why;
+    uint64_t t0, t1;
+    unsigned int i;
+
+    if (what == 1 && guest_clocks_init(&c, 0, &why) < 0)
+        return 0;
+    t0 = pvt_rdtsc();
+    for (i = 0; i < n; i++) {
+        switch (what) {
+        case 0:
+            sink += i;
+            break;
+        case 1:
+            sink += guest_kvmclock_ns(&c);
+            break;
+        case 2: {
+            struct pvt_hc_timer_stop a = {0};
+            pvt_guest_hypercall(PVT_HC_TIMER_STOP, &a);
+            break;
+        }
+        default:
+            sink += pvt_rdmsr(MSR_APIC_BASE);
+            break;
+        }
+    }
+    t1 = pvt_rdtsc();
+    return (t1 - t0) / n;
+}
+
+static int costs(void)
+{
+    static const char *const what[] = {"loop iteration", "kvmclock read",
+                                       "hypercall (TIMER_STOP)", "rdmsr"};
+    unsigned int k;
+
+    for (k = 0; k < 4; k++)
+        pvt_test_printf("guest: %-24s %8lu TSC cycles\n", what[k],
+                        (unsigned long)cycles_of((int)k, k == 2 ? 200 : 2000));
+    return 0;
 }
 
 static int streq(const char *a, const char *b)
@@ -207,9 +365,10 @@ _Noreturn void pvt_guest_main(void)
     info.cmdline_size = sizeof(cmdline);
     pvt_guest_hypercall(PVT_HC_INFO, &info);
     if (info.magic != PVT_ABI_MAGIC) {
-        /* not our monitor: no console to say so on (yet) */
-        for (;;)
-            __asm__ volatile("cli; hlt");
+        pvt_guest_console_use_serial();
+        pvt_guest_puts("guest: no pvtimer monitor (not pvtimer's KVM "
+                       "monitor): running standalone\n");
+        pvt_guest_exit(pvt_guest_standalone());
     }
     if (info.ret != 0 || info.host_abi != PVT_ABI_VERSION) {
         pvt_test_printf("guest: ABI version %u, the monitor speaks %u (%d)\n",
@@ -224,6 +383,10 @@ _Noreturn void pvt_guest_main(void)
         pvt_guest_exit(selftest(""));
     if (starts_with(cmdline, "selftest "))
         pvt_guest_exit(selftest(cmdline + 9));
+    if (streq(cmdline, "costs"))
+        pvt_guest_exit(costs());
+    if (starts_with(cmdline, "scenario "))
+        pvt_guest_exit(pvt_guest_scenario(cmdline + 9));
     if (streq(cmdline, "hostile"))
         hostile(info.mem_size);
     if (streq(cmdline, "hostile-struct"))

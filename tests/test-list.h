@@ -37,7 +37,8 @@
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
     PVT_TESTS_SIM_HOST(X)                                                      \
     PVT_TESTS_TOOLS_HOST(X)                                                    \
-    PVT_TESTS_KVM_HOST(X)
+    PVT_TESTS_KVM_HOST(X)                                                      \
+    PVT_TESTS_QEMU_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
 
@@ -175,7 +176,7 @@
     X(tq_hang_backoff_capped, PVT_TEST_CORE, 0)                                \
     X(tq_program_errors, PVT_TEST_CORE, 0)                                     \
     X(tq_property_perturbed_device, PVT_TEST_CORE, 0)                          \
-    X(tq_heap_against_model, PVT_TEST_CORE, 0) \
+    X(tq_heap_against_model, PVT_TEST_CORE, 0)                                 \
     X(tq_ladder_against_model, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TICK(X)                                                      \
@@ -213,14 +214,14 @@
 #define PVT_TESTS_SIM_HOST(X)                                                  \
     X(sim_params_units, PVT_TEST_HOST, 0)                                      \
     X(sim_every_strategy_keeps_the_queue_promise, PVT_TEST_HOST, 120000)       \
-    X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000) \
-    X(sim_html_report, PVT_TEST_HOST, 120000) \
-    X(sim_scenario_files, PVT_TEST_HOST, 0) \
-    X(sim_abs_boot_offset_keeps_the_boot_drift, PVT_TEST_HOST, 120000) \
-    X(sim_abs_mode_offset_grows_during_boot, PVT_TEST_HOST, 120000) \
-    X(sim_delta_error_is_local, PVT_TEST_HOST, 120000) \
-    X(sim_relative_follows_the_preemptions, PVT_TEST_HOST, 120000) \
-    X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000) \
+    X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000)                 \
+    X(sim_html_report, PVT_TEST_HOST, 120000)                                  \
+    X(sim_scenario_files, PVT_TEST_HOST, 0)                                    \
+    X(sim_abs_boot_offset_keeps_the_boot_drift, PVT_TEST_HOST, 120000)         \
+    X(sim_abs_mode_offset_grows_during_boot, PVT_TEST_HOST, 120000)            \
+    X(sim_delta_error_is_local, PVT_TEST_HOST, 120000)                         \
+    X(sim_relative_follows_the_preemptions, PVT_TEST_HOST, 120000)             \
+    X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)                   \
     X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
@@ -231,6 +232,11 @@
 #define PVT_TESTS_KVM_HOST(X)                                                  \
     X(kvm_selftest, PVT_TEST_HOST, 120000)                                     \
     X(kvm_bad_elf, PVT_TEST_HOST, 0)                                           \
-    X(kvm_hostile_guest, PVT_TEST_HOST, 60000)
+    X(kvm_hostile_guest, PVT_TEST_HOST, 60000)                                 \
+    X(kvm_scenario_seed_boot, PVT_TEST_HOST, 180000)                           \
+    X(kvm_scenario_migrate, PVT_TEST_HOST, 120000)
+
+/* The guest image under QEMU with KVM (PVH entry, serial console). */
+#define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
 
 #endif /* PVTIMER_TEST_LIST_H */

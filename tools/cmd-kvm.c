@@ -1,20 +1,25 @@
 /*
  * `pvtimer kvm`: run the guest kernel under the project's own KVM monitor.
  *
- *   pvtimer kvm --selftest [PATTERN...] [--guest PATH] [--mem MiB]
- *               [--timeout S]
- *   pvtimer kvm --cmdline STR [--guest PATH] [--mem MiB] [--timeout S]
+ *   pvtimer kvm --scenario NAME|FILE [--strategy LIST|all] [--seed N]
+ *               [--set key=value ...] [--json] [--report FILE.html]
+ *               [--load N]
+ *   pvtimer kvm --selftest [PATTERN...]
+ *   pvtimer kvm --cmdline STR
+ *   (each also takes --guest PATH, --mem MiB, --timeout S)
  *
- * The guest's console goes to stdout. Exit status: 0 when the guest exited
- * with status 0; 1 when it exited otherwise, the monitor stopped it (the
- * reason on stderr) or KVM is not available ("KVM is not available: ...");
- * 2 for bad usage and for what is not implemented yet (--scenario).
+ * A scenario's console messages go to stderr; with --selftest and
+ * --cmdline the guest's console goes to stdout. Exit status: 0 when the
+ * guest(s) exited with status 0; 1 when one exited otherwise or the
+ * monitor stopped it (the reason on stderr); 2 for bad usage; 77 when KVM
+ * is not available here ("KVM is not available: ...").
  * The guest image: --guest, else $PVT_GUEST_PATH, else the one the build
  * produced.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,10 +27,17 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "pvtimer/pvtimer.h"
+#include "sim/params.h"
 
 #ifdef PVT_HAVE_KVM
+#include "kvm-scenario.h"
 #include "vmm.h"
 #endif
+
+/* exit status for "KVM is not available here" (automake's "skipped") */
+#define EXIT_NO_KVM 77
+#define MAX_SETS    64
 
 #define DEFAULT_MEM_MIB   64u
 #define DEFAULT_TIMEOUT_S 60u
@@ -33,27 +45,82 @@
 /* "selftest" and its patterns; the guest reads at most 255 bytes. */
 #define SELFTEST_CMDLINE_MAX 240u
 
+/*
+ * A scenario's times, shortened for a real run (the guest runs them in
+ * real time, once per strategy): caps applied to the scenario before the
+ * user's --set values.
+ */
+#define KVM_BOOT_S      2.0
+#define KVM_DURATION_S  8.0
+#define KVM_DRAIN_S     1.0
+#define KVM_DELTA_MAX_S 1.0
+#define KVM_RATE_HZ     150.0
+#define KVM_HZ          100.0
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: pvtimer kvm --selftest [PATTERN...] [--guest PATH] "
-            "[--mem MiB] [--timeout S]\n"
-            "       pvtimer kvm --cmdline STR [--guest PATH] [--mem MiB] "
-            "[--timeout S]\n\n"
-            "Runs the guest kernel under pvtimer's KVM monitor; its console "
-            "goes to stdout.\n"
-            "  --selftest    run the core's unit tests inside the guest (those "
-            "whose name\n"
-            "                contains a PATTERN, when given, and no "
-            "-PATTERN)\n"
-            "  --cmdline STR hand STR to the guest as its command line\n"
-            "  --guest PATH  guest image (default: $PVT_GUEST_PATH, else the "
-            "built one)\n"
-            "  --mem MiB     guest RAM (default %u)\n"
-            "  --timeout S   stop a guest still running after S seconds "
-            "(default %u, 0: never)\n"
-            "  --scenario    not implemented yet\n",
-            DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_S);
+    fprintf(
+        f,
+        "usage: pvtimer kvm --scenario NAME|FILE [--strategy LIST|all] "
+        "[--seed N]\n"
+        "                   [--set key=value ...] [--json] [--report "
+        "FILE.html] [--load N]\n"
+        "       pvtimer kvm --selftest [PATTERN...]\n"
+        "       pvtimer kvm --cmdline STR\n"
+        "       (each also takes --guest PATH, --mem MiB, --timeout S)\n\n"
+        "Runs the guest kernel under pvtimer's KVM monitor.\n"
+        "  --scenario NAME|FILE  a simulator scenario (pvtimer sim --list), "
+        "run for real:\n"
+        "                        one VM per strategy, the table (or JSON) "
+        "with the\n"
+        "                        baselines measured in the same run. Its "
+        "times are\n"
+        "                        shortened for a real run (boot <= %g s, "
+        "run <= %g s,\n"
+        "                        drain <= %g s, timers <= %g s, <= %g/s, "
+        "hz <= %g);\n"
+        "                        --set overrides\n"
+        "  --strategy LIST       comma-separated strategy names, or all "
+        "(default)\n"
+        "  --seed N              workload and preemption seed (default 1)\n"
+        "  --set key=value       override a parameter (as pvtimer sim)\n"
+        "  --json                JSON in the simulator's schema, \"backend\": "
+        "\"kvm\"\n"
+        "  --report FILE.html    the simulator's HTML report\n"
+        "  --load N              N busy host threads during the runs\n"
+        "  --selftest            run the core's unit tests inside the guest "
+        "(those whose\n"
+        "                        name contains a PATTERN, when given, and "
+        "no -PATTERN)\n"
+        "  --cmdline STR         hand STR to the guest as its command "
+        "line\n"
+        "  --guest PATH          guest image (default: $PVT_GUEST_PATH, "
+        "else the built one)\n"
+        "  --mem MiB             guest RAM (default %u)\n"
+        "  --timeout S           stop a guest still running after S "
+        "seconds (default %u,\n"
+        "                        0: never; per VM)\n"
+        "Exit status: 0 ok, 1 a run failed, 2 bad usage, 77 KVM is not "
+        "available.\n",
+        KVM_BOOT_S, KVM_DURATION_S, KVM_DRAIN_S, KVM_DELTA_MAX_S, KVM_RATE_HZ,
+        KVM_HZ, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_S);
+}
+
+static void shorten(struct sim_params *p)
+{
+    double scale =
+        p->duration_s > KVM_DURATION_S ? KVM_DURATION_S / p->duration_s : 1.0;
+
+    if (p->migrate_at_s >= 0)
+        p->migrate_at_s *= scale;
+    p->boot_s = fmin(p->boot_s, KVM_BOOT_S);
+    p->duration_s = fmin(p->duration_s, KVM_DURATION_S);
+    p->drain_s = fmin(p->drain_s, KVM_DRAIN_S);
+    p->delta_max_s = fmin(p->delta_max_s, KVM_DELTA_MAX_S);
+    if (p->delta_min_us * 1e3 > p->delta_max_s * 1e9)
+        p->delta_min_us = p->delta_max_s * 1e6 / 10;
+    p->timer_rate_hz = fmin(p->timer_rate_hz, KVM_RATE_HZ);
+    p->hz = fmin(p->hz, KVM_HZ);
 }
 
 /* Parses a decimal unsigned number in [min, max]. */
@@ -86,14 +153,100 @@ static int is_pattern(const char *v)
            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(v);
 }
 
+/* --scenario: parameters as pvtimer sim takes them, shortened, then run. */
+static int run_scenario(const char *scenario, const char *strategy_list,
+                        const char *const *sets, size_t nsets,
+                        unsigned long long seed, bool json, const char *report,
+                        const char *guest, unsigned long mem_mib,
+                        unsigned long timeout_s, unsigned long load)
+{
+    const struct pvt_ce_strategy *strategies[16];
+    struct sim_params p;
+    size_t nstrat = 0, k;
+    char err[256];
+    const char *name = scenario;
+
+    if (sim_params_scenario(&p, scenario, err, sizeof(err)) < 0) {
+        if (access(scenario, R_OK) != 0) {
+            fprintf(stderr,
+                    "pvtimer kvm: unknown scenario '%s' (pvtimer sim --list "
+                    "lists them)\n",
+                    scenario);
+            return 2;
+        }
+        sim_params_default(&p);
+        if (sim_params_load_file(&p, scenario, err, sizeof(err)) < 0) {
+            fprintf(stderr, "pvtimer kvm: %s\n", err);
+            return 2;
+        }
+    }
+    shorten(&p);
+    for (k = 0; k < nsets; k++)
+        if (sim_params_set(&p, sets[k], err, sizeof(err)) < 0) {
+            fprintf(stderr, "pvtimer kvm: %s\n", err);
+            return 2;
+        }
+    if (sim_params_check(&p, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pvtimer kvm: %s\n", err);
+        return 2;
+    }
+    if (pvt_parse_strategies("kvm", strategy_list, strategies, &nstrat) < 0)
+        return 2;
+#ifndef PVT_HAVE_KVM
+    (void)seed;
+    (void)json;
+    (void)report;
+    (void)guest;
+    (void)mem_mib;
+    (void)timeout_s;
+    (void)load;
+    (void)name;
+    fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
+                    "KVM monitor (x86-64 Linux only)\n");
+    return EXIT_NO_KVM;
+#else
+    {
+        struct kvm_scenario_opts o;
+        double run_s = p.boot_s + p.duration_s + p.drain_s;
+
+        memset(&o, 0, sizeof(o));
+        o.scenario = name;
+        o.params = &p;
+        o.seed = seed;
+        o.strategies = strategies;
+        o.nstrategies = nstrat;
+        o.guest = guest && *guest ? guest : PVT_GUEST_DEFAULT_PATH;
+        o.mem_bytes = (uint64_t)mem_mib << 20;
+        /* the default watchdog grows with the run */
+        o.timeout_s = timeout_s == DEFAULT_TIMEOUT_S
+                          ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s)
+                          : (unsigned int)timeout_s;
+        o.load_threads = (unsigned int)load;
+        o.console_fd = STDERR_FILENO;
+        o.json = json;
+        o.progress = isatty(STDERR_FILENO);
+        o.report = report;
+        return pvt_kvm_scenario(&o);
+    }
+#endif
+}
+
 /* Contract in commands.h. */
 int pvt_cmd_kvm(int argc, char **argv)
 {
     char selftest[SELFTEST_CMDLINE_MAX];
     const char *guest = NULL;
     const char *cmdline = NULL;
+    const char *scenario = NULL;
+    const char *strategy_list = "all";
+    const char *report = NULL;
+    const char *sets[MAX_SETS];
+    size_t nsets = 0;
+    unsigned long long seed = 1;
     unsigned long mem_mib = DEFAULT_MEM_MIB;
     unsigned long timeout_s = DEFAULT_TIMEOUT_S;
+    unsigned long load = 0;
+    bool json = false;
     int i;
 
     for (i = 1; i < argc; i++) {
@@ -106,6 +259,11 @@ int pvt_cmd_kvm(int argc, char **argv)
         } else if (strcmp(a, "--selftest") == 0) {
             size_t len;
 
+            if (cmdline) {
+                fprintf(stderr, "pvtimer kvm: --cmdline and --selftest "
+                                "exclude each other\n");
+                return 2;
+            }
             strcpy(selftest, "selftest");
             len = strlen(selftest);
             while (is_pattern(v)) {
@@ -120,11 +278,45 @@ int pvt_cmd_kvm(int argc, char **argv)
                 v = i + 1 < argc ? argv[i + 1] : NULL;
             }
             cmdline = selftest;
-        } else if (strcmp(a, "--scenario") == 0) {
-            fprintf(stderr, "pvtimer kvm: --scenario is not implemented yet "
-                            "(only --selftest is)\n");
-            return 2;
+        } else if (strcmp(a, "--scenario") == 0 && v) {
+            scenario = v;
+            i++;
+        } else if (strcmp(a, "--strategy") == 0 && v) {
+            strategy_list = v;
+            i++;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            char *end;
+            errno = 0;
+            seed = strtoull(v, &end, 10);
+            if (errno || *end || *v < '0' || *v > '9') {
+                fprintf(stderr, "pvtimer kvm: --seed takes a number\n");
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--set") == 0 && v) {
+            if (nsets == MAX_SETS) {
+                fprintf(stderr, "pvtimer kvm: too many --set\n");
+                return 2;
+            }
+            sets[nsets++] = v;
+            i++;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--report") == 0 && v) {
+            report = v;
+            i++;
+        } else if (strcmp(a, "--load") == 0) {
+            if (parse_uint(v, 0, 64, &load) < 0) {
+                fprintf(stderr, "pvtimer kvm: --load takes 0..64 threads\n");
+                return 2;
+            }
+            i++;
         } else if (strcmp(a, "--cmdline") == 0 && v) {
+            if (cmdline) {
+                fprintf(stderr, "pvtimer kvm: --cmdline and --selftest "
+                                "exclude each other\n");
+                return 2;
+            }
             cmdline = v;
             i++;
         } else if (strcmp(a, "--guest") == 0 && v) {
@@ -149,13 +341,17 @@ int pvt_cmd_kvm(int argc, char **argv)
             return 2;
         }
     }
-    if (cmdline == NULL) {
-        fprintf(stderr, "pvtimer kvm: say what to run (--selftest)\n");
+    if ((cmdline == NULL) == (scenario == NULL)) {
+        fprintf(stderr, "pvtimer kvm: say what to run: --scenario, "
+                        "--selftest or --cmdline (one of them)\n");
         usage(stderr);
         return 2;
     }
     if (guest == NULL)
         guest = getenv("PVT_GUEST_PATH");
+    if (scenario)
+        return run_scenario(scenario, strategy_list, sets, nsets, seed, json,
+                            report, guest, mem_mib, timeout_s, load);
 
 #ifndef PVT_HAVE_KVM
     (void)guest;
@@ -163,7 +359,7 @@ int pvt_cmd_kvm(int argc, char **argv)
     (void)timeout_s;
     fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
                     "KVM monitor (x86-64 Linux only)\n");
-    return 1;
+    return EXIT_NO_KVM;
 #else
     {
         struct pvt_vmm_config cfg;
@@ -183,6 +379,8 @@ int pvt_cmd_kvm(int argc, char **argv)
         if (pvt_vmm_init(&vm, &cfg) < 0 || pvt_vmm_elf_load(&vm) < 0 ||
             pvt_vmm_kvm_setup(&vm) < 0 || pvt_vmm_run(&vm) < 0) {
             fprintf(stderr, "pvtimer kvm: %s\n", vm.err);
+            if (vm.kvm_unavailable)
+                rc = EXIT_NO_KVM;
             goto out;
         }
         if (vm.guest_status != 0) {

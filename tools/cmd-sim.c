@@ -74,8 +74,9 @@ static void list(void)
            "(ns us ms s m h d; Hz kHz MHz GHz; ppm ppb; %%).\n");
 }
 
-static int parse_strategies(const char *arg, const struct pvt_ce_strategy **out,
-                            size_t *n)
+/* Contract in commands.h. */
+int pvt_parse_strategies(const char *cmd, const char *arg,
+                         const struct pvt_ce_strategy **out, size_t *n)
 {
     size_t count, i;
     const struct pvt_ce_strategy *const *all = pvt_strategies(&count);
@@ -93,9 +94,9 @@ static int parse_strategies(const char *arg, const struct pvt_ce_strategy **out,
         const struct pvt_ce_strategy *s = pvt_strategy_find(tok);
         if (!s) {
             fprintf(stderr,
-                    "pvtimer sim: unknown strategy '%s' (pvtimer strategies "
+                    "pvtimer %s: unknown strategy '%s' (pvtimer strategies "
                     "lists them)\n",
-                    tok);
+                    cmd, tok);
             return -1;
         }
         for (i = 0; i < *n; i++)
@@ -105,7 +106,7 @@ static int parse_strategies(const char *arg, const struct pvt_ce_strategy **out,
             out[(*n)++] = s;
     }
     if (*n == 0) {
-        fprintf(stderr, "pvtimer sim: --strategy names no strategy\n");
+        fprintf(stderr, "pvtimer %s: --strategy names no strategy\n", cmd);
         return -1;
     }
     return 0;
@@ -251,7 +252,7 @@ int pvt_cmd_sim(int argc, char **argv)
             if (strcmp(arg, "--scenario") == 0) {
                 scenario = val;
             } else if (strcmp(arg, "--strategy") == 0) {
-                if (parse_strategies(val, strategies, &nstrat))
+                if (pvt_parse_strategies("sim", val, strategies, &nstrat))
                     return 2;
                 strategies_given = true;
             } else if (strcmp(arg, "--seed") == 0) {
@@ -285,7 +286,7 @@ int pvt_cmd_sim(int argc, char **argv)
         }
     }
     if (!strategies_given)
-        parse_strategies("all", strategies, &nstrat);
+        pvt_parse_strategies("sim", "all", strategies, &nstrat);
 
     /* a built-in name, else a file */
     if (sim_scenario_find(scenario)) {

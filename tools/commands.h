@@ -6,11 +6,22 @@
 #ifndef PVTIMER_TOOLS_COMMANDS_H
 #define PVTIMER_TOOLS_COMMANDS_H
 
+#include <stddef.h>
+
 int pvt_cmd_sim(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);
 /* `pvtimer kvm`: the guest under the KVM monitor (tools/cmd-kvm.c). */
 int pvt_cmd_kvm(int argc, char **argv);
+
+struct pvt_ce_strategy;
+/*
+ * Parses a comma-separated list of strategy names, or "all", into out
+ * (room for every strategy; duplicates dropped) and *n. Prints a message
+ * naming cmd and returns -1 for an unknown name or an empty list.
+ */
+int pvt_parse_strategies(const char *cmd, const char *arg,
+                         const struct pvt_ce_strategy **out, size_t *n);
 
 /* Benchmarks, dispatched by pvt_cmd_bench; argv[0] is the benchmark's
  * name, the options follow. Same exit statuses. */

@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 /* Bumped on any incompatible change to a struct, number or meaning. */
-#define PVT_ABI_VERSION 1u
+#define PVT_ABI_VERSION 2u
 /* "PVTM": what INFO writes into magic. */
 #define PVT_ABI_MAGIC 0x4d545650u
 
@@ -51,13 +51,29 @@ enum pvt_hc_nr {
     PVT_HC_TIMER_RELATIVE = 4,   /* struct pvt_hc_timer_relative */
     PVT_HC_TIMER_PERIODIC = 5,   /* struct pvt_hc_timer_periodic */
     PVT_HC_TIMER_STOP = 6,       /* struct pvt_hc_timer_stop */
+    PVT_HC_RESULT = 7,           /* struct pvt_hc_result */
+    PVT_HC_SUSPEND = 8,          /* struct pvt_hc_suspend */
+    PVT_HC_WORKLOAD = 9,         /* struct pvt_hc_workload */
     PVT_HC_MAX
 };
+
+/*
+ * Interrupt vectors the monitor injects (as MSIs to the vCPU's local APIC,
+ * fixed delivery, edge): the guest installs handlers for them before it
+ * enables interrupts. The singleshot and the periodic timer fire
+ * separately; when both are due they come together, singleshot first.
+ * PVT_VEC_CONTROL means "the monitor wants a PVT_HC_SUSPEND call" (a
+ * migration or a pause is waiting for the guest to reach a safe point).
+ */
+#define PVT_VEC_SINGLESHOT 0x40u
+#define PVT_VEC_PERIODIC   0x41u
+#define PVT_VEC_CONTROL    0x42u
 
 /* Error codes for `ret`, negated; the numbers are Linux's errno values. */
 #define PVT_HC_EFAULT     14 /* a buffer lies (partly) outside guest RAM */
 #define PVT_HC_EINVAL     22 /* a bad value (reserved field not 0, ...) */
 #define PVT_HC_ERANGE     34 /* a value out of the call's range */
+#define PVT_HC_ENOSPC     28 /* a bounded store of the monitor is full */
 #define PVT_HC_ENOSYS     38 /* call known but not implemented by this monitor */
 #define PVT_HC_EOPNOTSUPP 95 /* the guest's ABI version is not supported */
 
@@ -111,8 +127,24 @@ struct pvt_hc_exit {
 };
 
 /*
+ * The timers, as Xen defines them (pvtimer/hvtimer.h has the semantics):
+ * every vCPU starts with a periodic timer of PVT_HC_DEFAULT_PERIOD_NS,
+ * first due one period after the vCPU starts, until the guest stops it.
+ * A deadline less than the monitor's slop (50 us) ahead fires that slop
+ * after the call (late, never early); the monitor rate-limits fires to one
+ * per PVT_HC_MIN_INTERVAL_NS per vCPU (deferred, never dropped).
+ * Deadlines are kvmclock ns: what the guest reads from its kvmclock page.
+ */
+#define PVT_HC_DEFAULT_PERIOD_NS 10000000ull
+#define PVT_HC_MIN_PERIOD_NS     1000000ull
+#define PVT_HC_MIN_INTERVAL_NS   10000ull
+/* Deadlines and deltas beyond this (about 13 days ahead) get -ERANGE. */
+#define PVT_HC_MAX_AHEAD_NS (1ull << 50)
+
+/*
  * TIMER_SINGLESHOT: fire once at deadline_ns, an absolute kvmclock time; a
- * deadline in the past fires at once. OUT: ret 0 or a negated code.
+ * deadline in the past fires at once, one more than PVT_HC_MAX_AHEAD_NS
+ * ahead is refused. OUT: ret 0 or a negated code.
  */
 struct pvt_hc_timer_singleshot {
     /* IN */
@@ -123,8 +155,8 @@ struct pvt_hc_timer_singleshot {
 };
 
 /*
- * TIMER_RELATIVE: fire once delta_ns after the monitor handles the call.
- * OUT: ret 0 or a negated code.
+ * TIMER_RELATIVE: fire once delta_ns after the monitor handles the call
+ * (delta_ns <= PVT_HC_MAX_AHEAD_NS). OUT: ret 0 or a negated code.
  */
 struct pvt_hc_timer_relative {
     /* IN */
@@ -135,8 +167,9 @@ struct pvt_hc_timer_relative {
 };
 
 /*
- * TIMER_PERIODIC: fire every period_ns; 0 stops the periodic timer. OUT:
- * ret 0 or a negated code.
+ * TIMER_PERIODIC: fire every period_ns, first one period after the call;
+ * 0 stops the periodic timer. OUT: ret 0, or -ERANGE for a period below
+ * PVT_HC_MIN_PERIOD_NS or above PVT_HC_MAX_AHEAD_NS.
  */
 struct pvt_hc_timer_periodic {
     /* IN */
@@ -154,6 +187,118 @@ struct pvt_hc_timer_stop {
     int32_t ret;
 };
 
+/*
+ * RESULT: the guest reports measurements. type says what data points at:
+ *   PVT_RESULT_SAMPLES  count (1..PVT_RESULT_BATCH_MAX) struct
+ *                       pvt_result_sample
+ *   PVT_RESULT_SUMMARY  one struct pvt_result_summary (count = 1); ends a
+ *                       run: later samples belong to the next one
+ * OUT: ret 0, -EINVAL (unknown type or kind, bad count, a name that is not
+ * NUL-terminated or unknown to the monitor), -EFAULT (data outside RAM),
+ * -ENOSPC (more runs than the monitor keeps, PVT_RESULT_RUNS_MAX). The
+ * monitor folds samples into fixed-size histograms: reporting costs it no
+ * memory per sample.
+ */
+#define PVT_RESULT_SAMPLES   1u
+#define PVT_RESULT_SUMMARY   2u
+#define PVT_RESULT_BATCH_MAX 256u
+#define PVT_RESULT_RUNS_MAX  16u
+
+struct pvt_hc_result {
+    /* IN */
+    uint32_t type;
+    uint32_t count;
+    uint64_t data; /* guest-physical address */
+    /* OUT */
+    int32_t ret;
+    uint32_t pad;
+};
+
+/* Sample kinds (DESIGN.md defines the first three). */
+enum pvt_result_kind {
+    PVT_SAMPLE_LATENESS = 1,     /* guest ns: callback time - deadline */
+    PVT_SAMPLE_DEVICE_ERROR = 2, /* guest ns: event arrival - target */
+    PVT_SAMPLE_AIM_ERROR = 3,    /* guest ns: device_error - (hv at event -
+                                    programmed hv deadline) */
+    PVT_SAMPLE_TSC_DEADLINE = 4, /* baseline: LAPIC TSC-deadline lateness,
+                                    ns, seen by the guest */
+    PVT_SAMPLE_KIND_MAX
+};
+
+/* flags of a sample */
+#define PVT_SAMPLE_AFTER_SWITCH (1u << 0) /* programmed after high-res */
+
+struct pvt_result_sample {
+    uint32_t kind;  /* enum pvt_result_kind */
+    uint32_t flags; /* PVT_SAMPLE_* */
+    int64_t value;  /* ns */
+    int64_t t_ns;   /* guest uptime of the sample */
+};
+
+struct pvt_result_summary {
+    char strategy[32]; /* NUL-terminated strategy name */
+    uint64_t timers;   /* armed by the workload */
+    uint64_t fired;
+    uint64_t cancelled;
+    uint64_t pending; /* still armed at the end, not yet due */
+    uint64_t lost;    /* armed, due more than 1 s ago, not fired */
+    uint64_t early_callbacks;
+    uint64_t device_interrupts;
+    uint64_t spurious_interrupts;
+    uint64_t splits;
+    uint64_t hangs;
+    uint64_t hv_past_sets; /* hv deadlines already past when set */
+    int64_t highres_at_ns; /* guest ns of the switch, or -1 */
+    int64_t end_ns;        /* guest ns at the end */
+    uint64_t ticks;        /* boot ticks that arrived */
+    uint64_t tsc_khz;      /* the guest's calibrated TSC */
+    uint64_t resumes;      /* migrations the guest resumed from */
+};
+
+/*
+ * SUSPEND: the guest's answer to PVT_VEC_CONTROL, made at a safe point
+ * (interrupts off, nothing half-programmed). The monitor carries out what
+ * was waiting (a migration: a kvmclock jump) before it returns. OUT: ret
+ * 0 when nothing happened, 1 when the guest was moved: the clock may have
+ * jumped and the singleshot timer was cancelled, so the guest runs its
+ * resume path (forget the pvclock last value, continue its clock, re-arm).
+ */
+struct pvt_hc_suspend {
+    /* IN */
+    uint32_t reserved; /* must be 0 */
+    /* OUT */
+    int32_t ret;
+};
+
+/*
+ * WORKLOAD: the timer workload of a scenario run, drawn by the monitor
+ * (with the simulator's distributions and seed, so every strategy's run
+ * gets the same one): items first .. first + max_items - 1 copied to buf.
+ * OUT: ret 0, -EFAULT (buf outside RAM), -EINVAL (max_items 0 or above
+ * PVT_WORKLOAD_CHUNK_MAX); count items copied (0 past the end), total in
+ * the workload (0: none was given).
+ */
+#define PVT_WORKLOAD_CHUNK_MAX 4096u
+
+struct pvt_workload_item {
+    uint64_t at_ns;           /* when it is armed: ns of true time (the
+                                 guest's TSC) since the run started */
+    uint64_t delta_ns;        /* armed this far ahead in the guest clock */
+    uint64_t cancel_after_ns; /* cancelled this long after arming; 0: not */
+};
+
+struct pvt_hc_workload {
+    /* IN */
+    uint64_t buf; /* guest-physical address of max_items items */
+    uint32_t first;
+    uint32_t max_items;
+    /* OUT */
+    int32_t ret;
+    uint32_t count;
+    uint32_t total;
+    uint32_t pad;
+};
+
 /* The layout is the ABI: any change here is a new PVT_ABI_VERSION. */
 _Static_assert(sizeof(struct pvt_hc_info) == 48, "pvt_hc_info layout");
 _Static_assert(sizeof(struct pvt_hc_console_write) == 24,
@@ -167,6 +312,15 @@ _Static_assert(sizeof(struct pvt_hc_timer_periodic) == 16,
                "pvt_hc_timer_periodic layout");
 _Static_assert(sizeof(struct pvt_hc_timer_stop) == 8,
                "pvt_hc_timer_stop layout");
+_Static_assert(sizeof(struct pvt_hc_result) == 24, "pvt_hc_result layout");
+_Static_assert(sizeof(struct pvt_result_sample) == 24,
+               "pvt_result_sample layout");
+_Static_assert(sizeof(struct pvt_result_summary) == 160,
+               "pvt_result_summary layout");
+_Static_assert(sizeof(struct pvt_hc_suspend) == 8, "pvt_hc_suspend layout");
+_Static_assert(sizeof(struct pvt_workload_item) == 24,
+               "pvt_workload_item layout");
+_Static_assert(sizeof(struct pvt_hc_workload) == 32, "pvt_hc_workload layout");
 _Static_assert(PVT_HC_MAX <= PVT_HC_PIO_COUNT, "hypercalls fit the window");
 
 #endif /* PVTIMER_PVABI_H */

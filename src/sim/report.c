@@ -143,18 +143,38 @@ void sim_report_table(FILE *f, const char *scenario, uint64_t seed,
                       const struct sim_params *p, const struct sim_result *r,
                       size_t n)
 {
+    sim_report_table_ex(f, NULL, scenario, seed, p, r, n);
+}
+
+void sim_report_table_ex(FILE *f, const struct sim_report_meta *meta,
+                         const char *scenario, uint64_t seed,
+                         const struct sim_params *p, const struct sim_result *r,
+                         size_t n)
+{
     size_t i;
     char x[32], y[32], z[32], v[160];
 
-    fprintf(f,
-            "pvtimer sim: scenario %s, seed %llu: %g s of guest time "
+    if (meta && meta->backend && strcmp(meta->backend, "sim") != 0)
+        fprintf(
+            f,
+            "pvtimer %s: scenario %s, seed %llu: %g s of guest time "
             "(boot %g s on %s, drift %g ppm), %g timers/s,\n"
-            "preemption %g/s x %g ms, hypervisor up %g s, slop %g us\n\n",
-            scenario, (unsigned long long)seed, p->duration_s, p->boot_s,
-            p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
+            "preemption %g/s x %g ms\n\n",
+            meta->backend, scenario, (unsigned long long)seed, p->duration_s,
+            p->boot_s, p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
             p->boot_clock == SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
-            p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms,
-            p->hv_uptime_s, p->slop_us);
+            p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms);
+    else
+        fprintf(f,
+                "pvtimer sim: scenario %s, seed %llu: %g s of guest time "
+                "(boot %g s on %s, drift %g ppm), %g timers/s,\n"
+                "preemption %g/s x %g ms, hypervisor up %g s, slop %g us\n\n",
+                scenario, (unsigned long long)seed, p->duration_s, p->boot_s,
+                p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
+                p->boot_clock == SIM_BOOT_TSC ? -p->tsc_cal_ppm
+                                              : p->boot_drift_ppm,
+                p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms,
+                p->hv_uptime_s, p->slop_us);
     fprintf(f, "%-16s %8s %8s %5s %5s %9s %9s  %-21s %-21s %-21s\n", "strategy",
             "timers", "fired", "lost", "early", "irqs", "spurious",
             "lateness p50/p99", "|device err| p50/p99", "|aim err| p50/p99");
@@ -202,6 +222,15 @@ void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
                      const struct sim_params *p, const struct sim_result *r,
                      size_t n)
 {
+    sim_report_json_ex(f, NULL, scenario, seed, p, r, n);
+}
+
+void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
+                        const char *scenario, uint64_t seed,
+                        const struct sim_params *p, const struct sim_result *r,
+                        size_t n)
+{
+    const char *backend = meta && meta->backend ? meta->backend : "sim";
     size_t i, nd;
     const struct sim_param_def *d = sim_param_defs(&nd);
     char v[160];
@@ -213,8 +242,8 @@ void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
         if ((unsigned char)*scenario >= 0x20)
             fputc(*scenario, f);
     }
-    fprintf(f, "\", \"backend\": \"sim\", \"seed\": %llu, \"params\": {",
-            (unsigned long long)seed);
+    fprintf(f, "\", \"backend\": \"%s\", \"seed\": %llu, \"params\": {",
+            backend, (unsigned long long)seed);
     for (i = 0; i < nd; i++)
         fprintf(f, "%s\"%s\": %.17g", i ? ", " : "", d[i].name,
                 sim_param_get(p, &d[i]));
@@ -258,7 +287,10 @@ void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
                 (unsigned long long)s->events, s->truncated ? "true" : "false",
                 sim_verdict(p, s, v, sizeof(v)));
     }
-    fprintf(f, "]}\n");
+    fprintf(f, "]");
+    if (meta && meta->extra_json)
+        meta->extra_json(f, meta->extra_ctx);
+    fprintf(f, "}\n");
 }
 
 void sim_report_csv(FILE *f, const struct sim_result *r, size_t n)

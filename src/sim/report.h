@@ -15,6 +15,23 @@ void sim_report_table(FILE *f, const char *scenario, uint64_t seed,
 void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
                      const struct sim_params *p, const struct sim_result *r,
                      size_t n);
+/* How another backend (pvtimer kvm) labels the same report: backend names
+ * it ("sim" when meta is NULL); extra_json, if set, prints more members
+ * of the top-level object, each preceded by ", ". */
+struct sim_report_meta {
+    const char *backend;
+    void (*extra_json)(FILE *f, void *ctx);
+    void *extra_ctx;
+};
+
+void sim_report_table_ex(FILE *f, const struct sim_report_meta *meta,
+                         const char *scenario, uint64_t seed,
+                         const struct sim_params *p, const struct sim_result *r,
+                         size_t n);
+void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
+                        const char *scenario, uint64_t seed,
+                        const struct sim_params *p, const struct sim_result *r,
+                        size_t n);
 void sim_report_csv(FILE *f, const struct sim_result *r, size_t n);
 /* One self-contained HTML page with the table and inline SVG plots. */
 void sim_report_html(FILE *f, const char *scenario, uint64_t seed,

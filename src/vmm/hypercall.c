@@ -13,6 +13,7 @@
 
 #include "pvtimer/pvabi.h"
 #include "pvtimer/pvtimer.h"
+#include "timersvc.h"
 #include "vmm.h"
 
 /* Every call's struct, for the copy in and out. */
@@ -24,6 +25,9 @@ union hc_args {
     struct pvt_hc_timer_relative relative;
     struct pvt_hc_timer_periodic periodic;
     struct pvt_hc_timer_stop stop;
+    struct pvt_hc_result result;
+    struct pvt_hc_suspend suspend;
+    struct pvt_hc_workload workload;
 };
 
 /* Struct size per hypercall number. */
@@ -35,7 +39,141 @@ static const size_t hc_size[PVT_HC_MAX] = {
     [PVT_HC_TIMER_RELATIVE] = sizeof(struct pvt_hc_timer_relative),
     [PVT_HC_TIMER_PERIODIC] = sizeof(struct pvt_hc_timer_periodic),
     [PVT_HC_TIMER_STOP] = sizeof(struct pvt_hc_timer_stop),
+    [PVT_HC_RESULT] = sizeof(struct pvt_hc_result),
+    [PVT_HC_SUSPEND] = sizeof(struct pvt_hc_suspend),
+    [PVT_HC_WORKLOAD] = sizeof(struct pvt_hc_workload),
 };
+
+static void hc_workload(struct pvt_vmm *vm, struct pvt_hc_workload *a)
+{
+    uint32_t n = 0;
+
+    a->total = vm->cfg.workload ? vm->cfg.workload_count : 0;
+    a->count = 0;
+    a->pad = 0;
+    if (a->max_items == 0 || a->max_items > PVT_WORKLOAD_CHUNK_MAX) {
+        a->ret = -PVT_HC_EINVAL;
+        return;
+    }
+    if (!pvt_vmm_gpa_ok(vm, a->buf,
+                        (uint64_t)a->max_items *
+                            sizeof(struct pvt_workload_item))) {
+        a->ret = -PVT_HC_EFAULT;
+        return;
+    }
+    if (a->first < a->total)
+        n = a->total - a->first < a->max_items ? a->total - a->first
+                                               : a->max_items;
+    if (n)
+        memcpy(vm->mem + a->buf, vm->cfg.workload + a->first,
+               (size_t)n * sizeof(struct pvt_workload_item));
+    a->count = n;
+    a->ret = 0;
+}
+
+/* errno from the timer service -> the ABI's code */
+static int32_t hc_errno(int rc)
+{
+    switch (rc) {
+    case 0:
+        return 0;
+    case -ERANGE:
+        return -PVT_HC_ERANGE;
+    default:
+        return -PVT_HC_EINVAL;
+    }
+}
+
+/*
+ * The timer calls. Values the timers would take but no honest guest asks
+ * for (deadlines or periods more than PVT_HC_MAX_AHEAD_NS ahead) are
+ * refused with -ERANGE before they reach the service.
+ */
+static int32_t hc_singleshot(struct pvt_vmm *vm, uint64_t deadline)
+{
+    uint64_t now;
+    int64_t mono;
+
+    if (vm->svc == NULL)
+        return -PVT_HC_ENOSYS;
+    if (pvt_vmm_read_clock(vm, &now, &mono) < 0)
+        return -PVT_HC_EINVAL;
+    if (deadline > now && deadline - now > PVT_HC_MAX_AHEAD_NS)
+        return -PVT_HC_ERANGE;
+    return hc_errno(pvt_timersvc_singleshot(vm->svc, 0, deadline));
+}
+
+static int32_t hc_relative(struct pvt_vmm *vm, uint64_t delta)
+{
+    if (vm->svc == NULL)
+        return -PVT_HC_ENOSYS;
+    if (delta > PVT_HC_MAX_AHEAD_NS)
+        return -PVT_HC_ERANGE;
+    return hc_errno(pvt_timersvc_relative(vm->svc, 0, delta));
+}
+
+static int32_t hc_periodic(struct pvt_vmm *vm, uint64_t period)
+{
+    if (vm->svc == NULL)
+        return -PVT_HC_ENOSYS;
+    if (period != 0 &&
+        (period < PVT_HC_MIN_PERIOD_NS || period > PVT_HC_MAX_AHEAD_NS))
+        return -PVT_HC_ERANGE;
+    return hc_errno(pvt_timersvc_periodic(vm->svc, 0, period));
+}
+
+static int32_t hc_stop(struct pvt_vmm *vm, uint32_t reserved)
+{
+    if (reserved)
+        return -PVT_HC_EINVAL;
+    if (vm->svc == NULL)
+        return -PVT_HC_ENOSYS;
+    return hc_errno(pvt_timersvc_stop(vm->svc, 0));
+}
+
+/* RESULT: validated here, folded by the owner's callbacks. Returns the
+ * call's ret; sets *stop when a callback refused (that stops the VM). */
+static int32_t hc_result(struct pvt_vmm *vm, const struct pvt_hc_result *a,
+                         bool *stop)
+{
+    struct pvt_result_sample batch[PVT_RESULT_BATCH_MAX]; /* 6 KiB */
+    struct pvt_result_summary sum;
+    uint32_t i;
+
+    if (a->type == PVT_RESULT_SAMPLES) {
+        if (a->count == 0 || a->count > PVT_RESULT_BATCH_MAX)
+            return -PVT_HC_EINVAL;
+        if (!pvt_vmm_gpa_ok(vm, a->data, (uint64_t)a->count * sizeof(batch[0])))
+            return -PVT_HC_EFAULT;
+        memcpy(batch, vm->mem + a->data, a->count * sizeof(batch[0]));
+        for (i = 0; i < a->count; i++)
+            if (batch[i].kind == 0 || batch[i].kind >= PVT_SAMPLE_KIND_MAX ||
+                (batch[i].flags & ~PVT_SAMPLE_AFTER_SWITCH))
+                return -PVT_HC_EINVAL;
+        if (vm->cfg.on_samples &&
+            vm->cfg.on_samples(vm->cfg.result_ctx, batch, a->count) < 0)
+            *stop = true;
+        return 0;
+    }
+    if (a->type == PVT_RESULT_SUMMARY) {
+        if (a->count != 1)
+            return -PVT_HC_EINVAL;
+        if (!pvt_vmm_gpa_ok(vm, a->data, sizeof(sum)))
+            return -PVT_HC_EFAULT;
+        memcpy(&sum, vm->mem + a->data, sizeof(sum));
+        if (memchr(sum.strategy, '\0', sizeof(sum.strategy)) == NULL ||
+            pvt_strategy_find(sum.strategy) == NULL)
+            return -PVT_HC_EINVAL;
+        if (vm->stats.summaries >= PVT_RESULT_RUNS_MAX)
+            return -PVT_HC_ENOSPC;
+        vm->stats.summaries++;
+        if (vm->cfg.on_summary &&
+            vm->cfg.on_summary(vm->cfg.result_ctx, &sum) < 0)
+            *stop = true;
+        return 0;
+    }
+    return -PVT_HC_EINVAL;
+}
 
 static void hc_info(struct pvt_vmm *vm, struct pvt_hc_info *a)
 {
@@ -107,6 +245,7 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
     uint32_t nr;
     uint32_t gpa;
     size_t size;
+    int32_t ret = 0;
 
     if (port < PVT_HC_PIO_BASE || port >= PVT_HC_PIO_BASE + PVT_HC_PIO_COUNT)
         return pvt__vmm_fail(
@@ -138,10 +277,12 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
                              "bytes) is outside guest RAM",
                              nr, gpa, size);
     memcpy(&a, vm->mem + gpa, size);
+    vm->stats.hypercalls[nr]++;
 
     switch ((enum pvt_hc_nr)nr) {
     case PVT_HC_INFO:
         hc_info(vm, &a.info);
+        ret = a.info.ret;
         break;
     case PVT_HC_CONSOLE_WRITE:
         if (hc_console_write(vm, &a.console) < 0)
@@ -150,22 +291,51 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
     case PVT_HC_EXIT:
         vm->guest_status = a.exit.status;
         return 1;
-    /* the timer service is the next step: known, refused */
     case PVT_HC_TIMER_SINGLESHOT:
-        a.singleshot.ret = -PVT_HC_ENOSYS;
+        a.singleshot.ret = hc_singleshot(vm, a.singleshot.deadline_ns);
+        ret = a.singleshot.ret;
         break;
     case PVT_HC_TIMER_RELATIVE:
-        a.relative.ret = -PVT_HC_ENOSYS;
+        a.relative.ret = hc_relative(vm, a.relative.delta_ns);
+        ret = a.relative.ret;
         break;
     case PVT_HC_TIMER_PERIODIC:
-        a.periodic.ret = -PVT_HC_ENOSYS;
+        a.periodic.ret = hc_periodic(vm, a.periodic.period_ns);
+        ret = a.periodic.ret;
         break;
     case PVT_HC_TIMER_STOP:
-        a.stop.ret = a.stop.reserved ? -PVT_HC_EINVAL : -PVT_HC_ENOSYS;
+        a.stop.ret = hc_stop(vm, a.stop.reserved);
+        ret = a.stop.ret;
+        break;
+    case PVT_HC_RESULT: {
+        bool stop = false;
+
+        a.result.ret = hc_result(vm, &a.result, &stop);
+        ret = a.result.ret;
+        if (stop)
+            return pvt__vmm_fail(vm, "the guest's results were refused");
+        break;
+    }
+    case PVT_HC_WORKLOAD:
+        hc_workload(vm, &a.workload);
+        ret = a.workload.ret;
+        break;
+    case PVT_HC_SUSPEND:
+        if (a.suspend.reserved) {
+            a.suspend.ret = -PVT_HC_EINVAL;
+        } else {
+            int rc = pvt__vmm_suspend(vm);
+            if (rc < 0)
+                return -1;
+            a.suspend.ret = rc;
+        }
+        ret = a.suspend.ret;
         break;
     case PVT_HC_MAX:
         return pvt__vmm_fail(vm, "unknown hypercall %u", nr);
     }
+    if (ret < 0)
+        vm->stats.refused++;
     /* the whole struct: IN fields go back as they came */
     memcpy(vm->mem + gpa, &a, size);
     return 0;

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "timersvc.h"
 #include "vmm.h"
 
 /* Where KVM puts the three pages of the real-mode TSS it needs on Intel:
@@ -45,9 +46,17 @@
 /* CPUID.1:ECX.TSC-deadline */
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
-/* Watchdog signal (the monitor is single-threaded: it lands on the vCPU
- * thread and interrupts KVM_RUN). */
+/* Watchdog signal (the timer service's thread blocks every signal, so it
+ * lands on the vCPU thread and interrupts KVM_RUN). */
 #define WATCHDOG_SIGNAL SIGALRM
+/* The kick: another thread's fault injection takes the vCPU out of
+ * KVM_RUN with it. */
+#define KICK_SIGNAL SIGUSR1
+
+#define NSEC_PER_SEC 1000000000ll
+
+/* The VM whose vCPU this thread runs (for the kick's handler). */
+static _Thread_local struct pvt_vmm *tls_vm;
 
 /* Contract in vmm.h. */
 int pvt__vmm_fail(struct pvt_vmm *vm, const char *fmt, ...)
@@ -202,6 +211,63 @@ static int setup_long_mode(struct pvt_vmm *vm)
 }
 
 /* Contract in vmm.h. */
+int pvt_vmm_read_clock(void *ctx, uint64_t *kvmclock_ns, int64_t *mono_ns)
+{
+    struct pvt_vmm *vm = ctx;
+    struct kvm_clock_data data;
+    struct timespec a, b;
+
+    memset(&data, 0, sizeof(data));
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &data) < 0)
+        return -errno;
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    *kvmclock_ns = data.clock;
+    *mono_ns = ((int64_t)a.tv_sec * NSEC_PER_SEC + a.tv_nsec +
+                (int64_t)b.tv_sec * NSEC_PER_SEC + b.tv_nsec) /
+               2;
+    return 0;
+}
+
+/* The timer service's interrupt: an MSI to the vCPU's local APIC (APIC
+ * ID = vCPU index), fixed delivery, edge. */
+static int inject_msi(void *ctx, unsigned int vcpu, uint32_t vector)
+{
+    struct pvt_vmm *vm = ctx;
+    struct kvm_msi msi;
+
+    memset(&msi, 0, sizeof(msi));
+    msi.address_lo = 0xfee00000u | (vcpu << 12);
+    msi.data = vector;
+    return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
+}
+
+/* The paravirtual timers: Xen's semantics with this ABI's constants. */
+static int setup_timers(struct pvt_vmm *vm)
+{
+    static const struct pvt_timersvc_ops ops = {
+        .read_clock = pvt_vmm_read_clock,
+        .inject = inject_msi,
+    };
+    struct pvt_hv_timer_config cfg = PVT_HV_TIMER_CONFIG_XEN;
+    int rc;
+
+    if (vm->cfg.no_timers)
+        return 0;
+    cfg.default_period_ns = PVT_HC_DEFAULT_PERIOD_NS;
+    cfg.min_period_ns = PVT_HC_MIN_PERIOD_NS;
+    cfg.min_interval_ns = PVT_HC_MIN_INTERVAL_NS;
+    vm->svc = calloc(1, sizeof(*vm->svc));
+    if (vm->svc == NULL)
+        return pvt__vmm_fail(vm, "out of memory");
+    rc = pvt_timersvc_init(vm->svc, 1, &cfg, PVT_VEC_SINGLESHOT,
+                           PVT_VEC_PERIODIC, &ops, vm);
+    if (rc < 0)
+        return pvt__vmm_fail(vm, "timer service: %s", strerror(-rc));
+    return 0;
+}
+
+/* Contract in vmm.h. */
 int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
 {
     struct kvm_userspace_memory_region region;
@@ -225,10 +291,13 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     }
     if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
         ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0 ||
-        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0 ||
+        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0 ||
+        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) <= 0) {
         vm->kvm_unavailable = true;
         return pvt__vmm_fail(vm, "KVM is not available: it lacks the in-kernel "
-                                 "irqchip, user memory or immediate exit");
+                                 "irqchip, user memory, immediate exit, MSI "
+                                 "injection or KVM_SET_CLOCK");
     }
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
@@ -263,7 +332,9 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
 
     if (setup_cpuid(vm) < 0)
         return -1;
-    return setup_long_mode(vm);
+    if (setup_long_mode(vm) < 0)
+        return -1;
+    return setup_timers(vm);
 }
 
 /* The watchdog's signal: the timer carries vm in its value. Only
@@ -279,6 +350,109 @@ static void on_watchdog(int sig, siginfo_t *si, void *ctx)
     vm->timed_out = 1;
     if (vm->run)
         vm->run->immediate_exit = 1;
+}
+
+static void on_kick(int sig)
+{
+    (void)sig;
+    if (tls_vm && tls_vm->run)
+        tls_vm->run->immediate_exit = 1;
+}
+
+/* Contract in vmm.h. */
+int pvt_vmm_preempt(struct pvt_vmm *vm, uint64_t ns)
+{
+    if (vm == NULL || ns == 0 || ns > (uint64_t)INT64_MAX)
+        return -EINVAL;
+    if (!atomic_load(&vm->running))
+        return -ESRCH;
+    atomic_fetch_add(&vm->preempt_ns, (long long)ns);
+    return -pthread_kill(vm->vcpu_thread, KICK_SIGNAL);
+}
+
+/* Contract in vmm.h. */
+int pvt_vmm_migrate(struct pvt_vmm *vm, int64_t jump_ns)
+{
+    uint64_t now;
+    int64_t mono;
+    int rc;
+
+    if (vm == NULL || vm->svc == NULL)
+        return -EINVAL;
+    if (!atomic_load(&vm->running))
+        return -ESRCH;
+    if ((rc = pvt_vmm_read_clock(vm, &now, &mono)) < 0)
+        return rc;
+    if (jump_ns < 0 && (uint64_t)-jump_ns > now)
+        return -EINVAL;
+    atomic_store(&vm->migrate_jump_ns, jump_ns);
+    atomic_store(&vm->migrate_pending, true);
+    return inject_msi(vm, 0, PVT_VEC_CONTROL);
+}
+
+/* Contract in vmm.h. */
+int pvt__vmm_suspend(struct pvt_vmm *vm)
+{
+    struct kvm_clock_data data;
+    int64_t jump;
+    int rc;
+
+    if (!atomic_exchange(&vm->migrate_pending, false))
+        return 0;
+    jump = atomic_load(&vm->migrate_jump_ns);
+    memset(&data, 0, sizeof(data));
+    if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &data) < 0)
+        return fail_ioctl(vm, "KVM_GET_CLOCK");
+    if (jump < 0 && (uint64_t)-jump > data.clock)
+        jump = -(int64_t)data.clock;
+    data.clock += (uint64_t)jump;
+    data.flags = 0;
+    if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &data) < 0)
+        return fail_ioctl(vm, "KVM_SET_CLOCK");
+    if (vm->svc && (rc = pvt_timersvc_clock_jumped(vm->svc)) < 0)
+        return pvt__vmm_fail(vm, "timer service after the clock jump: %s",
+                             strerror(-rc));
+    vm->stats.migrations++;
+    return 1;
+}
+
+/* Serves a preemption asked for by another thread: the vCPU stays out of
+ * the guest meanwhile (the watchdog still ends it). */
+static void serve_preemption(struct pvt_vmm *vm)
+{
+    long long ns = atomic_exchange(&vm->preempt_ns, 0);
+    struct timespec until;
+
+    if (ns <= 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(ns / NSEC_PER_SEC);
+    until.tv_nsec += (long)(ns % NSEC_PER_SEC);
+    if (until.tv_nsec >= NSEC_PER_SEC) {
+        until.tv_sec++;
+        until.tv_nsec -= NSEC_PER_SEC;
+    }
+    while (!vm->timed_out && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
+                                             &until, NULL) == EINTR)
+        continue;
+    vm->stats.preemptions++;
+    vm->stats.preempted_ns += (uint64_t)ns;
+}
+
+static int install_kick(struct pvt_vmm *vm)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_kick;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(KICK_SIGNAL, &sa, &vm->old_kick_action) < 0)
+        return pvt__vmm_fail(vm, "sigaction: %s", strerror(errno));
+    vm->kick_saved = true;
+    tls_vm = vm;
+    vm->vcpu_thread = pthread_self();
+    atomic_store(&vm->running, true);
+    return 0;
 }
 
 static int arm_watchdog(struct pvt_vmm *vm)
@@ -327,11 +501,23 @@ int pvt_vmm_run(struct pvt_vmm *vm)
 
     if (run == NULL)
         return pvt__vmm_fail(vm, "the VM was not set up");
-    if (arm_watchdog(vm) < 0)
+    if (arm_watchdog(vm) < 0 || install_kick(vm) < 0)
         return -1;
+    if (vm->svc) {
+        int rc = pvt_timersvc_start(vm->svc);
+        if (rc < 0)
+            return pvt__vmm_fail(vm, "timer service: %s", strerror(-rc));
+    }
     for (;;) {
         int rc;
 
+        if (!vm->timed_out) {
+            serve_preemption(vm);
+            /* a kick's immediate exit is served; the watchdog's stays */
+            run->immediate_exit = 0;
+            if (atomic_load(&vm->preempt_ns) > 0)
+                continue;
+        }
         if (vm->timed_out)
             return pvt__vmm_fail(vm,
                                  "the guest did not finish within %u s "
@@ -387,6 +573,17 @@ int pvt_vmm_run(struct pvt_vmm *vm)
 /* Contract in vmm.h. */
 void pvt_vmm_destroy(struct pvt_vmm *vm)
 {
+    atomic_store(&vm->running, false);
+    if (vm->svc) {
+        pvt_timersvc_destroy(vm->svc);
+        free(vm->svc);
+        vm->svc = NULL;
+    }
+    if (vm->kick_saved) {
+        sigaction(KICK_SIGNAL, &vm->old_kick_action, NULL);
+        vm->kick_saved = false;
+        tls_vm = NULL;
+    }
     if (vm->timer_armed) {
         timer_delete(vm->timer);
         vm->timer_armed = false;

@@ -15,11 +15,17 @@
 #ifndef PVTIMER_VMM_H
 #define PVTIMER_VMM_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "pvtimer/pvabi.h"
+
+struct pvt_timersvc;
 
 #define PVT_VMM_GDT_GPA        0x1000u
 #define PVT_VMM_PML4_GPA       0x2000u
@@ -42,6 +48,25 @@ struct pvt_vmm_config {
     unsigned int timeout_s; /* wall-clock limit of pvt_vmm_run; 0: none */
     const char *cmdline;    /* handed to the guest by INFO; may be NULL */
     int console_fd;         /* where the guest console goes */
+    bool no_timers;         /* no timer service: timer calls get -ENOSYS */
+    /* RESULT hypercalls, validated, on the vCPU thread (may be NULL: the
+     * results are dropped). A negative return stops the VM. */
+    int (*on_samples)(void *ctx, const struct pvt_result_sample *s, size_t n);
+    int (*on_summary)(void *ctx, const struct pvt_result_summary *sum);
+    void *result_ctx;
+    /* the scenario's workload for WORKLOAD calls (may be NULL) */
+    const struct pvt_workload_item *workload;
+    uint32_t workload_count;
+};
+
+/* What the monitor did, for reports. */
+struct pvt_vmm_stats {
+    uint64_t hypercalls[PVT_HC_MAX];
+    uint64_t refused; /* hypercalls answered with an error */
+    uint64_t preemptions;
+    uint64_t preempted_ns;
+    uint64_t migrations;
+    uint64_t summaries;
 };
 
 struct pvt_vmm {
@@ -59,7 +84,19 @@ struct pvt_vmm {
     timer_t timer;
     bool sigaction_saved;
     struct sigaction old_sigaction;
+    bool kick_saved;
+    struct sigaction old_kick_action;
     volatile sig_atomic_t timed_out;
+    /* the timer service (NULL with cfg.no_timers) */
+    struct pvt_timersvc *svc;
+    /* the vCPU thread (set by pvt_vmm_run), kicked out of KVM_RUN by a
+     * signal for faults injected from other threads */
+    pthread_t vcpu_thread;
+    atomic_bool running;
+    atomic_llong preempt_ns; /* a preemption to serve, ns */
+    atomic_bool migrate_pending;
+    atomic_llong migrate_jump_ns;
+    struct pvt_vmm_stats stats;
     /* results */
     bool kvm_unavailable; /* err says why KVM cannot be used here */
     bool guest_exited;
@@ -106,9 +143,32 @@ int pvt_vmm_run(struct pvt_vmm *vm);
  */
 int pvt_vmm_handle_io(struct pvt_vmm *vm);
 
+/*
+ * The kvmclock time and CLOCK_MONOTONIC at one moment (KVM_GET_CLOCK
+ * between two clock_gettime calls, paired with their midpoint). Returns 0
+ * or a negative errno value.
+ */
+int pvt_vmm_read_clock(void *vm, uint64_t *kvmclock_ns, int64_t *mono_ns);
+
+/*
+ * Fault injection, from any thread while pvt_vmm_run runs:
+ *   preempt: keep the vCPU out of the guest for ns (it is kicked out of
+ *            KVM_RUN and sleeps; interrupts wait in its LAPIC);
+ *   migrate: ask the guest for a SUSPEND call (PVT_VEC_CONTROL), in which
+ *            the kvmclock jumps by jump_ns (KVM_SET_CLOCK) and the timers
+ *            follow. Refused (-EINVAL) if the clock would go below 0.
+ * Return 0 or a negative errno value.
+ */
+int pvt_vmm_preempt(struct pvt_vmm *vm, uint64_t ns);
+int pvt_vmm_migrate(struct pvt_vmm *vm, int64_t jump_ns);
+
 /* Releases everything pvt_vmm_init and later steps acquired; vm may be in
  * any state they left it in. */
 void pvt_vmm_destroy(struct pvt_vmm *vm);
+
+/* Serves PVT_HC_SUSPEND: carries out a pending migration. Returns 1 when
+ * the guest was moved, 0 when nothing was pending, -1 with vm->err set. */
+int pvt__vmm_suspend(struct pvt_vmm *vm);
 
 /* Formats the reason into vm->err; returns -1 for `return pvt__vmm_fail()`. */
 int pvt__vmm_fail(struct pvt_vmm *vm, const char *fmt, ...)

@@ -1,0 +1,92 @@
+/*
+ * The guest's CPU: MSRs, the TSC, CPUID, the IDT and the x2APIC.
+ *
+ * Interrupts are taken only where the guest waits (pvt_cpu_wait: an
+ * atomic `sti; hlt`, then `cli`), so the handlers never interrupt the core:
+ * a handler notes the vector and the TSC at its entry, sends the EOI and
+ * returns; the guest's loop does the work. Exceptions are fatal: the
+ * handler prints the vector, error code and RIP and exits with status 254.
+ */
+#ifndef PVTIMER_GUEST_CPU_H
+#define PVTIMER_GUEST_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define MSR_APIC_BASE           0x1bu
+#define MSR_TSC_DEADLINE        0x6e0u
+#define MSR_X2APIC_EOI          0x80bu
+#define MSR_X2APIC_SVR          0x80fu
+#define MSR_X2APIC_LVT_TIMER    0x832u
+#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
+
+/* The LAPIC timer's vector (the monitor's are in pvtimer/pvabi.h). */
+#define GUEST_VEC_LAPIC_TIMER 0x30u
+#define GUEST_VEC_SPURIOUS    0xffu
+
+static inline uint64_t pvt_rdmsr(uint32_t msr)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline void pvt_wrmsr(uint32_t msr, uint64_t v)
+{
+    __asm__ volatile("wrmsr"
+                     :
+                     : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
+                     : "memory");
+}
+
+static inline uint64_t pvt_rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline void pvt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
+}
+
+/* Interrupts seen since the last pvt_cpu_take: one bit per vector class,
+ * with the TSC at the first handler entry of each. */
+enum pvt_irq {
+    PVT_IRQ_LAPIC_TIMER = 0,
+    PVT_IRQ_SINGLESHOT,
+    PVT_IRQ_PERIODIC,
+    PVT_IRQ_CONTROL,
+    PVT_IRQ_COUNT
+};
+
+struct pvt_irq_state {
+    uint32_t pending;              /* 1 << enum pvt_irq */
+    uint64_t tsc[PVT_IRQ_COUNT];   /* TSC at the handler's entry */
+    uint64_t count[PVT_IRQ_COUNT]; /* all handled */
+    uint64_t spurious;             /* other vectors */
+};
+
+/* Loads the IDT (exceptions fatal, the vectors above noted). */
+void pvt_cpu_init_idt(void);
+
+/* Enables the x2APIC (software-enabled, spurious vector 0xff). Returns
+ * false when the CPU has no x2APIC. */
+bool pvt_cpu_init_x2apic(void);
+
+/* Does CPUID say TSC-deadline? */
+bool pvt_cpu_has_tsc_deadline(void);
+
+/* Waits for an interrupt unless one is pending (interrupts are otherwise
+ * off), then takes and clears the pending set into *out. */
+void pvt_cpu_wait(struct pvt_irq_state *out);
+
+/* Takes what is pending without waiting (interrupts stay off). */
+void pvt_cpu_take(struct pvt_irq_state *out);
+
+#endif /* PVTIMER_GUEST_CPU_H */
