@@ -9,6 +9,19 @@ target_sources(pvtimer PRIVATE tools/cmd-kvm.c)
 target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
                                      tests/host/test-qemu.c)
 
+# The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
+# it lives beside the monitor rather than in the portable library.
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  add_library(pvtimer_timersvc STATIC src/host/timersvc.c)
+  target_include_directories(pvtimer_timersvc PUBLIC src/host
+    PRIVATE ${PROJECT_SOURCE_DIR}/include)
+  target_compile_definitions(pvtimer_timersvc PRIVATE _GNU_SOURCE)
+  target_link_libraries(pvtimer_timersvc PUBLIC pvtimer_static
+    Threads::Threads PRIVATE pvt_warnings)
+  target_sources(pvtimer-tests PRIVATE tests/host/test-timersvc.c)
+  target_link_libraries(pvtimer-tests PRIVATE pvtimer_timersvc)
+endif()
+
 if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux"
         AND CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$"
         AND PVT_FREESTANDING_CHECK))
@@ -16,15 +29,6 @@ if(NOT (CMAKE_SYSTEM_NAME STREQUAL "Linux"
 endif()
 
 # ---------------------------------------------------------------- monitor
-# The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
-# it lives beside the monitor rather than in the portable library.
-add_library(pvtimer_timersvc STATIC src/host/timersvc.c)
-target_include_directories(pvtimer_timersvc PUBLIC src/host
-  PRIVATE ${PROJECT_SOURCE_DIR}/include)
-target_compile_definitions(pvtimer_timersvc PRIVATE _GNU_SOURCE)
-target_link_libraries(pvtimer_timersvc PUBLIC pvtimer_static Threads::Threads
-  PRIVATE pvt_warnings)
-
 add_library(pvtimer_vmm STATIC
   src/vmm/kvm.c
   src/vmm/elf.c

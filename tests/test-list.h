@@ -35,6 +35,7 @@
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
     PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
+    PVT_TESTS_TIMERSVC_HOST(X)                                                 \
     PVT_TESTS_SIM_HOST(X)                                                      \
     PVT_TESTS_TOOLS_HOST(X)                                                    \
     PVT_TESTS_KVM_HOST(X)                                                      \
@@ -235,6 +236,14 @@
     X(kvm_hostile_guest, PVT_TEST_HOST, 60000)                                 \
     X(kvm_scenario_seed_boot, PVT_TEST_HOST, 180000)                           \
     X(kvm_scenario_migrate, PVT_TEST_HOST, 120000)
+
+/* The timer service with real time, without KVM (tests/host/test-timersvc.c). */
+#define PVT_TESTS_TIMERSVC_HOST(X)                                             \
+    X(timersvc_bad_arguments, PVT_TEST_HOST, 0)                                \
+    X(timersvc_never_early, PVT_TEST_HOST, 0)                                  \
+    X(timersvc_default_periodic, PVT_TEST_HOST, 0)                             \
+    X(timersvc_storm_rate_limited, PVT_TEST_HOST, 0)                           \
+    X(timersvc_clock_jump, PVT_TEST_HOST, 0)
 
 /* The guest image under QEMU with KVM (PVH entry, serial console). */
 #define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
