@@ -1,5 +1,6 @@
 /*
- * The IDT, the interrupt entry stubs and the x2APIC. Contracts in cpu.h.
+ * The GDT and TSS, the IDT, the interrupt and system-call entry stubs, user
+ * mode and the x2APIC. Contracts in cpu.h.
  */
 #include "cpu.h"
 
@@ -24,12 +25,52 @@ _Static_assert(sizeof(struct idt_entry) == 16, "IDT entry");
 
 static struct idt_entry idt[256] __attribute__((aligned(16)));
 
-/* Written by the handlers (interrupts are off everywhere else). */
+/* Selectors of the guest's own GDT (kernel ones as the monitor's). */
+#define SEL_KCODE 0x08u
+#define SEL_KDATA 0x10u
+#define SEL_UDATA 0x18u
+#define SEL_UCODE 0x20u
+#define SEL_TSS   0x28u
+#define RPL3      3u
+
+/*
+ * System calls: ring 3 executes `hlt` (0xf4), which it may not, with the
+ * call number in rax and the argument in rdi; the #GP handler sees the
+ * instruction, serves the call, and resumes after it. (Not `int 0x80`:
+ * the KVM this project is measured on raises #UD for it in ring 3, and
+ * `syscall` would need an entry stack switch of its own.)
+ */
+#define SYSCALL_INSN 0xf4u
+#define OUTL_DX_INSN 0xefu
+enum { SYS_WAIT = 1, SYS_TSC_DEADLINE = 2 };
+
+/* The 64-bit TSS: only RSP0 (the stack ring 3 interrupts switch to). */
+struct tss {
+    uint32_t reserved0;
+    uint64_t rsp[3];
+    uint64_t reserved1;
+    uint64_t ist[7];
+    uint64_t reserved2;
+    uint16_t reserved3;
+    uint16_t iomap_base;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct tss) == 104, "TSS layout");
+
+static struct tss tss __attribute__((aligned(16)));
+static uint64_t gdt[7] __attribute__((aligned(16)));
+static uint8_t kstack[32768] __attribute__((aligned(16)));
+static uint8_t ustack[262144] __attribute__((aligned(16)));
+static bool in_user;
+
+/* Written by the handlers, read where interrupts are off. */
 static volatile struct pvt_irq_state irq;
 
-/* The frame the stubs build: the vector, then what the CPU pushed (an
- * error code, pushed as 0 by the stub when the CPU pushes none). */
+/* The frame the stubs build: the saved registers, the vector, then what
+ * the CPU pushed (an error code, pushed as 0 by the stub when the CPU
+ * pushes none). A system call's result goes back in rax. */
 struct frame {
+    uint64_t rbx, r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax;
     uint64_t vector;
     uint64_t error;
     uint64_t rip, cs, rflags, rsp, ss;
@@ -37,11 +78,54 @@ struct frame {
 
 void pvt_cpu_trap(struct frame *f);
 
+static void take(struct pvt_irq_state *out);
+
+/* System calls from ring 3: rax the number, rdi the argument. */
+static void syscall(struct frame *f)
+{
+    switch (f->rax) {
+    case SYS_WAIT:
+        if (!irq.pending)
+            __asm__ volatile("sti; hlt; cli" ::: "memory");
+        take((struct pvt_irq_state *)(uintptr_t)f->rdi);
+        f->rax = 0;
+        break;
+    case SYS_TSC_DEADLINE:
+        pvt_wrmsr(MSR_TSC_DEADLINE, f->rdi);
+        f->rax = 0;
+        break;
+    default:
+        f->rax = (uint64_t)-1;
+        break;
+    }
+}
+
 /* Contract: the stubs call this with interrupts off. */
 void pvt_cpu_trap(struct frame *f)
 {
     int k = -1;
 
+    /* ring 3's #GPs that are requests: a system call (`hlt`, see
+     * SYSCALL_INSN) or a hypercall (`out %eax, (%dx)`: the hypervisor
+     * does not give guest user mode the I/O privilege IOPL 3 asks for, so
+     * ring 0 makes the port write for it) */
+    if (f->vector == 13 && (f->cs & 3) == 3) {
+        uint8_t insn = *(const uint8_t *)(uintptr_t)f->rip;
+
+        if (insn == SYSCALL_INSN) {
+            syscall(f);
+            f->rip += 1;
+            return;
+        }
+        if (insn == OUTL_DX_INSN) {
+            __asm__ volatile("outl %0, %1"
+                             :
+                             : "a"((uint32_t)f->rax), "Nd"((uint16_t)f->rdx)
+                             : "memory");
+            f->rip += 1;
+            return;
+        }
+    }
     if (f->vector < 32) {
         pvt_test_printf("guest: exception %u, error 0x%lx, RIP 0x%lx\n",
                         (unsigned int)f->vector, (unsigned long)f->error,
@@ -93,7 +177,7 @@ __asm__(".pushsection .text\n"
         "    pushq %rax\n pushq %rcx\n pushq %rdx\n pushq %rsi\n"
         "    pushq %rdi\n pushq %r8\n pushq %r9\n pushq %r10\n pushq %r11\n"
         "    pushq %rbx\n"
-        "    leaq 80(%rsp), %rdi\n"
+        "    movq %rsp, %rdi\n"
         "    movq %rsp, %rbx\n" /* callee-saved: keeps the unaligned rsp */
         "    andq $-16, %rsp\n"
         "    call pvt_cpu_trap\n"
@@ -126,13 +210,11 @@ extern const char stub_0[], stub_1[], stub_2[], stub_3[], stub_4[], stub_5[],
 static void set_gate(unsigned int v, const void *fn)
 {
     uint64_t a = (uint64_t)(uintptr_t)fn;
-    uint16_t cs;
 
-    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
     idt[v].off_lo = (uint16_t)a;
-    idt[v].sel = cs;
+    idt[v].sel = SEL_KCODE;
     idt[v].ist = 0;
-    idt[v].type = 0x8e;
+    idt[v].type = 0x8e; /* present, DPL 0, interrupt gate: IF off inside */
     idt[v].off_mid = (uint16_t)(a >> 16);
     idt[v].off_hi = (uint32_t)(a >> 32);
     idt[v].zero = 0;
@@ -150,8 +232,29 @@ void pvt_cpu_init_idt(void)
     struct {
         uint16_t limit;
         uint64_t base;
-    } __attribute__((packed)) idtr;
+    } __attribute__((packed)) idtr, gdtr;
+    uint64_t t = (uint64_t)(uintptr_t)&tss;
     unsigned int v;
+
+    /* null, kernel code and data (as the monitor's), user data and code,
+     * a 64-bit TSS (two slots) */
+    gdt[0] = 0;
+    gdt[1] = 0x00af9b000000ffffull;
+    gdt[2] = 0x00cf93000000ffffull;
+    gdt[3] = 0x00cff3000000ffffull;
+    gdt[4] = 0x00affb000000ffffull;
+    gdt[5] = (sizeof(tss) - 1) | (t & 0xffffff) << 16 | 0x89ull << 40 |
+             ((t >> 24) & 0xff) << 56;
+    gdt[6] = t >> 32;
+    tss.rsp[0] = (uint64_t)(uintptr_t)(kstack + sizeof(kstack));
+    tss.iomap_base = sizeof(tss); /* no I/O bitmap: IOPL decides */
+    gdtr.limit = sizeof(gdt) - 1;
+    gdtr.base = (uint64_t)(uintptr_t)gdt;
+    __asm__ volatile("lgdt %0\n"
+                     "ltr %w1\n"
+                     :
+                     : "m"(gdtr), "r"(SEL_TSS)
+                     : "memory");
 
     /* every vector the guest does not expect is counted as spurious */
     for (v = 32; v < 256; v++)
@@ -207,9 +310,65 @@ static void take(struct pvt_irq_state *out)
 /* Contract in cpu.h. */
 void pvt_cpu_wait(struct pvt_irq_state *out)
 {
+    if (in_user) {
+        uint64_t rax = SYS_WAIT;
+        __asm__ volatile("hlt"
+                         : "+a"(rax)
+                         : "D"(out)
+                         : "memory", "rcx", "rdx", "rsi", "r8", "r9", "r10",
+                           "r11");
+        return;
+    }
     if (!irq.pending)
         __asm__ volatile("sti; hlt; cli" ::: "memory");
     take(out);
+}
+
+/* Contract in cpu.h. */
+void pvt_cpu_set_tsc_deadline(uint64_t tsc)
+{
+    if (in_user) {
+        uint64_t rax = SYS_TSC_DEADLINE;
+        __asm__ volatile("hlt"
+                         : "+a"(rax)
+                         : "D"(tsc)
+                         : "memory", "rcx", "rdx", "rsi", "r8", "r9", "r10",
+                           "r11");
+        return;
+    }
+    pvt_wrmsr(MSR_TSC_DEADLINE, tsc);
+}
+
+/* Contract in cpu.h. */
+bool pvt_cpu_user(void)
+{
+    return in_user;
+}
+
+/* Contract in cpu.h. */
+_Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg)
+{
+    uint64_t top = (uint64_t)(uintptr_t)(ustack + sizeof(ustack));
+
+    in_user = true;
+    /* iretq to ring 3: SS, RSP, RFLAGS (IF, IOPL 3), CS, RIP; fn(arg)
+     * starts as if called (rsp = 8 mod 16; it must not return) */
+    __asm__ volatile("movq %0, %%rdi\n"
+                     "pushq %1\n"
+                     "pushq %2\n"
+                     "pushq $0x3202\n"
+                     "pushq %3\n"
+                     "pushq %4\n"
+                     "movw %w1, %%ax\n"
+                     "movw %%ax, %%ds\n"
+                     "movw %%ax, %%es\n"
+                     "iretq\n"
+                     :
+                     : "r"(arg), "r"((uint64_t)(SEL_UDATA | RPL3)),
+                       "r"(top - 8), "r"((uint64_t)(SEL_UCODE | RPL3)),
+                       "r"((uint64_t)(uintptr_t)fn)
+                     : "memory", "rax", "rdi");
+    __builtin_unreachable();
 }
 
 /* Contract in cpu.h. */

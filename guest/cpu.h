@@ -1,11 +1,24 @@
 /*
- * The guest's CPU: MSRs, the TSC, CPUID, the IDT and the x2APIC.
+ * The guest's CPU: MSRs, the TSC, CPUID, the GDT/TSS/IDT, the x2APIC and
+ * user mode.
  *
- * Interrupts are taken only where the guest waits (pvt_cpu_wait: an
- * atomic `sti; hlt`, then `cli`), so the handlers never interrupt the core:
- * a handler notes the vector and the TSC at its entry, sends the EOI and
- * returns; the guest's loop does the work. Exceptions are fatal: the
- * handler prints the vector, error code and RIP and exits with status 254.
+ * Interrupt handlers never call into the core: a handler notes the vector
+ * and the TSC at its entry, sends the EOI and returns; the guest's loop
+ * does the work when it next looks (pvt_cpu_wait). So the core is never
+ * re-entered, whether interrupts are on (user mode) or off (kernel mode,
+ * where they are taken only inside pvt_cpu_wait's atomic `sti; hlt`).
+ * Exceptions are fatal: the handler prints the vector, error code and RIP
+ * and exits with status 254.
+ *
+ * User mode: the timing work runs in ring 3 (pvt_cpu_run_user), because
+ * on a KVM that emulates a guest's ring 0 instruction by instruction (PVM,
+ * as on the machines this project is measured on) ring 0 code is thousands
+ * of times slower than ring 3 code, which runs natively. Ring 3 keeps
+ * IOPL 3, but the hypervisor may not honour it: a port write from ring 3
+ * that faults is made by ring 0 (cpu.c); what needs ring 0 (writing
+ * the TSC-deadline MSR, halting) is a system call (a trapping `hlt`, see
+ * cpu.c), taken by the
+ * same stubs as interrupts.
  */
 #ifndef PVTIMER_GUEST_CPU_H
 #define PVTIMER_GUEST_CPU_H
@@ -72,8 +85,23 @@ struct pvt_irq_state {
     uint64_t spurious;             /* other vectors */
 };
 
-/* Loads the IDT (exceptions fatal, the vectors above noted). */
+/* Loads the GDT (kernel and user segments, a TSS whose RSP0 is an
+ * interrupt stack) and the IDT (exceptions fatal, the vectors above noted,
+ * system calls through #GP). Kernel mode only. */
 void pvt_cpu_init_idt(void);
+
+/*
+ * Runs fn(arg) in ring 3 with interrupts on, on a user stack of its own;
+ * fn must not return (it ends with pvt_guest_exit, a hypercall, which ring 3
+ * may make). Call after pvt_cpu_init_idt. Never returns.
+ */
+_Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg);
+
+/* Is the CPU in user mode (after pvt_cpu_run_user)? */
+bool pvt_cpu_user(void);
+
+/* Arms the TSC-deadline timer (0 disarms), from either mode. */
+void pvt_cpu_set_tsc_deadline(uint64_t tsc);
 
 /* Enables the x2APIC (software-enabled, spurious vector 0xff). Returns
  * false when the CPU has no x2APIC. */

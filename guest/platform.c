@@ -178,7 +178,7 @@ static int lapic_set_abs(struct pvt_clockevent *dev, uint64_t when)
 {
     (void)dev;
     /* 0 disarms: a deadline of 0 is long past anyway, so ask for 1 */
-    pvt_wrmsr(MSR_TSC_DEADLINE, when ? when : 1);
+    pvt_cpu_set_tsc_deadline(when ? when : 1);
     return 0;
 }
 
@@ -191,7 +191,7 @@ static uint64_t lapic_timebase(struct pvt_clockevent *dev)
 static int lapic_stop(struct pvt_clockevent *dev)
 {
     (void)dev;
-    pvt_wrmsr(MSR_TSC_DEADLINE, 0);
+    pvt_cpu_set_tsc_deadline(0);
     return 0;
 }
 

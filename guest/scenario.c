@@ -401,18 +401,12 @@ static int load_workload(void)
         }                                                                      \
     } while (0)
 
+/* In user mode: the core's setup. */
 static int setup(int n)
 {
     struct params *p = &R.p;
     struct pvt_clocksource *boot_cs;
-    const char *why = "";
     int i;
-
-    if (guest_clocks_init(&R.clocks, p->tsc_cal_ppb, &why) < 0 ||
-        guest_devices_init(&R.dev, &R.clocks, true, &why) < 0) {
-        pvt_test_printf("guest: %s\n", why);
-        return 3;
-    }
 
     /* true time: the LAPIC timer, converted exactly (coupled) */
     CHECK("true time", pvt_timekeeper_init(&R.true_tk, &R.clocks.true_tsc, 0));
@@ -495,27 +489,18 @@ static void finish(int n)
     R.sum.tsc_khz = R.clocks.tsc_khz;
 }
 
-/* Contract in scenario.h. */
-int pvt_guest_scenario(const char *args)
+static int nworkload;
+
+/* The run, in user mode (see cpu.h): it ends with pvt_guest_exit. */
+static _Noreturn void run_user(void *arg)
 {
     struct pvt_hc_result a = {0};
     struct pvt_irq_state st;
-    int n, rc;
+    int n = nworkload, rc;
 
-    if (parse(args, &R.p) < 0)
-        return 2;
-    n = load_workload();
-    if (n < 0) {
-        pvt_test_printf("guest: no workload from the monitor\n");
-        return 3;
-    }
-    pvt_cpu_init_idt();
-    if (!pvt_cpu_init_x2apic()) {
-        pvt_test_printf("guest: no x2APIC\n");
-        return 3;
-    }
+    (void)arg;
     if ((rc = setup(n)) != 0)
-        return rc;
+        pvt_guest_exit(rc);
 
     while (!R.stop) {
         pvt_cpu_wait(&st);
@@ -539,7 +524,39 @@ int pvt_guest_scenario(const char *args)
     if (a.ret < 0) {
         pvt_test_printf("guest: the monitor refused the summary (%d)\n",
                         (int)a.ret);
+        pvt_guest_exit(3);
+    }
+    pvt_guest_exit(0);
+}
+
+static void run_user_entry(void *arg)
+{
+    run_user(arg);
+}
+
+/* Contract in scenario.h. */
+int pvt_guest_scenario(const char *args)
+{
+    const char *why = "";
+
+    if (parse(args, &R.p) < 0)
+        return 2;
+    nworkload = load_workload();
+    if (nworkload < 0) {
+        pvt_test_printf("guest: no workload from the monitor\n");
         return 3;
     }
-    return 0;
+    /* what needs ring 0: descriptor tables, the APIC, the kvmclock MSR,
+     * the LAPIC timer's mode */
+    pvt_cpu_init_idt();
+    if (!pvt_cpu_init_x2apic()) {
+        pvt_test_printf("guest: no x2APIC\n");
+        return 3;
+    }
+    if (guest_clocks_init(&R.clocks, R.p.tsc_cal_ppb, &why) < 0 ||
+        guest_devices_init(&R.dev, &R.clocks, true, &why) < 0) {
+        pvt_test_printf("guest: %s\n", why);
+        return 3;
+    }
+    pvt_cpu_run_user(run_user_entry, NULL);
 }

@@ -38,6 +38,7 @@
 /* Page-table entry bits. */
 #define PTE_P  (1ull << 0)
 #define PTE_RW (1ull << 1)
+#define PTE_US (1ull << 2) /* user: the guest may run code in ring 3 */
 #define PTE_PS (1ull << 7) /* 2 MiB page, in a page-directory entry */
 
 #define GDT_CODE_SEL 0x08u
@@ -152,12 +153,12 @@ static void build_tables(struct pvt_vmm *vm)
     uint64_t i;
 
     memcpy(vm->mem + PVT_VMM_GDT_GPA, gdt, sizeof(gdt));
-    pml4[0] = PVT_VMM_PDPT_GPA | PTE_P | PTE_RW;
+    pml4[0] = PVT_VMM_PDPT_GPA | PTE_P | PTE_RW | PTE_US;
     /* PVT_VMM_MEM_MAX <= 4 GiB: at most 4 directories of 512 entries */
     for (i = 0; i < (pages + 511) / 512; i++)
-        pdpt[i] = (PVT_VMM_PD_GPA + i * 0x1000) | PTE_P | PTE_RW;
+        pdpt[i] = (PVT_VMM_PD_GPA + i * 0x1000) | PTE_P | PTE_RW | PTE_US;
     for (i = 0; i < pages; i++)
-        pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_PS;
+        pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 }
 
 static void set_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
