@@ -78,9 +78,10 @@ __asm__(".pushsection .text.pvh, \"ax\"\n"
         "    cld\n"
         /* where the start info is; also says which entry ran */
         "    movl %ebx, pvt_guest_pvh_start_info\n"
-        /* PD entries: (i << 21) | P | RW | PS over PVH_MAP_GIB GiB */
+        /* PD entries: (i << 21) | P | RW | US | PS over PVH_MAP_GIB GiB (US:
+         * the guest runs its timing work in ring 3, see cpu.h) */
         "    movl $pvh_pd, %edi\n"
-        "    movl $0x83, %eax\n"
+        "    movl $0x87, %eax\n" /* P, RW, US, PS */
         "    movl $512 * " STR(PVH_MAP_GIB) ", %ecx\n"
         "1:  movl %eax, (%edi)\n"
         "    movl $0, 4(%edi)\n"
@@ -90,7 +91,7 @@ __asm__(".pushsection .text.pvh, \"ax\"\n"
         "    jnz 1b\n"
         /* PDPT entries: the directories; PML4 entry 0: the PDPT */
         "    movl $pvh_pdpt, %edi\n"
-        "    movl $pvh_pd + 0x3, %eax\n"
+        "    movl $pvh_pd + 0x7, %eax\n"
         "    movl $" STR(PVH_MAP_GIB) ", %ecx\n"
         "2:  movl %eax, (%edi)\n"
         "    movl $0, 4(%edi)\n"
@@ -98,7 +99,7 @@ __asm__(".pushsection .text.pvh, \"ax\"\n"
         "    addl $8, %edi\n"
         "    decl %ecx\n"
         "    jnz 2b\n"
-        "    movl $pvh_pdpt + 0x3, pvh_pml4\n"
+        "    movl $pvh_pdpt + 0x7, pvh_pml4\n"
         "    movl $0, pvh_pml4 + 4\n"
         "    lgdt pvh_gdt_desc\n"
         /* CR4 = PAE | OSFXSR | OSXMMEXCPT, CR3 = the PML4 */

@@ -41,7 +41,6 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
  * `syscall` would need an entry stack switch of its own.)
  */
 #define SYSCALL_INSN 0xf4u
-#define OUTL_DX_INSN 0xefu
 enum { SYS_WAIT = 1, SYS_TSC_DEADLINE = 2 };
 
 /* The 64-bit TSS: only RSP0 (the stack ring 3 interrupts switch to). */
@@ -100,6 +99,62 @@ static void syscall(struct frame *f)
     }
 }
 
+/*
+ * Port I/O that ring 3 tried and the hypervisor refused: the forms the
+ * guest uses (out/in through %dx, out to an 8-bit port), made here. The
+ * instruction is ring 3's own code, so reading it is safe. Returns
+ * whether it was one.
+ */
+static bool port_io(struct frame *f, uint8_t insn)
+{
+    const uint8_t *ip = (const uint8_t *)(uintptr_t)f->rip;
+    uint16_t dx = (uint16_t)f->rdx;
+
+    switch (insn) {
+    case 0xef: /* out %eax, (%dx) */
+        __asm__ volatile("outl %0, %1"
+                         :
+                         : "a"((uint32_t)f->rax), "d"(dx)
+                         : "memory");
+        f->rip += 1;
+        return true;
+    case 0xee: /* out %al, (%dx) */
+        __asm__ volatile("outb %0, %1"
+                         :
+                         : "a"((uint8_t)f->rax), "d"(dx)
+                         : "memory");
+        f->rip += 1;
+        return true;
+    case 0xec: { /* in (%dx), %al */
+        uint8_t v;
+        __asm__ volatile("inb %1, %0" : "=a"(v) : "d"(dx) : "memory");
+        f->rax = (f->rax & ~0xffull) | v;
+        f->rip += 1;
+        return true;
+    }
+    case 0xe7: { /* out %eax, $imm8 */
+        uint16_t port = ip[1];
+        __asm__ volatile("outl %0, %1"
+                         :
+                         : "a"((uint32_t)f->rax), "d"(port)
+                         : "memory");
+        f->rip += 2;
+        return true;
+    }
+    case 0xe6: { /* out %al, $imm8 */
+        uint16_t port = ip[1];
+        __asm__ volatile("outb %0, %1"
+                         :
+                         : "a"((uint8_t)f->rax), "d"(port)
+                         : "memory");
+        f->rip += 2;
+        return true;
+    }
+    default:
+        return false;
+    }
+}
+
 /* Contract: the stubs call this with interrupts off. */
 void pvt_cpu_trap(struct frame *f)
 {
@@ -117,14 +172,8 @@ void pvt_cpu_trap(struct frame *f)
             f->rip += 1;
             return;
         }
-        if (insn == OUTL_DX_INSN) {
-            __asm__ volatile("outl %0, %1"
-                             :
-                             : "a"((uint32_t)f->rax), "Nd"((uint16_t)f->rdx)
-                             : "memory");
-            f->rip += 1;
+        if (port_io(f, insn))
             return;
-        }
     }
     if (f->vector < 32) {
         pvt_test_printf("guest: exception %u, error 0x%lx, RIP 0x%lx\n",
@@ -279,6 +328,13 @@ bool pvt_cpu_init_x2apic(void)
     pvt_cpuid(1, 0, r);
     if (!(r[2] & (1u << 21)))
         return false;
+    /* mask the legacy 8259 PICs, which a BIOS leaves running (the PIT at
+     * vector 8 under QEMU); KVM's in-kernel irqchip serves these ports */
+    __asm__ volatile("outb %b0, $0x21\n"
+                     "outb %b0, $0xa1\n"
+                     :
+                     : "a"(0xff)
+                     : "memory");
     /* xAPIC enable (bit 11) and x2APIC mode (bit 10) */
     pvt_wrmsr(MSR_APIC_BASE, pvt_rdmsr(MSR_APIC_BASE) | (3u << 10));
     pvt_wrmsr(MSR_X2APIC_SVR, 0x100u | GUEST_VEC_SPURIOUS);

@@ -103,7 +103,8 @@ bool pvt_cpu_user(void);
 /* Arms the TSC-deadline timer (0 disarms), from either mode. */
 void pvt_cpu_set_tsc_deadline(uint64_t tsc);
 
-/* Enables the x2APIC (software-enabled, spurious vector 0xff). Returns
+/* Masks the legacy PICs and enables the x2APIC (software-enabled,
+ * spurious vector 0xff). Returns
  * false when the CPU has no x2APIC. */
 bool pvt_cpu_init_x2apic(void);
 

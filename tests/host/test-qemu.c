@@ -33,7 +33,12 @@
 static const char *const standalone_expect[] = {
     "guest: no pvtimer monitor (not pvtimer's KVM monitor): running "
     "standalone\n",
-    "guest: standalone: nothing to run yet\n",
+    "guest: standalone: kvmclock, TSC ",
+    /* guest/standalone.c: 300 timers a pass, none early */
+    "guest: standalone: lapic-deadline, kvm-clock clock, delta: 300 timers, "
+    "0 early",
+    "guest: standalone: lapic-deadline, tsc clock, coupled: 300 timers, "
+    "0 early",
 };
 
 /* The exit status QEMU reports when the guest writes status to the
@@ -136,6 +141,22 @@ TEST_IMPL(qemu_boot)
     /* the guest exited with status 0 through port 0xf4 (a triple fault
      * under -no-reboot exits with 0, a hang with timeout's 124) */
     ASSERT_EQ(r.status, QEMU_EXIT_STATUS(0));
+    {
+        /* lateness is never negative, and ordered p50 <= p99 <= max */
+        const char *s = r.out;
+        int passes = 0;
+
+        while ((s = strstr(s, "lateness p50 ")) != NULL) {
+            long p50, p99, max;
+            ASSERT_EQ(sscanf(s, "lateness p50 %ld ns, p99 %ld ns, max %ld ns",
+                             &p50, &p99, &max),
+                      3);
+            ASSERT(p50 >= 0 && p50 <= p99 && p99 <= max);
+            passes++;
+            s++;
+        }
+        ASSERT_EQ(passes, 2);
+    }
     pvt_spawn_free(&r);
     RETURN_OK();
 }
