@@ -14,7 +14,7 @@
  * monitor stopped it (the reason on stderr); 2 for bad usage; 77 when KVM
  * is not available here ("KVM is not available: ...").
  * The guest image: --guest, else $PVT_GUEST_PATH, else the one the build
- * produced.
+ * produced. The KVM device: $PVT_KVM_DEVICE, else /dev/kvm.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -226,6 +226,7 @@ static int run_scenario(const char *scenario, const char *strategy_list,
         o.json = json;
         o.progress = isatty(STDERR_FILENO);
         o.report = report;
+        o.kvm_path = getenv("PVT_KVM_DEVICE");
         return pvt_kvm_scenario(&o);
     }
 #endif
@@ -374,6 +375,7 @@ int pvt_cmd_kvm(int argc, char **argv)
         cfg.timeout_s = (unsigned int)timeout_s;
         cfg.cmdline = cmdline;
         cfg.console_fd = STDOUT_FILENO;
+        cfg.kvm_path = getenv("PVT_KVM_DEVICE");
         fflush(stdout);
 
         if (pvt_vmm_init(&vm, &cfg) < 0 || pvt_vmm_elf_load(&vm) < 0 ||

@@ -390,6 +390,7 @@ static int run_one(const struct kvm_scenario_opts *o,
     cfg.timeout_s = o->timeout_s;
     cfg.cmdline = cmdline;
     cfg.console_fd = o->console_fd;
+    cfg.kvm_path = o->kvm_path;
     cfg.on_samples = on_samples;
     cfg.on_summary = on_summary;
     cfg.result_ctx = &c;

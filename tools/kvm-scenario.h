@@ -23,7 +23,8 @@ struct kvm_scenario_opts {
     uint64_t mem_bytes;
     unsigned int timeout_s; /* per VM */
     unsigned int load_threads;
-    int console_fd; /* the guest's console (its error messages) */
+    int console_fd;       /* the guest's console (its error messages) */
+    const char *kvm_path; /* NULL: /dev/kvm */
     bool json;
     bool progress;      /* a line per strategy on stderr */
     const char *report; /* HTML file, or NULL */

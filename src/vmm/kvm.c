@@ -272,14 +272,16 @@ static int setup_timers(struct pvt_vmm *vm)
 int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
 {
     struct kvm_userspace_memory_region region;
+    const char *path;
     int api;
     int size;
     void *run;
 
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    path = vm->cfg.kvm_path ? vm->cfg.kvm_path : "/dev/kvm";
+    vm->kvm_fd = open(path, O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
         vm->kvm_unavailable = true;
-        return pvt__vmm_fail(vm, "KVM is not available: /dev/kvm: %s",
+        return pvt__vmm_fail(vm, "KVM is not available: %s: %s", path,
                              strerror(errno));
     }
     api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);

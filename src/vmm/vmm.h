@@ -49,6 +49,7 @@ struct pvt_vmm_config {
     const char *cmdline;    /* handed to the guest by INFO; may be NULL */
     int console_fd;         /* where the guest console goes */
     bool no_timers;         /* no timer service: timer calls get -ENOSYS */
+    const char *kvm_path;   /* NULL: /dev/kvm */
     /* RESULT hypercalls, validated, on the vCPU thread (may be NULL: the
      * results are dropped). A negative return stops the VM. */
     int (*on_samples)(void *ctx, const struct pvt_result_sample *s, size_t n);

@@ -369,6 +369,24 @@ TEST_IMPL(kvm_scenario_seed_boot)
     RETURN_OK();
 }
 
+/* Without KVM (here: a KVM device that does not exist), every mode says so
+ * and exits 77, before any guest runs. */
+TEST_IMPL(kvm_unavailable_exit_77)
+{
+    struct pvt_spawn_result r;
+
+    ASSERT_EQ(setenv("PVT_KVM_DEVICE", "/nonexistent/kvm", 1), 0);
+    KVM(&r, "--scenario", "seed-boot", "--strategy", "delta");
+    ASSERT_EQ(r.status, 77);
+    ASSERT(pvt_contains(r.err, "KVM is not available: /nonexistent/kvm"));
+    pvt_spawn_free(&r);
+    KVM(&r, "--selftest");
+    ASSERT_EQ(r.status, 77);
+    ASSERT(pvt_contains(r.err, "KVM is not available"));
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}
+
 /*
  * migrate: the kvmclock jumps an hour ahead (KVM_SET_CLOCK) in the middle
  * of the run; the guest resumes and nothing is lost or early.
@@ -382,11 +400,12 @@ TEST_IMPL(kvm_scenario_migrate)
         RETURN_SKIP(why);
     KVM(&r, "--scenario", "migrate", "--json", "--strategy", "delta,relative",
         "--set", "duration_s=4", "--set", "boot_s=1", "--set",
-        "migrate_at_s=2.5", "--set", "timer_rate_hz=100");
+        "migrate_at_s=2.5", "--set", "timer_rate_hz=100", "--load", "1");
     if (r.status != 0)
         pvt_test_printf("stdout:\n%s\nstderr:\n%s\n", r.out, r.err);
     ASSERT_EQ(r.status, 0);
     ASSERT(pvt_contains(r.out, "\"migrations\": 2"));
+    ASSERT(pvt_contains(r.out, "\"load_threads\": 1"));
     ASSERT_EQ(json_field(r.out, "delta", "lost"), 0);
     ASSERT_EQ(json_field(r.out, "delta", "early_callbacks"), 0);
     ASSERT_EQ(json_field(r.out, "relative", "lost"), 0);
