@@ -219,10 +219,12 @@ static void *faults_main(void *arg)
     int64_t start, next_pre, migrate_at;
 
     sim_rng_seed(&rng, f->seed, 2);
-    /* the VM runs once pvt_vmm_run has set it up */
-    while (!atomic_load(&f->vm->running) && !atomic_load(&f->stop))
+    /* the schedule counts from the start of the guest's run: its first
+     * WORKLOAD call (a slow monitor, under valgrind say, must not move the
+     * faults out of the run) */
+    while (atomic_load(&f->vm->workload_at) == 0 && !atomic_load(&f->stop))
         sleep_until(f, mono_now() + 1000000);
-    start = mono_now();
+    start = atomic_load(&f->vm->workload_at);
     next_pre =
         preempt ? start + (int64_t)sim_rng_exp(&rng, 1e9 / p->preempt_rate_hz)
                 : INT64_MAX;
@@ -520,8 +522,8 @@ int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
                         strerror(errno));
                 status = 1;
             } else {
-                sim_report_html(f, o->scenario, o->seed, o->params, res,
-                                o->nstrategies);
+                sim_report_html_ex(f, &meta, o->scenario, o->seed, o->params,
+                                   res, o->nstrategies);
                 if (fclose(f) != 0) {
                     fprintf(stderr, "pvtimer kvm: %s: write failed\n",
                             o->report);

@@ -296,11 +296,23 @@ void sim_report_html(FILE *f, const char *scenario, uint64_t seed,
                      const struct sim_params *p, const struct sim_result *r,
                      size_t n)
 {
+    sim_report_html_ex(f, NULL, scenario, seed, p, r, n);
+}
+
+void sim_report_html_ex(FILE *f, const struct sim_report_meta *meta,
+                        const char *scenario, uint64_t seed,
+                        const struct sim_params *p, const struct sim_result *r,
+                        size_t n)
+{
+    const char *backend = meta && meta->backend ? meta->backend : "sim";
+    bool real = strcmp(backend, "sim") != 0;
     size_t k;
     char v[200], a[32], b[32], c[32];
 
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-               "charset=\"utf-8\"><title>pvtimer sim: ");
+               "charset=\"utf-8\"><title>pvtimer ");
+    esc(f, backend);
+    fprintf(f, ": ");
     esc(f, scenario);
     fprintf(f, "</title><style>body{font-family:sans-serif;max-width:980px;"
                "margin:2em auto;color:#222}figure{margin:1.5em 0}"
@@ -308,18 +320,26 @@ void sim_report_html(FILE *f, const char *scenario, uint64_t seed,
                "table{border-collapse:collapse;font-size:13px}"
                "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
                "td:first-child,th:first-child{text-align:left}</style></head>"
-               "<body>\n<h1>pvtimer sim: ");
+               "<body>\n<h1>pvtimer ");
+    esc(f, backend);
+    fprintf(f, ": ");
     esc(f, scenario);
     fprintf(f,
             "</h1>\n<p>Seed %llu. %g s of guest time, boot %g s on %s "
-            "(drift %g ppm), %g timers/s, preemption %g/s &times; %g ms, "
-            "hypervisor up %g s. Each strategy ran on an identical copy of "
-            "the world; the guest kernel is the pvtimer core.</p>\n",
+            "(drift %g ppm), %g timers/s, preemption %g/s &times; %g ms",
             (unsigned long long)seed, p->duration_s, p->boot_s,
             p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
             p->boot_clock == SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
-            p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms,
-            p->hv_uptime_s);
+            p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms);
+    if (real)
+        fprintf(f, ". Each strategy ran in its own VM with the same workload "
+                   "and preemption draws; the guest kernel is the pvtimer "
+                   "core, on real virtualization.</p>\n");
+    else
+        fprintf(f,
+                ", hypervisor up %g s. Each strategy ran on an identical copy "
+                "of the world; the guest kernel is the pvtimer core.</p>\n",
+                p->hv_uptime_s);
     fprintf(f, "<table><tr><th>strategy</th><th>timers</th><th>fired</th>"
                "<th>lost</th><th>early</th><th>interrupts</th>"
                "<th>spurious</th><th>lateness p99</th><th>|aim| p50</th>"

@@ -32,6 +32,10 @@ void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
                         const char *scenario, uint64_t seed,
                         const struct sim_params *p, const struct sim_result *r,
                         size_t n);
+void sim_report_html_ex(FILE *f, const struct sim_report_meta *meta,
+                        const char *scenario, uint64_t seed,
+                        const struct sim_params *p, const struct sim_result *r,
+                        size_t n);
 void sim_report_csv(FILE *f, const struct sim_result *r, size_t n);
 /* One self-contained HTML page with the table and inline SVG plots. */
 void sim_report_html(FILE *f, const char *scenario, uint64_t seed,

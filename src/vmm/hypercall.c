@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pvtimer/pvabi.h"
@@ -67,6 +68,13 @@ static void hc_workload(struct pvt_vmm *vm, struct pvt_hc_workload *a)
     if (n)
         memcpy(vm->mem + a->buf, vm->cfg.workload + a->first,
                (size_t)n * sizeof(struct pvt_workload_item));
+    if (a->first == 0 && atomic_load(&vm->workload_at) == 0) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        atomic_store(&vm->workload_at,
+                     (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    }
     a->count = n;
     a->ret = 0;
 }

@@ -97,6 +97,9 @@ struct pvt_vmm {
     atomic_llong preempt_ns; /* a preemption to serve, ns */
     atomic_bool migrate_pending;
     atomic_llong migrate_jump_ns;
+    /* CLOCK_MONOTONIC ns of the guest's first WORKLOAD call (its scenario
+     * run starts then; fault schedules count from it), or 0 */
+    atomic_llong workload_at;
     struct pvt_vmm_stats stats;
     /* results */
     bool kvm_unavailable; /* err says why KVM cannot be used here */
