@@ -309,30 +309,25 @@ static void extra_json(FILE *f, void *ctx)
             (unsigned long long)b->migrations, b->load_threads);
 }
 
-static void print_baselines(FILE *f, const struct baselines *b)
+static void baseline_line(FILE *f, const char *label, const struct sim_hist *h,
+                          const char *what)
 {
     char x[32], y[32], z[32];
 
-    fprintf(f, "\nbaselines measured in the same run (p50 / p99 / max):\n");
-    fprintf(f,
-            "  host timerfd wake-up lateness      %s / %s / %s  (%llu "
-            "wake-ups)\n",
-            sim_format_ns(x, sizeof(x),
-                          (double)sim_hist_quantile(&b->timerfd, 0.5), false),
-            sim_format_ns(y, sizeof(y),
-                          (double)sim_hist_quantile(&b->timerfd, 0.99), false),
-            sim_format_ns(z, sizeof(z), (double)b->timerfd.max_abs, false),
-            (unsigned long long)b->timerfd.count);
     fprintf(
-        f,
-        "  KVM TSC-deadline lateness (guest)  %s / %s / %s  (%llu "
-        "interrupts)\n",
-        sim_format_ns(x, sizeof(x),
-                      (double)sim_hist_quantile(&b->tsc_deadline, 0.5), false),
-        sim_format_ns(y, sizeof(y),
-                      (double)sim_hist_quantile(&b->tsc_deadline, 0.99), false),
-        sim_format_ns(z, sizeof(z), (double)b->tsc_deadline.max_abs, false),
-        (unsigned long long)b->tsc_deadline.count);
+        f, "  %-34s %s / %s / %s  (%llu %s)\n", label,
+        sim_format_ns(x, sizeof(x), (double)sim_hist_quantile(h, 0.5), false),
+        sim_format_ns(y, sizeof(y), (double)sim_hist_quantile(h, 0.99), false),
+        sim_format_ns(z, sizeof(z), (double)h->max_abs, false),
+        (unsigned long long)h->count, what);
+}
+
+static void print_baselines(FILE *f, const struct baselines *b)
+{
+    fprintf(f, "\nbaselines measured in the same run (p50 / p99 / max):\n");
+    baseline_line(f, "host timerfd wake-up lateness", &b->timerfd, "wake-ups");
+    baseline_line(f, "KVM TSC-deadline lateness (guest)", &b->tsc_deadline,
+                  "interrupts");
     fprintf(f,
             "  faults injected: %llu preemptions, %llu migrations, %u "
             "load threads\n",
