@@ -24,6 +24,8 @@
     PVT_TESTS_CLOCKEVENT(X)                                                    \
     /* programming strategies */                                               \
     PVT_TESTS_STRATEGY(X)                                                      \
+    /* drift estimation, the compensated strategy */                          \
+    PVT_TESTS_DRIFT(X)                                                         \
     PVT_TESTS_HISTOGRAM(X)                                                     \
     PVT_TESTS_TIMERQUEUE(X)                                                    \
     PVT_TESTS_TICK(X)
@@ -145,6 +147,16 @@
     X(strategy_u32_delta_clamp, PVT_TEST_CORE, 0)                              \
     X(strategy_rounds_up, PVT_TEST_CORE, 0)                                    \
     X(strategy_clocksource_switch, PVT_TEST_CORE, 0)
+
+#define PVT_TESTS_DRIFT(X)                                                     \
+    X(drift_errors, PVT_TEST_CORE, 0)                                          \
+    X(drift_converges, PVT_TEST_CORE, 0)                                       \
+    X(drift_step_resets, PVT_TEST_CORE, 0)                                     \
+    X(drift_epoch_order_and_filters, PVT_TEST_CORE, 0)                         \
+    X(drift_measure_keeps_narrowest, PVT_TEST_CORE, 0)                         \
+    X(drift_scale, PVT_TEST_CORE, 0)                                           \
+    X(drift_long_run_rebases, PVT_TEST_CORE, 0)                                \
+    X(strategy_compensated, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_HISTOGRAM(X)                                                 \
     X(hist_bucket_boundaries, PVT_TEST_CORE, 0)                                \
