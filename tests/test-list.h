@@ -233,6 +233,8 @@
     X(sim_delta_error_is_local, PVT_TEST_HOST, 120000) \
     X(sim_relative_follows_the_preemptions, PVT_TEST_HOST, 120000) \
     X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000) \
+    X(sim_compensated_seed_boot, PVT_TEST_HOST, 120000) \
+    X(sim_compensated_steady_drift, PVT_TEST_HOST, 120000) \
     X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \

@@ -130,7 +130,7 @@ struct pvt_drift {
     /* counters */
     uint64_t samples; /* kept */
     uint64_t dropped; /* bracket too wide */
-    uint64_t steps;   /* restarts by a step or an epoch change */
+    uint64_t steps;   /* restarts: a step, an epoch change, reset(true) */
 };
 
 /* A snapshot of the estimate. */

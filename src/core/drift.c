@@ -134,6 +134,8 @@ int pvt_drift_reset(struct pvt_drift *d, bool to_step)
     clear_fit(d);
     d->have_epoch = false;
     d->state = to_step ? PVT_DRIFT_STEP : PVT_DRIFT_UNLOCKED;
+    if (to_step)
+        d->steps++;
     return 0;
 }
 
