@@ -213,7 +213,9 @@
     X(tq_host_million_events, PVT_TEST_HOST, 60000)                            \
     X(tq_host_million_ticks, PVT_TEST_HOST, 60000)
 
-#define PVT_TESTS_BENCH_HOST(X) X(bench_queue_json, PVT_TEST_HOST, 60000)
+#define PVT_TESTS_BENCH_HOST(X)                                                \
+    X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \
+    X(bench_drift_json, PVT_TEST_HOST, 60000)
 
 #define PVT_TESTS_HVTIMER_HOST(X)                                              \
     X(hv_default_periodic, PVT_TEST_HOST, 0)                                   \
@@ -240,7 +242,8 @@
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
     X(tool_strategies, PVT_TEST_HOST, 0)                                       \
-    X(tool_bench_args, PVT_TEST_HOST, 0)
+    X(tool_bench_args, PVT_TEST_HOST, 0)                                       \
+    X(tool_drift, PVT_TEST_HOST, 30000)
 
 #define PVT_TESTS_KVM_HOST(X)                                                  \
     X(kvm_selftest, PVT_TEST_HOST, 120000)                                     \
