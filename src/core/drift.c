@@ -24,10 +24,10 @@
 
 #define DRIFT_MAGIC 0x64726674u /* "drft" */
 #define SPAN_LIMIT  (1ll << 46)
-#define SMOOTH_DIV  50
-#define REBASE_AT                                                              \
-    (1ll                                                                       \
-     << 40) /* 18 minutes of A */ /* smoothing weight 1/50 = 0.02, as linreg's */
+/* smoothing weight of the prediction errors, 1/50 = 0.02 as linreg's */
+#define SMOOTH_DIV 50
+/* move the fit's origin forward past this much A (18 minutes) */
+#define REBASE_AT (1ll << 40)
 
 typedef __int128 s128;
 typedef unsigned __int128 u128;
@@ -150,7 +150,8 @@ static int64_t predict(const struct pvt_drift_window *w, int64_t x)
 {
     /* ybar (2^-8 ns) and slope (2^-48) brought to 2^-48 ns; |x - xbar| <
      * 2^47 and |slope| <= 2^48 keep the sum below 2^96 */
-    s128 p = ((s128)w->ybar_q8 << 40) + (s128)(x - w->xbar) * w->slope_q48;
+    s128 p =
+        (s128)w->ybar_q8 * ((s128)1 << 40) + (s128)(x - w->xbar) * w->slope_q48;
 
     /* arithmetic shift: floor */
     return (int64_t)(p >> 48);
@@ -199,7 +200,7 @@ static bool fit(struct pvt_drift *d, int k)
     /* the means: sx / n (floor: < 1 ns off, times a slope below 10 %) and
      * sy / n to 2^-8 ns (n is a power of two) */
     w->xbar = xl + (sx >> (2 + k));
-    w->ybar_q8 = (yl << 8) + ((sy << 8) >> (2 + k));
+    w->ybar_q8 = yl * 256 + ((sy * 256) >> (2 + k));
     w->fitted = true;
     return true;
 }

@@ -187,7 +187,8 @@ static int feed_n(struct pvt_drift *d, struct stream *st, unsigned int n)
 
 TEST_IMPL(drift_converges)
 {
-    static const int64_t rates[] = {-1000, -250, -1, 0, 37, 333, 1000};
+    /* kept small: the core's tests also run inside the KVM guest */
+    static const int64_t rates[] = {-1000, -1, 37, 1000};
     static const uint64_t jitters[] = {0, 200, 5000};
     size_t i, j;
 
@@ -204,13 +205,13 @@ TEST_IMPL(drift_converges)
             /* fewer than 4 samples: no estimate */
             ASSERT_EQ(feed_n(&d, &st, 3), PVT_DRIFT_UNLOCKED);
             ASSERT_GE(feed_n(&d, &st, 1), PVT_DRIFT_LOCKED);
-            feed_n(&d, &st, 296);
+            feed_n(&d, &st, 196);
             ASSERT_OK(pvt_drift_get(&d, &e));
             ASSERT_GE(e.state, PVT_DRIFT_LOCKED);
             /* white noise: the longer windows predict better */
             ASSERT_UGE(e.window, 16);
             ASSERT_UEQ(e.steps, 0);
-            ASSERT_UEQ(e.samples, 300);
+            ASSERT_UEQ(e.samples, 200);
             ASSERT_NEAR(e.slope_q32, ppm_q32(rates[i]),
                         slope_bound_q32(jitters[j], e.window, IV));
             ASSERT_NEAR(e.offset_ns, stream_offset(&st),
@@ -436,12 +437,13 @@ TEST_IMPL(drift_long_run_rebases)
     struct pvt_drift_estimate e;
     struct stream st;
 
-    /* a sample every 10 s for 3 hours: the origin moves several times */
+    /* a sample every 40 s for 3.3 hours: the origin moves (every 2^40 ns,
+     * 18 minutes) several times */
     config_nolimit(&c);
     ASSERT_OK(pvt_drift_init(&d, &c));
     stream_init(&st, -77, 0);
-    st.interval = 10 * PVT_NSEC_PER_SEC;
-    feed_n(&d, &st, 1080);
+    st.interval = 40 * PVT_NSEC_PER_SEC;
+    feed_n(&d, &st, 300);
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_EQ(e.state, PVT_DRIFT_STABLE);
     ASSERT_UEQ(e.steps, 0);
