@@ -8,7 +8,10 @@
  *             linuxptp's pi.c: frequency from the first two samples, then
  *             freq = kp * offset + integral, integral += ki * offset, with
  *             its default gains for hardware time stamps at a 1 s interval
- *             (kp 0.7, ki 0.3); a first offset over 20 us is stepped away
+ *             (kp 0.7, ki 0.3); a first offset over 20 us is stepped away.
+ *             Its estimate of the frequency is the integral; the frequency
+ *             it applies also carries kp * offset, the phase correction
+ *             (reported too, as pi_applied_ppb)
  *   2-point   the frequency from the last two samples alone
  *
  * Streams: clock A is true time, clock B runs at 1 + r against it with r
@@ -95,7 +98,9 @@ static void pi_sample(struct pi *s, double offset, double t)
 }
 
 struct errs {
-    double sq[NJIT][NCP][3]; /* sums of squared errors: linreg, PI, 2-point */
+    /* sums of squared errors: linreg, PI (its integral: the drift it has
+     * learnt), 2-point, PI (the frequency it applies: + kp * offset) */
+    double sq[NJIT][NCP][4];
     unsigned int streams;
 };
 
@@ -142,7 +147,8 @@ static void run_stream(uint64_t *seed, size_t jx, struct errs *e)
             /* before it locks the estimator says nothing: rate 1 */
             lin = (double)est.slope_q48 / 281474976710656.0 * 1e9;
             e->sq[jx][cp][0] += pow(lin - r_ppm * 1e3, 2);
-            e->sq[jx][cp][1] += pow(pi.freq - r_ppm * 1e3, 2);
+            e->sq[jx][cp][1] += pow(pi.integral - r_ppm * 1e3, 2);
+            e->sq[jx][cp][3] += pow(pi.freq - r_ppm * 1e3, 2);
             e->sq[jx][cp][2] += pow(two_point - r_ppm * 1e3, 2);
             cp++;
         }
@@ -207,11 +213,12 @@ int pvt_bench_drift(int argc, char **argv)
             for (c = 0; c < NCP; c++)
                 printf("%s{\"jitter_ns\": %.0f, \"samples\": %u, "
                        "\"linreg_ppb\": %.3f, \"pi_ppb\": %.3f, "
-                       "\"two_point_ppb\": %.3f}",
+                       "\"two_point_ppb\": %.3f, \"pi_applied_ppb\": %.3f}",
                        jx || c ? ", " : "", jitters[jx], checkpoints[c],
                        sqrt(e->sq[jx][c][0] / streams),
                        sqrt(e->sq[jx][c][1] / streams),
-                       sqrt(e->sq[jx][c][2] / streams));
+                       sqrt(e->sq[jx][c][2] / streams),
+                       sqrt(e->sq[jx][c][3] / streams));
         printf("]}\n");
         free(e);
         return 0;
@@ -239,7 +246,9 @@ int pvt_bench_drift(int argc, char **argv)
         printf("\n");
     }
     printf("\nlinreg reports nothing before its 4th sample (rate 1: the "
-           "error is the rate itself).\n");
+           "error is the rate itself).\nPI: its integral term, the drift it "
+           "has learnt (the frequency it applies adds\nkp x offset; --json "
+           "gives that too, as pi_applied_ppb).\n");
     free(e);
     return 0;
 }

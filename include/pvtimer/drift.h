@@ -101,8 +101,16 @@ struct pvt_drift_sample {
     uint32_t epoch;    /* any change restarts the fit (0 if unused) */
 };
 
+/* A signed 128-bit sum, in two halves (plain C in this header). */
+struct pvt_drift_s128 {
+    uint64_t lo;
+    int64_t hi;
+};
+
 /* One fit (internal, but visible so that the context is caller-allocated). */
 struct pvt_drift_window {
+    int64_t sx, sy; /* sums over the window's samples */
+    struct pvt_drift_s128 sxx, sxy;
     int64_t xbar;      /* mean x of the window, ns */
     int64_t ybar_q8;   /* mean y of the window, ns * 256 */
     int64_t slope_q48; /* dy/dx, 16.48 */

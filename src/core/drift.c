@@ -3,13 +3,17 @@
  * (see pvtimer/drift.h for the method and the states).
  *
  * Numbers. x = a - a_ref and y = (b - b_ref) - x are ns relative to the
- * first sample since the last restart. Each fit centres its sums on the
- * window's newest sample (dx <= 0, dy), so that they stay small:
+ * fit's origin, which moves up to the newest sample every 2^40 ns of A
+ * (rebase), so that they stay small:
  *
- *   sx = sum dx, sy = sum dy               |dx| < 2^46, |dy| < 2^46: < 2^52
- *   sxx = sum dx^2, sxy = sum dx * dy      < 2^6 * 2^92 = 2^98 (128-bit)
+ *   sx = sum x, sy = sum y                 |x| < 2^45, |y| < 2^46: < 2^52
+ *   sxx = sum x^2, sxy = sum x * y         < 2^6 * 2^91 = 2^97 (128-bit)
  *   den = n * sxx - sx^2                   < 2^104
  *   num = n * sxy - sx * sy                < 2^105
+ *
+ * The sums are kept per window and updated as samples come and go (exact
+ * integers: nothing accumulates), so a sample costs a few 128-bit
+ * operations per window, not a pass over the window.
  *   slope = num / den, as 16.48: (num << 48) / den
  *
  * 48 fraction bits, because a window spans up to minutes: 2^-32 of slope
@@ -28,6 +32,9 @@
 #define SMOOTH_DIV 50
 /* move the fit's origin forward past this much A (18 minutes) */
 #define REBASE_AT (1ll << 40)
+/* a longer gap between samples restarts the fit (4.9 hours), so that x
+ * stays below 2^45 and the sums below 2^103 */
+#define GAP_LIMIT (1ll << 44)
 
 typedef __int128 s128;
 typedef unsigned __int128 u128;
@@ -157,32 +164,56 @@ static int64_t predict(const struct pvt_drift_window *w, int64_t x)
     return (int64_t)(p >> 48);
 }
 
-/* Fit window k over the newest 4 << k samples; false if it cannot be. */
+static s128 load128(const struct pvt_drift_s128 *v)
+{
+    return (s128)(((u128)(uint64_t)v->hi << 64) | v->lo);
+}
+
+static void store128(struct pvt_drift_s128 *v, s128 x)
+{
+    v->lo = (uint64_t)x;
+    v->hi = (int64_t)(x >> 64);
+}
+
+/* Add (sign 1) or remove (sign -1) a sample from a window's sums. */
+static void sums_add(struct pvt_drift_window *w, int64_t x, int64_t y, int sign)
+{
+    w->sx += sign * x;
+    w->sy += sign * y;
+    store128(&w->sxx, load128(&w->sxx) + sign * ((s128)x * x));
+    store128(&w->sxy, load128(&w->sxy) + sign * ((s128)x * y));
+}
+
+/* Recompute every window's sums from the ring (after a rebase). */
+static void sums_rebuild(struct pvt_drift *d)
+{
+    uint32_t i;
+    int k;
+
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        struct pvt_drift_window *w = &d->win[k];
+        uint32_t n = 4u << k;
+        w->sx = w->sy = 0;
+        store128(&w->sxx, 0);
+        store128(&w->sxy, 0);
+        for (i = 0; i < n && i < d->count; i++)
+            sums_add(w, d->x[slot(d, i)], d->y[slot(d, i)], 1);
+    }
+}
+
+/* Fit window k over its 4 << k samples; false if it cannot be. */
 static bool fit(struct pvt_drift *d, int k)
 {
     struct pvt_drift_window *w = &d->win[k];
-    uint32_t n = 4u << k, i;
-    uint32_t newest = slot(d, 0);
-    int64_t xl = d->x[newest], yl = d->y[newest];
-    int64_t sx = 0, sy = 0;
-    s128 sxx = 0, sxy = 0, den, num, slope;
+    uint32_t n = 4u << k;
+    s128 den, num, slope;
     const s128 num_limit = (s128)1 << 78;
     const s128 slope_limit = (s128)1 << 48; /* |rate - 1| <= 1 */
 
     if (d->count < n)
         return false;
-    for (i = 0; i < n; i++) {
-        uint32_t j = slot(d, i);
-        int64_t dx = d->x[j] - xl, dy = d->y[j] - yl;
-        if (dx < -SPAN_LIMIT || dy < -SPAN_LIMIT || dy > SPAN_LIMIT)
-            return false;
-        sx += dx;
-        sy += dy;
-        sxx += (s128)dx * dx;
-        sxy += (s128)dx * dy;
-    }
-    den = (s128)n * sxx - (s128)sx * sx;
-    num = (s128)n * sxy - (s128)sx * sy;
+    den = (s128)n * load128(&w->sxx) - (s128)w->sx * w->sx;
+    num = (s128)n * load128(&w->sxy) - (s128)w->sx * w->sy;
     if (den <= 0)
         return false;
     while (num >= num_limit || num <= -num_limit) {
@@ -199,8 +230,8 @@ static bool fit(struct pvt_drift *d, int k)
     w->slope_q48 = (int64_t)slope;
     /* the means: sx / n (floor: < 1 ns off, times a slope below 10 %) and
      * sy / n to 2^-8 ns (n is a power of two) */
-    w->xbar = xl + (sx >> (2 + k));
-    w->ybar_q8 = yl * 256 + ((sy * 256) >> (2 + k));
+    w->xbar = w->sx >> (2 + k);
+    w->ybar_q8 = (w->sy * 256) >> (2 + k);
     w->fitted = true;
     return true;
 }
@@ -294,6 +325,7 @@ static void rebase(struct pvt_drift *d)
     }
     d->a_ref += xn;
     d->b_ref += (uint64_t)xn + (uint64_t)yn;
+    sums_rebuild(d);
 }
 
 static int64_t sat_mul_ppm(uint64_t v, uint32_t ppm)
@@ -326,6 +358,11 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         s->a_ns == d->a_last)
         return (int)d->state;
 
+    if (s->a_ns - d->a_last >= GAP_LIMIT) {
+        /* hours without a sample: start afresh rather than bridge it */
+        start(d, s, false);
+        return (int)d->state;
+    }
     if (s->a_ns - d->a_ref >= REBASE_AT)
         rebase(d);
     x = s->a_ns - d->a_ref;
@@ -374,11 +411,21 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         w->has_err = true;
     }
 
+    /* the sample leaving each full window goes out of its sums (for the
+     * largest, it is the one about to be overwritten) */
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        uint32_t n = 4u << k;
+        if (d->count >= n)
+            sums_add(&d->win[k], d->x[slot(d, n - 1)], d->y[slot(d, n - 1)],
+                     -1);
+    }
     d->x[d->head] = x;
     d->y[d->head] = y;
     d->head = (d->head + 1) % PVT_DRIFT_MAX_SAMPLES;
     if (d->count < PVT_DRIFT_MAX_SAMPLES)
         d->count++;
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        sums_add(&d->win[k], x, y, 1);
     d->a_last = s->a_ns;
     d->samples++;
 

@@ -188,7 +188,7 @@ static int feed_n(struct pvt_drift *d, struct stream *st, unsigned int n)
 TEST_IMPL(drift_converges)
 {
     /* kept small: the core's tests also run inside the KVM guest */
-    static const int64_t rates[] = {-1000, -1, 37, 1000};
+    static const int64_t rates[] = {-1000, 37, 1000};
     static const uint64_t jitters[] = {0, 200, 5000};
     size_t i, j;
 
@@ -437,13 +437,13 @@ TEST_IMPL(drift_long_run_rebases)
     struct pvt_drift_estimate e;
     struct stream st;
 
-    /* a sample every 40 s for 3.3 hours: the origin moves (every 2^40 ns,
+    /* a sample every 80 s for 3.3 hours: the origin moves (every 2^40 ns,
      * 18 minutes) several times */
     config_nolimit(&c);
     ASSERT_OK(pvt_drift_init(&d, &c));
     stream_init(&st, -77, 0);
-    st.interval = 40 * PVT_NSEC_PER_SEC;
-    feed_n(&d, &st, 300);
+    st.interval = 80 * PVT_NSEC_PER_SEC;
+    feed_n(&d, &st, 150);
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_EQ(e.state, PVT_DRIFT_STABLE);
     ASSERT_UEQ(e.steps, 0);
