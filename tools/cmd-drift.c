@@ -99,17 +99,34 @@ static uint64_t tsc_hz_cpuid(const char **how)
     return 0;
 }
 
-/* Otherwise: count TSC cycles over 200 ms of CLOCK_MONOTONIC_RAW. */
+static uint64_t raw_read(void *ctx)
+{
+    (void)ctx;
+    return clock_ns(CLOCK_MONOTONIC_RAW);
+}
+
+static uint64_t rdtsc_ctx(void *ctx)
+{
+    (void)ctx;
+    return __rdtsc();
+}
+
+/* Otherwise: count TSC cycles over 500 ms of CLOCK_MONOTONIC_RAW, each end
+ * the narrowest of several (RAW, TSC, RAW) brackets, so that a read's
+ * latency costs well under 0.1 ppm. */
 static uint64_t tsc_hz_calibrate(void)
 {
-    struct timespec nap = {0, 200000000};
-    uint64_t t0 = clock_ns(CLOCK_MONOTONIC_RAW), c0 = __rdtsc();
-    uint64_t t1, c1;
+    struct timespec nap = {0, 500000000};
+    struct pvt_drift_sample s0, s1;
 
+    if (pvt_drift_measure(raw_read, NULL, rdtsc_ctx, NULL, 16, &s0))
+        return 0;
     nanosleep(&nap, NULL);
-    t1 = clock_ns(CLOCK_MONOTONIC_RAW);
-    c1 = __rdtsc();
-    return (uint64_t)((double)(c1 - c0) * 1e9 / (double)(t1 - t0));
+    if (pvt_drift_measure(raw_read, NULL, rdtsc_ctx, NULL, 16, &s1) ||
+        s1.a_ns <= s0.a_ns)
+        return 0;
+    return (uint64_t)((double)(s1.b_ns - s0.b_ns) * 1e9 /
+                      (double)(s1.a_ns - s0.a_ns));
 }
 
 static int tsc_setup(struct tsc_clock *t)
@@ -119,9 +136,11 @@ static int tsc_setup(struct tsc_clock *t)
     t->hz = tsc_hz_cpuid(&t->how);
     if (!t->hz) {
         t->hz = tsc_hz_calibrate();
-        t->how = "calibrated against CLOCK_MONOTONIC_RAW over 200 ms (its "
+        t->how = "calibrated against CLOCK_MONOTONIC_RAW over 500 ms (its "
                  "rate against that clock reads near 0 by construction)";
     }
+    if (!t->hz)
+        return -PVT_ERANGE;
     t->cs = (struct pvt_clocksource){
         .name = "tsc",
         .read = rdtsc_read,
