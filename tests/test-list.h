@@ -154,6 +154,7 @@
     X(drift_step_resets, PVT_TEST_CORE, 0)                                     \
     X(drift_epoch_order_and_filters, PVT_TEST_CORE, 0)                         \
     X(drift_measure_keeps_narrowest, PVT_TEST_CORE, 0)                         \
+    X(drift_pvclock_epoch, PVT_TEST_CORE, 0)                                   \
     X(drift_scale, PVT_TEST_CORE, 0)                                           \
     X(drift_long_run_rebases, PVT_TEST_CORE, 0)                                \
     X(strategy_compensated, PVT_TEST_CORE, 0)

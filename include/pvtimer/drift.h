@@ -58,6 +58,7 @@
 
 #include "pvtimer/base.h"
 #include "pvtimer/clockevent.h"
+#include "pvtimer/pvclock.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -194,6 +195,16 @@ typedef uint64_t (*pvt_drift_read_fn)(void *ctx);
 int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
                       pvt_drift_read_fn read_b, void *b_ctx, unsigned int tries,
                       struct pvt_drift_sample *out);
+
+/*
+ * An epoch for samples whose B is a pvclock (kvmclock, Xen): what in a
+ * snapshot changes when the guest was migrated or paused, hashed: the
+ * scale (mul, shift: a new host's TSC rate) and the TSC_STABLE and
+ * GUEST_STOPPED flags. Not the version, which changes at every refresh of
+ * the page. Returns 0 and *epoch, or -PVT_EINVAL (NULL).
+ */
+int pvt_drift_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
+                            uint32_t *epoch);
 
 /* The current estimate. Returns 0 or -PVT_EINVAL. */
 int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out);

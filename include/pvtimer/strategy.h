@@ -20,9 +20,11 @@
  *   compensated      delta, the delta scaled by an online estimate of the
  *                    device clock's rate against the guest clock (a 32-bit
  *                    mult/shift), the correction held so it never aims
- *                    earlier than delta by more than a bound; plain delta
- *                    while the estimator is not locked, when the device has
- *                    none (pvt_drift_attach, drift.h) or does not count ns.
+ *                    earlier than delta by more than a bound. Unscaled
+ *                    while the estimator is not locked (still paired with
+ *                    the midpoint of its guest-device-guest reads); plain
+ *                    delta when the device has no estimator
+ *                    (pvt_drift_attach, drift.h) or does not count ns.
  *
  * All of them aim at the clamped target the clockevent layer gives them,
  * round towards later (a request is never earlier than the guest asked, in

@@ -476,6 +476,28 @@ int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
     return 0;
 }
 
+int pvt_drift_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
+                            uint32_t *epoch)
+{
+    uint8_t bytes[6];
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t i;
+
+    if (!snap || !epoch)
+        return -PVT_EINVAL;
+    bytes[0] = (uint8_t)snap->mul;
+    bytes[1] = (uint8_t)(snap->mul >> 8);
+    bytes[2] = (uint8_t)(snap->mul >> 16);
+    bytes[3] = (uint8_t)(snap->mul >> 24);
+    bytes[4] = (uint8_t)snap->shift;
+    bytes[5] =
+        snap->flags & (PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED);
+    for (i = 0; i < sizeof(bytes); i++)
+        h = (h ^ bytes[i]) * 16777619u;
+    *epoch = h;
+    return 0;
+}
+
 int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
 {
     int64_t y, s = 0;
