@@ -367,7 +367,7 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         rebase(d);
     x = s->a_ns - d->a_ref;
     bd = s->b_ns - d->b_ref; /* modulo 2^64: a B behind its ref is negative */
-    y = (int64_t)bd - x;
+    y = (int64_t)(bd - (uint64_t)x); /* modulo 2^64 as well: no overflow */
     unc = (int64_t)(s->delay_ns / 2 < (uint64_t)SPAN_LIMIT ? s->delay_ns / 2
                                                            : SPAN_LIMIT) +
           (int64_t)(s->res_ns < (uint64_t)SPAN_LIMIT ? s->res_ns : SPAN_LIMIT);
@@ -387,9 +387,10 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
             sat_mul_ppm(dx < (uint64_t)SPAN_LIMIT ? dx : (uint64_t)SPAN_LIMIT,
                         d->cfg.max_ppm);
     }
-    resid = y - pred;
     thr = base;
-    if (resid > thr || resid < -thr) {
+    /* a difference that does not even fit 64 bits is a step too */
+    if (__builtin_sub_overflow(y, pred, &resid) || resid > thr ||
+        resid < -thr) {
         start(d, s, true);
         return (int)d->state;
     }
@@ -400,7 +401,9 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         int64_t e;
         if (!w->fitted)
             continue;
-        e = abs64(y - predict(w, x));
+        if (__builtin_sub_overflow(y, predict(w, x), &e))
+            e = SPAN_LIMIT;
+        e = abs64(e);
         if (e > SPAN_LIMIT)
             e = SPAN_LIMIT;
         e <<= 8;

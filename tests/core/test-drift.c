@@ -323,6 +323,15 @@ TEST_IMPL(drift_epoch_order_and_filters)
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_UEQ(e.steps, 2);
 
+    /* B jumps by half its range once locked: a step, not an overflow
+     * (the stream's epoch is 0 again: that restarts once, first) */
+    ASSERT_GE(feed_n(&d, &st, 8), PVT_DRIFT_LOCKED);
+    s = stream_next(&st);
+    s.b_ns += 1ull << 63;
+    ASSERT_EQ(pvt_drift_feed(&d, &s), PVT_DRIFT_STEP);
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_UEQ(e.steps, 4);
+
     /* min_interval: a sample too soon after the last kept is ignored */
     c.min_interval_ns = IV;
     ASSERT_OK(pvt_drift_init(&d, &c));
