@@ -24,6 +24,8 @@
     PVT_TESTS_CLOCKEVENT(X)                                                    \
     /* programming strategies */                                               \
     PVT_TESTS_STRATEGY(X)                                                      \
+    /* drift estimation, the compensated strategy */                           \
+    PVT_TESTS_DRIFT(X)                                                         \
     PVT_TESTS_HISTOGRAM(X)                                                     \
     PVT_TESTS_TIMERQUEUE(X)                                                    \
     PVT_TESTS_TICK(X)
@@ -33,6 +35,7 @@
     PVT_TESTS_RUNNER_HOST(X)                                                   \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
+    PVT_TESTS_DRIFT_HOST(X)                                                    \
     PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
     PVT_TESTS_TIMERSVC_HOST(X)                                                 \
@@ -148,6 +151,21 @@
     X(strategy_rounds_up, PVT_TEST_CORE, 0)                                    \
     X(strategy_clocksource_switch, PVT_TEST_CORE, 0)
 
+#define PVT_TESTS_DRIFT(X)                                                     \
+    X(drift_errors, PVT_TEST_CORE, 0)                                          \
+    X(drift_step_resets, PVT_TEST_CORE, 0)                                     \
+    X(drift_epoch_order_and_filters, PVT_TEST_CORE, 0)                         \
+    X(drift_measure_keeps_narrowest, PVT_TEST_CORE, 0)                         \
+    X(drift_pvclock_epoch, PVT_TEST_CORE, 0)                                   \
+    X(drift_scale, PVT_TEST_CORE, 0)                                           \
+    X(strategy_compensated, PVT_TEST_CORE, 0)
+
+/* The estimator's long statistical runs: freestanding code, but thousands
+ * of samples, so on the host only (the KVM guest runs the rest). */
+#define PVT_TESTS_DRIFT_HOST(X)                                                \
+    X(drift_converges, PVT_TEST_HOST, 0)                                       \
+    X(drift_long_run_rebases, PVT_TEST_HOST, 0)
+
 #define PVT_TESTS_HISTOGRAM(X)                                                 \
     X(hist_bucket_boundaries, PVT_TEST_CORE, 0)                                \
     X(hist_bucket_random, PVT_TEST_CORE, 0)                                    \
@@ -203,7 +221,9 @@
     X(tq_host_million_events, PVT_TEST_HOST, 60000)                            \
     X(tq_host_million_ticks, PVT_TEST_HOST, 60000)
 
-#define PVT_TESTS_BENCH_HOST(X) X(bench_queue_json, PVT_TEST_HOST, 60000)
+#define PVT_TESTS_BENCH_HOST(X)                                                \
+    X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \
+    X(bench_drift_json, PVT_TEST_HOST, 60000)
 
 #define PVT_TESTS_HVTIMER_HOST(X)                                              \
     X(hv_default_periodic, PVT_TEST_HOST, 0)                                   \
@@ -223,12 +243,15 @@
     X(sim_delta_error_is_local, PVT_TEST_HOST, 120000)                         \
     X(sim_relative_follows_the_preemptions, PVT_TEST_HOST, 120000)             \
     X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)                   \
+    X(sim_compensated_seed_boot, PVT_TEST_HOST, 120000)                        \
+    X(sim_compensated_steady_drift, PVT_TEST_HOST, 120000)                     \
     X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
     X(tool_strategies, PVT_TEST_HOST, 0)                                       \
-    X(tool_bench_args, PVT_TEST_HOST, 0)
+    X(tool_bench_args, PVT_TEST_HOST, 0)                                       \
+    X(tool_drift, PVT_TEST_HOST, 30000)
 
 #define PVT_TESTS_KVM_HOST(X)                                                  \
     X(kvm_selftest, PVT_TEST_HOST, 120000)                                     \

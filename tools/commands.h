@@ -11,6 +11,8 @@
 int pvt_cmd_sim(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);
+/* `pvtimer drift`: two clocks of this host (tools/cmd-drift.c). */
+int pvt_cmd_drift(int argc, char **argv);
 /* `pvtimer kvm`: the guest under the KVM monitor (tools/cmd-kvm.c). */
 int pvt_cmd_kvm(int argc, char **argv);
 
@@ -27,5 +29,6 @@ int pvt_parse_strategies(const char *cmd, const char *arg,
  * name, the options follow. Same exit statuses. */
 int pvt_bench_clock(int argc, char **argv);
 int pvt_bench_queue(int argc, char **argv);
+int pvt_bench_drift(int argc, char **argv);
 
 #endif /* PVTIMER_TOOLS_COMMANDS_H */

@@ -37,6 +37,8 @@ static const struct command benchmarks[] = {
     {"clock", pvt_bench_clock, "guest clock reads and device programming"},
     {"queue", pvt_bench_queue,
      "timer queue arm/cancel/expire against a plain binary heap"},
+    {"drift", pvt_bench_drift,
+     "drift estimator against a PI servo and two-point differencing"},
 };
 
 int pvt_cmd_bench(int argc, char **argv)
@@ -64,7 +66,9 @@ static const struct command commands[] = {
      "simulate hypervisor, vCPU and guest: every strategy side by side"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},
     {"kvm", pvt_cmd_kvm, "run the guest kernel under KVM: `kvm --selftest`"},
-    {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue [--json]`"},
+    {"drift", pvt_cmd_drift,
+     "measure two clocks of this host against each other: offset, ppm"},
+    {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue|drift [--json]`"},
 };
 
 static void usage(FILE *f)

@@ -7,6 +7,7 @@
  *   timekeeping.h  the guest monotonic clock
  *   clockevent.h   clockevent devices and programming
  *   strategy.h     guest deadline -> device deadline conversions
+ *   drift.h        drift estimation, the `compensated` strategy's estimator
  *   histogram.h    log histograms of ns values (lateness, device error)
  *   timerqueue.h   the never-early timer queue
  *   tick.h         periodic / emulated / high-res tick, tickless idle
@@ -17,6 +18,7 @@
 #include "pvtimer/base.h"
 #include "pvtimer/clockevent.h"
 #include "pvtimer/clocksource.h"
+#include "pvtimer/drift.h"
 #include "pvtimer/histogram.h"
 #include "pvtimer/pvclock.h"
 #include "pvtimer/strategy.h"

@@ -17,9 +17,14 @@
  *   coupled          exact absolute conversion when the device counts the
  *                    current clocksource's cycles (dev->coupled_cs), else
  *                    delta.
- *
- * (`compensated`, delta scaled by an online drift estimate, comes with the
- * drift estimator.)
+ *   compensated      delta, the delta scaled by an online estimate of the
+ *                    device clock's rate against the guest clock (a 32-bit
+ *                    mult/shift), the correction held so it never aims
+ *                    earlier than delta by more than a bound. Unscaled
+ *                    while the estimator is not locked (still paired with
+ *                    the midpoint of its guest-device-guest reads); plain
+ *                    delta when the device has no estimator
+ *                    (pvt_drift_attach, drift.h) or does not count ns.
  *
  * All of them aim at the clamped target the clockevent layer gives them,
  * round towards later (a request is never earlier than the guest asked, in
@@ -62,6 +67,7 @@ extern const struct pvt_ce_strategy pvt_strategy_abs_mode_offset;
 extern const struct pvt_ce_strategy pvt_strategy_relative;
 extern const struct pvt_ce_strategy pvt_strategy_delta;
 extern const struct pvt_ce_strategy pvt_strategy_coupled;
+extern const struct pvt_ce_strategy pvt_strategy_compensated;
 
 /* The built-in strategies, in the order of the table in DESIGN.md. */
 const struct pvt_ce_strategy *const *pvt_strategies(size_t *count);

@@ -30,4 +30,9 @@ static inline uint64_t pvt__ce_delta_ticks(const struct pvt_clockevent *dev,
 }
 int pvt__ce_set_absolute(struct pvt_clockevent *dev, uint64_t when);
 
+/* The `delta` strategy's programming, which `coupled` and `compensated`
+ * fall back to (strategy.c). */
+int pvt__delta_program(struct pvt_clockevent *dev, int64_t now, int64_t target,
+                       uint64_t delta_ns);
+
 #endif /* PVTIMER_CORE_CLOCKEVENT_INTERNAL_H */

@@ -111,8 +111,8 @@ const struct pvt_ce_strategy pvt_strategy_relative = {
  * preemption) must not shift the deadline. Guest first, then device: a
  * delay between the two reads makes the event late, never early.
  */
-static int delta_program(struct pvt_clockevent *dev, int64_t now,
-                         int64_t target, uint64_t delta_ns)
+int pvt__delta_program(struct pvt_clockevent *dev, int64_t now, int64_t target,
+                       uint64_t delta_ns)
 {
     int64_t gnow = pvt_timekeeper_now(dev->tk);
     uint64_t dnow = dev->read_timebase(dev);
@@ -130,7 +130,7 @@ const struct pvt_ce_strategy pvt_strategy_delta = {
     .summary = "device now + (deadline - guest now), read at every "
                "programming",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .program = delta_program,
+    .program = pvt__delta_program,
     .notify = NULL,
 };
 
@@ -146,7 +146,7 @@ static int coupled_program(struct pvt_clockevent *dev, int64_t now,
     if (dev->coupled_cs && dev->coupled_cs == dev->tk->cs &&
         pvt_timekeeper_ns_to_cycles(dev->tk, target, &cycles) == 0)
         return pvt__ce_set_absolute(dev, cycles);
-    return delta_program(dev, now, target, delta_ns);
+    return pvt__delta_program(dev, now, target, delta_ns);
 }
 
 const struct pvt_ce_strategy pvt_strategy_coupled = {
@@ -163,7 +163,7 @@ const struct pvt_ce_strategy pvt_strategy_coupled = {
 static const struct pvt_ce_strategy *const strategies[] = {
     &pvt_strategy_abs_boot_offset, &pvt_strategy_abs_mode_offset,
     &pvt_strategy_relative,        &pvt_strategy_delta,
-    &pvt_strategy_coupled,
+    &pvt_strategy_coupled,         &pvt_strategy_compensated,
 };
 
 const struct pvt_ce_strategy *const *pvt_strategies(size_t *count)

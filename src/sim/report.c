@@ -116,6 +116,25 @@ const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
                  "error grew during boot (p50 %s), dropped at the switch "
                  "(p50 %s)",
                  human(a, sizeof(a), boot_p50), human(b, sizeof(b), after_p50));
+    } else if (r->aim_error_locked.count > 0 && has_after &&
+               r->aim_error_after_locked.count > 0) {
+        /* compensated across a clocksource switch: the estimate restarts
+         * there, and the boot clock's resolution bounds it before */
+        snprintf(
+            buf, len,
+            "after the switch, locked from %.1f s: aim p99 %s; during "
+            "boot held by the tick (p99 %s)",
+            r->locked_at_s,
+            human(a, sizeof(a),
+                  (double)sim_hist_quantile(&r->aim_error_after_locked, 0.99)),
+            human(b, sizeof(b),
+                  (double)sim_hist_quantile(&r->aim_error_boot, 0.99)));
+    } else if (r->aim_error_locked.count > 0) {
+        snprintf(buf, len,
+                 "drift %+.3f ppm, locked from %.1f s: aim p99 %s since",
+                 (double)r->drift_ppb / 1e3, r->locked_at_s,
+                 human(a, sizeof(a),
+                       (double)sim_hist_quantile(&r->aim_error_locked, 0.99)));
     } else if (has_after && r->aim_error_after.max_abs <= 1) {
         snprintf(buf, len,
                  "exact after the switch (|aim| <= 1 ns); before it, as "
@@ -274,6 +293,16 @@ void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
         json_dist(f, "aim_error_boot_ns", &s->aim_error_boot, "max_abs");
         fprintf(f, ", ");
         json_dist(f, "aim_error_after_boot_ns", &s->aim_error_after, "max_abs");
+        fprintf(f, ", ");
+        json_dist(f, "aim_error_locked_ns", &s->aim_error_locked, "max_abs");
+        fprintf(f, ", ");
+        json_dist(f, "aim_error_after_boot_locked_ns",
+                  &s->aim_error_after_locked, "max_abs");
+        fprintf(f,
+                ", \"drift_locked_at_s\": %.6f, \"drift_steps\": %llu, "
+                "\"drift_freq_ppb\": %lld",
+                s->locked_at_s, (unsigned long long)s->drift_steps,
+                (long long)s->drift_ppb);
         fprintf(f,
                 ", \"aim_error_after_boot_mean_ns\": %.1f, \"pending\": %llu, "
                 "\"splits\": %llu, \"hangs\": %llu, \"hv_past_sets\": %llu, "

@@ -60,6 +60,13 @@ struct sim_result {
     struct sim_hist aim_error;
     struct sim_hist aim_error_boot;  /* programmings before the switch */
     struct sim_hist aim_error_after; /* and after it */
+    /* programmings made while the device's drift estimator was locked
+     * (compensated only), and those of them after the switch */
+    struct sim_hist aim_error_locked;
+    struct sim_hist aim_error_after_locked;
+    double locked_at_s;   /* guest s of the last lock (-1: never) */
+    uint64_t drift_steps; /* estimator restarts */
+    int64_t drift_ppb;    /* the final estimate */
     double bin_s;
     struct sim_bin bins[SIM_SERIES_BINS];
 };

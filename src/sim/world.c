@@ -90,6 +90,9 @@ struct world {
     struct pvt_cs_registry reg;
     struct pvt_timekeeper tk;
     struct pvt_clockevent dev;    /* the singleshot timer: the strategies' */
+    struct pvt_drift drift;       /* its estimator (only compensated uses it) */
+    bool asked_locked;            /* the estimator was locked at that
+                                     programming */
     struct pvt_clockevent hvtick; /* the periodic timer: the boot tick */
     struct pvt_timer_queue q;
     struct pvt_tick tick;
@@ -321,6 +324,11 @@ static void ev_hv_fire(struct pvt_timer *ev)
         sim_hist_add(w->asked_after_boot ? &w->r->aim_error_after
                                          : &w->r->aim_error_boot,
                      aim);
+        if (w->asked_locked) {
+            sim_hist_add(&w->r->aim_error_locked, aim);
+            if (w->asked_after_boot)
+                sim_hist_add(&w->r->aim_error_after_locked, aim);
+        }
         b = &w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS
                             ? (size_t)(gs / w->r->bin_s)
                             : SIM_SERIES_BINS - 1];
@@ -359,6 +367,9 @@ static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
         w->r->hv_past_sets++;
     w->hv_asked = when;
     w->asked_after_boot = w->after_boot;
+    if (w->drift.state >= PVT_DRIFT_LOCKED && !w->asked_locked)
+        w->r->locked_at_s = (double)w->t / 1e9;
+    w->asked_locked = w->drift.state >= PVT_DRIFT_LOCKED;
     pvt_hv_set_singleshot(&w->hvt, when, h_now(w));
     hv_reschedule(w);
     return 0;
@@ -374,6 +385,7 @@ static int dev_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
     /* the hypervisor adds its own now, when the call arrives */
     w->hv_asked = pvt_add_sat_u64(h_now(w), ticks);
     w->asked_after_boot = w->after_boot;
+    w->asked_locked = false;
     pvt_hv_set_relative(&w->hvt, ticks, h_now(w));
     hv_reschedule(w);
     return 0;
@@ -759,6 +771,11 @@ static int world_init(struct world *w, const struct sim_params *p,
         .coupled_cs = &w->kvmclock.cs,
         .priv = w,
     };
+    /* the estimator, with its defaults; strategies other than compensated
+     * never feed it, so it stays unlocked in their worlds */
+    if ((rc = pvt_drift_init(&w->drift, NULL)) ||
+        (rc = pvt_drift_attach(&w->dev, &w->drift)))
+        return fail(err, errlen, "drift estimator", rc);
     if ((rc = pvt_clockevent_config(&w->dev, PVT_NSEC_PER_SEC, 1000,
                                     UINT32_MAX)) ||
         (rc = pvt_clockevent_register(&w->dev, &w->tk)) ||
@@ -843,6 +860,7 @@ int sim_run(const struct sim_params *p, uint64_t seed,
     }
     memset(r, 0, sizeof(*r));
     r->strategy = strategy;
+    r->locked_at_s = -1;
     r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
     for (i = 0; i < SIM_SERIES_BINS; i++)
         r->bins[i].t_s = (double)i * r->bin_s;
@@ -869,6 +887,13 @@ int sim_run(const struct sim_params *p, uint64_t seed,
     }
 
     r->guest_expiries = w->q.stats.fired;
+    {
+        struct pvt_drift_estimate e;
+        if (pvt_drift_get(&w->drift, &e) == 0) {
+            r->drift_steps = e.steps;
+            r->drift_ppb = e.freq_ppb;
+        }
+    }
     end_guest = pvt_timekeeper_now(&w->tk);
     /* Still armed at the end: pending when not yet due, lost when due more
      * than a second ago (the drain is long enough for every honest timer;

@@ -57,7 +57,8 @@ static int64_t drift_of(int64_t x, uint64_t cal_hz)
 TEST_IMPL(strategy_table)
 {
     static const char *const names[] = {"abs-boot-offset", "abs-mode-offset",
-                                        "relative", "delta", "coupled"};
+                                        "relative",        "delta",
+                                        "coupled",         "compensated"};
     const struct pvt_ce_strategy *const *all;
     size_t n, i;
 

@@ -1,6 +1,7 @@
 /*
  * The `pvtimer` command: exit statuses and messages.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,90 @@ TEST_IMPL(tool_bench_args)
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "bench", "clock", "--frobnicate");
     ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}
+
+/* The number after `"key": ` in text from p on, or NAN. */
+static double number_after(const char *p, const char *key)
+{
+    char pattern[64];
+    const char *q;
+
+    pvt_test_snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+    q = strstr(p, pattern);
+    return q ? strtod(q + strlen(pattern), NULL) : NAN;
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+    size_t n = 0;
+
+    while ((s = strstr(s, what)) != NULL) {
+        n++;
+        s++;
+    }
+    return n;
+}
+
+TEST_IMPL(tool_drift)
+{
+    struct pvt_spawn_result r;
+    const char *sum;
+    double freq, off, delay;
+
+    /* one clock against itself: no drift, no offset beyond the bracket */
+    PVT_TOOL(&r, "drift", "--a", "CLOCK_MONOTONIC", "--b", "monotonic",
+             "--duration", "0.6", "--interval", "20", "--json");
+    ASSERT_EQ(r.status, 0);
+    {
+        const char *pre = "{\"a\": \"CLOCK_MONOTONIC\", \"b\": "
+                          "\"CLOCK_MONOTONIC\", \"updates\": [{\"t_s\": ";
+        ASSERT(strncmp(r.out, pre, strlen(pre)) == 0);
+    }
+    /* 0.6 s every 20 ms: about 30 updates (fewer on a slow machine) */
+    ASSERT_GE(count_of(r.out, "\"t_s\": "), 10);
+    ASSERT_LE(count_of(r.out, "\"t_s\": "), 32);
+    ASSERT(pvt_contains(r.out, "\"state\": \"locked\"") ||
+           pvt_contains(r.out, "\"state\": \"stable\""));
+    sum = strstr(r.out, "\"summary\": {");
+    ASSERT_NOT_NULL(sum);
+    freq = number_after(sum, "freq_ppm");
+    off = number_after(sum, "offset_ns");
+    delay = number_after(sum, "delay_ns");
+    ASSERT(!isnan(number_after(sum, "freq_ppm_stddev")));
+    ASSERT(delay >= 0);
+    /* B is read inside A's bracket, so B - A is within half of it, and a
+     * bracket of microseconds at most moves the slope by ppm at most */
+    ASSERT(fabs(off) <= delay + 10000);
+    ASSERT(fabs(freq) < 50);
+    pvt_spawn_free(&r);
+
+    /* the human form: a header, updates, a summary */
+    PVT_TOOL(&r, "drift", "--a", "CLOCK_MONOTONIC_RAW", "--b", "CLOCK_REALTIME",
+             "--duration", "0.2", "--interval", "50");
+    ASSERT_EQ(r.status, 0);
+    ASSERT(pvt_contains(r.out, "offset_ns"));
+    ASSERT(pvt_contains(r.out, "summary: offset"));
+    pvt_spawn_free(&r);
+
+    PVT_TOOL(&r, "drift", "--a", "CLOCK_MONOTONIC");
+    ASSERT_EQ(r.status, 2);
+    ASSERT(pvt_contains(r.err, "--a and --b are required"));
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "drift", "--a", "sundial", "--b", "tsc");
+    ASSERT_EQ(r.status, 2);
+    ASSERT(pvt_contains(r.err, "unknown clock 'sundial'"));
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "drift", "--a", "tai", "--b", "tsc", "--interval", "0");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "drift", "--a", "tai", "--b", "tsc", "--duration", "x");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "drift", "--help");
+    ASSERT_EQ(r.status, 0);
+    ASSERT(pvt_contains(r.out, "CLOCK_BOOTTIME"));
     pvt_spawn_free(&r);
     RETURN_OK();
 }

@@ -1,0 +1,234 @@
+/*
+ * pvtimer: drift estimation between two clocks, and its use by the
+ * `compensated` strategy.
+ *
+ * Clock A is the one read twice (the guest clock), clock B the one read in
+ * between (the hypervisor clock, or the device's timebase). A sample is a
+ * bracketed reading (a1, b, a2): b is paired with the midpoint
+ * (a1 + a2) / 2, and the bracket a2 - a1 bounds how wrong that pairing can
+ * be (phc2sys's method). Several brackets may be taken and the narrowest
+ * kept (pvt_drift_measure).
+ *
+ * The estimator fits, by least squares, the offset y = (b - b_ref) -
+ * (a - a_ref) against x = a - a_ref (slope as a 16.48 fraction), over the most recent 4, 8, 16, 32 and
+ * 64 samples at once. Before each new sample is used, every window predicts
+ * it; the absolute prediction errors are smoothed (weight 1/50), and the
+ * estimate comes from the window with the lowest smoothed error, preferring
+ * a larger window within 5 % (linuxptp's linreg servo). So a steady pair of
+ * clocks ends up on the longest window (the lowest noise), and a pair whose
+ * rate wanders on a short one (the least lag).
+ *
+ *   rate   = db/da = 1 + slope,  slope kept as a signed 32.32 fraction
+ *   offset = b - a at the latest sample, from the fit
+ *
+ * Step detection: a sample further from the prediction than
+ * step_ns + 4 * max(smoothed error, delay / 2 + resolution), a sample not
+ * after the previous one, or a change of the caller's epoch (a pvclock
+ * version/flag change that means a migration or a pause; a clocksource
+ * switch) restarts the fit from that sample instead of dragging the old fit
+ * towards it. States (phc2sys's s0..s3):
+ *
+ *   UNLOCKED  no estimate yet (fewer than 4 samples since init or reset)
+ *   STEP      restarted by a step; fewer than 4 samples since
+ *   LOCKED    offset and rate estimated
+ *   STABLE    locked, on a window of 16 or more samples whose smoothed
+ *             prediction error is at most stable_ns
+ *
+ * Fixed point throughout, no floating point, no allocation, no libc: the
+ * fit uses 64- and 128-bit integers (the 128-bit divisions are done here by
+ * shift and subtract, without libgcc). The context is caller-allocated and
+ * has no interior pointers (it may be copied with memcpy).
+ *
+ * The hot path is pvt_drift_scale(): a delta in A's ns times the rate as a
+ * 32-bit mult with shift 31 (resolution 2^-31, 0.47 ppb), rounded up, with
+ * the correction held so that the result is never shorter than the delta
+ * by more than max_early_ns.
+ *
+ * The `compensated` strategy (strategy.h) reads the estimator from
+ * dev->sstate.ext (pvt_drift_attach). At each programming it reads guest
+ * clock, device timebase, guest clock; that bracket both aims the timer
+ * (from its midpoint, when the bracket is narrow) and is offered to the
+ * estimator, which keeps at most one sample per min_interval_ns: sampling
+ * costs one extra guest clock read per programming and no extra hypercall.
+ * An owner that wants samples when no timer is programmed may feed its own
+ * (pvt_drift_measure + pvt_drift_feed) into the same context.
+ */
+#ifndef PVTIMER_DRIFT_H
+#define PVTIMER_DRIFT_H
+
+#include "pvtimer/base.h"
+#include "pvtimer/clockevent.h"
+#include "pvtimer/pvclock.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum pvt_drift_state {
+    PVT_DRIFT_UNLOCKED = 0,
+    PVT_DRIFT_STEP = 1,
+    PVT_DRIFT_LOCKED = 2,
+    PVT_DRIFT_STABLE = 3,
+};
+
+#define PVT_DRIFT_WINDOWS     5  /* fits over 4, 8, 16, 32, 64 samples */
+#define PVT_DRIFT_MIN_SAMPLES 4  /* the smallest window: locked from here */
+#define PVT_DRIFT_MAX_SAMPLES 64 /* the largest window */
+#define PVT_DRIFT_MULT_SHIFT  31 /* pvt_drift_estimate.mult's shift */
+
+struct pvt_drift_config {
+    uint64_t step_ns;         /* fixed part of the step threshold */
+    uint64_t max_delay_ns;    /* wider brackets are dropped (0: none) */
+    uint64_t min_interval_ns; /* keep at most one sample per this much A */
+    uint64_t stable_ns;       /* smoothed prediction error for STABLE */
+    uint64_t max_early_ns;    /* pvt_drift_scale never shortens by more */
+    uint32_t max_ppm;         /* |rate - 1| used is held to this, <= 10^5 */
+};
+
+/* What pvt_drift_init(d, NULL) uses. */
+#define PVT_DRIFT_DEFAULT_STEP_NS         20000u     /* linuxptp's 20 us */
+#define PVT_DRIFT_DEFAULT_MAX_DELAY_NS    20000u     /* a preempted bracket */
+#define PVT_DRIFT_DEFAULT_MIN_INTERVAL_NS 100000000u /* 100 ms */
+#define PVT_DRIFT_DEFAULT_STABLE_NS       1000u
+#define PVT_DRIFT_DEFAULT_MAX_EARLY_NS    1000000u /* 1 ms, as PipeWire's */
+#define PVT_DRIFT_DEFAULT_MAX_PPM         50000u   /* 5 % */
+
+/* One bracketed reading. */
+struct pvt_drift_sample {
+    int64_t a_ns;      /* clock A: the bracket's midpoint */
+    uint64_t b_ns;     /* clock B, read inside the bracket */
+    uint64_t delay_ns; /* the bracket's width, a2 - a1 */
+    uint64_t res_ns;   /* A's resolution (a jiffies clock: one tick) */
+    uint32_t epoch;    /* any change restarts the fit (0 if unused) */
+};
+
+/* A signed 128-bit sum, in two halves (plain C in this header). */
+struct pvt_drift_s128 {
+    uint64_t lo;
+    int64_t hi;
+};
+
+/* One fit (internal, but visible so that the context is caller-allocated). */
+struct pvt_drift_window {
+    int64_t sx, sy; /* sums over the window's samples */
+    struct pvt_drift_s128 sxx, sxy;
+    int64_t xbar;      /* mean x of the window, ns */
+    int64_t ybar_q8;   /* mean y of the window, ns * 256 */
+    int64_t slope_q48; /* dy/dx, 16.48 */
+    int64_t err_q8;    /* smoothed |prediction error|, ns * 256 */
+    bool fitted;
+    bool has_err;
+};
+
+struct pvt_drift {
+    struct pvt_drift_config cfg;
+    uint32_t magic;
+    enum pvt_drift_state state;
+    int64_t a_ref; /* the fit's origin: the first sample since a reset */
+    uint64_t b_ref;
+    int64_t a_last; /* the last sample kept */
+    uint32_t epoch;
+    bool have_epoch;
+    int64_t x[PVT_DRIFT_MAX_SAMPLES]; /* ring of samples, relative to ref */
+    int64_t y[PVT_DRIFT_MAX_SAMPLES];
+    uint32_t head;  /* next slot */
+    uint32_t count; /* samples in the ring */
+    struct pvt_drift_window win[PVT_DRIFT_WINDOWS];
+    int best;      /* window in use, or -1 */
+    uint32_t mult; /* the rate for the hot path, shift 31 */
+    /* counters */
+    uint64_t samples; /* kept */
+    uint64_t dropped; /* bracket too wide */
+    uint64_t steps;   /* restarts: a step, an epoch change, reset(true) */
+};
+
+/* A snapshot of the estimate. */
+struct pvt_drift_estimate {
+    enum pvt_drift_state state;
+    int64_t offset_ns; /* b - a at the latest sample, from the fit */
+    int64_t slope_q32; /* rate - 1 as 32.32: ppm = slope * 1e6 / 2^32 */
+    int64_t slope_q48; /* the same as 16.48 (what the fit keeps) */
+    int64_t freq_ppb;  /* the same, in ppb (rounded towards zero) */
+    uint32_t mult;     /* rate (held to max_ppm) as mult >> 31 */
+    uint32_t window;   /* samples in the fit in use (0: none) */
+    uint64_t err_ns;   /* its smoothed prediction error */
+    uint64_t samples;  /* kept since init */
+    uint64_t steps;    /* restarts since init */
+    uint64_t dropped;  /* samples dropped for a wide bracket */
+    uint32_t in_fit;   /* samples since the last restart (capped at 64) */
+};
+
+/* Fill *cfg with the defaults above. Returns 0 or -PVT_EINVAL (NULL). */
+int pvt_drift_config_default(struct pvt_drift_config *cfg);
+
+/*
+ * Initialise d with cfg (NULL: the defaults), state UNLOCKED. Returns 0 or
+ * -PVT_EINVAL (d NULL; max_ppm 0 or above 100000; stable_ns 0; step_ns 0).
+ */
+int pvt_drift_init(struct pvt_drift *d, const struct pvt_drift_config *cfg);
+
+/*
+ * Forget the fit (keep the configuration and counters): the next sample
+ * starts a new one. to_step: report STEP rather than UNLOCKED until locked
+ * again. Returns 0 or -PVT_EINVAL (NULL or uninitialised d).
+ */
+int pvt_drift_reset(struct pvt_drift *d, bool to_step);
+
+/*
+ * Offer a sample. It is dropped (counted) when its bracket is wider than
+ * max_delay_ns, ignored when less than min_interval_ns of A after the last
+ * one kept, and restarts the fit on a step (see the top of this file).
+ * Returns the state after it (>= 0, enum pvt_drift_state) or -PVT_EINVAL
+ * (NULL or uninitialised d, NULL s, a_ns < 0).
+ */
+int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s);
+
+/* Reads a clock (ns). */
+typedef uint64_t (*pvt_drift_read_fn)(void *ctx);
+
+/*
+ * Take `tries` brackets (read A, read B, read A) and keep the narrowest:
+ * out->a_ns = its midpoint, b_ns, delay_ns; res_ns and epoch are set to 0.
+ * A's readings must fit in int64_t. Returns 0, -PVT_EINVAL (NULL pointer,
+ * tries 0) or -PVT_ERANGE (A went backwards in every bracket).
+ */
+int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
+                      pvt_drift_read_fn read_b, void *b_ctx, unsigned int tries,
+                      struct pvt_drift_sample *out);
+
+/*
+ * An epoch for samples whose B is a pvclock (kvmclock, Xen): what in a
+ * snapshot changes when the guest was migrated or paused, hashed: the
+ * scale (mul, shift: a new host's TSC rate) and the TSC_STABLE and
+ * GUEST_STOPPED flags. Not the version, which changes at every refresh of
+ * the page. Returns 0 and *epoch, or -PVT_EINVAL (NULL).
+ */
+int pvt_drift_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
+                            uint32_t *epoch);
+
+/* The current estimate. Returns 0 or -PVT_EINVAL. */
+int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out);
+
+/*
+ * A delta in A's ns as B's ns: ceil(delta * mult / 2^31) while LOCKED or
+ * STABLE, held to >= delta - max_early_ns; delta itself otherwise.
+ * Returns 1 when compensated, 0 when not (not locked), -PVT_EINVAL (NULL).
+ */
+int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns,
+                    uint64_t *out);
+
+/*
+ * Give a device's `compensated` strategy its estimator (NULL detaches: the
+ * strategy then programs as `delta`). The estimator is reset. Returns 0 or
+ * -PVT_EINVAL (dev NULL, d uninitialised).
+ */
+int pvt_drift_attach(struct pvt_clockevent *dev, struct pvt_drift *d);
+
+/* "unlocked", "step", "locked", "stable", or "invalid". */
+const char *pvt_drift_state_name(enum pvt_drift_state state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PVTIMER_DRIFT_H */

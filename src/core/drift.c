@@ -1,0 +1,582 @@
+/*
+ * Drift estimation: least squares over adaptive windows, step detection
+ * (see pvtimer/drift.h for the method and the states).
+ *
+ * Numbers. x = a - a_ref and y = (b - b_ref) - x are ns relative to the
+ * fit's origin, which moves up to the newest sample every 2^40 ns of A
+ * (rebase), so that they stay small:
+ *
+ *   sx = sum x, sy = sum y                 |x| < 2^45, |y| < 2^46: < 2^52
+ *   sxx = sum x^2, sxy = sum x * y         < 2^6 * 2^91 = 2^97 (128-bit)
+ *   den = n * sxx - sx^2                   < 2^104
+ *   num = n * sxy - sx * sy                < 2^105
+ *
+ * The sums are kept per window and updated as samples come and go (exact
+ * integers: nothing accumulates), so a sample costs a few 128-bit
+ * operations per window, not a pass over the window.
+ *   slope = num / den, as 16.48: (num << 48) / den
+ *
+ * 48 fraction bits, because a window spans up to minutes: 2^-32 of slope
+ * over 300 s is already 70 ns of prediction. num is shifted right (with
+ * den, keeping their ratio) until num << 48 fits 127 bits. A window whose span
+ * exceeds 2^46 ns (19 hours) is not fitted. The divisions are 128-bit
+ * shift-and-subtract (no libgcc in the freestanding core).
+ */
+#include "pvtimer/drift.h"
+
+#include "clockevent-internal.h"
+
+#define DRIFT_MAGIC 0x64726674u /* "drft" */
+#define SPAN_LIMIT  (1ll << 46)
+/* smoothing weight of the prediction errors, 1/50 = 0.02 as linreg's */
+#define SMOOTH_DIV 50
+/* move the fit's origin forward past this much A (18 minutes) */
+#define REBASE_AT (1ll << 40)
+/* a longer gap between samples restarts the fit (4.9 hours), so that x
+ * stays below 2^45 and the sums below 2^103 */
+#define GAP_LIMIT (1ll << 44)
+
+typedef __int128 s128;
+typedef unsigned __int128 u128;
+
+static unsigned int clz128(u128 v)
+{
+    uint64_t hi = (uint64_t)(v >> 64);
+
+    if (hi)
+        return (unsigned int)__builtin_clzll(hi);
+    return 64u + (unsigned int)__builtin_clzll((uint64_t)v);
+}
+
+/* n / d for d != 0, by shift and subtract. */
+static u128 udiv128(u128 n, u128 d)
+{
+    u128 q = 0;
+    int i, shift;
+
+    if (d > n)
+        return 0;
+    if ((n >> 64) == 0)
+        return (uint64_t)n / (uint64_t)d;
+    shift = (int)clz128(d) - (int)clz128(n);
+    d <<= shift;
+    for (i = shift; i >= 0; i--) {
+        if (n >= d) {
+            n -= d;
+            q |= (u128)1 << i;
+        }
+        d >>= 1;
+    }
+    return q;
+}
+
+/* num / den rounded towards zero, den > 0. */
+static s128 sdiv128(s128 num, s128 den)
+{
+    u128 q = udiv128(num < 0 ? (u128)-num : (u128)num, (u128)den);
+    return num < 0 ? -(s128)q : (s128)q;
+}
+
+static int64_t abs64(int64_t v)
+{
+    return v < 0 ? (v == INT64_MIN ? INT64_MAX : -v) : v;
+}
+
+static bool usable(const struct pvt_drift *d)
+{
+    return d && d->magic == DRIFT_MAGIC;
+}
+
+int pvt_drift_config_default(struct pvt_drift_config *cfg)
+{
+    if (!cfg)
+        return -PVT_EINVAL;
+    cfg->step_ns = PVT_DRIFT_DEFAULT_STEP_NS;
+    cfg->max_delay_ns = PVT_DRIFT_DEFAULT_MAX_DELAY_NS;
+    cfg->min_interval_ns = PVT_DRIFT_DEFAULT_MIN_INTERVAL_NS;
+    cfg->stable_ns = PVT_DRIFT_DEFAULT_STABLE_NS;
+    cfg->max_early_ns = PVT_DRIFT_DEFAULT_MAX_EARLY_NS;
+    cfg->max_ppm = PVT_DRIFT_DEFAULT_MAX_PPM;
+    return 0;
+}
+
+static void clear_fit(struct pvt_drift *d)
+{
+    int k;
+
+    d->head = 0;
+    d->count = 0;
+    d->best = -1;
+    d->mult = 1u << PVT_DRIFT_MULT_SHIFT;
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        d->win[k] = (struct pvt_drift_window){0};
+}
+
+int pvt_drift_init(struct pvt_drift *d, const struct pvt_drift_config *cfg)
+{
+    struct pvt_drift_config c;
+
+    if (!d)
+        return -PVT_EINVAL;
+    if (cfg)
+        c = *cfg;
+    else
+        pvt_drift_config_default(&c);
+    if (c.max_ppm == 0 || c.max_ppm > 100000 || c.stable_ns == 0 ||
+        c.step_ns == 0 || c.step_ns > (uint64_t)SPAN_LIMIT ||
+        c.stable_ns > (uint64_t)SPAN_LIMIT)
+        return -PVT_EINVAL;
+    *d = (struct pvt_drift){0};
+    d->cfg = c;
+    d->magic = DRIFT_MAGIC;
+    d->state = PVT_DRIFT_UNLOCKED;
+    clear_fit(d);
+    return 0;
+}
+
+int pvt_drift_reset(struct pvt_drift *d, bool to_step)
+{
+    if (!usable(d))
+        return -PVT_EINVAL;
+    clear_fit(d);
+    d->have_epoch = false;
+    d->state = to_step ? PVT_DRIFT_STEP : PVT_DRIFT_UNLOCKED;
+    if (to_step)
+        d->steps++;
+    return 0;
+}
+
+static uint32_t slot(const struct pvt_drift *d, uint32_t back)
+{
+    /* the sample `back` places before the newest */
+    return (d->head + 2u * PVT_DRIFT_MAX_SAMPLES - 1u - back) %
+           PVT_DRIFT_MAX_SAMPLES;
+}
+
+static int64_t predict(const struct pvt_drift_window *w, int64_t x)
+{
+    /* ybar (2^-8 ns) and slope (2^-48) brought to 2^-48 ns; |x - xbar| <
+     * 2^47 and |slope| <= 2^48 keep the sum below 2^96 */
+    s128 p =
+        (s128)w->ybar_q8 * ((s128)1 << 40) + (s128)(x - w->xbar) * w->slope_q48;
+
+    /* arithmetic shift: floor */
+    return (int64_t)(p >> 48);
+}
+
+static s128 load128(const struct pvt_drift_s128 *v)
+{
+    return (s128)(((u128)(uint64_t)v->hi << 64) | v->lo);
+}
+
+static void store128(struct pvt_drift_s128 *v, s128 x)
+{
+    v->lo = (uint64_t)x;
+    v->hi = (int64_t)(x >> 64);
+}
+
+/* Add (sign 1) or remove (sign -1) a sample from a window's sums. */
+static void sums_add(struct pvt_drift_window *w, int64_t x, int64_t y, int sign)
+{
+    w->sx += sign * x;
+    w->sy += sign * y;
+    store128(&w->sxx, load128(&w->sxx) + sign * ((s128)x * x));
+    store128(&w->sxy, load128(&w->sxy) + sign * ((s128)x * y));
+}
+
+/* Recompute every window's sums from the ring (after a rebase). */
+static void sums_rebuild(struct pvt_drift *d)
+{
+    uint32_t i;
+    int k;
+
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        struct pvt_drift_window *w = &d->win[k];
+        uint32_t n = 4u << k;
+        w->sx = w->sy = 0;
+        store128(&w->sxx, 0);
+        store128(&w->sxy, 0);
+        for (i = 0; i < n && i < d->count; i++)
+            sums_add(w, d->x[slot(d, i)], d->y[slot(d, i)], 1);
+    }
+}
+
+/* Fit window k over its 4 << k samples; false if it cannot be. */
+static bool fit(struct pvt_drift *d, int k)
+{
+    struct pvt_drift_window *w = &d->win[k];
+    uint32_t n = 4u << k;
+    s128 den, num, slope;
+    const s128 num_limit = (s128)1 << 78;
+    const s128 slope_limit = (s128)1 << 48; /* |rate - 1| <= 1 */
+
+    if (d->count < n)
+        return false;
+    den = (s128)n * load128(&w->sxx) - (s128)w->sx * w->sx;
+    num = (s128)n * load128(&w->sxy) - (s128)w->sx * w->sy;
+    if (den <= 0)
+        return false;
+    while (num >= num_limit || num <= -num_limit) {
+        num >>= 1;
+        den >>= 1;
+    }
+    if (den == 0)
+        return false;
+    slope = sdiv128(num * ((s128)1 << 48), den);
+    if (slope > slope_limit)
+        slope = slope_limit;
+    if (slope < -slope_limit)
+        slope = -slope_limit;
+    w->slope_q48 = (int64_t)slope;
+    /* the means: sx / n (floor: < 1 ns off, times a slope below 10 %) and
+     * sy / n to 2^-8 ns (n is a power of two) */
+    w->xbar = w->sx >> (2 + k);
+    w->ybar_q8 = (w->sy * 256) >> (2 + k);
+    w->fitted = true;
+    return true;
+}
+
+/* The window to use: the lowest smoothed error, the largest within 5 %;
+ * before any window has an error, the largest fitted one. */
+static int choose(const struct pvt_drift *d)
+{
+    int k, best = -1;
+    int64_t min = INT64_MAX;
+
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        if (d->win[k].fitted && d->win[k].has_err && d->win[k].err_q8 < min)
+            min = d->win[k].err_q8;
+    for (k = PVT_DRIFT_WINDOWS - 1; k >= 0; k--) {
+        const struct pvt_drift_window *w = &d->win[k];
+        if (!w->fitted)
+            continue;
+        if (min == INT64_MAX)
+            return k;
+        /* err <= min * 1.05, in integers (errors are < 2^55) */
+        if (w->has_err && w->err_q8 * 20 <= min * 21) {
+            best = k;
+            break;
+        }
+    }
+    return best;
+}
+
+static void update_rate(struct pvt_drift *d)
+{
+    /* max_ppm * 2^48 / 10^6, max_ppm <= 10^5 */
+    int64_t limit =
+        (int64_t)((((uint64_t)d->cfg.max_ppm << 32) / 1000000u) << 16);
+    int64_t s;
+
+    if (d->best < 0) {
+        d->mult = 1u << PVT_DRIFT_MULT_SHIFT;
+        return;
+    }
+    s = d->win[d->best].slope_q48;
+    if (s > limit)
+        s = limit;
+    if (s < -limit)
+        s = -limit;
+    /* rate * 2^31 = 2^31 + slope_q48 / 2^17, rounded up (never early);
+     * |s| <= 2^48 / 10, so it stays within (0, 2^32) */
+    d->mult = (uint32_t)((int64_t)(1u << PVT_DRIFT_MULT_SHIFT) +
+                         ((s + (1 << 17) - 1) >> 17));
+}
+
+/* Restart the fit with this sample as its origin. */
+static void start(struct pvt_drift *d, const struct pvt_drift_sample *s,
+                  bool step)
+{
+    clear_fit(d);
+    if (step) {
+        d->steps++;
+        d->state = PVT_DRIFT_STEP;
+    } else if (d->state != PVT_DRIFT_STEP) {
+        d->state = PVT_DRIFT_UNLOCKED;
+    }
+    d->a_ref = s->a_ns;
+    d->b_ref = s->b_ns;
+    d->a_last = s->a_ns;
+    d->epoch = s->epoch;
+    d->have_epoch = true;
+    d->x[0] = 0;
+    d->y[0] = 0;
+    d->head = 1;
+    d->count = 1;
+    d->samples++;
+}
+
+/* Move the origin to the newest sample, so that x and y stay small however
+ * long the estimator runs. */
+static void rebase(struct pvt_drift *d)
+{
+    uint32_t i, newest = slot(d, 0);
+    int64_t xn = d->x[newest], yn = d->y[newest];
+    int k;
+
+    for (i = 0; i < d->count; i++) {
+        uint32_t j = slot(d, i);
+        d->x[j] -= xn;
+        d->y[j] -= yn;
+    }
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        d->win[k].xbar -= xn;
+        d->win[k].ybar_q8 -= yn * 256;
+    }
+    d->a_ref += xn;
+    d->b_ref += (uint64_t)xn + (uint64_t)yn;
+    sums_rebuild(d);
+}
+
+static int64_t sat_mul_ppm(uint64_t v, uint32_t ppm)
+{
+    /* v * ppm / 10^6 for v < 2^46 and ppm <= 10^5: < 2^63 */
+    return (int64_t)(v * ppm / 1000000u);
+}
+
+int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
+{
+    int64_t x, y, pred, resid, thr, unc, base;
+    uint64_t bd;
+    int k;
+
+    if (!usable(d) || !s || s->a_ns < 0)
+        return -PVT_EINVAL;
+    if (d->cfg.max_delay_ns && s->delay_ns > d->cfg.max_delay_ns) {
+        d->dropped++;
+        return (int)d->state;
+    }
+    if (d->count == 0) {
+        start(d, s, false);
+        return (int)d->state;
+    }
+    if ((d->have_epoch && s->epoch != d->epoch) || s->a_ns < d->a_last) {
+        start(d, s, true);
+        return (int)d->state;
+    }
+    if ((uint64_t)(s->a_ns - d->a_last) < d->cfg.min_interval_ns ||
+        s->a_ns == d->a_last)
+        return (int)d->state;
+
+    if (s->a_ns - d->a_last >= GAP_LIMIT) {
+        /* hours without a sample: start afresh rather than bridge it */
+        start(d, s, false);
+        return (int)d->state;
+    }
+    if (s->a_ns - d->a_ref >= REBASE_AT)
+        rebase(d);
+    x = s->a_ns - d->a_ref;
+    bd = s->b_ns - d->b_ref; /* modulo 2^64: a B behind its ref is negative */
+    y = (int64_t)(bd - (uint64_t)x); /* modulo 2^64 as well: no overflow */
+    unc = (int64_t)(s->delay_ns / 2 < (uint64_t)SPAN_LIMIT ? s->delay_ns / 2
+                                                           : SPAN_LIMIT) +
+          (int64_t)(s->res_ns < (uint64_t)SPAN_LIMIT ? s->res_ns : SPAN_LIMIT);
+
+    /* step detection against the fit in use, or, before there is one,
+     * against the last sample moved by at most max_ppm */
+    if (d->best >= 0) {
+        int64_t err = d->win[d->best].err_q8 >> 8;
+        pred = predict(&d->win[d->best], x);
+        base = (int64_t)d->cfg.step_ns + 4 * (err > unc ? err : unc);
+    } else {
+        uint32_t last = slot(d, 0);
+        uint64_t dx = (uint64_t)(x - d->x[last]);
+        pred = d->y[last];
+        base =
+            (int64_t)d->cfg.step_ns + 4 * unc +
+            sat_mul_ppm(dx < (uint64_t)SPAN_LIMIT ? dx : (uint64_t)SPAN_LIMIT,
+                        d->cfg.max_ppm);
+    }
+    thr = base;
+    /* a difference that does not even fit 64 bits is a step too */
+    if (__builtin_sub_overflow(y, pred, &resid) || resid > thr ||
+        resid < -thr) {
+        start(d, s, true);
+        return (int)d->state;
+    }
+
+    /* every fitted window predicted this sample: smooth its error */
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        struct pvt_drift_window *w = &d->win[k];
+        int64_t e;
+        if (!w->fitted)
+            continue;
+        if (__builtin_sub_overflow(y, predict(w, x), &e))
+            e = SPAN_LIMIT;
+        e = abs64(e);
+        if (e > SPAN_LIMIT)
+            e = SPAN_LIMIT;
+        e <<= 8;
+        if (w->has_err)
+            w->err_q8 += (e - w->err_q8) / SMOOTH_DIV;
+        else
+            w->err_q8 = e;
+        w->has_err = true;
+    }
+
+    /* the sample leaving each full window goes out of its sums (for the
+     * largest, it is the one about to be overwritten) */
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        uint32_t n = 4u << k;
+        if (d->count >= n)
+            sums_add(&d->win[k], d->x[slot(d, n - 1)], d->y[slot(d, n - 1)],
+                     -1);
+    }
+    d->x[d->head] = x;
+    d->y[d->head] = y;
+    d->head = (d->head + 1) % PVT_DRIFT_MAX_SAMPLES;
+    if (d->count < PVT_DRIFT_MAX_SAMPLES)
+        d->count++;
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        sums_add(&d->win[k], x, y, 1);
+    d->a_last = s->a_ns;
+    d->samples++;
+
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        if (!fit(d, k))
+            d->win[k].fitted = false;
+    d->best = choose(d);
+    update_rate(d);
+    if (d->best < 0) {
+        /* still fewer than 4 samples: keep UNLOCKED or STEP */
+    } else if (d->best >= 2 && d->win[d->best].has_err &&
+               (uint64_t)(d->win[d->best].err_q8 >> 8) <= d->cfg.stable_ns) {
+        d->state = PVT_DRIFT_STABLE;
+    } else {
+        d->state = PVT_DRIFT_LOCKED;
+    }
+    return (int)d->state;
+}
+
+int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
+                      pvt_drift_read_fn read_b, void *b_ctx, unsigned int tries,
+                      struct pvt_drift_sample *out)
+{
+    bool have = false;
+    unsigned int i;
+
+    if (!read_a || !read_b || !out || tries == 0)
+        return -PVT_EINVAL;
+    for (i = 0; i < tries; i++) {
+        uint64_t a1 = read_a(a_ctx);
+        uint64_t b = read_b(b_ctx);
+        uint64_t a2 = read_a(a_ctx);
+        uint64_t delay;
+        if (a2 < a1 || a2 > (uint64_t)INT64_MAX)
+            continue;
+        delay = a2 - a1;
+        if (!have || delay < out->delay_ns) {
+            out->a_ns = (int64_t)(a1 + delay / 2);
+            out->b_ns = b;
+            out->delay_ns = delay;
+            have = true;
+        }
+    }
+    if (!have)
+        return -PVT_ERANGE;
+    out->res_ns = 0;
+    out->epoch = 0;
+    return 0;
+}
+
+int pvt_drift_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
+                            uint32_t *epoch)
+{
+    uint8_t bytes[6];
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t i;
+
+    if (!snap || !epoch)
+        return -PVT_EINVAL;
+    bytes[0] = (uint8_t)snap->mul;
+    bytes[1] = (uint8_t)(snap->mul >> 8);
+    bytes[2] = (uint8_t)(snap->mul >> 16);
+    bytes[3] = (uint8_t)(snap->mul >> 24);
+    bytes[4] = (uint8_t)snap->shift;
+    bytes[5] =
+        snap->flags & (PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED);
+    for (i = 0; i < sizeof(bytes); i++)
+        h = (h ^ bytes[i]) * 16777619u;
+    *epoch = h;
+    return 0;
+}
+
+int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
+{
+    int64_t y, s = 0;
+    u128 m;
+    int64_t ppb;
+
+    if (!usable(d) || !out)
+        return -PVT_EINVAL;
+    *out = (struct pvt_drift_estimate){0};
+    out->state = d->state;
+    out->samples = d->samples;
+    out->steps = d->steps;
+    out->dropped = d->dropped;
+    out->mult = d->mult;
+    out->in_fit = d->count;
+    if (d->count == 0)
+        return 0;
+    y = d->y[slot(d, 0)];
+    if (d->best >= 0) {
+        const struct pvt_drift_window *w = &d->win[d->best];
+        y = predict(w, d->x[slot(d, 0)]);
+        s = w->slope_q48 >> 16;
+        out->window = 4u << d->best;
+        out->slope_q48 = w->slope_q48;
+        out->err_ns = w->has_err ? (uint64_t)(w->err_q8 >> 8) : 0;
+    }
+    out->slope_q32 = s;
+    /* slope_q48 * 10^9 / 2^48 with |slope| <= 2^48: < 2^78 */
+    m = (u128)(out->slope_q48 < 0 ? -(uint64_t)out->slope_q48
+                                  : (uint64_t)out->slope_q48) *
+        1000000000u;
+    ppb = (int64_t)(m >> 48);
+    out->freq_ppb = out->slope_q48 < 0 ? -ppb : ppb;
+    /* b - a = (b_ref - a_ref) + y, modulo 2^64 as the clocks are */
+    out->offset_ns = (int64_t)(d->b_ref - (uint64_t)d->a_ref + (uint64_t)y);
+    return 0;
+}
+
+int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns, uint64_t *out)
+{
+    uint64_t r;
+
+    if (!usable(d) || !out)
+        return -PVT_EINVAL;
+    if (d->state < PVT_DRIFT_LOCKED || d->best < 0) {
+        *out = delta_ns;
+        return 0;
+    }
+    r = pvt_mul_u64_u32_shr_ceil(delta_ns, d->mult, PVT_DRIFT_MULT_SHIFT);
+    if (r < delta_ns && delta_ns - r > d->cfg.max_early_ns)
+        r = delta_ns - d->cfg.max_early_ns;
+    *out = r;
+    return 1;
+}
+
+int pvt_drift_attach(struct pvt_clockevent *dev, struct pvt_drift *d)
+{
+    if (!dev || (d && !usable(d)))
+        return -PVT_EINVAL;
+    dev->sstate.ext = d;
+    if (d)
+        pvt_drift_reset(d, false);
+    return 0;
+}
+
+const char *pvt_drift_state_name(enum pvt_drift_state state)
+{
+    switch (state) {
+    case PVT_DRIFT_UNLOCKED:
+        return "unlocked";
+    case PVT_DRIFT_STEP:
+        return "step";
+    case PVT_DRIFT_LOCKED:
+        return "locked";
+    case PVT_DRIFT_STABLE:
+        return "stable";
+    }
+    return "invalid";
+}

@@ -1,0 +1,97 @@
+/*
+ * The `compensated` strategy: delta, with the delta scaled by the drift
+ * estimator's rate (drift.h).
+ *
+ * At each programming it reads guest clock, device timebase, guest clock
+ * (g1, d, g2). When the bracket g2 - g1 is narrow (at most the estimator's
+ * max_delay_ns), d is paired with its midpoint: that removes the read
+ * latency `delta` leaves in every deadline (delta pairs d with g1, read
+ * before it). A wide bracket means the vCPU was held up in it; then g1 is
+ * used, as delta does, so a preemption makes the event late, never early.
+ * The same bracket is offered to the estimator, which keeps one sample per
+ * min_interval_ns. Then
+ *
+ *     device deadline = d + ticks(scale(target - gref))
+ *
+ * where scale multiplies by the rate (ceil(delta * mult >> 31)) while the
+ * estimator is locked, never shortening the delta by more than
+ * max_early_ns. The estimate needs the device's ticks to be ns (a
+ * hypervisor's singleshot timer): any other device is programmed as delta.
+ *
+ * Notifications: a clocksource switch and a resume (migration, pause)
+ * change the guest clock's rate or the device clock's origin, so they
+ * restart the fit (STEP) instead of letting the old one drag; attaching
+ * the strategy starts from UNLOCKED.
+ */
+#include "clockevent-internal.h"
+#include "pvtimer/drift.h"
+#include "pvtimer/strategy.h"
+#include "pvtimer/timekeeping.h"
+
+static bool counts_ns(const struct pvt_clockevent *dev)
+{
+    return dev->shift < 32 && dev->mult == (1u << dev->shift);
+}
+
+static int compensated_program(struct pvt_clockevent *dev, int64_t now,
+                               int64_t target, uint64_t delta_ns)
+{
+    struct pvt_drift *d = dev->sstate.ext;
+    struct pvt_drift_sample s;
+    int64_t g1, g2, gref;
+    uint64_t dnow, bracket, scaled;
+
+    if (!d || !counts_ns(dev))
+        return pvt__delta_program(dev, now, target, delta_ns);
+    g1 = pvt_timekeeper_now(dev->tk);
+    dnow = dev->read_timebase(dev);
+    g2 = pvt_timekeeper_now(dev->tk);
+    bracket = g2 > g1 ? (uint64_t)(g2 - g1) : 0;
+    gref = g1;
+    if (d->cfg.max_delay_ns == 0 || bracket <= d->cfg.max_delay_ns)
+        gref = g1 + (int64_t)(bracket / 2);
+
+    s.a_ns = gref;
+    s.b_ns = dnow;
+    s.delay_ns = bracket;
+    s.res_ns = pvt_clocksource_cyc2ns(dev->tk->cs, 1);
+    s.epoch = dev->tk->cs_generation;
+    pvt_drift_feed(d, &s);
+
+    delta_ns = target > gref ? (uint64_t)(target - gref) : 0;
+    if (delta_ns < dev->min_delta_ns)
+        delta_ns = dev->min_delta_ns;
+    pvt_drift_scale(d, delta_ns, &scaled);
+    return pvt__ce_set_absolute(
+        dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, scaled)));
+}
+
+static void compensated_notify(struct pvt_clockevent *dev,
+                               enum pvt_ce_notify what, int64_t now)
+{
+    struct pvt_drift *d = dev->sstate.ext;
+
+    (void)now;
+    if (!d)
+        return;
+    switch (what) {
+    case PVT_CE_NOTIFY_ATTACH:
+        pvt_drift_reset(d, false);
+        break;
+    case PVT_CE_NOTIFY_CLOCKSOURCE:
+    case PVT_CE_NOTIFY_RESUME:
+        pvt_drift_reset(d, true);
+        break;
+    case PVT_CE_NOTIFY_MODE:
+        break;
+    }
+}
+
+const struct pvt_ce_strategy pvt_strategy_compensated = {
+    .name = "compensated",
+    .summary = "delta, scaled by an online estimate of the drift (32-bit "
+               "fixed point)",
+    .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .program = compensated_program,
+    .notify = compensated_notify,
+};

@@ -1,0 +1,435 @@
+/*
+ * `pvtimer drift`: measure two clocks of this host against each other with
+ * the core's drift estimator, in the manner of phc2sys: every interval,
+ * several (A, B, A) brackets, the narrowest kept, fed to the estimator;
+ * each update prints offset (B - A), frequency of B against A in ppm, the
+ * bracket's width and the estimator's state.
+ */
+#define _GNU_SOURCE /* CLOCK_TAI, CLOCK_BOOTTIME */
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "commands.h"
+#include "pvtimer/pvtimer.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#define HAVE_TSC 1
+#else
+#define HAVE_TSC 0
+#endif
+
+#define BRACKETS 5 /* tries per sample, as phc2sys's default */
+
+struct clock {
+    const char *name;
+    clockid_t id; /* -1: the TSC */
+};
+
+static const struct clock clocks[] = {
+    {"CLOCK_MONOTONIC", CLOCK_MONOTONIC},
+    {"CLOCK_MONOTONIC_RAW", CLOCK_MONOTONIC_RAW},
+    {"CLOCK_REALTIME", CLOCK_REALTIME},
+    {"CLOCK_BOOTTIME", CLOCK_BOOTTIME},
+    {"CLOCK_TAI", CLOCK_TAI},
+    {"TSC", (clockid_t)-1},
+};
+
+/* The TSC as ns: a core clocksource and timekeeper over rdtsc. */
+struct tsc_clock {
+    struct pvt_clocksource cs;
+    struct pvt_timekeeper tk;
+    uint64_t hz;
+    const char *how; /* where the frequency came from */
+};
+
+struct reader {
+    const struct clock *c;
+    struct tsc_clock *tsc;
+};
+
+static uint64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+#if HAVE_TSC
+static uint64_t rdtsc_read(struct pvt_clocksource *cs)
+{
+    (void)cs;
+    return __rdtsc();
+}
+
+/* The TSC frequency the CPU or the hypervisor states, or 0. */
+static uint64_t tsc_hz_cpuid(const char **how)
+{
+    unsigned int a, b, c, d, max;
+
+    max = __get_cpuid_max(0, NULL);
+    if (max >= 0x15) {
+        __cpuid_count(0x15, 0, a, b, c, d);
+        if (a && b && c) {
+            *how = "CPUID leaf 0x15";
+            return (uint64_t)c * b / a;
+        }
+    }
+    /* hypervisor timing leaf (KVM, VMware): TSC kHz */
+    __cpuid(1, a, b, c, d);
+    if (c & (1u << 31)) {
+        __cpuid(0x40000000, a, b, c, d);
+        if (a >= 0x40000010) {
+            __cpuid(0x40000010, a, b, c, d);
+            if (a) {
+                *how = "the hypervisor's CPUID leaf 0x40000010";
+                return (uint64_t)a * 1000;
+            }
+        }
+    }
+    return 0;
+}
+
+static uint64_t raw_read(void *ctx)
+{
+    (void)ctx;
+    return clock_ns(CLOCK_MONOTONIC_RAW);
+}
+
+static uint64_t rdtsc_ctx(void *ctx)
+{
+    (void)ctx;
+    return __rdtsc();
+}
+
+/* Otherwise: count TSC cycles over 500 ms of CLOCK_MONOTONIC_RAW, each end
+ * the narrowest of several (RAW, TSC, RAW) brackets, so that a read's
+ * latency costs well under 0.1 ppm. */
+static uint64_t tsc_hz_calibrate(void)
+{
+    struct timespec nap = {0, 500000000};
+    struct pvt_drift_sample s0, s1;
+
+    if (pvt_drift_measure(raw_read, NULL, rdtsc_ctx, NULL, 16, &s0))
+        return 0;
+    nanosleep(&nap, NULL);
+    if (pvt_drift_measure(raw_read, NULL, rdtsc_ctx, NULL, 16, &s1) ||
+        s1.a_ns <= s0.a_ns)
+        return 0;
+    return (uint64_t)((double)(s1.b_ns - s0.b_ns) * 1e9 /
+                      (double)(s1.a_ns - s0.a_ns));
+}
+
+static int tsc_setup(struct tsc_clock *t)
+{
+    int rc;
+
+    t->hz = tsc_hz_cpuid(&t->how);
+    if (!t->hz) {
+        t->hz = tsc_hz_calibrate();
+        t->how = "calibrated against CLOCK_MONOTONIC_RAW over 500 ms (its "
+                 "rate against that clock reads near 0 by construction)";
+    }
+    if (!t->hz)
+        return -PVT_ERANGE;
+    t->cs = (struct pvt_clocksource){
+        .name = "tsc",
+        .read = rdtsc_read,
+        .mask = UINT64_MAX,
+        .rating = 300,
+        .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
+    };
+    if ((rc = pvt_clocksource_init_hz(&t->cs, t->hz, 0)) ||
+        (rc = pvt_timekeeper_init(&t->tk, &t->cs,
+                                  (int64_t)clock_ns(CLOCK_MONOTONIC_RAW))))
+        return rc;
+    return 0;
+}
+#else
+static int tsc_setup(struct tsc_clock *t)
+{
+    (void)t;
+    return -PVT_EOPNOTSUPP;
+}
+#endif
+
+static uint64_t reader_read(void *ctx)
+{
+    const struct reader *r = ctx;
+
+    if (r->c->id == (clockid_t)-1)
+        return (uint64_t)pvt_timekeeper_now(&r->tsc->tk);
+    return clock_ns(r->c->id);
+}
+
+static const struct clock *find_clock(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++) {
+        if (strcasecmp(name, clocks[i].name) == 0)
+            return &clocks[i];
+        /* "monotonic" for "CLOCK_MONOTONIC" */
+        if (strncmp(clocks[i].name, "CLOCK_", 6) == 0 &&
+            strcasecmp(name, clocks[i].name + 6) == 0)
+            return &clocks[i];
+    }
+    return NULL;
+}
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f,
+            "usage: pvtimer drift --a CLOCK --b CLOCK [--duration S] "
+            "[--interval MS] [--json]\n\n"
+            "Measures clock B against clock A with pvtimer's drift "
+            "estimator: every interval\n%d (A, B, A) readings, the "
+            "narrowest kept and B paired with its midpoint.\nPrints, per "
+            "update and as a summary, the offset B - A (from the fit), B's\n"
+            "frequency against A in ppm, the bracket's width and the "
+            "estimator's state\n(unlocked, step, locked, stable).\n\n"
+            "  --a CLOCK, --b CLOCK  ",
+            BRACKETS);
+    for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++)
+        fprintf(f, "%s%s", i ? ", " : "", clocks[i].name);
+    fprintf(f, "\n                        (the CLOCK_ prefix and case are "
+               "optional)\n"
+               "  --duration S          how long to measure (default 10)\n"
+               "  --interval MS         between samples (default 100)\n"
+               "  --json                one JSON object on stdout\n");
+}
+
+struct update {
+    double t_s;
+    int64_t offset_ns;
+    double freq_ppm;
+    uint64_t delay_ns;
+    enum pvt_drift_state state;
+};
+
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double ppm_of(const struct pvt_drift_estimate *e)
+{
+    return (double)e->slope_q48 / 281474976710656.0 * 1e6;
+}
+
+int pvt_cmd_drift(int argc, char **argv)
+{
+    const struct clock *ca = NULL, *cb = NULL;
+    double duration = 10, interval_ms = 100;
+    bool json = false;
+    struct tsc_clock tsc = {0};
+    struct reader ra, rb;
+    struct pvt_drift d;
+    struct pvt_drift_config cfg;
+    struct pvt_drift_estimate est = {0};
+    struct update *ups;
+    uint64_t *delays;
+    size_t n = 0, max_updates, i, nstat = 0;
+    double sum = 0, sumsq = 0, start;
+    int a;
+
+    for (a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        const char *val = a + 1 < argc ? argv[a + 1] : NULL;
+        char *end;
+
+        if (strcmp(arg, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(arg, "--json") == 0) {
+            json = true;
+            continue;
+        }
+        if (strcmp(arg, "--a") != 0 && strcmp(arg, "--b") != 0 &&
+            strcmp(arg, "--duration") != 0 && strcmp(arg, "--interval") != 0) {
+            fprintf(stderr, "pvtimer drift: unknown option '%s'\n", arg);
+            return 2;
+        }
+        if (!val) {
+            fprintf(stderr, "pvtimer drift: %s needs a value\n", arg);
+            return 2;
+        }
+        a++;
+        if (strcmp(arg, "--a") == 0 || strcmp(arg, "--b") == 0) {
+            const struct clock *c = find_clock(val);
+            if (!c) {
+                fprintf(stderr,
+                        "pvtimer drift: unknown clock '%s' (pvtimer drift "
+                        "--help lists them)\n",
+                        val);
+                return 2;
+            }
+            if (arg[2] == 'a')
+                ca = c;
+            else
+                cb = c;
+        } else {
+            double v;
+            errno = 0;
+            v = strtod(val, &end);
+            if (errno || end == val || *end || !isfinite(v)) {
+                fprintf(stderr, "pvtimer drift: %s takes a number, not '%s'\n",
+                        arg, val);
+                return 2;
+            }
+            if (strcmp(arg, "--duration") == 0) {
+                if (v <= 0 || v > 86400) {
+                    fprintf(stderr, "pvtimer drift: --duration takes (0, "
+                                    "86400] seconds\n");
+                    return 2;
+                }
+                duration = v;
+            } else {
+                if (v < 1 || v > 60000) {
+                    fprintf(stderr, "pvtimer drift: --interval takes 1 to "
+                                    "60000 ms\n");
+                    return 2;
+                }
+                interval_ms = v;
+            }
+        }
+    }
+    if (!ca || !cb) {
+        fprintf(stderr, "pvtimer drift: --a and --b are required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (ca->id == (clockid_t)-1 || cb->id == (clockid_t)-1) {
+        int rc = tsc_setup(&tsc);
+        if (rc) {
+            fprintf(stderr, "pvtimer drift: no TSC clock here: %s\n",
+                    pvt_strerror(rc));
+            return 1;
+        }
+    }
+    ra = (struct reader){ca, &tsc};
+    rb = (struct reader){cb, &tsc};
+
+    /* the sampling interval is the tool's; the estimator keeps them all */
+    pvt_drift_config_default(&cfg);
+    cfg.min_interval_ns = 0;
+    if (pvt_drift_init(&d, &cfg)) {
+        fprintf(stderr, "pvtimer drift: estimator setup failed\n");
+        return 1;
+    }
+    max_updates = (size_t)(duration * 1000 / interval_ms) + 2;
+    ups = calloc(max_updates, sizeof(*ups));
+    delays = calloc(max_updates, sizeof(*delays));
+    if (!ups || !delays) {
+        free(ups);
+        free(delays);
+        fprintf(stderr, "pvtimer drift: out of memory\n");
+        return 1;
+    }
+    if (!json) {
+        printf("pvtimer drift: B %s against A %s, a sample every %g ms for "
+               "%g s\n",
+               cb->name, ca->name, interval_ms, duration);
+        if (tsc.how)
+            printf("TSC at %llu Hz, from %s\n", (unsigned long long)tsc.hz,
+                   tsc.how);
+        printf("%9s %16s %14s %9s  %s\n", "t_s", "offset_ns", "freq_ppm",
+               "delay_ns", "state");
+    }
+
+    start = (double)clock_ns(CLOCK_MONOTONIC) / 1e9;
+    for (;;) {
+        struct pvt_drift_sample s;
+        double now = (double)clock_ns(CLOCK_MONOTONIC) / 1e9 - start;
+        struct timespec nap;
+        double next;
+        int st;
+
+        if (now > duration || n >= max_updates)
+            break;
+        if (pvt_drift_measure(reader_read, &ra, reader_read, &rb, BRACKETS,
+                              &s) == 0) {
+            st = pvt_drift_feed(&d, &s);
+            pvt_drift_get(&d, &est);
+            ups[n] = (struct update){
+                .t_s = now,
+                .offset_ns = est.offset_ns,
+                .freq_ppm = ppm_of(&est),
+                .delay_ns = s.delay_ns,
+                .state = st >= 0 ? (enum pvt_drift_state)st : est.state,
+            };
+            delays[n] = s.delay_ns;
+            if (!json)
+                printf("%9.3f %+16lld %+14.6f %9llu  %s\n", now,
+                       (long long)ups[n].offset_ns, ups[n].freq_ppm,
+                       (unsigned long long)s.delay_ns,
+                       pvt_drift_state_name(ups[n].state));
+            n++;
+        }
+        next = (double)n * interval_ms / 1000;
+        now = (double)clock_ns(CLOCK_MONOTONIC) / 1e9 - start;
+        if (next > now) {
+            double w = next - now;
+            nap.tv_sec = (time_t)w;
+            nap.tv_nsec = (long)((w - (double)nap.tv_sec) * 1e9);
+            nanosleep(&nap, NULL);
+        }
+    }
+
+    /* the frequency's spread over the updates made while locked */
+    for (i = 0; i < n; i++) {
+        if (ups[i].state < PVT_DRIFT_LOCKED)
+            continue;
+        sum += ups[i].freq_ppm;
+        sumsq += ups[i].freq_ppm * ups[i].freq_ppm;
+        nstat++;
+    }
+    qsort(delays, n, sizeof(*delays), cmp_u64);
+    {
+        double mean = nstat ? sum / (double)nstat : 0;
+        double var = nstat > 1 ? (sumsq - (double)nstat * mean * mean) /
+                                     (double)(nstat - 1)
+                               : 0;
+        double sd = var > 0 ? sqrt(var) : 0;
+        uint64_t delay = n ? delays[n / 2] : 0;
+
+        if (json) {
+            printf("{\"a\": \"%s\", \"b\": \"%s\", \"updates\": [", ca->name,
+                   cb->name);
+            for (i = 0; i < n; i++)
+                printf("%s{\"t_s\": %.6f, \"offset_ns\": %lld, \"freq_ppm\": "
+                       "%.6f, \"delay_ns\": %llu, \"state\": \"%s\"}",
+                       i ? ", " : "", ups[i].t_s, (long long)ups[i].offset_ns,
+                       ups[i].freq_ppm, (unsigned long long)ups[i].delay_ns,
+                       pvt_drift_state_name(ups[i].state));
+            printf("], \"summary\": {\"offset_ns\": %lld, \"freq_ppm\": %.6f, "
+                   "\"freq_ppm_stddev\": %.6f, \"delay_ns\": %llu, "
+                   "\"state\": \"%s\"}}\n",
+                   (long long)est.offset_ns, ppm_of(&est), sd,
+                   (unsigned long long)delay, pvt_drift_state_name(est.state));
+        } else {
+            printf("\nsummary: offset %+lld ns, freq %+.6f ppm (stddev %.6f "
+                   "over %zu locked updates), delay %llu ns (median), %s; "
+                   "window %u, %llu steps, %llu dropped\n",
+                   (long long)est.offset_ns, ppm_of(&est), sd, nstat,
+                   (unsigned long long)delay, pvt_drift_state_name(est.state),
+                   est.window, (unsigned long long)est.steps,
+                   (unsigned long long)est.dropped);
+        }
+    }
+    free(ups);
+    free(delays);
+    return 0;
+}
