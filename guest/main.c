@@ -8,14 +8,22 @@
  *                   none of the -PATTERNs, in ring 3: TAP lines and
  *                   "N passed, N failed, N skipped"; exits 0 when none
  *                   failed
+ *   scenario strategy=NAME key=value...
+ *                   a simulator scenario run for real (scenario.c)
+ *   drift [key=value...]
+ *                   the TSC against kvmclock through the estimator (drift.c)
+ *   costs           what basic operations cost here, in ring 0 and ring 3
  *   hostile         bad hypercalls the monitor must refuse with an error
- *                   code, then an unknown hypercall it must stop the VM on
+ *                   code, a timer storm, then an unknown hypercall it must
+ *                   stop the VM on
  *   hostile-struct  a hypercall whose struct lies outside guest RAM
+ * Without pvtimer's monitor it runs pvt_guest_standalone instead.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cpu.h"
+#include "drift.h"
 #include "guest.h"
 #include "platform.h"
 #include "runner/list.h"
@@ -419,6 +427,8 @@ _Noreturn void pvt_guest_main(void)
     }
     if (streq(cmdline, "costs"))
         pvt_guest_exit(costs());
+    if (streq(cmdline, "drift") || starts_with(cmdline, "drift "))
+        pvt_guest_exit(pvt_guest_drift(cmdline + 5));
     if (starts_with(cmdline, "scenario "))
         pvt_guest_exit(pvt_guest_scenario(cmdline + 9));
     if (streq(cmdline, "hostile"))

@@ -73,7 +73,10 @@ struct run {
     struct pvt_timer_queue q;
     struct pvt_tick tick;
     bool after_boot;
-    bool asked_after_boot; /* the last pv programming was after the switch */
+    bool asked_after_boot;  /* the last pv programming was after the switch */
+    struct pvt_drift drift; /* the singleshot's estimator (compensated's) */
+    bool asked_locked;      /* the last pv programming was made locked */
+    int64_t locked_at;      /* guest ns it last locked, or -1 */
 
     /* results */
     struct pvt_result_summary sum;
@@ -214,7 +217,8 @@ static void on_singleshot(const struct pvt_irq_state *st)
     /* an interrupt for a programming that was since replaced finds the
      * hypervisor clock before the new deadline: no error to measure */
     if (hv >= l->hv_deadline) {
-        uint32_t fl = R.asked_after_boot ? PVT_SAMPLE_AFTER_SWITCH : 0;
+        uint32_t fl = (R.asked_after_boot ? PVT_SAMPLE_AFTER_SWITCH : 0) |
+                      (R.asked_locked ? PVT_SAMPLE_LOCKED : 0);
         int64_t target = R.dev.single.last.target;
         int64_t dev_err = now - target;
         int64_t aim = dev_err - (int64_t)(hv - l->hv_deadline);
@@ -431,6 +435,10 @@ static int setup(int n)
     CHECK("pv-singleshot", pvt_clockevent_register(&R.dev.single, &R.tk));
     CHECK("pv-singleshot",
           pvt_clockevent_set_strategy(&R.dev.single, p->strategy));
+    /* the estimator compensated reads (the others ignore it) */
+    CHECK("drift estimator", pvt_drift_init(&R.drift, NULL));
+    CHECK("drift estimator", pvt_drift_attach(&R.dev.single, &R.drift));
+    R.locked_at = -1;
     CHECK("pv-periodic", pvt_clockevent_register(&R.dev.periodic, &R.tk));
     CHECK("queue", pvt_tq_init(&R.q, &R.tk));
     CHECK("queue", pvt_tq_set_device(&R.q, &R.dev.single));
@@ -487,6 +495,15 @@ static void finish(int n)
     R.sum.end_ns = end;
     R.sum.ticks = R.jiffies.jiffies;
     R.sum.tsc_khz = R.clocks.tsc_khz;
+    {
+        struct pvt_drift_estimate e;
+
+        R.sum.drift_locked_at_ns = R.locked_at;
+        if (pvt_drift_get(&R.drift, &e) == 0) {
+            R.sum.drift_steps = e.steps;
+            R.sum.drift_ppb = e.freq_ppb;
+        }
+    }
 }
 
 static int nworkload;
@@ -513,7 +530,11 @@ static _Noreturn void run_user(void *arg)
             pvt_clockevent_event(&R.dev.periodic);
         if (st.pending & (1u << PVT_IRQ_LAPIC_TIMER))
             on_lapic(&st);
+        /* what the programmings just made were made under */
         R.asked_after_boot = R.after_boot;
+        if (R.drift.state >= PVT_DRIFT_LOCKED && !R.asked_locked)
+            R.locked_at = pvt_timekeeper_now(&R.tk);
+        R.asked_locked = R.drift.state >= PVT_DRIFT_LOCKED;
     }
     finish(n);
     flush();

@@ -128,6 +128,11 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
                              ? &r->aim_error_after
                              : &r->aim_error_boot,
                          v);
+            if (s[i].flags & PVT_SAMPLE_LOCKED) {
+                sim_hist_add(&r->aim_error_locked, v);
+                if (s[i].flags & PVT_SAMPLE_AFTER_SWITCH)
+                    sim_hist_add(&r->aim_error_after_locked, v);
+            }
             b->programs++;
             b->aim_sum += (double)v;
             if (a > b->aim_max_abs)
@@ -167,6 +172,10 @@ static int on_summary(void *ctx, const struct pvt_result_summary *s)
         s->highres_at_ns >= 0 ? (double)s->highres_at_ns / 1e9 : -1;
     r->end_guest_s = (double)s->end_ns / 1e9;
     r->guest_expiries = s->fired;
+    r->locked_at_s =
+        s->drift_locked_at_ns >= 0 ? (double)s->drift_locked_at_ns / 1e9 : -1;
+    r->drift_steps = s->drift_steps;
+    r->drift_ppb = s->drift_ppb;
     return 0;
 }
 
@@ -372,6 +381,7 @@ static int run_one(const struct kvm_scenario_opts *o,
     memset(r, 0, sizeof(*r));
     r->strategy = s;
     r->highres_at_s = -1;
+    r->locked_at_s = -1;
     r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
     for (size_t i = 0; i < SIM_SERIES_BINS; i++)
         r->bins[i].t_s = (double)i * r->bin_s;

@@ -193,16 +193,20 @@ struct pvt_hc_timer_stop {
  *                       pvt_result_sample
  *   PVT_RESULT_SUMMARY  one struct pvt_result_summary (count = 1); ends a
  *                       run: later samples belong to the next one
+ *   PVT_RESULT_DRIFT    count (1..PVT_RESULT_DRIFT_BATCH_MAX) struct
+ *                       pvt_result_drift: the drift estimator's updates
  * OUT: ret 0, -EINVAL (unknown type or kind, bad count, a name that is not
  * NUL-terminated or unknown to the monitor), -EFAULT (data outside RAM),
  * -ENOSPC (more runs than the monitor keeps, PVT_RESULT_RUNS_MAX). The
  * monitor folds samples into fixed-size histograms: reporting costs it no
  * memory per sample.
  */
-#define PVT_RESULT_SAMPLES   1u
-#define PVT_RESULT_SUMMARY   2u
-#define PVT_RESULT_BATCH_MAX 256u
-#define PVT_RESULT_RUNS_MAX  16u
+#define PVT_RESULT_SAMPLES         1u
+#define PVT_RESULT_SUMMARY         2u
+#define PVT_RESULT_DRIFT           3u
+#define PVT_RESULT_BATCH_MAX       256u
+#define PVT_RESULT_DRIFT_BATCH_MAX 64u
+#define PVT_RESULT_RUNS_MAX        16u
 
 struct pvt_hc_result {
     /* IN */
@@ -227,6 +231,10 @@ enum pvt_result_kind {
 
 /* flags of a sample */
 #define PVT_SAMPLE_AFTER_SWITCH (1u << 0) /* programmed after high-res */
+#define PVT_SAMPLE_LOCKED                                                      \
+    (1u << 1) /* programmed while the device's
+                                             drift estimator was locked */
+#define PVT_SAMPLE_FLAGS (PVT_SAMPLE_AFTER_SWITCH | PVT_SAMPLE_LOCKED)
 
 struct pvt_result_sample {
     uint32_t kind;  /* enum pvt_result_kind */
@@ -247,12 +255,31 @@ struct pvt_result_summary {
     uint64_t spurious_interrupts;
     uint64_t splits;
     uint64_t hangs;
-    uint64_t hv_past_sets; /* hv deadlines already past when set */
-    int64_t highres_at_ns; /* guest ns of the switch, or -1 */
-    int64_t end_ns;        /* guest ns at the end */
-    uint64_t ticks;        /* boot ticks that arrived */
-    uint64_t tsc_khz;      /* the guest's calibrated TSC */
-    uint64_t resumes;      /* migrations the guest resumed from */
+    uint64_t hv_past_sets;      /* hv deadlines already past when set */
+    int64_t highres_at_ns;      /* guest ns of the switch, or -1 */
+    int64_t end_ns;             /* guest ns at the end */
+    uint64_t ticks;             /* boot ticks that arrived */
+    uint64_t tsc_khz;           /* the guest's calibrated TSC */
+    uint64_t resumes;           /* migrations the guest resumed from */
+    int64_t drift_locked_at_ns; /* guest ns the estimator last locked, -1 */
+    uint64_t drift_steps;       /* its restarts */
+    int64_t drift_ppb;          /* its last frequency estimate */
+};
+
+/*
+ * One update of a drift measurement (`pvtimer drift --kvm`): clock B (the
+ * hypervisor's kvmclock) against clock A (the guest's TSC clocksource), as
+ * the core's estimator (pvtimer/drift.h) saw it after a sample.
+ */
+struct pvt_result_drift {
+    int64_t t_ns;      /* A's ns since the measurement started */
+    int64_t offset_ns; /* B - A, from the fit */
+    int64_t slope_q48; /* rate - 1 as 16.48: ppm = slope * 1e6 / 2^48 */
+    uint64_t delay_ns; /* the sample's bracket */
+    uint32_t state;    /* enum pvt_drift_state, 0..3 */
+    uint32_t window;   /* samples in the fit in use */
+    uint64_t steps;    /* restarts so far */
+    uint64_t dropped;  /* samples dropped for a wide bracket so far */
 };
 
 /*
@@ -315,9 +342,11 @@ _Static_assert(sizeof(struct pvt_hc_timer_stop) == 8,
 _Static_assert(sizeof(struct pvt_hc_result) == 24, "pvt_hc_result layout");
 _Static_assert(sizeof(struct pvt_result_sample) == 24,
                "pvt_result_sample layout");
-_Static_assert(sizeof(struct pvt_result_summary) == 160,
+_Static_assert(sizeof(struct pvt_result_summary) == 184,
                "pvt_result_summary layout");
 _Static_assert(sizeof(struct pvt_hc_suspend) == 8, "pvt_hc_suspend layout");
+_Static_assert(sizeof(struct pvt_result_drift) == 56,
+               "pvt_result_drift layout");
 _Static_assert(sizeof(struct pvt_workload_item) == 24,
                "pvt_workload_item layout");
 _Static_assert(sizeof(struct pvt_hc_workload) == 32, "pvt_hc_workload layout");

@@ -144,7 +144,11 @@ static int32_t hc_stop(struct pvt_vmm *vm, uint32_t reserved)
 static int32_t hc_result(struct pvt_vmm *vm, const struct pvt_hc_result *a,
                          bool *stop)
 {
-    struct pvt_result_sample batch[PVT_RESULT_BATCH_MAX]; /* 6 KiB */
+    union {
+        struct pvt_result_sample s[PVT_RESULT_BATCH_MAX]; /* 6 KiB */
+        struct pvt_result_drift d[PVT_RESULT_DRIFT_BATCH_MAX];
+    } buf;
+    struct pvt_result_sample *batch = buf.s;
     struct pvt_result_summary sum;
     uint32_t i;
 
@@ -156,10 +160,26 @@ static int32_t hc_result(struct pvt_vmm *vm, const struct pvt_hc_result *a,
         memcpy(batch, vm->mem + a->data, a->count * sizeof(batch[0]));
         for (i = 0; i < a->count; i++)
             if (batch[i].kind == 0 || batch[i].kind >= PVT_SAMPLE_KIND_MAX ||
-                (batch[i].flags & ~PVT_SAMPLE_AFTER_SWITCH))
+                (batch[i].flags & ~PVT_SAMPLE_FLAGS))
                 return -PVT_HC_EINVAL;
         if (vm->cfg.on_samples &&
             vm->cfg.on_samples(vm->cfg.result_ctx, batch, a->count) < 0)
+            *stop = true;
+        return 0;
+    }
+    if (a->type == PVT_RESULT_DRIFT) {
+        struct pvt_result_drift *u = buf.d;
+
+        if (a->count == 0 || a->count > PVT_RESULT_DRIFT_BATCH_MAX)
+            return -PVT_HC_EINVAL;
+        if (!pvt_vmm_gpa_ok(vm, a->data, (uint64_t)a->count * sizeof(*u)))
+            return -PVT_HC_EFAULT;
+        memcpy(u, vm->mem + a->data, a->count * sizeof(*u));
+        for (i = 0; i < a->count; i++)
+            if (u[i].state > 3)
+                return -PVT_HC_EINVAL;
+        if (vm->cfg.on_drift &&
+            vm->cfg.on_drift(vm->cfg.result_ctx, u, a->count) < 0)
             *stop = true;
         return 0;
     }

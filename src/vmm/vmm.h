@@ -54,6 +54,7 @@ struct pvt_vmm_config {
      * results are dropped). A negative return stops the VM. */
     int (*on_samples)(void *ctx, const struct pvt_result_sample *s, size_t n);
     int (*on_summary)(void *ctx, const struct pvt_result_summary *sum);
+    int (*on_drift)(void *ctx, const struct pvt_result_drift *u, size_t n);
     void *result_ctx;
     /* the scenario's workload for WORKLOAD calls (may be NULL) */
     const struct pvt_workload_item *workload;

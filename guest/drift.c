@@ -1,0 +1,195 @@
+/*
+ * `pvtimer drift --kvm` inside the guest: the guest's TSC clocksource (A,
+ * at the whole-kHz frequency it calibrates from the kvmclock page, off by
+ * an optional injected error) against kvmclock (B), through the core's
+ * drift estimator, in the manner of phc2sys: every interval several
+ * (A, B, A) brackets, the narrowest kept; each update goes to the monitor
+ * (PVT_HC_RESULT, PVT_RESULT_DRIFT).
+ *
+ * Command line: `drift interval_us=N duration_us=N tsc_cal_ppb=N`. It runs
+ * in ring 3 (cpu.h) and sleeps between samples on the LAPIC TSC-deadline
+ * timer. A change of the kvmclock page's scale or flags (a migration, a
+ * pause) is the samples' epoch: the estimator restarts instead of
+ * smearing.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu.h"
+#include "drift.h"
+#include "guest.h"
+#include "platform.h"
+#include "pvtimer/pvtimer.h"
+#include "runner/test.h"
+
+#define BRACKETS 5 /* tries per sample, as phc2sys's default */
+
+static struct guest_clocks clocks;
+static struct guest_devices dev;
+static struct pvt_timekeeper tk; /* A: the TSC clocksource as ns */
+static struct pvt_drift est;
+static struct pvt_result_drift out[PVT_RESULT_DRIFT_BATCH_MAX];
+static uint32_t nout;
+static int64_t interval_us = 100000, duration_us = 10000000, tsc_cal_ppb;
+
+static uint64_t read_a(void *ctx)
+{
+    (void)ctx;
+    return (uint64_t)pvt_timekeeper_now(&tk);
+}
+
+static uint64_t read_b(void *ctx)
+{
+    (void)ctx;
+    return guest_kvmclock_ns(&clocks);
+}
+
+static uint64_t tsc_read(void *ctx)
+{
+    (void)ctx;
+    return pvt_rdtsc();
+}
+
+static void flush(void)
+{
+    struct pvt_hc_result a = {0};
+
+    if (nout == 0)
+        return;
+    a.type = PVT_RESULT_DRIFT;
+    a.count = nout;
+    a.data = (uint64_t)(uintptr_t)out;
+    pvt_guest_hypercall(PVT_HC_RESULT, &a);
+    if (a.ret < 0) {
+        pvt_test_printf("guest: drift: the monitor refused updates (%d)\n",
+                        (int)a.ret);
+        pvt_guest_exit(3);
+    }
+    nout = 0;
+}
+
+/* Sleeps until the TSC reaches tsc (interrupts wake it early: it
+ * re-checks). */
+static void sleep_until(uint64_t tsc)
+{
+    struct pvt_irq_state st;
+
+    while (pvt_rdtsc() < tsc) {
+        pvt_cpu_set_tsc_deadline(tsc);
+        pvt_cpu_wait(&st);
+    }
+}
+
+static _Noreturn void run_user(void *arg)
+{
+    uint64_t start_tsc, step;
+    int64_t start;
+    uint64_t n = 0;
+
+    (void)arg;
+    if (pvt_timekeeper_init(&tk, &clocks.tsc, 0) < 0 ||
+        pvt_drift_init(&est, NULL) < 0)
+        pvt_guest_exit(3);
+    step = (uint64_t)interval_us * clocks.tsc_khz / 1000;
+    start_tsc = pvt_rdtsc();
+    start = pvt_timekeeper_now(&tk);
+    for (;;) {
+        struct pvt_pvclock_snapshot snap;
+        struct pvt_drift_sample s;
+        struct pvt_drift_estimate e;
+        struct pvt_result_drift *u;
+        int64_t now = pvt_timekeeper_now(&tk) - start;
+
+        if (now > duration_us * 1000)
+            break;
+        if (pvt_drift_measure(read_a, NULL, read_b, NULL, BRACKETS, &s) == 0) {
+            if (pvt_pvclock_snapshot(&clocks.pvg, &clocks.page, tsc_read, NULL,
+                                     &snap) == 0)
+                pvt_drift_pvclock_epoch(&snap, &s.epoch);
+            pvt_drift_feed(&est, &s);
+            pvt_drift_get(&est, &e);
+            u = &out[nout++];
+            u->t_ns = now;
+            u->offset_ns = e.offset_ns;
+            u->slope_q48 = e.slope_q48;
+            u->delay_ns = s.delay_ns;
+            u->state = (uint32_t)e.state;
+            u->window = e.window;
+            u->steps = e.steps;
+            u->dropped = e.dropped;
+            if (nout == PVT_RESULT_DRIFT_BATCH_MAX)
+                flush();
+        }
+        n++;
+        sleep_until(start_tsc + n * step);
+    }
+    flush();
+    pvt_guest_exit(0);
+}
+
+static void run_user_entry(void *arg)
+{
+    run_user(arg);
+}
+
+/* The value of "key=N" in args (a whole word), into *v. */
+static int get(const char *args, const char *key, int64_t *v)
+{
+    const char *p = args;
+
+    while (*p) {
+        size_t i = 0;
+
+        while (key[i] && p[i] == key[i])
+            i++;
+        if (!key[i] && p[i] == '=') {
+            const char *q = p + i + 1;
+            bool neg = *q == '-';
+            int64_t x = 0;
+
+            q += neg;
+            if (*q < '0' || *q > '9')
+                return -1;
+            while (*q >= '0' && *q <= '9') {
+                if (x > (INT64_MAX - 9) / 10)
+                    return -1;
+                x = x * 10 + (*q++ - '0');
+            }
+            if (*q && *q != ' ')
+                return -1;
+            *v = neg ? -x : x;
+            return 0;
+        }
+        while (*p && *p != ' ')
+            p++;
+        while (*p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+/* Contract in scenario.h. */
+int pvt_guest_drift(const char *args)
+{
+    const char *why = "";
+
+    if (get(args, "interval_us", &interval_us) < 0 ||
+        get(args, "duration_us", &duration_us) < 0 ||
+        get(args, "tsc_cal_ppb", &tsc_cal_ppb) < 0 || interval_us < 1000 ||
+        interval_us > 60000000 || duration_us <= 0 ||
+        tsc_cal_ppb <= -1000000000 || tsc_cal_ppb >= 1000000000) {
+        pvt_test_printf("guest: drift: bad arguments '%s'\n", args);
+        return 2;
+    }
+    pvt_cpu_init_idt();
+    if (!pvt_cpu_init_x2apic()) {
+        pvt_test_printf("guest: drift: no x2APIC\n");
+        return 3;
+    }
+    if (guest_clocks_init(&clocks, tsc_cal_ppb, &why) < 0 ||
+        guest_devices_init(&dev, &clocks, false, &why) < 0) {
+        pvt_test_printf("guest: drift: %s\n", why);
+        return 3;
+    }
+    pvt_cpu_run_user(run_user_entry, NULL);
+}
