@@ -5,7 +5,7 @@
 # the core's freestanding objects and tests); elsewhere `pvtimer kvm` says
 # KVM is not available and the KVM tests skip.
 
-target_sources(pvtimer PRIVATE tools/cmd-kvm.c)
+target_sources(pvtimer PRIVATE tools/cmd-kvm.c tools/kvm-drift.c)
 target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
                                      tests/host/test-qemu.c)
 

@@ -87,8 +87,13 @@ static _Noreturn void run_user(void *arg)
     uint64_t n = 0;
 
     (void)arg;
+    struct pvt_drift_config cfg;
+
+    /* the sampling interval is the caller's: keep every sample */
+    pvt_drift_config_default(&cfg);
+    cfg.min_interval_ns = 0;
     if (pvt_timekeeper_init(&tk, &clocks.tsc, 0) < 0 ||
-        pvt_drift_init(&est, NULL) < 0)
+        pvt_drift_init(&est, &cfg) < 0)
         pvt_guest_exit(3);
     step = (uint64_t)interval_us * clocks.tsc_khz / 1000;
     start_tsc = pvt_rdtsc();

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "drift-report.h"
 #include "pvtimer/pvtimer.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -192,6 +193,8 @@ static void usage(FILE *f)
 
     fprintf(f,
             "usage: pvtimer drift --a CLOCK --b CLOCK [--duration S] "
+            "[--interval MS] [--json]\n"
+            "       pvtimer drift --kvm [--tsc-error-ppm P] [--duration S] "
             "[--interval MS] [--json]\n\n"
             "Measures clock B against clock A with pvtimer's drift "
             "estimator: every interval\n%d (A, B, A) readings, the "
@@ -207,26 +210,17 @@ static void usage(FILE *f)
                "optional)\n"
                "  --duration S          how long to measure (default 10)\n"
                "  --interval MS         between samples (default 100)\n"
-               "  --json                one JSON object on stdout\n");
-}
-
-struct update {
-    double t_s;
-    int64_t offset_ns;
-    double freq_ppm;
-    uint64_t delay_ns;
-    enum pvt_drift_state state;
-};
-
-static int cmp_u64(const void *x, const void *y)
-{
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return a < b ? -1 : a > b;
+               "  --json                one JSON object on stdout\n"
+               "  --kvm                 inside the KVM guest: its TSC "
+               "clocksource (A) against\n"
+               "                        kvmclock (B); exit 77 without KVM\n"
+               "  --tsc-error-ppm P     with --kvm: the guest calibrates its "
+               "TSC P ppm wrong\n");
 }
 
 static double ppm_of(const struct pvt_drift_estimate *e)
 {
-    return (double)e->slope_q48 / 281474976710656.0 * 1e6;
+    return drift_ppm_of_q48(e->slope_q48);
 }
 
 int pvt_cmd_drift(int argc, char **argv)
@@ -239,10 +233,12 @@ int pvt_cmd_drift(int argc, char **argv)
     struct pvt_drift d;
     struct pvt_drift_config cfg;
     struct pvt_drift_estimate est = {0};
-    struct update *ups;
-    uint64_t *delays;
-    size_t n = 0, max_updates, i, nstat = 0;
-    double sum = 0, sumsq = 0, start;
+    struct drift_update *ups;
+    struct drift_final fin;
+    size_t n = 0, max_updates;
+    double start;
+    bool kvm = false;
+    double tsc_cal_ppm = 0;
     int a;
 
     for (a = 1; a < argc; a++) {
@@ -256,9 +252,13 @@ int pvt_cmd_drift(int argc, char **argv)
         } else if (strcmp(arg, "--json") == 0) {
             json = true;
             continue;
+        } else if (strcmp(arg, "--kvm") == 0) {
+            kvm = true;
+            continue;
         }
         if (strcmp(arg, "--a") != 0 && strcmp(arg, "--b") != 0 &&
-            strcmp(arg, "--duration") != 0 && strcmp(arg, "--interval") != 0) {
+            strcmp(arg, "--duration") != 0 && strcmp(arg, "--interval") != 0 &&
+            strcmp(arg, "--tsc-error-ppm") != 0) {
             fprintf(stderr, "pvtimer drift: unknown option '%s'\n", arg);
             return 2;
         }
@@ -289,7 +289,14 @@ int pvt_cmd_drift(int argc, char **argv)
                         arg, val);
                 return 2;
             }
-            if (strcmp(arg, "--duration") == 0) {
+            if (strcmp(arg, "--tsc-error-ppm") == 0) {
+                if (v <= -100000 || v >= 100000) {
+                    fprintf(stderr, "pvtimer drift: --tsc-error-ppm takes "
+                                    "(-100000, 100000)\n");
+                    return 2;
+                }
+                tsc_cal_ppm = v;
+            } else if (strcmp(arg, "--duration") == 0) {
                 if (v <= 0 || v > 86400) {
                     fprintf(stderr, "pvtimer drift: --duration takes (0, "
                                     "86400] seconds\n");
@@ -305,6 +312,18 @@ int pvt_cmd_drift(int argc, char **argv)
                 interval_ms = v;
             }
         }
+    }
+    if (kvm) {
+        if (ca || cb) {
+            fprintf(stderr, "pvtimer drift: --kvm measures the guest's TSC "
+                            "against kvmclock: no --a or --b\n");
+            return 2;
+        }
+        return pvt_kvm_drift(duration, interval_ms, tsc_cal_ppm, json);
+    }
+    if (tsc_cal_ppm != 0) {
+        fprintf(stderr, "pvtimer drift: --tsc-error-ppm goes with --kvm\n");
+        return 2;
     }
     if (!ca || !cb) {
         fprintf(stderr, "pvtimer drift: --a and --b are required\n");
@@ -331,22 +350,18 @@ int pvt_cmd_drift(int argc, char **argv)
     }
     max_updates = (size_t)(duration * 1000 / interval_ms) + 2;
     ups = calloc(max_updates, sizeof(*ups));
-    delays = calloc(max_updates, sizeof(*delays));
-    if (!ups || !delays) {
-        free(ups);
-        free(delays);
+    if (!ups) {
         fprintf(stderr, "pvtimer drift: out of memory\n");
         return 1;
     }
     if (!json) {
-        printf("pvtimer drift: B %s against A %s, a sample every %g ms for "
-               "%g s\n",
-               cb->name, ca->name, interval_ms, duration);
+        char note[160];
+
         if (tsc.how)
-            printf("TSC at %llu Hz, from %s\n", (unsigned long long)tsc.hz,
-                   tsc.how);
-        printf("%9s %16s %14s %9s  %s\n", "t_s", "offset_ns", "freq_ppm",
-               "delay_ns", "state");
+            snprintf(note, sizeof(note), "TSC at %llu Hz, from %s",
+                     (unsigned long long)tsc.hz, tsc.how);
+        drift_print_header(ca->name, cb->name, interval_ms, duration,
+                           tsc.how ? note : NULL);
     }
 
     start = (double)clock_ns(CLOCK_MONOTONIC) / 1e9;
@@ -363,19 +378,15 @@ int pvt_cmd_drift(int argc, char **argv)
                               &s) == 0) {
             st = pvt_drift_feed(&d, &s);
             pvt_drift_get(&d, &est);
-            ups[n] = (struct update){
+            ups[n] = (struct drift_update){
                 .t_s = now,
                 .offset_ns = est.offset_ns,
                 .freq_ppm = ppm_of(&est),
                 .delay_ns = s.delay_ns,
                 .state = st >= 0 ? (enum pvt_drift_state)st : est.state,
             };
-            delays[n] = s.delay_ns;
             if (!json)
-                printf("%9.3f %+16lld %+14.6f %9llu  %s\n", now,
-                       (long long)ups[n].offset_ns, ups[n].freq_ppm,
-                       (unsigned long long)s.delay_ns,
-                       pvt_drift_state_name(ups[n].state));
+                drift_print_update(&ups[n]);
             n++;
         }
         next = (double)n * interval_ms / 1000;
@@ -388,48 +399,19 @@ int pvt_cmd_drift(int argc, char **argv)
         }
     }
 
-    /* the frequency's spread over the updates made while locked */
-    for (i = 0; i < n; i++) {
-        if (ups[i].state < PVT_DRIFT_LOCKED)
-            continue;
-        sum += ups[i].freq_ppm;
-        sumsq += ups[i].freq_ppm * ups[i].freq_ppm;
-        nstat++;
-    }
-    qsort(delays, n, sizeof(*delays), cmp_u64);
-    {
-        double mean = nstat ? sum / (double)nstat : 0;
-        double var = nstat > 1 ? (sumsq - (double)nstat * mean * mean) /
-                                     (double)(nstat - 1)
-                               : 0;
-        double sd = var > 0 ? sqrt(var) : 0;
-        uint64_t delay = n ? delays[n / 2] : 0;
-
-        if (json) {
-            printf("{\"a\": \"%s\", \"b\": \"%s\", \"updates\": [", ca->name,
-                   cb->name);
-            for (i = 0; i < n; i++)
-                printf("%s{\"t_s\": %.6f, \"offset_ns\": %lld, \"freq_ppm\": "
-                       "%.6f, \"delay_ns\": %llu, \"state\": \"%s\"}",
-                       i ? ", " : "", ups[i].t_s, (long long)ups[i].offset_ns,
-                       ups[i].freq_ppm, (unsigned long long)ups[i].delay_ns,
-                       pvt_drift_state_name(ups[i].state));
-            printf("], \"summary\": {\"offset_ns\": %lld, \"freq_ppm\": %.6f, "
-                   "\"freq_ppm_stddev\": %.6f, \"delay_ns\": %llu, "
-                   "\"state\": \"%s\"}}\n",
-                   (long long)est.offset_ns, ppm_of(&est), sd,
-                   (unsigned long long)delay, pvt_drift_state_name(est.state));
-        } else {
-            printf("\nsummary: offset %+lld ns, freq %+.6f ppm (stddev %.6f "
-                   "over %zu locked updates), delay %llu ns (median), %s; "
-                   "window %u, %llu steps, %llu dropped\n",
-                   (long long)est.offset_ns, ppm_of(&est), sd, nstat,
-                   (unsigned long long)delay, pvt_drift_state_name(est.state),
-                   est.window, (unsigned long long)est.steps,
-                   (unsigned long long)est.dropped);
-        }
+    fin = (struct drift_final){
+        .offset_ns = est.offset_ns,
+        .freq_ppm = ppm_of(&est),
+        .state = est.state,
+        .window = est.window,
+        .steps = est.steps,
+        .dropped = est.dropped,
+    };
+    if (drift_print_summary(json, ca->name, cb->name, ups, n, &fin) < 0) {
+        free(ups);
+        fprintf(stderr, "pvtimer drift: out of memory\n");
+        return 1;
     }
     free(ups);
-    free(delays);
     return 0;
 }

@@ -6,6 +6,7 @@
 #ifndef PVTIMER_TOOLS_COMMANDS_H
 #define PVTIMER_TOOLS_COMMANDS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 int pvt_cmd_sim(int argc, char **argv);
@@ -15,6 +16,9 @@ int pvt_cmd_strategies(int argc, char **argv);
 int pvt_cmd_drift(int argc, char **argv);
 /* `pvtimer kvm`: the guest under the KVM monitor (tools/cmd-kvm.c). */
 int pvt_cmd_kvm(int argc, char **argv);
+/* `pvtimer drift --kvm` (tools/kvm-drift.c): exit 77 without KVM. */
+int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
+                  bool json);
 
 struct pvt_ce_strategy;
 /*
