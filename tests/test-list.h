@@ -35,7 +35,6 @@
     PVT_TESTS_RUNNER_HOST(X)                                                   \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
-    PVT_TESTS_DRIFT_HOST(X)                                                    \
     PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
     PVT_TESTS_TIMERSVC_HOST(X)                                                 \
@@ -158,13 +157,9 @@
     X(drift_measure_keeps_narrowest, PVT_TEST_CORE, 0)                         \
     X(drift_pvclock_epoch, PVT_TEST_CORE, 0)                                   \
     X(drift_scale, PVT_TEST_CORE, 0)                                           \
-    X(strategy_compensated, PVT_TEST_CORE, 0)
-
-/* The estimator's long statistical runs: freestanding code, but thousands
- * of samples, so on the host only (the KVM guest runs the rest). */
-#define PVT_TESTS_DRIFT_HOST(X)                                                \
-    X(drift_converges, PVT_TEST_HOST, 0)                                       \
-    X(drift_long_run_rebases, PVT_TEST_HOST, 0)
+    X(strategy_compensated, PVT_TEST_CORE, 0)                                  \
+    X(drift_converges, PVT_TEST_CORE, 0)                                       \
+    X(drift_long_run_rebases, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_HISTOGRAM(X)                                                 \
     X(hist_bucket_boundaries, PVT_TEST_CORE, 0)                                \
