@@ -6,7 +6,7 @@
  * (A, B, A) brackets, the narrowest kept; each update goes to the monitor
  * (PVT_HC_RESULT, PVT_RESULT_DRIFT).
  *
- * Command line: `drift interval_us=N duration_us=N tsc_cal_ppb=N`. It runs
+ * Command line: `drift interval_us=N samples=N tsc_cal_ppb=N`. It runs
  * in ring 3 (cpu.h) and sleeps between samples on the LAPIC TSC-deadline
  * timer. A change of the kvmclock page's scale or flags (a migration, a
  * pause) is the samples' epoch: the estimator restarts instead of
@@ -30,7 +30,7 @@ static struct pvt_timekeeper tk; /* A: the TSC clocksource as ns */
 static struct pvt_drift est;
 static struct pvt_result_drift out[PVT_RESULT_DRIFT_BATCH_MAX];
 static uint32_t nout;
-static int64_t interval_us = 100000, duration_us = 10000000, tsc_cal_ppb;
+static int64_t interval_us = 100000, samples = 101, tsc_cal_ppb;
 
 static uint64_t read_a(void *ctx)
 {
@@ -98,15 +98,15 @@ static _Noreturn void run_user(void *arg)
     step = (uint64_t)interval_us * clocks.tsc_khz / 1000;
     start_tsc = pvt_rdtsc();
     start = pvt_timekeeper_now(&tk);
-    for (;;) {
+    /* a sample count, not a duration in the guest's clock: a TSC
+     * calibrated wrong must not make more updates than asked for */
+    while (n < (uint64_t)samples) {
         struct pvt_pvclock_snapshot snap;
         struct pvt_drift_sample s;
         struct pvt_drift_estimate e;
         struct pvt_result_drift *u;
         int64_t now = pvt_timekeeper_now(&tk) - start;
 
-        if (now > duration_us * 1000)
-            break;
         if (pvt_drift_measure(read_a, NULL, read_b, NULL, BRACKETS, &s) == 0) {
             if (pvt_pvclock_snapshot(&clocks.pvg, &clocks.page, tsc_read, NULL,
                                      &snap) == 0)
@@ -179,9 +179,9 @@ int pvt_guest_drift(const char *args)
     const char *why = "";
 
     if (get(args, "interval_us", &interval_us) < 0 ||
-        get(args, "duration_us", &duration_us) < 0 ||
+        get(args, "samples", &samples) < 0 ||
         get(args, "tsc_cal_ppb", &tsc_cal_ppb) < 0 || interval_us < 1000 ||
-        interval_us > 60000000 || duration_us <= 0 ||
+        interval_us > 60000000 || samples <= 0 || samples > 100000000 ||
         tsc_cal_ppb <= -1000000000 || tsc_cal_ppb >= 1000000000) {
         pvt_test_printf("guest: drift: bad arguments '%s'\n", args);
         return 2;

@@ -144,7 +144,9 @@ static int pv_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
 
     a.delta_ns = ticks;
     pvt_guest_hypercall(PVT_HC_TIMER_RELATIVE, &a);
-    note_set(d, now + ticks, now, a.ret);
+    /* the deadline the monitor made, from its own now: what a delayed
+     * call cost is in it */
+    note_set(d, a.ret == 0 ? a.deadline_ns : now + ticks, now, a.ret);
     return a.ret < 0 ? -PVT_ETIME : 0;
 }
 

@@ -49,8 +49,8 @@ uint64_t guest_kvmclock_ns(struct guest_clocks *c);
 
 /* What a pv-singleshot programming asked the hypervisor for. */
 struct guest_pv_last {
-    uint64_t hv_deadline; /* kvmclock ns asked for (relative: as the guest
-                             computes it, now + delta) */
+    uint64_t hv_deadline; /* kvmclock ns asked for (relative: what the
+                             monitor made of it, its now + delta) */
     uint64_t hv_at_set;   /* kvmclock when it was set */
     uint64_t past_sets;   /* deadlines already past when set */
     uint64_t errors;      /* hypercalls the monitor refused */

@@ -66,7 +66,9 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
 
     memset(&c, 0, sizeof(c));
     c.json = json;
-    c.max = (size_t)(duration_s * 1000 / interval_ms) + 2;
+    /* one sample at the start, then one per interval: the guest counts
+     * them (its own clock may be calibrated wrong) */
+    c.max = (size_t)(duration_s * 1000 / interval_ms) + 1;
     c.ups = calloc(c.max, sizeof(*c.ups));
     if (vm == NULL || c.ups == NULL) {
         fprintf(stderr, "pvtimer drift: out of memory\n");
@@ -75,9 +77,8 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
         return 1;
     }
     snprintf(cmdline, sizeof(cmdline),
-             "drift interval_us=%lld duration_us=%lld tsc_cal_ppb=%lld",
-             (long long)llround(interval_ms * 1e3),
-             (long long)llround(duration_s * 1e6),
+             "drift interval_us=%lld samples=%zu tsc_cal_ppb=%lld",
+             (long long)llround(interval_ms * 1e3), c.max,
              (long long)llround(tsc_cal_ppm * 1e3));
     memset(&cfg, 0, sizeof(cfg));
     cfg.guest_path = guest && *guest ? guest : PVT_GUEST_DEFAULT_PATH;
@@ -87,6 +88,7 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
     cfg.console_fd = STDERR_FILENO;
     cfg.kvm_path = getenv("PVT_KVM_DEVICE");
     cfg.on_drift = on_drift;
+    cfg.no_timers = true; /* no periodic timer waking the measurement */
     cfg.result_ctx = &c;
     if (pvt_vmm_init(vm, &cfg) < 0 || pvt_vmm_elf_load(vm) < 0 ||
         pvt_vmm_kvm_setup(vm) < 0) {

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,20 @@
 #include "vmm.h"
 
 #define GUEST_MAX_TIMERS 16384u
+
+/* Starts a helper thread that takes no signals: the monitor's watchdog
+ * and its kick must land on the vCPU thread. */
+static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    int rc;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
 
 /* ---- the workload: the simulator's draws, in the simulator's order ---- */
 
@@ -414,7 +429,7 @@ static int run_one(const struct kvm_scenario_opts *o,
         *status = vm->kvm_unavailable ? 77 : 1;
         goto out;
     }
-    if (pthread_create(&f.thread, NULL, faults_main, &f) == 0)
+    if (start_thread(&f.thread, faults_main, &f) == 0)
         f.started = true;
     if (pvt_vmm_run(vm) < 0) {
         fprintf(stderr, "pvtimer kvm: strategy %s: %s\n", s->name, vm->err);
@@ -490,7 +505,7 @@ int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
     }
     load.n = o->load_threads;
     for (i = 0; i < load.n; i++)
-        if (pthread_create(&load.t[i], NULL, load_main, &load) != 0)
+        if (start_thread(&load.t[i], load_main, &load) != 0)
             load.n = (unsigned int)i;
     b->load_threads = load.n;
 

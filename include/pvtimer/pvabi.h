@@ -77,8 +77,11 @@ enum pvt_hc_nr {
 #define PVT_HC_ENOSYS     38 /* call known but not implemented by this monitor */
 #define PVT_HC_EOPNOTSUPP 95 /* the guest's ABI version is not supported */
 
-/* Longest CONSOLE_WRITE: longer writes are refused with -PVT_HC_EINVAL. */
-#define PVT_HC_CONSOLE_MAX 4096u
+/* Longest CONSOLE_WRITE: longer writes are refused with -PVT_HC_EINVAL.
+ * A VM may write PVT_HC_CONSOLE_BUDGET bytes in all; later writes get
+ * -PVT_HC_ENOSPC (a guest cannot fill the host's disk or terminal). */
+#define PVT_HC_CONSOLE_MAX    4096u
+#define PVT_HC_CONSOLE_BUDGET (64u << 20)
 
 /*
  * INFO: versions, guest RAM and the command line the monitor was given.
@@ -108,7 +111,7 @@ struct pvt_hc_info {
  * CONSOLE_WRITE: len bytes at data to the monitor's console. OUT: ret is
  * the number of bytes written (len), -PVT_HC_EINVAL when len exceeds
  * PVT_HC_CONSOLE_MAX, -PVT_HC_EFAULT when [data, data + len) is not inside
- * guest RAM (or wraps).
+ * guest RAM (or wraps), -PVT_HC_ENOSPC past PVT_HC_CONSOLE_BUDGET.
  */
 struct pvt_hc_console_write {
     /* IN */
@@ -156,7 +159,9 @@ struct pvt_hc_timer_singleshot {
 
 /*
  * TIMER_RELATIVE: fire once delta_ns after the monitor handles the call
- * (delta_ns <= PVT_HC_MAX_AHEAD_NS). OUT: ret 0 or a negated code.
+ * (delta_ns <= PVT_HC_MAX_AHEAD_NS). OUT: ret 0 or a negated code, and
+ * the absolute deadline that makes (the monitor's now + delta_ns), so a
+ * guest can see what a late call cost it.
  */
 struct pvt_hc_timer_relative {
     /* IN */
@@ -164,6 +169,7 @@ struct pvt_hc_timer_relative {
     /* OUT */
     int32_t ret;
     uint32_t pad;
+    uint64_t deadline_ns; /* the kvmclock deadline armed (when ret is 0) */
 };
 
 /*
@@ -333,7 +339,7 @@ _Static_assert(sizeof(struct pvt_hc_console_write) == 24,
 _Static_assert(sizeof(struct pvt_hc_exit) == 8, "pvt_hc_exit layout");
 _Static_assert(sizeof(struct pvt_hc_timer_singleshot) == 16,
                "pvt_hc_timer_singleshot layout");
-_Static_assert(sizeof(struct pvt_hc_timer_relative) == 16,
+_Static_assert(sizeof(struct pvt_hc_timer_relative) == 24,
                "pvt_hc_timer_relative layout");
 _Static_assert(sizeof(struct pvt_hc_timer_periodic) == 16,
                "pvt_hc_timer_periodic layout");

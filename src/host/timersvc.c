@@ -68,12 +68,18 @@ static int64_t mono_ns(void)
 static int service_vcpu(struct pvt_timersvc *s, unsigned int i, int64_t woke)
 {
     struct pvt_timersvc_vcpu *v = &s->vcpu[i];
-    uint64_t hv_now;
+    uint64_t hv_now, expirations = 0;
     int64_t mono_now;
     unsigned int fired;
     int rc;
 
-    if (v->armed_mono >= 0) {
+    /* read under the lock: a re-arm by a vCPU thread (which also holds
+     * it) resets the count, so an expiration read here is of the deadline
+     * in armed_mono, and only then is its lateness a sample */
+    if (read(v->tfd, &expirations, sizeof(expirations)) !=
+        (ssize_t)sizeof(expirations))
+        expirations = 0;
+    if (expirations && v->armed_mono >= 0) {
         s->lat[s->lat_count % PVT_TIMERSVC_LAT_SAMPLES] = woke - v->armed_mono;
         s->lat_count++;
     }
@@ -117,16 +123,11 @@ static void *service_main(void *arg)
         }
         for (k = 0; k < n; k++) {
             uint64_t tag = ev[k].data.u64;
-            uint64_t expirations;
             int rc;
 
             if (tag == STOP_TAG)
                 return NULL;
             if (tag >= s->nvcpu)
-                continue;
-            /* drain the timerfd (EAGAIN: re-armed meanwhile, fine) */
-            if (read(s->vcpu[tag].tfd, &expirations, sizeof(expirations)) < 0 &&
-                errno != EAGAIN)
                 continue;
             pthread_mutex_lock(&s->lock);
             rc = service_vcpu(s, (unsigned int)tag, woke);
@@ -230,7 +231,7 @@ int pvt_timersvc_start(struct pvt_timersvc *s)
 enum op { OP_SINGLE, OP_RELATIVE, OP_PERIODIC, OP_STOP };
 
 static int timer_op(struct pvt_timersvc *s, unsigned int vcpu, enum op op,
-                    uint64_t arg)
+                    uint64_t arg, uint64_t *armed)
 {
     struct pvt_timersvc_vcpu *v;
     uint64_t hv_now;
@@ -250,6 +251,8 @@ static int timer_op(struct pvt_timersvc *s, unsigned int vcpu, enum op op,
         break;
     case OP_RELATIVE:
         rc = pvt_hv_set_relative(&v->t, arg, hv_now);
+        if (armed)
+            *armed = v->t.single;
         break;
     case OP_PERIODIC:
         rc = pvt_hv_set_periodic(&v->t, arg, hv_now) < 0 ? -ERANGE : 0;
@@ -270,24 +273,24 @@ out:
 int pvt_timersvc_singleshot(struct pvt_timersvc *s, unsigned int vcpu,
                             uint64_t deadline)
 {
-    return timer_op(s, vcpu, OP_SINGLE, deadline);
+    return timer_op(s, vcpu, OP_SINGLE, deadline, NULL);
 }
 
 int pvt_timersvc_relative(struct pvt_timersvc *s, unsigned int vcpu,
-                          uint64_t delta)
+                          uint64_t delta, uint64_t *armed)
 {
-    return timer_op(s, vcpu, OP_RELATIVE, delta);
+    return timer_op(s, vcpu, OP_RELATIVE, delta, armed);
 }
 
 int pvt_timersvc_periodic(struct pvt_timersvc *s, unsigned int vcpu,
                           uint64_t period)
 {
-    return timer_op(s, vcpu, OP_PERIODIC, period);
+    return timer_op(s, vcpu, OP_PERIODIC, period, NULL);
 }
 
 int pvt_timersvc_stop(struct pvt_timersvc *s, unsigned int vcpu)
 {
-    return timer_op(s, vcpu, OP_STOP, 0);
+    return timer_op(s, vcpu, OP_STOP, 0, NULL);
 }
 
 /* Contract in timersvc.h. */

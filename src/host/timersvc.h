@@ -28,6 +28,7 @@
 #define PVTIMER_HOST_TIMERSVC_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -69,7 +70,7 @@ struct pvt_timersvc {
     bool lock_init;
     pthread_t thread;
     bool running;
-    int thread_err; /* negative errno the thread stopped on, else 0 */
+    atomic_int thread_err; /* negative errno the thread stopped on, else 0 */
     struct pvt_timersvc_vcpu vcpu[PVT_TIMERSVC_MAX_VCPUS];
     /* host wake-up lateness: CLOCK_MONOTONIC at the wake-up minus the time
      * the timerfd was armed for, ns, a ring of the last samples */
@@ -101,8 +102,9 @@ int pvt_timersvc_start(struct pvt_timersvc *s);
  */
 int pvt_timersvc_singleshot(struct pvt_timersvc *s, unsigned int vcpu,
                             uint64_t deadline);
+/* relative: *armed (may be NULL) gets the absolute deadline it made */
 int pvt_timersvc_relative(struct pvt_timersvc *s, unsigned int vcpu,
-                          uint64_t delta);
+                          uint64_t delta, uint64_t *armed);
 int pvt_timersvc_periodic(struct pvt_timersvc *s, unsigned int vcpu,
                           uint64_t period);
 int pvt_timersvc_stop(struct pvt_timersvc *s, unsigned int vcpu);

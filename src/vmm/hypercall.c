@@ -111,13 +111,13 @@ static int32_t hc_singleshot(struct pvt_vmm *vm, uint64_t deadline)
     return hc_errno(pvt_timersvc_singleshot(vm->svc, 0, deadline));
 }
 
-static int32_t hc_relative(struct pvt_vmm *vm, uint64_t delta)
+static int32_t hc_relative(struct pvt_vmm *vm, uint64_t delta, uint64_t *armed)
 {
     if (vm->svc == NULL)
         return -PVT_HC_ENOSYS;
     if (delta > PVT_HC_MAX_AHEAD_NS)
         return -PVT_HC_ERANGE;
-    return hc_errno(pvt_timersvc_relative(vm->svc, 0, delta));
+    return hc_errno(pvt_timersvc_relative(vm->svc, 0, delta, armed));
 }
 
 static int32_t hc_periodic(struct pvt_vmm *vm, uint64_t period)
@@ -248,12 +248,23 @@ static int hc_console_write(struct pvt_vmm *vm, struct pvt_hc_console_write *a)
         a->ret = -PVT_HC_EFAULT;
         return 0;
     }
+    if (a->len > PVT_HC_CONSOLE_BUDGET - vm->console_bytes) {
+        a->ret = -PVT_HC_ENOSPC;
+        return 0;
+    }
+    vm->console_bytes += a->len;
     p = vm->mem + a->data;
     left = (size_t)a->len;
     while (left) {
         ssize_t n = write(vm->cfg.console_fd, p, left);
-        if (n < 0 && errno == EINTR)
+        if (n < 0 && errno == EINTR) {
+            if (vm->timed_out)
+                return pvt__vmm_fail(vm,
+                                     "the guest did not finish within %u "
+                                     "s (watchdog), writing its console",
+                                     vm->cfg.timeout_s);
             continue;
+        }
         if (n <= 0)
             return pvt__vmm_fail(vm, "console write failed: %s",
                                  n < 0 ? strerror(errno) : "no progress");
@@ -324,7 +335,10 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
         ret = a.singleshot.ret;
         break;
     case PVT_HC_TIMER_RELATIVE:
-        a.relative.ret = hc_relative(vm, a.relative.delta_ns);
+        a.relative.deadline_ns = 0;
+        a.relative.pad = 0;
+        a.relative.ret =
+            hc_relative(vm, a.relative.delta_ns, &a.relative.deadline_ns);
         ret = a.relative.ret;
         break;
     case PVT_HC_TIMER_PERIODIC:

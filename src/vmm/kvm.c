@@ -403,6 +403,12 @@ int pvt__vmm_suspend(struct pvt_vmm *vm)
     if (!atomic_exchange(&vm->migrate_pending, false))
         return 0;
     jump = atomic_load(&vm->migrate_jump_ns);
+    /* the timers set on the old clock are cancelled before it jumps (a
+     * singleshot must not fire on the new clock for the old deadline),
+     * and the periodic timer restarted on the new one after */
+    if (vm->svc && (rc = pvt_timersvc_clock_jumped(vm->svc)) < 0)
+        return pvt__vmm_fail(vm, "timer service before the clock jump: %s",
+                             strerror(-rc));
     memset(&data, 0, sizeof(data));
     if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &data) < 0)
         return fail_ioctl(vm, "KVM_GET_CLOCK");
@@ -468,7 +474,9 @@ static int arm_watchdog(struct pvt_vmm *vm)
         return 0;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_watchdog;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    /* no SA_RESTART: the watchdog must also end a console write blocked
+     * on a reader that does not read */
+    sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     if (sigaction(WATCHDOG_SIGNAL, &sa, &vm->old_sigaction) < 0)
         return pvt__vmm_fail(vm, "sigaction: %s", strerror(errno));
@@ -522,11 +530,16 @@ int pvt_vmm_run(struct pvt_vmm *vm)
                 continue;
         }
         if (vm->timed_out)
-            return pvt__vmm_fail(vm,
-                                 "the guest did not finish within %u s "
-                                 "(watchdog), RIP 0x%llx",
-                                 vm->cfg.timeout_s,
-                                 (unsigned long long)guest_rip(vm));
+            return pvt__vmm_fail(
+                vm,
+                "the guest did not finish within %u s (watchdog), RIP "
+                "0x%llx%s%s",
+                vm->cfg.timeout_s, (unsigned long long)guest_rip(vm),
+                vm->svc && vm->svc->thread_err
+                    ? "; the timer service had stopped: "
+                    : "",
+                vm->svc && vm->svc->thread_err ? strerror(-vm->svc->thread_err)
+                                               : "");
         if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;

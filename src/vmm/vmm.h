@@ -102,6 +102,7 @@ struct pvt_vmm {
      * run starts then; fault schedules count from it), or 0 */
     atomic_llong workload_at;
     struct pvt_vmm_stats stats;
+    uint64_t console_bytes; /* written so far, against the budget */
     /* results */
     bool kvm_unavailable; /* err says why KVM cannot be used here */
     bool guest_exited;

@@ -390,9 +390,9 @@ static double json_number(const char *json, const char *strategy,
  * steady-drift for real: the guest's TSC clocksource calibrated
  * tsc_cal_ppm (-100) wrong. compensated's estimator finds that drift
  * (within 3 ppm: the whole-kHz rounding is below 1 ppm at GHz rates, the
- * TSC's own drift against kvmclock about 1 ppm here), and once locked it
- * aims better than delta, which carries drift x delta; nothing is lost or
- * early.
+ * TSC's own drift against kvmclock about 1 ppm here), and once locked its
+ * median aim is better than delta's, which carries drift x delta; nothing
+ * is lost or early.
  */
 TEST_IMPL(kvm_scenario_compensated)
 {
@@ -400,7 +400,7 @@ TEST_IMPL(kvm_scenario_compensated)
     struct pvt_spawn_result r;
     char why[160];
     int found;
-    double ppb, locked_at, comp_p99, delta_p99;
+    double ppb, locked_at, comp_p50, delta_p50;
 
     if (kvm_unusable(why, sizeof(why)))
         RETURN_SKIP(why);
@@ -422,13 +422,16 @@ TEST_IMPL(kvm_scenario_compensated)
         const char *c = strstr(r.out, "\"strategy\": \"compensated\"");
         const char *d = strstr(r.out, "\"strategy\": \"delta\"");
         ASSERT(c != NULL && d != NULL);
-        comp_p99 = json_number(strstr(c, "\"aim_error_locked_ns\""), NULL,
-                               "p99", &found);
+        /* the medians: delta's is 100 ppm of a typical programming (a few
+         * ms: hundreds of ns); the tails are the clock pairing's noise,
+         * alike for both, and would make a flaky comparison */
+        comp_p50 = json_number(strstr(c, "\"aim_error_locked_ns\""), NULL,
+                               "p50", &found);
         ASSERT(found);
-        delta_p99 =
-            json_number(strstr(d, "\"aim_error_ns\""), NULL, "p99", &found);
+        delta_p50 =
+            json_number(strstr(d, "\"aim_error_ns\""), NULL, "p50", &found);
         ASSERT(found);
-        ASSERT(comp_p99 < delta_p99);
+        ASSERT(comp_p50 < delta_p50);
     }
     pvt_spawn_free(&r);
     RETURN_OK();
