@@ -62,6 +62,10 @@ static uint8_t kstack[32768] __attribute__((aligned(16)));
 static uint8_t ustack[262144] __attribute__((aligned(16)));
 static bool in_user;
 
+/* The TSC at the last entry, taken by the stub (interrupts are off in
+ * every handler, so one slot serves). */
+__attribute__((used)) static uint64_t entry_tsc;
+
 /* Written by the handlers, read where interrupts are off. */
 static volatile struct pvt_irq_state irq;
 
@@ -201,7 +205,7 @@ void pvt_cpu_trap(struct frame *f)
         irq.spurious++;
     } else {
         if (!(irq.pending & (1u << k)))
-            irq.tsc[k] = pvt_rdtsc();
+            irq.tsc[k] = entry_tsc;
         irq.pending |= 1u << k;
         irq.count[k]++;
     }
@@ -223,7 +227,12 @@ void pvt_cpu_trap(struct frame *f)
 
 __asm__(".pushsection .text\n"
         "common:\n"
-        "    pushq %rax\n pushq %rcx\n pushq %rdx\n pushq %rsi\n"
+        "    pushq %rax\n pushq %rcx\n pushq %rdx\n"
+        /* the TSC first: the rest of the entry is emulated, slowly, on
+         * some hypervisors (cpu.h) */
+        "    rdtsc\n shlq $32, %rdx\n orq %rdx, %rax\n"
+        "    movq %rax, entry_tsc(%rip)\n"
+        "    pushq %rsi\n"
         "    pushq %rdi\n pushq %r8\n pushq %r9\n pushq %r10\n pushq %r11\n"
         "    pushq %rbx\n"
         "    movq %rsp, %rdi\n"

@@ -87,7 +87,7 @@ static void usage(FILE *f)
         "  --json                JSON in the simulator's schema, \"backend\": "
         "\"kvm\"\n"
         "  --report FILE.html    the simulator's HTML report\n"
-        "  --load N              N busy host threads during the runs\n"
+        "  --load N              N busy host processes during the runs\n"
         "  --selftest            run the core's unit tests inside the guest "
         "(those whose\n"
         "                        name contains a PATTERN, when given, and "
@@ -221,7 +221,7 @@ static int run_scenario(const char *scenario, const char *strategy_list,
         o.timeout_s = timeout_s == DEFAULT_TIMEOUT_S
                           ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s)
                           : (unsigned int)timeout_s;
-        o.load_threads = (unsigned int)load;
+        o.load_processes = (unsigned int)load;
         o.console_fd = STDERR_FILENO;
         o.json = json;
         o.progress = isatty(STDERR_FILENO);

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -280,22 +282,49 @@ static void *faults_main(void *arg)
     return NULL;
 }
 
-/* ---- extra host load: busy threads for the run's length ---- */
+/* ---- extra host load: busy processes for the run's length ----
+ *
+ * Processes, not threads: load from elsewhere on the host, as a real
+ * VMM sees it, and nothing that shares the monitor's locks (or, under
+ * valgrind, its one running thread).
+ */
 
 struct load {
-    atomic_bool stop;
     unsigned int n;
-    pthread_t t[64];
+    pid_t pid[64];
 };
 
-static void *load_main(void *arg)
+static void load_start(struct load *l, unsigned int n)
 {
-    struct load *l = arg;
-    volatile uint64_t x = 0;
+    l->n = 0;
+    while (l->n < n && l->n < 64) {
+        pid_t pid = fork();
 
-    while (!atomic_load_explicit(&l->stop, memory_order_relaxed))
-        x++;
-    return NULL;
+        if (pid < 0)
+            break;
+        if (pid == 0) {
+            volatile uint64_t x = 0;
+
+            /* ends with its parent, whatever becomes of the parent */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() == 1)
+                _exit(0);
+            for (;;)
+                x++;
+        }
+        l->pid[l->n++] = pid;
+    }
+}
+
+static void load_stop(struct load *l)
+{
+    unsigned int i;
+
+    for (i = 0; i < l->n; i++) {
+        kill(l->pid[i], SIGKILL);
+        waitpid(l->pid[i], NULL, 0);
+    }
+    l->n = 0;
 }
 
 /* ---- the run ---- */
@@ -304,7 +333,7 @@ struct baselines {
     struct sim_hist timerfd;      /* host wake-up lateness */
     struct sim_hist tsc_deadline; /* KVM's LAPIC timer, from the guest */
     uint64_t preemptions, migrations;
-    unsigned int load_threads;
+    unsigned int load_processes;
 };
 
 static void json_dist(FILE *f, const char *name, const struct sim_hist *h)
@@ -328,9 +357,9 @@ static void extra_json(FILE *f, void *ctx)
     json_dist(f, "kvm_tsc_deadline_lateness_ns", &b->tsc_deadline);
     fprintf(f,
             "}, \"faults\": {\"preemptions\": %llu, \"migrations\": %llu, "
-            "\"load_threads\": %u}",
+            "\"load_processes\": %u}",
             (unsigned long long)b->preemptions,
-            (unsigned long long)b->migrations, b->load_threads);
+            (unsigned long long)b->migrations, b->load_processes);
 }
 
 static void baseline_line(FILE *f, const char *label, const struct sim_hist *h,
@@ -354,9 +383,9 @@ static void print_baselines(FILE *f, const struct baselines *b)
                   "interrupts");
     fprintf(f,
             "  faults injected: %llu preemptions, %llu migrations, %u "
-            "load threads\n",
+            "load processes\n",
             (unsigned long long)b->preemptions,
-            (unsigned long long)b->migrations, b->load_threads);
+            (unsigned long long)b->migrations, b->load_processes);
 }
 
 /* The guest's command line for one strategy: integers only. */
@@ -503,11 +532,8 @@ int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
         free(res);
         return 2;
     }
-    load.n = o->load_threads;
-    for (i = 0; i < load.n; i++)
-        if (start_thread(&load.t[i], load_main, &load) != 0)
-            load.n = (unsigned int)i;
-    b->load_threads = load.n;
+    load_start(&load, o->load_processes);
+    b->load_processes = load.n;
 
     for (i = 0; i < o->nstrategies; i++) {
         if (o->progress)
@@ -516,9 +542,7 @@ int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
         if (run_one(o, o->strategies[i], work, nwork, &res[i], b, &status) < 0)
             break;
     }
-    atomic_store(&load.stop, true);
-    for (i = 0; i < load.n; i++)
-        pthread_join(load.t[i], NULL);
+    load_stop(&load);
 
     if (status == 0) {
         struct sim_report_meta meta = {

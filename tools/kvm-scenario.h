@@ -22,7 +22,7 @@ struct kvm_scenario_opts {
     const char *guest; /* image path */
     uint64_t mem_bytes;
     unsigned int timeout_s; /* per VM */
-    unsigned int load_threads;
+    unsigned int load_processes;
     int console_fd;       /* the guest's console (its error messages) */
     const char *kvm_path; /* NULL: /dev/kvm */
     bool json;

@@ -496,11 +496,11 @@ TEST_IMPL(kvm_scenario_migrate)
     KVM(&r, "--scenario", "migrate", "--json", "--strategy", "delta,relative",
         "--set", "duration_s=4", "--set", "boot_s=1", "--set",
         "migrate_at_s=2.5", "--set", "timer_rate_hz=100", "--load", "1");
-    if (r.status != 0)
+    if (r.status != 0 || !pvt_contains(r.out, "\"migrations\": 2"))
         pvt_test_printf("stdout:\n%s\nstderr:\n%s\n", r.out, r.err);
     ASSERT_EQ(r.status, 0);
     ASSERT(pvt_contains(r.out, "\"migrations\": 2"));
-    ASSERT(pvt_contains(r.out, "\"load_threads\": 1"));
+    ASSERT(pvt_contains(r.out, "\"load_processes\": 1"));
     ASSERT_EQ(json_field(r.out, "delta", "lost"), 0);
     ASSERT_EQ(json_field(r.out, "delta", "early_callbacks"), 0);
     ASSERT_EQ(json_field(r.out, "relative", "lost"), 0);
