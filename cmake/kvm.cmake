@@ -54,6 +54,7 @@ add_library(pvtimer_guest_objs OBJECT
   guest/platform.c
   guest/scenario.c
   guest/drift.c
+  guest/args.c
   guest/main.c)
 target_include_directories(pvtimer_guest_objs PRIVATE include tests guest)
 target_compile_options(pvtimer_guest_objs PRIVATE ${PVT_FREESTANDING_FLAGS})

@@ -405,12 +405,6 @@ void pvt_cpu_set_tsc_deadline(uint64_t tsc)
 }
 
 /* Contract in cpu.h. */
-bool pvt_cpu_user(void)
-{
-    return in_user;
-}
-
-/* Contract in cpu.h. */
 _Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg)
 {
     uint64_t top = (uint64_t)(uintptr_t)(ustack + sizeof(ustack));
@@ -434,10 +428,4 @@ _Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg)
                        "r"((uint64_t)(uintptr_t)fn)
                      : "memory", "rax", "rdi");
     __builtin_unreachable();
-}
-
-/* Contract in cpu.h. */
-void pvt_cpu_take(struct pvt_irq_state *out)
-{
-    take(out);
 }

@@ -68,7 +68,7 @@ static inline void pvt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
                      : "a"(leaf), "c"(sub));
 }
 
-/* Interrupts seen since the last pvt_cpu_take: one bit per vector class,
+/* Interrupts seen since the last pvt_cpu_wait: one bit per vector class,
  * with the TSC at the first handler entry of each. */
 enum pvt_irq {
     PVT_IRQ_LAPIC_TIMER = 0,
@@ -97,9 +97,6 @@ void pvt_cpu_init_idt(void);
  */
 _Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg);
 
-/* Is the CPU in user mode (after pvt_cpu_run_user)? */
-bool pvt_cpu_user(void);
-
 /* Arms the TSC-deadline timer (0 disarms), from either mode. */
 void pvt_cpu_set_tsc_deadline(uint64_t tsc);
 
@@ -114,8 +111,5 @@ bool pvt_cpu_has_tsc_deadline(void);
 /* Waits for an interrupt unless one is pending (interrupts are otherwise
  * off), then takes and clears the pending set into *out. */
 void pvt_cpu_wait(struct pvt_irq_state *out);
-
-/* Takes what is pending without waiting (interrupts stay off). */
-void pvt_cpu_take(struct pvt_irq_state *out);
 
 #endif /* PVTIMER_GUEST_CPU_H */

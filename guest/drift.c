@@ -137,52 +137,17 @@ static void run_user_entry(void *arg)
     run_user(arg);
 }
 
-/* The value of "key=N" in args (a whole word), into *v. */
-static int get(const char *args, const char *key, int64_t *v)
-{
-    const char *p = args;
-
-    while (*p) {
-        size_t i = 0;
-
-        while (key[i] && p[i] == key[i])
-            i++;
-        if (!key[i] && p[i] == '=') {
-            const char *q = p + i + 1;
-            bool neg = *q == '-';
-            int64_t x = 0;
-
-            q += neg;
-            if (*q < '0' || *q > '9')
-                return -1;
-            while (*q >= '0' && *q <= '9') {
-                if (x > (INT64_MAX - 9) / 10)
-                    return -1;
-                x = x * 10 + (*q++ - '0');
-            }
-            if (*q && *q != ' ')
-                return -1;
-            *v = neg ? -x : x;
-            return 0;
-        }
-        while (*p && *p != ' ')
-            p++;
-        while (*p == ' ')
-            p++;
-    }
-    return 0;
-}
-
-/* Contract in scenario.h. */
+/* Contract in drift.h. */
 int pvt_guest_drift(const char *args)
 {
     const char *why = "";
 
-    if (get(args, "interval_us", &interval_us) < 0 ||
-        get(args, "samples", &samples) < 0 ||
-        get(args, "tsc_cal_ppb", &tsc_cal_ppb) < 0 || interval_us < 1000 ||
-        interval_us > 60000000 || samples <= 0 || samples > 100000000 ||
-        tsc_cal_ppb <= -1000000000 || tsc_cal_ppb >= 1000000000) {
+    if (pvt_guest_arg_int(args, "interval_us", &interval_us) < 0 ||
+        pvt_guest_arg_int(args, "samples", &samples) < 0 ||
+        pvt_guest_arg_int(args, "tsc_cal_ppb", &tsc_cal_ppb) < 0 ||
+        interval_us < 1000 || interval_us > 60000000 || samples <= 0 ||
+        samples > 100000000 || tsc_cal_ppb <= -1000000000 ||
+        tsc_cal_ppb >= 1000000000) {
         pvt_test_printf("guest: drift: bad arguments '%s'\n", args);
         return 2;
     }

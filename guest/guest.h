@@ -46,6 +46,16 @@ _Noreturn void pvt_guest_exit(int status);
 /* Prints "panic: msg" and exits with status 255. */
 _Noreturn void pvt_guest_panic(const char *msg);
 
+/* The value of the space-separated word "key=value" in args, or NULL. */
+const char *pvt_guest_arg(const char *args, const char *key);
+
+/*
+ * "key=-123" in args: 1 with the value in *out, 0 when there is no such
+ * word (*out untouched), -1 when the value is not a whole number in int64
+ * range followed by a space or the end.
+ */
+int pvt_guest_arg_int(const char *args, const char *key, int64_t *out);
+
 /* The C entry point, called by the start stub on the guest's own stack. */
 _Noreturn void pvt_guest_main(void);
 

@@ -283,54 +283,6 @@ static void on_control(void)
 
 /* ---- setup ---- */
 
-/* The value of the space-separated word "key=value" in s, or NULL. */
-static const char *word_value(const char *s, const char *key)
-{
-    const char *p = s;
-
-    while (*p) {
-        size_t i = 0;
-
-        while (key[i] && p[i] == key[i])
-            i++;
-        if (!key[i] && p[i] == '=')
-            return p + i + 1;
-        while (*p && *p != ' ')
-            p++;
-        while (*p == ' ')
-            p++;
-    }
-    return NULL;
-}
-
-/* "key=-123" in s: *found and the value; a value that is not a whole
- * number in int64 range (or followed by anything but a space) is an
- * error (-1). */
-static int int_value(const char *s, const char *key, int64_t *out)
-{
-    const char *w = word_value(s, key);
-    uint64_t v = 0;
-    bool neg = false;
-
-    if (w == NULL)
-        return 0;
-    if (*w == '-') {
-        neg = true;
-        w++;
-    }
-    if (*w < '0' || *w > '9')
-        return -1;
-    while (*w >= '0' && *w <= '9') {
-        if (v > (uint64_t)INT64_MAX / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*w++ - '0');
-    }
-    if ((*w && *w != ' ') || v > (uint64_t)INT64_MAX)
-        return -1;
-    *out = neg ? -(int64_t)v : (int64_t)v;
-    return 1;
-}
-
 static int parse(const char *args, struct params *p)
 {
     static const char *const keys[] = {
@@ -357,12 +309,12 @@ static int parse(const char *args, struct params *p)
     p->nohz = 0;
     p->pvclock = 1;
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (int_value(args, keys[i], dst[i]) < 0) {
+        if (pvt_guest_arg_int(args, keys[i], dst[i]) < 0) {
             pvt_test_printf("guest: scenario: bad value for %s\n", keys[i]);
             return -1;
         }
     }
-    s = word_value(args, "strategy");
+    s = pvt_guest_arg(args, "strategy");
     if (s == NULL) {
         pvt_test_printf("guest: scenario: no strategy=NAME\n");
         return -1;
