@@ -268,6 +268,27 @@ int pvt_pvclock_tsc_khz(uint32_t mul, int8_t shift, uint64_t *khz)
     return 0;
 }
 
+int pvt_pvclock_epoch(const struct pvt_pvclock_snapshot *snap, uint32_t *epoch)
+{
+    uint8_t bytes[6];
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t i;
+
+    if (!snap || !epoch)
+        return -PVT_EINVAL;
+    bytes[0] = (uint8_t)snap->mul;
+    bytes[1] = (uint8_t)(snap->mul >> 8);
+    bytes[2] = (uint8_t)(snap->mul >> 16);
+    bytes[3] = (uint8_t)(snap->mul >> 24);
+    bytes[4] = (uint8_t)snap->shift;
+    bytes[5] =
+        snap->flags & (PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED);
+    for (i = 0; i < sizeof(bytes); i++)
+        h = (h ^ bytes[i]) * 16777619u;
+    *epoch = h;
+    return 0;
+}
+
 /*
  * KVM's kvm_get_time_scale(), restated. Goal: mul / 2^32 * 2^shift ~=
  * scaled / base with mul in [2^31, 2^32) (a normalised 32-bit fraction).
