@@ -23,20 +23,27 @@ static inline unsigned int pvt__fls64(uint64_t x)
 }
 
 /*
+ * 1 where the target has 64-bit registers (taken as: 64-bit pointers), so
+ * that a 64-bit division or atomic access is one instruction; 0 on a
+ * 32-bit target, where the compiler would call libgcc or libatomic for
+ * them and the core uses the portable paths below (and in pvclock.c).
+ */
+#if UINTPTR_MAX > 0xffffffffu
+#define PVT__REGS64 1
+#else
+#define PVT__REGS64 0
+#endif
+
+/*
  * 64-bit division without libgcc. On a 32-bit target `/` and `%` on 64-bit
  * operands become calls to libgcc (__udivdi3, __umoddi3, __udivmoddi4,
  * __divdi3, __moddi3), which a freestanding guest would have to link; the
  * core divides 64-bit numbers only through these helpers, as Linux does
- * with div64.h. Where the machine has 64-bit registers (64-bit pointers)
- * they are the plain operators, so the generated code there is unchanged;
- * elsewhere pvt__div64_u64_bits() does the work with shifts, compares and
- * subtractions, which every 32-bit target has inline.
+ * with div64.h. With 64-bit registers they are the plain operators, so
+ * the generated code there is unchanged; elsewhere pvt__div64_u64_bits()
+ * does the work with shifts, compares and subtractions, which every
+ * 32-bit target has inline.
  */
-#if UINTPTR_MAX > 0xffffffffu
-#define PVT__DIV64_NATIVE 1
-#else
-#define PVT__DIV64_NATIVE 0
-#endif
 
 /*
  * n / d with *rem = n % d, for d != 0 and any n: restoring division, one
@@ -73,7 +80,7 @@ static inline uint64_t pvt__div64_u64_bits(uint64_t n, uint64_t d,
 static inline uint64_t pvt__div64_u64_rem(uint64_t n, uint64_t d,
                                           uint64_t *rem)
 {
-#if PVT__DIV64_NATIVE
+#if PVT__REGS64
     *rem = n % d;
     return n / d;
 #else
@@ -84,7 +91,7 @@ static inline uint64_t pvt__div64_u64_rem(uint64_t n, uint64_t d,
 /* n / d, d != 0. */
 static inline uint64_t pvt__div64_u64(uint64_t n, uint64_t d)
 {
-#if PVT__DIV64_NATIVE
+#if PVT__REGS64
     return n / d;
 #else
     uint64_t rem;
@@ -96,7 +103,7 @@ static inline uint64_t pvt__div64_u64(uint64_t n, uint64_t d)
  * (whose quotient does not fit). */
 static inline int64_t pvt__div64_s64(int64_t n, int64_t d)
 {
-#if PVT__DIV64_NATIVE
+#if PVT__REGS64
     return n / d;
 #else
     /* magnitudes as unsigned: -(uint64_t)INT64_MIN is 2^63, exactly */
