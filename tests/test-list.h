@@ -14,6 +14,8 @@
     PVT_TESTS_RUNNER_CORE(X)                                                   \
     /* base.h arithmetic */                                                    \
     PVT_TESTS_BASE(X)                                                          \
+    /* the core's internal arithmetic: div64, int128 */                        \
+    PVT_TESTS_ARITH(X)                                                         \
     /* clocksource, registry, jiffies */                                       \
     PVT_TESTS_CLOCKSOURCE(X)                                                   \
     /* pvclock ABI, reader, writer */                                          \
@@ -74,6 +76,13 @@
     X(base_mul_shr_edges, PVT_TEST_CORE, 0)                                    \
     X(base_mul_shr_random, PVT_TEST_CORE, 0)                                   \
     X(base_strerror, PVT_TEST_CORE, 0)
+
+#define PVT_TESTS_ARITH(X)                                                     \
+    X(arith_div64_by_hand, PVT_TEST_CORE, 0)                                   \
+    X(arith_div64_random, PVT_TEST_CORE, 0)                                    \
+    X(arith_ctz64, PVT_TEST_CORE, 0)                                           \
+    X(arith_int128_by_hand, PVT_TEST_CORE, 0)                                  \
+    X(arith_int128_random, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_CLOCKSOURCE(X)                                               \
     X(cs_calc_mult_shift_table, PVT_TEST_CORE, 0)                              \

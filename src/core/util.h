@@ -23,27 +23,35 @@ static inline unsigned int pvt__fls64(uint64_t x)
 }
 
 /*
- * 1 where the target has 64-bit registers (taken as: 64-bit pointers), so
- * that a 64-bit division or atomic access is one instruction; 0 on a
- * 32-bit target, where the compiler would call libgcc or libatomic for
- * them and the core uses the portable paths below (and in pvclock.c).
+ * Trailing zero bits of x, for x != 0 (like Linux's __ffs64()). On a
+ * 32-bit target __builtin_ctzll() is a libgcc call (__ctzdi2); two 32-bit
+ * counts are inline everywhere.
  */
-#if UINTPTR_MAX > 0xffffffffu
-#define PVT__REGS64 1
-#else
-#define PVT__REGS64 0
-#endif
+static inline unsigned int pvt__ctz64(uint64_t x)
+{
+    uint32_t lo = (uint32_t)x;
+
+    if (lo)
+        return (unsigned int)__builtin_ctz(lo);
+    return 32u + (unsigned int)__builtin_ctz((uint32_t)(x >> 32));
+}
 
 /*
  * 64-bit division without libgcc. On a 32-bit target `/` and `%` on 64-bit
  * operands become calls to libgcc (__udivdi3, __umoddi3, __udivmoddi4,
  * __divdi3, __moddi3), which a freestanding guest would have to link; the
  * core divides 64-bit numbers only through these helpers, as Linux does
- * with div64.h. With 64-bit registers they are the plain operators, so
- * the generated code there is unchanged; elsewhere pvt__div64_u64_bits()
- * does the work with shifts, compares and subtractions, which every
- * 32-bit target has inline.
+ * with div64.h. PVT__REGS64 is 1 where the target has 64-bit registers
+ * (taken as: 64-bit pointers): there the helpers are the plain operators
+ * and the generated code is unchanged. Elsewhere the *_bits() versions do
+ * the work with shifts, compares and subtractions, which every 32-bit
+ * target has inline. (pvclock.c uses PVT__REGS64 for 8-byte atomics too.)
  */
+#if UINTPTR_MAX > 0xffffffffu
+#define PVT__REGS64 1
+#else
+#define PVT__REGS64 0
+#endif
 
 /*
  * n / d with *rem = n % d, for d != 0 and any n: restoring division, one
@@ -61,7 +69,7 @@ static inline uint64_t pvt__div64_u64_bits(uint64_t n, uint64_t d,
         *rem = n;
         return 0;
     }
-    /* n >= d > 0: the quotient has clz(d) - clz(n) + 1 bits at most */
+    /* n >= d > 0: the quotient has fls(n) - fls(d) + 1 bits at most */
     steps = (int)pvt__fls64(n) - (int)pvt__fls64(d);
     d <<= steps;
     for (i = steps; i >= 0; i--) {
@@ -99,20 +107,27 @@ static inline uint64_t pvt__div64_u64(uint64_t n, uint64_t d)
 #endif
 }
 
-/* n / d rounded towards zero, as C's `/`: d != 0, and not INT64_MIN / -1
- * (whose quotient does not fit). */
+/* n / d rounded towards zero, as C's `/`, for d != 0 and not INT64_MIN / -1
+ * (whose quotient does not fit): the portable path, on the magnitudes. */
+static inline int64_t pvt__div64_s64_bits(int64_t n, int64_t d)
+{
+    /* -(uint64_t)INT64_MIN is 2^63, exactly */
+    uint64_t un = n < 0 ? -(uint64_t)n : (uint64_t)n;
+    uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
+    uint64_t rem, q = pvt__div64_u64_bits(un, ud, &rem);
+
+    /* back to int64_t modulo 2^64 (GCC's rule), so that INT64_MIN / 1,
+     * whose magnitude is 2^63, comes out right too */
+    return (n < 0) != (d < 0) ? (int64_t)(0 - q) : (int64_t)q;
+}
+
+/* n / d as C's `/` (same conditions). */
 static inline int64_t pvt__div64_s64(int64_t n, int64_t d)
 {
 #if PVT__REGS64
     return n / d;
 #else
-    /* magnitudes as unsigned: -(uint64_t)INT64_MIN is 2^63, exactly */
-    uint64_t un = n < 0 ? -(uint64_t)n : (uint64_t)n;
-    uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
-    uint64_t q = pvt__div64_u64(un, ud);
-    /* back to int64_t modulo 2^64 (GCC's rule), so that INT64_MIN / 1,
-     * whose magnitude is 2^63, comes out right too */
-    return (n < 0) != (d < 0) ? (int64_t)(0 - q) : (int64_t)q;
+    return pvt__div64_s64_bits(n, d);
 #endif
 }
 
