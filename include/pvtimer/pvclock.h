@@ -160,8 +160,7 @@ int pvt_pvclock_tsc_khz(uint32_t mul, int8_t shift, uint64_t *khz);
  * which changes at every refresh of the page. Any context. Returns 0 and
  * *epoch, or -PVT_EINVAL (NULL).
  */
-int pvt_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
-                      uint32_t *epoch);
+int pvt_pvclock_epoch(const struct pvt_pvclock_snapshot *snap, uint32_t *epoch);
 
 /* ---------------------------------------------------------------------- */
 /* Hypervisor side.                                                        */

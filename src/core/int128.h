@@ -209,8 +209,7 @@ static inline struct pvt__i128 pvt__i128_div(struct pvt__i128 num,
                                              struct pvt__i128 den)
 {
     bool neg = pvt__i128_is_neg(num);
-    struct pvt__i128 q =
-        pvt__u128_div(neg ? pvt__i128_neg(num) : num, den);
+    struct pvt__i128 q = pvt__u128_div(neg ? pvt__i128_neg(num) : num, den);
 
     return neg ? pvt__i128_neg(q) : q;
 }

@@ -85,8 +85,7 @@ static inline uint64_t pvt__div64_u64_bits(uint64_t n, uint64_t d,
 }
 
 /* n / d and *rem = n % d, d != 0 (the caller's to ensure, as for `/`). */
-static inline uint64_t pvt__div64_u64_rem(uint64_t n, uint64_t d,
-                                          uint64_t *rem)
+static inline uint64_t pvt__div64_u64_rem(uint64_t n, uint64_t d, uint64_t *rem)
 {
 #if PVT__REGS64
     *rem = n % d;

@@ -36,6 +36,17 @@ static u128 to_u128(struct pvt__i128 a)
 {
     return (u128)a.hi << 64 | a.lo;
 }
+
+/* -1, 0 or 1 as a <, ==, > b */
+static int order_s(s128 a, s128 b)
+{
+    return a < b ? -1 : a > b;
+}
+
+static int order_u(u128 a, u128 b)
+{
+    return a < b ? -1 : a > b;
+}
 #endif
 
 TEST_IMPL(arith_div64_by_hand)
@@ -140,8 +151,8 @@ TEST_IMPL(arith_int128_by_hand)
     ASSERT_TRUE(i128_eq(pvt__u128_mul_u64(0x8000000080000000ull, 4),
                         I128(2, 0x200000000ull)));
     /* signed: (-2^63)^2 = 2^126; -2^63 * (2^63 - 1) = -2^126 + 2^63 */
-    ASSERT_TRUE(i128_eq(pvt__i128_mul_s64(INT64_MIN, INT64_MIN),
-                        I128(1ull << 62, 0)));
+    ASSERT_TRUE(
+        i128_eq(pvt__i128_mul_s64(INT64_MIN, INT64_MIN), I128(1ull << 62, 0)));
     ASSERT_TRUE(i128_eq(pvt__i128_mul_s64(INT64_MIN, INT64_MAX),
                         I128(0xc000000000000000ull, 1ull << 63)));
     ASSERT_TRUE(i128_eq(pvt__i128_mul_s64(-1, 1), minus1));
@@ -149,10 +160,10 @@ TEST_IMPL(arith_int128_by_hand)
     ASSERT_TRUE(i128_eq(pvt__i128_mul_s64(-3, 0), zero));
 
     /* sums, carries and borrows across the halves */
-    ASSERT_TRUE(i128_eq(pvt__i128_add(I128(0, UINT64_MAX), I128(0, 1)),
-                        I128(1, 0)));
-    ASSERT_TRUE(i128_eq(pvt__i128_sub(I128(1, 0), I128(0, 1)),
-                        I128(0, UINT64_MAX)));
+    ASSERT_TRUE(
+        i128_eq(pvt__i128_add(I128(0, UINT64_MAX), I128(0, 1)), I128(1, 0)));
+    ASSERT_TRUE(
+        i128_eq(pvt__i128_sub(I128(1, 0), I128(0, 1)), I128(0, UINT64_MAX)));
     ASSERT_TRUE(i128_eq(pvt__i128_add(minus1, I128(0, 1)), zero));
     ASSERT_TRUE(i128_eq(pvt__i128_neg(I128(0, 1)), minus1));
     ASSERT_TRUE(i128_eq(pvt__i128_from_s64(-2), I128(-1ull, -2ull)));
@@ -168,10 +179,9 @@ TEST_IMPL(arith_int128_by_hand)
 
     /* shifts: 1 << 127; -2^64 >> 1 = -2^63; -3 >> 1 = -2 (floor) */
     ASSERT_TRUE(i128_eq(pvt__i128_shl(I128(0, 1), 127), I128(1ull << 63, 0)));
-    ASSERT_TRUE(i128_eq(pvt__i128_shl(I128(0, 3), 63),
-                        I128(1, 1ull << 63)));
-    ASSERT_TRUE(i128_eq(pvt__i128_sar(I128(-1ull, 0), 1),
-                        I128(-1ull, 1ull << 63)));
+    ASSERT_TRUE(i128_eq(pvt__i128_shl(I128(0, 3), 63), I128(1, 1ull << 63)));
+    ASSERT_TRUE(
+        i128_eq(pvt__i128_sar(I128(-1ull, 0), 1), I128(-1ull, 1ull << 63)));
     ASSERT_TRUE(i128_eq(pvt__i128_sar(pvt__i128_from_s64(-3), 1),
                         pvt__i128_from_s64(-2)));
     ASSERT_TRUE(i128_eq(pvt__i128_sar(minus1, 100), minus1));
@@ -199,10 +209,9 @@ TEST_IMPL(arith_int128_by_hand)
     /* signed, towards zero: -7 / 2 = -3; -(2^100 + 1) / 2^40 = -2^60 */
     ASSERT_TRUE(i128_eq(pvt__i128_div(pvt__i128_from_s64(-7), I128(0, 2)),
                         pvt__i128_from_s64(-3)));
-    ASSERT_TRUE(
-        i128_eq(pvt__i128_div(pvt__i128_neg(I128(1ull << 36, 1)),
-                              I128(0, 1ull << 40)),
-                pvt__i128_from_s64(-(1ll << 60))));
+    ASSERT_TRUE(i128_eq(
+        pvt__i128_div(pvt__i128_neg(I128(1ull << 36, 1)), I128(0, 1ull << 40)),
+        pvt__i128_from_s64(-(1ll << 60))));
     RETURN_OK();
 }
 
@@ -240,14 +249,11 @@ TEST_IMPL(arith_int128_random)
         ASSERT_TRUE(i128_is(pvt__i128_sub(n, d), to_u128(n) - to_u128(d)));
         ASSERT_TRUE(i128_is(pvt__i128_shl(n, k), to_u128(n) << k));
         ASSERT_TRUE(i128_is(pvt__u128_shr(n, k), to_u128(n) >> k));
-        ASSERT_TRUE(i128_is(pvt__i128_sar(n, k), (u128)((s128)to_u128(n) >> k)));
+        ASSERT_TRUE(
+            i128_is(pvt__i128_sar(n, k), (u128)((s128)to_u128(n) >> k)));
         ASSERT_EQ(pvt__i128_cmp(n, d),
-                  (s128)to_u128(n) < (s128)to_u128(d)    ? -1
-                  : (s128)to_u128(n) == (s128)to_u128(d) ? 0
-                                                         : 1);
-        ASSERT_EQ(pvt__u128_cmp(n, d), to_u128(n) < to_u128(d)    ? -1
-                                       : to_u128(n) == to_u128(d) ? 0
-                                                                  : 1);
+                  order_s((s128)to_u128(n), (s128)to_u128(d)));
+        ASSERT_EQ(pvt__u128_cmp(n, d), order_u(to_u128(n), to_u128(d)));
         ASSERT_TRUE(i128_is(q, to_u128(n) / to_u128(d)));
         /* signed division by a positive divisor (the fit's den > 0) */
         d.hi &= INT64_MAX;
