@@ -36,8 +36,9 @@
  *             prediction error is at most stable_ns
  *
  * Fixed point throughout, no floating point, no allocation, no libc: the
- * fit uses 64- and 128-bit integers (the 128-bit divisions are done here by
- * shift and subtract, without libgcc). The context is caller-allocated and
+ * fit uses 64- and 128-bit integers, the latter as two 64-bit halves (no
+ * compiler 128-bit type, so 32-bit targets build it too), and divides by
+ * shift and subtract, without libgcc. The context is caller-allocated and
  * has no interior pointers (it may be copied with memcpy).
  *
  * The hot path is pvt_drift_scale(): a delta in A's ns times the rate as a
