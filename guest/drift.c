@@ -110,7 +110,7 @@ static _Noreturn void run_user(void *arg)
         if (pvt_drift_measure(read_a, NULL, read_b, NULL, BRACKETS, &s) == 0) {
             if (pvt_pvclock_snapshot(&clocks.pvg, &clocks.page, tsc_read, NULL,
                                      &snap) == 0)
-                pvt_drift_pvclock_epoch(&snap, &s.epoch);
+                pvt_pvclock_epoch(&snap, &s.epoch);
             pvt_drift_feed(&est, &s);
             pvt_drift_get(&est, &e);
             u = &out[nout++];

@@ -14,6 +14,8 @@
     PVT_TESTS_RUNNER_CORE(X)                                                   \
     /* base.h arithmetic */                                                    \
     PVT_TESTS_BASE(X)                                                          \
+    /* the core's internal arithmetic: div64, int128 */                        \
+    PVT_TESTS_ARITH(X)                                                         \
     /* clocksource, registry, jiffies */                                       \
     PVT_TESTS_CLOCKSOURCE(X)                                                   \
     /* pvclock ABI, reader, writer */                                          \
@@ -75,6 +77,13 @@
     X(base_mul_shr_random, PVT_TEST_CORE, 0)                                   \
     X(base_strerror, PVT_TEST_CORE, 0)
 
+#define PVT_TESTS_ARITH(X)                                                     \
+    X(arith_div64_by_hand, PVT_TEST_CORE, 0)                                   \
+    X(arith_div64_random, PVT_TEST_CORE, 0)                                    \
+    X(arith_ctz64, PVT_TEST_CORE, 0)                                           \
+    X(arith_int128_by_hand, PVT_TEST_CORE, 0)                                  \
+    X(arith_int128_random, PVT_TEST_CORE, 0)
+
 #define PVT_TESTS_CLOCKSOURCE(X)                                               \
     X(cs_calc_mult_shift_table, PVT_TEST_CORE, 0)                              \
     X(cs_calc_mult_shift_by_hand, PVT_TEST_CORE, 0)                            \
@@ -109,6 +118,7 @@
     X(pvclock_time_scale_range, PVT_TEST_CORE, 0)                              \
     X(pvclock_tsc_khz, PVT_TEST_CORE, 0)                                       \
     X(pvclock_tsc_khz_errors, PVT_TEST_CORE, 0)                                \
+    X(pvclock_epoch, PVT_TEST_CORE, 0)                                         \
     X(pvclock_clocksource, PVT_TEST_CORE, 0)                                   \
     X(pvclock_clocksource_read_error, PVT_TEST_CORE, 0)                        \
     X(pvclock_clocksource_errors, PVT_TEST_CORE, 0)
@@ -155,7 +165,6 @@
     X(drift_step_resets, PVT_TEST_CORE, 0)                                     \
     X(drift_epoch_order_and_filters, PVT_TEST_CORE, 0)                         \
     X(drift_measure_keeps_narrowest, PVT_TEST_CORE, 0)                         \
-    X(drift_pvclock_epoch, PVT_TEST_CORE, 0)                                   \
     X(drift_scale, PVT_TEST_CORE, 0)                                           \
     X(strategy_compensated, PVT_TEST_CORE, 0)                                  \
     X(drift_converges, PVT_TEST_CORE, 0)                                       \

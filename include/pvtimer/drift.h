@@ -26,7 +26,8 @@
  * after the previous one, or a change of the caller's epoch (a pvclock
  * version/flag change that means a migration or a pause; a clocksource
  * switch) restarts the fit from that sample instead of dragging the old fit
- * towards it. States (phc2sys's s0..s3):
+ * towards it (pvt_pvclock_epoch() makes an epoch for a pvclock B). States
+ * (phc2sys's s0..s3):
  *
  *   UNLOCKED  no estimate yet (fewer than 4 samples since init or reset)
  *   STEP      restarted by a step; fewer than 4 samples since
@@ -35,8 +36,9 @@
  *             prediction error is at most stable_ns
  *
  * Fixed point throughout, no floating point, no allocation, no libc: the
- * fit uses 64- and 128-bit integers (the 128-bit divisions are done here by
- * shift and subtract, without libgcc). The context is caller-allocated and
+ * fit uses 64- and 128-bit integers, the latter as two 64-bit halves (no
+ * compiler 128-bit type, so 32-bit targets build it too), and divides by
+ * shift and subtract, without libgcc. The context is caller-allocated and
  * has no interior pointers (it may be copied with memcpy).
  *
  * The hot path is pvt_drift_scale(): a delta in A's ns times the rate as a
@@ -58,7 +60,6 @@
 
 #include "pvtimer/base.h"
 #include "pvtimer/clockevent.h"
-#include "pvtimer/pvclock.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -195,16 +196,6 @@ typedef uint64_t (*pvt_drift_read_fn)(void *ctx);
 int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
                       pvt_drift_read_fn read_b, void *b_ctx, unsigned int tries,
                       struct pvt_drift_sample *out);
-
-/*
- * An epoch for samples whose B is a pvclock (kvmclock, Xen): what in a
- * snapshot changes when the guest was migrated or paused, hashed: the
- * scale (mul, shift: a new host's TSC rate) and the TSC_STABLE and
- * GUEST_STOPPED flags. Not the version, which changes at every refresh of
- * the page. Returns 0 and *epoch, or -PVT_EINVAL (NULL).
- */
-int pvt_drift_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
-                            uint32_t *epoch);
 
 /* The current estimate. Returns 0 or -PVT_EINVAL. */
 int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out);

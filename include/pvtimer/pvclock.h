@@ -152,6 +152,16 @@ int pvt_pvclock_guest_resume(struct pvt_pvclock_guest *g);
  */
 int pvt_pvclock_tsc_khz(uint32_t mul, int8_t shift, uint64_t *khz);
 
+/*
+ * An epoch for drift samples whose clock B is a pvclock (kvmclock, Xen;
+ * pvt_drift_sample.epoch): what in a snapshot changes when the guest was
+ * migrated or paused, hashed (FNV-1a): the scale (mul, shift: a new host's
+ * TSC rate) and the TSC_STABLE and GUEST_STOPPED flags. Not the version,
+ * which changes at every refresh of the page. Any context. Returns 0 and
+ * *epoch, or -PVT_EINVAL (NULL).
+ */
+int pvt_pvclock_epoch(const struct pvt_pvclock_snapshot *snap, uint32_t *epoch);
+
 /* ---------------------------------------------------------------------- */
 /* Hypervisor side.                                                        */
 

@@ -30,8 +30,7 @@ int pvt_calc_mult_shift(uint32_t *mult, uint32_t *shift, uint32_t from,
     sftacc = 32u - pvt__fls64(((uint64_t)maxsec * from) >> 32);
 
     for (sft = 32; sft > 0; sft--) {
-        tmp = ((uint64_t)to << sft) + from / 2;
-        tmp /= from;
+        tmp = pvt__div64_u64(((uint64_t)to << sft) + from / 2, from);
         if ((tmp >> sftacc) == 0) {
             if (tmp == 0)
                 return -PVT_ERANGE;
@@ -54,7 +53,7 @@ int pvt_clocksource_init(struct pvt_clocksource *cs)
         return -PVT_EINVAL;
 
     /* the largest delta whose plain 64-bit product cannot overflow */
-    cs->max_cycles = UINT64_MAX / cs->mult;
+    cs->max_cycles = pvt__div64_u64(UINT64_MAX, cs->mult);
     if (cs->max_cycles > cs->mask)
         cs->max_cycles = cs->mask;
     cs->max_ns = (cs->max_cycles * cs->mult) >> cs->shift;
@@ -74,7 +73,7 @@ int pvt_clocksource_init_hz(struct pvt_clocksource *cs, uint64_t hz,
          * in "seconds" of the scaled unit is then 1000 times longer, so
          * that maxsec * from still counts the cycles of maxsec seconds */
         scale = 1000;
-        from = (hz + 500) / 1000;
+        from = pvt__div64_u64(hz + 500, 1000);
         to = (uint64_t)PVT_NSEC_PER_SEC / 1000;
         if (from > UINT32_MAX)
             return -PVT_EINVAL;
@@ -84,7 +83,7 @@ int pvt_clocksource_init_hz(struct pvt_clocksource *cs, uint64_t hz,
     sec = maxsec;
     if (sec == 0) {
         /* as Linux: the counter's whole range, capped for wide counters */
-        sec = cs->mask / hz;
+        sec = pvt__div64_u64(cs->mask, hz);
         if (sec == 0)
             sec = 1;
         else if (sec > 600 && cs->mask > UINT32_MAX)

@@ -19,12 +19,15 @@
  * 48 fraction bits, because a window spans up to minutes: 2^-32 of slope
  * over 300 s is already 70 ns of prediction. num is shifted right (with
  * den, keeping their ratio) until num << 48 fits 127 bits. A window whose span
- * exceeds 2^46 ns (19 hours) is not fitted. The divisions are 128-bit
- * shift-and-subtract (no libgcc in the freestanding core).
+ * exceeds 2^46 ns (19 hours) is not fitted. The 128-bit numbers are two
+ * 64-bit halves (int128.h: no compiler 128-bit type, so the core builds for
+ * 32-bit targets too) and the divisions shift and subtract (no libgcc in
+ * the freestanding core).
  */
 #include "pvtimer/drift.h"
 
 #include "clockevent-internal.h"
+#include "int128.h"
 
 #define DRIFT_MAGIC 0x64726674u /* "drft" */
 #define SPAN_LIMIT  (1ll << 46)
@@ -35,47 +38,6 @@
 /* a longer gap between samples restarts the fit (4.9 hours), so that x
  * stays below 2^45 and the sums below 2^103 */
 #define GAP_LIMIT (1ll << 44)
-
-typedef __int128 s128;
-typedef unsigned __int128 u128;
-
-static unsigned int clz128(u128 v)
-{
-    uint64_t hi = (uint64_t)(v >> 64);
-
-    if (hi)
-        return (unsigned int)__builtin_clzll(hi);
-    return 64u + (unsigned int)__builtin_clzll((uint64_t)v);
-}
-
-/* n / d for d != 0, by shift and subtract. */
-static u128 udiv128(u128 n, u128 d)
-{
-    u128 q = 0;
-    int i, shift;
-
-    if (d > n)
-        return 0;
-    if ((n >> 64) == 0)
-        return (uint64_t)n / (uint64_t)d;
-    shift = (int)clz128(d) - (int)clz128(n);
-    d <<= shift;
-    for (i = shift; i >= 0; i--) {
-        if (n >= d) {
-            n -= d;
-            q |= (u128)1 << i;
-        }
-        d >>= 1;
-    }
-    return q;
-}
-
-/* num / den rounded towards zero, den > 0. */
-static s128 sdiv128(s128 num, s128 den)
-{
-    u128 q = udiv128(num < 0 ? (u128)-num : (u128)num, (u128)den);
-    return num < 0 ? -(s128)q : (s128)q;
-}
 
 static int64_t abs64(int64_t v)
 {
@@ -157,31 +119,41 @@ static int64_t predict(const struct pvt_drift_window *w, int64_t x)
 {
     /* ybar (2^-8 ns) and slope (2^-48) brought to 2^-48 ns; |x - xbar| <
      * 2^47 and |slope| <= 2^48 keep the sum below 2^96 */
-    s128 p =
-        (s128)w->ybar_q8 * ((s128)1 << 40) + (s128)(x - w->xbar) * w->slope_q48;
+    struct pvt__i128 p =
+        pvt__i128_add(pvt__i128_shl(pvt__i128_from_s64(w->ybar_q8), 40),
+                      pvt__i128_mul_s64(x - w->xbar, w->slope_q48));
 
     /* arithmetic shift: floor */
-    return (int64_t)(p >> 48);
+    return pvt__i128_to_s64(pvt__i128_sar(p, 48));
 }
 
-static s128 load128(const struct pvt_drift_s128 *v)
+static struct pvt__i128 load128(const struct pvt_drift_s128 *v)
 {
-    return (s128)(((u128)(uint64_t)v->hi << 64) | v->lo);
+    struct pvt__i128 r = {(uint64_t)v->hi, v->lo};
+    return r;
 }
 
-static void store128(struct pvt_drift_s128 *v, s128 x)
+static void store128(struct pvt_drift_s128 *v, struct pvt__i128 x)
 {
-    v->lo = (uint64_t)x;
-    v->hi = (int64_t)(x >> 64);
+    v->lo = x.lo;
+    v->hi = (int64_t)x.hi;
 }
 
 /* Add (sign 1) or remove (sign -1) a sample from a window's sums. */
 static void sums_add(struct pvt_drift_window *w, int64_t x, int64_t y, int sign)
 {
+    struct pvt__i128 xx = pvt__i128_mul_s64(x, x);
+    struct pvt__i128 xy = pvt__i128_mul_s64(x, y);
+
     w->sx += sign * x;
     w->sy += sign * y;
-    store128(&w->sxx, load128(&w->sxx) + sign * ((s128)x * x));
-    store128(&w->sxy, load128(&w->sxy) + sign * ((s128)x * y));
+    if (sign > 0) {
+        store128(&w->sxx, pvt__i128_add(load128(&w->sxx), xx));
+        store128(&w->sxy, pvt__i128_add(load128(&w->sxy), xy));
+    } else {
+        store128(&w->sxx, pvt__i128_sub(load128(&w->sxx), xx));
+        store128(&w->sxy, pvt__i128_sub(load128(&w->sxy), xy));
+    }
 }
 
 /* Recompute every window's sums from the ring (after a rebase). */
@@ -194,8 +166,7 @@ static void sums_rebuild(struct pvt_drift *d)
         struct pvt_drift_window *w = &d->win[k];
         uint32_t n = 4u << k;
         w->sx = w->sy = 0;
-        store128(&w->sxx, 0);
-        store128(&w->sxy, 0);
+        w->sxx = w->sxy = (struct pvt_drift_s128){0};
         for (i = 0; i < n && i < d->count; i++)
             sums_add(w, d->x[slot(d, i)], d->y[slot(d, i)], 1);
     }
@@ -206,28 +177,33 @@ static bool fit(struct pvt_drift *d, int k)
 {
     struct pvt_drift_window *w = &d->win[k];
     uint32_t n = 4u << k;
-    s128 den, num, slope;
-    const s128 num_limit = (s128)1 << 78;
-    const s128 slope_limit = (s128)1 << 48; /* |rate - 1| <= 1 */
+    struct pvt__i128 den, num, slope;
+    const struct pvt__i128 num_limit = {1ull << 14, 0}; /* 2^78 */
+    const struct pvt__i128 num_low = pvt__i128_neg(num_limit);
+    const int64_t slope_limit = 1ll << 48; /* |rate - 1| <= 1 */
 
     if (d->count < n)
         return false;
-    den = (s128)n * load128(&w->sxx) - (s128)w->sx * w->sx;
-    num = (s128)n * load128(&w->sxy) - (s128)w->sx * w->sy;
-    if (den <= 0)
+    /* n * sum as sum << (2 + k): n is 4 << k */
+    den = pvt__i128_sub(pvt__i128_shl(load128(&w->sxx), 2u + (unsigned int)k),
+                        pvt__i128_mul_s64(w->sx, w->sx));
+    num = pvt__i128_sub(pvt__i128_shl(load128(&w->sxy), 2u + (unsigned int)k),
+                        pvt__i128_mul_s64(w->sx, w->sy));
+    if (pvt__i128_is_neg(den) || pvt__i128_is_zero(den))
         return false;
-    while (num >= num_limit || num <= -num_limit) {
-        num >>= 1;
-        den >>= 1;
+    while (pvt__i128_cmp(num, num_limit) >= 0 ||
+           pvt__i128_cmp(num, num_low) <= 0) {
+        num = pvt__i128_sar(num, 1);
+        den = pvt__i128_sar(den, 1);
     }
-    if (den == 0)
+    if (pvt__i128_is_zero(den))
         return false;
-    slope = sdiv128(num * ((s128)1 << 48), den);
-    if (slope > slope_limit)
-        slope = slope_limit;
-    if (slope < -slope_limit)
-        slope = -slope_limit;
-    w->slope_q48 = (int64_t)slope;
+    slope = pvt__i128_div(pvt__i128_shl(num, 48), den);
+    if (pvt__i128_cmp(slope, pvt__i128_from_s64(slope_limit)) > 0)
+        slope = pvt__i128_from_s64(slope_limit);
+    if (pvt__i128_cmp(slope, pvt__i128_from_s64(-slope_limit)) < 0)
+        slope = pvt__i128_from_s64(-slope_limit);
+    w->slope_q48 = pvt__i128_to_s64(slope);
     /* the means: sx / n (floor: < 1 ns off, times a slope below 10 %) and
      * sy / n to 2^-8 ns (n is a power of two) */
     w->xbar = w->sx >> (2 + k);
@@ -265,7 +241,8 @@ static void update_rate(struct pvt_drift *d)
 {
     /* max_ppm * 2^48 / 10^6, max_ppm <= 10^5 */
     int64_t limit =
-        (int64_t)((((uint64_t)d->cfg.max_ppm << 32) / 1000000u) << 16);
+        (int64_t)(pvt__div64_u64((uint64_t)d->cfg.max_ppm << 32, 1000000u)
+                  << 16);
     int64_t s;
 
     if (d->best < 0) {
@@ -331,7 +308,7 @@ static void rebase(struct pvt_drift *d)
 static int64_t sat_mul_ppm(uint64_t v, uint32_t ppm)
 {
     /* v * ppm / 10^6 for v < 2^46 and ppm <= 10^5: < 2^63 */
-    return (int64_t)(v * ppm / 1000000u);
+    return (int64_t)pvt__div64_u64(v * ppm, 1000000u);
 }
 
 int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
@@ -408,7 +385,7 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
             e = SPAN_LIMIT;
         e <<= 8;
         if (w->has_err)
-            w->err_q8 += (e - w->err_q8) / SMOOTH_DIV;
+            w->err_q8 += pvt__div64_s64(e - w->err_q8, SMOOTH_DIV);
         else
             w->err_q8 = e;
         w->has_err = true;
@@ -479,32 +456,9 @@ int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
     return 0;
 }
 
-int pvt_drift_pvclock_epoch(const struct pvt_pvclock_snapshot *snap,
-                            uint32_t *epoch)
-{
-    uint8_t bytes[6];
-    uint32_t h = 2166136261u; /* FNV-1a */
-    size_t i;
-
-    if (!snap || !epoch)
-        return -PVT_EINVAL;
-    bytes[0] = (uint8_t)snap->mul;
-    bytes[1] = (uint8_t)(snap->mul >> 8);
-    bytes[2] = (uint8_t)(snap->mul >> 16);
-    bytes[3] = (uint8_t)(snap->mul >> 24);
-    bytes[4] = (uint8_t)snap->shift;
-    bytes[5] =
-        snap->flags & (PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED);
-    for (i = 0; i < sizeof(bytes); i++)
-        h = (h ^ bytes[i]) * 16777619u;
-    *epoch = h;
-    return 0;
-}
-
 int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
 {
     int64_t y, s = 0;
-    u128 m;
     int64_t ppb;
 
     if (!usable(d) || !out)
@@ -528,11 +482,12 @@ int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
         out->err_ns = w->has_err ? (uint64_t)(w->err_q8 >> 8) : 0;
     }
     out->slope_q32 = s;
-    /* slope_q48 * 10^9 / 2^48 with |slope| <= 2^48: < 2^78 */
-    m = (u128)(out->slope_q48 < 0 ? -(uint64_t)out->slope_q48
-                                  : (uint64_t)out->slope_q48) *
-        1000000000u;
-    ppb = (int64_t)(m >> 48);
+    /* |slope_q48| * 10^9 / 2^48, floor, with |slope| <= 2^48: the product
+     * (< 2^78) in 96 bits, shifted without rounding */
+    ppb = (int64_t)pvt_mul_u64_u32_shr(out->slope_q48 < 0
+                                           ? -(uint64_t)out->slope_q48
+                                           : (uint64_t)out->slope_q48,
+                                       1000000000u, 48);
     out->freq_ppb = out->slope_q48 < 0 ? -ppb : ppb;
     /* b - a = (b_ref - a_ref) + y, modulo 2^64 as the clocks are */
     out->offset_ns = (int64_t)(d->b_ref - (uint64_t)d->a_ref + (uint64_t)y);

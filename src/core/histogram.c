@@ -69,7 +69,7 @@ void pvt_shist_add(struct pvt_shist *h, int64_t v)
 int pvt_hist_quantile(const struct pvt_hist *h, unsigned int permille,
                       uint64_t *v)
 {
-    uint64_t need, seen = 0, lo, hi;
+    uint64_t need, rem, seen = 0, lo, hi;
     unsigned int k;
 
     if (!h || !v || permille > 1000)
@@ -80,8 +80,8 @@ int pvt_hist_quantile(const struct pvt_hist *h, unsigned int permille,
     }
     /* ceil(count * permille / 1000) values, at least one; count * 1000
      * could overflow only past 1.8e16 samples: split to stay exact */
-    need =
-        h->count / 1000 * permille + (h->count % 1000 * permille + 999) / 1000;
+    need = pvt__div64_u64_rem(h->count, 1000, &rem) * permille +
+           (uint32_t)(rem * permille + 999) / 1000u; /* < 2^20 */
     if (need == 0)
         need = 1;
     for (k = 0; k < PVT_HIST_BUCKETS; k++) {

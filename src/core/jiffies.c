@@ -3,6 +3,8 @@
  */
 #include "pvtimer/clocksource.h"
 
+#include "util.h"
+
 static uint64_t jiffies_read(struct pvt_clocksource *cs)
 {
     const struct pvt_jiffies *j = cs->priv;
@@ -17,7 +19,7 @@ int pvt_jiffies_init(struct pvt_jiffies *j, uint32_t hz)
 
     if (!j || hz == 0 || hz > PVT_HZ_MAX)
         return -PVT_EINVAL;
-    tick_ns = ((uint64_t)PVT_NSEC_PER_SEC + hz / 2) / hz;
+    tick_ns = pvt__div64_u64((uint64_t)PVT_NSEC_PER_SEC + hz / 2, hz);
     /* as Linux, a smaller shift for slow ticks so that mult fits 32 bits */
     while (shift > 0 && (tick_ns << shift) > UINT32_MAX)
         shift--;

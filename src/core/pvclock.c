@@ -32,8 +32,100 @@
  * not the odd store against the field stores). On x86 both fences are
  * only compiler barriers (TSO); on arm64 GCC emits dmb ish and dmb ishld,
  * where Linux uses smp_wmb() and smp_rmb().
+ *
+ * 64-bit fields on a 32-bit target. There an 8-byte __atomic access needs
+ * the FPU or SSE (or libatomic), which a kernel compiled with
+ * -mgeneral-regs-only does not have, so (PVT__REGS64 0):
+ * - the page's 64-bit fields, read and written only inside the seqlock,
+ *   are accessed as two 32-bit halves, each a relaxed atomic; (b) above
+ *   holds for each load, so a pair torn by a concurrent update is retried
+ *   like any field of a later update (Linux reads them plainly);
+ * - the guard's value, which has no seqlock around it, is only ever
+ *   accessed by an 8-byte compare-and-swap (cmpxchg8b on x86, inline),
+ *   which is also how it is loaded and stored.
  */
 #include "pvtimer/pvclock.h"
+
+#include "util.h"
+
+#if PVT__REGS64
+static inline uint64_t page_load64(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void page_store64(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t guard_load(uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+/* *p = v if *p == *expected; otherwise *expected = *p. */
+static inline bool guard_cas(uint64_t *p, uint64_t *expected, uint64_t v)
+{
+    return __atomic_compare_exchange_n(p, expected, v, false, __ATOMIC_RELAXED,
+                                       __ATOMIC_RELAXED);
+}
+
+static inline void guard_store(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+#else
+/* A 32-bit view of the 64-bit fields (may_alias: the object is a uint64_t) */
+typedef uint32_t __attribute__((__may_alias__)) half_t;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+enum { LO = 0, HI = 1 };
+#else
+enum { LO = 1, HI = 0 };
+#endif
+
+static inline uint64_t page_load64(const uint64_t *p)
+{
+    const half_t *h = (const half_t *)p;
+    uint32_t lo = __atomic_load_n(&h[LO], __ATOMIC_RELAXED);
+    uint32_t hi = __atomic_load_n(&h[HI], __ATOMIC_RELAXED);
+
+    return (uint64_t)hi << 32 | lo;
+}
+
+static inline void page_store64(uint64_t *p, uint64_t v)
+{
+    half_t *h = (half_t *)p;
+
+    __atomic_store_n(&h[LO], (uint32_t)v, __ATOMIC_RELAXED);
+    __atomic_store_n(&h[HI], (uint32_t)(v >> 32), __ATOMIC_RELAXED);
+}
+
+/* The __sync compare-and-swap is a full barrier: stronger than needed. */
+static inline bool guard_cas(uint64_t *p, uint64_t *expected, uint64_t v)
+{
+    uint64_t seen = __sync_val_compare_and_swap(p, *expected, v);
+
+    if (seen == *expected)
+        return true;
+    *expected = seen;
+    return false;
+}
+
+/* A swap of 0 for 0: reads all 8 bytes at once, changes nothing. */
+static inline uint64_t guard_load(uint64_t *p)
+{
+    return __sync_val_compare_and_swap(p, 0, 0);
+}
+
+static inline void guard_store(uint64_t *p, uint64_t v)
+{
+    uint64_t old = guard_load(p);
+
+    while (!guard_cas(p, &old, v))
+        ;
+}
+#endif
 
 #define PVCLOCK_KNOWN_FLAGS                                                    \
     ((uint8_t)(PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED))
@@ -92,7 +184,7 @@ int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
 {
     if (g == NULL || (valid_flags & (uint8_t)~PVCLOCK_KNOWN_FLAGS) != 0)
         return -PVT_EINVAL;
-    __atomic_store_n(&g->last_value, 0, __ATOMIC_RELAXED);
+    guard_store(&g->last_value, 0);
     g->valid_flags = valid_flags;
     g->max_retries = PVT_PVCLOCK_DEFAULT_RETRIES;
     return 0;
@@ -128,8 +220,8 @@ int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
             continue;
         }
         tsc = read_tsc(ctx);
-        tsc_timestamp = __atomic_load_n(&src->tsc_timestamp, __ATOMIC_RELAXED);
-        system_time = __atomic_load_n(&src->system_time, __ATOMIC_RELAXED);
+        tsc_timestamp = page_load64(&src->tsc_timestamp);
+        system_time = page_load64(&src->system_time);
         mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
         shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
         flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
@@ -183,13 +275,12 @@ uint64_t pvt_pvclock_snapshot_ns(const struct pvt_pvclock_snapshot *snap)
  */
 static uint64_t pvclock_guard(struct pvt_pvclock_guest *g, uint64_t ns)
 {
-    uint64_t last = __atomic_load_n(&g->last_value, __ATOMIC_RELAXED);
+    uint64_t last = guard_load(&g->last_value);
 
     do {
         if (ns <= last)
             return last;
-    } while (!__atomic_compare_exchange_n(&g->last_value, &last, ns, false,
-                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    } while (!guard_cas(&g->last_value, &last, ns));
     return ns;
 }
 
@@ -239,7 +330,7 @@ int pvt_pvclock_guest_resume(struct pvt_pvclock_guest *g)
 {
     if (g == NULL)
         return -PVT_EINVAL;
-    __atomic_store_n(&g->last_value, 0, __ATOMIC_RELAXED);
+    guard_store(&g->last_value, 0);
     return 0;
 }
 
@@ -255,7 +346,7 @@ int pvt_pvclock_tsc_khz(uint32_t mul, int8_t shift, uint64_t *khz)
 
     if (khz == NULL || mul == 0 || shift < -31 || shift > 31)
         return -PVT_EINVAL;
-    q = (UINT64_C(1000000) << 32) / mul;
+    q = pvt__div64_u64(UINT64_C(1000000) << 32, mul);
     if (shift < 0) {
         unsigned int k = (unsigned int)(-(int)shift);
         if (q > (UINT64_MAX >> k))
@@ -265,6 +356,27 @@ int pvt_pvclock_tsc_khz(uint32_t mul, int8_t shift, uint64_t *khz)
         q >>= (unsigned int)shift;
     }
     *khz = q;
+    return 0;
+}
+
+int pvt_pvclock_epoch(const struct pvt_pvclock_snapshot *snap, uint32_t *epoch)
+{
+    uint8_t bytes[6];
+    uint32_t h = 2166136261u; /* FNV-1a */
+    size_t i;
+
+    if (!snap || !epoch)
+        return -PVT_EINVAL;
+    bytes[0] = (uint8_t)snap->mul;
+    bytes[1] = (uint8_t)(snap->mul >> 8);
+    bytes[2] = (uint8_t)(snap->mul >> 16);
+    bytes[3] = (uint8_t)(snap->mul >> 24);
+    bytes[4] = (uint8_t)snap->shift;
+    bytes[5] =
+        snap->flags & (PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED);
+    for (i = 0; i < sizeof(bytes); i++)
+        h = (h ^ bytes[i]) * 16777619u;
+    *epoch = h;
     return 0;
 }
 
@@ -317,7 +429,7 @@ int pvt_pvclock_time_scale(uint64_t scaled_hz, uint64_t base_hz, int8_t *shift,
         s++;
     }
     *shift = (int8_t)s;
-    *mul = (uint32_t)((scaled << 32) / base32);
+    *mul = (uint32_t)pvt__div64_u64(scaled << 32, base32);
     return 0;
 }
 
@@ -337,9 +449,8 @@ int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
     __atomic_store_n(&dst->version, v, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* F1, see the top of file */
 
-    __atomic_store_n(&dst->tsc_timestamp, params->tsc_timestamp,
-                     __ATOMIC_RELAXED);
-    __atomic_store_n(&dst->system_time, params->system_time, __ATOMIC_RELAXED);
+    page_store64(&dst->tsc_timestamp, params->tsc_timestamp);
+    page_store64(&dst->system_time, params->system_time);
     __atomic_store_n(&dst->tsc_to_system_mul, params->mul, __ATOMIC_RELAXED);
     __atomic_store_n(&dst->tsc_shift, params->shift, __ATOMIC_RELAXED);
     __atomic_store_n(&dst->flags, params->flags, __ATOMIC_RELAXED);

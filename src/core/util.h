@@ -23,6 +23,114 @@ static inline unsigned int pvt__fls64(uint64_t x)
 }
 
 /*
+ * Trailing zero bits of x, for x != 0 (like Linux's __ffs64()). On a
+ * 32-bit target __builtin_ctzll() is a libgcc call (__ctzdi2); two 32-bit
+ * counts are inline everywhere.
+ */
+static inline unsigned int pvt__ctz64(uint64_t x)
+{
+    uint32_t lo = (uint32_t)x;
+
+    if (lo)
+        return (unsigned int)__builtin_ctz(lo);
+    return 32u + (unsigned int)__builtin_ctz((uint32_t)(x >> 32));
+}
+
+/*
+ * 64-bit division without libgcc. On a 32-bit target `/` and `%` on 64-bit
+ * operands become calls to libgcc (__udivdi3, __umoddi3, __udivmoddi4,
+ * __divdi3, __moddi3), which a freestanding guest would have to link; the
+ * core divides 64-bit numbers only through these helpers, as Linux does
+ * with div64.h. PVT__REGS64 is 1 where the target has 64-bit registers
+ * (taken as: 64-bit pointers): there the helpers are the plain operators
+ * and the generated code is unchanged. Elsewhere the *_bits() versions do
+ * the work with shifts, compares and subtractions, which every 32-bit
+ * target has inline. (pvclock.c uses PVT__REGS64 for 8-byte atomics too.)
+ */
+#if UINTPTR_MAX > 0xffffffffu
+#define PVT__REGS64 1
+#else
+#define PVT__REGS64 0
+#endif
+
+/*
+ * n / d with *rem = n % d, for d != 0 and any n: restoring division, one
+ * step per quotient bit (at most 64), after lining up the divisor's top bit
+ * with the dividend's. The portable path of the helpers below; built on
+ * every target so that the tests can check it on the host.
+ */
+static inline uint64_t pvt__div64_u64_bits(uint64_t n, uint64_t d,
+                                           uint64_t *rem)
+{
+    uint64_t q = 0;
+    int i, steps;
+
+    if (d > n) {
+        *rem = n;
+        return 0;
+    }
+    /* n >= d > 0: the quotient has fls(n) - fls(d) + 1 bits at most */
+    steps = (int)pvt__fls64(n) - (int)pvt__fls64(d);
+    d <<= steps;
+    for (i = steps; i >= 0; i--) {
+        q <<= 1;
+        if (n >= d) {
+            n -= d;
+            q |= 1;
+        }
+        d >>= 1;
+    }
+    *rem = n;
+    return q;
+}
+
+/* n / d and *rem = n % d, d != 0 (the caller's to ensure, as for `/`). */
+static inline uint64_t pvt__div64_u64_rem(uint64_t n, uint64_t d, uint64_t *rem)
+{
+#if PVT__REGS64
+    *rem = n % d;
+    return n / d;
+#else
+    return pvt__div64_u64_bits(n, d, rem);
+#endif
+}
+
+/* n / d, d != 0. */
+static inline uint64_t pvt__div64_u64(uint64_t n, uint64_t d)
+{
+#if PVT__REGS64
+    return n / d;
+#else
+    uint64_t rem;
+    return pvt__div64_u64_bits(n, d, &rem);
+#endif
+}
+
+/* n / d rounded towards zero, as C's `/`, for d != 0 and not INT64_MIN / -1
+ * (whose quotient does not fit): the portable path, on the magnitudes. */
+static inline int64_t pvt__div64_s64_bits(int64_t n, int64_t d)
+{
+    /* -(uint64_t)INT64_MIN is 2^63, exactly */
+    uint64_t un = n < 0 ? -(uint64_t)n : (uint64_t)n;
+    uint64_t ud = d < 0 ? -(uint64_t)d : (uint64_t)d;
+    uint64_t rem, q = pvt__div64_u64_bits(un, ud, &rem);
+
+    /* back to int64_t modulo 2^64 (GCC's rule), so that INT64_MIN / 1,
+     * whose magnitude is 2^63, comes out right too */
+    return (n < 0) != (d < 0) ? (int64_t)(0 - q) : (int64_t)q;
+}
+
+/* n / d as C's `/` (same conditions). */
+static inline int64_t pvt__div64_s64(int64_t n, int64_t d)
+{
+#if PVT__REGS64
+    return n / d;
+#else
+    return pvt__div64_s64_bits(n, d);
+#endif
+}
+
+/*
  * ceil((x << shift) / div) for shift <= 32 and div != 0, saturating at
  * UINT64_MAX, with 64-bit operations only (no libgcc 128-bit division in
  * the freestanding core). The dividend has at most 96 bits and is split in
@@ -45,14 +153,11 @@ static inline uint64_t pvt__shl_div_ceil(uint64_t x, unsigned int shift,
         d1 = lo >> 32;
         d0 = lo & 0xffffffffu;
     }
-    q2 = d2 / div;
-    r = d2 % div;
+    q2 = pvt__div64_u64_rem(d2, div, &r);
     t = (r << 32) | d1;
-    q1 = t / div;
-    r = t % div;
+    q1 = pvt__div64_u64_rem(t, div, &r);
     t = (r << 32) | d0;
-    q0 = t / div;
-    r = t % div;
+    q0 = pvt__div64_u64_rem(t, div, &r);
     /* quotient = q2 * 2^64 + q1 * 2^32 + q0, with q1, q0 < 2^32 + ... */
     if (q2 != 0 || (q1 >> 32) != 0)
         return UINT64_MAX;

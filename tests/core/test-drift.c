@@ -352,49 +352,6 @@ TEST_IMPL(drift_epoch_order_and_filters)
     RETURN_OK();
 }
 
-TEST_IMPL(drift_pvclock_epoch)
-{
-    struct pvt_pvclock_snapshot a = {.version = 2,
-                                     .tsc_timestamp = 1000,
-                                     .system_time = 5000,
-                                     .mul = 0x80000000u,
-                                     .shift = 1,
-                                     .flags = PVT_PVCLOCK_TSC_STABLE},
-                                b;
-    uint32_t ea, eb;
-
-    ASSERT_ERR(pvt_drift_pvclock_epoch(NULL, &ea), PVT_EINVAL);
-    ASSERT_ERR(pvt_drift_pvclock_epoch(&a, NULL), PVT_EINVAL);
-    ASSERT_OK(pvt_drift_pvclock_epoch(&a, &ea));
-    /* a refresh of the page (version, snapshot, the TSC read) is not a
-     * new epoch */
-    b = a;
-    b.version = 4;
-    b.tsc_timestamp = 99999;
-    b.system_time = 123456789;
-    b.tsc = 7;
-    ASSERT_OK(pvt_drift_pvclock_epoch(&b, &eb));
-    ASSERT_UEQ(eb, ea);
-    /* a new scale, a paused guest, a lost stable bit are */
-    b = a;
-    b.mul++;
-    ASSERT_OK(pvt_drift_pvclock_epoch(&b, &eb));
-    ASSERT_UNE(eb, ea);
-    b = a;
-    b.shift = 0;
-    ASSERT_OK(pvt_drift_pvclock_epoch(&b, &eb));
-    ASSERT_UNE(eb, ea);
-    b = a;
-    b.flags |= PVT_PVCLOCK_GUEST_STOPPED;
-    ASSERT_OK(pvt_drift_pvclock_epoch(&b, &eb));
-    ASSERT_UNE(eb, ea);
-    b = a;
-    b.flags = 0;
-    ASSERT_OK(pvt_drift_pvclock_epoch(&b, &eb));
-    ASSERT_UNE(eb, ea);
-    RETURN_OK();
-}
-
 /* A clock that moves by a scripted amount at each read. */
 struct script {
     uint64_t now;

@@ -1,6 +1,7 @@
 /*
  * pvclock: ABI layout, scale maths, the seqlock reader and writer, the
- * last-value guard, frequency <-> (mul, shift) and the clocksource.
+ * last-value guard, frequency <-> (mul, shift), the drift epoch and the
+ * clocksource.
  *
  * Freestanding (these tests also run inside the guest). Expected values are
  * derived by hand in the comments, or from an independent 128-bit
@@ -847,6 +848,49 @@ TEST_IMPL(pvclock_tsc_khz_errors)
 }
 
 /* ---- the clocksource ---- */
+
+TEST_IMPL(pvclock_epoch)
+{
+    struct pvt_pvclock_snapshot a = {.version = 2,
+                                     .tsc_timestamp = 1000,
+                                     .system_time = 5000,
+                                     .mul = 0x80000000u,
+                                     .shift = 1,
+                                     .flags = PVT_PVCLOCK_TSC_STABLE},
+                                b;
+    uint32_t ea, eb;
+
+    ASSERT_ERR(pvt_pvclock_epoch(NULL, &ea), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_epoch(&a, NULL), PVT_EINVAL);
+    ASSERT_OK(pvt_pvclock_epoch(&a, &ea));
+    /* a refresh of the page (version, snapshot, the TSC read) is not a
+     * new epoch */
+    b = a;
+    b.version = 4;
+    b.tsc_timestamp = 99999;
+    b.system_time = 123456789;
+    b.tsc = 7;
+    ASSERT_OK(pvt_pvclock_epoch(&b, &eb));
+    ASSERT_UEQ(eb, ea);
+    /* a new scale, a paused guest, a lost stable bit are */
+    b = a;
+    b.mul++;
+    ASSERT_OK(pvt_pvclock_epoch(&b, &eb));
+    ASSERT_UNE(eb, ea);
+    b = a;
+    b.shift = 0;
+    ASSERT_OK(pvt_pvclock_epoch(&b, &eb));
+    ASSERT_UNE(eb, ea);
+    b = a;
+    b.flags |= PVT_PVCLOCK_GUEST_STOPPED;
+    ASSERT_OK(pvt_pvclock_epoch(&b, &eb));
+    ASSERT_UNE(eb, ea);
+    b = a;
+    b.flags = 0;
+    ASSERT_OK(pvt_pvclock_epoch(&b, &eb));
+    ASSERT_UNE(eb, ea);
+    RETURN_OK();
+}
 
 TEST_IMPL(pvclock_clocksource)
 {
