@@ -23,7 +23,7 @@
 static struct pvt_clockevent *device_for(struct world *w,
                                          const struct pvt_ce_strategy *s)
 {
-    return s == &pvt_strategy_coupled ? &w->lapic : &w->pv;
+    return (s->flags & PVT_STRATEGY_COUPLED) ? &w->lapic : &w->pv;
 }
 
 /* Program a timer DELTA ahead at UPTIME; return the aim error. */
@@ -82,24 +82,27 @@ TEST_IMPL(strategy_needs)
     struct pvt_clockevent rel_only;
 
     world_boot(&w, GHZ, GHZ, H0);
-    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_delta),
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_delta, NULL),
                PVT_EINVAL); /* not registered */
     ASSERT_OK(pvt_clockevent_register(&w.lapic, &w.tk));
-    ASSERT_ERR(pvt_clockevent_set_strategy(&w.lapic, &pvt_strategy_relative),
-               PVT_EOPNOTSUPP);
-    ASSERT_ERR(pvt_clockevent_set_strategy(&w.lapic, NULL), PVT_EINVAL);
-    ASSERT_ERR(pvt_clockevent_set_strategy(NULL, &pvt_strategy_delta),
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.lapic, &pvt_strategy_relative, NULL),
+        PVT_EOPNOTSUPP);
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.lapic, NULL, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_set_strategy(NULL, &pvt_strategy_delta, NULL),
                PVT_EINVAL);
     rel_only = w.pv;
     rel_only.set_next_abs = NULL;
     rel_only.read_timebase = NULL;
     ASSERT_OK(pvt_clockevent_register(&rel_only, &w.tk));
-    ASSERT_ERR(pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_delta),
-               PVT_EOPNOTSUPP);
     ASSERT_ERR(
-        pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_abs_boot_offset),
+        pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_delta, NULL),
         PVT_EOPNOTSUPP);
-    ASSERT_OK(pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_relative));
+    ASSERT_ERR(pvt_clockevent_set_strategy(&rel_only,
+                                           &pvt_strategy_abs_boot_offset, NULL),
+               PVT_EOPNOTSUPP);
+    ASSERT_OK(
+        pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_relative, NULL));
     RETURN_OK();
 }
 
@@ -150,8 +153,8 @@ TEST_IMPL(strategy_abs_mode_offset_retakes)
                                        4 * PVT_NSEC_PER_MSEC));
     ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
     g_mode = world_guest_at(&w, t_mode);
-    ASSERT_EQ(w.pv.sstate.guest_base, g_mode);
-    ASSERT_UEQ(w.pv.sstate.device_base, H0 + t_mode);
+    ASSERT_EQ(world_offset(&w.pv).guest_base, g_mode);
+    ASSERT_UEQ(world_offset(&w.pv).device_base, H0 + t_mode);
 
     w.t = UPTIME;
     deadline = pvt_timekeeper_now(&w.tk) + DELTA;
@@ -167,8 +170,8 @@ TEST_IMPL(strategy_abs_mode_offset_retakes)
     /* a resume re-takes it too */
     w.t = UPTIME + PVT_NSEC_PER_SEC;
     ASSERT_OK(pvt_clockevent_notify(&w.pv, PVT_CE_NOTIFY_RESUME));
-    ASSERT_EQ(w.pv.sstate.guest_base, world_guest_at(&w, w.t));
-    ASSERT_UEQ(w.pv.sstate.device_base, H0 + w.t);
+    ASSERT_EQ(world_offset(&w.pv).guest_base, world_guest_at(&w, w.t));
+    ASSERT_UEQ(world_offset(&w.pv).device_base, H0 + w.t);
     RETURN_OK();
 }
 
@@ -236,7 +239,8 @@ TEST_IMPL(strategy_saturates)
         struct world w;
         int64_t now;
 
-        if (all[i] == &pvt_strategy_coupled || all[i] == &pvt_strategy_relative)
+        if ((all[i]->flags & PVT_STRATEGY_COUPLED) ||
+            !(all[i]->needs & PVT_CE_NEEDS_ABSOLUTE))
             continue; /* not in hypervisor time */
         world_boot(&w, GHZ, GHZ, UINT64_MAX - 1000);
         world_attach(&w, &w.pv, all[i]);
@@ -318,11 +322,9 @@ TEST_IMPL(strategy_clocksource_switch)
     w.lapic.coupled_cs = &w.tsc;
     world_attach(&w, &w.lapic, &pvt_strategy_coupled);
     world_attach(&w, &w.pv, &pvt_strategy_abs_boot_offset);
-    base_boot = w.pv.sstate.guest_base;
+    base_boot = world_offset(&w.pv).guest_base;
     {
-        struct pvt_clockevent mode = w.pv;
-        mode.tk = NULL;
-        mode.state = PVT_CE_DETACHED;
+        struct pvt_clockevent mode = world_driver_copy(&w.pv);
         world_attach(&w, &mode, &pvt_strategy_abs_mode_offset);
         w.t = 50 * PVT_NSEC_PER_SEC;
         other = (struct pvt_clocksource){
@@ -335,14 +337,14 @@ TEST_IMPL(strategy_clocksource_switch)
         };
         ASSERT_OK(pvt_clocksource_init_hz(&other, GHZ, 0));
         ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
-        base_mode = mode.sstate.guest_base;
+        base_mode = world_offset(&mode).guest_base;
         /* abs-mode-offset re-took its offset at the switch */
         ASSERT_EQ(base_mode, world_guest_at(&w, w.t));
-        ASSERT_UEQ(mode.sstate.device_base, H0 + w.t);
+        ASSERT_UEQ(world_offset(&mode).device_base, H0 + w.t);
         ASSERT_OK(pvt_clockevent_unregister(&mode));
     }
     /* abs-boot-offset did not */
-    ASSERT_EQ(w.pv.sstate.guest_base, base_boot);
+    ASSERT_EQ(world_offset(&w.pv).guest_base, base_boot);
 
     /* coupled: the TSC is no longer the clocksource, so it takes the delta
      * path: TSC now + delta in cycles */
