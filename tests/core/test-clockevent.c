@@ -388,3 +388,161 @@ TEST_IMPL(ce_event_handler)
     ASSERT_ERR(pvt_clockevent_notify(NULL, PVT_CE_NOTIFY_RESUME), PVT_EINVAL);
     RETURN_OK();
 }
+
+static void other_event(struct pvt_clockevent *dev)
+{
+    int *n = pvt_clockevent_owner(dev);
+    *n += 100;
+}
+
+TEST_IMPL(ce_bind_release)
+{
+    struct world w;
+    struct pvt_clockevent loose;
+    int a = 0, b = 0;
+
+    boot_relative(&w);
+    loose = world_driver_copy(&w.pv);
+    /* arguments, and an unregistered device */
+    ASSERT_ERR(pvt_clockevent_bind(NULL, count_event, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_bind(&w.pv, NULL, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_bind(&w.pv, count_event, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_bind(&loose, count_event, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_release(NULL, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, NULL), PVT_EINVAL);
+    /* nobody owns it: nothing to release, events reach nobody */
+    ASSERT_NULL(pvt_clockevent_owner(&w.pv));
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, &a), PVT_ENOENT);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+
+    /* a takes it; b may neither take it nor let it go */
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, count_event, &a));
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&w.pv), &a);
+    ASSERT_ERR(pvt_clockevent_bind(&w.pv, count_event, &b), PVT_EBUSY);
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, &b), PVT_EBUSY);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&w.pv), &a);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(a, 1);
+    ASSERT_EQ(b, 0);
+    /* the owner binding again replaces its handler */
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, other_event, &a));
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(a, 101);
+
+    /* released: events reach nobody, and b may take it */
+    ASSERT_OK(pvt_clockevent_release(&w.pv, &a));
+    ASSERT_NULL(pvt_clockevent_owner(&w.pv));
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, &a), PVT_ENOENT);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(a, 101);
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, count_event, &b));
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(b, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->events, 5);
+
+    /* the binding is the owner's: unregistering leaves it, and b may still
+     * let go of the unregistered device */
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&w.pv), &b);
+    ASSERT_OK(pvt_clockevent_release(&w.pv, &b));
+    ASSERT_NULL(pvt_clockevent_owner(&w.pv));
+    RETURN_OK();
+}
+
+/* A strategy that counts what it is told, in the state it is given. */
+struct told {
+    unsigned int attach, mode, clocksource, resume;
+};
+
+static int told_program(struct pvt_clockevent *dev, int64_t target)
+{
+    return pvt_strategy_delta.program(dev, target);
+}
+
+static void told_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
+                        int64_t now)
+{
+    struct told *t = pvt_clockevent_strategy_state(dev);
+
+    (void)now;
+    switch (what) {
+    case PVT_CE_NOTIFY_ATTACH:
+        t->attach++;
+        break;
+    case PVT_CE_NOTIFY_MODE:
+        t->mode++;
+        break;
+    case PVT_CE_NOTIFY_CLOCKSOURCE:
+        t->clocksource++;
+        break;
+    case PVT_CE_NOTIFY_RESUME:
+        t->resume++;
+        break;
+    }
+}
+
+static const struct pvt_ce_strategy told_strategy = {
+    .name = "delta-told",
+    .summary = "delta, notifications counted",
+    .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_STATE, /* struct told */
+    .program = told_program,
+    .notify = told_notify,
+};
+
+static uint64_t other_cs_read(struct pvt_clocksource *cs)
+{
+    (void)cs;
+    return 12345;
+}
+
+/* A registered device listens to its timekeeper; an unregistered one no
+ * longer does. */
+TEST_IMPL(ce_listens_while_registered)
+{
+    struct world w;
+    struct told t = {0}, t2 = {0};
+    struct pvt_clockevent second;
+    struct pvt_clocksource other = {
+        .name = "other",
+        .read = other_cs_read,
+        .mask = UINT64_MAX,
+        .rating = 100,
+        .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
+    };
+
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_OK(pvt_clocksource_init_hz(&other, GHZ, 0));
+    second = world_driver_copy(&w.pv);
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_OK(pvt_clockevent_register(&second, &w.tk));
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &told_strategy, &t));
+    ASSERT_OK(pvt_clockevent_set_strategy(&second, &told_strategy, &t2));
+    ASSERT_UEQ(t.attach, 1);
+
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
+    ASSERT_UEQ(t.clocksource, 1);
+    ASSERT_UEQ(t2.clocksource, 1);
+    ASSERT_OK(pvt_timekeeper_resume(&w.tk));
+    ASSERT_UEQ(t.resume, 1);
+    ASSERT_UEQ(t2.resume, 1);
+
+    /* unregistered: told nothing more; the other device still is */
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &w.tsc));
+    ASSERT_OK(pvt_timekeeper_resume(&w.tk));
+    ASSERT_UEQ(t.clocksource, 1);
+    ASSERT_UEQ(t.resume, 1);
+    ASSERT_UEQ(t2.clocksource, 2);
+    ASSERT_UEQ(t2.resume, 2);
+    /* registered again: it listens again */
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &told_strategy, &t));
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
+    ASSERT_UEQ(t.clocksource, 2);
+    ASSERT_UEQ(t2.clocksource, 3);
+    ASSERT_OK(pvt_clockevent_unregister(&second));
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_NULL(w.tk.listeners);
+    RETURN_OK();
+}

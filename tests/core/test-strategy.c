@@ -356,3 +356,154 @@ TEST_IMPL(strategy_clocksource_switch)
                tsc_now + pvt_clockevent_ns2ticks(&w.lapic, DELTA));
     RETURN_OK();
 }
+
+/* A strategy that takes an int as its state, refusing 0. */
+static int int_state_check(const void *state)
+{
+    return *(const int *)state ? 0 : 1; /* positive: taken as EINVAL */
+}
+
+static int int_state_program(struct pvt_clockevent *dev, int64_t target)
+{
+    return pvt_strategy_delta.program(dev, target);
+}
+
+static const struct pvt_ce_strategy int_state_strategy = {
+    .name = "delta-int",
+    .summary = "delta, with a state that must be non-zero",
+    .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_STATE,
+    .program = int_state_program,
+    .check_state = int_state_check,
+};
+
+TEST_IMPL(strategy_state)
+{
+    struct world w;
+    struct pvt_drift d = {0};
+    struct pvt_drift_estimate e;
+    struct pvt_drift_sample s = {.res_ns = 1};
+    struct pvt_ce_strategy no_program = pvt_strategy_delta;
+    int zero = 0, one = 1, k;
+
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
+    ASSERT_NULL(pvt_clockevent_strategy(NULL));
+    ASSERT_NULL(pvt_clockevent_strategy_state(NULL));
+
+    /* compensated takes an estimator, initialised; the device keeps its
+     * strategy when refused */
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, NULL),
+        PVT_EINVAL);
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, &d),
+        PVT_EINVAL);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
+    ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
+    /* given one, it starts it afresh (attach resets a locked fit) */
+    ASSERT_OK(pvt_drift_init(&d, NULL));
+    for (k = 0; k < PVT_DRIFT_MIN_SAMPLES; k++) {
+        s.a_ns = (int64_t)(k + 1) * 200 * PVT_NSEC_PER_MSEC;
+        s.b_ns = (uint64_t)s.a_ns + 5000;
+        ASSERT_GE(pvt_drift_feed(&d, &s), 0);
+    }
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_GE(e.state, PVT_DRIFT_LOCKED);
+    ASSERT_OK(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, &d));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_compensated);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy_state(&w.pv), &d);
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_EQ(e.state, PVT_DRIFT_UNLOCKED);
+
+    /* a stateless strategy ignores a state: it is not kept */
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_delta, &d));
+    ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
+
+    /* a strategy's own check: its error, or EINVAL for a positive one */
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &int_state_strategy, &zero),
+               PVT_EINVAL);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &int_state_strategy, &one));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy_state(&w.pv), &one);
+    ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
+    w.t = PVT_NSEC_PER_SEC;
+    ASSERT_OK(pvt_clockevent_program(
+        &w.pv, pvt_timekeeper_now(&w.tk) + PVT_NSEC_PER_MSEC, false));
+    ASSERT_UEQ(w.fire_t, w.t + PVT_NSEC_PER_MSEC);
+
+    /* no program op */
+    no_program.program = NULL;
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &no_program, NULL),
+               PVT_EINVAL);
+    /* unregistered: refused; the state goes with the strategy */
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &int_state_strategy, &one),
+               PVT_EINVAL);
+    RETURN_OK();
+}
+
+/*
+ * Each built-in strategy's flags say what it does: the behaviour is
+ * checked, not the table.
+ */
+TEST_IMPL(strategy_flags)
+{
+    size_t n, i;
+    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+
+    for (i = 0; i < n; i++) {
+        const struct pvt_ce_strategy *s = all[i];
+        struct world w;
+        struct pvt_drift_estimate e;
+        int64_t gb, deadline, aim;
+        uint64_t db;
+
+        /* STATE: refused without one */
+        world_boot(&w, GHZ, CAL_HZ, H0);
+        ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+        if (s->flags & PVT_STRATEGY_STATE)
+            ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, s, NULL), PVT_EINVAL);
+        else
+            ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, s, NULL));
+        /* ESTIMATOR: the state is an estimator and it is fed (samples
+         * are kept 100 ms apart) */
+        ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, s, &w.drift));
+        ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
+        w.t = PVT_NSEC_PER_SEC;
+        ASSERT_OK(pvt_clockevent_program(
+            &w.pv, pvt_timekeeper_now(&w.tk) + DELTA, false));
+        w.t += PVT_NSEC_PER_SEC;
+        ASSERT_OK(pvt_clockevent_program(
+            &w.pv, pvt_timekeeper_now(&w.tk) + DELTA, false));
+        ASSERT_OK(pvt_drift_get(&w.drift, &e));
+        ASSERT_UEQ(e.samples, (s->flags & PVT_STRATEGY_ESTIMATOR) ? 2 : 0);
+        /* OFFSET: aims by an offset it took (at attach) */
+        ASSERT_EQ(pvt_clockevent_offset(&w.pv, &gb, &db),
+                  (s->flags & PVT_STRATEGY_OFFSET) ? 0 : -PVT_ENOENT);
+
+        /* COUPLED: exact on a device counting the current clocksource's
+         * cycles, however wrong its calibration; an absolute strategy
+         * that is not coupled carries the drift over the delta */
+        if (!(s->needs & PVT_CE_NEEDS_ABSOLUTE)) {
+            ASSERT(s->needs & PVT_CE_NEEDS_RELATIVE);
+            continue; /* the TSC-deadline timer takes absolute times */
+        }
+        world_boot(&w, GHZ, CAL_HZ, H0);
+        w.lapic.coupled_cs = &w.tsc;
+        world_attach(&w, &w.lapic, s);
+        w.t = UPTIME;
+        deadline = pvt_timekeeper_now(&w.tk) + DELTA;
+        ASSERT_OK(pvt_clockevent_program(&w.lapic, deadline, false));
+        aim = world_guest_at(&w, w.fire_t) - deadline;
+        if (s->flags & PVT_STRATEGY_COUPLED)
+            ASSERT_NEAR(aim, 0, 1);
+        else
+            ASSERT_GE(aim, drift_of(DELTA, CAL_HZ) / 2);
+    }
+    ASSERT_ERR(pvt_clockevent_offset(NULL, NULL, NULL), PVT_EINVAL);
+    RETURN_OK();
+}
