@@ -449,46 +449,13 @@ TEST_IMPL(ce_bind_release)
     RETURN_OK();
 }
 
-/* A strategy that counts what it is told, in the state it is given. */
-struct told {
-    unsigned int attach, mode, clocksource, resume;
-};
-
-static int told_program(struct pvt_clockevent *dev, int64_t target)
-{
-    return pvt_strategy_delta.program(dev, target);
-}
-
+/* delta, counting what it is told in its state (a struct world_notes) */
 static void told_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
                         int64_t now)
 {
-    struct told *t = pvt_clockevent_strategy_state(dev);
-
     (void)now;
-    switch (what) {
-    case PVT_CE_NOTIFY_ATTACH:
-        t->attach++;
-        break;
-    case PVT_CE_NOTIFY_MODE:
-        t->mode++;
-        break;
-    case PVT_CE_NOTIFY_CLOCKSOURCE:
-        t->clocksource++;
-        break;
-    case PVT_CE_NOTIFY_RESUME:
-        t->resume++;
-        break;
-    }
+    world_note(dev, what);
 }
-
-static const struct pvt_ce_strategy told_strategy = {
-    .name = "delta-told",
-    .summary = "delta, notifications counted",
-    .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = PVT_STRATEGY_STATE, /* struct told */
-    .program = told_program,
-    .notify = told_notify,
-};
 
 static uint64_t other_cs_read(struct pvt_clocksource *cs)
 {
@@ -501,7 +468,8 @@ static uint64_t other_cs_read(struct pvt_clocksource *cs)
 TEST_IMPL(ce_listens_while_registered)
 {
     struct world w;
-    struct told t = {0}, t2 = {0};
+    struct world_notes t = {0}, t2 = {0};
+    struct pvt_ce_strategy told_strategy = pvt_strategy_delta;
     struct pvt_clockevent second;
     struct pvt_clocksource other = {
         .name = "other",
@@ -511,6 +479,8 @@ TEST_IMPL(ce_listens_while_registered)
         .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
     };
 
+    told_strategy.flags = PVT_STRATEGY_STATE;
+    told_strategy.notify = told_notify;
     world_boot(&w, GHZ, GHZ, H0);
     ASSERT_OK(pvt_clocksource_init_hz(&other, GHZ, 0));
     second = world_driver_copy(&w.pv);

@@ -357,25 +357,11 @@ TEST_IMPL(strategy_clocksource_switch)
     RETURN_OK();
 }
 
-/* A strategy that takes an int as its state, refusing 0. */
+/* The check of a state that is an int: 0 is refused. */
 static int int_state_check(const void *state)
 {
     return *(const int *)state ? 0 : 1; /* positive: taken as EINVAL */
 }
-
-static int int_state_program(struct pvt_clockevent *dev, int64_t target)
-{
-    return pvt_strategy_delta.program(dev, target);
-}
-
-static const struct pvt_ce_strategy int_state_strategy = {
-    .name = "delta-int",
-    .summary = "delta, with a state that must be non-zero",
-    .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = PVT_STRATEGY_STATE,
-    .program = int_state_program,
-    .check_state = int_state_check,
-};
 
 TEST_IMPL(strategy_state)
 {
@@ -384,8 +370,11 @@ TEST_IMPL(strategy_state)
     struct pvt_drift_estimate e;
     struct pvt_drift_sample s = {.res_ns = 1};
     struct pvt_ce_strategy no_program = pvt_strategy_delta;
+    struct pvt_ce_strategy int_state_strategy = pvt_strategy_delta;
     int zero = 0, one = 1, k;
 
+    int_state_strategy.flags = PVT_STRATEGY_STATE; /* a non-zero int */
+    int_state_strategy.check_state = int_state_check;
     world_boot(&w, GHZ, GHZ, H0);
     ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
     ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);

@@ -137,14 +137,10 @@ static void rec_arm(struct rec *r, struct guest *g, int64_t deadline)
 }
 
 /*
- * abs-mode-offset, with the notifications it gets counted (in
- * the strategy's state, which abs-mode-offset does not use: it keeps its
- * offset in the device).
+ * abs-mode-offset, with the notifications it gets counted (in the
+ * strategy's state, a struct world_notes, which abs-mode-offset does not
+ * use: it keeps its offset in the device).
  */
-struct notes {
-    unsigned int attach, mode, clocksource, resume;
-};
-
 static int counted_program(struct pvt_clockevent *dev, int64_t target)
 {
     return pvt_strategy_abs_mode_offset.program(dev, target);
@@ -153,22 +149,7 @@ static int counted_program(struct pvt_clockevent *dev, int64_t target)
 static void counted_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
                            int64_t now)
 {
-    struct notes *n = pvt_clockevent_strategy_state(dev);
-
-    switch (what) {
-    case PVT_CE_NOTIFY_ATTACH:
-        n->attach++;
-        break;
-    case PVT_CE_NOTIFY_MODE:
-        n->mode++;
-        break;
-    case PVT_CE_NOTIFY_CLOCKSOURCE:
-        n->clocksource++;
-        break;
-    case PVT_CE_NOTIFY_RESUME:
-        n->resume++;
-        break;
-    }
+    world_note(dev, what);
     pvt_strategy_abs_mode_offset.notify(dev, what, now);
 }
 
@@ -176,7 +157,7 @@ static const struct pvt_ce_strategy counted_abs_mode = {
     .name = "abs-mode-offset-counted",
     .summary = "abs-mode-offset, notifications counted",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = PVT_STRATEGY_OFFSET | PVT_STRATEGY_STATE, /* struct notes */
+    .flags = PVT_STRATEGY_OFFSET | PVT_STRATEGY_STATE,
     .program = counted_program,
     .notify = counted_notify,
 };
@@ -449,7 +430,7 @@ static void highres_switch(bool periodic)
 {
     enum { K = 20, MAX_EVENTS = 200 };
     struct guest g;
-    struct notes notes = {0};
+    struct world_notes notes = {0};
     struct rec a, b;
     const int64_t da = 10 * P + P / 2, db = 40 * P + 12345;
     int64_t hs, now;
@@ -485,7 +466,7 @@ static void highres_switch(bool periodic)
     /* a better, high-res clocksource half a period later */
     g.w.t += P / 2;
     ASSERT_EQ(clock_check(&g), K * P);
-    notes = (struct notes){0};
+    notes = (struct world_notes){0};
     ASSERT_OK(pvt_cs_registry_add(&g.reg, &g.w.tsc));
     ASSERT_PTR_EQ(g.reg.current, &g.w.tsc);
     ASSERT_PTR_EQ(g.w.tk.cs, &g.w.tsc);

@@ -216,6 +216,33 @@ static inline void world_attach(struct world *w, struct pvt_clockevent *dev,
     ASSERT_OK(pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0));
 }
 
+/* What a strategy was told, counted by world_note() in its state (tests'
+ * own strategies). */
+struct world_notes {
+    unsigned int attach, mode, clocksource, resume;
+};
+
+static inline void world_note(struct pvt_clockevent *dev,
+                              enum pvt_ce_notify what)
+{
+    struct world_notes *n = pvt_clockevent_strategy_state(dev);
+
+    switch (what) {
+    case PVT_CE_NOTIFY_ATTACH:
+        n->attach++;
+        break;
+    case PVT_CE_NOTIFY_MODE:
+        n->mode++;
+        break;
+    case PVT_CE_NOTIFY_CLOCKSOURCE:
+        n->clocksource++;
+        break;
+    case PVT_CE_NOTIFY_RESUME:
+        n->resume++;
+        break;
+    }
+}
+
 /* The offset an offset strategy took on dev (which must have one). */
 static inline struct pvt_ce_offset world_offset(
     const struct pvt_clockevent *dev)
