@@ -43,10 +43,13 @@
  *   - register, unregister, bind, release and set_strategy change who uses
  *     the device: the caller serialises them against the device's
  *     interrupt and every other call on the device (interrupts off, or
- *     before the device is started);
+ *     before the device is started); register and unregister also change
+ *     the timekeeper's listeners, so they are serialised with its
+ *     clocksource switches and resumes too (timekeeping.h);
  *   - the accessors read plain fields: exact on the device's own vCPU with
  *     its interrupt held off, a snapshot otherwise;
- *   - config, delta2ns, ns2ticks and state_name touch no shared state.
+ *   - delta2ns, ns2ticks and state_name touch no shared state; config
+ *     writes only the device, before it is registered.
  * No function sleeps or allocates; all are bounded.
  */
 #ifndef PVTIMER_CLOCKEVENT_H

@@ -39,7 +39,7 @@ static int check_highres(struct pvt_tick *tick);
 /* The device's handler in the periodic modes (the device's interrupt). */
 static void handle_periodic(struct pvt_clockevent *dev)
 {
-    struct pvt_tick *tick = dev->core.owner;
+    struct pvt_tick *tick = pvt_clockevent_owner(dev);
     int64_t next;
     int rc;
 
@@ -47,7 +47,8 @@ static void handle_periodic(struct pvt_clockevent *dev)
     if (tick->mode == PVT_TICK_EMULATED) {
         /* on the grid of the previous deadline, not of "now": a late tick
          * does not push the next one later */
-        next = pvt_add_sat_s64(dev->core.next_event, (int64_t)tick->period_ns);
+        next = pvt_add_sat_s64(pvt_clockevent_next_event(dev),
+                               (int64_t)tick->period_ns);
         for (;;) {
             rc = pvt_clockevent_program(dev, next, false);
             if (rc != -PVT_ETIME)
@@ -75,7 +76,7 @@ static void handle_periodic(struct pvt_clockevent *dev)
     }
     /* a failed switch leaves the tick as it was (counted there) and is
      * tried again at the next tick */
-    if (tick->dev->core.owner == tick)
+    if (pvt_clockevent_owner(tick->dev) == tick)
         (void)check_highres(tick);
 }
 
@@ -176,7 +177,7 @@ static int check_highres(struct pvt_tick *tick)
         pvt__clockevent_notify(tick->q->dev, PVT_CE_NOTIFY_MODE);
         goto switched;
     }
-    next = dev->core.next_event;
+    next = pvt_clockevent_next_event(dev);
     pvt__clockevent_release(dev);
     /* a change of timer mode for the strategies, also when the device was
      * already oneshot under the emulated tick */
@@ -190,10 +191,12 @@ static int check_highres(struct pvt_tick *tick)
         if (tick->q->dev == dev)
             (void)pvt_tq_set_device(tick->q, NULL);
         pvt__clockevent_bind(dev, handle_periodic, tick);
-        if (old == PVT_TICK_PERIODIC && dev->core.state != PVT_CE_PERIODIC) {
+        if (old == PVT_TICK_PERIODIC &&
+            pvt_clockevent_state(dev) != PVT_CE_PERIODIC) {
             if (pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns))
                 tick->stats.program_errors++;
-        } else if (old == PVT_TICK_EMULATED && dev->core.next_event != next) {
+        } else if (old == PVT_TICK_EMULATED &&
+                   pvt_clockevent_next_event(dev) != next) {
             if (pvt_clockevent_program(dev, next, true))
                 tick->stats.program_errors++;
         }
