@@ -18,8 +18,7 @@
  * (a counter that stepped back, a delta past half the range) returns the
  * last value. Switching clocksource is continuous: the new source takes
  * over from the current value. Whoever needs to hear of a switch or a
- * resume (the clockevent layer, for each registered device) adds a
- * listener; the timekeeper knows nothing of what listens.
+ * resume adds a listener; the timekeeper knows nothing of what listens.
  *
  * Calling context: one timekeeper per guest; it is not locked. now() and
  * update() may run in interrupt context (the tick, a device event); a
