@@ -488,29 +488,29 @@ TEST_IMPL(ce_listens_while_registered)
     ASSERT_OK(pvt_clockevent_register(&second, &w.tk));
     ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &told_strategy, &t));
     ASSERT_OK(pvt_clockevent_set_strategy(&second, &told_strategy, &t2));
-    ASSERT_UEQ(t.attach, 1);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_ATTACH], 1);
 
     ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
-    ASSERT_UEQ(t.clocksource, 1);
-    ASSERT_UEQ(t2.clocksource, 1);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
     ASSERT_OK(pvt_timekeeper_resume(&w.tk));
-    ASSERT_UEQ(t.resume, 1);
-    ASSERT_UEQ(t2.resume, 1);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_RESUME], 1);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_RESUME], 1);
 
     /* unregistered: told nothing more; the other device still is */
     ASSERT_OK(pvt_clockevent_unregister(&w.pv));
     ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &w.tsc));
     ASSERT_OK(pvt_timekeeper_resume(&w.tk));
-    ASSERT_UEQ(t.clocksource, 1);
-    ASSERT_UEQ(t.resume, 1);
-    ASSERT_UEQ(t2.clocksource, 2);
-    ASSERT_UEQ(t2.resume, 2);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_RESUME], 1);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_CLOCKSOURCE], 2);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_RESUME], 2);
     /* registered again: it listens again */
     ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
     ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &told_strategy, &t));
     ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
-    ASSERT_UEQ(t.clocksource, 2);
-    ASSERT_UEQ(t2.clocksource, 3);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_CLOCKSOURCE], 2);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_CLOCKSOURCE], 3);
     ASSERT_OK(pvt_clockevent_unregister(&second));
     ASSERT_OK(pvt_clockevent_unregister(&w.pv));
     ASSERT_NULL(w.tk.listeners);

@@ -439,7 +439,7 @@ static void highres_switch(bool periodic)
 
     guest_boot(&g, HZ, periodic ? FEAT_BOTH : FEAT_ONESHOT, CLOCK_JIFFIES);
     ASSERT_OK(pvt_clockevent_set_strategy(&g.w.pv, &counted_abs_mode, &notes));
-    ASSERT_UEQ(notes.attach, 1);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_ATTACH], 1);
     ASSERT_OK(tick_start(&g, &g.reg));
     ASSERT_EQ(g.tick.mode, periodic ? PVT_TICK_PERIODIC : PVT_TICK_EMULATED);
     rec_arm(&a, &g, da);
@@ -471,8 +471,8 @@ static void highres_switch(bool periodic)
     ASSERT_PTR_EQ(g.reg.current, &g.w.tsc);
     ASSERT_PTR_EQ(g.w.tk.cs, &g.w.tsc);
     ASSERT_EQ(clock_check(&g), K * P); /* continuous */
-    ASSERT_UEQ(notes.clocksource, 1);
-    ASSERT_UEQ(notes.mode, 0);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 0);
     ASSERT_EQ(world_offset(&g.w.pv).guest_base, K * P);
     ASSERT_UEQ(world_offset(&g.w.pv).device_base,
                H0 + (uint64_t)(K * P + P / 2));
@@ -500,7 +500,7 @@ static void highres_switch(bool periodic)
     ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
     /* the strategy heard of the mode change once and re-took its offset
      * there: guest hs against hypervisor H0 + (K + 1) P */
-    ASSERT_UEQ(notes.mode, 1);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 1);
     ASSERT_EQ(world_offset(&g.w.pv).guest_base, hs);
     ASSERT_UEQ(world_offset(&g.w.pv).device_base, H0 + (uint64_t)(K + 1) * P);
     /* the tick is a timer a period after its last jiffy, and the device
@@ -545,7 +545,7 @@ static void highres_switch(bool periodic)
     ASSERT_EQ(now, hs + ((db - hs) / P + 5) * P);
     ASSERT_UEQ(g.tick.stats.jiffies_late, 0);
     ASSERT_UEQ(g.q.stats.spurious, 0);
-    ASSERT_UEQ(notes.mode, 1);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 1);
 }
 
 TEST_IMPL(tick_highres_switch_emulated)

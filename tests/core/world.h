@@ -217,9 +217,9 @@ static inline void world_attach(struct world *w, struct pvt_clockevent *dev,
 }
 
 /* What a strategy was told, counted by world_note() in its state (tests'
- * own strategies). */
+ * own strategies): told[PVT_CE_NOTIFY_MODE] mode changes, and so on. */
 struct world_notes {
-    unsigned int attach, mode, clocksource, resume;
+    unsigned int told[PVT_CE_NOTIFY_RESUME + 1];
 };
 
 static inline void world_note(struct pvt_clockevent *dev,
@@ -227,20 +227,7 @@ static inline void world_note(struct pvt_clockevent *dev,
 {
     struct world_notes *n = pvt_clockevent_strategy_state(dev);
 
-    switch (what) {
-    case PVT_CE_NOTIFY_ATTACH:
-        n->attach++;
-        break;
-    case PVT_CE_NOTIFY_MODE:
-        n->mode++;
-        break;
-    case PVT_CE_NOTIFY_CLOCKSOURCE:
-        n->clocksource++;
-        break;
-    case PVT_CE_NOTIFY_RESUME:
-        n->resume++;
-        break;
-    }
+    n->told[what]++;
 }
 
 /* The offset an offset strategy took on dev (which must have one). */
