@@ -227,8 +227,6 @@ static int setup(struct bench_ctx *c)
     };
     rc = pvt_drift_init(&c->drift, NULL);
     if (!rc)
-        rc = pvt_drift_attach(&c->dev, &c->drift);
-    if (!rc)
         rc = pvt_clockevent_config(&c->dev, PVT_NSEC_PER_SEC, 1000, UINT32_MAX);
     if (!rc)
         rc = pvt_clockevent_register(&c->dev, &c->tk);
@@ -287,9 +285,10 @@ int pvt_bench_clock(int argc, char **argv)
     ROW("timekeeper now (tsc)", OP_TK_NOW);
     for (i = 0; i < nstrat && nrows < PVT_ARRAY_SIZE(rows); i++) {
         char label[48];
-        if (pvt_clockevent_set_strategy(&c.dev, all[i]) != 0)
+        if (pvt_clockevent_set_strategy(&c.dev, all[i], &c.drift) != 0)
             continue;
-        if (all[i] == &pvt_strategy_compensated && lock_estimator(&c) != 0) {
+        if ((all[i]->flags & PVT_STRATEGY_ESTIMATOR) &&
+            lock_estimator(&c) != 0) {
             fprintf(stderr, "pvtimer bench clock: the estimator did not "
                             "lock\n");
             return 1;

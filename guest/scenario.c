@@ -233,7 +233,7 @@ static void on_singleshot(const struct pvt_irq_state *st)
     if (hv >= l->hv_deadline) {
         uint32_t fl = (R.asked_after_boot ? PVT_SAMPLE_AFTER_SWITCH : 0) |
                       (R.asked_locked ? PVT_SAMPLE_LOCKED : 0);
-        int64_t target = R.dev.single.last.target;
+        int64_t target = pvt_clockevent_last(&R.dev.single)->target;
         int64_t dev_err = now - target;
         int64_t aim = dev_err - (int64_t)(hv - l->hv_deadline);
         uint64_t cyc;
@@ -253,7 +253,7 @@ static void on_singleshot(const struct pvt_irq_state *st)
 
 static void on_lapic(const struct pvt_irq_state *st)
 {
-    uint64_t want = R.dev.lapic.last.value;
+    uint64_t want = pvt_clockevent_last(&R.dev.lapic)->value;
     uint64_t at = st->tsc[PVT_IRQ_LAPIC_TIMER];
 
     if (at >= want)
@@ -382,8 +382,8 @@ static int setup(int n)
     CHECK("true time", pvt_timekeeper_init(&R.true_tk, &R.clocks.true_tsc, 0));
     CHECK("true time", pvt_tq_init(&R.evq, &R.true_tk));
     CHECK("lapic", pvt_clockevent_register(&R.dev.lapic, &R.true_tk));
-    CHECK("lapic",
-          pvt_clockevent_set_strategy(&R.dev.lapic, &pvt_strategy_coupled));
+    CHECK("lapic", pvt_clockevent_set_strategy(&R.dev.lapic,
+                                               &pvt_strategy_coupled, NULL));
     CHECK("lapic", pvt_tq_set_device(&R.evq, &R.dev.lapic));
 
     /* the guest kernel */
@@ -399,11 +399,10 @@ static int setup(int n)
           pvt_cs_registry_init(&R.reg, pvt_timekeeper_follow, &R.tk));
     CHECK("registry", pvt_cs_registry_add(&R.reg, boot_cs));
     CHECK("pv-singleshot", pvt_clockevent_register(&R.dev.single, &R.tk));
-    CHECK("pv-singleshot",
-          pvt_clockevent_set_strategy(&R.dev.single, p->strategy));
     /* the estimator compensated reads (the others ignore it) */
     CHECK("drift estimator", pvt_drift_init(&R.drift, NULL));
-    CHECK("drift estimator", pvt_drift_attach(&R.dev.single, &R.drift));
+    CHECK("pv-singleshot",
+          pvt_clockevent_set_strategy(&R.dev.single, p->strategy, &R.drift));
     R.locked_at = -1;
     CHECK("pv-periodic", pvt_clockevent_register(&R.dev.periodic, &R.tk));
     CHECK("queue", pvt_tq_init(&R.q, &R.tk));
@@ -492,7 +491,7 @@ static _Noreturn void run_user(void *arg)
         if (st.pending & (1u << PVT_IRQ_SINGLESHOT))
             on_singleshot(&st);
         if ((st.pending & (1u << PVT_IRQ_PERIODIC)) &&
-            R.dev.periodic.state == PVT_CE_PERIODIC)
+            pvt_clockevent_state(&R.dev.periodic) == PVT_CE_PERIODIC)
             pvt_clockevent_event(&R.dev.periodic);
         if (st.pending & (1u << PVT_IRQ_LAPIC_TIMER))
             on_lapic(&st);

@@ -87,7 +87,7 @@ static int pass(struct pvt_clocksource *cs,
         (rc = pvt_cs_registry_init(&P.reg, pvt_timekeeper_follow, &P.tk)) < 0 ||
         (rc = pvt_cs_registry_add(&P.reg, cs)) < 0 ||
         (rc = pvt_clockevent_register(&dev.lapic, &P.tk)) < 0 ||
-        (rc = pvt_clockevent_set_strategy(&dev.lapic, strategy)) < 0 ||
+        (rc = pvt_clockevent_set_strategy(&dev.lapic, strategy, NULL)) < 0 ||
         (rc = pvt_tq_init(&P.q, &P.tk)) < 0 ||
         (rc = pvt_tq_set_device(&P.q, &dev.lapic)) < 0) {
         pvt_test_printf("guest: standalone: setup: %s\n", pvt_strerror(rc));
@@ -109,6 +109,7 @@ static int pass(struct pvt_clocksource *cs,
                     (unsigned long)P.q.stats.spurious,
                     (long)P.late[P.fired / 2], (long)P.late[P.fired * 99 / 100],
                     (long)P.late[P.fired - 1]);
+    pvt_tq_set_device(&P.q, NULL);
     pvt_clockevent_unregister(&dev.lapic);
     return P.early ? 1 : 0;
 }

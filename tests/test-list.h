@@ -133,7 +133,8 @@
     X(tk_never_backwards, PVT_TEST_CORE, 0)                                    \
     X(tk_switch_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_resume_is_continuous, PVT_TEST_CORE, 0)                               \
-    X(tk_ns_to_cycles, PVT_TEST_CORE, 0)
+    X(tk_ns_to_cycles, PVT_TEST_CORE, 0)                                       \
+    X(tk_listeners, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_CLOCKEVENT(X)                                                \
     X(ce_delta2ns, PVT_TEST_CORE, 0)                                           \
@@ -145,7 +146,9 @@
     X(ce_refusals_and_retries, PVT_TEST_CORE, 0)                               \
     X(ce_gives_up, PVT_TEST_CORE, 0)                                           \
     X(ce_states, PVT_TEST_CORE, 0)                                             \
-    X(ce_event_handler, PVT_TEST_CORE, 0)
+    X(ce_event_handler, PVT_TEST_CORE, 0)                                      \
+    X(ce_bind_release, PVT_TEST_CORE, 0)                                       \
+    X(ce_listens_while_registered, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_STRATEGY(X)                                                  \
     X(strategy_table, PVT_TEST_CORE, 0)                                        \
@@ -158,7 +161,9 @@
     X(strategy_saturates, PVT_TEST_CORE, 0)                                    \
     X(strategy_u32_delta_clamp, PVT_TEST_CORE, 0)                              \
     X(strategy_rounds_up, PVT_TEST_CORE, 0)                                    \
-    X(strategy_clocksource_switch, PVT_TEST_CORE, 0)
+    X(strategy_clocksource_switch, PVT_TEST_CORE, 0)                           \
+    X(strategy_state, PVT_TEST_CORE, 0)                                        \
+    X(strategy_flags, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_DRIFT(X)                                                     \
     X(drift_errors, PVT_TEST_CORE, 0)                                          \

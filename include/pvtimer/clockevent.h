@@ -2,8 +2,11 @@
  * pvtimer: clockevent devices (something the guest programs).
  *
  * As in Linux, a device is a public struct that is also its ops table: the
- * driver fills in its callbacks and limits, the core owns the state and
- * changes it only through the functions below.
+ * driver fills in its callbacks and limits; the state the core keeps is in
+ * the private member `core`, which only the functions below change and
+ * which others read through the accessors. One owner (the timer queue or
+ * the tick) takes the device's events: it binds itself with a handler and
+ * releases the device when done (pvt_clockevent_bind/release).
  *
  * The device counts in its own ticks; the core converts ns to ticks with
  *
@@ -31,19 +34,40 @@
  *   - starvation prevention: while a forced min-delta event is pending, a
  *     request for a deadline within min_delta does not re-program the
  *     device (the pending event fires first anyway).
+ *
+ * Calling context. A device belongs to one vCPU and is not locked:
+ *   - pvt_clockevent_event() runs in the device's interrupt context, and
+ *     calls the owner's handler there; the handler may program the device;
+ *   - program, set_state and notify run in the owner's context (its
+ *     handler, or with the device's interrupt held off on its vCPU);
+ *   - register, unregister, bind, release and set_strategy change who uses
+ *     the device: the caller serialises them against the device's
+ *     interrupt and every other call on the device (interrupts off, or
+ *     before the device is started); register and unregister also change
+ *     the timekeeper's listeners, so they are serialised with its
+ *     clocksource switches and resumes too (timekeeping.h);
+ *   - the accessors read plain fields: exact on the device's own vCPU with
+ *     its interrupt held off, a snapshot otherwise;
+ *   - delta2ns, ns2ticks and state_name touch no shared state; config
+ *     writes only the device, before it is registered.
+ * No function sleeps or allocates; all are bounded.
  */
 #ifndef PVTIMER_CLOCKEVENT_H
 #define PVTIMER_CLOCKEVENT_H
 
 #include "pvtimer/base.h"
 #include "pvtimer/clocksource.h"
+#include "pvtimer/timekeeping.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct pvt_timekeeper;
 struct pvt_ce_strategy;
+struct pvt_clockevent;
+
+/* The owner's event handler (see pvt_clockevent_bind). */
+typedef void (*pvt_ce_handler_fn)(struct pvt_clockevent *dev);
 
 /* Features. */
 #define PVT_CE_FEAT_PERIODIC (1u << 0) /* can tick periodically by itself */
@@ -89,12 +113,31 @@ struct pvt_ce_stats {
     uint64_t events;           /* events delivered (pvt_clockevent_event) */
 };
 
-/* Strategy-private state kept in the device (see strategy.h). */
-struct pvt_ce_strategy_state {
-    bool have_offset;
+/* The offset the offset strategies aim by (see strategy.h). */
+struct pvt_ce_offset {
+    bool valid;
     int64_t guest_base;   /* guest ns when the offset was taken */
     uint64_t device_base; /* device time at the same moment */
-    void *ext;            /* for strategies that need more (compensated) */
+};
+
+/* What the core keeps in a device: private, read it through the accessors
+ * (a registered device must not be copied or written behind the core). */
+struct pvt_clockevent_core {
+    struct pvt_timekeeper *tk;
+    pvt_ce_handler_fn event_handler; /* the owner's (bind) */
+    void *owner;
+    const struct pvt_ce_strategy *strategy;
+    void *strategy_state;        /* the caller's, given with the strategy */
+    struct pvt_ce_offset offset; /* the offset strategies' own state */
+    enum pvt_ce_state state;
+    int64_t next_event;  /* deadline last asked for (before clamping; the
+                            forced target for min-delta), or TIME_MAX */
+    uint64_t period_ns;  /* in PERIODIC state */
+    int64_t program_now; /* guest ns the programming in progress started */
+    bool forced_pending; /* a forced min-delta event has not fired yet */
+    struct pvt_ce_program last;
+    struct pvt_ce_stats stats;
+    struct pvt_tk_listener listener; /* told of clocksource switches */
 };
 
 struct pvt_clockevent {
@@ -105,7 +148,9 @@ struct pvt_clockevent {
     uint32_t mult;  /* ns -> ticks; see pvt_clockevent_config() */
     uint32_t shift; /* [0, 32] */
     uint64_t min_delta_ticks, max_delta_ticks;
-    uint64_t min_delta_ns, max_delta_ns; /* 0: derived from the ticks */
+    /* 0: derived from the ticks. The core raises min_delta_ns after
+     * repeated refusals (see the top of this file). */
+    uint64_t min_delta_ns, max_delta_ns;
     /* Largest min_delta_ns may be raised to before giving up: one tick in
      * Linux. 0 means PVT_CE_DEFAULT_MIN_DELTA_LIMIT_NS. */
     uint64_t min_delta_limit_ns;
@@ -126,22 +171,8 @@ struct pvt_clockevent {
     const struct pvt_clocksource *coupled_cs;
     void *priv; /* the driver's context */
 
-    /* ---- set by the owner (timer queue / tick) ---- */
-    void (*event_handler)(struct pvt_clockevent *dev);
-    void *owner;
-
-    /* ---- owned by the core ---- */
-    struct pvt_timekeeper *tk;
-    const struct pvt_ce_strategy *strategy;
-    struct pvt_ce_strategy_state sstate;
-    enum pvt_ce_state state;
-    int64_t next_event;  /* deadline last asked for (before clamping; the
-                            forced target for min-delta), or TIME_MAX */
-    uint64_t period_ns;  /* in PERIODIC state */
-    bool forced_pending; /* a forced min-delta event has not fired yet */
-    struct pvt_ce_program last;
-    struct pvt_ce_stats stats;
-    struct pvt_clockevent *tk_next; /* the timekeeper's device list */
+    /* private: use the accessors */
+    struct pvt_clockevent_core core;
 };
 
 /* One tick at HZ 250, Linux's MIN_DELTA_LIMIT for the default HZ. */
@@ -178,24 +209,46 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
  * features; ONESHOT without set_next_event or set_next_abs; set_next_abs
  * without read_timebase; PERIODIC without set_state_periodic; mult 0;
  * shift > 32; min_delta > max_delta; min_delta_limit_ns set outside
- * [min_delta_ns, min(max_delta_ns, INT64_MAX)]), or -PVT_EBUSY (already
- * registered).
+ * [min_delta_ns, min(max_delta_ns, INT64_MAX)]; tk uninitialised), or
+ * -PVT_EBUSY (already registered). The device listens to tk for
+ * clocksource switches and resumes (its strategy is told). The core part
+ * must be zero the first time (a zero-initialised struct); an owner's
+ * binding survives registering and unregistering. Context: serialised.
  */
 int pvt_clockevent_register(struct pvt_clockevent *dev,
                             struct pvt_timekeeper *tk);
 
 /*
- * Shut the device down and detach it from its timekeeper. Returns 0,
- * -PVT_EINVAL, or -PVT_ENOENT (not registered).
+ * Shut the device down and detach it from its timekeeper (it stops
+ * listening). Its owner, if any, keeps it bound and must release it.
+ * Returns 0, -PVT_EINVAL, or -PVT_ENOENT (not registered). Context:
+ * serialised.
  */
 int pvt_clockevent_unregister(struct pvt_clockevent *dev);
+
+/*
+ * Make owner the device's owner: from now on pvt_clockevent_event() calls
+ * handler(dev). Binding again by the same owner replaces the handler.
+ * Returns 0, -PVT_EINVAL (NULL argument, unregistered device), or
+ * -PVT_EBUSY (another owner holds it). Context: serialised.
+ */
+int pvt_clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
+                        void *owner);
+
+/*
+ * Let go of the device: its events reach nobody until it is bound again.
+ * Only its owner may: returns 0, -PVT_EINVAL (NULL argument), -PVT_EBUSY
+ * (another owner holds it), or -PVT_ENOENT (nobody does). Works on an
+ * unregistered device too. Context: serialised.
+ */
+int pvt_clockevent_release(struct pvt_clockevent *dev, void *owner);
 
 /*
  * Change state. PERIODIC needs period_ns >= PVT_CE_MIN_PERIOD_NS (ignored
  * otherwise). The strategy is told (PVT_CE_NOTIFY_MODE) after a successful
  * change into PERIODIC or ONESHOT. Returns 0, -PVT_EINVAL (NULL,
  * unregistered, DETACHED requested, bad period), -PVT_EOPNOTSUPP (the
- * device lacks the feature), or the driver's error.
+ * device lacks the feature), or the driver's error. Context: the owner's.
  */
 int pvt_clockevent_set_state(struct pvt_clockevent *dev,
                              enum pvt_ce_state state, uint64_t period_ns);
@@ -208,22 +261,59 @@ int pvt_clockevent_set_state(struct pvt_clockevent *dev,
  * Returns 0; -PVT_ETIME (expires < 0; in the past and not forced; the
  * device refused and not forced; gave up raising min_delta);
  * -PVT_EINVAL (NULL, unregistered, PERIODIC state, no strategy).
+ * Context: the owner's (its event handler included).
  */
 int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
                            bool force);
 
 /*
  * The driver's interrupt entry: an event arrived. Clears the forced-event
- * mark, counts it, and calls the owner's event_handler. Returns 0 or
- * -PVT_EINVAL (NULL or unregistered).
+ * mark, counts it, and calls the owner's handler (nothing more when the
+ * device has no owner). Returns 0 or -PVT_EINVAL (NULL or unregistered).
+ * Context: the device's interrupt.
  */
 int pvt_clockevent_event(struct pvt_clockevent *dev);
 
 /*
- * Tell the device's strategy something happened (used by the timekeeper
- * and by resume paths). Returns 0 or -PVT_EINVAL.
+ * Tell the device's strategy something happened (the clockevent layer
+ * does this itself for mode changes and for the timekeeper's clocksource
+ * switches and resumes). Returns 0 or -PVT_EINVAL (NULL, unregistered).
+ * Context: the owner's.
  */
 int pvt_clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what);
+
+/* ---- accessors: any context (see the top of this file) ---- */
+
+/* The device's state; PVT_CE_DETACHED for NULL or unregistered. */
+enum pvt_ce_state pvt_clockevent_state(const struct pvt_clockevent *dev);
+
+/* The period in PERIODIC state, else 0 (also for NULL). */
+uint64_t pvt_clockevent_period_ns(const struct pvt_clockevent *dev);
+
+/* The deadline last asked for (before clamping; the target of a forced
+ * min-delta programming), PVT_TIME_MAX when none (or for NULL). */
+int64_t pvt_clockevent_next_event(const struct pvt_clockevent *dev);
+
+/* Is a forced min-delta event programmed and not yet delivered? false for
+ * NULL. */
+bool pvt_clockevent_forced_pending(const struct pvt_clockevent *dev);
+
+/* The last successful programming (requested/target/now/forced) and the
+ * last value handed to the driver; all zero before the first; NULL for a
+ * NULL dev. Valid as long as the device. */
+const struct pvt_ce_program *pvt_clockevent_last(
+    const struct pvt_clockevent *dev);
+
+/* The counters since registration; NULL for a NULL dev. */
+const struct pvt_ce_stats *pvt_clockevent_stats(
+    const struct pvt_clockevent *dev);
+
+/* The owner bound to the device, or NULL (also for a NULL dev). */
+void *pvt_clockevent_owner(const struct pvt_clockevent *dev);
+
+/* The timekeeper the device is registered with, or NULL. */
+struct pvt_timekeeper *pvt_clockevent_timekeeper(
+    const struct pvt_clockevent *dev);
 
 /* ns -> device ticks, rounded up, saturating. dev must be valid. */
 static inline uint64_t pvt_clockevent_ns2ticks(const struct pvt_clockevent *dev,

@@ -46,8 +46,8 @@
  * the correction held so that the result is never shorter than the delta
  * by more than max_early_ns.
  *
- * The `compensated` strategy (strategy.h) reads the estimator from
- * dev->sstate.ext (pvt_drift_attach). At each programming it reads guest
+ * The `compensated` strategy (strategy.h) takes an estimator as its state
+ * (pvt_clockevent_set_strategy). At each programming it reads guest
  * clock, device timebase, guest clock; that bracket both aims the timer
  * (from its midpoint, when the bracket is narrow) and is offered to the
  * estimator, which keeps at most one sample per min_interval_ns: sampling
@@ -59,7 +59,6 @@
 #define PVTIMER_DRIFT_H
 
 #include "pvtimer/base.h"
-#include "pvtimer/clockevent.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -207,13 +206,6 @@ int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out);
  */
 int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns,
                     uint64_t *out);
-
-/*
- * Give a device's `compensated` strategy its estimator (NULL detaches: the
- * strategy then programs as `delta`). The estimator is reset. Returns 0 or
- * -PVT_EINVAL (dev NULL, d uninitialised).
- */
-int pvt_drift_attach(struct pvt_clockevent *dev, struct pvt_drift *d);
 
 /* "unlocked", "step", "locked", "stable", or "invalid". */
 const char *pvt_drift_state_name(enum pvt_drift_state state);

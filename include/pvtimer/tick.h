@@ -81,7 +81,9 @@ struct pvt_tick {
  * once the tick goes high-res. Returns 0, -PVT_EINVAL (NULL argument,
  * unregistered device, q or jiffies not initialised), -PVT_EBUSY (dev has
  * an owner, or is the queue's device), -PVT_EOPNOTSUPP (dev can neither tick nor fire once), or the
- * device's error.
+ * device's error. The tick binds itself as the device's owner
+ * (pvt_clockevent_bind). Context: serialised against the device's
+ * interrupt, as binding is.
  */
 int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
                   struct pvt_timer_queue *q, struct pvt_clockevent *dev,
@@ -93,14 +95,17 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
  * high-res, or the clocksource or device does not qualify), or a negative
  * error from the device; the tick then stays as it was (the queue lets go
  * of the device, which is put back in periodic state or re-programmed for
- * the emulated tick's deadline).
+ * the emulated tick's deadline; a driver refusing that is counted in
+ * stats.program_errors). Context: the tick's device interrupt (the tick
+ * calls it there), or serialised against it and the queue's device.
  */
 int pvt_tick_check_highres(struct pvt_tick *tick);
 
 /*
  * Idle: stop the tick (high-res mode only) / restart it. Entering twice or
  * leaving when not stopped does nothing. Return 0, -PVT_EINVAL, or
- * -PVT_EOPNOTSUPP (enter in a periodic mode).
+ * -PVT_EOPNOTSUPP (enter in a periodic mode). Context: the vCPU's idle
+ * path, with the queue's device interrupt held off.
  */
 int pvt_tick_idle_enter(struct pvt_tick *tick);
 int pvt_tick_idle_exit(struct pvt_tick *tick);

@@ -17,11 +17,15 @@
  * The clock never goes backwards: a reading below the last one returned
  * (a counter that stepped back, a delta past half the range) returns the
  * last value. Switching clocksource is continuous: the new source takes
- * over from the current value. Every clockevent device registered with the
- * timekeeper is told of the switch so that its strategy can react.
+ * over from the current value. Whoever needs to hear of a switch or a
+ * resume adds a listener; the timekeeper knows nothing of what listens.
  *
- * One timekeeper per guest; it is not locked (a guest with several vCPUs
- * serialises updates as a kernel would).
+ * Calling context: one timekeeper per guest; it is not locked. now() and
+ * update() may run in interrupt context (the tick, a device event); a
+ * guest with several vCPUs, or one that reads the clock in an interrupt
+ * while changing clocksource, serialises the changes (init,
+ * set_clocksource, resume, the listener functions) against every other
+ * call on the same timekeeper as a kernel would (a lock or interrupts off).
  */
 #ifndef PVTIMER_TIMEKEEPING_H
 #define PVTIMER_TIMEKEEPING_H
@@ -33,17 +37,35 @@
 extern "C" {
 #endif
 
-struct pvt_clockevent;
+/* What a listener is told. */
+enum pvt_tk_event {
+    PVT_TK_CLOCKSOURCE, /* the guest switched clocksource */
+    PVT_TK_RESUME,      /* the clock resumed after a pause or migration */
+};
+
+struct pvt_tk_listener;
+
+/* Called after the change, in the context of the call that made it (with
+ * the caller's serialisation held). It may read the timekeeper but must
+ * not add or remove listeners. */
+typedef void (*pvt_tk_listener_fn)(struct pvt_tk_listener *l,
+                                   enum pvt_tk_event what);
+
+/* Intrusive: embedded in the listener's own struct (recover it from l). */
+struct pvt_tk_listener {
+    pvt_tk_listener_fn fn;
+    struct pvt_tk_listener *next; /* the timekeeper's list */
+};
 
 struct pvt_timekeeper {
     struct pvt_clocksource *cs;
-    uint64_t cycle_last;            /* counter value at base_ns */
-    int64_t base_ns;                /* guest ns at cycle_last */
-    uint64_t frac;                  /* remainder, in 2^-shift ns, < 2^shift */
-    int64_t last_ns;                /* highest value now() returned */
-    uint32_t cs_generation;         /* bumped at every clocksource switch */
-    uint64_t backwards;             /* readings clamped by the guard */
-    struct pvt_clockevent *devices; /* told of clocksource switches */
+    uint64_t cycle_last;    /* counter value at base_ns */
+    int64_t base_ns;        /* guest ns at cycle_last */
+    uint64_t frac;          /* remainder, in 2^-shift ns, < 2^shift */
+    int64_t last_ns;        /* highest value now() returned */
+    uint32_t cs_generation; /* bumped at every clocksource switch */
+    uint64_t backwards;     /* readings clamped by the guard */
+    struct pvt_tk_listener *listeners; /* told of switches and resumes */
 };
 
 /*
@@ -67,8 +89,8 @@ int64_t pvt_timekeeper_update(struct pvt_timekeeper *tk);
 
 /*
  * Switch to clocksource cs, continuing from the current time, and tell
- * every registered device. Switching to the current one does nothing.
- * Returns 0 or -PVT_EINVAL (NULL or uninitialised cs).
+ * every listener (PVT_TK_CLOCKSOURCE). Switching to the current one does
+ * nothing. Returns 0 or -PVT_EINVAL (NULL or uninitialised cs).
  */
 int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
                                    struct pvt_clocksource *cs);
@@ -78,10 +100,25 @@ int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
  * (a kernel's monotonic clock does not count time it was not running),
  * re-anchored on the counter's current value, so that a jump of the counter
  * meanwhile (a new host's clock) is not taken as elapsed time. Every
- * registered device is told PVT_CE_NOTIFY_RESUME. Returns 0 or
- * -PVT_EINVAL.
+ * listener is told PVT_TK_RESUME. Returns 0 or -PVT_EINVAL.
  */
 int pvt_timekeeper_resume(struct pvt_timekeeper *tk);
+
+/*
+ * Add l (fn set; not on any list) to the listeners: the most recently
+ * added is told first. l must stay valid until removed. Returns 0,
+ * -PVT_EINVAL (NULL, no fn, uninitialised tk), or -PVT_EBUSY (l is already
+ * on this timekeeper's list).
+ */
+int pvt_timekeeper_add_listener(struct pvt_timekeeper *tk,
+                                struct pvt_tk_listener *l);
+
+/*
+ * Take l off the listeners: it is told nothing more. Returns 0,
+ * -PVT_EINVAL (NULL), or -PVT_ENOENT (l is not on the list).
+ */
+int pvt_timekeeper_remove_listener(struct pvt_timekeeper *tk,
+                                   struct pvt_tk_listener *l);
 
 /*
  * A pvt_cs_switch_fn for pvt_cs_registry_init(reg, ..., tk): follows the

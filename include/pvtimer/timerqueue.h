@@ -175,19 +175,20 @@ int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t);
 int64_t pvt_tq_earliest(const struct pvt_timer_queue *q);
 
 /*
- * Take dev (registered, oneshot-capable) for high-resolution mode: it
- * becomes the device's event handler's owner, is put in ONESHOT state and
- * programmed for the earliest timer. NULL releases the device (the queue
- * goes back to being run by the tick). Returns 0, -PVT_EINVAL (NULL q,
- * unregistered dev, another owner), -PVT_EOPNOTSUPP (no oneshot), or the
- * device's error.
+ * Take dev (registered, oneshot-capable) for high-resolution mode: the
+ * queue binds itself as its owner (pvt_clockevent_bind), puts it in
+ * ONESHOT state and programs it for the earliest timer. NULL releases the
+ * device (the queue goes back to being run by the tick). Returns 0,
+ * -PVT_EINVAL (NULL q, unregistered dev, another owner), -PVT_EOPNOTSUPP
+ * (no oneshot), or the device's error. Context: serialised against the
+ * device's interrupt (as pvt_clockevent_bind).
  */
 int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev);
 
 /*
- * The high-resolution event handler (installed by pvt_tq_set_device as
- * dev->event_handler; call it directly only for tests). Returns the number
- * of callbacks run, or -PVT_EINVAL.
+ * The high-resolution event handler (bound by pvt_tq_set_device as the
+ * device's handler; call it directly only for tests). Returns the number
+ * of callbacks run, or -PVT_EINVAL. Context: the device's interrupt.
  */
 int pvt_tq_event(struct pvt_timer_queue *q);
 

@@ -1,5 +1,7 @@
 /*
- * Between the clockevent layer and the strategies (not installed).
+ * Between the clockevent layer, the strategies and the core's owners (the
+ * timer queue, the tick): unchecked entry points for callers that hold a
+ * device they have already validated (not installed).
  */
 #ifndef PVTIMER_CORE_CLOCKEVENT_INTERNAL_H
 #define PVTIMER_CORE_CLOCKEVENT_INTERNAL_H
@@ -7,8 +9,33 @@
 #include "pvtimer/clockevent.h"
 
 /* Hand the device a relative delta in ticks / an absolute time in its
- * timebase, recording it in dev->last. Return the driver's result. */
+ * timebase, recording it in the device's last programming. Return the
+ * driver's result. Context: a strategy's program. */
 int pvt__ce_set_relative(struct pvt_clockevent *dev, uint64_t ticks);
+int pvt__ce_set_absolute(struct pvt_clockevent *dev, uint64_t when);
+
+/*
+ * The one delta clamp: a delta in ns held to [min_delta_ns, max_delta_ns]
+ * (the clockevent layer's clamp of a request, and the floor the strategies
+ * that re-read the clocks apply to what is left of it). *clamped (may be
+ * NULL) is set to -1 when it was raised, 1 when cut, 0 otherwise.
+ */
+static inline uint64_t pvt__ce_clamp_ns(const struct pvt_clockevent *dev,
+                                        uint64_t ns, int *clamped)
+{
+    int c = 0;
+
+    if (ns > dev->max_delta_ns) {
+        ns = dev->max_delta_ns;
+        c = 1;
+    } else if (ns < dev->min_delta_ns) {
+        ns = dev->min_delta_ns;
+        c = -1;
+    }
+    if (clamped)
+        *clamped = c;
+    return ns;
+}
 
 /*
  * A delta in ns as device ticks: rounded up (never early), then held to
@@ -28,11 +55,27 @@ static inline uint64_t pvt__ce_delta_ticks(const struct pvt_clockevent *dev,
         t = dev->min_delta_ticks;
     return t;
 }
-int pvt__ce_set_absolute(struct pvt_clockevent *dev, uint64_t when);
+
+/* The guest time the clockevent layer read for the programming in
+ * progress (target was clamped against it). Context: a strategy's
+ * program. */
+static inline int64_t pvt__ce_program_now(const struct pvt_clockevent *dev)
+{
+    return dev->core.program_now;
+}
 
 /* The `delta` strategy's programming, which `coupled` and `compensated`
  * fall back to (strategy.c). */
-int pvt__delta_program(struct pvt_clockevent *dev, int64_t now, int64_t target,
-                       uint64_t delta_ns);
+int pvt__delta_program(struct pvt_clockevent *dev, int64_t target);
+
+/* pvt_clockevent_notify() for a registered device. */
+void pvt__clockevent_notify(struct pvt_clockevent *dev,
+                            enum pvt_ce_notify what);
+
+/* Bind / release for an owner that knows the device registered and its own
+ * (release) or free (bind). Context: serialised, as the checked ones. */
+void pvt__clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
+                          void *owner);
+void pvt__clockevent_release(struct pvt_clockevent *dev);
 
 #endif /* PVTIMER_CORE_CLOCKEVENT_INTERNAL_H */

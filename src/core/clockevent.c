@@ -5,10 +5,13 @@
  * device value is the strategy's business (strategy.c).
  */
 #include "pvtimer/clockevent.h"
+#include "util.h"
+
+#include <stddef.h>
 
 #include "clockevent-internal.h"
 #include "pvtimer/strategy.h"
-#include "pvtimer/timekeeping.h"
+#include "timekeeping-internal.h"
 
 /* Linux retries a refused min-delta programming this many times before
  * raising min_delta. */
@@ -35,7 +38,7 @@ int pvt_clockevent_delta2ns(const struct pvt_clockevent *dev, uint64_t ticks,
     rnd = (uint64_t)dev->mult - 1;
     if (UINT64_MAX - clc > rnd && (!ismax || dev->mult <= (1ull << dev->shift)))
         clc += rnd;
-    clc /= dev->mult;
+    clc = pvt__div64_u64(clc, dev->mult);
     *ns = clc > PVT_CE_MIN_DELTA_FLOOR_NS ? clc : PVT_CE_MIN_DELTA_FLOOR_NS;
     return 0;
 }
@@ -50,7 +53,7 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
         min_ticks > max_ticks)
         return -PVT_EINVAL;
     /* exact over the longest programmable delta, as Linux chooses it */
-    sec = max_ticks / freq_hz;
+    sec = pvt__div64_u64(max_ticks, freq_hz);
     if (sec == 0)
         sec = 1;
     else if (sec > 600 && max_ticks > UINT32_MAX)
@@ -72,7 +75,20 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
 
 static bool registered(const struct pvt_clockevent *dev)
 {
-    return dev && dev->tk && dev->state != PVT_CE_DETACHED;
+    return dev && dev->core.tk && dev->core.state != PVT_CE_DETACHED;
+}
+
+/* The timekeeper's news, for the device's strategy. */
+static void tk_listener(struct pvt_tk_listener *l, enum pvt_tk_event what)
+{
+    struct pvt_clockevent *dev =
+        (struct pvt_clockevent *)(void *)((char *)l -
+                                          offsetof(struct pvt_clockevent,
+                                                   core.listener));
+
+    pvt__clockevent_notify(dev, what == PVT_TK_CLOCKSOURCE
+                                    ? PVT_CE_NOTIFY_CLOCKSOURCE
+                                    : PVT_CE_NOTIFY_RESUME);
 }
 
 static int check_driver(const struct pvt_clockevent *dev)
@@ -100,7 +116,7 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
 
     if (!dev || !tk || !tk->cs)
         return -PVT_EINVAL;
-    if (dev->tk)
+    if (dev->core.tk)
         return -PVT_EBUSY;
     rc = check_driver(dev);
     if (rc)
@@ -137,22 +153,29 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
         return -PVT_EINVAL;
     }
 
-    dev->tk = tk;
-    dev->state = PVT_CE_SHUTDOWN;
-    dev->next_event = PVT_TIME_MAX;
-    dev->period_ns = 0;
-    dev->forced_pending = false;
-    dev->last = (struct pvt_ce_program){0};
-    dev->stats = (struct pvt_ce_stats){0};
-    dev->strategy = NULL;
-    dev->tk_next = tk->devices;
-    tk->devices = dev;
+    dev->core.listener = (struct pvt_tk_listener){.fn = tk_listener};
+    rc = pvt_timekeeper_add_listener(tk, &dev->core.listener);
+    if (rc)
+        return rc;
+    /* the binding is the owner's: it is left as it is */
+    dev->core.tk = tk;
+    dev->core.state = PVT_CE_SHUTDOWN;
+    dev->core.next_event = PVT_TIME_MAX;
+    dev->core.period_ns = 0;
+    dev->core.program_now = 0;
+    dev->core.forced_pending = false;
+    dev->core.last = (struct pvt_ce_program){0};
+    dev->core.stats = (struct pvt_ce_stats){0};
+    dev->core.strategy = NULL;
+    dev->core.strategy_state = NULL;
+    dev->core.offset = (struct pvt_ce_offset){0};
 
     /* a periodic-only device is never programmed: no strategy */
     if (!(dev->features & PVT_CE_FEAT_ONESHOT))
         return 0;
     rc = pvt_clockevent_set_strategy(
-        dev, dev->set_next_abs ? &pvt_strategy_delta : &pvt_strategy_relative);
+        dev, dev->set_next_abs ? &pvt_strategy_delta : &pvt_strategy_relative,
+        NULL);
     if (rc)
         pvt_clockevent_unregister(dev);
     return rc;
@@ -160,25 +183,56 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
 
 int pvt_clockevent_unregister(struct pvt_clockevent *dev)
 {
-    struct pvt_clockevent **pos;
-
     if (!dev)
         return -PVT_EINVAL;
     if (!registered(dev))
         return -PVT_ENOENT;
-    for (pos = &dev->tk->devices; *pos; pos = &(*pos)->tk_next) {
-        if (*pos == dev) {
-            *pos = dev->tk_next;
-            break;
-        }
-    }
-    if (dev->state != PVT_CE_SHUTDOWN && dev->set_state_shutdown)
-        dev->set_state_shutdown(dev);
-    dev->tk_next = NULL;
-    dev->tk = NULL;
-    dev->state = PVT_CE_DETACHED;
-    dev->strategy = NULL;
-    dev->next_event = PVT_TIME_MAX;
+    /* registered means listening: this cannot fail */
+    (void)pvt_timekeeper_remove_listener(dev->core.tk, &dev->core.listener);
+    /* the device goes whatever the driver says: nothing calls it again */
+    if (dev->core.state != PVT_CE_SHUTDOWN && dev->set_state_shutdown)
+        (void)dev->set_state_shutdown(dev);
+    dev->core.tk = NULL;
+    dev->core.state = PVT_CE_DETACHED;
+    dev->core.strategy = NULL;
+    dev->core.strategy_state = NULL;
+    dev->core.next_event = PVT_TIME_MAX;
+    return 0;
+}
+
+void pvt__clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
+                          void *owner)
+{
+    dev->core.event_handler = handler;
+    dev->core.owner = owner;
+}
+
+void pvt__clockevent_release(struct pvt_clockevent *dev)
+{
+    dev->core.event_handler = NULL;
+    dev->core.owner = NULL;
+}
+
+int pvt_clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
+                        void *owner)
+{
+    if (!registered(dev) || !handler || !owner)
+        return -PVT_EINVAL;
+    if (dev->core.owner && dev->core.owner != owner)
+        return -PVT_EBUSY;
+    pvt__clockevent_bind(dev, handler, owner);
+    return 0;
+}
+
+int pvt_clockevent_release(struct pvt_clockevent *dev, void *owner)
+{
+    if (!dev || !owner)
+        return -PVT_EINVAL;
+    if (!dev->core.owner)
+        return -PVT_ENOENT;
+    if (dev->core.owner != owner)
+        return -PVT_EBUSY;
+    pvt__clockevent_release(dev);
     return 0;
 }
 
@@ -239,48 +293,56 @@ int pvt_clockevent_set_state(struct pvt_clockevent *dev,
     if (rc)
         return rc < 0 ? rc : -PVT_EINVAL;
 
-    old = dev->state;
-    dev->state = state;
-    dev->period_ns = state == PVT_CE_PERIODIC ? period_ns : 0;
+    old = dev->core.state;
+    dev->core.state = state;
+    dev->core.period_ns = state == PVT_CE_PERIODIC ? period_ns : 0;
     if (state != PVT_CE_ONESHOT) {
-        dev->next_event = PVT_TIME_MAX;
-        dev->forced_pending = false;
+        dev->core.next_event = PVT_TIME_MAX;
+        dev->core.forced_pending = false;
     }
     if (mode_of(state) && mode_of(state) != mode_of(old))
-        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
+        pvt__clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
     return 0;
 }
 
 int pvt__ce_set_relative(struct pvt_clockevent *dev, uint64_t ticks)
 {
-    dev->last.value = ticks;
-    dev->last.absolute = false;
+    dev->core.last.value = ticks;
+    dev->core.last.absolute = false;
     return dev->set_next_event(dev, ticks);
 }
 
 int pvt__ce_set_absolute(struct pvt_clockevent *dev, uint64_t when)
 {
-    dev->last.value = when;
-    dev->last.absolute = true;
+    dev->core.last.value = when;
+    dev->core.last.absolute = true;
     return dev->set_next_abs(dev, when);
 }
 
 static void record(struct pvt_clockevent *dev, int64_t requested, int64_t now,
                    int64_t target, bool forced)
 {
-    dev->last.requested = requested;
-    dev->last.now = now;
-    dev->last.target = target;
-    dev->last.forced = forced;
-    dev->stats.programmed++;
+    dev->core.last.requested = requested;
+    dev->core.last.now = now;
+    dev->core.last.target = target;
+    dev->core.last.forced = forced;
+    dev->core.stats.programmed++;
+}
+
+/* Hand the strategy a target clamped against now. */
+static int strategy_program(struct pvt_clockevent *dev, int64_t now,
+                            int64_t target)
+{
+    dev->core.program_now = now;
+    return dev->core.strategy->program(dev, target);
 }
 
 /* Raise min_delta after repeated refusals; -PVT_ETIME once at the limit. */
 static int raise_min_delta(struct pvt_clockevent *dev)
 {
     if (dev->min_delta_ns >= dev->min_delta_limit_ns) {
-        dev->stats.gave_up++;
-        dev->next_event = PVT_TIME_MAX;
+        dev->core.stats.gave_up++;
+        dev->core.next_event = PVT_TIME_MAX;
         return -PVT_ETIME;
     }
     if (dev->min_delta_ns < MIN_DELTA_RAISE_FLOOR_NS)
@@ -289,7 +351,7 @@ static int raise_min_delta(struct pvt_clockevent *dev)
         dev->min_delta_ns += dev->min_delta_ns >> 1;
     if (dev->min_delta_ns > dev->min_delta_limit_ns)
         dev->min_delta_ns = dev->min_delta_limit_ns;
-    dev->stats.min_delta_raised++;
+    dev->core.stats.min_delta_raised++;
     return 0;
 }
 
@@ -301,20 +363,19 @@ static int program_min_delta(struct pvt_clockevent *dev, int64_t requested)
     int tries = 0;
 
     for (;;) {
-        int64_t now = pvt_timekeeper_now(dev->tk);
-        uint64_t delta = dev->min_delta_ns;
-        int64_t target = pvt_add_sat_s64(now, (int64_t)delta);
+        int64_t now = pvt__timekeeper_now(dev->core.tk);
+        int64_t target = pvt_add_sat_s64(now, (int64_t)dev->min_delta_ns);
         int rc;
 
-        dev->next_event = target;
-        dev->stats.forced++;
-        rc = dev->strategy->program(dev, now, target, delta);
+        dev->core.next_event = target;
+        dev->core.stats.forced++;
+        rc = strategy_program(dev, now, target);
         if (rc == 0) {
-            dev->forced_pending = true;
+            dev->core.forced_pending = true;
             record(dev, requested, now, target, true);
             return 0;
         }
-        dev->stats.device_errors++;
+        dev->core.stats.device_errors++;
         if (++tries >= MIN_DELTA_TRIES) {
             rc = raise_min_delta(dev);
             if (rc)
@@ -329,17 +390,17 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
 {
     int64_t now, delta, target;
     uint64_t d;
-    int rc;
+    int clamped, rc;
 
-    if (!registered(dev) || !dev->strategy)
+    if (!registered(dev) || !dev->core.strategy)
         return -PVT_EINVAL;
     if (expires < 0) {
-        dev->stats.refused_past++;
+        dev->core.stats.refused_past++;
         return -PVT_ETIME;
     }
-    switch (dev->state) {
+    switch (dev->core.state) {
     case PVT_CE_SHUTDOWN:
-        dev->next_event = expires;
+        dev->core.next_event = expires;
         return 0;
     case PVT_CE_PERIODIC:
     case PVT_CE_DETACHED:
@@ -357,39 +418,36 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
         break;
     }
 
-    now = pvt_timekeeper_now(dev->tk);
+    now = pvt__timekeeper_now(dev->core.tk);
     delta = expires - now; /* both >= 0: cannot overflow */
     if (delta <= 0 && !force) {
-        dev->stats.refused_past++;
+        dev->core.stats.refused_past++;
         return -PVT_ETIME;
     }
     /* starvation prevention: the pending forced event fires first anyway */
-    if (dev->forced_pending &&
+    if (dev->core.forced_pending &&
         (delta <= 0 || (uint64_t)delta <= dev->min_delta_ns)) {
-        dev->stats.starvation_skips++;
+        dev->core.stats.starvation_skips++;
         return 0;
     }
-    dev->next_event = expires;
+    dev->core.next_event = expires;
     if (delta <= 0)
         return program_min_delta(dev, expires);
 
-    d = (uint64_t)delta;
-    if (d > dev->max_delta_ns) {
-        d = dev->max_delta_ns;
-        dev->stats.clamped_max++;
-    } else if (d < dev->min_delta_ns) {
-        d = dev->min_delta_ns;
-        dev->stats.clamped_min++;
-    }
+    d = pvt__ce_clamp_ns(dev, (uint64_t)delta, &clamped);
+    if (clamped > 0)
+        dev->core.stats.clamped_max++;
+    else if (clamped < 0)
+        dev->core.stats.clamped_min++;
     target = d > (uint64_t)INT64_MAX ? PVT_TIME_MAX
                                      : pvt_add_sat_s64(now, (int64_t)d);
-    rc = dev->strategy->program(dev, now, target, d);
+    rc = strategy_program(dev, now, target);
     if (rc == 0) {
-        dev->forced_pending = false;
+        dev->core.forced_pending = false;
         record(dev, expires, now, target, false);
         return 0;
     }
-    dev->stats.device_errors++;
+    dev->core.stats.device_errors++;
     if (force)
         return program_min_delta(dev, expires);
     return rc < 0 ? rc : -PVT_ETIME;
@@ -399,20 +457,72 @@ int pvt_clockevent_event(struct pvt_clockevent *dev)
 {
     if (!registered(dev))
         return -PVT_EINVAL;
-    dev->stats.events++;
-    dev->forced_pending = false;
-    if (dev->event_handler)
-        dev->event_handler(dev);
+    dev->core.stats.events++;
+    dev->core.forced_pending = false;
+    if (dev->core.event_handler)
+        dev->core.event_handler(dev);
     return 0;
+}
+
+void pvt__clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what)
+{
+    const struct pvt_ce_strategy *s = dev->core.strategy;
+
+    if (s && s->notify)
+        s->notify(dev, what, pvt__timekeeper_now(dev->core.tk));
 }
 
 int pvt_clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what)
 {
     if (!registered(dev))
         return -PVT_EINVAL;
-    if (dev->strategy && dev->strategy->notify)
-        dev->strategy->notify(dev, what, pvt_timekeeper_now(dev->tk));
+    pvt__clockevent_notify(dev, what);
     return 0;
+}
+
+/* ---- accessors ---------------------------------------------------------- */
+
+enum pvt_ce_state pvt_clockevent_state(const struct pvt_clockevent *dev)
+{
+    return dev ? dev->core.state : PVT_CE_DETACHED;
+}
+
+uint64_t pvt_clockevent_period_ns(const struct pvt_clockevent *dev)
+{
+    return dev ? dev->core.period_ns : 0;
+}
+
+int64_t pvt_clockevent_next_event(const struct pvt_clockevent *dev)
+{
+    return dev ? dev->core.next_event : PVT_TIME_MAX;
+}
+
+bool pvt_clockevent_forced_pending(const struct pvt_clockevent *dev)
+{
+    return dev && dev->core.forced_pending;
+}
+
+const struct pvt_ce_program *pvt_clockevent_last(
+    const struct pvt_clockevent *dev)
+{
+    return dev ? &dev->core.last : NULL;
+}
+
+const struct pvt_ce_stats *pvt_clockevent_stats(
+    const struct pvt_clockevent *dev)
+{
+    return dev ? &dev->core.stats : NULL;
+}
+
+void *pvt_clockevent_owner(const struct pvt_clockevent *dev)
+{
+    return dev ? dev->core.owner : NULL;
+}
+
+struct pvt_timekeeper *pvt_clockevent_timekeeper(
+    const struct pvt_clockevent *dev)
+{
+    return registered(dev) ? dev->core.tk : NULL;
 }
 
 const char *pvt_clockevent_state_name(enum pvt_ce_state state)

@@ -26,8 +26,8 @@
  */
 #include "pvtimer/drift.h"
 
-#include "clockevent-internal.h"
 #include "int128.h"
+#include "util.h"
 
 #define DRIFT_MAGIC 0x64726674u /* "drft" */
 #define SPAN_LIMIT  (1ll << 46)
@@ -509,16 +509,6 @@ int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns, uint64_t *out)
         r = delta_ns - d->cfg.max_early_ns;
     *out = r;
     return 1;
-}
-
-int pvt_drift_attach(struct pvt_clockevent *dev, struct pvt_drift *d)
-{
-    if (!dev || (d && !usable(d)))
-        return -PVT_EINVAL;
-    dev->sstate.ext = d;
-    if (d)
-        pvt_drift_reset(d, false);
-    return 0;
 }
 
 const char *pvt_drift_state_name(enum pvt_drift_state state)

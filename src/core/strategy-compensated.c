@@ -22,30 +22,35 @@
  * change the guest clock's rate or the device clock's origin, so they
  * restart the fit (STEP) instead of letting the old one drag; attaching
  * the strategy starts from UNLOCKED.
+ *
+ * Its state is the caller's estimator (struct pvt_drift, initialised),
+ * given to pvt_clockevent_set_strategy(); this file is all the glue
+ * between the estimator and the clockevent layer, so that drift.h needs
+ * no clockevent.h.
  */
 #include "clockevent-internal.h"
 #include "pvtimer/drift.h"
 #include "pvtimer/strategy.h"
-#include "pvtimer/timekeeping.h"
+#include "timekeeping-internal.h"
 
 static bool counts_ns(const struct pvt_clockevent *dev)
 {
     return dev->shift < 32 && dev->mult == (1u << dev->shift);
 }
 
-static int compensated_program(struct pvt_clockevent *dev, int64_t now,
-                               int64_t target, uint64_t delta_ns)
+static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 {
-    struct pvt_drift *d = dev->sstate.ext;
+    struct pvt_drift *d = dev->core.strategy_state;
+    struct pvt_timekeeper *tk = dev->core.tk;
     struct pvt_drift_sample s;
     int64_t g1, g2, gref;
-    uint64_t dnow, bracket, scaled;
+    uint64_t dnow, bracket, delta_ns, scaled;
 
-    if (!d || !counts_ns(dev))
-        return pvt__delta_program(dev, now, target, delta_ns);
-    g1 = pvt_timekeeper_now(dev->tk);
+    if (!counts_ns(dev))
+        return pvt__delta_program(dev, target);
+    g1 = pvt__timekeeper_now(tk);
     dnow = dev->read_timebase(dev);
-    g2 = pvt_timekeeper_now(dev->tk);
+    g2 = pvt__timekeeper_now(tk);
     bracket = g2 > g1 ? (uint64_t)(g2 - g1) : 0;
     gref = g1;
     if (d->cfg.max_delay_ns == 0 || bracket <= d->cfg.max_delay_ns)
@@ -54,13 +59,12 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t now,
     s.a_ns = gref;
     s.b_ns = dnow;
     s.delay_ns = bracket;
-    s.res_ns = pvt_clocksource_cyc2ns(dev->tk->cs, 1);
-    s.epoch = dev->tk->cs_generation;
+    s.res_ns = pvt_clocksource_cyc2ns(tk->cs, 1);
+    s.epoch = tk->cs_generation;
     pvt_drift_feed(d, &s);
 
-    delta_ns = target > gref ? (uint64_t)(target - gref) : 0;
-    if (delta_ns < dev->min_delta_ns)
-        delta_ns = dev->min_delta_ns;
+    delta_ns = pvt__ce_clamp_ns(
+        dev, target > gref ? (uint64_t)(target - gref) : 0, NULL);
     pvt_drift_scale(d, delta_ns, &scaled);
     return pvt__ce_set_absolute(
         dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, scaled)));
@@ -69,11 +73,9 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t now,
 static void compensated_notify(struct pvt_clockevent *dev,
                                enum pvt_ce_notify what, int64_t now)
 {
-    struct pvt_drift *d = dev->sstate.ext;
+    struct pvt_drift *d = dev->core.strategy_state;
 
     (void)now;
-    if (!d)
-        return;
     switch (what) {
     case PVT_CE_NOTIFY_ATTACH:
         pvt_drift_reset(d, false);
@@ -87,11 +89,21 @@ static void compensated_notify(struct pvt_clockevent *dev,
     }
 }
 
+/* An initialised estimator: pvt_drift_get refuses any other. */
+static int compensated_check(const void *state)
+{
+    struct pvt_drift_estimate e;
+
+    return pvt_drift_get(state, &e);
+}
+
 const struct pvt_ce_strategy pvt_strategy_compensated = {
     .name = "compensated",
     .summary = "delta, scaled by an online estimate of the drift (32-bit "
                "fixed point)",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_STATE | PVT_STRATEGY_ESTIMATOR,
     .program = compensated_program,
     .notify = compensated_notify,
+    .check_state = compensated_check,
 };

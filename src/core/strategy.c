@@ -1,5 +1,7 @@
 /*
- * Programming strategies: guest deadline -> device value.
+ * Programming strategies: guest deadline -> device value, and how a device
+ * is given one. The built-in table is in strategies.c, compensated in
+ * strategy-compensated.c: this file links without the drift estimator.
  *
  * Units: guest times are ns; device values are device ticks, converted from
  * ns with the device's mult/shift rounded up (pvt_clockevent_ns2ticks), so
@@ -8,40 +10,47 @@
 #include "pvtimer/strategy.h"
 
 #include "clockevent-internal.h"
-#include "pvtimer/timekeeping.h"
-#include "util.h"
+#include "timekeeping-internal.h"
 
 /* ---- offset strategies ------------------------------------------------ */
+
+/*
+ * Their state is a pair of readings kept in the device (core.offset), not
+ * the caller's: it is three words every device may need, and a caller that
+ * picks a strategy by name then has nothing to provide but an estimator.
+ */
 
 /* Pair a guest reading with a device reading: the offset between the two
  * timebases, as a kernel takes it (guest first, then device). */
 static void take_offset(struct pvt_clockevent *dev, int64_t guest_now)
 {
-    dev->sstate.guest_base = guest_now;
-    dev->sstate.device_base = dev->read_timebase(dev);
-    dev->sstate.have_offset = true;
+    struct pvt_ce_offset *o = &dev->core.offset;
+
+    o->guest_base = guest_now;
+    o->device_base = dev->read_timebase(dev);
+    o->valid = true;
 }
 
 /* device time = device_base + ticks(target - guest_base) */
-static int abs_offset_program(struct pvt_clockevent *dev, int64_t now,
-                              int64_t target, uint64_t delta_ns)
+static int abs_offset_program(struct pvt_clockevent *dev, int64_t target)
 {
-    struct pvt_ce_strategy_state *st = &dev->sstate;
+    const struct pvt_ce_offset *o = &dev->core.offset;
     uint64_t when;
 
-    (void)delta_ns;
-    if (!st->have_offset)
-        take_offset(dev, now);
-    if (target >= st->guest_base) {
-        uint64_t ahead = (uint64_t)(target - st->guest_base);
-        when = pvt_add_sat_u64(st->device_base,
+    /* attaching takes the offset: this is for a strategy whose notify
+     * did not (none of the built-in ones) */
+    if (!o->valid)
+        take_offset(dev, pvt__ce_program_now(dev));
+    if (target >= o->guest_base) {
+        uint64_t ahead = (uint64_t)(target - o->guest_base);
+        when = pvt_add_sat_u64(o->device_base,
                                pvt_clockevent_ns2ticks(dev, ahead));
     } else {
         /* a target before the offset was taken (cannot happen with a
          * monotonic guest clock): round the distance down, stay at >= 0 */
-        uint64_t back = pvt_mul_u64_u32_shr((uint64_t)(st->guest_base - target),
+        uint64_t back = pvt_mul_u64_u32_shr((uint64_t)(o->guest_base - target),
                                             dev->mult, dev->shift);
-        when = st->device_base > back ? st->device_base - back : 0;
+        when = o->device_base > back ? o->device_base - back : 0;
     }
     return pvt__ce_set_absolute(dev, when);
 }
@@ -71,6 +80,7 @@ const struct pvt_ce_strategy pvt_strategy_abs_boot_offset = {
     .name = "abs-boot-offset",
     .summary = "guest deadline + offset taken once at boot",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_OFFSET,
     .program = abs_offset_program,
     .notify = abs_boot_notify,
 };
@@ -80,17 +90,20 @@ const struct pvt_ce_strategy pvt_strategy_abs_mode_offset = {
     .summary = "guest deadline + offset re-taken at every mode or "
                "clocksource change",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_OFFSET,
     .program = abs_offset_program,
     .notify = abs_mode_notify,
 };
 
 /* ---- relative ---------------------------------------------------------- */
 
-static int relative_program(struct pvt_clockevent *dev, int64_t now,
-                            int64_t target, uint64_t delta_ns)
+/* The delta from the clockevent layer's own reading of the guest clock:
+ * the time from that reading to the device's (the path to a hypercall) is
+ * this strategy's error, and re-reading here would hide part of it. */
+static int relative_program(struct pvt_clockevent *dev, int64_t target)
 {
-    (void)now;
-    (void)target;
+    uint64_t delta_ns = (uint64_t)(target - pvt__ce_program_now(dev));
+
     return pvt__ce_set_relative(dev, pvt__ce_delta_ticks(dev, delta_ns));
 }
 
@@ -98,6 +111,7 @@ const struct pvt_ce_strategy pvt_strategy_relative = {
     .name = "relative",
     .summary = "the delta is handed over; the device adds its own now",
     .needs = PVT_CE_NEEDS_RELATIVE,
+    .flags = 0,
     .program = relative_program,
     .notify = NULL,
 };
@@ -106,21 +120,19 @@ const struct pvt_ce_strategy pvt_strategy_relative = {
 
 /*
  * device now + ticks(target - guest now), with the two clocks read back to
- * back here rather than reusing the caller's earlier `now`: anything that
- * delays the vCPU between the clockevent layer's read and this one (a
+ * back here rather than reusing the clockevent layer's earlier reading:
+ * anything that delays the vCPU between that read and this one (a
  * preemption) must not shift the deadline. Guest first, then device: a
  * delay between the two reads makes the event late, never early.
  */
-int pvt__delta_program(struct pvt_clockevent *dev, int64_t now, int64_t target,
-                       uint64_t delta_ns)
+int pvt__delta_program(struct pvt_clockevent *dev, int64_t target)
 {
-    int64_t gnow = pvt_timekeeper_now(dev->tk);
+    int64_t gnow = pvt__timekeeper_now(dev->core.tk);
     uint64_t dnow = dev->read_timebase(dev);
+    uint64_t delta_ns;
 
-    (void)now;
-    delta_ns = target > gnow ? (uint64_t)(target - gnow) : 0;
-    if (delta_ns < dev->min_delta_ns)
-        delta_ns = dev->min_delta_ns;
+    delta_ns = pvt__ce_clamp_ns(
+        dev, target > gnow ? (uint64_t)(target - gnow) : 0, NULL);
     return pvt__ce_set_absolute(
         dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
 }
@@ -130,6 +142,7 @@ const struct pvt_ce_strategy pvt_strategy_delta = {
     .summary = "device now + (deadline - guest now), read at every "
                "programming",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = 0,
     .program = pvt__delta_program,
     .notify = NULL,
 };
@@ -138,15 +151,15 @@ const struct pvt_ce_strategy pvt_strategy_delta = {
 
 /* While the device counts the current clocksource's cycles, the deadline
  * converts exactly through the timekeeper; otherwise fall back to delta. */
-static int coupled_program(struct pvt_clockevent *dev, int64_t now,
-                           int64_t target, uint64_t delta_ns)
+static int coupled_program(struct pvt_clockevent *dev, int64_t target)
 {
+    struct pvt_timekeeper *tk = dev->core.tk;
     uint64_t cycles;
 
-    if (dev->coupled_cs && dev->coupled_cs == dev->tk->cs &&
-        pvt_timekeeper_ns_to_cycles(dev->tk, target, &cycles) == 0)
+    if (dev->coupled_cs && dev->coupled_cs == tk->cs &&
+        pvt_timekeeper_ns_to_cycles(tk, target, &cycles) == 0)
         return pvt__ce_set_absolute(dev, cycles);
-    return pvt__delta_program(dev, now, target, delta_ns);
+    return pvt__delta_program(dev, target);
 }
 
 const struct pvt_ce_strategy pvt_strategy_coupled = {
@@ -154,51 +167,61 @@ const struct pvt_ce_strategy pvt_strategy_coupled = {
     .summary = "exact conversion when the device counts the current "
                "clocksource, else delta",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_COUPLED,
     .program = coupled_program,
     .notify = NULL,
 };
 
-/* ---- table ------------------------------------------------------------- */
-
-static const struct pvt_ce_strategy *const strategies[] = {
-    &pvt_strategy_abs_boot_offset, &pvt_strategy_abs_mode_offset,
-    &pvt_strategy_relative,        &pvt_strategy_delta,
-    &pvt_strategy_coupled,         &pvt_strategy_compensated,
-};
-
-const struct pvt_ce_strategy *const *pvt_strategies(size_t *count)
-{
-    if (count)
-        *count = PVT_ARRAY_SIZE(strategies);
-    return strategies;
-}
-
-const struct pvt_ce_strategy *pvt_strategy_find(const char *name)
-{
-    size_t i;
-
-    if (!name)
-        return NULL;
-    for (i = 0; i < PVT_ARRAY_SIZE(strategies); i++)
-        if (pvt__strcmp(strategies[i]->name, name) == 0)
-            return strategies[i];
-    return NULL;
-}
+/* ---- giving a device a strategy ------------------------------------------ */
 
 int pvt_clockevent_set_strategy(struct pvt_clockevent *dev,
-                                const struct pvt_ce_strategy *s)
+                                const struct pvt_ce_strategy *s, void *state)
 {
-    if (!dev || !dev->tk || dev->state == PVT_CE_DETACHED || !s || !s->program)
+    int rc;
+
+    if (!dev || !dev->core.tk || dev->core.state == PVT_CE_DETACHED || !s ||
+        !s->program)
         return -PVT_EINVAL;
     if ((s->needs & PVT_CE_NEEDS_RELATIVE) && !dev->set_next_event)
         return -PVT_EOPNOTSUPP;
     if ((s->needs & PVT_CE_NEEDS_ABSOLUTE) &&
         (!dev->set_next_abs || !dev->read_timebase))
         return -PVT_EOPNOTSUPP;
-    dev->strategy = s;
-    dev->sstate.have_offset = false;
-    dev->sstate.guest_base = 0;
-    dev->sstate.device_base = 0;
-    pvt_clockevent_notify(dev, PVT_CE_NOTIFY_ATTACH);
+    if (!(s->flags & PVT_STRATEGY_STATE)) {
+        state = NULL;
+    } else if (!state) {
+        return -PVT_EINVAL;
+    } else if (s->check_state) {
+        rc = s->check_state(state);
+        if (rc)
+            return rc < 0 ? rc : -PVT_EINVAL;
+    }
+    dev->core.strategy = s;
+    dev->core.strategy_state = state;
+    dev->core.offset = (struct pvt_ce_offset){0};
+    pvt__clockevent_notify(dev, PVT_CE_NOTIFY_ATTACH);
+    return 0;
+}
+
+const struct pvt_ce_strategy *pvt_clockevent_strategy(
+    const struct pvt_clockevent *dev)
+{
+    return dev ? dev->core.strategy : NULL;
+}
+
+void *pvt_clockevent_strategy_state(const struct pvt_clockevent *dev)
+{
+    return dev ? dev->core.strategy_state : NULL;
+}
+
+int pvt_clockevent_offset(const struct pvt_clockevent *dev, int64_t *guest_base,
+                          uint64_t *device_base)
+{
+    if (!dev || !guest_base || !device_base)
+        return -PVT_EINVAL;
+    if (!dev->core.offset.valid)
+        return -PVT_ENOENT;
+    *guest_base = dev->core.offset.guest_base;
+    *device_base = dev->core.offset.device_base;
     return 0;
 }

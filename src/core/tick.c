@@ -3,6 +3,17 @@
  * tickless idle.
  */
 #include "pvtimer/tick.h"
+#include "util.h"
+
+#include "clockevent-internal.h"
+#include "timekeeping-internal.h"
+
+/*
+ * Everything here runs with the tick's arguments checked once, by
+ * pvt_tick_init: the core's own calls go to the unchecked variants, and
+ * the results that can fail (a driver refusing a state or a deadline) are
+ * counted in stats.program_errors.
+ */
 
 /* One jiffy: fold time in and run the low-res timers. The jiffy's time is
  * read after the increment: on the jiffies clocksource the increment is
@@ -11,10 +22,11 @@ static void tick_periodic(struct pvt_tick *tick)
 {
     tick->jiffies->jiffies++;
     tick->stats.ticks++;
-    tick->last_update = pvt_timekeeper_update(tick->tk);
-    /* a queue with a oneshot device of its own runs itself */
+    tick->last_update = pvt__timekeeper_update(tick->tk);
+    /* a queue with a oneshot device of its own runs itself; the number of
+     * timers run is of no interest here (q is valid: no error) */
     if (!tick->q->dev)
-        pvt_tq_run_expired(tick->q);
+        (void)pvt_tq_run_expired(tick->q);
 }
 
 static bool clock_is_highres(const struct pvt_tick *tick)
@@ -23,10 +35,12 @@ static bool clock_is_highres(const struct pvt_tick *tick)
     return (tick->tk->cs->flags & need) == need;
 }
 
-/* The device's handler in the periodic modes. */
+static int check_highres(struct pvt_tick *tick);
+
+/* The device's handler in the periodic modes (the device's interrupt). */
 static void handle_periodic(struct pvt_clockevent *dev)
 {
-    struct pvt_tick *tick = dev->owner;
+    struct pvt_tick *tick = pvt_clockevent_owner(dev);
     int64_t next;
     int rc;
 
@@ -34,12 +48,13 @@ static void handle_periodic(struct pvt_clockevent *dev)
     if (tick->mode == PVT_TICK_EMULATED) {
         /* on the grid of the previous deadline, not of "now": a late tick
          * does not push the next one later */
-        next = pvt_add_sat_s64(dev->next_event, (int64_t)tick->period_ns);
+        next = pvt_add_sat_s64(pvt_clockevent_next_event(dev),
+                               (int64_t)tick->period_ns);
         for (;;) {
             rc = pvt_clockevent_program(dev, next, false);
             if (rc != -PVT_ETIME)
                 break;
-            if (next > pvt_timekeeper_now(tick->tk)) {
+            if (next > pvt__timekeeper_now(tick->tk)) {
                 /* the device refused a deadline still ahead: no period
                  * was missed, and skipping on would count jiffies that
                  * have not passed (for ever, if it keeps refusing).
@@ -60,8 +75,10 @@ static void handle_periodic(struct pvt_clockevent *dev)
         if (rc)
             tick->stats.program_errors++;
     }
-    if (tick->dev->owner == tick)
-        pvt_tick_check_highres(tick);
+    /* a failed switch leaves the tick as it was (counted there) and is
+     * tried again at the next tick */
+    if (pvt_clockevent_owner(tick->dev) == tick)
+        (void)check_highres(tick);
 }
 
 /* Bring jiffies up to date from a clock that does not depend on ticks. */
@@ -71,7 +88,7 @@ static void update_jiffies(struct pvt_tick *tick, int64_t now)
 
     if (now - tick->last_update < (int64_t)tick->period_ns)
         return;
-    n = (uint64_t)(now - tick->last_update) / tick->period_ns;
+    n = pvt__div64_u64((uint64_t)(now - tick->last_update), tick->period_ns);
     tick->jiffies->jiffies += n;
     tick->last_update += (int64_t)(n * tick->period_ns);
     if (n > 1)
@@ -82,14 +99,15 @@ static void update_jiffies(struct pvt_tick *tick, int64_t now)
 static void sched_tick(struct pvt_timer *t)
 {
     struct pvt_tick *tick = t->data;
-    int64_t now = pvt_timekeeper_now(tick->tk);
+    int64_t now = pvt__timekeeper_now(tick->tk);
 
     tick->stats.ticks++;
     update_jiffies(tick, now);
-    pvt_timekeeper_update(tick->tk);
+    (void)pvt__timekeeper_update(tick->tk);
+    /* the tick's own timer on its own queue: arming cannot fail */
     if (!tick->stopped)
-        pvt_tq_arm(tick->q, &tick->sched,
-                   tick->last_update + (int64_t)tick->period_ns);
+        (void)pvt_tq_arm(tick->q, &tick->sched,
+                         tick->last_update + (int64_t)tick->period_ns);
 }
 
 int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
@@ -100,10 +118,10 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
     int rc;
 
     if (!tick || !tk || !tk->cs || !q || q->tk != tk || !dev || !jiffies ||
-        jiffies->hz == 0 || jiffies->hz > PVT_HZ_MAX || dev->tk != tk ||
-        dev->state == PVT_CE_DETACHED)
+        jiffies->hz == 0 || jiffies->hz > PVT_HZ_MAX ||
+        pvt_clockevent_timekeeper(dev) != tk)
         return -PVT_EINVAL;
-    if (dev->owner || q->dev == dev)
+    if (pvt_clockevent_owner(dev) || q->dev == dev)
         return -PVT_EBUSY;
     if (!(dev->features & PVT_CE_FEAT_ALL))
         return -PVT_EOPNOTSUPP;
@@ -114,16 +132,15 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
         .dev = dev,
         .jiffies = jiffies,
         .reg = reg,
-        .period_ns =
-            ((uint64_t)PVT_NSEC_PER_SEC + jiffies->hz / 2) / jiffies->hz,
+        .period_ns = pvt__div64_u64(
+            (uint64_t)PVT_NSEC_PER_SEC + jiffies->hz / 2, jiffies->hz),
         .highres_at = -1,
     };
-    pvt_timer_init(&tick->sched, sched_tick, tick);
-    now = pvt_timekeeper_now(tk);
+    (void)pvt_timer_init(&tick->sched, sched_tick, tick); /* valid args */
+    now = pvt__timekeeper_now(tk);
     tick->last_update = now;
 
-    dev->event_handler = handle_periodic;
-    dev->owner = tick;
+    pvt__clockevent_bind(dev, handle_periodic, tick); /* checked: no owner */
     if (dev->features & PVT_CE_FEAT_PERIODIC) {
         tick->mode = PVT_TICK_PERIODIC;
         rc = pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns);
@@ -134,23 +151,18 @@ int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
             rc = pvt_clockevent_program(
                 dev, pvt_add_sat_s64(now, (int64_t)tick->period_ns), false);
     }
-    if (rc) {
-        dev->event_handler = NULL;
-        dev->owner = NULL;
-    }
+    if (rc)
+        pvt__clockevent_release(dev);
     return rc;
 }
 
-int pvt_tick_check_highres(struct pvt_tick *tick)
+static int check_highres(struct pvt_tick *tick)
 {
-    struct pvt_clockevent *dev;
+    struct pvt_clockevent *dev = tick->dev;
     enum pvt_tick_mode old;
     int64_t now, next;
     int rc;
 
-    if (!tick || !tick->tk)
-        return -PVT_EINVAL;
-    dev = tick->dev;
     if (tick->mode == PVT_TICK_HIGHRES || !clock_is_highres(tick) ||
         (!(dev->features & PVT_CE_FEAT_ONESHOT) && !tick->q->dev))
         return 0;
@@ -158,47 +170,59 @@ int pvt_tick_check_highres(struct pvt_tick *tick)
     old = tick->mode;
     if (tick->q->dev && tick->q->dev != dev) {
         /* the timers already have a oneshot device: the tick's own
-         * device stops and the tick moves into the queue */
-        dev->event_handler = NULL;
-        dev->owner = NULL;
-        pvt_clockevent_set_state(dev, PVT_CE_SHUTDOWN, 0);
-        pvt_clockevent_notify(tick->q->dev, PVT_CE_NOTIFY_MODE);
+         * device stops and the tick moves into the queue. A device that
+         * will not stop ticks on to nobody: the switch goes ahead. */
+        pvt__clockevent_release(dev);
+        if (pvt_clockevent_set_state(dev, PVT_CE_SHUTDOWN, 0))
+            tick->stats.program_errors++;
+        pvt__clockevent_notify(tick->q->dev, PVT_CE_NOTIFY_MODE);
         goto switched;
     }
-    next = dev->next_event;
-    dev->event_handler = NULL;
-    dev->owner = NULL;
+    next = pvt_clockevent_next_event(dev);
+    pvt__clockevent_release(dev);
     /* a change of timer mode for the strategies, also when the device was
      * already oneshot under the emulated tick */
     if (old == PVT_TICK_EMULATED)
-        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
+        pvt__clockevent_notify(dev, PVT_CE_NOTIFY_MODE);
     rc = pvt_tq_set_device(tick->q, dev);
     if (rc) {
         /* the queue may have taken the device (and put it in oneshot
-         * state) before programming it failed: take it back and put it
-         * back the way the periodic tick had it */
+         * state) before programming it failed: take it back (releasing
+         * cannot fail) and put it back the way the periodic tick had it */
         if (tick->q->dev == dev)
-            pvt_tq_set_device(tick->q, NULL);
-        dev->event_handler = handle_periodic;
-        dev->owner = tick;
-        if (old == PVT_TICK_PERIODIC && dev->state != PVT_CE_PERIODIC)
-            pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns);
-        else if (old == PVT_TICK_EMULATED && dev->next_event != next)
-            pvt_clockevent_program(dev, next, true);
+            (void)pvt_tq_set_device(tick->q, NULL);
+        pvt__clockevent_bind(dev, handle_periodic, tick);
+        if (old == PVT_TICK_PERIODIC &&
+            pvt_clockevent_state(dev) != PVT_CE_PERIODIC) {
+            if (pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns))
+                tick->stats.program_errors++;
+        } else if (old == PVT_TICK_EMULATED &&
+                   pvt_clockevent_next_event(dev) != next) {
+            if (pvt_clockevent_program(dev, next, true))
+                tick->stats.program_errors++;
+        }
         return rc;
     }
 switched:
     tick->mode = PVT_TICK_HIGHRES;
-    now = pvt_timekeeper_now(tick->tk);
+    now = pvt__timekeeper_now(tick->tk);
     tick->highres_at = now;
+    /* reg was valid when given: this cannot fail */
     if (tick->reg)
-        pvt_cs_registry_require_hres(tick->reg, true);
+        (void)pvt_cs_registry_require_hres(tick->reg, true);
     /* the tick continues on its grid, now as a timer */
     update_jiffies(tick, now);
     return pvt_tq_arm(tick->q, &tick->sched,
                       tick->last_update + (int64_t)tick->period_ns) == 0
                ? 1
                : -PVT_EINVAL;
+}
+
+int pvt_tick_check_highres(struct pvt_tick *tick)
+{
+    if (!tick || !tick->tk)
+        return -PVT_EINVAL;
+    return check_highres(tick);
 }
 
 int pvt_tick_idle_enter(struct pvt_tick *tick)
@@ -211,7 +235,8 @@ int pvt_tick_idle_enter(struct pvt_tick *tick)
         return 0;
     tick->stopped = true;
     tick->stats.idle_enters++;
-    pvt_tq_cancel(tick->q, &tick->sched);
+    /* the tick's own timer on its own queue: cannot fail */
+    (void)pvt_tq_cancel(tick->q, &tick->sched);
     return 0;
 }
 
@@ -223,8 +248,8 @@ int pvt_tick_idle_exit(struct pvt_tick *tick)
         return 0;
     tick->stopped = false;
     tick->stats.idle_exits++;
-    update_jiffies(tick, pvt_timekeeper_now(tick->tk));
-    pvt_timekeeper_update(tick->tk);
+    update_jiffies(tick, pvt__timekeeper_now(tick->tk));
+    (void)pvt__timekeeper_update(tick->tk);
     return pvt_tq_arm(tick->q, &tick->sched,
                       tick->last_update + (int64_t)tick->period_ns);
 }

@@ -4,7 +4,7 @@
  */
 #include "pvtimer/timekeeping.h"
 
-#include "pvtimer/clockevent.h"
+#include "timekeeping-internal.h"
 #include "util.h"
 
 static bool cs_usable(const struct pvt_clocksource *cs)
@@ -31,7 +31,7 @@ int pvt_timekeeper_init(struct pvt_timekeeper *tk, struct pvt_clocksource *cs,
     tk->last_ns = start_ns;
     tk->cs_generation = 0;
     tk->backwards = 0;
-    tk->devices = NULL;
+    tk->listeners = NULL;
     return 0;
 }
 
@@ -69,6 +69,16 @@ static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
     return now;
 }
 
+int64_t pvt__timekeeper_now(struct pvt_timekeeper *tk)
+{
+    return read_clock(tk, false);
+}
+
+int64_t pvt__timekeeper_update(struct pvt_timekeeper *tk)
+{
+    return read_clock(tk, true);
+}
+
 int64_t pvt_timekeeper_now(struct pvt_timekeeper *tk)
 {
     if (!tk || !cs_usable(tk->cs))
@@ -83,10 +93,17 @@ int64_t pvt_timekeeper_update(struct pvt_timekeeper *tk)
     return read_clock(tk, true);
 }
 
+static void tell(struct pvt_timekeeper *tk, enum pvt_tk_event what)
+{
+    struct pvt_tk_listener *l;
+
+    for (l = tk->listeners; l; l = l->next)
+        l->fn(l, what);
+}
+
 int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
                                    struct pvt_clocksource *cs)
 {
-    struct pvt_clockevent *dev;
     int64_t now;
 
     if (!tk || !cs_usable(cs) || !cs_usable(tk->cs))
@@ -96,21 +113,49 @@ int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
     now = read_clock(tk, true);
     anchor(tk, cs, now);
     tk->cs_generation++;
-    for (dev = tk->devices; dev; dev = dev->tk_next)
-        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_CLOCKSOURCE);
+    tell(tk, PVT_TK_CLOCKSOURCE);
     return 0;
 }
 
 int pvt_timekeeper_resume(struct pvt_timekeeper *tk)
 {
-    struct pvt_clockevent *dev;
-
     if (!tk || !cs_usable(tk->cs))
         return -PVT_EINVAL;
     anchor(tk, tk->cs, tk->last_ns);
-    for (dev = tk->devices; dev; dev = dev->tk_next)
-        pvt_clockevent_notify(dev, PVT_CE_NOTIFY_RESUME);
+    tell(tk, PVT_TK_RESUME);
     return 0;
+}
+
+int pvt_timekeeper_add_listener(struct pvt_timekeeper *tk,
+                                struct pvt_tk_listener *l)
+{
+    struct pvt_tk_listener *p;
+
+    if (!tk || !l || !l->fn || !cs_usable(tk->cs))
+        return -PVT_EINVAL;
+    for (p = tk->listeners; p; p = p->next)
+        if (p == l)
+            return -PVT_EBUSY;
+    l->next = tk->listeners;
+    tk->listeners = l;
+    return 0;
+}
+
+int pvt_timekeeper_remove_listener(struct pvt_timekeeper *tk,
+                                   struct pvt_tk_listener *l)
+{
+    struct pvt_tk_listener **pos;
+
+    if (!tk || !l)
+        return -PVT_EINVAL;
+    for (pos = &tk->listeners; *pos; pos = &(*pos)->next) {
+        if (*pos == l) {
+            *pos = l->next;
+            l->next = NULL;
+            return 0;
+        }
+    }
+    return -PVT_ENOENT;
 }
 
 void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,

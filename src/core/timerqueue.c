@@ -562,9 +562,10 @@ int64_t pvt_tq_earliest(const struct pvt_timer_queue *q)
     return q && q->root ? q->root->expires : PVT_TIME_MAX;
 }
 
+/* The device's interrupt: the queue is its owner. */
 static void event_handler(struct pvt_clockevent *dev)
 {
-    pvt_tq_event(dev->owner);
+    (void)pvt_tq_event(pvt_clockevent_owner(dev));
 }
 
 int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
@@ -574,32 +575,30 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
     if (!q)
         return -PVT_EINVAL;
     if (!dev) {
-        if (q->dev) {
-            q->dev->event_handler = NULL;
-            q->dev->owner = NULL;
-        }
+        /* the queue's device is bound to it: nothing to refuse */
+        if (q->dev)
+            (void)pvt_clockevent_release(q->dev, q);
         q->dev = NULL;
         q->programmed = PVT_TIME_MAX;
         return 0;
     }
-    if (!dev->tk || dev->tk != q->tk || dev->state == PVT_CE_DETACHED ||
-        (dev->owner && dev->owner != q))
+    if (pvt_clockevent_timekeeper(dev) != q->tk ||
+        (pvt_clockevent_owner(dev) && pvt_clockevent_owner(dev) != q))
         return -PVT_EINVAL;
     if (!(dev->features & PVT_CE_FEAT_ONESHOT))
         return -PVT_EOPNOTSUPP;
-    if (dev->state != PVT_CE_ONESHOT) {
+    if (pvt_clockevent_state(dev) != PVT_CE_ONESHOT) {
         rc = pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0);
         if (rc)
             return rc;
     }
     /* a device held before is released, as by pvt_tq_set_device(q, NULL):
      * it must not keep calling this queue nor stay owned by it */
-    if (q->dev && q->dev != dev) {
-        q->dev->event_handler = NULL;
-        q->dev->owner = NULL;
-    }
-    dev->event_handler = event_handler;
-    dev->owner = q;
+    if (q->dev && q->dev != dev)
+        (void)pvt_clockevent_release(q->dev, q);
+    rc = pvt_clockevent_bind(dev, event_handler, q);
+    if (rc)
+        return rc; /* checked above: does not happen */
     q->dev = dev;
     q->programmed = PVT_TIME_MAX;
     q->hang_pending = false; /* a new device knows of no back-off */
@@ -657,6 +656,7 @@ int pvt_tq_run_expired(struct pvt_timer_queue *q)
 int pvt_tq_event(struct pvt_timer_queue *q)
 {
     struct pvt_clockevent *dev;
+    const struct pvt_ce_program *last;
     int64_t entry, now, next;
     bool split;
     int rounds, ran = 0, rc;
@@ -664,6 +664,7 @@ int pvt_tq_event(struct pvt_timer_queue *q)
     if (!q || !q->dev)
         return -PVT_EINVAL;
     dev = q->dev;
+    last = pvt_clockevent_last(dev);
     q->stats.interrupts++;
     q->hang_pending = false;
     entry = now = pvt_timekeeper_now(q->tk);
@@ -671,11 +672,11 @@ int pvt_tq_event(struct pvt_timer_queue *q)
      * deadline (the wait was longer than max_delta) is a split */
     split = false;
     if (q->programmed != PVT_TIME_MAX) {
-        pvt_shist_add(&q->stats.device_error, now - dev->last.target);
+        pvt_shist_add(&q->stats.device_error, now - last->target);
         /* (the device may fire up to one of its ticks before the target:
          * a delta cut to max_delta_ticks is rounded down to a tick) */
-        split = dev->last.target < dev->last.requested &&
-                now >= dev->last.target -
+        split = last->target < last->requested &&
+                now >= last->target -
                            (int64_t)(((1ull << dev->shift) + dev->mult - 1) /
                                      dev->mult);
     }

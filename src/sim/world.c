@@ -318,8 +318,8 @@ static void ev_hv_fire(struct pvt_timer *ev)
              * below a nanosecond per microsecond) */
             g = guest_clock_at(w, w->t) - ((int64_t)w->t - td);
         }
-        aim = g - w->dev.last.target;
-        gs = (double)w->dev.last.target / 1e9;
+        aim = g - pvt_clockevent_last(&w->dev)->target;
+        gs = (double)pvt_clockevent_last(&w->dev)->target / 1e9;
         sim_hist_add(&w->r->aim_error, aim);
         sim_hist_add(w->asked_after_boot ? &w->r->aim_error_after
                                          : &w->r->aim_error_boot,
@@ -337,8 +337,8 @@ static void ev_hv_fire(struct pvt_timer *ev)
         if (llabs(aim) > b->aim_max_abs)
             b->aim_max_abs = llabs(aim);
     }
-    if (fired & PVT_HV_SINGLESHOT)
-        w->fired_target = w->dev.last.target; /* what this event was for */
+    if (fired & PVT_HV_SINGLESHOT) /* what this event was for */
+        w->fired_target = pvt_clockevent_last(&w->dev)->target;
     if (fired)
         raise_irq(w, fired);
     hv_reschedule(w);
@@ -472,7 +472,8 @@ static void ev_irq_deliver(struct pvt_timer *ev)
             b->dev_max_abs = llabs(err);
         pvt_clockevent_event(&w->dev);
     }
-    if ((mask & PVT_HV_PERIODIC) && w->hvtick.state == PVT_CE_PERIODIC)
+    if ((mask & PVT_HV_PERIODIC) &&
+        pvt_clockevent_state(&w->hvtick) == PVT_CE_PERIODIC)
         pvt_clockevent_event(&w->hvtick);
     guest_leave(w);
 }
@@ -772,14 +773,13 @@ static int world_init(struct world *w, const struct sim_params *p,
         .priv = w,
     };
     /* the estimator, with its defaults; strategies other than compensated
-     * never feed it, so it stays unlocked in their worlds */
-    if ((rc = pvt_drift_init(&w->drift, NULL)) ||
-        (rc = pvt_drift_attach(&w->dev, &w->drift)))
+     * are not given it, so it stays unlocked in their worlds */
+    if ((rc = pvt_drift_init(&w->drift, NULL)))
         return fail(err, errlen, "drift estimator", rc);
     if ((rc = pvt_clockevent_config(&w->dev, PVT_NSEC_PER_SEC, 1000,
                                     UINT32_MAX)) ||
         (rc = pvt_clockevent_register(&w->dev, &w->tk)) ||
-        (rc = pvt_clockevent_set_strategy(&w->dev, s)))
+        (rc = pvt_clockevent_set_strategy(&w->dev, s, &w->drift)))
         return fail(err, errlen, "clockevent device", rc);
     /* the hypervisor's periodic timer, which every vCPU starts with */
     w->hvtick = (struct pvt_clockevent){

@@ -85,7 +85,7 @@ TEST_IMPL(ce_register_validation)
         d = w.pv;                                                              \
         d.field = value;                                                       \
         ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);            \
-        ASSERT_EQ(d.state, PVT_CE_DETACHED);                                   \
+        ASSERT_EQ(pvt_clockevent_state(&d), PVT_CE_DETACHED);                  \
     } while (0)
     BAD(name, NULL);
     BAD(features, 0);
@@ -108,16 +108,18 @@ TEST_IMPL(ce_register_validation)
     ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);
 #undef BAD
     /* nothing half-registered was left on the timekeeper */
-    ASSERT_NULL(w.tk.devices);
+    ASSERT_NULL(w.tk.listeners);
 
     ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
-    ASSERT_EQ(w.pv.state, PVT_CE_SHUTDOWN);
-    ASSERT_PTR_EQ(w.tk.devices, &w.pv);
+    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_SHUTDOWN);
+    /* listening to the timekeeper: one listener, the device's */
+    ASSERT_NOT_NULL(w.tk.listeners);
+    ASSERT_NULL(w.tk.listeners->next);
     /* a device that takes absolute times starts with `delta` */
-    ASSERT_PTR_EQ(w.pv.strategy, &pvt_strategy_delta);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
     ASSERT_ERR(pvt_clockevent_register(&w.pv, &w.tk), PVT_EBUSY);
     ASSERT_OK(pvt_clockevent_unregister(&w.pv));
-    ASSERT_NULL(w.tk.devices);
+    ASSERT_NULL(w.tk.listeners);
     ASSERT_ERR(pvt_clockevent_unregister(&w.pv), PVT_ENOENT);
     ASSERT_ERR(pvt_clockevent_unregister(NULL), PVT_EINVAL);
     /* a relative-only device starts with `relative` */
@@ -125,7 +127,7 @@ TEST_IMPL(ce_register_validation)
     d.set_next_abs = NULL;
     d.read_timebase = NULL;
     ASSERT_OK(pvt_clockevent_register(&d, &w.tk));
-    ASSERT_PTR_EQ(d.strategy, &pvt_strategy_relative);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&d), &pvt_strategy_relative);
     ASSERT_OK(pvt_clockevent_unregister(&d));
 
     /* a periodic-only device (a PIT, Xen's periodic timer) registers and
@@ -136,7 +138,7 @@ TEST_IMPL(ce_register_validation)
     d.set_next_abs = NULL;
     d.read_timebase = NULL;
     ASSERT_OK(pvt_clockevent_register(&d, &w.tk));
-    ASSERT_NULL(d.strategy);
+    ASSERT_NULL(pvt_clockevent_strategy(&d));
     ASSERT_OK(
         pvt_clockevent_set_state(&d, PVT_CE_PERIODIC, 4 * PVT_NSEC_PER_MSEC));
     ASSERT_ERR(pvt_clockevent_set_state(&d, PVT_CE_ONESHOT, 0), PVT_EOPNOTSUPP);
@@ -169,7 +171,7 @@ TEST_IMPL(ce_program_past)
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now - 1, false), PVT_ETIME);
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now, false), PVT_ETIME);
     ASSERT_ERR(pvt_clockevent_program(&w.pv, -5, true), PVT_ETIME);
-    ASSERT_UEQ(w.pv.stats.refused_past, 3);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->refused_past, 3);
     ASSERT_UEQ(w.calls_rel, 0);
 
     /* forced: programmed for now + min_delta */
@@ -177,10 +179,11 @@ TEST_IMPL(ce_program_past)
     ASSERT_UEQ(w.calls_rel, 1);
     ASSERT_UEQ(w.last_value, w.pv.min_delta_ns); /* 1 ns ticks */
     ASSERT_UEQ(w.fire_t, w.t + w.pv.min_delta_ns);
-    ASSERT(w.pv.last.forced);
-    ASSERT(w.pv.forced_pending);
-    ASSERT_EQ(w.pv.next_event, now + (int64_t)w.pv.min_delta_ns);
-    ASSERT_UEQ(w.pv.stats.forced, 1);
+    ASSERT(pvt_clockevent_last(&w.pv)->forced);
+    ASSERT(pvt_clockevent_forced_pending(&w.pv));
+    ASSERT_EQ(pvt_clockevent_next_event(&w.pv),
+              now + (int64_t)w.pv.min_delta_ns);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->forced, 1);
     ASSERT_ERR(pvt_clockevent_program(NULL, now, true), PVT_EINVAL);
     RETURN_OK();
 }
@@ -202,21 +205,21 @@ TEST_IMPL(ce_starvation_prevention)
     ASSERT_OK(
         pvt_clockevent_program(&w.pv, now + (int64_t)w.pv.min_delta_ns, true));
     ASSERT_UEQ(w.calls_rel, 1);
-    ASSERT_UEQ(w.pv.stats.starvation_skips, 3);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->starvation_skips, 3);
 
     /* a later deadline is programmed and replaces the forced event */
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + PVT_NSEC_PER_MSEC, false));
     ASSERT_UEQ(w.calls_rel, 2);
-    ASSERT_FALSE(w.pv.forced_pending);
+    ASSERT_FALSE(pvt_clockevent_forced_pending(&w.pv));
 
     /* once the forced event has fired, short deadlines program again */
     ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
-    ASSERT(w.pv.forced_pending);
+    ASSERT(pvt_clockevent_forced_pending(&w.pv));
     ASSERT_OK(pvt_clockevent_event(&w.pv));
-    ASSERT_FALSE(w.pv.forced_pending);
+    ASSERT_FALSE(pvt_clockevent_forced_pending(&w.pv));
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 500, false));
     ASSERT_UEQ(w.calls_rel, 4);
-    ASSERT_UEQ(w.pv.stats.clamped_min, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->clamped_min, 1);
     ASSERT_UEQ(w.last_value, w.pv.min_delta_ns);
     RETURN_OK();
 }
@@ -232,14 +235,15 @@ TEST_IMPL(ce_clamping)
     ASSERT_OK(
         pvt_clockevent_program(&w.pv, now + 10 * PVT_NSEC_PER_SEC, false));
     ASSERT_UEQ(w.last_value, UINT32_MAX);
-    ASSERT_EQ(w.pv.last.target, now + (int64_t)UINT32_MAX);
-    ASSERT_EQ(w.pv.last.requested, now + 10 * PVT_NSEC_PER_SEC);
-    ASSERT_EQ(w.pv.next_event, now + 10 * PVT_NSEC_PER_SEC);
-    ASSERT_UEQ(w.pv.stats.clamped_max, 1);
+    ASSERT_EQ(pvt_clockevent_last(&w.pv)->target, now + (int64_t)UINT32_MAX);
+    ASSERT_EQ(pvt_clockevent_last(&w.pv)->requested,
+              now + 10 * PVT_NSEC_PER_SEC);
+    ASSERT_EQ(pvt_clockevent_next_event(&w.pv), now + 10 * PVT_NSEC_PER_SEC);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->clamped_max, 1);
     /* 10 ns is below min_delta: raised to it */
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 10, false));
     ASSERT_UEQ(w.last_value, w.pv.min_delta_ns);
-    ASSERT_UEQ(w.pv.stats.clamped_min, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->clamped_min, 1);
     /* the deadline furthest away that exists */
     ASSERT_OK(pvt_clockevent_program(&w.pv, PVT_TIME_MAX - 1, false));
     ASSERT_UEQ(w.last_value, UINT32_MAX);
@@ -257,14 +261,14 @@ TEST_IMPL(ce_refusals_and_retries)
     /* not forced: the device's refusal is the caller's */
     w.refuse = 1;
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 1000000, false), PVT_ETIME);
-    ASSERT_UEQ(w.pv.stats.device_errors, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->device_errors, 1);
 
     /* forced: two refusals, then the third min-delta try succeeds */
     w.refuse = 2;
     w.calls_rel = 0;
     ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
     ASSERT_UEQ(w.calls_rel, 3);
-    ASSERT_UEQ(w.pv.stats.min_delta_raised, 0);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->min_delta_raised, 0);
     ASSERT_OK(pvt_clockevent_event(&w.pv));
 
     /* forced future deadline refused once: falls back to min delta */
@@ -272,7 +276,7 @@ TEST_IMPL(ce_refusals_and_retries)
     w.calls_rel = 0;
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 1000000, true));
     ASSERT_UEQ(w.calls_rel, 2);
-    ASSERT(w.pv.last.forced);
+    ASSERT(pvt_clockevent_last(&w.pv)->forced);
     ASSERT_OK(pvt_clockevent_event(&w.pv));
 
     /* a device that refuses deltas under 6000 ticks: 3 tries at 1000 ns,
@@ -282,7 +286,7 @@ TEST_IMPL(ce_refusals_and_retries)
     w.calls_rel = 0;
     ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
     ASSERT_UEQ(w.calls_rel, 7);
-    ASSERT_UEQ(w.pv.stats.min_delta_raised, 2);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->min_delta_raised, 2);
     ASSERT_UEQ(w.pv.min_delta_ns, 7500);
     ASSERT_UEQ(w.last_value, 7500);
     RETURN_OK();
@@ -305,11 +309,11 @@ TEST_IMPL(ce_gives_up)
     w.refuse = -1;
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now - 1, true), PVT_ETIME);
     ASSERT_UEQ(w.calls_rel, 18);
-    ASSERT_UEQ(w.pv.stats.min_delta_raised, 5);
-    ASSERT_UEQ(w.pv.stats.gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->min_delta_raised, 5);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->gave_up, 1);
     ASSERT_UEQ(w.pv.min_delta_ns, 20000);
-    ASSERT_EQ(w.pv.next_event, PVT_TIME_MAX);
-    ASSERT_FALSE(w.pv.forced_pending);
+    ASSERT_EQ(pvt_clockevent_next_event(&w.pv), PVT_TIME_MAX);
+    ASSERT_FALSE(pvt_clockevent_forced_pending(&w.pv));
     RETURN_OK();
 }
 
@@ -330,14 +334,14 @@ TEST_IMPL(ce_states)
     /* shut down: the request is remembered, the device untouched */
     calls = w.calls_abs + w.calls_rel;
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 5000, false));
-    ASSERT_EQ(w.pv.next_event, now + 5000);
+    ASSERT_EQ(pvt_clockevent_next_event(&w.pv), now + 5000);
     ASSERT_UEQ(w.calls_abs + w.calls_rel, calls);
 
     /* periodic: the period reaches the driver; no oneshot programming */
     ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC,
                                        10 * PVT_NSEC_PER_MSEC));
     ASSERT_UEQ(w.last_period, 10 * PVT_NSEC_PER_MSEC);
-    ASSERT_EQ(w.pv.state, PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_PERIODIC);
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 5000, false), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC, 1000),
                PVT_EINVAL);
@@ -351,11 +355,11 @@ TEST_IMPL(ce_states)
     ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
     calls = w.state_calls;
     ASSERT_OK(pvt_clockevent_program(&w.pv, PVT_TIME_MAX, false));
-    ASSERT_EQ(w.pv.state, PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_ONESHOT_STOPPED);
     ASSERT_UEQ(w.state_calls, calls + 1);
-    ASSERT_EQ(w.pv.next_event, PVT_TIME_MAX);
+    ASSERT_EQ(pvt_clockevent_next_event(&w.pv), PVT_TIME_MAX);
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 5000, false));
-    ASSERT_EQ(w.pv.state, PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_ONESHOT);
 
     ASSERT_STR_EQ(pvt_clockevent_state_name(PVT_CE_ONESHOT_STOPPED),
                   "oneshot-stopped");
@@ -365,7 +369,7 @@ TEST_IMPL(ce_states)
 
 static void count_event(struct pvt_clockevent *dev)
 {
-    int *n = dev->owner;
+    int *n = pvt_clockevent_owner(dev);
     (*n)++;
 }
 
@@ -375,13 +379,140 @@ TEST_IMPL(ce_event_handler)
     int n = 0;
 
     boot_relative(&w);
-    w.pv.event_handler = count_event;
-    w.pv.owner = &n;
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, count_event, &n));
     ASSERT_OK(pvt_clockevent_event(&w.pv));
     ASSERT_OK(pvt_clockevent_event(&w.pv));
     ASSERT_EQ(n, 2);
-    ASSERT_UEQ(w.pv.stats.events, 2);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->events, 2);
     ASSERT_ERR(pvt_clockevent_event(NULL), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_notify(NULL, PVT_CE_NOTIFY_RESUME), PVT_EINVAL);
+    RETURN_OK();
+}
+
+static void other_event(struct pvt_clockevent *dev)
+{
+    int *n = pvt_clockevent_owner(dev);
+    *n += 100;
+}
+
+TEST_IMPL(ce_bind_release)
+{
+    struct world w;
+    struct pvt_clockevent loose;
+    int a = 0, b = 0;
+
+    boot_relative(&w);
+    loose = world_driver_copy(&w.pv);
+    /* arguments, and an unregistered device */
+    ASSERT_ERR(pvt_clockevent_bind(NULL, count_event, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_bind(&w.pv, NULL, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_bind(&w.pv, count_event, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_bind(&loose, count_event, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_release(NULL, &a), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, NULL), PVT_EINVAL);
+    /* nobody owns it: nothing to release, events reach nobody */
+    ASSERT_NULL(pvt_clockevent_owner(&w.pv));
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, &a), PVT_ENOENT);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+
+    /* a takes it; b may neither take it nor let it go */
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, count_event, &a));
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&w.pv), &a);
+    ASSERT_ERR(pvt_clockevent_bind(&w.pv, count_event, &b), PVT_EBUSY);
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, &b), PVT_EBUSY);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&w.pv), &a);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(a, 1);
+    ASSERT_EQ(b, 0);
+    /* the owner binding again replaces its handler */
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, other_event, &a));
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(a, 101);
+
+    /* released: events reach nobody, and b may take it */
+    ASSERT_OK(pvt_clockevent_release(&w.pv, &a));
+    ASSERT_NULL(pvt_clockevent_owner(&w.pv));
+    ASSERT_ERR(pvt_clockevent_release(&w.pv, &a), PVT_ENOENT);
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(a, 101);
+    ASSERT_OK(pvt_clockevent_bind(&w.pv, count_event, &b));
+    ASSERT_OK(pvt_clockevent_event(&w.pv));
+    ASSERT_EQ(b, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->events, 5);
+
+    /* the binding is the owner's: unregistering leaves it, and b may still
+     * let go of the unregistered device */
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&w.pv), &b);
+    ASSERT_OK(pvt_clockevent_release(&w.pv, &b));
+    ASSERT_NULL(pvt_clockevent_owner(&w.pv));
+    RETURN_OK();
+}
+
+/* delta, counting what it is told in its state (a struct world_notes) */
+static void told_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
+                        int64_t now)
+{
+    (void)now;
+    world_note(dev, what);
+}
+
+static uint64_t other_cs_read(struct pvt_clocksource *cs)
+{
+    (void)cs;
+    return 12345;
+}
+
+/* A registered device listens to its timekeeper; an unregistered one no
+ * longer does. */
+TEST_IMPL(ce_listens_while_registered)
+{
+    struct world w;
+    struct world_notes t = {0}, t2 = {0};
+    struct pvt_ce_strategy told_strategy = pvt_strategy_delta;
+    struct pvt_clockevent second;
+    struct pvt_clocksource other = {
+        .name = "other",
+        .read = other_cs_read,
+        .mask = UINT64_MAX,
+        .rating = 100,
+        .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
+    };
+
+    told_strategy.flags = PVT_STRATEGY_STATE;
+    told_strategy.notify = told_notify;
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_OK(pvt_clocksource_init_hz(&other, GHZ, 0));
+    second = world_driver_copy(&w.pv);
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_OK(pvt_clockevent_register(&second, &w.tk));
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &told_strategy, &t));
+    ASSERT_OK(pvt_clockevent_set_strategy(&second, &told_strategy, &t2));
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_ATTACH], 1);
+
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_OK(pvt_timekeeper_resume(&w.tk));
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_RESUME], 1);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_RESUME], 1);
+
+    /* unregistered: told nothing more; the other device still is */
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &w.tsc));
+    ASSERT_OK(pvt_timekeeper_resume(&w.tk));
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_RESUME], 1);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_CLOCKSOURCE], 2);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_RESUME], 2);
+    /* registered again: it listens again */
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &told_strategy, &t));
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
+    ASSERT_UEQ(t.told[PVT_CE_NOTIFY_CLOCKSOURCE], 2);
+    ASSERT_UEQ(t2.told[PVT_CE_NOTIFY_CLOCKSOURCE], 3);
+    ASSERT_OK(pvt_clockevent_unregister(&second));
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_NULL(w.tk.listeners);
     RETURN_OK();
 }

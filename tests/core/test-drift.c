@@ -121,7 +121,6 @@ TEST_IMPL(drift_errors)
     struct pvt_drift_config c;
     struct pvt_drift_estimate e;
     struct pvt_drift_sample s = {0};
-    struct pvt_clockevent dev = {0};
     uint64_t out;
 
     ASSERT_ERR(pvt_drift_config_default(NULL), PVT_EINVAL);
@@ -144,7 +143,8 @@ TEST_IMPL(drift_errors)
     ASSERT_ERR(pvt_drift_get(&d, &e), PVT_EINVAL);
     ASSERT_ERR(pvt_drift_scale(&d, 1, &out), PVT_EINVAL);
     ASSERT_ERR(pvt_drift_reset(&d, false), PVT_EINVAL);
-    ASSERT_ERR(pvt_drift_attach(&dev, &d), PVT_EINVAL);
+    /* ... and by compensated, which takes it as its state */
+    ASSERT_ERR(pvt_strategy_compensated.check_state(&d), PVT_EINVAL);
 
     ASSERT_OK(pvt_drift_init(&d, NULL));
     ASSERT_ERR(pvt_drift_feed(NULL, &s), PVT_EINVAL);
@@ -155,7 +155,7 @@ TEST_IMPL(drift_errors)
     ASSERT_ERR(pvt_drift_get(NULL, &e), PVT_EINVAL);
     ASSERT_ERR(pvt_drift_scale(&d, 1, NULL), PVT_EINVAL);
     ASSERT_ERR(pvt_drift_reset(NULL, true), PVT_EINVAL);
-    ASSERT_ERR(pvt_drift_attach(NULL, &d), PVT_EINVAL);
+    ASSERT_OK(pvt_strategy_compensated.check_state(&d));
     ASSERT_ERR(pvt_drift_measure(NULL, NULL, NULL, NULL, 1, &s), PVT_EINVAL);
     ASSERT_STR_EQ(pvt_drift_state_name(PVT_DRIFT_UNLOCKED), "unlocked");
     ASSERT_STR_EQ(pvt_drift_state_name(PVT_DRIFT_STEP), "step");
@@ -500,13 +500,20 @@ TEST_IMPL(strategy_compensated)
     aim_delta = program_aim(&w, &w.pv, PVT_NSEC_PER_SEC);
     ASSERT_NEAR(aim_delta, drift_1s, 2);
 
-    /* compensated without an estimator, or unlocked: exactly delta */
+    /* compensated needs an estimator; while it is unlocked: exactly
+     * delta */
     world_boot(&w, GHZ, CAL_HZ, H0);
     world_attach(&w, &w.pv, &pvt_strategy_compensated);
     w.t = 10 * PVT_NSEC_PER_SEC;
     ASSERT_EQ(program_aim(&w, &w.pv, PVT_NSEC_PER_SEC), aim_delta);
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, NULL),
+        PVT_EINVAL);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy_state(&w.pv), &w.drift);
     ASSERT_OK(pvt_drift_init(&d, NULL));
-    ASSERT_OK(pvt_drift_attach(&w.pv, &d));
+    ASSERT_OK(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, &d));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy_state(&w.pv), &d);
     ASSERT_EQ(program_aim(&w, &w.pv, PVT_NSEC_PER_SEC), aim_delta);
 
     /* programmings every 50 ms: the estimator keeps every other one (its
@@ -534,8 +541,7 @@ TEST_IMPL(strategy_compensated)
         int64_t deadline = now + 10 * PVT_NSEC_PER_MSEC;
         w.preempt_ns = PVT_NSEC_PER_MSEC;
         w.preempt_armed = true; /* after the strategy's first read */
-        ASSERT_OK(w.pv.strategy->program(&w.pv, now, deadline,
-                                         10 * PVT_NSEC_PER_MSEC));
+        ASSERT_OK(pvt_clockevent_strategy(&w.pv)->program(&w.pv, deadline));
         aim = world_guest_at(&w, w.fire_t) - deadline;
     }
     ASSERT_UEQ(d.dropped, dropped + 1);

@@ -23,7 +23,7 @@
 static struct pvt_clockevent *device_for(struct world *w,
                                          const struct pvt_ce_strategy *s)
 {
-    return s == &pvt_strategy_coupled ? &w->lapic : &w->pv;
+    return (s->flags & PVT_STRATEGY_COUPLED) ? &w->lapic : &w->pv;
 }
 
 /* Program a timer DELTA ahead at UPTIME; return the aim error. */
@@ -82,24 +82,27 @@ TEST_IMPL(strategy_needs)
     struct pvt_clockevent rel_only;
 
     world_boot(&w, GHZ, GHZ, H0);
-    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_delta),
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_delta, NULL),
                PVT_EINVAL); /* not registered */
     ASSERT_OK(pvt_clockevent_register(&w.lapic, &w.tk));
-    ASSERT_ERR(pvt_clockevent_set_strategy(&w.lapic, &pvt_strategy_relative),
-               PVT_EOPNOTSUPP);
-    ASSERT_ERR(pvt_clockevent_set_strategy(&w.lapic, NULL), PVT_EINVAL);
-    ASSERT_ERR(pvt_clockevent_set_strategy(NULL, &pvt_strategy_delta),
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.lapic, &pvt_strategy_relative, NULL),
+        PVT_EOPNOTSUPP);
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.lapic, NULL, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_set_strategy(NULL, &pvt_strategy_delta, NULL),
                PVT_EINVAL);
     rel_only = w.pv;
     rel_only.set_next_abs = NULL;
     rel_only.read_timebase = NULL;
     ASSERT_OK(pvt_clockevent_register(&rel_only, &w.tk));
-    ASSERT_ERR(pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_delta),
-               PVT_EOPNOTSUPP);
     ASSERT_ERR(
-        pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_abs_boot_offset),
+        pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_delta, NULL),
         PVT_EOPNOTSUPP);
-    ASSERT_OK(pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_relative));
+    ASSERT_ERR(pvt_clockevent_set_strategy(&rel_only,
+                                           &pvt_strategy_abs_boot_offset, NULL),
+               PVT_EOPNOTSUPP);
+    ASSERT_OK(
+        pvt_clockevent_set_strategy(&rel_only, &pvt_strategy_relative, NULL));
     RETURN_OK();
 }
 
@@ -150,8 +153,8 @@ TEST_IMPL(strategy_abs_mode_offset_retakes)
                                        4 * PVT_NSEC_PER_MSEC));
     ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
     g_mode = world_guest_at(&w, t_mode);
-    ASSERT_EQ(w.pv.sstate.guest_base, g_mode);
-    ASSERT_UEQ(w.pv.sstate.device_base, H0 + t_mode);
+    ASSERT_EQ(world_offset(&w.pv).guest_base, g_mode);
+    ASSERT_UEQ(world_offset(&w.pv).device_base, H0 + t_mode);
 
     w.t = UPTIME;
     deadline = pvt_timekeeper_now(&w.tk) + DELTA;
@@ -167,8 +170,8 @@ TEST_IMPL(strategy_abs_mode_offset_retakes)
     /* a resume re-takes it too */
     w.t = UPTIME + PVT_NSEC_PER_SEC;
     ASSERT_OK(pvt_clockevent_notify(&w.pv, PVT_CE_NOTIFY_RESUME));
-    ASSERT_EQ(w.pv.sstate.guest_base, world_guest_at(&w, w.t));
-    ASSERT_UEQ(w.pv.sstate.device_base, H0 + w.t);
+    ASSERT_EQ(world_offset(&w.pv).guest_base, world_guest_at(&w, w.t));
+    ASSERT_UEQ(world_offset(&w.pv).device_base, H0 + w.t);
     RETURN_OK();
 }
 
@@ -236,7 +239,8 @@ TEST_IMPL(strategy_saturates)
         struct world w;
         int64_t now;
 
-        if (all[i] == &pvt_strategy_coupled || all[i] == &pvt_strategy_relative)
+        if ((all[i]->flags & PVT_STRATEGY_COUPLED) ||
+            !(all[i]->needs & PVT_CE_NEEDS_ABSOLUTE))
             continue; /* not in hypervisor time */
         world_boot(&w, GHZ, GHZ, UINT64_MAX - 1000);
         world_attach(&w, &w.pv, all[i]);
@@ -318,11 +322,9 @@ TEST_IMPL(strategy_clocksource_switch)
     w.lapic.coupled_cs = &w.tsc;
     world_attach(&w, &w.lapic, &pvt_strategy_coupled);
     world_attach(&w, &w.pv, &pvt_strategy_abs_boot_offset);
-    base_boot = w.pv.sstate.guest_base;
+    base_boot = world_offset(&w.pv).guest_base;
     {
-        struct pvt_clockevent mode = w.pv;
-        mode.tk = NULL;
-        mode.state = PVT_CE_DETACHED;
+        struct pvt_clockevent mode = world_driver_copy(&w.pv);
         world_attach(&w, &mode, &pvt_strategy_abs_mode_offset);
         w.t = 50 * PVT_NSEC_PER_SEC;
         other = (struct pvt_clocksource){
@@ -335,14 +337,14 @@ TEST_IMPL(strategy_clocksource_switch)
         };
         ASSERT_OK(pvt_clocksource_init_hz(&other, GHZ, 0));
         ASSERT_OK(pvt_timekeeper_set_clocksource(&w.tk, &other));
-        base_mode = mode.sstate.guest_base;
+        base_mode = world_offset(&mode).guest_base;
         /* abs-mode-offset re-took its offset at the switch */
         ASSERT_EQ(base_mode, world_guest_at(&w, w.t));
-        ASSERT_UEQ(mode.sstate.device_base, H0 + w.t);
+        ASSERT_UEQ(world_offset(&mode).device_base, H0 + w.t);
         ASSERT_OK(pvt_clockevent_unregister(&mode));
     }
     /* abs-boot-offset did not */
-    ASSERT_EQ(w.pv.sstate.guest_base, base_boot);
+    ASSERT_EQ(world_offset(&w.pv).guest_base, base_boot);
 
     /* coupled: the TSC is no longer the clocksource, so it takes the delta
      * path: TSC now + delta in cycles */
@@ -352,5 +354,145 @@ TEST_IMPL(strategy_clocksource_switch)
     ASSERT_OK(pvt_clockevent_program(&w.lapic, deadline, false));
     ASSERT_UEQ(w.last_value,
                tsc_now + pvt_clockevent_ns2ticks(&w.lapic, DELTA));
+    RETURN_OK();
+}
+
+/* The check of a state that is an int: 0 is refused. */
+static int int_state_check(const void *state)
+{
+    return *(const int *)state ? 0 : 1; /* positive: taken as EINVAL */
+}
+
+TEST_IMPL(strategy_state)
+{
+    struct world w;
+    struct pvt_drift d = {0};
+    struct pvt_drift_estimate e;
+    struct pvt_drift_sample s = {.res_ns = 1};
+    struct pvt_ce_strategy no_program = pvt_strategy_delta;
+    struct pvt_ce_strategy int_state_strategy = pvt_strategy_delta;
+    int zero = 0, one = 1, k;
+
+    int_state_strategy.flags = PVT_STRATEGY_STATE; /* a non-zero int */
+    int_state_strategy.check_state = int_state_check;
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
+    ASSERT_NULL(pvt_clockevent_strategy(NULL));
+    ASSERT_NULL(pvt_clockevent_strategy_state(NULL));
+
+    /* compensated takes an estimator, initialised; the device keeps its
+     * strategy when refused */
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, NULL),
+        PVT_EINVAL);
+    ASSERT_ERR(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, &d),
+        PVT_EINVAL);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
+    ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
+    /* given one, it starts it afresh (attach resets a locked fit) */
+    ASSERT_OK(pvt_drift_init(&d, NULL));
+    for (k = 0; k < PVT_DRIFT_MIN_SAMPLES; k++) {
+        s.a_ns = (int64_t)(k + 1) * 200 * PVT_NSEC_PER_MSEC;
+        s.b_ns = (uint64_t)s.a_ns + 5000;
+        ASSERT_GE(pvt_drift_feed(&d, &s), 0);
+    }
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_GE(e.state, PVT_DRIFT_LOCKED);
+    ASSERT_OK(
+        pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_compensated, &d));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_compensated);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy_state(&w.pv), &d);
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_EQ(e.state, PVT_DRIFT_UNLOCKED);
+
+    /* a stateless strategy ignores a state: it is not kept */
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &pvt_strategy_delta, &d));
+    ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
+
+    /* a strategy's own check: its error, or EINVAL for a positive one */
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &int_state_strategy, &zero),
+               PVT_EINVAL);
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &pvt_strategy_delta);
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &int_state_strategy, &one));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy_state(&w.pv), &one);
+    ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
+    w.t = PVT_NSEC_PER_SEC;
+    ASSERT_OK(pvt_clockevent_program(
+        &w.pv, pvt_timekeeper_now(&w.tk) + PVT_NSEC_PER_MSEC, false));
+    ASSERT_UEQ(w.fire_t, w.t + PVT_NSEC_PER_MSEC);
+
+    /* no program op */
+    no_program.program = NULL;
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &no_program, NULL),
+               PVT_EINVAL);
+    /* unregistered: refused; the state goes with the strategy */
+    ASSERT_OK(pvt_clockevent_unregister(&w.pv));
+    ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &int_state_strategy, &one),
+               PVT_EINVAL);
+    RETURN_OK();
+}
+
+/*
+ * Each built-in strategy's flags say what it does: the behaviour is
+ * checked, not the table.
+ */
+TEST_IMPL(strategy_flags)
+{
+    size_t n, i;
+    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+
+    for (i = 0; i < n; i++) {
+        const struct pvt_ce_strategy *s = all[i];
+        struct world w;
+        struct pvt_drift_estimate e;
+        int64_t gb, deadline, aim;
+        uint64_t db;
+
+        /* STATE: refused without one */
+        world_boot(&w, GHZ, CAL_HZ, H0);
+        ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
+        if (s->flags & PVT_STRATEGY_STATE)
+            ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, s, NULL), PVT_EINVAL);
+        else
+            ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, s, NULL));
+        /* ESTIMATOR: the state is an estimator and it is fed (samples
+         * are kept 100 ms apart) */
+        ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, s, &w.drift));
+        ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
+        w.t = PVT_NSEC_PER_SEC;
+        ASSERT_OK(pvt_clockevent_program(
+            &w.pv, pvt_timekeeper_now(&w.tk) + DELTA, false));
+        w.t += PVT_NSEC_PER_SEC;
+        ASSERT_OK(pvt_clockevent_program(
+            &w.pv, pvt_timekeeper_now(&w.tk) + DELTA, false));
+        ASSERT_OK(pvt_drift_get(&w.drift, &e));
+        ASSERT_UEQ(e.samples, (s->flags & PVT_STRATEGY_ESTIMATOR) ? 2 : 0);
+        /* OFFSET: aims by an offset it took (at attach) */
+        ASSERT_EQ(pvt_clockevent_offset(&w.pv, &gb, &db),
+                  (s->flags & PVT_STRATEGY_OFFSET) ? 0 : -PVT_ENOENT);
+
+        /* COUPLED: exact on a device counting the current clocksource's
+         * cycles, however wrong its calibration; an absolute strategy
+         * that is not coupled carries the drift over the delta */
+        if (!(s->needs & PVT_CE_NEEDS_ABSOLUTE)) {
+            ASSERT(s->needs & PVT_CE_NEEDS_RELATIVE);
+            continue; /* the TSC-deadline timer takes absolute times */
+        }
+        world_boot(&w, GHZ, CAL_HZ, H0);
+        w.lapic.coupled_cs = &w.tsc;
+        world_attach(&w, &w.lapic, s);
+        w.t = UPTIME;
+        deadline = pvt_timekeeper_now(&w.tk) + DELTA;
+        ASSERT_OK(pvt_clockevent_program(&w.lapic, deadline, false));
+        aim = world_guest_at(&w, w.fire_t) - deadline;
+        if (s->flags & PVT_STRATEGY_COUPLED)
+            ASSERT_NEAR(aim, 0, 1);
+        else
+            ASSERT_GE(aim, drift_of(DELTA, CAL_HZ) / 2);
+    }
+    ASSERT_ERR(pvt_clockevent_offset(NULL, NULL, NULL), PVT_EINVAL);
     RETURN_OK();
 }

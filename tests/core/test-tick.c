@@ -90,7 +90,7 @@ static int64_t clock_check(struct guest *g)
  * model fires it at. */
 static void deliver(struct guest *g, uint64_t late)
 {
-    ASSERT_EQ(g->w.pv.state, PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_state(&g->w.pv), PVT_CE_ONESHOT);
     ASSERT_UGE(g->w.fire_t, g->w.t);
     g->w.t = g->w.fire_t + late;
     clock_check(g);
@@ -101,7 +101,7 @@ static void deliver(struct guest *g, uint64_t late)
 /* The periodic device ticks at true time t. */
 static void tick_at(struct guest *g, uint64_t t)
 {
-    ASSERT_EQ(g->w.pv.state, PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_state(&g->w.pv), PVT_CE_PERIODIC);
     ASSERT_UGE(t, g->w.t);
     g->w.t = t;
     clock_check(g);
@@ -137,38 +137,19 @@ static void rec_arm(struct rec *r, struct guest *g, int64_t deadline)
 }
 
 /*
- * abs-mode-offset, with the notifications it gets counted (in
- * dev->sstate.ext, which abs-mode-offset does not use).
+ * abs-mode-offset, with the notifications it gets counted (in the
+ * strategy's state, a struct world_notes, which abs-mode-offset does not
+ * use: it keeps its offset in the device).
  */
-struct notes {
-    unsigned int attach, mode, clocksource, resume;
-};
-
-static int counted_program(struct pvt_clockevent *dev, int64_t now,
-                           int64_t target, uint64_t delta_ns)
+static int counted_program(struct pvt_clockevent *dev, int64_t target)
 {
-    return pvt_strategy_abs_mode_offset.program(dev, now, target, delta_ns);
+    return pvt_strategy_abs_mode_offset.program(dev, target);
 }
 
 static void counted_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
                            int64_t now)
 {
-    struct notes *n = dev->sstate.ext;
-
-    switch (what) {
-    case PVT_CE_NOTIFY_ATTACH:
-        n->attach++;
-        break;
-    case PVT_CE_NOTIFY_MODE:
-        n->mode++;
-        break;
-    case PVT_CE_NOTIFY_CLOCKSOURCE:
-        n->clocksource++;
-        break;
-    case PVT_CE_NOTIFY_RESUME:
-        n->resume++;
-        break;
-    }
+    world_note(dev, what);
     pvt_strategy_abs_mode_offset.notify(dev, what, now);
 }
 
@@ -176,6 +157,7 @@ static const struct pvt_ce_strategy counted_abs_mode = {
     .name = "abs-mode-offset-counted",
     .summary = "abs-mode-offset, notifications counted",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
+    .flags = PVT_STRATEGY_OFFSET | PVT_STRATEGY_STATE,
     .program = counted_program,
     .notify = counted_notify,
 };
@@ -207,11 +189,10 @@ TEST_IMPL(tick_init_periodic)
         ASSERT_OK(tick_start(&g, NULL));
         ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
         ASSERT_UEQ(g.tick.period_ns, p);
-        ASSERT_EQ(g.w.pv.state, PVT_CE_PERIODIC);
-        ASSERT_UEQ(g.w.pv.period_ns, p);
+        ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_PERIODIC);
+        ASSERT_UEQ(pvt_clockevent_period_ns(&g.w.pv), p);
         ASSERT_UEQ(g.w.last_period, p); /* what the driver was told */
-        ASSERT_PTR_EQ(g.w.pv.owner, &g.tick);
-        ASSERT_NOT_NULL(g.w.pv.event_handler);
+        ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
         ASSERT_EQ(g.tick.last_update, t0);
         ASSERT_EQ(g.tick.highres_at, -1);
         ASSERT_FALSE(g.tick.stopped);
@@ -243,10 +224,10 @@ TEST_IMPL(tick_init_emulated)
     ASSERT_OK(tick_start(&g, NULL));
     ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
     ASSERT_UEQ(g.tick.period_ns, P);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
     /* the first tick is programmed one period from now; with `delta` the
      * hypervisor deadline is its now + the period */
-    ASSERT_EQ(g.w.pv.next_event, t0 + P);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), t0 + P);
     ASSERT_UEQ(g.w.calls_abs, 1);
     ASSERT_UEQ(g.w.last_value, H0 + (uint64_t)(t0 + P));
     ASSERT_UEQ(g.w.fire_t, (uint64_t)(t0 + P));
@@ -259,7 +240,7 @@ TEST_IMPL(tick_init_emulated)
 
         deliver(&g, late);
         ASSERT_UEQ(g.j.jiffies, k);
-        ASSERT_EQ(g.w.pv.next_event, t0 + (k + 1) * P);
+        ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), t0 + (k + 1) * P);
         ASSERT_UEQ(g.w.fire_t, (uint64_t)(t0 + (k + 1) * P));
         ASSERT_UEQ(g.w.calls_abs, k + 1);
         ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
@@ -365,7 +346,7 @@ TEST_IMPL(tick_emulated_missed_periods)
         ASSERT_UEQ(g.j.jiffies, 2);
         ASSERT_UEQ(g.tick.stats.jiffies_lost, m);
         ASSERT_UEQ(g.tick.stats.jiffies_late, 0);
-        ASSERT_EQ(g.w.pv.next_event, (m + 3) * P);
+        ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), (m + 3) * P);
         ASSERT_UEQ(g.w.fire_t, (uint64_t)((m + 3) * P));
         deliver(&g, 0);
         ASSERT_EQ(clock_check(&g), (m + 3) * P);
@@ -431,7 +412,7 @@ TEST_IMPL(tick_lowres_timers)
         ASSERT_UEQ(g.q.stats.lateness.max, worst);
     }
     /* low-res mode never programs the device */
-    ASSERT_UEQ(g.w.pv.stats.programmed, 0);
+    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->programmed, 0);
     ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
     RETURN_OK();
 }
@@ -449,7 +430,7 @@ static void highres_switch(bool periodic)
 {
     enum { K = 20, MAX_EVENTS = 200 };
     struct guest g;
-    struct notes notes = {0};
+    struct world_notes notes = {0};
     struct rec a, b;
     const int64_t da = 10 * P + P / 2, db = 40 * P + 12345;
     int64_t hs, now;
@@ -457,9 +438,8 @@ static void highres_switch(bool periodic)
     int k, events;
 
     guest_boot(&g, HZ, periodic ? FEAT_BOTH : FEAT_ONESHOT, CLOCK_JIFFIES);
-    g.w.pv.sstate.ext = &notes;
-    ASSERT_OK(pvt_clockevent_set_strategy(&g.w.pv, &counted_abs_mode));
-    ASSERT_UEQ(notes.attach, 1);
+    ASSERT_OK(pvt_clockevent_set_strategy(&g.w.pv, &counted_abs_mode, &notes));
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_ATTACH], 1);
     ASSERT_OK(tick_start(&g, &g.reg));
     ASSERT_EQ(g.tick.mode, periodic ? PVT_TICK_PERIODIC : PVT_TICK_EMULATED);
     rec_arm(&a, &g, da);
@@ -486,15 +466,16 @@ static void highres_switch(bool periodic)
     /* a better, high-res clocksource half a period later */
     g.w.t += P / 2;
     ASSERT_EQ(clock_check(&g), K * P);
-    notes = (struct notes){0};
+    notes = (struct world_notes){0};
     ASSERT_OK(pvt_cs_registry_add(&g.reg, &g.w.tsc));
     ASSERT_PTR_EQ(g.reg.current, &g.w.tsc);
     ASSERT_PTR_EQ(g.w.tk.cs, &g.w.tsc);
     ASSERT_EQ(clock_check(&g), K * P); /* continuous */
-    ASSERT_UEQ(notes.clocksource, 1);
-    ASSERT_UEQ(notes.mode, 0);
-    ASSERT_EQ(g.w.pv.sstate.guest_base, K * P);
-    ASSERT_UEQ(g.w.pv.sstate.device_base, H0 + (uint64_t)(K * P + P / 2));
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_CLOCKSOURCE], 1);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 0);
+    ASSERT_EQ(world_offset(&g.w.pv).guest_base, K * P);
+    ASSERT_UEQ(world_offset(&g.w.pv).device_base,
+               H0 + (uint64_t)(K * P + P / 2));
     /* not yet: the tick notices at its next tick */
     ASSERT(g.tick.mode != PVT_TICK_HIGHRES);
     ASSERT_FALSE(g.reg.require_hres);
@@ -515,19 +496,19 @@ static void highres_switch(bool periodic)
     j_switch = g.j.jiffies;
     /* the queue owns the device, in oneshot mode */
     ASSERT_PTR_EQ(g.q.dev, &g.w.pv);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.q);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_ONESHOT);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.q);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
     /* the strategy heard of the mode change once and re-took its offset
      * there: guest hs against hypervisor H0 + (K + 1) P */
-    ASSERT_UEQ(notes.mode, 1);
-    ASSERT_EQ(g.w.pv.sstate.guest_base, hs);
-    ASSERT_UEQ(g.w.pv.sstate.device_base, H0 + (uint64_t)(K + 1) * P);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 1);
+    ASSERT_EQ(world_offset(&g.w.pv).guest_base, hs);
+    ASSERT_UEQ(world_offset(&g.w.pv).device_base, H0 + (uint64_t)(K + 1) * P);
     /* the tick is a timer a period after its last jiffy, and the device
      * is aimed at it (it is before B) */
     ASSERT(pvt_timer_pending(&g.tick.sched));
     ASSERT_EQ(g.tick.last_update, hs);
     ASSERT_EQ(g.tick.sched.expires, hs + P);
-    ASSERT_EQ(g.w.pv.next_event, hs + P);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), hs + P);
     /* with the fresh offset the device fires when the guest clock reads
      * hs + P: true time hs + P + P / 2 */
     ASSERT_UEQ(g.w.fire_t, (uint64_t)(hs + P + P / 2));
@@ -564,7 +545,7 @@ static void highres_switch(bool periodic)
     ASSERT_EQ(now, hs + ((db - hs) / P + 5) * P);
     ASSERT_UEQ(g.tick.stats.jiffies_late, 0);
     ASSERT_UEQ(g.q.stats.spurious, 0);
-    ASSERT_UEQ(notes.mode, 1);
+    ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 1);
 }
 
 TEST_IMPL(tick_highres_switch_emulated)
@@ -637,7 +618,7 @@ TEST_IMPL(tick_highres_late_tick)
     ASSERT_UEQ(g.tick.stats.jiffies_late, 2);
     ASSERT_EQ(g.tick.last_update, 6 * P);
     ASSERT_EQ(g.tick.sched.expires, 7 * P);
-    ASSERT_EQ(g.w.pv.next_event, 7 * P);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), 7 * P);
     deliver(&g, 0);
     ASSERT_EQ(clock_check(&g), 7 * P);
     ASSERT_UEQ(g.j.jiffies, 7);
@@ -683,15 +664,15 @@ static void idle_wait(int64_t wait, uint64_t late)
     lu0 = g.tick.last_update;
     ASSERT_EQ(lu0, 3 * P);
     ticks0 = g.tick.stats.ticks;
-    prog0 = g.w.pv.stats.programmed;
-    clamped0 = g.w.pv.stats.clamped_max;
+    prog0 = pvt_clockevent_stats(&g.w.pv)->programmed;
+    clamped0 = pvt_clockevent_stats(&g.w.pv)->clamped_max;
 
     ASSERT_OK(pvt_tick_idle_enter(&g.tick));
     ASSERT(g.tick.stopped);
     ASSERT_FALSE(pvt_timer_pending(&g.tick.sched));
     ASSERT_UEQ(g.tick.stats.idle_enters, 1);
-    ASSERT_EQ(g.w.pv.next_event, t);
-    ASSERT_EQ(g.w.pv.last.target, g0 + (wait < m ? wait : m));
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), t);
+    ASSERT_EQ(pvt_clockevent_last(&g.w.pv)->target, g0 + (wait < m ? wait : m));
 
     splits = wait > m
                  ? (wait - m + (m + (int64_t)late) - 1) / (m + (int64_t)late)
@@ -699,7 +680,9 @@ static void idle_wait(int64_t wait, uint64_t late)
     for (events = 0; !r.fired; events++) {
         ASSERT_LE(events, splits);
         /* never aimed further than the device can count */
-        ASSERT_LE(g.w.pv.last.target - g.w.pv.last.now, m);
+        ASSERT_LE(pvt_clockevent_last(&g.w.pv)->target -
+                      pvt_clockevent_last(&g.w.pv)->now,
+                  m);
         deliver(&g, late);
         /* the tick stays stopped */
         ASSERT_UEQ(g.j.jiffies, j0);
@@ -708,8 +691,8 @@ static void idle_wait(int64_t wait, uint64_t late)
     ASSERT_EQ(events, splits + 1);
     ASSERT_UEQ(g.q.stats.splits, splits);
     ASSERT_UEQ(g.q.stats.spurious, 0);
-    ASSERT_UEQ(g.w.pv.stats.programmed - prog0, splits + 1);
-    ASSERT_UEQ(g.w.pv.stats.clamped_max - clamped0, splits);
+    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->programmed - prog0, splits + 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->clamped_max - clamped0, splits);
     ASSERT_EQ(r.fired, 1);
     ASSERT_EQ(r.at, t + (int64_t)late);
 
@@ -726,7 +709,7 @@ static void idle_wait(int64_t wait, uint64_t late)
     ASSERT(pvt_timer_pending(&g.tick.sched));
     ASSERT_EQ(g.tick.sched.expires, lu0 + (n + 1) * P);
     ASSERT_GT(g.tick.sched.expires, now);
-    ASSERT_EQ(g.w.pv.next_event, lu0 + (n + 1) * P);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), lu0 + (n + 1) * P);
     deliver(&g, 0);
     ASSERT_EQ(clock_check(&g), lu0 + (n + 1) * P);
     ASSERT_UEQ(g.j.jiffies, j0 + (uint64_t)n + 1);
@@ -769,14 +752,14 @@ TEST_IMPL(tick_idle_enter_exit)
     ASSERT_OK(pvt_tick_idle_enter(&g.tick)); /* twice: nothing more */
     ASSERT_UEQ(g.tick.stats.idle_enters, 1);
     /* nothing armed: the device is stopped */
-    ASSERT_EQ(g.w.pv.state, PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT_STOPPED);
     g.w.t += 10 * P + 5;
     ASSERT_OK(pvt_tick_idle_exit(&g.tick));
     ASSERT_OK(pvt_tick_idle_exit(&g.tick));
     ASSERT_UEQ(g.tick.stats.idle_exits, 1);
     ASSERT_UEQ(g.j.jiffies, 10);
     ASSERT_EQ(g.tick.sched.expires, 11 * P);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
 
     ASSERT_ERR(pvt_tick_idle_enter(NULL), PVT_EINVAL);
     ASSERT_ERR(pvt_tick_idle_exit(NULL), PVT_EINVAL);
@@ -842,37 +825,34 @@ TEST_IMPL(tick_init_errors)
                PVT_EOPNOTSUPP);
     g.w.pv.features = features;
     /* nothing above took the device */
-    ASSERT_NULL(g.w.pv.owner);
-    ASSERT_NULL(g.w.pv.event_handler);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_SHUTDOWN);
+    ASSERT_NULL(pvt_clockevent_owner(&g.w.pv));
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_SHUTDOWN);
 
     /* a device that has an owner: the queue, or another tick */
     ASSERT_OK(pvt_tq_set_device(&g.q, &g.w.pv));
     ASSERT_ERR(INIT(&g.tick, &g.w.tk, &g.q, &g.w.pv, &g.j, NULL), PVT_EBUSY);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.q);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.q);
     ASSERT_OK(pvt_tq_set_device(&g.q, NULL));
     ASSERT_OK(INIT(&g.tick, &g.w.tk, &g.q, &g.w.pv, &g.j, NULL));
     ASSERT_ERR(INIT(&t2, &g.w.tk, &g.q, &g.w.pv, &g.j, NULL), PVT_EBUSY);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.tick);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
 
     /* the device refuses: its error, and the device is left unowned */
     guest_boot(&g, HZ, FEAT_BOTH, CLOCK_TSC_LOWRES);
     g.w.pv.set_state_periodic = fail_periodic;
     ASSERT_ERR(tick_start(&g, NULL), PVT_ERANGE);
-    ASSERT_NULL(g.w.pv.owner);
-    ASSERT_NULL(g.w.pv.event_handler);
+    ASSERT_NULL(pvt_clockevent_owner(&g.w.pv));
     guest_boot(&g, HZ, FEAT_ONESHOT, CLOCK_TSC_LOWRES);
     g.w.pv.set_state_oneshot = fail_oneshot;
     ASSERT_ERR(tick_start(&g, NULL), PVT_EAGAIN);
-    ASSERT_NULL(g.w.pv.owner);
+    ASSERT_NULL(pvt_clockevent_owner(&g.w.pv));
     guest_boot(&g, HZ, FEAT_ONESHOT, CLOCK_TSC_LOWRES);
     g.w.refuse = 1;
     ASSERT_ERR(tick_start(&g, NULL), PVT_ETIME);
-    ASSERT_NULL(g.w.pv.owner);
-    ASSERT_NULL(g.w.pv.event_handler);
+    ASSERT_NULL(pvt_clockevent_owner(&g.w.pv));
     /* and it can be started again once the device behaves */
     ASSERT_OK(tick_start(&g, NULL));
-    ASSERT_EQ(g.w.pv.next_event, P);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), P);
 #undef INIT
     RETURN_OK();
 }
@@ -905,7 +885,7 @@ TEST_IMPL(tick_check_highres_conditions)
     ASSERT_EQ(pvt_tick_check_highres(&g.tick), 0);
     ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
     ASSERT_UEQ(g.j.jiffies, 3);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.tick);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
     RETURN_OK();
 }
 
@@ -922,9 +902,9 @@ TEST_IMPL(tick_highres_switch_fails)
     ASSERT_ERR(pvt_tick_check_highres(&g.tick), PVT_EAGAIN);
     ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
     ASSERT_EQ(g.tick.highres_at, -1);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.tick);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
     ASSERT_NULL(g.q.dev);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_PERIODIC);
     tick_at(&g, P); /* tries again, fails again, ticks on */
     tick_at(&g, 2 * P);
     ASSERT_UEQ(g.j.jiffies, 2);
@@ -945,12 +925,12 @@ TEST_IMPL(tick_highres_switch_fails)
     rec_arm(&r, &g, 10 * P);
     g.w.refuse = -1;
     tick_at(&g, P);
-    ASSERT_UEQ(g.w.pv.stats.gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->gave_up, 1);
     ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
     ASSERT_NULL(g.q.dev);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.tick);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_PERIODIC);
-    ASSERT_UEQ(g.w.pv.period_ns, P);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_PERIODIC);
+    ASSERT_UEQ(pvt_clockevent_period_ns(&g.w.pv), P);
     tick_at(&g, 2 * P);
     ASSERT_UEQ(g.j.jiffies, 2);
     /* the device behaves again: the next tick switches and the timer is
@@ -959,7 +939,7 @@ TEST_IMPL(tick_highres_switch_fails)
     tick_at(&g, 3 * P);
     ASSERT_EQ(g.tick.mode, PVT_TICK_HIGHRES);
     ASSERT_PTR_EQ(g.q.dev, &g.w.pv);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.q);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.q);
     ASSERT_EQ(r.fired, 0);
     while (!r.fired)
         deliver(&g, 0);
@@ -984,7 +964,8 @@ TEST_IMPL(tick_highres_switch_fails_emulated)
     g.w.pv.features = FEAT_ONESHOT;
     ASSERT_OK(pvt_jiffies_init(&g.j, HZ));
     ASSERT_OK(pvt_clockevent_register(&g.w.pv, &g.w.tk));
-    ASSERT_OK(pvt_clockevent_set_strategy(&g.w.pv, &pvt_strategy_relative));
+    ASSERT_OK(
+        pvt_clockevent_set_strategy(&g.w.pv, &pvt_strategy_relative, NULL));
     ASSERT_OK(pvt_tq_init(&g.q, &g.w.tk));
     g.last_g = 0;
     g.w.refuse_below = 1000000;
@@ -993,11 +974,11 @@ TEST_IMPL(tick_highres_switch_fails_emulated)
     ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
     rec_arm(&r, &g, P + P / 8);
     deliver(&g, 0); /* tick 1 at P: the switch fails */
-    ASSERT_UEQ(g.w.pv.stats.gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->gave_up, 1);
     ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
     ASSERT_NULL(g.q.dev);
-    ASSERT_PTR_EQ(g.w.pv.owner, &g.tick);
-    ASSERT_EQ(g.w.pv.next_event, 2 * P);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), 2 * P);
     ASSERT_UEQ(g.w.fire_t, 2 * P);
     /* tick 2 runs the timer (low-res), then the switch succeeds: nothing
      * left that the device cannot take */
@@ -1007,7 +988,7 @@ TEST_IMPL(tick_highres_switch_fails_emulated)
     ASSERT_EQ(r.at, 2 * P);
     ASSERT_EQ(g.tick.mode, PVT_TICK_HIGHRES);
     ASSERT_PTR_EQ(g.q.dev, &g.w.pv);
-    ASSERT_EQ(g.w.pv.next_event, 3 * P);
+    ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), 3 * P);
     deliver(&g, 0);
     ASSERT_UEQ(g.j.jiffies, 3);
     RETURN_OK();
@@ -1031,9 +1012,9 @@ TEST_IMPL(tick_emulated_device_refuses)
     ASSERT_UEQ(g.j.jiffies, 1);
     ASSERT_UEQ(g.tick.stats.jiffies_lost, 0);
     ASSERT_UEQ(g.tick.stats.jiffies_late, 0);
-    ASSERT_EQ(g.w.pv.state, PVT_CE_ONESHOT);
-    ASSERT_NE(g.w.pv.next_event, PVT_TIME_MAX);
-    ASSERT_LE(g.w.pv.next_event, 2 * P);
+    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
+    ASSERT_NE(pvt_clockevent_next_event(&g.w.pv), PVT_TIME_MAX);
+    ASSERT_LE(pvt_clockevent_next_event(&g.w.pv), 2 * P);
     deliver(&g, 0);
     ASSERT_UEQ(g.j.jiffies, 2);
     ASSERT_UEQ(g.tick.stats.jiffies_lost, 0);

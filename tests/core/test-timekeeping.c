@@ -245,3 +245,71 @@ TEST_IMPL(tk_ns_to_cycles)
     ASSERT_UEQ(cyc, (c.value + 1000000000) & UINT32_MAX);
     RETURN_OK();
 }
+
+/* A listener that records what it was told, and in which order. */
+struct heard {
+    struct pvt_tk_listener l;
+    unsigned int clocksource, resume;
+    unsigned int order; /* the call's rank among all listeners' calls */
+};
+
+static unsigned int heard_calls;
+
+static void hear(struct pvt_tk_listener *l, enum pvt_tk_event what)
+{
+    struct heard *h = (struct heard *)(void *)l; /* l is h's first member */
+
+    if (what == PVT_TK_CLOCKSOURCE)
+        h->clocksource++;
+    else
+        h->resume++;
+    h->order = ++heard_calls;
+}
+
+TEST_IMPL(tk_listeners)
+{
+    struct counter c1 = {.value = 1}, c2 = {.value = 2};
+    struct pvt_clocksource a, b;
+    struct pvt_timekeeper tk;
+    struct heard x = {.l.fn = hear}, y = {.l.fn = hear};
+    struct pvt_tk_listener nofn = {0};
+
+    make_cs(&a, &c1, "a", UINT64_MAX, 1000000000);
+    make_cs(&b, &c2, "b", UINT64_MAX, 1000000000);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &a, 0));
+    ASSERT_NULL(tk.listeners);
+    ASSERT_ERR(pvt_timekeeper_add_listener(NULL, &x.l), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_add_listener(&tk, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_add_listener(&tk, &nofn), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_remove_listener(NULL, &x.l), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_remove_listener(&tk, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_timekeeper_remove_listener(&tk, &x.l), PVT_ENOENT);
+
+    ASSERT_OK(pvt_timekeeper_add_listener(&tk, &x.l));
+    ASSERT_ERR(pvt_timekeeper_add_listener(&tk, &x.l), PVT_EBUSY);
+    ASSERT_OK(pvt_timekeeper_add_listener(&tk, &y.l));
+    /* a switch and a resume reach both, the last added first */
+    heard_calls = 0;
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&tk, &b));
+    ASSERT_UEQ(x.clocksource, 1);
+    ASSERT_UEQ(y.clocksource, 1);
+    ASSERT_UEQ(y.order, 1);
+    ASSERT_UEQ(x.order, 2);
+    ASSERT_OK(pvt_timekeeper_resume(&tk));
+    ASSERT_UEQ(x.resume, 1);
+    ASSERT_UEQ(y.resume, 1);
+    /* no switch, no news */
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&tk, &b));
+    ASSERT_UEQ(x.clocksource, 1);
+    /* removed: told nothing more; the other still is */
+    ASSERT_OK(pvt_timekeeper_remove_listener(&tk, &y.l));
+    ASSERT_ERR(pvt_timekeeper_remove_listener(&tk, &y.l), PVT_ENOENT);
+    ASSERT_OK(pvt_timekeeper_set_clocksource(&tk, &a));
+    ASSERT_UEQ(x.clocksource, 2);
+    ASSERT_UEQ(y.clocksource, 1);
+    ASSERT_OK(pvt_timekeeper_remove_listener(&tk, &x.l));
+    ASSERT_NULL(tk.listeners);
+    ASSERT_OK(pvt_timekeeper_resume(&tk));
+    ASSERT_UEQ(x.resume, 1);
+    RETURN_OK();
+}

@@ -273,6 +273,12 @@ static void dt_fire(struct pvt_timer *t)
 
 /* A queue on a booted exact-1 GHz guest; with the fake device (u32 ns
  * maximum, 1 us minimum, `delta`) taken for high-res mode if hres. */
+/* The handler of an owner that is not a queue. */
+static void token_event(struct pvt_clockevent *dev)
+{
+    (void)dev;
+}
+
 static struct dt *dt_setup(bool hres)
 {
     struct dt *d = &dt_state;
@@ -388,48 +394,39 @@ TEST_IMPL(tq_errors)
     ASSERT_ERR(pvt_tq_set_device(NULL, &d->f.dev), PVT_EINVAL);
     ASSERT_ERR(pvt_tq_set_device(NULL, NULL), PVT_EINVAL);
     /* not registered */
-    loose = d->f.dev;
-    loose.tk = NULL;
-    loose.state = PVT_CE_DETACHED;
-    loose.event_handler = NULL;
-    loose.owner = NULL;
+    loose = world_driver_copy(&d->f.dev);
     ASSERT_ERR(pvt_tq_set_device(&d->q, &loose), PVT_EINVAL);
-    ASSERT_NULL(loose.owner);
-    ASSERT_NULL(loose.event_handler);
+    ASSERT_NULL(pvt_clockevent_owner(&loose));
     ASSERT_NULL(d->q.dev);
     /* registered, then unregistered */
     fake_boot(&other, GHZ, GHZ, 1000, UINT32_MAX, &pvt_strategy_delta);
     ASSERT_OK(pvt_clockevent_unregister(&other.dev));
     ASSERT_ERR(pvt_tq_set_device(&d->q, &other.dev), PVT_EINVAL);
     /* periodic only */
-    periodic_only = d->f.dev;
+    periodic_only = world_driver_copy(&d->f.dev);
     periodic_only.features = PVT_CE_FEAT_PERIODIC;
-    periodic_only.tk = NULL;
-    periodic_only.state = PVT_CE_DETACHED;
-    periodic_only.tk_next = NULL;
     ASSERT_OK(pvt_clockevent_register(&periodic_only, &d->f.w.tk));
     ASSERT_ERR(pvt_tq_set_device(&d->q, &periodic_only), PVT_EOPNOTSUPP);
-    ASSERT_NULL(periodic_only.owner);
+    ASSERT_NULL(pvt_clockevent_owner(&periodic_only));
     ASSERT_NULL(d->q.dev);
     /* owned by someone else (the tick, another queue) */
-    d->f.dev.owner = &owner_token;
+    ASSERT_OK(pvt_clockevent_bind(&d->f.dev, token_event, &owner_token));
     ASSERT_ERR(pvt_tq_set_device(&d->q, &d->f.dev), PVT_EINVAL);
-    ASSERT_PTR_EQ(d->f.dev.owner, &owner_token);
-    d->f.dev.owner = NULL;
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&d->f.dev), &owner_token);
+    ASSERT_OK(pvt_clockevent_release(&d->f.dev, &owner_token));
     ASSERT_OK(pvt_tq_set_device(&q2, &d->f.dev));
     ASSERT_ERR(pvt_tq_set_device(&d->q, &d->f.dev), PVT_EINVAL);
-    ASSERT_PTR_EQ(d->f.dev.owner, &q2);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&d->f.dev), &q2);
     ASSERT_NULL(d->q.dev);
     ASSERT_OK(pvt_tq_set_device(&q2, NULL));
-    ASSERT_NULL(d->f.dev.owner);
-    ASSERT_NULL(d->f.dev.event_handler);
+    ASSERT_NULL(pvt_clockevent_owner(&d->f.dev));
     /* the device fails to go oneshot: its error, nothing taken */
     ASSERT_OK(pvt_clockevent_set_state(&d->f.dev, PVT_CE_SHUTDOWN, 0));
     d->f.oneshot_rc = -PVT_EAGAIN;
     ASSERT_ERR(pvt_tq_set_device(&d->q, &d->f.dev), PVT_EAGAIN);
     ASSERT_NULL(d->q.dev);
-    ASSERT_NULL(d->f.dev.owner);
-    ASSERT_EQ(d->f.dev.state, PVT_CE_SHUTDOWN);
+    ASSERT_NULL(pvt_clockevent_owner(&d->f.dev));
+    ASSERT_EQ(pvt_clockevent_state(&d->f.dev), PVT_CE_SHUTDOWN);
     d->f.oneshot_rc = 0;
     /* releasing what is not held */
     ASSERT_OK(pvt_tq_set_device(&d->q, NULL));
@@ -560,8 +557,7 @@ TEST_IMPL(tq_device_programming)
     dt_arm(d, 0, 1 * SEC + 10 * MS); /* armed before the device is taken */
     ASSERT_OK(pvt_tq_set_device(q, &f->dev));
     ASSERT_PTR_EQ(q->dev, &f->dev);
-    ASSERT_PTR_EQ(f->dev.owner, q);
-    ASSERT_NOT_NULL(f->dev.event_handler);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&f->dev), q);
     ASSERT_UEQ(f->programs, 1);
     ASSERT(f->armed);
     ASSERT_UEQ(f->nominal, 1 * SEC + 10 * MS);
@@ -592,14 +588,14 @@ TEST_IMPL(tq_device_programming)
     ASSERT(f->armed);
     ASSERT_EQ(pvt_tq_cancel(q, &d->tm[2].t), 1); /* empty: stopped */
     ASSERT_FALSE(f->armed);
-    ASSERT_EQ(f->dev.state, PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT_STOPPED);
     ASSERT_EQ(q->programmed, PVT_TIME_MAX);
 
     /* a past deadline: forced, now + min_delta */
     n = f->programs;
     dt_arm(d, 4, 1 * SEC - 1);
     ASSERT_UEQ(f->programs, n + 1);
-    ASSERT_EQ(f->dev.state, PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT);
     ASSERT_UEQ(f->nominal, 1 * SEC + f->dev.min_delta_ns);
     ASSERT(fake_deliver(f));
     ASSERT_EQ(d->tm[4].count, 1);
@@ -609,8 +605,7 @@ TEST_IMPL(tq_device_programming)
     dt_arm(d, 5, 2 * SEC);
     ASSERT_OK(pvt_tq_set_device(q, NULL));
     ASSERT_NULL(q->dev);
-    ASSERT_NULL(f->dev.owner);
-    ASSERT_NULL(f->dev.event_handler);
+    ASSERT_NULL(pvt_clockevent_owner(&f->dev));
     ASSERT_EQ(q->programmed, PVT_TIME_MAX);
     n = f->programs;
     dt_arm(d, 6, 1 * SEC + 1 * MS);
@@ -624,7 +619,7 @@ TEST_IMPL(tq_device_programming)
     /* taken back from the periodic state: oneshot, aimed at the earliest */
     ASSERT_OK(pvt_clockevent_set_state(&f->dev, PVT_CE_PERIODIC, 4 * MS));
     ASSERT_OK(pvt_tq_set_device(q, &f->dev));
-    ASSERT_EQ(f->dev.state, PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT);
     ASSERT_UEQ(f->nominal, 1 * SEC + 1 * MS);
     /* pvt_tq_reprogram re-programs even when nothing changed */
     n = f->programs;
@@ -648,16 +643,14 @@ TEST_IMPL(tq_device_switch)
     fake_boot(&f2, GHZ, GHZ, 1000, UINT32_MAX, &pvt_strategy_delta);
     /* f2's device, registered with d's guest */
     ASSERT_OK(pvt_clockevent_unregister(&f2.dev));
-    f2.dev.owner = NULL;
     ASSERT_OK(pvt_clockevent_register(&f2.dev, &d->f.w.tk));
     ASSERT_OK(pvt_clockevent_set_state(&f2.dev, PVT_CE_ONESHOT, 0));
     dt_arm(d, 0, 1 * MS);
     ASSERT_OK(pvt_tq_set_device(&d->q, &f2.dev));
     ASSERT_PTR_EQ(d->q.dev, &f2.dev);
-    ASSERT_PTR_EQ(f2.dev.owner, &d->q);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&f2.dev), &d->q);
     ASSERT_UEQ(f2.nominal, 1 * MS);
-    ASSERT_NULL(d->f.dev.owner);
-    ASSERT_NULL(d->f.dev.event_handler);
+    ASSERT_NULL(pvt_clockevent_owner(&d->f.dev));
     /* the old device's event reaches nobody */
     n = d->q.stats.interrupts;
     ASSERT_OK(pvt_clockevent_event(&d->f.dev));
@@ -665,7 +658,7 @@ TEST_IMPL(tq_device_switch)
     /* and another queue may take it */
     ASSERT_OK(pvt_tq_init(&q2, &d->f.w.tk));
     ASSERT_OK(pvt_tq_set_device(&q2, &d->f.dev));
-    ASSERT_PTR_EQ(d->f.dev.owner, &q2);
+    ASSERT_PTR_EQ(pvt_clockevent_owner(&d->f.dev), &q2);
     /* the new device runs the timer */
     f2.w.t = 0;
     d->f.w.t = 1 * MS;
@@ -699,7 +692,7 @@ TEST_IMPL(tq_event_runs_due)
     ASSERT_EQ(d->log_now[1], 2 * MS + 700);
     ASSERT_EQ(d->log_now[2], 2 * MS + 700);
     ASSERT_FALSE(f->armed); /* empty: stopped */
-    ASSERT_EQ(f->dev.state, PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT_STOPPED);
 
     ASSERT_UEQ(q->stats.armed, 4);
     ASSERT_UEQ(q->stats.fired, 4);
@@ -720,7 +713,7 @@ TEST_IMPL(tq_event_runs_due)
     ASSERT_UEQ(q->stats.device_error.pos.sum, 700);
     ASSERT_UEQ(q->stats.device_error.pos.max, 700);
     ASSERT_UEQ(q->stats.device_error.neg.count, 0);
-    ASSERT_UEQ(f->dev.stats.events, 3);
+    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->events, 3);
     RETURN_OK();
 }
 
@@ -806,7 +799,7 @@ TEST_IMPL(tq_splits_long_wait)
     ASSERT_UEQ(q->stats.splits, (uint64_t)splits);
     ASSERT_UEQ(q->stats.spurious, 0);
     ASSERT_UEQ(q->stats.interrupts, (uint64_t)events);
-    ASSERT_UEQ(f->dev.stats.clamped_max, (uint64_t)splits);
+    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->clamped_max, (uint64_t)splits);
 
     /*
      * Again, with the device firing 1 us early at the fourth wake: that
@@ -1011,7 +1004,7 @@ TEST_IMPL(tq_callback_rearm_self_zero_delay)
     ASSERT_EQ(z->t.expires, T + 3 * c);
     ASSERT_EQ(d->q.programmed, T + 6 * c);
     ASSERT_UEQ(d->f.nominal, T + 6 * c);
-    ASSERT_EQ(d->f.dev.last.target, T + 6 * c);
+    ASSERT_EQ(pvt_clockevent_last(&d->f.dev)->target, T + 6 * c);
 
     ASSERT(fake_deliver(&d->f));
     ASSERT_EQ(z->count, 5);
@@ -1045,7 +1038,7 @@ TEST_IMPL(tq_callback_rearm_self_frozen_time)
     ASSERT_EQ(z->count, 3);
     ASSERT_UEQ(d->q.stats.hangs, 1);
     ASSERT_UEQ(d->f.nominal, T + (int64_t)d->f.dev.min_delta_ns);
-    ASSERT(d->f.dev.last.forced);
+    ASSERT(pvt_clockevent_last(&d->f.dev)->forced);
     ASSERT(fake_deliver(&d->f));
     ASSERT_EQ(z->count, 4);
     ASSERT_EQ(d->log_now[3], T + (int64_t)d->f.dev.min_delta_ns);
@@ -1105,9 +1098,9 @@ static void hang_scenario(int64_t c)
     ASSERT_UEQ(d->q.count, (uint64_t)(F * F * F));
     ASSERT_EQ(pvt_tq_earliest(&d->q), T + (1 + F + 1) * c);
     ASSERT_EQ(d->q.programmed, next);
-    ASSERT_EQ(d->f.dev.last.target, next);
+    ASSERT_EQ(pvt_clockevent_last(&d->f.dev)->target, next);
     ASSERT_UEQ(d->f.nominal, next);
-    ASSERT_FALSE(d->f.dev.last.forced);
+    ASSERT_FALSE(pvt_clockevent_last(&d->f.dev)->forced);
     ASSERT(d->q.hang_pending);
     /* the back-off holds (Linux's hang_detected): a timer armed into the
      * past meanwhile does not pull the device earlier */
@@ -1151,7 +1144,7 @@ TEST_IMPL(tq_program_errors)
     f->p_refuse = 1000;
     dt_arm(d, 0, 1 * MS);
     ASSERT_UEQ(d->q.stats.program_errors, 1);
-    ASSERT_UEQ(f->dev.stats.gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->gave_up, 1);
     ASSERT_EQ(d->q.programmed, PVT_TIME_MAX);
     ASSERT_FALSE(f->armed);
     /* giving up raised min_delta to its limit (4 ms) */
@@ -1166,7 +1159,7 @@ TEST_IMPL(tq_program_errors)
     ASSERT_UEQ(d->q.stats.retries, 2);
     ASSERT_UEQ(d->q.stats.hangs, 1);
     ASSERT_UEQ(d->q.stats.program_errors, 2);
-    ASSERT_UEQ(f->dev.stats.gave_up, 2);
+    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->gave_up, 2);
     ASSERT_EQ(d->q.programmed, PVT_TIME_MAX);
     /* the device works again: re-programming recovers; the 2 ms timer is
      * 1 ms ahead, under the raised min_delta: it fires at 1 ms + 4 ms */
@@ -1433,7 +1426,7 @@ static void p_event(struct prop *p)
             /* the queue has live timers: it must have programmed the
              * device, unless the device dropped that event or the
              * clockevent layer gave up on it */
-            ASSERT(f->excused || f->dev.stats.gave_up > 0);
+            ASSERT(f->excused || pvt_clockevent_stats(&f->dev)->gave_up > 0);
             /* "then on the next event": another interrupt comes later */
             when = f->w.t + 1 + p_rand(p, 5 * MS);
         }
@@ -1511,11 +1504,11 @@ static void p_switch(struct prop *p)
     if (p->hres) {
         /* what the device still has coming arrives, to nobody (p_tick) */
         ASSERT_OK(pvt_tq_set_device(&p->q, NULL));
-        ASSERT_NULL(f->dev.owner);
+        ASSERT_NULL(pvt_clockevent_owner(&f->dev));
         p->hres = false;
     } else {
         ASSERT_OK(pvt_tq_set_device(&p->q, &f->dev));
-        ASSERT_PTR_EQ(f->dev.owner, &p->q);
+        ASSERT_PTR_EQ(pvt_clockevent_owner(&f->dev), &p->q);
         p->hres = true;
     }
 }
@@ -1648,7 +1641,7 @@ static void prop_seed(uint64_t seed)
                    p->q.stats.device_error.pos.count,
                p->interrupts);
     ASSERT_ULE(p->q.stats.hangs, p->q.stats.retries);
-    ASSERT_UEQ(dev->stats.events, p->f.delivered);
+    ASSERT_UEQ(pvt_clockevent_stats(dev)->events, p->f.delivered);
 }
 
 TEST_IMPL(tq_property_perturbed_device)

@@ -35,6 +35,7 @@ struct world {
     struct pvt_timekeeper tk;
     struct pvt_clockevent pv;    /* hypervisor timer: H ns, abs + relative */
     struct pvt_clockevent lapic; /* TSC-deadline: guest TSC cycles */
+    struct pvt_drift drift;      /* for compensated (world_attach) */
 };
 
 /* floor(t * hz / 1e9) without 128-bit division: t = q * 1e9 + r. */
@@ -177,6 +178,7 @@ static inline void world_boot(struct world *w, uint64_t tsc_hz, uint64_t cal_hz,
     };
     ASSERT_OK(pvt_clocksource_init_hz(&w->tsc, cal_hz, 0));
     ASSERT_OK(pvt_timekeeper_init(&w->tk, &w->tsc, 0));
+    ASSERT_OK(pvt_drift_init(&w->drift, NULL));
     w->pv = (struct pvt_clockevent){
         .name = "pv-singleshot",
         .features = PVT_CE_FEAT_ONESHOT | PVT_CE_FEAT_PERIODIC,
@@ -204,13 +206,50 @@ static inline void world_boot(struct world *w, uint64_t tsc_hz, uint64_t cal_hz,
     ASSERT_OK(pvt_clockevent_config(&w->lapic, tsc_hz, 1000, 1ull << 62));
 }
 
-/* Register dev with the guest, give it strategy s, put it in oneshot. */
+/* Register dev with the guest, give it strategy s (with the world's
+ * estimator, which only compensated takes), put it in oneshot. */
 static inline void world_attach(struct world *w, struct pvt_clockevent *dev,
                                 const struct pvt_ce_strategy *s)
 {
     ASSERT_OK(pvt_clockevent_register(dev, &w->tk));
-    ASSERT_OK(pvt_clockevent_set_strategy(dev, s));
+    ASSERT_OK(pvt_clockevent_set_strategy(dev, s, &w->drift));
     ASSERT_OK(pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0));
+}
+
+/* What a strategy was told, counted by world_note() in its state (tests'
+ * own strategies): told[PVT_CE_NOTIFY_MODE] mode changes, and so on. */
+struct world_notes {
+    unsigned int told[PVT_CE_NOTIFY_RESUME + 1];
+};
+
+static inline void world_note(struct pvt_clockevent *dev,
+                              enum pvt_ce_notify what)
+{
+    struct world_notes *n = pvt_clockevent_strategy_state(dev);
+
+    n->told[what]++;
+}
+
+/* The offset an offset strategy took on dev (which must have one). */
+static inline struct pvt_ce_offset world_offset(
+    const struct pvt_clockevent *dev)
+{
+    struct pvt_ce_offset o = {.valid = true};
+
+    ASSERT_OK(pvt_clockevent_offset(dev, &o.guest_base, &o.device_base));
+    return o;
+}
+
+/* A new, unregistered device with dev's driver fields, as a driver would
+ * fill it in: the core's part starts zero (a registered device must not
+ * be copied). */
+static inline struct pvt_clockevent world_driver_copy(
+    const struct pvt_clockevent *dev)
+{
+    struct pvt_clockevent c = *dev;
+
+    c.core = (struct pvt_clockevent_core){0};
+    return c;
 }
 
 /*
