@@ -15,6 +15,13 @@
  * `max_ns` nanoseconds: pvt_clocksource_init() computes both. Callers that
  * hold a reading longer than that must accumulate (the timekeeper does; its
  * conversion is 96-bit and never overflows, see timekeeping.h).
+ *
+ * Calling context: the conversions (calc_mult_shift, cyc2ns, delta,
+ * ns2cyc) are pure. init writes only the clocksource, before it is used.
+ * A clocksource's read() is the driver's: the timekeeper may call it in
+ * any context, interrupts included. The registry (pvt_cs_registry_*) is
+ * not locked: the caller serialises it with the timekeeper's
+ * clocksource switches.
  */
 #ifndef PVTIMER_CLOCKSOURCE_H
 #define PVTIMER_CLOCKSOURCE_H

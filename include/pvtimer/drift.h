@@ -54,6 +54,12 @@
  * costs one extra guest clock read per programming and no extra hypercall.
  * An owner that wants samples when no timer is programmed may feed its own
  * (pvt_drift_measure + pvt_drift_feed) into the same context.
+ *
+ * Calling context: one estimator per device, not locked. The compensated
+ * strategy feeds it from its device's programming (that vCPU's interrupt
+ * or timer context); an owner that feeds or reads it elsewhere serialises
+ * those calls with the device's interrupt. measure reads the caller's
+ * clocks only. init, config and get touch only the context given.
  */
 #ifndef PVTIMER_DRIFT_H
 #define PVTIMER_DRIFT_H

@@ -11,6 +11,10 @@
  *
  * A signed histogram keeps two of them: values below zero (by magnitude)
  * and values at or above zero.
+ *
+ * Calling context: a histogram is plain data, not locked; whoever owns it
+ * (a timer queue, in its interrupt) adds to it, and readers take a copy
+ * under the owner's serialisation. The query functions are pure.
  */
 #ifndef PVTIMER_HISTOGRAM_H
 #define PVTIMER_HISTOGRAM_H

@@ -25,6 +25,10 @@
  * dropped.
  *
  * No allocation, no global state, no libc: one struct per vCPU.
+ *
+ * Calling context (host side): one struct per vCPU, not locked. The
+ * caller (the simulator's event loop, the timer service's thread under its
+ * lock) serialises every call on the same vCPU's timers.
  */
 #ifndef PVTIMER_HVTIMER_H
 #define PVTIMER_HVTIMER_H

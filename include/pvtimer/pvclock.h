@@ -12,6 +12,15 @@
  * The page is guarded by a version seqlock: the writer makes the version
  * odd, writes, makes it even again; the reader retries while the version is
  * odd or changed under it.
+ *
+ * Calling context: the reader (snapshot, read, clear_stopped) runs in any
+ * context, interrupts included, concurrently on every vCPU, and against a
+ * writer rewriting the page at the same time; its retries are bounded
+ * (-PVT_EAGAIN, never a hang). One pvt_pvclock_guest is shared by every
+ * vCPU of a guest (its last-value guard is an atomic max); guest_init and
+ * guest_resume are serialised by the caller against every read. One
+ * writer per page (the hypervisor serialises its own updates). The maths
+ * (scale_delta, tsc_khz, time_scale, epoch) touches no shared state.
  */
 #ifndef PVTIMER_PVCLOCK_H
 #define PVTIMER_PVCLOCK_H

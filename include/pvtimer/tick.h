@@ -31,6 +31,11 @@
  * the device's max_delta is split into several programmings by the
  * clockevent layer's clamp. Leaving idle catches jiffies up from the clock
  * and restarts the tick on its period grid.
+ *
+ * Calling context: one tick per vCPU, not locked. The tick's handlers run
+ * in its device's interrupt; init, check_highres and the idle calls run
+ * on the tick's vCPU, serialised with that interrupt (the prototypes say
+ * which).
  */
 #ifndef PVTIMER_TICK_H
 #define PVTIMER_TICK_H
