@@ -62,16 +62,18 @@ extern "C" {
 #define PVT_CE_NEEDS_RELATIVE (1u << 0) /* set_next_event */
 #define PVT_CE_NEEDS_ABSOLUTE (1u << 1) /* set_next_abs + read_timebase */
 
-/* What a strategy is, for callers that treat strategies alike. */
-#define PVT_STRATEGY_STATE     (1u << 0) /* needs a state from the caller */
-#define PVT_STRATEGY_ESTIMATOR (1u << 1) /* ... a struct pvt_drift */
-#define PVT_STRATEGY_COUPLED                                                   \
-    (1u << 2) /* exact only with dev->coupled_cs
-                                            the current clocksource */
-#define PVT_STRATEGY_OFFSET                                                    \
-    (1u << 3) /* aims by an offset taken once in
-                                            a while: its error grows with
-                                            the drift since */
+/*
+ * What a strategy is, for callers that treat strategies alike:
+ *   STATE      needs a state from the caller (pvt_clockevent_set_strategy)
+ *   ESTIMATOR  ... and that state is a struct pvt_drift (drift.h)
+ *   COUPLED    exact only while dev->coupled_cs is the current clocksource
+ *   OFFSET     aims by an offset taken once in a while: its error grows
+ *              with the drift since
+ */
+#define PVT_STRATEGY_STATE     (1u << 0)
+#define PVT_STRATEGY_ESTIMATOR (1u << 1)
+#define PVT_STRATEGY_COUPLED   (1u << 2)
+#define PVT_STRATEGY_OFFSET    (1u << 3)
 
 struct pvt_ce_strategy {
     const char *name;    /* "delta" */
