@@ -7,7 +7,8 @@
 
 target_sources(pvtimer PRIVATE tools/cmd-kvm.c tools/kvm-drift.c)
 target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
-                                     tests/host/test-qemu.c)
+                                     tests/host/test-qemu.c
+                                     tests/host/test-vmm.c)
 
 # The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
 # it lives beside the monitor rather than in the portable library.
@@ -38,6 +39,14 @@ target_include_directories(pvtimer_vmm PUBLIC src/vmm
 target_link_libraries(pvtimer_vmm PUBLIC pvtimer_timersvc)
 target_compile_definitions(pvtimer_vmm PRIVATE _GNU_SOURCE)
 target_link_libraries(pvtimer_vmm PRIVATE pvt_warnings)
+
+# The experiment protocol's hypercalls (pvtimer/pvexp.h), which the tool
+# registers in the monitor; the monitor itself does not know them.
+add_library(pvtimer_vmm_exp STATIC src/vmm/exp.c)
+target_include_directories(pvtimer_vmm_exp PRIVATE
+  ${PROJECT_SOURCE_DIR}/include)
+target_compile_definitions(pvtimer_vmm_exp PRIVATE _GNU_SOURCE)
+target_link_libraries(pvtimer_vmm_exp PUBLIC pvtimer_vmm PRIVATE pvt_warnings)
 
 # ---------------------------------------------------------------- guest
 # Compiled with the core's freestanding flags; linked at 1 MiB by
@@ -85,10 +94,11 @@ add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
 # ---------------------------------------------------------------- tool
 target_sources(pvtimer PRIVATE tools/kvm-scenario.c)
-target_link_libraries(pvtimer PRIVATE pvtimer_vmm)
+target_link_libraries(pvtimer PRIVATE pvtimer_vmm_exp)
 target_compile_definitions(pvtimer PRIVATE PVT_HAVE_KVM=1
   PVT_GUEST_DEFAULT_PATH="${PVT_GUEST_IMAGE}")
 add_dependencies(pvtimer pvtimer-guest)
 target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_KVM=1
   PVT_GUEST_IMAGE_PATH="${PVT_GUEST_IMAGE}")
 add_dependencies(pvtimer-tests pvtimer-guest)
+target_link_libraries(pvtimer-tests PRIVATE pvtimer_vmm_exp)

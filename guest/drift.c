@@ -19,6 +19,7 @@
 #include "drift.h"
 #include "guest.h"
 #include "platform.h"
+#include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
 #include "runner/test.h"
 

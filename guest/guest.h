@@ -10,11 +10,12 @@
 #include "pvtimer/pvabi.h"
 
 /*
- * Issues hypercall nr with its struct at args (identity mapped: the
- * pointer is the guest-physical address; the struct must lie below 4 GiB,
- * which the linker script guarantees for everything in the image).
+ * Issues hypercall nr (pvtimer/pvabi.h's or pvtimer/pvexp.h's) with its
+ * struct at args (identity mapped: the pointer is the guest-physical
+ * address; the struct must lie below 4 GiB, which the linker script
+ * guarantees for everything in the image).
  */
-static inline void pvt_guest_hypercall(enum pvt_hc_nr nr, void *args)
+static inline void pvt_guest_hypercall(uint32_t nr, void *args)
 {
     uint32_t gpa = (uint32_t)(uintptr_t)args;
     uint16_t port = (uint16_t)PVT_HC_PIO(nr);

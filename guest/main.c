@@ -26,6 +26,7 @@
 #include "drift.h"
 #include "guest.h"
 #include "platform.h"
+#include "pvtimer/pvexp.h"
 #include "runner/list.h"
 #include "runner/test.h"
 #include "scenario.h"
@@ -295,7 +296,7 @@ static _Noreturn void hostile(uint64_t mem_size)
     if (bad)
         pvt_guest_exit(3);
     pvt_guest_puts("hostile: unknown hypercall next\n");
-    pvt_guest_hypercall((enum pvt_hc_nr)PVT_HC_MAX, &info);
+    pvt_guest_hypercall(PVT_HC_PLATFORM_END, &info);
     pvt_guest_panic("the monitor returned from an unknown hypercall");
 }
 

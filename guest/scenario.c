@@ -30,6 +30,7 @@
 #include "cpu.h"
 #include "guest.h"
 #include "platform.h"
+#include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
 #include "runner/test.h"
 #include "scenario.h"

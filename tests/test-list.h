@@ -41,6 +41,7 @@
     PVT_TESTS_SIM_HOST(X)                                                      \
     PVT_TESTS_TOOLS_HOST(X)                                                    \
     PVT_TESTS_KVM_HOST(X)                                                      \
+    PVT_TESTS_VMM_HOST(X)                                                      \
     PVT_TESTS_QEMU_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
@@ -265,6 +266,12 @@
     X(timersvc_default_periodic, PVT_TEST_HOST, 0)                             \
     X(timersvc_storm_rate_limited, PVT_TEST_HOST, 0)                           \
     X(timersvc_clock_jump, PVT_TEST_HOST, 0)
+
+/* The monitor's hypercall dispatch, without /dev/kvm (tests/host/test-vmm.c). */
+#define PVT_TESTS_VMM_HOST(X)                                                  \
+    X(vmm_unregistered_hypercall, PVT_TEST_HOST, 0)                            \
+    X(vmm_registered_hypercall, PVT_TEST_HOST, 0)                              \
+    X(vmm_exp_server, PVT_TEST_HOST, 0)
 
 /* The guest image under QEMU with KVM (PVH entry, serial console). */
 #define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
