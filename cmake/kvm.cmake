@@ -64,8 +64,12 @@ add_library(pvtimer_guest_objs OBJECT
   guest/scenario.c
   guest/drift.c
   guest/args.c
+  guest/selftest.c
   guest/main.c)
-target_include_directories(pvtimer_guest_objs PRIVATE include tests guest)
+# The test harness's headers only where the selftest runs the core's tests.
+target_include_directories(pvtimer_guest_objs PRIVATE include src guest)
+set_source_files_properties(guest/selftest.c PROPERTIES
+  INCLUDE_DIRECTORIES ${PROJECT_SOURCE_DIR}/tests)
 target_compile_options(pvtimer_guest_objs PRIVATE ${PVT_FREESTANDING_FLAGS})
 target_link_libraries(pvtimer_guest_objs PRIVATE pvt_warnings)
 set_source_files_properties(guest/lib.c PROPERTIES
@@ -82,10 +86,12 @@ add_custom_command(
           -o ${PVT_GUEST_IMAGE}
           $<TARGET_OBJECTS:pvtimer_guest_objs>
           $<TARGET_OBJECTS:pvtimer_core_freestanding>
+          $<TARGET_OBJECTS:pvtimer_lib_freestanding>
           $<TARGET_OBJECTS:pvtimer_tests_freestanding>
           ${PVT_LIBGCC}
   DEPENDS $<TARGET_OBJECTS:pvtimer_guest_objs>
           $<TARGET_OBJECTS:pvtimer_core_freestanding>
+          $<TARGET_OBJECTS:pvtimer_lib_freestanding>
           $<TARGET_OBJECTS:pvtimer_tests_freestanding>
           ${PROJECT_SOURCE_DIR}/guest/guest.ld
   COMMAND_EXPAND_LISTS VERBATIM
