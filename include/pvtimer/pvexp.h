@@ -35,9 +35,9 @@ enum pvt_exp_hc_nr {
  *                       pvt_result_drift: the drift estimator's updates
  * OUT: ret 0, -EINVAL (unknown type or kind, bad count, a name that is not
  * NUL-terminated or unknown to the monitor), -EFAULT (data outside RAM),
- * -ENOSPC (more runs than the monitor keeps, PVT_RESULT_RUNS_MAX). The
- * monitor folds samples into fixed-size histograms: reporting costs it no
- * memory per sample.
+ * -ENOSPC (more than PVT_RESULT_RUNS_MAX summaries in one VM). pvtimer's
+ * tool folds samples into fixed-size histograms: reporting costs the host
+ * no memory per sample.
  */
 #define PVT_RESULT_SAMPLES         1u
 #define PVT_RESULT_SUMMARY         2u

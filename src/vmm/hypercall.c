@@ -294,11 +294,10 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
     uint32_t gpa;
     int rc;
 
-    if (vm == NULL)
-        return -EINVAL;
+    if (vm == NULL || vm->run == NULL)
+        return vm ? pvt_vmm_fail(vm, EINVAL, "no run area to take an exit from")
+                  : -EINVAL;
     run = vm->run;
-    if (run == NULL)
-        return pvt_vmm_fail(vm, EINVAL, "the VM was not set up");
     port = run->io.port;
     if (port < PVT_HC_PIO_BASE || port >= PVT_HC_PIO_BASE + PVT_HC_PIO_COUNT)
         return pvt_vmm_fail(vm, EINVAL,
