@@ -381,8 +381,8 @@ int pvt_cmd_kvm(int argc, char **argv)
         cfg.console_fd = STDOUT_FILENO;
         cfg.kvm_path = getenv("PVT_KVM_DEVICE");
         cfg.hypercalls = hc;
-        cfg.hypercall_count = (size_t)pvt_exp_server_hypercalls(
-            &exp, hc, PVT_EXP_SERVER_HYPERCALLS);
+        cfg.hypercall_count =
+            pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
         fflush(stdout);
 
         if (pvt_vmm_init(&vm, &cfg) < 0 || pvt_vmm_elf_load(&vm) < 0 ||

@@ -17,6 +17,7 @@
 #ifdef PVT_HAVE_KVM
 #include "exp.h"
 #include "pvtimer/pvexp.h"
+#include "vmm.h"
 
 #define EXIT_NO_KVM 77
 
@@ -94,7 +95,7 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
     exp.ctx = &c;
     cfg.hypercalls = hc;
     cfg.hypercall_count =
-        (size_t)pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
+        pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
     cfg.no_timers = true; /* no periodic timer waking the measurement */
     if (pvt_vmm_init(vm, &cfg) < 0 || pvt_vmm_elf_load(vm) < 0 ||
         pvt_vmm_kvm_setup(vm) < 0) {

@@ -453,7 +453,7 @@ static int run_one(const struct kvm_scenario_opts *o,
     exp.workload_count = nwork;
     cfg.hypercalls = hc;
     cfg.hypercall_count =
-        (size_t)pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
+        pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
 
     memset(&f, 0, sizeof(f));
     f.vm = vm;

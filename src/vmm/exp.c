@@ -140,14 +140,14 @@ static int hc_workload(struct pvt_vmm *vm, void *args, void *ctx)
 }
 
 /* Contract in exp.h. */
-int pvt_exp_server_hypercalls(struct pvt_exp_server *srv,
-                              struct pvt_vmm_hypercall *table, size_t max)
+size_t pvt_exp_server_hypercalls(struct pvt_exp_server *srv,
+                                 struct pvt_vmm_hypercall *table, size_t max)
 {
     if (srv == NULL || table == NULL || max < PVT_EXP_SERVER_HYPERCALLS)
-        return -EINVAL;
+        return 0;
     table[0] = (struct pvt_vmm_hypercall){
         PVT_HC_RESULT, sizeof(struct pvt_hc_result), hc_result, srv};
     table[1] = (struct pvt_vmm_hypercall){
         PVT_HC_WORKLOAD, sizeof(struct pvt_hc_workload), hc_workload, srv};
-    return (int)PVT_EXP_SERVER_HYPERCALLS;
+    return PVT_EXP_SERVER_HYPERCALLS;
 }

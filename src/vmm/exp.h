@@ -39,10 +39,12 @@ struct pvt_exp_server {
 /*
  * Fills table[0 .. PVT_EXP_SERVER_HYPERCALLS - 1] with the handlers of
  * RESULT and WORKLOAD, their context srv (which must outlive the VM).
- * Returns the number of entries filled, or -EINVAL (srv or table NULL, max
- * below PVT_EXP_SERVER_HYPERCALLS). Any thread; not while a VM uses srv.
+ * Returns the number of entries filled, for pvt_vmm_config's
+ * hypercall_count: PVT_EXP_SERVER_HYPERCALLS, or 0 (nothing filled) when
+ * srv or table is NULL or max is below PVT_EXP_SERVER_HYPERCALLS. Any
+ * thread; not while a VM uses srv.
  */
-int pvt_exp_server_hypercalls(struct pvt_exp_server *srv,
-                              struct pvt_vmm_hypercall *table, size_t max);
+size_t pvt_exp_server_hypercalls(struct pvt_exp_server *srv,
+                                 struct pvt_vmm_hypercall *table, size_t max);
 
 #endif /* PVTIMER_VMM_EXP_H */

@@ -256,10 +256,10 @@ TEST_IMPL(vmm_exp_server)
     srv.ctx = &k;
     srv.workload = items;
     srv.workload_count = 3;
-    ASSERT_EQ(pvt_exp_server_hypercalls(&srv, hc, 1), -EINVAL);
-    ASSERT_EQ(pvt_exp_server_hypercalls(NULL, hc, PVT_ARRAY_SIZE(hc)), -EINVAL);
-    ASSERT_EQ(pvt_exp_server_hypercalls(&srv, hc, PVT_ARRAY_SIZE(hc)),
-              (int)PVT_EXP_SERVER_HYPERCALLS);
+    ASSERT_UEQ(pvt_exp_server_hypercalls(&srv, hc, 1), 0);
+    ASSERT_UEQ(pvt_exp_server_hypercalls(NULL, hc, PVT_ARRAY_SIZE(hc)), 0);
+    ASSERT_UEQ(pvt_exp_server_hypercalls(&srv, hc, PVT_ARRAY_SIZE(hc)),
+               PVT_EXP_SERVER_HYPERCALLS);
     f = fake_new(hc, PVT_ARRAY_SIZE(hc));
 
     memset(s, 0, sizeof(s));
