@@ -7,7 +7,8 @@
 
 target_sources(pvtimer PRIVATE tools/cmd-kvm.c tools/kvm-drift.c)
 target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
-                                     tests/host/test-qemu.c)
+                                     tests/host/test-qemu.c
+                                     tests/host/test-vmm.c)
 
 # The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
 # it lives beside the monitor rather than in the portable library.
@@ -39,6 +40,14 @@ target_link_libraries(pvtimer_vmm PUBLIC pvtimer_timersvc)
 target_compile_definitions(pvtimer_vmm PRIVATE _GNU_SOURCE)
 target_link_libraries(pvtimer_vmm PRIVATE pvt_warnings)
 
+# The experiment protocol's hypercalls (pvtimer/pvexp.h), which the tool
+# registers in the monitor; the monitor itself does not know them.
+add_library(pvtimer_vmm_exp STATIC src/vmm/exp.c)
+target_include_directories(pvtimer_vmm_exp PRIVATE
+  ${PROJECT_SOURCE_DIR}/include)
+target_compile_definitions(pvtimer_vmm_exp PRIVATE _GNU_SOURCE)
+target_link_libraries(pvtimer_vmm_exp PUBLIC pvtimer_vmm PRIVATE pvt_warnings)
+
 # ---------------------------------------------------------------- guest
 # Compiled with the core's freestanding flags; linked at 1 MiB by
 # guest/guest.ld with the core's and its tests' freestanding objects and
@@ -55,8 +64,12 @@ add_library(pvtimer_guest_objs OBJECT
   guest/scenario.c
   guest/drift.c
   guest/args.c
+  guest/selftest.c
   guest/main.c)
-target_include_directories(pvtimer_guest_objs PRIVATE include tests guest)
+# The test harness's headers only where the selftest runs the core's tests.
+target_include_directories(pvtimer_guest_objs PRIVATE include src guest)
+set_source_files_properties(guest/selftest.c PROPERTIES
+  INCLUDE_DIRECTORIES ${PROJECT_SOURCE_DIR}/tests)
 target_compile_options(pvtimer_guest_objs PRIVATE ${PVT_FREESTANDING_FLAGS})
 target_link_libraries(pvtimer_guest_objs PRIVATE pvt_warnings)
 set_source_files_properties(guest/lib.c PROPERTIES
@@ -73,10 +86,12 @@ add_custom_command(
           -o ${PVT_GUEST_IMAGE}
           $<TARGET_OBJECTS:pvtimer_guest_objs>
           $<TARGET_OBJECTS:pvtimer_core_freestanding>
+          $<TARGET_OBJECTS:pvtimer_lib_freestanding>
           $<TARGET_OBJECTS:pvtimer_tests_freestanding>
           ${PVT_LIBGCC}
   DEPENDS $<TARGET_OBJECTS:pvtimer_guest_objs>
           $<TARGET_OBJECTS:pvtimer_core_freestanding>
+          $<TARGET_OBJECTS:pvtimer_lib_freestanding>
           $<TARGET_OBJECTS:pvtimer_tests_freestanding>
           ${PROJECT_SOURCE_DIR}/guest/guest.ld
   COMMAND_EXPAND_LISTS VERBATIM
@@ -85,10 +100,11 @@ add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
 # ---------------------------------------------------------------- tool
 target_sources(pvtimer PRIVATE tools/kvm-scenario.c)
-target_link_libraries(pvtimer PRIVATE pvtimer_vmm)
+target_link_libraries(pvtimer PRIVATE pvtimer_vmm_exp)
 target_compile_definitions(pvtimer PRIVATE PVT_HAVE_KVM=1
   PVT_GUEST_DEFAULT_PATH="${PVT_GUEST_IMAGE}")
 add_dependencies(pvtimer pvtimer-guest)
 target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_KVM=1
   PVT_GUEST_IMAGE_PATH="${PVT_GUEST_IMAGE}")
 add_dependencies(pvtimer-tests pvtimer-guest)
+target_link_libraries(pvtimer-tests PRIVATE pvtimer_vmm_exp)

@@ -2,10 +2,12 @@
  * The console: CONSOLE_WRITE hypercalls under our monitor, a 16550 serial
  * port without it; and the ways out (exit, panic).
  */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "guest.h"
+#include "lib/fmt.h"
 
 /* The first PC serial port (COM1) and its registers. */
 #define COM1     0x3f8
@@ -99,6 +101,22 @@ void pvt_guest_puts(const char *s)
     while (s[n])
         n++;
     pvt_guest_console_write(s, n);
+}
+
+static void console_sink(void *ctx, const char *buf, size_t len)
+{
+    (void)ctx;
+    pvt_guest_console_write(buf, len);
+}
+
+/* Contract in guest.h. */
+void pvt_guest_printf(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    pvt_fmt_vprint(console_sink, NULL, fmt, ap);
+    va_end(ap);
 }
 
 /* Contract in guest.h. */

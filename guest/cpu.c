@@ -9,7 +9,6 @@
 
 #include "guest.h"
 #include "pvtimer/pvabi.h"
-#include "runner/test.h"
 
 struct idt_entry {
     uint16_t off_lo;
@@ -180,9 +179,9 @@ void pvt_cpu_trap(struct frame *f)
             return;
     }
     if (f->vector < 32) {
-        pvt_test_printf("guest: exception %u, error 0x%lx, RIP 0x%lx\n",
-                        (unsigned int)f->vector, (unsigned long)f->error,
-                        (unsigned long)f->rip);
+        pvt_guest_printf("guest: exception %u, error 0x%lx, RIP 0x%lx\n",
+                         (unsigned int)f->vector, (unsigned long)f->error,
+                         (unsigned long)f->rip);
         pvt_guest_exit(254);
     }
     switch (f->vector) {

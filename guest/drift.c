@@ -19,8 +19,8 @@
 #include "drift.h"
 #include "guest.h"
 #include "platform.h"
+#include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
-#include "runner/test.h"
 
 #define BRACKETS 5 /* tries per sample, as phc2sys's default */
 
@@ -61,8 +61,8 @@ static void flush(void)
     a.data = (uint64_t)(uintptr_t)out;
     pvt_guest_hypercall(PVT_HC_RESULT, &a);
     if (a.ret < 0) {
-        pvt_test_printf("guest: drift: the monitor refused updates (%d)\n",
-                        (int)a.ret);
+        pvt_guest_printf("guest: drift: the monitor refused updates (%d)\n",
+                         (int)a.ret);
         pvt_guest_exit(3);
     }
     nout = 0;
@@ -148,17 +148,17 @@ int pvt_guest_drift(const char *args)
         interval_us < 1000 || interval_us > 60000000 || samples <= 0 ||
         samples > 100000000 || tsc_cal_ppb <= -1000000000 ||
         tsc_cal_ppb >= 1000000000) {
-        pvt_test_printf("guest: drift: bad arguments '%s'\n", args);
+        pvt_guest_printf("guest: drift: bad arguments '%s'\n", args);
         return 2;
     }
     pvt_cpu_init_idt();
     if (!pvt_cpu_init_x2apic()) {
-        pvt_test_printf("guest: drift: no x2APIC\n");
+        pvt_guest_printf("guest: drift: no x2APIC\n");
         return 3;
     }
     if (guest_clocks_init(&clocks, tsc_cal_ppb, &why) < 0 ||
         guest_devices_init(&dev, &clocks, false, &why) < 0) {
-        pvt_test_printf("guest: drift: %s\n", why);
+        pvt_guest_printf("guest: drift: %s\n", why);
         return 3;
     }
     pvt_cpu_run_user(run_user_entry, NULL);

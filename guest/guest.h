@@ -10,11 +10,12 @@
 #include "pvtimer/pvabi.h"
 
 /*
- * Issues hypercall nr with its struct at args (identity mapped: the
- * pointer is the guest-physical address; the struct must lie below 4 GiB,
- * which the linker script guarantees for everything in the image).
+ * Issues hypercall nr (pvtimer/pvabi.h's or pvtimer/pvexp.h's) with its
+ * struct at args (identity mapped: the pointer is the guest-physical
+ * address; the struct must lie below 4 GiB, which the linker script
+ * guarantees for everything in the image).
  */
-static inline void pvt_guest_hypercall(enum pvt_hc_nr nr, void *args)
+static inline void pvt_guest_hypercall(uint32_t nr, void *args)
 {
     uint32_t gpa = (uint32_t)(uintptr_t)args;
     uint16_t port = (uint16_t)PVT_HC_PIO(nr);
@@ -37,6 +38,12 @@ void pvt_guest_console_use_serial(void);
 
 /* Writes a NUL-terminated string to the console. */
 void pvt_guest_puts(const char *s);
+
+/* Formats to the console with the project's formatter (src/lib/fmt.h:
+ * %d %i %u %x %X %c %s %p %%, l / ll / z, '0', '-', width). Any context,
+ * the exception path included (it needs ~200 bytes of stack). */
+void pvt_guest_printf(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 /* Stops the VM with status (0: success); never returns. On the serial
  * console: writes status to port 0xf4, which QEMU's isa-debug-exit turns
@@ -62,6 +69,15 @@ _Noreturn void pvt_guest_main(void);
 /* Runs what the guest can do without pvtimer's monitor (kvmclock, LAPIC
  * TSC-deadline); returns the exit status. */
 int pvt_guest_standalone(void);
+
+/*
+ * The core's freestanding tests whose name contains one of the
+ * space-separated patterns (all without one) and none of the -patterns,
+ * as TAP lines and "N passed, N failed, N skipped" (guest/selftest.c);
+ * exits the guest with status 0 when none failed. For pvt_cpu_run_user:
+ * patterns is the const char * pattern string.
+ */
+_Noreturn void pvt_guest_selftest(void *patterns);
 
 /*
  * The physical address of the hvm_start_info struct when the image was

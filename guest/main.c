@@ -3,9 +3,9 @@
  * what it names.
  *
  *   selftest [PATTERN...]
- *                   the core's freestanding tests (tests/runner/list.h)
- *                   whose name contains a PATTERN (all without one) and
- *                   none of the -PATTERNs, in ring 3: TAP lines and
+ *                   the core's freestanding tests (selftest.c) whose name
+ *                   contains a PATTERN (all without one) and none of the
+ *                   -PATTERNs, in ring 3: TAP lines and
  *                   "N passed, N failed, N skipped"; exits 0 when none
  *                   failed
  *   scenario strategy=NAME key=value...
@@ -26,130 +26,17 @@
 #include "drift.h"
 #include "guest.h"
 #include "platform.h"
-#include "runner/list.h"
-#include "runner/test.h"
+#include "pvtimer/pvexp.h"
 #include "scenario.h"
 
 static char cmdline[1024];
-
-/* ---- selftest: the harness's platform hooks (contracts in test.h) ---- */
-
-/* Where pvt_test_platform_fail unwinds to: the running test's frame in
- * run_one. __builtin_setjmp's buffer is five words. */
-static void *fail_jmp[5];
-
-/* Contract in test.h: writes to the console. */
-void pvt_test_platform_write(const char *buf, size_t len)
-{
-    pvt_guest_console_write(buf, len);
-}
-
-/* Contract in test.h: unwinds to the runner loop. */
-_Noreturn void pvt_test_platform_fail(void)
-{
-    __builtin_longjmp(fail_jmp, 1);
-}
-
-/* Runs one test; a failed assert comes back here through fail_jmp. */
-static __attribute__((noinline)) int run_one(const struct pvt_test_entry *t)
-{
-    if (__builtin_setjmp(fail_jmp) != 0)
-        return PVT_TEST_FAIL;
-    return t->fn();
-}
-
-/* Does name contain the len bytes at pat? */
-static int contains(const char *name, const char *pat, size_t len)
-{
-    size_t i, j;
-
-    for (i = 0; name[i]; i++) {
-        for (j = 0; j < len && name[i + j] == pat[j]; j++)
-            continue;
-        if (j == len)
-            return 1;
-    }
-    return len == 0;
-}
-
-/*
- * Is the test selected by the space-separated patterns? A pattern selects
- * the tests whose name contains it, "-pattern" drops them again; with no
- * selecting pattern every test not dropped is selected.
- */
-static int selected(const char *name, const char *patterns)
-{
-    const char *p = patterns;
-    int any = 0;
-    int hit = 0;
-
-    while (*p) {
-        size_t len = 0;
-        int drop;
-
-        while (*p == ' ')
-            p++;
-        drop = *p == '-';
-        p += drop;
-        while (p[len] && p[len] != ' ')
-            len++;
-        if (len == 0)
-            break;
-        if (drop && contains(name, p, len))
-            return 0;
-        if (!drop) {
-            any = 1;
-            hit |= contains(name, p, len);
-        }
-        p += len;
-    }
-    return any ? hit : 1;
-}
-
-static int selftest(const char *patterns)
-{
-    size_t i, n = 0, k = 0;
-    size_t passed = 0, failed = 0, skipped = 0;
-
-    for (i = 0; i < pvt_core_tests_count; i++)
-        n += (size_t)selected(pvt_core_tests[i].name, patterns);
-    pvt_test_printf("1..%zu\n", n);
-    for (i = 0; i < pvt_core_tests_count; i++) {
-        const struct pvt_test_entry *t = &pvt_core_tests[i];
-        int rc;
-
-        if (!selected(t->name, patterns))
-            continue;
-        k++;
-        rc = run_one(t);
-
-        if (rc == PVT_TEST_OK) {
-            passed++;
-            pvt_test_printf("ok %zu - %s\n", k, t->name);
-        } else if (rc == PVT_TEST_SKIP) {
-            skipped++;
-            pvt_test_printf("ok %zu - %s # SKIP\n", k, t->name);
-        } else {
-            failed++;
-            pvt_test_printf("not ok %zu - %s\n", k, t->name);
-        }
-    }
-    pvt_test_printf("%zu passed, %zu failed, %zu skipped\n", passed, failed,
-                    skipped);
-    return failed ? 1 : 0;
-}
-
-static void selftest_user(void *patterns)
-{
-    pvt_guest_exit(selftest(patterns));
-}
 
 /* ---- hostile: what the monitor must survive ---- */
 
 static int expect(const char *what, int32_t got, int32_t want)
 {
-    pvt_test_printf("hostile: %s -> %d (%s)\n", what, (int)got,
-                    got == want ? "refused as expected" : "UNEXPECTED");
+    pvt_guest_printf("hostile: %s -> %d (%s)\n", what, (int)got,
+                     got == want ? "refused as expected" : "UNEXPECTED");
     return got == want ? 0 : 1;
 }
 
@@ -231,12 +118,12 @@ static int storm(void)
     uint64_t t0, t1, fires = 0, calls = 0;
 
     if (guest_clocks_init(&c, 0, &why) < 0) {
-        pvt_test_printf("hostile: storm: %s\n", why);
+        pvt_guest_printf("hostile: storm: %s\n", why);
         return 1;
     }
     pvt_cpu_init_idt();
     if (!pvt_cpu_init_x2apic()) {
-        pvt_test_printf("hostile: storm: no x2APIC\n");
+        pvt_guest_printf("hostile: storm: no x2APIC\n");
         return 1;
     }
     /* the default periodic timer would add its own interrupts */
@@ -252,8 +139,8 @@ static int storm(void)
         pvt_guest_hypercall(PVT_HC_TIMER_SINGLESHOT, &ss);
         calls++;
         if (ss.ret != 0) {
-            pvt_test_printf("hostile: storm: singleshot refused (%d)\n",
-                            (int)ss.ret);
+            pvt_guest_printf("hostile: storm: singleshot refused (%d)\n",
+                             (int)ss.ret);
             return 1;
         }
         pvt_cpu_wait(&st);
@@ -261,10 +148,10 @@ static int storm(void)
             fires++;
     }
     t1 = guest_kvmclock_ns(&c);
-    pvt_test_printf("hostile: storm: %lu fires in %lu ns (%lu calls), at "
-                    "least %lu ns apart on average\n",
-                    (unsigned long)fires, (unsigned long)(t1 - t0),
-                    (unsigned long)calls, (unsigned long)((t1 - t0) / fires));
+    pvt_guest_printf("hostile: storm: %lu fires in %lu ns (%lu calls), at "
+                     "least %lu ns apart on average\n",
+                     (unsigned long)fires, (unsigned long)(t1 - t0),
+                     (unsigned long)calls, (unsigned long)((t1 - t0) / fires));
     return 0;
 }
 
@@ -295,7 +182,7 @@ static _Noreturn void hostile(uint64_t mem_size)
     if (bad)
         pvt_guest_exit(3);
     pvt_guest_puts("hostile: unknown hypercall next\n");
-    pvt_guest_hypercall((enum pvt_hc_nr)PVT_HC_MAX, &info);
+    pvt_guest_hypercall(PVT_HC_PLATFORM_END, &info);
     pvt_guest_panic("the monitor returned from an unknown hypercall");
 }
 
@@ -352,9 +239,9 @@ static void print_costs(const char *ring)
     unsigned int k;
 
     for (k = 0; k < 4; k++)
-        pvt_test_printf("guest: %s %-24s %8lu TSC cycles\n", ring,
-                        cost_names[k],
-                        (unsigned long)cycles_of((int)k, k == 0 ? 20000 : 200));
+        pvt_guest_printf(
+            "guest: %s %-24s %8lu TSC cycles\n", ring, cost_names[k],
+            (unsigned long)cycles_of((int)k, k == 0 ? 20000 : 200));
 }
 
 static void costs_user(void *arg)
@@ -376,7 +263,7 @@ static int costs(void)
     pvt_cpu_init_idt();
     if (!pvt_cpu_init_x2apic() ||
         guest_clocks_init(&cost_clocks, 0, &why) < 0) {
-        pvt_test_printf("guest: costs: %s\n", why);
+        pvt_guest_printf("guest: costs: %s\n", why);
         return 3;
     }
     print_costs("ring 0");
@@ -385,7 +272,11 @@ static int costs(void)
 
 static int streq(const char *a, const char *b)
 {
-    return pvt_test__strcmp(a, b) == 0;
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
 }
 
 static int starts_with(const char *s, const char *prefix)
@@ -412,9 +303,9 @@ _Noreturn void pvt_guest_main(void)
         pvt_guest_exit(pvt_guest_standalone());
     }
     if (info.ret != 0 || info.host_abi != PVT_ABI_VERSION) {
-        pvt_test_printf("guest: ABI version %u, the monitor speaks %u (%d)\n",
-                        PVT_ABI_VERSION, (unsigned int)info.host_abi,
-                        (int)info.ret);
+        pvt_guest_printf("guest: ABI version %u, the monitor speaks %u (%d)\n",
+                         PVT_ABI_VERSION, (unsigned int)info.host_abi,
+                         (int)info.ret);
         pvt_guest_exit(3);
     }
     if (info.cmdline_len >= sizeof(cmdline))
@@ -423,7 +314,7 @@ _Noreturn void pvt_guest_main(void)
     if (streq(cmdline, "selftest") || starts_with(cmdline, "selftest ")) {
         /* in ring 3, where this machine's KVM runs the guest natively */
         pvt_cpu_init_idt();
-        pvt_cpu_run_user(selftest_user, cmdline + (cmdline[8] ? 9 : 8));
+        pvt_cpu_run_user(pvt_guest_selftest, cmdline + (cmdline[8] ? 9 : 8));
     }
     if (streq(cmdline, "costs"))
         pvt_guest_exit(costs());
@@ -435,6 +326,6 @@ _Noreturn void pvt_guest_main(void)
         hostile(info.mem_size);
     if (streq(cmdline, "hostile-struct"))
         hostile_struct(info.mem_size);
-    pvt_test_printf("guest: unknown command line '%s'\n", cmdline);
+    pvt_guest_printf("guest: unknown command line '%s'\n", cmdline);
     pvt_guest_exit(2);
 }

@@ -30,8 +30,8 @@
 #include "cpu.h"
 #include "guest.h"
 #include "platform.h"
+#include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
-#include "runner/test.h"
 #include "scenario.h"
 
 #define MAX_TIMERS 16384u
@@ -102,8 +102,8 @@ static void flush(void)
     a.data = (uint64_t)(uintptr_t)R.batch;
     pvt_guest_hypercall(PVT_HC_RESULT, &a);
     if (a.ret < 0) {
-        pvt_test_printf("guest: the monitor refused samples (%d)\n",
-                        (int)a.ret);
+        pvt_guest_printf("guest: the monitor refused samples (%d)\n",
+                         (int)a.ret);
         pvt_guest_exit(3);
     }
     R.nbatch = 0;
@@ -310,13 +310,13 @@ static int parse(const char *args, struct params *p)
     p->pvclock = 1;
     for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         if (pvt_guest_arg_int(args, keys[i], dst[i]) < 0) {
-            pvt_test_printf("guest: scenario: bad value for %s\n", keys[i]);
+            pvt_guest_printf("guest: scenario: bad value for %s\n", keys[i]);
             return -1;
         }
     }
     s = pvt_guest_arg(args, "strategy");
     if (s == NULL) {
-        pvt_test_printf("guest: scenario: no strategy=NAME\n");
+        pvt_guest_printf("guest: scenario: no strategy=NAME\n");
         return -1;
     }
     for (i = 0; i + 1 < sizeof(name) && s[i] && s[i] != ' '; i++)
@@ -324,14 +324,14 @@ static int parse(const char *args, struct params *p)
     name[i] = '\0';
     p->strategy = pvt_strategy_find(name);
     if (p->strategy == NULL) {
-        pvt_test_printf("guest: scenario: unknown strategy '%s'\n", name);
+        pvt_guest_printf("guest: scenario: unknown strategy '%s'\n", name);
         return -1;
     }
     if (p->hz < 1 || p->hz > 1000 || p->duration_us <= 0 || p->boot_us < 0 ||
         p->drain_us < 0 || p->boot_clock < 0 || p->boot_clock > 1 ||
         p->boot_drift_ppb <= -1000000000 || p->boot_drift_ppb >= 1000000000 ||
         p->tsc_cal_ppb <= -1000000000 || p->tsc_cal_ppb >= 1000000000) {
-        pvt_test_printf("guest: scenario: a parameter is out of range\n");
+        pvt_guest_printf("guest: scenario: a parameter is out of range\n");
         return -1;
     }
     return 0;
@@ -351,8 +351,8 @@ static int load_workload(void)
             return -1;
         total = a.total;
         if (total > MAX_TIMERS) {
-            pvt_test_printf("guest: workload of %u timers: at most %u\n",
-                            (unsigned int)total, MAX_TIMERS);
+            pvt_guest_printf("guest: workload of %u timers: at most %u\n",
+                             (unsigned int)total, MAX_TIMERS);
             return -1;
         }
         for (i = 0; i < a.count; i++)
@@ -366,7 +366,7 @@ static int load_workload(void)
     do {                                                                       \
         int rc_ = (expr);                                                      \
         if (rc_ < 0) {                                                         \
-            pvt_test_printf("guest: %s: %s\n", what, pvt_strerror(rc_));       \
+            pvt_guest_printf("guest: %s: %s\n", what, pvt_strerror(rc_));      \
             return 3;                                                          \
         }                                                                      \
     } while (0)
@@ -508,8 +508,8 @@ static _Noreturn void run_user(void *arg)
     a.data = (uint64_t)(uintptr_t)&R.sum;
     pvt_guest_hypercall(PVT_HC_RESULT, &a);
     if (a.ret < 0) {
-        pvt_test_printf("guest: the monitor refused the summary (%d)\n",
-                        (int)a.ret);
+        pvt_guest_printf("guest: the monitor refused the summary (%d)\n",
+                         (int)a.ret);
         pvt_guest_exit(3);
     }
     pvt_guest_exit(0);
@@ -529,19 +529,19 @@ int pvt_guest_scenario(const char *args)
         return 2;
     nworkload = load_workload();
     if (nworkload < 0) {
-        pvt_test_printf("guest: no workload from the monitor\n");
+        pvt_guest_printf("guest: no workload from the monitor\n");
         return 3;
     }
     /* what needs ring 0: descriptor tables, the APIC, the kvmclock MSR,
      * the LAPIC timer's mode */
     pvt_cpu_init_idt();
     if (!pvt_cpu_init_x2apic()) {
-        pvt_test_printf("guest: no x2APIC\n");
+        pvt_guest_printf("guest: no x2APIC\n");
         return 3;
     }
     if (guest_clocks_init(&R.clocks, R.p.tsc_cal_ppb, &why) < 0 ||
         guest_devices_init(&R.dev, &R.clocks, true, &why) < 0) {
-        pvt_test_printf("guest: %s\n", why);
+        pvt_guest_printf("guest: %s\n", why);
         return 3;
     }
     pvt_cpu_run_user(run_user_entry, NULL);

@@ -23,7 +23,6 @@
 #include "guest.h"
 #include "platform.h"
 #include "pvtimer/pvtimer.h"
-#include "runner/test.h"
 
 #define STANDALONE_TIMERS 300u
 
@@ -90,7 +89,7 @@ static int pass(struct pvt_clocksource *cs,
         (rc = pvt_clockevent_set_strategy(&dev.lapic, strategy, NULL)) < 0 ||
         (rc = pvt_tq_init(&P.q, &P.tk)) < 0 ||
         (rc = pvt_tq_set_device(&P.q, &dev.lapic)) < 0) {
-        pvt_test_printf("guest: standalone: setup: %s\n", pvt_strerror(rc));
+        pvt_guest_printf("guest: standalone: setup: %s\n", pvt_strerror(rc));
         return 1;
     }
     pvt_timer_init(&P.t, fired, NULL);
@@ -102,13 +101,13 @@ static int pass(struct pvt_clocksource *cs,
             pvt_clockevent_event(&dev.lapic);
     }
     sort(P.late, P.fired);
-    pvt_test_printf("guest: standalone: lapic-deadline, %s clock, %s: %u "
-                    "timers, %u early, %lu spurious, lateness p50 %ld ns, "
-                    "p99 %ld ns, max %ld ns\n",
-                    cs->name, strategy->name, P.fired, P.early,
-                    (unsigned long)P.q.stats.spurious,
-                    (long)P.late[P.fired / 2], (long)P.late[P.fired * 99 / 100],
-                    (long)P.late[P.fired - 1]);
+    pvt_guest_printf(
+        "guest: standalone: lapic-deadline, %s clock, %s: %u "
+        "timers, %u early, %lu spurious, lateness p50 %ld ns, "
+        "p99 %ld ns, max %ld ns\n",
+        cs->name, strategy->name, P.fired, P.early,
+        (unsigned long)P.q.stats.spurious, (long)P.late[P.fired / 2],
+        (long)P.late[P.fired * 99 / 100], (long)P.late[P.fired - 1]);
     pvt_tq_set_device(&P.q, NULL);
     pvt_clockevent_unregister(&dev.lapic);
     return P.early ? 1 : 0;
@@ -143,11 +142,11 @@ int pvt_guest_standalone(void)
     }
     if (guest_clocks_init(&clocks, 0, &why) < 0 ||
         guest_devices_init(&dev, &clocks, false, &why) < 0) {
-        pvt_test_printf("guest: standalone: %s\n", why);
+        pvt_guest_printf("guest: standalone: %s\n", why);
         return 3;
     }
-    pvt_test_printf("guest: standalone: kvmclock, TSC %lu kHz, LAPIC "
-                    "TSC-deadline\n",
-                    (unsigned long)clocks.tsc_khz);
+    pvt_guest_printf("guest: standalone: kvmclock, TSC %lu kHz, LAPIC "
+                     "TSC-deadline\n",
+                     (unsigned long)clocks.tsc_khz);
     pvt_cpu_run_user(run_user_entry, NULL);
 }

@@ -12,6 +12,8 @@
 #define PVT_TEST_LIST_CORE(X)                                                  \
     /* runner: the harness itself */                                           \
     PVT_TESTS_RUNNER_CORE(X)                                                   \
+    /* the formatter the harness and the guest print with */                   \
+    PVT_TESTS_FMT(X)                                                           \
     /* base.h arithmetic */                                                    \
     PVT_TESTS_BASE(X)                                                          \
     /* the core's internal arithmetic: div64, int128 */                        \
@@ -35,6 +37,7 @@
 /* Tests that need the host: threads, processes, files. */
 #define PVT_TEST_LIST_HOST(X)                                                  \
     PVT_TESTS_RUNNER_HOST(X)                                                   \
+    PVT_TESTS_FMT_HOST(X)                                                      \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
     PVT_TESTS_BENCH_HOST(X)                                                    \
@@ -43,6 +46,7 @@
     PVT_TESTS_SIM_HOST(X)                                                      \
     PVT_TESTS_TOOLS_HOST(X)                                                    \
     PVT_TESTS_KVM_HOST(X)                                                      \
+    PVT_TESTS_VMM_HOST(X)                                                      \
     PVT_TESTS_QEMU_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
@@ -50,14 +54,22 @@
 /* ---- sections ---- */
 
 #define PVT_TESTS_RUNNER_CORE(X)                                               \
-    X(runner_snprintf_signed, PVT_TEST_CORE, 0)                                \
-    X(runner_snprintf_unsigned, PVT_TEST_CORE, 0)                              \
-    X(runner_snprintf_strings, PVT_TEST_CORE, 0)                               \
-    X(runner_snprintf_pointer, PVT_TEST_CORE, 0)                               \
-    X(runner_snprintf_truncation, PVT_TEST_CORE, 0)                            \
-    X(runner_snprintf_unknown, PVT_TEST_CORE, 0)                               \
     X(runner_strcmp, PVT_TEST_CORE, 0)                                         \
     X(runner_asserts_pass, PVT_TEST_CORE, 0)
+
+/* The freestanding formatter, src/lib/fmt.h (tests/core/test-fmt.c). */
+#define PVT_TESTS_FMT(X)                                                       \
+    X(fmt_snprintf_signed, PVT_TEST_CORE, 0)                                   \
+    X(fmt_snprintf_unsigned, PVT_TEST_CORE, 0)                                 \
+    X(fmt_snprintf_strings, PVT_TEST_CORE, 0)                                  \
+    X(fmt_snprintf_pointer, PVT_TEST_CORE, 0)                                  \
+    X(fmt_snprintf_truncation, PVT_TEST_CORE, 0)                               \
+    X(fmt_snprintf_unknown, PVT_TEST_CORE, 0)                                  \
+    X(fmt_print_chunks, PVT_TEST_CORE, 0)                                      \
+    X(fmt_sink_and_limits, PVT_TEST_CORE, 0)
+
+/* The formatter against the host's snprintf (tests/host/test-fmt-host.c). */
+#define PVT_TESTS_FMT_HOST(X) X(fmt_host_matches_snprintf, PVT_TEST_HOST, 0)
 
 #define PVT_TESTS_RUNNER_HOST(X)                                               \
     X(runner_reports_pass, PVT_TEST_HOST, 0)                                   \
@@ -279,6 +291,12 @@
     X(timersvc_default_periodic, PVT_TEST_HOST, 0)                             \
     X(timersvc_storm_rate_limited, PVT_TEST_HOST, 0)                           \
     X(timersvc_clock_jump, PVT_TEST_HOST, 0)
+
+/* The monitor's hypercall dispatch, without /dev/kvm (tests/host/test-vmm.c). */
+#define PVT_TESTS_VMM_HOST(X)                                                  \
+    X(vmm_unregistered_hypercall, PVT_TEST_HOST, 0)                            \
+    X(vmm_registered_hypercall, PVT_TEST_HOST, 0)                              \
+    X(vmm_exp_server, PVT_TEST_HOST, 0)
 
 /* The guest image under QEMU with KVM (PVH entry, serial console). */
 #define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)

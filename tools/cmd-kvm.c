@@ -31,6 +31,7 @@
 #include "sim/params.h"
 
 #ifdef PVT_HAVE_KVM
+#include "exp.h"
 #include "kvm-scenario.h"
 #include "vmm.h"
 #endif
@@ -364,6 +365,9 @@ int pvt_cmd_kvm(int argc, char **argv)
 #else
     {
         struct pvt_vmm_config cfg;
+        /* the experiment's calls served, their results dropped */
+        struct pvt_exp_server exp = {0};
+        struct pvt_vmm_hypercall hc[PVT_EXP_SERVER_HYPERCALLS];
         struct pvt_vmm vm;
         int rc = 1;
 
@@ -376,6 +380,9 @@ int pvt_cmd_kvm(int argc, char **argv)
         cfg.cmdline = cmdline;
         cfg.console_fd = STDOUT_FILENO;
         cfg.kvm_path = getenv("PVT_KVM_DEVICE");
+        cfg.hypercalls = hc;
+        cfg.hypercall_count =
+            pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
         fflush(stdout);
 
         if (pvt_vmm_init(&vm, &cfg) < 0 || pvt_vmm_elf_load(&vm) < 0 ||

@@ -15,7 +15,8 @@
 #include "drift-report.h"
 
 #ifdef PVT_HAVE_KVM
-#include "pvtimer/pvabi.h"
+#include "exp.h"
+#include "pvtimer/pvexp.h"
 #include "vmm.h"
 
 #define EXIT_NO_KVM 77
@@ -59,6 +60,8 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
 {
     const char *guest = getenv("PVT_GUEST_PATH");
     struct pvt_vmm_config cfg;
+    struct pvt_exp_server exp;
+    struct pvt_vmm_hypercall hc[PVT_EXP_SERVER_HYPERCALLS];
     struct pvt_vmm *vm = calloc(1, sizeof(*vm));
     struct collect c;
     char cmdline[160], note[160];
@@ -87,9 +90,13 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
     cfg.cmdline = cmdline;
     cfg.console_fd = STDERR_FILENO;
     cfg.kvm_path = getenv("PVT_KVM_DEVICE");
-    cfg.on_drift = on_drift;
+    memset(&exp, 0, sizeof(exp));
+    exp.on_drift = on_drift;
+    exp.ctx = &c;
+    cfg.hypercalls = hc;
+    cfg.hypercall_count =
+        pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
     cfg.no_timers = true; /* no periodic timer waking the measurement */
-    cfg.result_ctx = &c;
     if (pvt_vmm_init(vm, &cfg) < 0 || pvt_vmm_elf_load(vm) < 0 ||
         pvt_vmm_kvm_setup(vm) < 0) {
         fprintf(stderr, "pvtimer drift: %s\n", vm->err);

@@ -22,8 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exp.h"
 #include "kvm-scenario.h"
-#include "pvtimer/pvabi.h"
+#include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
 #include "sim/report.h"
 #include "sim/rng.h"
@@ -412,6 +413,8 @@ static int run_one(const struct kvm_scenario_opts *o,
 {
     const struct sim_params *p = o->params;
     struct pvt_vmm_config cfg;
+    struct pvt_exp_server exp;
+    struct pvt_vmm_hypercall hc[PVT_EXP_SERVER_HYPERCALLS];
     struct pvt_vmm *vm = calloc(1, sizeof(*vm));
     struct collect c;
     struct faults f;
@@ -442,11 +445,15 @@ static int run_one(const struct kvm_scenario_opts *o,
     cfg.cmdline = cmdline;
     cfg.console_fd = o->console_fd;
     cfg.kvm_path = o->kvm_path;
-    cfg.on_samples = on_samples;
-    cfg.on_summary = on_summary;
-    cfg.result_ctx = &c;
-    cfg.workload = work;
-    cfg.workload_count = nwork;
+    memset(&exp, 0, sizeof(exp));
+    exp.on_samples = on_samples;
+    exp.on_summary = on_summary;
+    exp.ctx = &c;
+    exp.workload = work;
+    exp.workload_count = nwork;
+    cfg.hypercalls = hc;
+    cfg.hypercall_count =
+        pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
 
     memset(&f, 0, sizeof(f));
     f.vm = vm;

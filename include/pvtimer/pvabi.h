@@ -1,9 +1,13 @@
 /*
- * pvtimer's guest<->monitor ABI: the hypercalls between the freestanding
- * guest kernel (guest/) and the KVM monitor (src/vmm/).
+ * pvtimer's platform ABI: the hypercalls between a guest kernel and the
+ * KVM monitor (src/vmm/) that a guest OS needs: discovery, console, exit,
+ * the paravirtual timers and the suspend point of a migration.
+ * pvtimer/pvexp.h adds the experiment protocol of pvtimer's own guest
+ * (results, workload) in a number range of its own; a guest OS needs only
+ * this header.
  *
- * Self-contained C11 (only <stdint.h>), included by both sides; the guest
- * builds it freestanding. Little endian, x86-64.
+ * Self-contained C11 (only <stdint.h>), installed, included by both sides;
+ * a guest builds it freestanding. Little endian, x86-64.
  *
  * Calling convention: the guest fills the call's struct (IN part), then
  * writes the struct's guest-physical address with a 32-bit `out` to the
@@ -14,9 +18,9 @@
  *
  * Errors: `ret` is 0 (or a documented non-negative value) on success and a
  * negated PVT_HC_E* code on failure. The monitor stops the VM, with a
- * message, when it cannot even return an error: an unknown hypercall
- * number, a struct outside guest RAM, or an access to a port of the window
- * that is not a 32-bit `out`.
+ * message, when it cannot even return an error: a hypercall number it has
+ * no handler for, a struct outside guest RAM, or an access to a port of
+ * the window that is not a 32-bit `out`.
  *
  * Detecting the monitor: a guest zeroes struct pvt_hc_info and calls INFO;
  * only this monitor sets `magic` to PVT_ABI_MAGIC (on another hypervisor the
@@ -27,8 +31,9 @@
 
 #include <stdint.h>
 
-/* Bumped on any incompatible change to a struct, number or meaning. */
-#define PVT_ABI_VERSION 2u
+/* Bumped on any incompatible change to a struct, number or meaning, here
+ * or in pvtimer/pvexp.h (3: RESULT and WORKLOAD moved to pvexp.h's range). */
+#define PVT_ABI_VERSION 3u
 /* "PVTM": what INFO writes into magic. */
 #define PVT_ABI_MAGIC 0x4d545650u
 
@@ -42,7 +47,14 @@
 #define PVT_HC_PIO_COUNT 0x100u
 #define PVT_HC_PIO(nr)   (PVT_HC_PIO_BASE + (uint32_t)(nr))
 
-/* Hypercall numbers. Numbers are never reused. */
+/*
+ * Hypercall numbers: one space of PVT_HC_PIO_COUNT numbers shared by two
+ * headers. This one owns [0, PVT_HC_EXP_BASE), the platform; pvtimer/pvexp.h
+ * owns [PVT_HC_EXP_BASE, PVT_HC_PIO_COUNT), pvtimer's experiment protocol.
+ * Numbers are never reused: 7 and 9 were RESULT and WORKLOAD up to ABI 2.
+ */
+#define PVT_HC_EXP_BASE 0x80u
+
 enum pvt_hc_nr {
     PVT_HC_INFO = 0,             /* struct pvt_hc_info */
     PVT_HC_CONSOLE_WRITE = 1,    /* struct pvt_hc_console_write */
@@ -51,10 +63,10 @@ enum pvt_hc_nr {
     PVT_HC_TIMER_RELATIVE = 4,   /* struct pvt_hc_timer_relative */
     PVT_HC_TIMER_PERIODIC = 5,   /* struct pvt_hc_timer_periodic */
     PVT_HC_TIMER_STOP = 6,       /* struct pvt_hc_timer_stop */
-    PVT_HC_RESULT = 7,           /* struct pvt_hc_result */
-    PVT_HC_SUSPEND = 8,          /* struct pvt_hc_suspend */
-    PVT_HC_WORKLOAD = 9,         /* struct pvt_hc_workload */
-    PVT_HC_MAX
+    /* 7: retired */
+    PVT_HC_SUSPEND = 8, /* struct pvt_hc_suspend */
+    /* 9: retired */
+    PVT_HC_PLATFORM_END /* one past the highest platform number */
 };
 
 /*
@@ -194,101 +206,6 @@ struct pvt_hc_timer_stop {
 };
 
 /*
- * RESULT: the guest reports measurements. type says what data points at:
- *   PVT_RESULT_SAMPLES  count (1..PVT_RESULT_BATCH_MAX) struct
- *                       pvt_result_sample
- *   PVT_RESULT_SUMMARY  one struct pvt_result_summary (count = 1); ends a
- *                       run: later samples belong to the next one
- *   PVT_RESULT_DRIFT    count (1..PVT_RESULT_DRIFT_BATCH_MAX) struct
- *                       pvt_result_drift: the drift estimator's updates
- * OUT: ret 0, -EINVAL (unknown type or kind, bad count, a name that is not
- * NUL-terminated or unknown to the monitor), -EFAULT (data outside RAM),
- * -ENOSPC (more runs than the monitor keeps, PVT_RESULT_RUNS_MAX). The
- * monitor folds samples into fixed-size histograms: reporting costs it no
- * memory per sample.
- */
-#define PVT_RESULT_SAMPLES         1u
-#define PVT_RESULT_SUMMARY         2u
-#define PVT_RESULT_DRIFT           3u
-#define PVT_RESULT_BATCH_MAX       256u
-#define PVT_RESULT_DRIFT_BATCH_MAX 64u
-#define PVT_RESULT_RUNS_MAX        16u
-
-struct pvt_hc_result {
-    /* IN */
-    uint32_t type;
-    uint32_t count;
-    uint64_t data; /* guest-physical address */
-    /* OUT */
-    int32_t ret;
-    uint32_t pad;
-};
-
-/* Sample kinds (DESIGN.md defines the first three). */
-enum pvt_result_kind {
-    PVT_SAMPLE_LATENESS = 1,     /* guest ns: callback time - deadline */
-    PVT_SAMPLE_DEVICE_ERROR = 2, /* guest ns: event arrival - target */
-    PVT_SAMPLE_AIM_ERROR = 3,    /* guest ns: device_error - (hv at event -
-                                    programmed hv deadline) */
-    PVT_SAMPLE_TSC_DEADLINE = 4, /* baseline: LAPIC TSC-deadline lateness,
-                                    ns, seen by the guest */
-    PVT_SAMPLE_KIND_MAX
-};
-
-/* flags of a sample */
-#define PVT_SAMPLE_AFTER_SWITCH (1u << 0) /* programmed after high-res */
-#define PVT_SAMPLE_LOCKED                                                      \
-    (1u << 1) /* programmed while the device's
-                                             drift estimator was locked */
-#define PVT_SAMPLE_FLAGS (PVT_SAMPLE_AFTER_SWITCH | PVT_SAMPLE_LOCKED)
-
-struct pvt_result_sample {
-    uint32_t kind;  /* enum pvt_result_kind */
-    uint32_t flags; /* PVT_SAMPLE_* */
-    int64_t value;  /* ns */
-    int64_t t_ns;   /* guest uptime of the sample */
-};
-
-struct pvt_result_summary {
-    char strategy[32]; /* NUL-terminated strategy name */
-    uint64_t timers;   /* armed by the workload */
-    uint64_t fired;
-    uint64_t cancelled;
-    uint64_t pending; /* still armed at the end, not yet due */
-    uint64_t lost;    /* armed, due more than 1 s ago, not fired */
-    uint64_t early_callbacks;
-    uint64_t device_interrupts;
-    uint64_t spurious_interrupts;
-    uint64_t splits;
-    uint64_t hangs;
-    uint64_t hv_past_sets;      /* hv deadlines already past when set */
-    int64_t highres_at_ns;      /* guest ns of the switch, or -1 */
-    int64_t end_ns;             /* guest ns at the end */
-    uint64_t ticks;             /* boot ticks that arrived */
-    uint64_t tsc_khz;           /* the guest's calibrated TSC */
-    uint64_t resumes;           /* migrations the guest resumed from */
-    int64_t drift_locked_at_ns; /* guest ns the estimator last locked, -1 */
-    uint64_t drift_steps;       /* its restarts */
-    int64_t drift_ppb;          /* its last frequency estimate */
-};
-
-/*
- * One update of a drift measurement (`pvtimer drift --kvm`): clock B (the
- * hypervisor's kvmclock) against clock A (the guest's TSC clocksource), as
- * the core's estimator (pvtimer/drift.h) saw it after a sample.
- */
-struct pvt_result_drift {
-    int64_t t_ns;      /* A's ns since the measurement started */
-    int64_t offset_ns; /* B - A, from the fit */
-    int64_t slope_q48; /* rate - 1 as 16.48: ppm = slope * 1e6 / 2^48 */
-    uint64_t delay_ns; /* the sample's bracket */
-    uint32_t state;    /* enum pvt_drift_state, 0..3 */
-    uint32_t window;   /* samples in the fit in use */
-    uint64_t steps;    /* restarts so far */
-    uint64_t dropped;  /* samples dropped for a wide bracket so far */
-};
-
-/*
  * SUSPEND: the guest's answer to PVT_VEC_CONTROL, made at a safe point
  * (interrupts off, nothing half-programmed). The monitor carries out what
  * was waiting (a migration: a kvmclock jump) before it returns. OUT: ret
@@ -301,35 +218,6 @@ struct pvt_hc_suspend {
     uint32_t reserved; /* must be 0 */
     /* OUT */
     int32_t ret;
-};
-
-/*
- * WORKLOAD: the timer workload of a scenario run, drawn by the monitor
- * (with the simulator's distributions and seed, so every strategy's run
- * gets the same one): items first .. first + max_items - 1 copied to buf.
- * OUT: ret 0, -EFAULT (buf outside RAM), -EINVAL (max_items 0 or above
- * PVT_WORKLOAD_CHUNK_MAX); count items copied (0 past the end), total in
- * the workload (0: none was given).
- */
-#define PVT_WORKLOAD_CHUNK_MAX 4096u
-
-struct pvt_workload_item {
-    uint64_t at_ns;           /* when it is armed: ns of true time (the
-                                 guest's TSC) since the run started */
-    uint64_t delta_ns;        /* armed this far ahead in the guest clock */
-    uint64_t cancel_after_ns; /* cancelled this long after arming; 0: not */
-};
-
-struct pvt_hc_workload {
-    /* IN */
-    uint64_t buf; /* guest-physical address of max_items items */
-    uint32_t first;
-    uint32_t max_items;
-    /* OUT */
-    int32_t ret;
-    uint32_t count;
-    uint32_t total;
-    uint32_t pad;
 };
 
 /* The layout is the ABI: any change here is a new PVT_ABI_VERSION. */
@@ -345,17 +233,10 @@ _Static_assert(sizeof(struct pvt_hc_timer_periodic) == 16,
                "pvt_hc_timer_periodic layout");
 _Static_assert(sizeof(struct pvt_hc_timer_stop) == 8,
                "pvt_hc_timer_stop layout");
-_Static_assert(sizeof(struct pvt_hc_result) == 24, "pvt_hc_result layout");
-_Static_assert(sizeof(struct pvt_result_sample) == 24,
-               "pvt_result_sample layout");
-_Static_assert(sizeof(struct pvt_result_summary) == 184,
-               "pvt_result_summary layout");
 _Static_assert(sizeof(struct pvt_hc_suspend) == 8, "pvt_hc_suspend layout");
-_Static_assert(sizeof(struct pvt_result_drift) == 56,
-               "pvt_result_drift layout");
-_Static_assert(sizeof(struct pvt_workload_item) == 24,
-               "pvt_workload_item layout");
-_Static_assert(sizeof(struct pvt_hc_workload) == 32, "pvt_hc_workload layout");
-_Static_assert(PVT_HC_MAX <= PVT_HC_PIO_COUNT, "hypercalls fit the window");
+_Static_assert(PVT_HC_PLATFORM_END <= PVT_HC_EXP_BASE,
+               "platform numbers stay below the experiment's range");
+_Static_assert(PVT_HC_EXP_BASE < PVT_HC_PIO_COUNT,
+               "both ranges fit the window");
 
 #endif /* PVTIMER_PVABI_H */

@@ -19,6 +19,9 @@
  * timers; inject is called with it held (it must not call back into the
  * service).
  *
+ * Errors: 0 or a negative errno value, as everywhere in src/host
+ * (docs/conventions.md).
+ *
  * Storms: every vCPU timer has a minimum interval between fires (its
  * config's min_interval_ns), so a guest that arms past deadlines as fast as
  * it can gets at most one interrupt per interval; the service's memory is

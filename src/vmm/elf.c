@@ -28,30 +28,33 @@ static int read_image(struct pvt_vmm *vm, const char *path, uint8_t **out,
     size_t len;
     size_t done = 0;
     int fd;
+    int rc;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return pvt__vmm_fail(vm, "%s: cannot open: %s", path, strerror(errno));
+        return pvt_vmm_fail(vm, errno, "%s: cannot open: %s", path,
+                            strerror(errno));
     if (fstat(fd, &st) < 0) {
-        pvt__vmm_fail(vm, "%s: cannot stat: %s", path, strerror(errno));
+        rc = pvt_vmm_fail(vm, errno, "%s: cannot stat: %s", path,
+                          strerror(errno));
         goto out_close;
     }
     if (!S_ISREG(st.st_mode)) {
-        pvt__vmm_fail(vm, "%s: not a regular file", path);
+        rc = pvt_vmm_fail(vm, ENOEXEC, "%s: not a regular file", path);
         goto out_close;
     }
     if (st.st_size < 0 || (uint64_t)st.st_size > PVT_VMM_IMAGE_MAX) {
-        pvt__vmm_fail(vm,
-                      "%s: %lld bytes, more than the %llu a guest image "
-                      "may have",
-                      path, (long long)st.st_size,
-                      (unsigned long long)PVT_VMM_IMAGE_MAX);
+        rc = pvt_vmm_fail(vm, EFBIG,
+                          "%s: %lld bytes, more than the %llu a guest image "
+                          "may have",
+                          path, (long long)st.st_size,
+                          (unsigned long long)PVT_VMM_IMAGE_MAX);
         goto out_close;
     }
     len = (size_t)st.st_size;
     buf = malloc(len ? len : 1);
     if (buf == NULL) {
-        pvt__vmm_fail(vm, "%s: out of memory", path);
+        rc = pvt_vmm_fail(vm, ENOMEM, "%s: out of memory", path);
         goto out_close;
     }
     while (done < len) {
@@ -59,7 +62,7 @@ static int read_image(struct pvt_vmm *vm, const char *path, uint8_t **out,
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            pvt__vmm_fail(vm, "%s: read: %s", path, strerror(errno));
+            rc = pvt_vmm_fail(vm, errno, "%s: read: %s", path, strerror(errno));
             goto out_free;
         }
         if (n == 0)
@@ -75,7 +78,7 @@ out_free:
     free(buf);
 out_close:
     close(fd);
-    return -1;
+    return rc;
 }
 
 /* Checks the ELF header into *eh; on success e_phnum program headers lie
@@ -86,33 +89,38 @@ static int check_header(struct pvt_vmm *vm, const char *path,
     uint64_t ph_bytes;
 
     if (size < sizeof(*eh))
-        return pvt__vmm_fail(vm, "%s: truncated ELF header (%zu bytes)", path,
-                             size);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: truncated ELF header (%zu bytes)",
+                            path, size);
     memcpy(eh, file, sizeof(*eh));
     if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-        return pvt__vmm_fail(vm, "%s: not an ELF file (bad magic)", path);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: not an ELF file (bad magic)",
+                            path);
     if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-        return pvt__vmm_fail(vm, "%s: not a 64-bit ELF file", path);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: not a 64-bit ELF file", path);
     if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-        return pvt__vmm_fail(vm, "%s: not a little-endian ELF file", path);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: not a little-endian ELF file",
+                            path);
     if (eh->e_ident[EI_VERSION] != EV_CURRENT || eh->e_version != EV_CURRENT)
-        return pvt__vmm_fail(vm, "%s: unknown ELF version", path);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: unknown ELF version", path);
     if (eh->e_type != ET_EXEC)
-        return pvt__vmm_fail(vm, "%s: not an executable (ELF type %u)", path,
-                             (unsigned int)eh->e_type);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: not an executable (ELF type %u)",
+                            path, (unsigned int)eh->e_type);
     if (eh->e_machine != EM_X86_64)
-        return pvt__vmm_fail(vm, "%s: not an x86-64 executable (machine %u)",
-                             path, (unsigned int)eh->e_machine);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: not an x86-64 executable (machine %u)", path,
+                            (unsigned int)eh->e_machine);
     if (eh->e_phentsize != sizeof(Elf64_Phdr))
-        return pvt__vmm_fail(vm, "%s: bad program header size %u", path,
-                             (unsigned int)eh->e_phentsize);
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: bad program header size %u", path,
+                            (unsigned int)eh->e_phentsize);
     if (eh->e_phnum == 0 || eh->e_phnum > MAX_PHNUM)
-        return pvt__vmm_fail(vm, "%s: %u program headers (1..%d expected)",
-                             path, (unsigned int)eh->e_phnum, MAX_PHNUM);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: %u program headers (1..%d expected)", path,
+                            (unsigned int)eh->e_phnum, MAX_PHNUM);
     ph_bytes = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
     if (eh->e_phoff > size || ph_bytes > size - eh->e_phoff)
-        return pvt__vmm_fail(
-            vm, "%s: program headers beyond the end of the file", path);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: program headers beyond the end of the file",
+                            path);
     return 0;
 }
 
@@ -121,38 +129,38 @@ static int check_load(struct pvt_vmm *vm, const char *path, size_t size,
                       unsigned int i, const Elf64_Phdr *ph)
 {
     if (ph->p_filesz > ph->p_memsz)
-        return pvt__vmm_fail(vm,
-                             "%s: segment %u: file size 0x%llx exceeds "
-                             "memory size 0x%llx",
-                             path, i, (unsigned long long)ph->p_filesz,
-                             (unsigned long long)ph->p_memsz);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: segment %u: file size 0x%llx exceeds "
+                            "memory size 0x%llx",
+                            path, i, (unsigned long long)ph->p_filesz,
+                            (unsigned long long)ph->p_memsz);
     if (ph->p_offset > size || ph->p_filesz > size - ph->p_offset)
-        return pvt__vmm_fail(vm,
-                             "%s: segment %u: offset 0x%llx + size 0x%llx "
-                             "beyond the end of the file (%zu bytes)",
-                             path, i, (unsigned long long)ph->p_offset,
-                             (unsigned long long)ph->p_filesz, size);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: segment %u: offset 0x%llx + size 0x%llx "
+                            "beyond the end of the file (%zu bytes)",
+                            path, i, (unsigned long long)ph->p_offset,
+                            (unsigned long long)ph->p_filesz, size);
     if (ph->p_vaddr != ph->p_paddr)
-        return pvt__vmm_fail(vm,
-                             "%s: segment %u: virtual address 0x%llx != "
-                             "physical 0x%llx (the guest is identity mapped)",
-                             path, i, (unsigned long long)ph->p_vaddr,
-                             (unsigned long long)ph->p_paddr);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: segment %u: virtual address 0x%llx != "
+                            "physical 0x%llx (the guest is identity mapped)",
+                            path, i, (unsigned long long)ph->p_vaddr,
+                            (unsigned long long)ph->p_paddr);
     if (ph->p_paddr < PVT_VMM_LOAD_MIN ||
         !pvt_vmm_gpa_ok(vm, ph->p_paddr, ph->p_memsz))
-        return pvt__vmm_fail(vm,
-                             "%s: segment %u: [0x%llx, +0x%llx) outside "
-                             "guest RAM [0x%x, 0x%llx)",
-                             path, i, (unsigned long long)ph->p_paddr,
-                             (unsigned long long)ph->p_memsz, PVT_VMM_LOAD_MIN,
-                             (unsigned long long)vm->cfg.mem_size);
+        return pvt_vmm_fail(vm, ENOEXEC,
+                            "%s: segment %u: [0x%llx, +0x%llx) outside "
+                            "guest RAM [0x%x, 0x%llx)",
+                            path, i, (unsigned long long)ph->p_paddr,
+                            (unsigned long long)ph->p_memsz, PVT_VMM_LOAD_MIN,
+                            (unsigned long long)vm->cfg.mem_size);
     return 0;
 }
 
 /* Contract in vmm.h. */
 int pvt_vmm_elf_load(struct pvt_vmm *vm)
 {
-    const char *path = vm->cfg.guest_path;
+    const char *path;
     uint8_t *file = NULL;
     size_t size = 0;
     Elf64_Ehdr eh;
@@ -160,11 +168,16 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
     unsigned int i;
     unsigned int loads = 0;
     bool entry_ok = false;
-    int rc = -1;
+    int rc;
 
-    if (read_image(vm, path, &file, &size) < 0)
-        return -1;
-    if (check_header(vm, path, file, size, &eh) < 0)
+    if (vm == NULL)
+        return -EINVAL;
+    path = vm->cfg.guest_path;
+    if (path == NULL)
+        return pvt_vmm_fail(vm, EINVAL, "no guest image given");
+    if ((rc = read_image(vm, path, &file, &size)) < 0)
+        return rc;
+    if ((rc = check_header(vm, path, file, size, &eh)) < 0)
         goto out_free;
 
     /* pass 1: validate every segment, copy nothing */
@@ -172,7 +185,7 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
         memcpy(&ph, file + eh.e_phoff + (uint64_t)i * sizeof(ph), sizeof(ph));
         if (ph.p_type != PT_LOAD)
             continue;
-        if (check_load(vm, path, size, i, &ph) < 0)
+        if ((rc = check_load(vm, path, size, i, &ph)) < 0)
             goto out_free;
         loads++;
         /* checked above: p_vaddr + p_memsz does not wrap */
@@ -181,13 +194,14 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
             entry_ok = true;
     }
     if (loads == 0) {
-        pvt__vmm_fail(vm, "%s: no loadable segment", path);
+        rc = pvt_vmm_fail(vm, ENOEXEC, "%s: no loadable segment", path);
         goto out_free;
     }
     if (!entry_ok) {
-        pvt__vmm_fail(vm,
-                      "%s: entry point 0x%llx is not in an executable segment",
-                      path, (unsigned long long)eh.e_entry);
+        rc = pvt_vmm_fail(
+            vm, ENOEXEC,
+            "%s: entry point 0x%llx is not in an executable segment", path,
+            (unsigned long long)eh.e_entry);
         goto out_free;
     }
 

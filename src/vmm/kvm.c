@@ -60,14 +60,14 @@
 static _Thread_local struct pvt_vmm *tls_vm;
 
 /* Contract in vmm.h. */
-int pvt__vmm_fail(struct pvt_vmm *vm, const char *fmt, ...)
+int pvt_vmm_fail(struct pvt_vmm *vm, int err, const char *fmt, ...)
 {
     va_list ap;
 
     va_start(ap, fmt);
     vsnprintf(vm->err, sizeof(vm->err), fmt, ap);
     va_end(ap);
-    return -1;
+    return err > 0 ? -err : -EINVAL;
 }
 
 /* Contract in vmm.h. */
@@ -75,32 +75,36 @@ int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg)
 {
     void *mem;
 
+    if (vm == NULL)
+        return -EINVAL;
     memset(vm, 0, sizeof(*vm));
     vm->kvm_fd = -1;
     vm->vm_fd = -1;
     vm->vcpu_fd = -1;
+    if (cfg == NULL)
+        return pvt_vmm_fail(vm, EINVAL, "no configuration");
     vm->cfg = *cfg;
     if (cfg->mem_size < PVT_VMM_MEM_MIN || cfg->mem_size > PVT_VMM_MEM_MAX)
-        return pvt__vmm_fail(vm,
-                             "guest RAM of %llu MiB: %llu to %llu MiB "
-                             "supported",
-                             (unsigned long long)(cfg->mem_size >> 20),
-                             (unsigned long long)(PVT_VMM_MEM_MIN >> 20),
-                             (unsigned long long)(PVT_VMM_MEM_MAX >> 20));
+        return pvt_vmm_fail(vm, EINVAL,
+                            "guest RAM of %llu MiB: %llu to %llu MiB "
+                            "supported",
+                            (unsigned long long)(cfg->mem_size >> 20),
+                            (unsigned long long)(PVT_VMM_MEM_MIN >> 20),
+                            (unsigned long long)(PVT_VMM_MEM_MAX >> 20));
     mem = mmap(NULL, cfg->mem_size, PROT_READ | PROT_WRITE,
                MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED)
-        return pvt__vmm_fail(vm, "cannot map %llu MiB of guest RAM: %s",
-                             (unsigned long long)(cfg->mem_size >> 20),
-                             strerror(errno));
+        return pvt_vmm_fail(vm, ENOMEM, "cannot map %llu MiB of guest RAM: %s",
+                            (unsigned long long)(cfg->mem_size >> 20),
+                            strerror(errno));
     vm->mem = mem;
-    return 0;
+    return pvt__vmm_hypercalls_init(vm);
 }
 
 /* Reports a failed ioctl with its name. */
 static int fail_ioctl(struct pvt_vmm *vm, const char *what)
 {
-    return pvt__vmm_fail(vm, "KVM: %s failed: %s", what, strerror(errno));
+    return pvt_vmm_fail(vm, errno, "KVM: %s failed: %s", what, strerror(errno));
 }
 
 /* Sets CPUID from what KVM supports, plus TSC-deadline (which KVM emulates
@@ -110,12 +114,12 @@ static int setup_cpuid(struct pvt_vmm *vm)
     struct kvm_cpuid2 *cpuid = NULL;
     unsigned int nent = 64;
     unsigned int i;
-    int rc = -1;
+    int rc;
 
     for (;;) {
         cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
         if (cpuid == NULL)
-            return pvt__vmm_fail(vm, "out of memory");
+            return pvt_vmm_fail(vm, ENOMEM, "out of memory");
         cpuid->nent = nent;
         if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
             break;
@@ -128,12 +132,9 @@ static int setup_cpuid(struct pvt_vmm *vm)
     for (i = 0; i < cpuid->nent; i++)
         if (cpuid->entries[i].function == 1 && cpuid->entries[i].index == 0)
             cpuid->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
-    if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0) {
-        fail_ioctl(vm, "KVM_SET_CPUID2");
-        goto out_free;
-    }
-    rc = 0;
-out_free:
+    rc = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0
+             ? fail_ioctl(vm, "KVM_SET_CPUID2")
+             : 0;
     free(cpuid);
     return rc;
 }
@@ -260,11 +261,11 @@ static int setup_timers(struct pvt_vmm *vm)
     cfg.min_interval_ns = PVT_HC_MIN_INTERVAL_NS;
     vm->svc = calloc(1, sizeof(*vm->svc));
     if (vm->svc == NULL)
-        return pvt__vmm_fail(vm, "out of memory");
+        return pvt_vmm_fail(vm, ENOMEM, "out of memory");
     rc = pvt_timersvc_init(vm->svc, 1, &cfg, PVT_VEC_SINGLESHOT,
                            PVT_VEC_PERIODIC, &ops, vm);
     if (rc < 0)
-        return pvt__vmm_fail(vm, "timer service: %s", strerror(-rc));
+        return pvt_vmm_fail(vm, -rc, "timer service: %s", strerror(-rc));
     return 0;
 }
 
@@ -275,22 +276,25 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     const char *path;
     int api;
     int size;
+    int rc;
     void *run;
 
+    if (vm == NULL)
+        return -EINVAL;
     path = vm->cfg.kvm_path ? vm->cfg.kvm_path : "/dev/kvm";
     vm->kvm_fd = open(path, O_RDWR | O_CLOEXEC);
     if (vm->kvm_fd < 0) {
         vm->kvm_unavailable = true;
-        return pvt__vmm_fail(vm, "KVM is not available: %s: %s", path,
-                             strerror(errno));
+        return pvt_vmm_fail(vm, errno, "KVM is not available: %s: %s", path,
+                            strerror(errno));
     }
     api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
     if (api != KVM_API_VERSION) {
         vm->kvm_unavailable = true;
-        return pvt__vmm_fail(vm,
-                             "KVM is not available: API version %d, "
-                             "%d expected",
-                             api, KVM_API_VERSION);
+        return pvt_vmm_fail(vm, ENOTSUP,
+                            "KVM is not available: API version %d, "
+                            "%d expected",
+                            api, KVM_API_VERSION);
     }
     if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP) <= 0 ||
         ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0 ||
@@ -298,9 +302,10 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
         ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SIGNAL_MSI) <= 0 ||
         ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_ADJUST_CLOCK) <= 0) {
         vm->kvm_unavailable = true;
-        return pvt__vmm_fail(vm, "KVM is not available: it lacks the in-kernel "
-                                 "irqchip, user memory, immediate exit, MSI "
-                                 "injection or KVM_SET_CLOCK");
+        return pvt_vmm_fail(vm, ENOTSUP,
+                            "KVM is not available: it lacks the in-kernel "
+                            "irqchip, user memory, immediate exit, MSI "
+                            "injection or KVM_SET_CLOCK");
     }
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
@@ -328,15 +333,14 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
                vm->vcpu_fd, 0);
     if (run == MAP_FAILED)
-        return pvt__vmm_fail(vm, "KVM: cannot map the vCPU's run area: %s",
-                             strerror(errno));
+        return pvt_vmm_fail(vm, errno,
+                            "KVM: cannot map the vCPU's run area: %s",
+                            strerror(errno));
     vm->run = run;
     vm->run_size = (size_t)size;
 
-    if (setup_cpuid(vm) < 0)
-        return -1;
-    if (setup_long_mode(vm) < 0)
-        return -1;
+    if ((rc = setup_cpuid(vm)) < 0 || (rc = setup_long_mode(vm)) < 0)
+        return rc;
     return setup_timers(vm);
 }
 
@@ -407,8 +411,8 @@ int pvt__vmm_suspend(struct pvt_vmm *vm)
      * singleshot must not fire on the new clock for the old deadline),
      * and the periodic timer restarted on the new one after */
     if (vm->svc && (rc = pvt_timersvc_clock_jumped(vm->svc)) < 0)
-        return pvt__vmm_fail(vm, "timer service before the clock jump: %s",
-                             strerror(-rc));
+        return pvt_vmm_fail(vm, -rc, "timer service before the clock jump: %s",
+                            strerror(-rc));
     memset(&data, 0, sizeof(data));
     if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &data) < 0)
         return fail_ioctl(vm, "KVM_GET_CLOCK");
@@ -419,8 +423,8 @@ int pvt__vmm_suspend(struct pvt_vmm *vm)
     if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &data) < 0)
         return fail_ioctl(vm, "KVM_SET_CLOCK");
     if (vm->svc && (rc = pvt_timersvc_clock_jumped(vm->svc)) < 0)
-        return pvt__vmm_fail(vm, "timer service after the clock jump: %s",
-                             strerror(-rc));
+        return pvt_vmm_fail(vm, -rc, "timer service after the clock jump: %s",
+                            strerror(-rc));
     vm->stats.migrations++;
     return 1;
 }
@@ -456,7 +460,7 @@ static int install_kick(struct pvt_vmm *vm)
     sa.sa_handler = on_kick;
     sigemptyset(&sa.sa_mask);
     if (sigaction(KICK_SIGNAL, &sa, &vm->old_kick_action) < 0)
-        return pvt__vmm_fail(vm, "sigaction: %s", strerror(errno));
+        return pvt_vmm_fail(vm, errno, "sigaction: %s", strerror(errno));
     vm->kick_saved = true;
     tls_vm = vm;
     vm->vcpu_thread = pthread_self();
@@ -479,7 +483,7 @@ static int arm_watchdog(struct pvt_vmm *vm)
     sa.sa_flags = SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     if (sigaction(WATCHDOG_SIGNAL, &sa, &vm->old_sigaction) < 0)
-        return pvt__vmm_fail(vm, "sigaction: %s", strerror(errno));
+        return pvt_vmm_fail(vm, errno, "sigaction: %s", strerror(errno));
     vm->sigaction_saved = true;
 
     memset(&sev, 0, sizeof(sev));
@@ -487,12 +491,12 @@ static int arm_watchdog(struct pvt_vmm *vm)
     sev.sigev_signo = WATCHDOG_SIGNAL;
     sev.sigev_value.sival_ptr = vm;
     if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
-        return pvt__vmm_fail(vm, "timer_create: %s", strerror(errno));
+        return pvt_vmm_fail(vm, errno, "timer_create: %s", strerror(errno));
     vm->timer_armed = true;
     memset(&its, 0, sizeof(its));
     its.it_value.tv_sec = (time_t)vm->cfg.timeout_s;
     if (timer_settime(vm->timer, 0, &its, NULL) < 0)
-        return pvt__vmm_fail(vm, "timer_settime: %s", strerror(errno));
+        return pvt_vmm_fail(vm, errno, "timer_settime: %s", strerror(errno));
     return 0;
 }
 
@@ -508,19 +512,19 @@ static uint64_t guest_rip(struct pvt_vmm *vm)
 /* Contract in vmm.h. */
 int pvt_vmm_run(struct pvt_vmm *vm)
 {
-    struct kvm_run *run = vm->run;
+    struct kvm_run *run;
+    int rc;
 
+    if (vm == NULL)
+        return -EINVAL;
+    run = vm->run;
     if (run == NULL)
-        return pvt__vmm_fail(vm, "the VM was not set up");
-    if (arm_watchdog(vm) < 0 || install_kick(vm) < 0)
-        return -1;
-    if (vm->svc) {
-        int rc = pvt_timersvc_start(vm->svc);
-        if (rc < 0)
-            return pvt__vmm_fail(vm, "timer service: %s", strerror(-rc));
-    }
+        return pvt_vmm_fail(vm, EINVAL, "the VM was not set up");
+    if ((rc = arm_watchdog(vm)) < 0 || (rc = install_kick(vm)) < 0)
+        return rc;
+    if (vm->svc && (rc = pvt_timersvc_start(vm->svc)) < 0)
+        return pvt_vmm_fail(vm, -rc, "timer service: %s", strerror(-rc));
     for (;;) {
-        int rc;
 
         if (!vm->timed_out) {
             serve_preemption(vm);
@@ -530,8 +534,8 @@ int pvt_vmm_run(struct pvt_vmm *vm)
                 continue;
         }
         if (vm->timed_out)
-            return pvt__vmm_fail(
-                vm,
+            return pvt_vmm_fail(
+                vm, ETIMEDOUT,
                 "the guest did not finish within %u s (watchdog), RIP "
                 "0x%llx%s%s",
                 vm->cfg.timeout_s, (unsigned long long)guest_rip(vm),
@@ -549,38 +553,39 @@ int pvt_vmm_run(struct pvt_vmm *vm)
         case KVM_EXIT_IO:
             rc = pvt_vmm_handle_io(vm);
             if (rc < 0)
-                return -1;
+                return rc;
             if (rc > 0) {
                 vm->guest_exited = true;
                 return 0;
             }
             break;
         case KVM_EXIT_HLT:
-            return pvt__vmm_fail(vm, "the guest halted, RIP 0x%llx",
-                                 (unsigned long long)guest_rip(vm));
+            return pvt_vmm_fail(vm, EIO, "the guest halted, RIP 0x%llx",
+                                (unsigned long long)guest_rip(vm));
         case KVM_EXIT_SHUTDOWN:
-            return pvt__vmm_fail(vm,
-                                 "the guest shut down (triple fault?), "
-                                 "RIP 0x%llx",
-                                 (unsigned long long)guest_rip(vm));
+            return pvt_vmm_fail(vm, EIO,
+                                "the guest shut down (triple fault?), "
+                                "RIP 0x%llx",
+                                (unsigned long long)guest_rip(vm));
         case KVM_EXIT_FAIL_ENTRY:
-            return pvt__vmm_fail(
-                vm, "KVM could not enter the guest: hardware reason 0x%llx",
+            return pvt_vmm_fail(
+                vm, EIO,
+                "KVM could not enter the guest: hardware reason 0x%llx",
                 (unsigned long long)
                     run->fail_entry.hardware_entry_failure_reason);
         case KVM_EXIT_INTERNAL_ERROR:
-            return pvt__vmm_fail(
-                vm, "KVM internal error, suberror %u, RIP 0x%llx",
+            return pvt_vmm_fail(
+                vm, EIO, "KVM internal error, suberror %u, RIP 0x%llx",
                 run->internal.suberror, (unsigned long long)guest_rip(vm));
         case KVM_EXIT_MMIO:
-            return pvt__vmm_fail(vm,
-                                 "the guest accessed 0x%llx, outside RAM, "
-                                 "RIP 0x%llx",
-                                 (unsigned long long)run->mmio.phys_addr,
-                                 (unsigned long long)guest_rip(vm));
+            return pvt_vmm_fail(vm, EIO,
+                                "the guest accessed 0x%llx, outside RAM, "
+                                "RIP 0x%llx",
+                                (unsigned long long)run->mmio.phys_addr,
+                                (unsigned long long)guest_rip(vm));
         default:
-            return pvt__vmm_fail(
-                vm, "unexpected KVM exit reason %u, RIP 0x%llx",
+            return pvt_vmm_fail(
+                vm, EIO, "unexpected KVM exit reason %u, RIP 0x%llx",
                 run->exit_reason, (unsigned long long)guest_rip(vm));
         }
     }
@@ -589,6 +594,8 @@ int pvt_vmm_run(struct pvt_vmm *vm)
 /* Contract in vmm.h. */
 void pvt_vmm_destroy(struct pvt_vmm *vm)
 {
+    if (vm == NULL)
+        return;
     atomic_store(&vm->running, false);
     if (vm->svc) {
         pvt_timersvc_destroy(vm->svc);

@@ -5,7 +5,12 @@
  * Use: pvt_vmm_init (guest RAM), pvt_vmm_elf_load (needs no KVM, so a bad
  * image is reported even where KVM is absent), pvt_vmm_kvm_setup,
  * pvt_vmm_run, pvt_vmm_destroy (always, even after a failure). Functions
- * return 0 on success and -1 on failure with the reason in vm->err.
+ * return 0 on success and a negative errno value on failure, with the
+ * reason for a human in vm->err (docs/conventions.md).
+ *
+ * Hypercalls: the monitor serves the platform's (pvtimer/pvabi.h) itself;
+ * its user adds others (pvtimer's experiment protocol, src/vmm/exp.h) as a
+ * table of handlers in the config, as Solo5's tender registers modules.
  *
  * Guest-physical layout below the image (the image must start at or above
  * PVT_VMM_LOAD_MIN, so loading it cannot overwrite these):
@@ -26,6 +31,7 @@
 #include "pvtimer/pvabi.h"
 
 struct pvt_timersvc;
+struct pvt_vmm;
 
 #define PVT_VMM_GDT_GPA        0x1000u
 #define PVT_VMM_PML4_GPA       0x2000u
@@ -42,6 +48,31 @@ struct pvt_timersvc;
 /* Largest guest image file read. */
 #define PVT_VMM_IMAGE_MAX (64ull << 20)
 
+/* Largest hypercall struct a handler may take (the monitor's copy lives on
+ * the vCPU thread's stack). */
+#define PVT_VMM_HC_SIZE_MAX 256u
+
+/* A handler's return: the guest called EXIT, pvt_vmm_run returns 0. */
+#define PVT_VMM_HC_EXIT 1
+
+/*
+ * One hypercall's handler. Before calling it the monitor has checked that
+ * the call's struct (size bytes at the address the guest wrote) lies in
+ * guest RAM and copied it into args; afterwards it copies all size bytes
+ * back. The handler validates every field it uses (the guest is
+ * untrusted), reads any buffer the struct points at with
+ * pvt_vmm_guest_read (checked, copied), serves the call and fills the OUT
+ * part of args. It runs on the vCPU thread, inside pvt_vmm_handle_io.
+ * Returns 0 to resume the guest, PVT_VMM_HC_EXIT to end the run, or a
+ * negative errno value to stop the VM after setting vm->err (pvt_vmm_fail).
+ */
+struct pvt_vmm_hypercall {
+    uint32_t nr;   /* below PVT_HC_PIO_COUNT */
+    uint32_t size; /* bytes of its struct, 1..PVT_VMM_HC_SIZE_MAX */
+    int (*handle)(struct pvt_vmm *vm, void *args, void *ctx);
+    void *ctx;
+};
+
 struct pvt_vmm_config {
     const char *guest_path; /* ELF64 image */
     uint64_t mem_size;      /* bytes, within [PVT_VMM_MEM_MIN, _MAX] */
@@ -50,25 +81,19 @@ struct pvt_vmm_config {
     int console_fd;         /* where the guest console goes */
     bool no_timers;         /* no timer service: timer calls get -ENOSYS */
     const char *kvm_path;   /* NULL: /dev/kvm */
-    /* RESULT hypercalls, validated, on the vCPU thread (may be NULL: the
-     * results are dropped). A negative return stops the VM. */
-    int (*on_samples)(void *ctx, const struct pvt_result_sample *s, size_t n);
-    int (*on_summary)(void *ctx, const struct pvt_result_summary *sum);
-    int (*on_drift)(void *ctx, const struct pvt_result_drift *u, size_t n);
-    void *result_ctx;
-    /* the scenario's workload for WORKLOAD calls (may be NULL) */
-    const struct pvt_workload_item *workload;
-    uint32_t workload_count;
+    /* hypercalls served beside the platform's: hypercall_count entries,
+     * numbers distinct and none of the platform's (pvt_vmm_init copies
+     * the table; the ctx pointers must outlive vm) */
+    const struct pvt_vmm_hypercall *hypercalls;
+    size_t hypercall_count;
 };
 
 /* What the monitor did, for reports. */
 struct pvt_vmm_stats {
-    uint64_t hypercalls[PVT_HC_MAX];
-    uint64_t refused; /* hypercalls answered with an error */
+    uint64_t hypercalls[PVT_HC_PIO_COUNT]; /* served, per number */
     uint64_t preemptions;
     uint64_t preempted_ns;
     uint64_t migrations;
-    uint64_t summaries;
 };
 
 struct pvt_vmm {
@@ -80,6 +105,8 @@ struct pvt_vmm {
     int vcpu_fd;
     struct kvm_run *run;
     size_t run_size;
+    /* the handler of each hypercall number (handle NULL: none) */
+    struct pvt_vmm_hypercall hc[PVT_HC_PIO_COUNT];
     /* the watchdog: a POSIX timer whose signal sets timed_out and makes
      * KVM_RUN return at once */
     bool timer_armed;
@@ -99,7 +126,8 @@ struct pvt_vmm {
     atomic_bool migrate_pending;
     atomic_llong migrate_jump_ns;
     /* CLOCK_MONOTONIC ns of the guest's first WORKLOAD call (its scenario
-     * run starts then; fault schedules count from it), or 0 */
+     * run starts then; fault schedules count from it), or 0. Set by the
+     * experiment's handler (exp.c); the monitor itself does not use it. */
     atomic_llong workload_at;
     struct pvt_vmm_stats stats;
     uint64_t console_bytes; /* written so far, against the budget */
@@ -111,9 +139,13 @@ struct pvt_vmm {
 };
 
 /*
- * Checks cfg, maps cfg->mem_size bytes of zeroed guest RAM and copies cfg
- * into vm (the strings must outlive vm). Opens nothing else.
- * Returns 0, or -1 with vm->err set (bad size, out of memory).
+ * Checks cfg, maps cfg->mem_size bytes of zeroed guest RAM, copies cfg into
+ * vm (the strings must outlive vm) and installs the platform's hypercall
+ * handlers and cfg's. Opens nothing else. Returns 0, or with vm->err set:
+ * -EINVAL (vm or cfg NULL, a bad size, a hypercall entry with a number
+ * outside the window, a size outside 1..PVT_VMM_HC_SIZE_MAX or no handler),
+ * -EEXIST (two entries, or an entry and the platform, share a number),
+ * -ENOMEM (guest RAM cannot be mapped). With vm NULL nothing is set.
  */
 int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg);
 
@@ -123,31 +155,61 @@ int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg);
  * above PVT_VMM_LOAD_MIN (vaddr == paddr: the guest is identity mapped),
  * with the entry point inside an executable segment, and only then copies
  * the segments into guest RAM (zeroing the rest of each) and sets vm->entry.
- * Returns 0, or -1 with vm->err naming the file and the defect.
+ * Returns 0, or a negative errno value with vm->err naming the file and the
+ * defect: the file's own errno when it cannot be read, -ENOEXEC for an
+ * image that is not a valid guest, -EFBIG above PVT_VMM_IMAGE_MAX.
  */
 int pvt_vmm_elf_load(struct pvt_vmm *vm);
 
 /*
  * Opens /dev/kvm, creates the VM (TSS, in-kernel irqchip, RAM at GPA 0),
  * one vCPU with TSC-deadline in its CPUID, and puts the vCPU in long mode
- * at vm->entry. Call after pvt_vmm_elf_load. Returns 0, or -1 with vm->err
- * set; vm->kvm_unavailable when /dev/kvm cannot be used at all.
+ * at vm->entry. Call after pvt_vmm_elf_load. Returns 0, or a negative
+ * errno value with vm->err set (the failed call's errno; -ENOTSUP for a
+ * KVM that lacks a capability); vm->kvm_unavailable when /dev/kvm cannot
+ * be used at all.
  */
 int pvt_vmm_kvm_setup(struct pvt_vmm *vm);
 
 /*
  * Runs the vCPU until the guest calls EXIT (returns 0, status in
- * vm->guest_status) or anything else stops it: the watchdog, a halt, a
- * triple fault, an entry failure, an access outside RAM, a bad hypercall
- * (returns -1, vm->err says which, with the guest's RIP).
+ * vm->guest_status) or anything else stops it, with vm->err saying which
+ * (with the guest's RIP): the watchdog (-ETIMEDOUT), a halt, a triple
+ * fault, an access outside RAM, an unexpected exit (-EIO), a bad hypercall
+ * (pvt_vmm_handle_io's code), a failed KVM call (its errno); -EINVAL when
+ * the VM was not set up.
  */
 int pvt_vmm_run(struct pvt_vmm *vm);
 
 /*
- * Handles the KVM_EXIT_IO in vm->run: a hypercall, validated. Returns 0 to
- * continue, 1 when the guest called EXIT, -1 to stop with vm->err set.
+ * Handles the KVM_EXIT_IO in vm->run (vm->run_size bytes): a hypercall,
+ * dispatched to its handler. Needs no /dev/kvm: after pvt_vmm_init a
+ * caller may point vm->run at its own buffer and drive it (tests, fuzzing).
+ * Returns 0 to continue, PVT_VMM_HC_EXIT when the guest called EXIT, or a
+ * negative errno value to stop, with vm->err set: -EINVAL for an access
+ * that is not a 32-bit `out` to the hypercall window (or vm->run NULL),
+ * -ENOSYS for a number without a handler ("unknown hypercall N"), -EFAULT
+ * for a struct outside guest RAM, or what the handler returned.
  */
 int pvt_vmm_handle_io(struct pvt_vmm *vm);
+
+/*
+ * Copies len bytes of guest RAM at gpa into dst, or dst into guest RAM at
+ * gpa, when [gpa, gpa + len) lies inside it (no wrap). Return 0 or -EFAULT
+ * (nothing copied). For handlers: copy first, then check what was copied.
+ */
+int pvt_vmm_guest_read(const struct pvt_vmm *vm, uint64_t gpa, void *dst,
+                       size_t len);
+int pvt_vmm_guest_write(struct pvt_vmm *vm, uint64_t gpa, const void *src,
+                        size_t len);
+
+/*
+ * Formats the reason into vm->err and returns -err (err a positive errno
+ * value), for `return pvt_vmm_fail(vm, EINVAL, ...)`. Any thread that owns
+ * vm (the vCPU thread while it runs).
+ */
+int pvt_vmm_fail(struct pvt_vmm *vm, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /*
  * The kvmclock time and CLOCK_MONOTONIC at one moment (KVM_GET_CLOCK
@@ -173,12 +235,13 @@ int pvt_vmm_migrate(struct pvt_vmm *vm, int64_t jump_ns);
 void pvt_vmm_destroy(struct pvt_vmm *vm);
 
 /* Serves PVT_HC_SUSPEND: carries out a pending migration. Returns 1 when
- * the guest was moved, 0 when nothing was pending, -1 with vm->err set. */
+ * the guest was moved, 0 when nothing was pending, or a negative errno
+ * value with vm->err set. */
 int pvt__vmm_suspend(struct pvt_vmm *vm);
 
-/* Formats the reason into vm->err; returns -1 for `return pvt__vmm_fail()`. */
-int pvt__vmm_fail(struct pvt_vmm *vm, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Installs the platform's hypercall handlers and cfg's table (contract of
+ * pvt_vmm_init, whose codes it returns). */
+int pvt__vmm_hypercalls_init(struct pvt_vmm *vm);
 
 /* Is [gpa, gpa + len) inside guest RAM, without wrapping? */
 static inline bool pvt_vmm_gpa_ok(const struct pvt_vmm *vm, uint64_t gpa,

@@ -3,6 +3,7 @@
  * size, and bad arguments are refused. Speed is not asserted: a timed test
  * would flake on a loaded machine.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +26,7 @@ static double json_number(const char *obj, const char *key)
     char *stop;
     double v;
 
-    pvt_test_snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+    snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
     p = strstr(obj, pattern);
     if (!p || !end || p > end)
         return -1;

@@ -2,6 +2,7 @@
  * The `pvtimer` command: exit statuses and messages.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,7 +82,7 @@ static double number_after(const char *p, const char *key)
     char pattern[64];
     const char *q;
 
-    pvt_test_snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+    snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
     q = strstr(p, pattern);
     return q ? strtod(q + strlen(pattern), NULL) : NAN;
 }

@@ -49,20 +49,13 @@ _Noreturn void pvt_test_platform_fail(void);
 
 /* ---- output ---- */
 
-/*
- * printf subset: %s %c %d %i %u %x %X %p %%, with l / ll / z length
- * modifiers, '0' and '-' flags and a field width. %p prints 0x and lower
- * case hex (0x0 for NULL); %s prints NULL as (null). Unknown conversions
- * print "?" and consume no argument.
- */
+/* printf through the platform's write, with the formatter's subset
+ * (src/lib/fmt.h: %s %c %d %i %u %x %X %p %%, l / ll / z, '0', '-',
+ * width). */
 void pvt_test_printf(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 void pvt_test_vprintf(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
-/* Formats into buf (always NUL-terminated when size > 0); returns the
- * length the full output would have had. */
-size_t pvt_test_snprintf(char *buf, size_t size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* ---- assert back-ends (call through the macros) ---- */
 
