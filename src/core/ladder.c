@@ -484,6 +484,6 @@ struct pvt_ladder_node *pvt_ladder_pop(struct pvt_ladder *l)
     struct pvt_ladder_node *n = pvt_ladder_first(l);
 
     if (n)
-        pvt_ladder_remove(l, n);
+        (void)pvt_ladder_remove(l, n);
     return n;
 }
