@@ -18,6 +18,14 @@ static uint64_t distance(int64_t a, int64_t b)
     return (uint64_t)b - (uint64_t)a;
 }
 
+/* The lowest set bit of x != 0, in 32-bit halves: __builtin_ctzll would
+ * call libgcc's __ctzdi2 on a 32-bit target. */
+static unsigned int lowest_bit(uint64_t x)
+{
+    return (uint32_t)x ? (unsigned int)__builtin_ctz((uint32_t)x)
+                       : 32 + (unsigned int)__builtin_ctz((uint32_t)(x >> 32));
+}
+
 /* ---- the pairing heap ------------------------------------------------- */
 
 static bool before(const struct pvt_ladder_node *a,
@@ -380,7 +388,7 @@ static void refill(struct pvt_ladder *l)
                 l->nrungs--; /* drained: back to its parent's next bucket */
                 continue;
             }
-            b = w * 64 + (unsigned int)__builtin_ctzll(r->bitmap[w]);
+            b = w * 64 + lowest_bit(r->bitmap[w]);
             n = r->head[b];
             c = r->count[b];
             r->head[b] = NULL;
