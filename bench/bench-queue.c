@@ -350,7 +350,8 @@ static int queue_run(struct queue_side *s, const struct workload *w,
     ns[EXPIRE] = (double)(mono_ns() - t0) / (double)w->n;
 
     if (rc || (size_t)cancelled != w->ncancel || ran < 0 ||
-        (size_t)ran != w->n || fired != w->n || disorder || s->q.count != 0)
+        (size_t)ran != w->n || fired != w->n || disorder ||
+        pvt_ladder_count(&s->q.ladder) != 0)
         return -1;
     return 0;
 }

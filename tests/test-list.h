@@ -31,6 +31,8 @@
     /* drift estimation, the compensated strategy */                           \
     PVT_TESTS_DRIFT(X)                                                         \
     PVT_TESTS_HISTOGRAM(X)                                                     \
+    /* the ladder: the timer queue's container, alone */                       \
+    PVT_TESTS_LADDER(X)                                                        \
     PVT_TESTS_TIMERQUEUE(X)                                                    \
     PVT_TESTS_TICK(X)
 
@@ -198,6 +200,15 @@
     X(hist_signed, PVT_TEST_CORE, 0)                                           \
     X(hist_merge, PVT_TEST_CORE, 0)
 
+#define PVT_TESTS_LADDER(X)                                                    \
+    X(ladder_errors, PVT_TEST_CORE, 0)                                         \
+    X(ladder_memory, PVT_TEST_CORE, 0)                                         \
+    X(ladder_order_against_reference, PVT_TEST_CORE, 0)                        \
+    X(ladder_order_full_range, PVT_TEST_CORE, 0)                               \
+    X(ladder_rung_spawn, PVT_TEST_CORE, 0)                                     \
+    X(ladder_heap_demotion, PVT_TEST_CORE, 0)                                  \
+    X(ladder_remove_everywhere, PVT_TEST_CORE, 0)
+
 #define PVT_TESTS_TIMERQUEUE(X)                                                \
     X(tq_errors, PVT_TEST_CORE, 0)                                             \
     X(tq_arm_basics, PVT_TEST_CORE, 0)                                         \
@@ -217,7 +228,9 @@
     X(tq_program_errors, PVT_TEST_CORE, 0)                                     \
     X(tq_property_perturbed_device, PVT_TEST_CORE, 0)                          \
     X(tq_heap_against_model, PVT_TEST_CORE, 0)                                 \
-    X(tq_ladder_against_model, PVT_TEST_CORE, 0)
+    X(tq_rungs_against_model, PVT_TEST_CORE, 0)                                \
+    X(tq_init_rungs_errors, PVT_TEST_CORE, 0)                                  \
+    X(tq_memory, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TICK(X)                                                      \
     X(tick_init_periodic, PVT_TEST_CORE, 0)                                    \

@@ -9,6 +9,7 @@
  *   strategy.h     guest deadline -> device deadline conversions
  *   drift.h        drift estimation, the `compensated` strategy's estimator
  *   histogram.h    log histograms of ns values (lateness, device error)
+ *   ladder.h       the ordered container of the timer queue, usable alone
  *   timerqueue.h   the never-early timer queue
  *   tick.h         periodic / emulated / high-res tick, tickless idle
  */
@@ -20,6 +21,7 @@
 #include "pvtimer/clocksource.h"
 #include "pvtimer/drift.h"
 #include "pvtimer/histogram.h"
+#include "pvtimer/ladder.h"
 #include "pvtimer/pvclock.h"
 #include "pvtimer/strategy.h"
 #include "pvtimer/tick.h"

@@ -6,21 +6,9 @@
  * seq), where seq is the arming order, so equal deadlines fire in the order
  * they were armed.
  *
- * The structure is a ladder queue (Tang, Goh and Thng, 2005) over a pairing
- * heap: the nearest timers are in the heap, which is kept small; later ones
- * wait unsorted in buckets of rungs of geometrically finer width, and the
- * farthest in an unsorted top list. When the heap runs dry the next
- * non-empty bucket moves into it (sorted, so that each expiry then pops in
- * O(1)), or, when it holds more than PVT_TQ_BUCKET_MAX timers, is spread
- * over a 256 times finer rung first; a heap that grows past
- * PVT_TQ_HEAP_MAX (many timers armed nearer than every rung) is demoted
- * to a rung of its own. Each timer
- * is sorted only when it comes near, in small groups that stay in cache:
- *
- *   arm              O(1)
- *   earliest         O(1)
- *   cancel           O(1), or O(log n) amortised in the heap
- *   expire           O(log n) amortised
+ * The timers wait in a ladder (ladder.h), keyed by deadline: arming is
+ * O(1), the earliest is known in O(1), a cancel is O(1) (O(log n)
+ * amortised near the front) and an expiry O(log n) amortised.
  *
  * In high-resolution mode the queue owns one clockevent device and keeps it
  * programmed (through the device's strategy) for the earliest timer. On a
@@ -47,6 +35,7 @@
 #include "pvtimer/base.h"
 #include "pvtimer/clockevent.h"
 #include "pvtimer/histogram.h"
+#include "pvtimer/ladder.h"
 #include "pvtimer/timekeeping.h"
 
 #ifdef __cplusplus
@@ -71,32 +60,20 @@ struct pvt_timer {
     void *data; /* the caller's */
 
     /* ---- owned by the queue ---- */
-    int64_t expires;                       /* guest ns */
-    uint64_t seq;                          /* arming order */
-    struct pvt_timer *child, *next, *prev; /* heap / bucket / round links */
-    struct pvt_timer_queue *queue;         /* while not idle */
+    union {
+        struct pvt_ladder_node node; /* in the queue's ladder, by deadline */
+        int64_t expires;             /* the deadline (guest ns): node.key */
+    };
+    struct pvt_timer *round_next, *round_prev; /* collected for a round */
+    struct pvt_timer_queue *queue;             /* while not idle */
     enum pvt_timer_state state;
-    uint32_t where; /* PVT_TQ_IN_HEAP, _IN_TOP, or rung * PVT_TQ_BUCKETS + bucket */
 };
 
-#define PVT_TQ_RUNGS       8 /* finest subdivision depth */
-#define PVT_TQ_BUCKET_BITS 8 /* 256 buckets per rung */
-#define PVT_TQ_BUCKETS     (1u << PVT_TQ_BUCKET_BITS)
-#define PVT_TQ_BUCKET_MAX  96  /* larger buckets are spread, not heaped */
-#define PVT_TQ_HEAP_MAX    512 /* a larger heap becomes a rung */
-#define PVT_TQ_IN_HEAP     0xfffffffeu
-#define PVT_TQ_IN_TOP      0xfffffffdu
+_Static_assert(offsetof(struct pvt_ladder_node, key) == 0,
+               "pvt_timer's expires is its node's key");
 
-/* One rung: PVT_TQ_BUCKETS buckets of 2^shift ns from lo; buckets below
- * cur have been handed on. */
-struct pvt_tq_rung {
-    int64_t lo;
-    unsigned int shift;
-    unsigned int cur;
-    uint64_t bitmap[PVT_TQ_BUCKETS / 64]; /* non-empty buckets */
-    struct pvt_timer *head[PVT_TQ_BUCKETS];
-    uint32_t count[PVT_TQ_BUCKETS];
-};
+/* The rungs a queue has by default (pvt_tq_init): the ladder's depth. */
+#define PVT_TQ_RUNGS 8
 
 #define PVT_TQ_MAX_ROUNDS  3 /* expiry rounds per event */
 #define PVT_TQ_HANG_MAX_NS (100 * PVT_NSEC_PER_MSEC) /* hang back-off cap */
@@ -111,25 +88,23 @@ struct pvt_tq_stats {
     uint64_t retries;         /* extra rounds within one event */
     uint64_t hangs;           /* events that gave up after PVT_TQ_MAX_ROUNDS */
     uint64_t program_errors;  /* device programming failed (gave up) */
-    uint64_t rungs_spawned;   /* big buckets spread over a finer rung */
-    uint64_t heap_demotions;  /* overgrown heaps turned into a rung */
     struct pvt_hist lateness; /* callback run time - deadline, ns */
     struct pvt_shist device_error; /* event time - programmed target, ns */
 };
 
+/*
+ * A queue. Memory: the fixed part and the ladder's rungs, PVT_TQ_RUNGS of
+ * them held by value even when pvt_tq_init_rungs gives it others: on LP64,
+ * sizeof is 26,216 bytes, of which 24,960 are the 8 rungs (3,120 each, see
+ * ladder.h), 104 the rest of the ladder and 1,032 the two histograms of
+ * stats; a timer is 96 bytes (tq_memory in tests/core/test-timerqueue.c
+ * checks these figures against sizeof).
+ */
 struct pvt_timer_queue {
     struct pvt_timekeeper *tk;
     struct pvt_clockevent *dev; /* owned device (high-res mode) or NULL */
-    struct pvt_timer *root;     /* earliest timer (the heap's root) */
-    uint64_t count;             /* queued timers, wherever they are */
-    uint64_t heap_count;
-    struct pvt_timer *top; /* unsorted, expires >= top_start */
-    uint64_t top_count;
-    int64_t top_start;
-    int64_t top_min, top_max; /* bounds of what top holds */
-    unsigned int nrungs;
-    struct pvt_tq_rung rung[PVT_TQ_RUNGS];
-    uint64_t next_seq;
+    struct pvt_ladder ladder;   /* queued timers; its root is the earliest */
+    struct pvt_ladder_rung rung[PVT_TQ_RUNGS]; /* the ladder's by default */
     int64_t programmed;           /* what the device is set for, or MAX */
     struct pvt_timer *round_head; /* timers collected, callbacks pending */
     struct pvt_timer *round_tail;
@@ -147,9 +122,21 @@ int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data);
 /* Is the timer armed or expired-but-not-yet-run? */
 bool pvt_timer_pending(const struct pvt_timer *t);
 
-/* An empty queue reading time from tk, owning no device. Returns 0 or
- * -PVT_EINVAL. */
+/* An empty queue reading time from tk, owning no device, its ladder on
+ * the PVT_TQ_RUNGS rungs it holds. Returns 0 or -PVT_EINVAL (NULL q or tk,
+ * tk without a clocksource). */
 int pvt_tq_init(struct pvt_timer_queue *q, struct pvt_timekeeper *tk);
+
+/*
+ * pvt_tq_init with the ladder on the caller's rungs[0 .. nrungs - 1]
+ * instead (more rungs, for many timers crowding together, or rungs kept
+ * elsewhere), which must stay valid and unshared while q is in use; q's
+ * own rungs are then unused. Timers run in the same order whatever the
+ * rungs. Returns 0 or -PVT_EINVAL (as pvt_tq_init, or NULL rungs, nrungs
+ * 0 or above PVT_LADDER_MAX_RUNGS).
+ */
+int pvt_tq_init_rungs(struct pvt_timer_queue *q, struct pvt_timekeeper *tk,
+                      struct pvt_ladder_rung *rungs, unsigned int nrungs);
 
 /*
  * Arm (or re-arm) t to fire at guest time `expires`. A deadline in the

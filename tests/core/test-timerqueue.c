@@ -341,8 +341,8 @@ TEST_IMPL(tq_errors)
     ASSERT_ERR(pvt_tq_init(&q2, NULL), PVT_EINVAL);
     ASSERT_ERR(pvt_tq_init(&q2, &tk0), PVT_EINVAL);
     ASSERT_OK(pvt_tq_init(&q2, &d->f.w.tk));
-    ASSERT_NULL(q2.root);
-    ASSERT_UEQ(q2.count, 0);
+    ASSERT_NULL(pvt_ladder_first(&q2.ladder));
+    ASSERT_UEQ(pvt_ladder_count(&q2.ladder), 0);
     ASSERT_EQ(q2.programmed, PVT_TIME_MAX);
 
     /* pvt_tq_arm: NULLs, a timer never initialised, pending elsewhere */
@@ -352,8 +352,8 @@ TEST_IMPL(tq_errors)
     ASSERT_UEQ(d->q.stats.armed, 0);
     ASSERT_OK(pvt_tq_arm(&q2, &t, 500));
     ASSERT_ERR(pvt_tq_arm(&d->q, &t, 5), PVT_EBUSY);
-    ASSERT_UEQ(d->q.count, 0);
-    ASSERT_UEQ(q2.count, 1);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), 0);
+    ASSERT_UEQ(pvt_ladder_count(&q2.ladder), 1);
     ASSERT_EQ(pvt_tq_earliest(&q2), 500);
     ASSERT_EQ(pvt_tq_earliest(&d->q), PVT_TIME_MAX);
     ASSERT_PTR_EQ(t.queue, &q2);
@@ -381,7 +381,7 @@ TEST_IMPL(tq_errors)
     ASSERT_EQ(pvt_tq_cancel(&d->q, &z), 0);
     ASSERT_UEQ(q2.stats.cancelled, 1);
     ASSERT_UEQ(d->q.stats.cancelled, 0);
-    ASSERT_UEQ(q2.count, 0);
+    ASSERT_UEQ(pvt_ladder_count(&q2.ladder), 0);
     /* idle again, it may go to the other queue */
     ASSERT_OK(pvt_tq_arm(&d->q, &t, 7));
     ASSERT_EQ(pvt_tq_cancel(&d->q, &t), 1);
@@ -465,7 +465,7 @@ TEST_IMPL(tq_arm_basics)
     dt_arm(d, 1, 2 * SEC);
     dt_arm(d, 2, 2 * SEC);
     ASSERT_EQ(pvt_tq_earliest(q), 2 * SEC);
-    ASSERT_UEQ(q->count, 3);
+    ASSERT_UEQ(pvt_ladder_count(&q->ladder), 3);
     ASSERT(pvt_timer_pending(&d->tm[0].t));
     ASSERT_EQ(d->tm[0].t.state, PVT_TIMER_QUEUED);
     ASSERT_PTR_EQ(d->tm[0].t.queue, q);
@@ -484,19 +484,19 @@ TEST_IMPL(tq_arm_basics)
     ASSERT_EQ(d->tm[5].t.expires, PVT_TIME_MAX);
     ASSERT_OK(pvt_tq_arm_after(q, &d->tm[6].t, 0));
     ASSERT_EQ(d->tm[6].t.expires, 1 * SEC);
-    ASSERT_UEQ(q->count, 7);
+    ASSERT_UEQ(pvt_ladder_count(&q->ladder), 7);
 
     /* re-arming moves, and is not a cancel */
     dt_arm(d, 3, 4 * SEC);
     ASSERT_EQ(pvt_tq_earliest(q), 1 * SEC);
-    ASSERT_UEQ(q->count, 7);
+    ASSERT_UEQ(pvt_ladder_count(&q->ladder), 7);
     ASSERT_UEQ(q->stats.cancelled, 0);
     ASSERT_UEQ(q->stats.armed, 9);
     ASSERT_EQ(pvt_tq_cancel(q, &d->tm[6].t), 1);
     ASSERT_EQ(pvt_tq_earliest(q), 1 * SEC + 250);
     ASSERT_EQ(pvt_tq_cancel(q, &d->tm[4].t), 1);
     ASSERT_EQ(pvt_tq_earliest(q), 2 * SEC);
-    ASSERT_UEQ(q->count, 5);
+    ASSERT_UEQ(pvt_ladder_count(&q->ladder), 5);
     ASSERT_UEQ(q->stats.cancelled, 2);
 
     /* a timer at PVT_TIME_MAX is "never": it stays */
@@ -506,7 +506,7 @@ TEST_IMPL(tq_arm_basics)
         static const int order[] = {1, 2, 0, 3};
         dt_expect_log(d, order, 4);
     }
-    ASSERT_UEQ(q->count, 1);
+    ASSERT_UEQ(pvt_ladder_count(&q->ladder), 1);
     ASSERT_EQ(pvt_tq_earliest(q), PVT_TIME_MAX);
     ASSERT(pvt_timer_pending(&d->tm[5].t));
     RETURN_OK();
@@ -541,7 +541,7 @@ TEST_IMPL(tq_equal_deadlines_in_arming_order)
     /* the 50 us + 1 timer ran at 60 us, 9999 ns late; all others on time */
     ASSERT_UEQ(d->q.stats.lateness.max, 10 * US - 1);
     ASSERT_UEQ(d->q.stats.lateness.sum, 10 * US - 1);
-    ASSERT_UEQ(d->q.count, 0);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), 0);
     RETURN_OK();
 }
 
@@ -925,13 +925,13 @@ TEST_IMPL(tq_callback_cancel_and_rearm)
     ASSERT_UEQ(d->q.stats.cancelled, 2);
     ASSERT_UEQ(d->q.stats.retries, 1); /* D ran in a second round */
     ASSERT_UEQ(d->q.stats.hangs, 0);
-    ASSERT_UEQ(d->q.count, 1);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), 1);
     ASSERT_UEQ(d->f.nominal, 3 * MS);
 
     ASSERT(fake_deliver(&d->f));
     dt_expect_log(d, expect2, 4);
     ASSERT_EQ(d->log_now[3], 3 * MS);
-    ASSERT_UEQ(d->q.count, 0);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), 0);
     ASSERT_UEQ(d->q.stats.fired, 4);
     ASSERT_UEQ(d->q.stats.armed, 8);
     ASSERT_FALSE(d->f.armed);
@@ -1095,7 +1095,7 @@ static void hang_scenario(int64_t c)
         ASSERT_EQ(d->log[i], i);
     ASSERT_UEQ(d->q.stats.hangs, 1);
     ASSERT_UEQ(d->q.stats.retries, 2);
-    ASSERT_UEQ(d->q.count, (uint64_t)(F * F * F));
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), (uint64_t)(F * F * F));
     ASSERT_EQ(pvt_tq_earliest(&d->q), T + (1 + F + 1) * c);
     ASSERT_EQ(d->q.programmed, next);
     ASSERT_EQ(pvt_clockevent_last(&d->f.dev)->target, next);
@@ -1118,7 +1118,7 @@ static void hang_scenario(int64_t c)
     ASSERT_EQ(d->log_now[1 + F + F * F], next);
     ASSERT_UEQ(d->q.stats.hangs, 1);
     ASSERT_UEQ(d->q.stats.fired, (uint64_t)total);
-    ASSERT_UEQ(d->q.count, 0);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), 0);
     ASSERT_FALSE(d->f.armed);
 }
 
@@ -1377,7 +1377,7 @@ static void p_check_queue(struct prop *p)
                 min = s->expires;
         }
     }
-    ASSERT_UEQ(p->q.count, n);
+    ASSERT_UEQ(pvt_ladder_count(&p->q.ladder), n);
     ASSERT_EQ(pvt_tq_earliest(&p->q), min);
     ASSERT_NULL(p->q.round_head);
 }
@@ -1626,7 +1626,7 @@ static void prop_seed(uint64_t seed)
                 p_cancel(p, &p->s[i]);
     }
     p_check_queue(p);
-    ASSERT_UEQ(p->q.count, 0);
+    ASSERT_UEQ(pvt_ladder_count(&p->q.ladder), 0);
 
     /* none lost, none twice */
     for (i = 0; i < P_TIMERS; i++)
@@ -1739,7 +1739,11 @@ static void m_fire(struct pvt_timer *t)
     m->fired++;
 }
 
-static struct model *model_init(struct mslot *slots, unsigned int n)
+/* A model on n slots; the queue's ladder on rungs[0 .. nrungs - 1], or
+ * its own rungs for NULL. */
+static struct model *model_init(struct mslot *slots, unsigned int n,
+                                struct pvt_ladder_rung *rungs,
+                                unsigned int nrungs)
 {
     struct model *m = &model_state;
     unsigned int i;
@@ -1749,7 +1753,10 @@ static struct model *model_init(struct mslot *slots, unsigned int n)
     m->seq = m->fired = 0;
     m->last = NULL;
     world_boot(&m->w, GHZ, GHZ, H0);
-    ASSERT_OK(pvt_tq_init(&m->q, &m->w.tk));
+    if (rungs)
+        ASSERT_OK(pvt_tq_init_rungs(&m->q, &m->w.tk, rungs, nrungs));
+    else
+        ASSERT_OK(pvt_tq_init(&m->q, &m->w.tk));
     for (i = 0; i < n; i++) {
         slots[i] = (struct mslot){.m = m};
         ASSERT_OK(pvt_timer_init(&slots[i].t, m_fire, &slots[i]));
@@ -1800,7 +1807,7 @@ static void model_check(struct model *m)
                 min = m->s[i].expires;
         }
     }
-    ASSERT_UEQ(m->q.count, expect);
+    ASSERT_UEQ(pvt_ladder_count(&m->q.ladder), expect);
     ASSERT_EQ(pvt_tq_earliest(&m->q), min);
 }
 
@@ -1815,7 +1822,7 @@ static struct mslot heap_slots[H_TIMERS];
  */
 TEST_IMPL(tq_heap_against_model)
 {
-    struct model *m = model_init(heap_slots, H_TIMERS);
+    struct model *m = model_init(heap_slots, H_TIMERS, NULL, 0);
     struct rng r;
     uint64_t op;
 
@@ -1836,14 +1843,17 @@ TEST_IMPL(tq_heap_against_model)
 }
 
 /*
- * The ladder under the heap: enough timers, with deadlines spread from
- * nanoseconds to the end of time, for buckets to be handed on, spread
- * over finer rungs, and for an overgrown heap to be demoted to a rung.
+ * Deadlines spread from nanoseconds to the end of time, on the queue's own
+ * rungs and on 1 and 16 of the caller's: the queue runs the same timers in
+ * the same order whatever its rungs (the ladder's own paths are tested in
+ * test-ladder.c).
  */
 #define L_TIMERS 4000
 #define L_OPS    60000
+#define L_RUNGS  16
 
 static struct mslot ladder_slots[L_TIMERS];
+static struct pvt_ladder_rung ladder_rungs[L_RUNGS];
 
 static int64_t l_deadline(struct rng *r, int64_t now)
 {
@@ -1861,16 +1871,17 @@ static int64_t l_deadline(struct rng *r, int64_t now)
     return now + (int64_t)(rng_next(r) % 5000000); /* near: 5 ms */
 }
 
-TEST_IMPL(tq_ladder_against_model)
+/* One model run; returns the number of callbacks run. */
+static uint64_t l_run(struct pvt_ladder_rung *rungs, unsigned int nrungs)
 {
-    struct model *m = model_init(ladder_slots, L_TIMERS);
+    struct model *m = model_init(ladder_slots, L_TIMERS, rungs, nrungs);
     struct rng r;
     uint64_t op;
-    unsigned int i, max_rungs = 0;
+    unsigned int i;
 
     rng_seed(&r, 0x1add);
     /* fill up first, the very first deadline far away: what comes after
-     * lands below it, in the heap, until the heap is demoted */
+     * lands below it */
     for (i = 0; i < L_TIMERS; i++)
         model_arm(m, &ladder_slots[i],
                   i == 0 ? (int64_t)1 << 41 : l_deadline(&r, 0));
@@ -1886,19 +1897,55 @@ TEST_IMPL(tq_ladder_against_model)
             uint64_t bits = rng_next(&r), width = rng_next(&r) % 28;
             model_run(m, bits & ((1ull << width) - 1));
         }
-        if (m->q.nrungs > max_rungs)
-            max_rungs = m->q.nrungs;
         if (op % 64 == 0 || k >= 85)
             model_check(m);
     }
     ASSERT_UEQ(m->q.stats.fired, m->fired);
-    /* the structure was really exercised: buckets spread over finer rungs,
-     * overgrown heaps demoted, rungs below rungs */
-    pvt_test_printf("rungs spawned %llu, heap demotions %llu, deepest %u\n",
-                    (unsigned long long)m->q.stats.rungs_spawned,
-                    (unsigned long long)m->q.stats.heap_demotions, max_rungs);
-    ASSERT_GT(m->q.stats.rungs_spawned, 0);
-    ASSERT_GT(m->q.stats.heap_demotions, 0);
-    ASSERT_GE(max_rungs, 2);
+    ASSERT_PTR_EQ(m->q.ladder.rung, rungs ? rungs : m->q.rung);
+    ASSERT_UEQ(m->q.ladder.max_rungs, rungs ? nrungs : PVT_TQ_RUNGS);
+    return m->fired;
+}
+
+TEST_IMPL(tq_rungs_against_model)
+{
+    uint64_t fired = l_run(NULL, 0);
+
+    ASSERT_UEQ(l_run(ladder_rungs, 1), fired);
+    ASSERT_UEQ(l_run(ladder_rungs, L_RUNGS), fired);
+    RETURN_OK();
+}
+
+/* pvt_tq_init_rungs: its errors leave the queue as it was. */
+TEST_IMPL(tq_init_rungs_errors)
+{
+    static struct pvt_timer_queue q;
+    static struct pvt_ladder_rung r[2];
+    struct world w;
+
+    world_boot(&w, GHZ, GHZ, H0);
+    ASSERT_ERR(pvt_tq_init_rungs(NULL, &w.tk, r, 2), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_init_rungs(&q, NULL, r, 2), PVT_EINVAL);
+    ASSERT_OK(pvt_tq_init_rungs(&q, &w.tk, r, 2));
+    ASSERT_PTR_EQ(q.ladder.rung, r);
+    q.stats.armed = 77;
+    ASSERT_ERR(pvt_tq_init_rungs(&q, &w.tk, NULL, 2), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_init_rungs(&q, &w.tk, r, 0), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_init_rungs(&q, &w.tk, r, PVT_LADDER_MAX_RUNGS + 1),
+               PVT_EINVAL);
+    ASSERT_UEQ(q.stats.armed, 77);
+    ASSERT_PTR_EQ(q.ladder.rung, r);
+    RETURN_OK();
+}
+
+/* The figures timerqueue.h gives, against sizeof (LP64). */
+TEST_IMPL(tq_memory)
+{
+    if (sizeof(void *) != 8)
+        RETURN_SKIP("the figures are for LP64");
+    ASSERT_UEQ(sizeof(struct pvt_timer), 96);
+    ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 3120);
+    ASSERT_UEQ(sizeof(struct pvt_ladder), 104);
+    ASSERT_UEQ(sizeof(struct pvt_hist) + sizeof(struct pvt_shist), 1032);
+    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 26216);
     RETURN_OK();
 }

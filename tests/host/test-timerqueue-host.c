@@ -144,7 +144,7 @@ static struct big *big_setup(bool hres, uint64_t seed, double *arm_s,
         big_arm(b, &b->tm[i], e);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    ASSERT_UEQ(b->q.count, N_TIMERS);
+    ASSERT_UEQ(pvt_ladder_count(&b->q.ladder), N_TIMERS);
 
     /* a random tenth: the first N_CANCEL of a random permutation */
     for (i = 0; i < N_TIMERS; i++)
@@ -164,7 +164,7 @@ static struct big *big_setup(bool hres, uint64_t seed, double *arm_s,
     }
     clock_gettime(CLOCK_MONOTONIC, &t3);
     b->cancelled = N_CANCEL;
-    ASSERT_UEQ(b->q.count, N_TIMERS - N_CANCEL);
+    ASSERT_UEQ(pvt_ladder_count(&b->q.ladder), N_TIMERS - N_CANCEL);
     ASSERT_UEQ(b->q.stats.cancelled, N_CANCEL);
     *arm_s = secs(&t0, &t1);
     *cancel_s = secs(&t2, &t3);
@@ -184,8 +184,8 @@ static void big_check_end(struct big *b)
     }
     ASSERT_UEQ(fired, b->fired);
     ASSERT_UEQ(b->fired, b->expected);
-    ASSERT_UEQ(b->q.count, 0);
-    ASSERT_NULL(b->q.root);
+    ASSERT_UEQ(pvt_ladder_count(&b->q.ladder), 0);
+    ASSERT_NULL(pvt_ladder_first(&b->q.ladder));
     ASSERT_UEQ(b->q.stats.fired, b->fired);
     ASSERT_UEQ(b->q.stats.lateness.count, b->fired);
     ASSERT_UEQ(b->q.stats.armed, N_TIMERS + b->rearms);
@@ -212,7 +212,7 @@ TEST_IMPL(tq_host_million_events)
     uint64_t events = 0, i;
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (b->q.count > 0) {
+    while (pvt_ladder_count(&b->q.ladder) > 0) {
         ASSERT_UGT(b->w.fire_t, b->w.t); /* aimed ahead */
         b->w.t = b->w.fire_t;
         ASSERT_OK(pvt_clockevent_event(&b->w.pv));
@@ -256,7 +256,7 @@ TEST_IMPL(tq_host_million_ticks)
 
     b->rearm = true;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (b->q.count > 0) {
+    while (pvt_ladder_count(&b->q.ladder) > 0) {
         b->w.t = (b->w.t / TICK_NS + 1) * TICK_NS;
         now = (int64_t)b->w.t;
         before = b->fired;

@@ -1,0 +1,497 @@
+/*
+ * The ladder: unsorted buckets over a pairing heap of intrusive nodes (see
+ * ladder.h).
+ *
+ * Heap links: `child` is the first child; siblings are a doubly linked
+ * list through `next` and `prev`, where the first child's `prev` points to
+ * its parent. The root has no prev and no next. In a bucket or the top
+ * list, nodes are a doubly linked list through next/prev (child unused).
+ *
+ * Keys may be any int64_t: distances between keys are taken in uint64_t
+ * (b - a, for a <= b, always fits there), never as a signed difference.
+ */
+#include "pvtimer/ladder.h"
+
+/* b - a for a <= b, exactly. */
+static uint64_t distance(int64_t a, int64_t b)
+{
+    return (uint64_t)b - (uint64_t)a;
+}
+
+/* The lowest set bit of x != 0, in 32-bit halves: __builtin_ctzll would
+ * call libgcc's __ctzdi2 on a 32-bit target. */
+static unsigned int lowest_bit(uint64_t x)
+{
+    return (uint32_t)x ? (unsigned int)__builtin_ctz((uint32_t)x)
+                       : 32 + (unsigned int)__builtin_ctz((uint32_t)(x >> 32));
+}
+
+/* ---- the pairing heap ------------------------------------------------- */
+
+static bool before(const struct pvt_ladder_node *a,
+                   const struct pvt_ladder_node *b)
+{
+    return a->key < b->key || (a->key == b->key && a->seq < b->seq);
+}
+
+/* Merge two heap roots (both without siblings); returns the new root. */
+static struct pvt_ladder_node *link(struct pvt_ladder_node *a,
+                                    struct pvt_ladder_node *b)
+{
+    struct pvt_ladder_node *t;
+
+    if (before(b, a)) {
+        t = a;
+        a = b;
+        b = t;
+    }
+    /* b becomes a's first child */
+    b->prev = a;
+    b->next = a->child;
+    if (a->child)
+        a->child->prev = b;
+    a->child = b;
+    return a;
+}
+
+/*
+ * Merge a sibling list into one heap with the standard two passes, without
+ * recursion (the list can be as long as the container): first link pairs
+ * left to right, stacking the results through `next`; then fold the stack,
+ * which holds the pairs right to left, into one root.
+ */
+static struct pvt_ladder_node *merge_pairs(struct pvt_ladder_node *first)
+{
+    struct pvt_ladder_node *stack = NULL, *root, *a, *b, *rest;
+
+    while (first) {
+        a = first;
+        b = a->next;
+        rest = b ? b->next : NULL;
+        a->next = a->prev = NULL;
+        if (b) {
+            b->next = b->prev = NULL;
+            a = link(a, b);
+        }
+        a->next = stack;
+        stack = a;
+        first = rest;
+    }
+    if (!stack)
+        return NULL;
+    root = stack;
+    stack = stack->next;
+    root->next = NULL;
+    while (stack) {
+        rest = stack->next;
+        stack->next = NULL;
+        root = link(root, stack);
+        stack = rest;
+    }
+    root->prev = NULL;
+    return root;
+}
+
+static void heap_insert(struct pvt_ladder *l, struct pvt_ladder_node *n)
+{
+    n->child = n->next = n->prev = NULL;
+    n->where = PVT_LADDER_IN_HEAP;
+    l->root = l->root ? link(l->root, n) : n;
+    l->heap_count++;
+}
+
+static void heap_remove(struct pvt_ladder *l, struct pvt_ladder_node *n)
+{
+    struct pvt_ladder_node *sub;
+
+    if (n == l->root) {
+        l->root = merge_pairs(n->child);
+    } else {
+        /* unlink from its sibling list; prev is the parent or a sibling */
+        if (n->prev->child == n)
+            n->prev->child = n->next;
+        else
+            n->prev->next = n->next;
+        if (n->next)
+            n->next->prev = n->prev;
+        sub = merge_pairs(n->child);
+        if (sub)
+            l->root = link(l->root, sub);
+    }
+    n->child = n->next = n->prev = NULL;
+    l->heap_count--;
+}
+
+/*
+ * Sort a list (through `next`) by (key, seq): merge sort, bottom-up and
+ * iterative, O(n log n) with no extra memory. Returns the new head.
+ */
+static struct pvt_ladder_node *sort_list(struct pvt_ladder_node *list)
+{
+    size_t width = 1, merges;
+
+    if (!list)
+        return NULL;
+    do {
+        struct pvt_ladder_node *p = list, *head = NULL, **tail = &head;
+        merges = 0;
+        while (p) {
+            struct pvt_ladder_node *a = p, *b = p;
+            size_t na = 0, nb = width;
+            merges++;
+            while (b && na < width) {
+                na++;
+                b = b->next;
+            }
+            while (na || (nb && b)) {
+                struct pvt_ladder_node *x;
+                if (!na || (nb && b && before(b, a))) {
+                    x = b;
+                    b = b->next;
+                    nb--;
+                } else {
+                    x = a;
+                    a = a->next;
+                    na--;
+                }
+                *tail = x;
+                tail = &x->next;
+            }
+            p = b;
+        }
+        *tail = NULL;
+        list = head;
+        width *= 2;
+    } while (merges > 1);
+    return list;
+}
+
+/*
+ * Make the (empty) heap from a list: sorted, it is a chain in which every
+ * node's one child is the next, so each pop is O(1).
+ */
+static void heap_load(struct pvt_ladder *l, struct pvt_ladder_node *list)
+{
+    struct pvt_ladder_node *n, *parent = NULL;
+
+    for (n = sort_list(list); n; n = n->next) {
+        n->where = PVT_LADDER_IN_HEAP;
+        n->child = NULL;
+        n->prev = parent;
+        if (parent) {
+            parent->child = n;
+            parent->next = NULL;
+        } else {
+            l->root = n;
+        }
+        parent = n;
+        l->heap_count++;
+    }
+    if (parent)
+        parent->next = NULL;
+}
+
+/* ---- the ladder: unsorted buckets above the heap ---------------------- */
+
+static void list_push(struct pvt_ladder_node **head, struct pvt_ladder_node *n)
+{
+    n->child = NULL;
+    n->prev = NULL;
+    n->next = *head;
+    if (*head)
+        (*head)->prev = n;
+    *head = n;
+}
+
+static void list_unlink(struct pvt_ladder_node **head,
+                        struct pvt_ladder_node *n)
+{
+    if (n->prev)
+        n->prev->next = n->next;
+    else
+        *head = n->next;
+    if (n->next)
+        n->next->prev = n->prev;
+    n->next = n->prev = NULL;
+}
+
+/* lo + off, saturating: a rung may reach past the last representable
+ * key. */
+static int64_t offset_sat(int64_t lo, uint64_t off)
+{
+    return off > distance(lo, INT64_MAX) ? INT64_MAX
+                                         : (int64_t)((uint64_t)lo + off);
+}
+
+/* Where a rung's first bucket not yet handed on begins. */
+static int64_t rung_start(const struct pvt_ladder_rung *r)
+{
+    return offset_sat(r->lo, (uint64_t)r->cur << r->shift);
+}
+
+/* The smallest shift with PVT_LADDER_BUCKETS buckets of 2^shift covering
+ * [lo, lo + span]. */
+static unsigned int rung_shift(uint64_t span)
+{
+    unsigned int shift = 0;
+
+    while ((span >> shift) >= PVT_LADDER_BUCKETS)
+        shift++;
+    return shift;
+}
+
+static void rung_reset(struct pvt_ladder_rung *r, int64_t lo,
+                       unsigned int shift)
+{
+    unsigned int b;
+
+    r->lo = lo;
+    r->shift = shift;
+    r->cur = 0;
+    for (b = 0; b < PVT_LADDER_BUCKETS / 64; b++)
+        r->bitmap[b] = 0;
+    for (b = 0; b < PVT_LADDER_BUCKETS; b++) {
+        r->head[b] = NULL;
+        r->count[b] = 0;
+    }
+}
+
+/* Into rung ri's bucket for n (the caller knows it falls in the rung). */
+static void bucket_put(struct pvt_ladder *l, unsigned int ri,
+                       struct pvt_ladder_node *n)
+{
+    struct pvt_ladder_rung *r = &l->rung[ri];
+    unsigned int b = (unsigned int)(distance(r->lo, n->key) >> r->shift);
+
+    list_push(&r->head[b], n);
+    r->count[b]++;
+    r->bitmap[b / 64] |= 1ull << (b % 64);
+    n->where = PVT_LADDER_IN_RUNG + ri * PVT_LADDER_BUCKETS + b;
+}
+
+/* A new deepest rung from lo with 2^shift buckets, holding the list. */
+static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
+                       struct pvt_ladder_node *list)
+{
+    unsigned int ri = l->nrungs++;
+    struct pvt_ladder_node *next;
+
+    rung_reset(&l->rung[ri], lo, shift);
+    for (; list; list = next) {
+        next = list->next;
+        bucket_put(l, ri, list);
+    }
+}
+
+/*
+ * The heap grew past PVT_LADDER_HEAP_MAX (nodes inserted below every rung):
+ * turn it into a new deepest rung spanning [its first, the old deepest
+ * start), so that it is sorted a bucket at a time like the rest. The tree
+ * is flattened into one list without recursion or memory: walking the list
+ * from its head, each node's children are appended at the tail.
+ */
+static void heap_demote(struct pvt_ladder *l)
+{
+    int64_t lo = l->root->key;
+    int64_t hi = l->nrungs ? rung_start(&l->rung[l->nrungs - 1]) : l->top_start;
+    struct pvt_ladder_node *head = l->root, *tail = l->root, *x;
+
+    head->next = NULL;
+    for (x = head; x; x = x->next) {
+        if (x->child) {
+            tail->next = x->child;
+            while (tail->next)
+                tail = tail->next;
+            x->child = NULL;
+        }
+    }
+    l->root = NULL;
+    l->heap_count = 0;
+    l->stats.heap_demotions++;
+    rung_spawn(l, lo, rung_shift(distance(lo, hi)), head);
+}
+
+/*
+ * Where a node goes: top when at or past top_start; else the first rung
+ * (coarsest first) whose unhanded part it falls in; else, below every
+ * rung, the heap. Rung r + 1 always covers exactly the bucket of rung r
+ * that was handed on last, so these ranges tile the key line in order:
+ * heap < deepest rung < ... < rung 0 < top.
+ */
+static void place(struct pvt_ladder *l, struct pvt_ladder_node *n)
+{
+    unsigned int ri;
+
+    if (n->key >= l->top_start) {
+        if (l->top_count == 0 || n->key < l->top_min)
+            l->top_min = n->key;
+        if (l->top_count == 0 || n->key > l->top_max)
+            l->top_max = n->key;
+        list_push(&l->top, n);
+        l->top_count++;
+        n->where = PVT_LADDER_IN_TOP;
+        return;
+    }
+    for (ri = 0; ri < l->nrungs; ri++) {
+        if (n->key >= rung_start(&l->rung[ri])) {
+            bucket_put(l, ri, n);
+            return;
+        }
+    }
+    if (l->heap_count >= PVT_LADDER_HEAP_MAX && l->nrungs < l->max_rungs &&
+        n->key > l->root->key) {
+        heap_demote(l);
+        bucket_put(l, l->nrungs - 1, n);
+        return;
+    }
+    heap_insert(l, n);
+}
+
+static void unplace(struct pvt_ladder *l, struct pvt_ladder_node *n)
+{
+    if (n->where == PVT_LADDER_IN_HEAP) {
+        heap_remove(l, n);
+    } else if (n->where == PVT_LADDER_IN_TOP) {
+        list_unlink(&l->top, n);
+        l->top_count--;
+    } else {
+        unsigned int i = n->where - PVT_LADDER_IN_RUNG;
+        struct pvt_ladder_rung *r = &l->rung[i / PVT_LADDER_BUCKETS];
+        unsigned int b = i % PVT_LADDER_BUCKETS;
+        list_unlink(&r->head[b], n);
+        if (--r->count[b] == 0)
+            r->bitmap[b / 64] &= ~(1ull << (b % 64));
+    }
+    n->where = PVT_LADDER_NOWHERE;
+}
+
+/*
+ * Keep the first node in the heap: while the heap is empty and nodes wait
+ * elsewhere, hand on the next bucket of the deepest rung (into the heap
+ * when small, else spread over a new, PVT_LADDER_BUCKETS times finer rung),
+ * or, with no rung left, spread the top list over a new rung 0 that spans
+ * it.
+ */
+static void refill(struct pvt_ladder *l)
+{
+    while (!l->root && l->count) {
+        struct pvt_ladder_node *n;
+        if (l->nrungs) {
+            struct pvt_ladder_rung *r = &l->rung[l->nrungs - 1];
+            unsigned int b, w;
+            uint32_t c;
+
+            for (w = r->cur / 64; w < PVT_LADDER_BUCKETS / 64 && !r->bitmap[w];
+                 w++)
+                ;
+            if (w == PVT_LADDER_BUCKETS / 64) {
+                l->nrungs--; /* drained: back to its parent's next bucket */
+                continue;
+            }
+            b = w * 64 + lowest_bit(r->bitmap[w]);
+            n = r->head[b];
+            c = r->count[b];
+            r->head[b] = NULL;
+            r->count[b] = 0;
+            r->bitmap[w] &= ~(1ull << (b % 64));
+            r->cur = b + 1;
+            if (c > PVT_LADDER_BUCKET_MAX && r->shift > 0 &&
+                l->nrungs < l->max_rungs) {
+                l->stats.rungs_spawned++;
+                rung_spawn(l, offset_sat(r->lo, (uint64_t)b << r->shift),
+                           r->shift > PVT_LADDER_BUCKET_BITS
+                               ? r->shift - PVT_LADDER_BUCKET_BITS
+                               : 0,
+                           n);
+            } else {
+                heap_load(l, n);
+            }
+        } else if (l->top_count) {
+            unsigned int shift = rung_shift(distance(l->top_min, l->top_max));
+
+            l->top_start =
+                offset_sat(l->top_min, (uint64_t)PVT_LADDER_BUCKETS << shift);
+            n = l->top;
+            l->top = NULL;
+            l->top_count = 0;
+            rung_spawn(l, l->top_min, shift, n);
+        } else {
+            break; /* cannot happen: count says nodes wait somewhere */
+        }
+    }
+}
+
+/* ---- public API --------------------------------------------------------- */
+
+int pvt_ladder_init(struct pvt_ladder *l, struct pvt_ladder_rung *rungs,
+                    unsigned int nrungs)
+{
+    if (!l || !rungs || nrungs == 0 || nrungs > PVT_LADDER_MAX_RUNGS)
+        return -PVT_EINVAL;
+    *l = (struct pvt_ladder){.rung = rungs, .max_rungs = nrungs};
+    return 0;
+}
+
+int pvt_ladder_node_init(struct pvt_ladder_node *n)
+{
+    if (!n)
+        return -PVT_EINVAL;
+    *n = (struct pvt_ladder_node){.where = PVT_LADDER_NOWHERE};
+    return 0;
+}
+
+bool pvt_ladder_node_queued(const struct pvt_ladder_node *n)
+{
+    return n && n->where != PVT_LADDER_NOWHERE;
+}
+
+int pvt_ladder_insert(struct pvt_ladder *l, struct pvt_ladder_node *n,
+                      int64_t key)
+{
+    if (!l || !n)
+        return -PVT_EINVAL;
+    if (n->where != PVT_LADDER_NOWHERE)
+        return -PVT_EBUSY;
+    n->key = key;
+    n->seq = l->next_seq++;
+    l->count++;
+    place(l, n);
+    if (!l->root)
+        refill(l);
+    return 0;
+}
+
+/* Could n be in l, as far as O(1) can tell? */
+static bool may_hold(const struct pvt_ladder *l,
+                     const struct pvt_ladder_node *n)
+{
+    if (n->where == PVT_LADDER_IN_HEAP)
+        return l->heap_count != 0 && (n == l->root || n->prev);
+    if (n->where == PVT_LADDER_IN_TOP)
+        return l->top_count != 0 && (n == l->top || n->prev);
+    return (n->where - PVT_LADDER_IN_RUNG) / PVT_LADDER_BUCKETS < l->nrungs;
+}
+
+int pvt_ladder_remove(struct pvt_ladder *l, struct pvt_ladder_node *n)
+{
+    if (!l || !n)
+        return -PVT_EINVAL;
+    if (n->where == PVT_LADDER_NOWHERE)
+        return -PVT_ENOENT;
+    if (!may_hold(l, n))
+        return -PVT_EINVAL;
+    unplace(l, n);
+    l->count--;
+    if (!l->root)
+        refill(l);
+    return 0;
+}
+
+struct pvt_ladder_node *pvt_ladder_pop(struct pvt_ladder *l)
+{
+    struct pvt_ladder_node *n = pvt_ladder_first(l);
+
+    if (n)
+        (void)pvt_ladder_remove(l, n);
+    return n;
+}
