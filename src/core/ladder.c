@@ -12,18 +12,12 @@
  */
 #include "pvtimer/ladder.h"
 
+#include "util.h"
+
 /* b - a for a <= b, exactly. */
 static uint64_t distance(int64_t a, int64_t b)
 {
     return (uint64_t)b - (uint64_t)a;
-}
-
-/* The lowest set bit of x != 0, in 32-bit halves: __builtin_ctzll would
- * call libgcc's __ctzdi2 on a 32-bit target. */
-static unsigned int lowest_bit(uint64_t x)
-{
-    return (uint32_t)x ? (unsigned int)__builtin_ctz((uint32_t)x)
-                       : 32 + (unsigned int)__builtin_ctz((uint32_t)(x >> 32));
 }
 
 /* ---- the pairing heap ------------------------------------------------- */
@@ -388,7 +382,7 @@ static void refill(struct pvt_ladder *l)
                 l->nrungs--; /* drained: back to its parent's next bucket */
                 continue;
             }
-            b = w * 64 + lowest_bit(r->bitmap[w]);
+            b = w * 64 + pvt__ctz64(r->bitmap[w]);
             n = r->head[b];
             c = r->count[b];
             r->head[b] = NULL;

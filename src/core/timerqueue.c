@@ -9,6 +9,8 @@
  */
 #include "pvtimer/timerqueue.h"
 
+#include "util.h"
+
 static struct pvt_timer *timer_of(struct pvt_ladder_node *n)
 {
     return n ? PVT_LADDER_ENTRY(n, struct pvt_timer, node) : NULL;
@@ -294,8 +296,8 @@ int pvt_tq_event(struct pvt_timer_queue *q)
          * a delta cut to max_delta_ticks is rounded down to a tick) */
         split = last->target < last->requested &&
                 now >= last->target -
-                           (int64_t)(((1ull << dev->shift) + dev->mult - 1) /
-                                     dev->mult);
+                           (int64_t)pvt__div64_u64(
+                               (1ull << dev->shift) + dev->mult - 1, dev->mult);
     }
     q->programmed = PVT_TIME_MAX;
     q->in_event = true;

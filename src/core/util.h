@@ -16,6 +16,13 @@ static inline int pvt__strcmp(const char *a, const char *b)
     return (int)(unsigned char)*a - (int)(unsigned char)*b;
 }
 
+/* 64-bit registers (taken as: 64-bit pointers); see the div64 helpers. */
+#if UINTPTR_MAX > 0xffffffffu
+#define PVT__REGS64 1
+#else
+#define PVT__REGS64 0
+#endif
+
 /* Number of significant bits of x (0 for 0), like Linux's fls64(). */
 static inline unsigned int pvt__fls64(uint64_t x)
 {
@@ -29,11 +36,15 @@ static inline unsigned int pvt__fls64(uint64_t x)
  */
 static inline unsigned int pvt__ctz64(uint64_t x)
 {
+#if PVT__REGS64
+    return (unsigned int)__builtin_ctzll(x);
+#else
     uint32_t lo = (uint32_t)x;
 
     if (lo)
         return (unsigned int)__builtin_ctz(lo);
     return 32u + (unsigned int)__builtin_ctz((uint32_t)(x >> 32));
+#endif
 }
 
 /*
@@ -47,11 +58,6 @@ static inline unsigned int pvt__ctz64(uint64_t x)
  * the work with shifts, compares and subtractions, which every 32-bit
  * target has inline. (pvclock.c uses PVT__REGS64 for 8-byte atomics too.)
  */
-#if UINTPTR_MAX > 0xffffffffu
-#define PVT__REGS64 1
-#else
-#define PVT__REGS64 0
-#endif
 
 /*
  * n / d with *rem = n % d, for d != 0 and any n: restoring division, one
