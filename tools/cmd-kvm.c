@@ -28,15 +28,12 @@
 
 #include "commands.h"
 #include "pvtimer/pvtimer.h"
-#include "sim/params.h"
+#include "kvmrun/kvmrun.h"
 
 #ifdef PVT_HAVE_KVM
-#include "kvm-scenario.h"
 #include "vmm.h"
 #endif
 
-/* exit status for "KVM is not available here" (automake's "skipped") */
-#define EXIT_NO_KVM 77
 #define MAX_SETS    64
 
 #define DEFAULT_MEM_MIB   64u
@@ -44,18 +41,6 @@
 
 /* "selftest" and its patterns; the guest reads at most 255 bytes. */
 #define SELFTEST_CMDLINE_MAX 240u
-
-/*
- * A scenario's times, shortened for a real run (the guest runs them in
- * real time, once per strategy): caps applied to the scenario before the
- * user's --set values.
- */
-#define KVM_BOOT_S      2.0
-#define KVM_DURATION_S  8.0
-#define KVM_DRAIN_S     1.0
-#define KVM_DELTA_MAX_S 1.0
-#define KVM_RATE_HZ     150.0
-#define KVM_HZ          100.0
 
 static void usage(FILE *f)
 {
@@ -102,25 +87,8 @@ static void usage(FILE *f)
         "                        0: never; per VM)\n"
         "Exit status: 0 ok, 1 a run failed, 2 bad usage, 77 KVM is not "
         "available.\n",
-        KVM_BOOT_S, KVM_DURATION_S, KVM_DRAIN_S, KVM_DELTA_MAX_S, KVM_RATE_HZ,
-        KVM_HZ, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_S);
-}
-
-static void shorten(struct sim_params *p)
-{
-    double scale =
-        p->duration_s > KVM_DURATION_S ? KVM_DURATION_S / p->duration_s : 1.0;
-
-    if (p->migrate_at_s >= 0)
-        p->migrate_at_s *= scale;
-    p->boot_s = fmin(p->boot_s, KVM_BOOT_S);
-    p->duration_s = fmin(p->duration_s, KVM_DURATION_S);
-    p->drain_s = fmin(p->drain_s, KVM_DRAIN_S);
-    p->delta_max_s = fmin(p->delta_max_s, KVM_DELTA_MAX_S);
-    if (p->delta_min_us * 1e3 > p->delta_max_s * 1e9)
-        p->delta_min_us = p->delta_max_s * 1e6 / 10;
-    p->timer_rate_hz = fmin(p->timer_rate_hz, KVM_RATE_HZ);
-    p->hz = fmin(p->hz, KVM_HZ);
+        PVT_KVMRUN_BOOT_S, PVT_KVMRUN_DURATION_S, PVT_KVMRUN_DRAIN_S, PVT_KVMRUN_DELTA_MAX_S, PVT_KVMRUN_RATE_HZ,
+        PVT_KVMRUN_HZ, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_S);
 }
 
 /* Parses a decimal unsigned number in [min, max]. */
@@ -166,21 +134,11 @@ static int run_scenario(const char *scenario, const char *strategy_list,
     char err[256];
     const char *name = scenario;
 
-    if (sim_params_scenario(&p, scenario, err, sizeof(err)) < 0) {
-        if (access(scenario, R_OK) != 0) {
-            fprintf(stderr,
-                    "pvtimer kvm: unknown scenario '%s' (pvtimer sim --list "
-                    "lists them)\n",
-                    scenario);
-            return 2;
-        }
-        sim_params_default(&p);
-        if (sim_params_load_file(&p, scenario, err, sizeof(err)) < 0) {
-            fprintf(stderr, "pvtimer kvm: %s\n", err);
-            return 2;
-        }
+    if (sim_params_resolve(&p, scenario, err, sizeof(err)) < 0) {
+        fprintf(stderr, "pvtimer kvm: %s\n", err);
+        return 2;
     }
-    shorten(&p);
+    pvt_kvmrun_shorten(&p);
     for (k = 0; k < nsets; k++)
         if (sim_params_set(&p, sets[k], err, sizeof(err)) < 0) {
             fprintf(stderr, "pvtimer kvm: %s\n", err);
@@ -203,10 +161,10 @@ static int run_scenario(const char *scenario, const char *strategy_list,
     (void)name;
     fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
                     "KVM monitor (x86-64 Linux only)\n");
-    return EXIT_NO_KVM;
+    return PVT_KVMRUN_NO_KVM;
 #else
     {
-        struct kvm_scenario_opts o;
+        struct pvt_kvmrun_opts o;
         double run_s = p.boot_s + p.duration_s + p.drain_s;
 
         memset(&o, 0, sizeof(o));
@@ -227,7 +185,7 @@ static int run_scenario(const char *scenario, const char *strategy_list,
         o.progress = isatty(STDERR_FILENO);
         o.report = report;
         o.kvm_path = getenv("PVT_KVM_DEVICE");
-        return pvt_kvm_scenario(&o);
+        return pvt_kvmrun_scenario(&o);
     }
 #endif
 }
@@ -360,7 +318,7 @@ int pvt_cmd_kvm(int argc, char **argv)
     (void)timeout_s;
     fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
                     "KVM monitor (x86-64 Linux only)\n");
-    return EXIT_NO_KVM;
+    return PVT_KVMRUN_NO_KVM;
 #else
     {
         struct pvt_vmm_config cfg;
@@ -382,7 +340,7 @@ int pvt_cmd_kvm(int argc, char **argv)
             pvt_vmm_kvm_setup(&vm) < 0 || pvt_vmm_run(&vm) < 0) {
             fprintf(stderr, "pvtimer kvm: %s\n", vm.err);
             if (vm.kvm_unavailable)
-                rc = EXIT_NO_KVM;
+                rc = PVT_KVMRUN_NO_KVM;
             goto out;
         }
         if (vm.guest_status != 0) {

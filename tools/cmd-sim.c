@@ -112,53 +112,7 @@ int pvt_parse_strategies(const char *cmd, const char *arg,
     return 0;
 }
 
-/*
- * Strategies run side by side, one world per thread (each world is
- * independent and deterministic, so the results do not depend on the
- * scheduling). Workers write only their own slots; the main thread reads
- * the progress fractions, which are only ever displayed.
- */
 #define MAX_STRATEGIES 16
-
-struct pool {
-    const struct sim_params *p;
-    uint64_t seed;
-    const struct pvt_ce_strategy **strategies;
-    struct sim_result *results;
-    size_t n;
-    atomic_size_t next;
-    atomic_size_t done;
-    _Atomic double frac[MAX_STRATEGIES];
-    int failed[MAX_STRATEGIES];
-    char err[MAX_STRATEGIES][256];
-};
-
-struct slot {
-    struct pool *pool;
-    size_t i;
-};
-
-static void slot_progress(void *ctx, double frac)
-{
-    struct slot *s = ctx;
-    atomic_store_explicit(&s->pool->frac[s->i], frac, memory_order_relaxed);
-}
-
-static void *worker(void *arg)
-{
-    struct pool *pl = arg;
-    size_t i;
-
-    while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n) {
-        struct slot s = {.pool = pl, .i = i};
-        pl->failed[i] =
-            sim_run(pl->p, pl->seed, pl->strategies[i], &pl->results[i],
-                    slot_progress, &s, pl->err[i], sizeof(pl->err[i]));
-        atomic_store(&pl->frac[i], 1.0);
-        atomic_fetch_add(&pl->done, 1);
-    }
-    return NULL;
-}
 
 static double wall_now(void)
 {
@@ -167,51 +121,26 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Run every strategy; a progress bar on a terminal after a second. */
-static int run_all(struct pool *pl)
-{
-    pthread_t th[MAX_STRATEGIES];
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nth = cpus > 0 ? (size_t)cpus : 1, k, started = 0;
-    bool tty = isatty(STDERR_FILENO) != 0, shown = false;
-    double start = wall_now();
-    int rc = 0;
+/* A progress bar on a terminal, once the runs take more than a second. */
+struct bar {
+    double start;
+    size_t n;
+    bool tty, shown;
+};
 
-    if (nth > pl->n)
-        nth = pl->n;
-    for (k = 0; k < nth; k++)
-        if (pthread_create(&th[started], NULL, worker, pl) == 0)
-            started++;
-    if (started == 0)
-        worker(pl); /* no threads to be had: run here */
-    while (atomic_load(&pl->done) < pl->n) {
-        struct timespec nap = {0, 100000000};
-        double sum = 0;
-        int width = 30, filled, j;
-        nanosleep(&nap, NULL);
-        if (!tty || wall_now() - start < 1.0)
-            continue;
-        for (k = 0; k < pl->n; k++)
-            sum += atomic_load_explicit(&pl->frac[k], memory_order_relaxed);
-        filled = (int)(sum / (double)pl->n * width);
-        fprintf(stderr, "\rsimulating %zu strategies [", pl->n);
-        for (j = 0; j < width; j++)
-            fputc(j < filled ? '#' : ' ', stderr);
-        fprintf(stderr, "] %3d%%", (int)(sum / (double)pl->n * 100));
-        fflush(stderr);
-        shown = true;
-    }
-    for (k = 0; k < started; k++)
-        pthread_join(th[k], NULL);
-    if (shown)
-        fprintf(stderr, "\r%-60s\r", "");
-    for (k = 0; k < pl->n; k++) {
-        if (pl->failed[k]) {
-            fprintf(stderr, "pvtimer sim: %s\n", pl->err[k]);
-            rc = -1;
-        }
-    }
-    return rc;
+static void bar_show(void *ctx, double frac)
+{
+    struct bar *b = ctx;
+    int width = 30, filled = (int)(frac * width), j;
+
+    if (!b->tty || wall_now() - b->start < 1.0)
+        return;
+    fprintf(stderr, "\rsimulating %zu strategies [", b->n);
+    for (j = 0; j < width; j++)
+        fputc(j < filled ? '#' : ' ', stderr);
+    fprintf(stderr, "] %3d%%", (int)(frac * 100));
+    fflush(stderr);
+    b->shown = true;
 }
 
 int pvt_cmd_sim(int argc, char **argv)
@@ -288,20 +217,8 @@ int pvt_cmd_sim(int argc, char **argv)
     if (!strategies_given)
         pvt_parse_strategies("sim", "all", strategies, &nstrat);
 
-    /* a built-in name, else a file */
-    if (sim_scenario_find(scenario)) {
-        sim_params_scenario(&p, scenario, err, sizeof(err));
-    } else if (strchr(scenario, '/') || strchr(scenario, '.') ||
-               access(scenario, F_OK) == 0) {
-        if (sim_params_load_file(&p, scenario, err, sizeof(err))) {
-            fprintf(stderr, "pvtimer sim: %s\n", err);
-            return 2;
-        }
-    } else {
-        fprintf(stderr,
-                "pvtimer sim: unknown scenario '%s' (pvtimer sim --list shows "
-                "them; a file path works too)\n",
-                scenario);
+    if (sim_params_resolve(&p, scenario, err, sizeof(err))) {
+        fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
     for (i = 0; i < nsets; i++) {
@@ -321,17 +238,17 @@ int pvt_cmd_sim(int argc, char **argv)
         return 1;
     }
     {
-        static struct pool pl;
+        struct bar bar = {wall_now(), nstrat, isatty(STDERR_FILENO) != 0,
+                          false};
         double t0 = wall_now();
         uint64_t events = 0, expiries = 0;
+        int failed = sim_run_all(&p, seed, strategies, nstrat, results,
+                                 bar_show, &bar, err, sizeof(err));
 
-        memset(&pl, 0, sizeof(pl));
-        pl.p = &p;
-        pl.seed = seed;
-        pl.strategies = strategies;
-        pl.results = results;
-        pl.n = nstrat;
-        if (run_all(&pl)) {
+        if (bar.shown)
+            fprintf(stderr, "\r%-60s\r", "");
+        if (failed) {
+            fprintf(stderr, "pvtimer sim: %s\n", err);
             free(results);
             return 1;
         }

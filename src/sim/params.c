@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define P(field) offsetof(struct sim_params, field)
 #define NS       1.0
@@ -198,6 +199,50 @@ static const char *kind_units(enum sim_param_kind k)
     return "?";
 }
 
+int sim_parse_quantity(const char *name, const char *text,
+                       enum sim_param_kind kind, double unit, double *out,
+                       char *err, size_t errlen)
+{
+    const char *v = text, *suffix;
+    char *end;
+    double x, scale = 1;
+    size_t i;
+
+    if (name == NULL || text == NULL || out == NULL || !(unit > 0)) {
+        snprintf(err, errlen, "no value to parse");
+        return -1;
+    }
+    while (isspace((unsigned char)*v))
+        v++;
+    errno = 0;
+    x = strtod(v, &end);
+    if (end == v || errno == ERANGE || !isfinite(x)) {
+        snprintf(err, errlen, "%s: '%s' is not a number", name, v);
+        return -1;
+    }
+    suffix = end;
+    while (isspace((unsigned char)*suffix))
+        suffix++;
+    if (*suffix) {
+        size_t slen = strlen(suffix);
+        while (slen && isspace((unsigned char)suffix[slen - 1]))
+            slen--;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].name) == slen &&
+                strncmp(units[i].name, suffix, slen) == 0)
+                break;
+        if (i == sizeof(units) / sizeof(units[0]) || units[i].kind != kind) {
+            snprintf(err, errlen, "%s: bad unit '%.*s' (%s is %s)", name,
+                     (int)slen, suffix, name, kind_units(kind));
+            return -1;
+        }
+        /* to the caller's unit */
+        scale = units[i].base / unit;
+    }
+    *out = x * scale;
+    return 0;
+}
+
 static const struct sim_param_def *find_def(const char *name, size_t len)
 {
     size_t i;
@@ -213,12 +258,10 @@ int sim_params_set(struct sim_params *p, const char *assignment, char *err,
                    size_t errlen)
 {
     const char *eq = strchr(assignment, '=');
-    const char *k = assignment, *v, *suffix;
+    const char *k = assignment;
     size_t klen;
     const struct sim_param_def *d;
-    char *end;
-    double x, scale = 1;
-    size_t i;
+    double x;
 
     if (!eq) {
         snprintf(err, errlen, "'%s': expected key=value", assignment);
@@ -236,35 +279,9 @@ int sim_params_set(struct sim_params *p, const char *assignment, char *err,
                  (int)klen, k);
         return -1;
     }
-    v = eq + 1;
-    while (isspace((unsigned char)*v))
-        v++;
-    errno = 0;
-    x = strtod(v, &end);
-    if (end == v || errno == ERANGE || !isfinite(x)) {
-        snprintf(err, errlen, "%s: '%s' is not a number", d->name, v);
+    if (sim_parse_quantity(d->name, eq + 1, d->kind, d->unit_ns, &x, err,
+                           errlen) < 0)
         return -1;
-    }
-    suffix = end;
-    while (isspace((unsigned char)*suffix))
-        suffix++;
-    if (*suffix) {
-        size_t slen = strlen(suffix);
-        while (slen && isspace((unsigned char)suffix[slen - 1]))
-            slen--;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (strlen(units[i].name) == slen &&
-                strncmp(units[i].name, suffix, slen) == 0)
-                break;
-        if (i == sizeof(units) / sizeof(units[0]) || units[i].kind != d->kind) {
-            snprintf(err, errlen, "%s: bad unit '%.*s' (%s is %s)", d->name,
-                     (int)slen, suffix, d->name, kind_units(d->kind));
-            return -1;
-        }
-        /* to the key's own unit */
-        scale = units[i].base / d->unit_ns;
-    }
-    x *= scale;
     if (x < d->min || x > d->max) {
         snprintf(err, errlen, "%s: %g %s is out of range [%g, %g]", d->name, x,
                  d->unit, d->min, d->max);
@@ -296,6 +313,26 @@ int sim_params_scenario(struct sim_params *p, const char *name, char *err,
         if (sim_params_set(p, tok, err, errlen))
             return -1;
     return 0;
+}
+
+int sim_params_resolve(struct sim_params *p, const char *name_or_file,
+                       char *err, size_t errlen)
+{
+    const char *s = name_or_file;
+
+    if (p == NULL || s == NULL) {
+        snprintf(err, errlen, "no scenario given");
+        return -1;
+    }
+    if (sim_scenario_find(s))
+        return sim_params_scenario(p, s, err, errlen);
+    if (strchr(s, '/') || strchr(s, '.') || access(s, F_OK) == 0)
+        return sim_params_load_file(p, s, err, errlen);
+    snprintf(err, errlen,
+             "unknown scenario '%s' (pvtimer sim --list shows them; a file "
+             "path works too)",
+             s);
+    return -1;
 }
 
 int sim_params_load_file(struct sim_params *p, const char *path, char *err,

@@ -88,6 +88,18 @@ void sim_params_default(struct sim_params *p);
 int sim_params_set(struct sim_params *p, const char *assignment, char *err,
                    size_t errlen);
 
+/*
+ * Parses text, a number with an optional unit of kind's dimension
+ * ("500ms", "2 kHz", "40ppm", "10%"), into *out in units worth unit base
+ * units (SIM_UNIT_TIME: ns, so 1e9 for seconds; other kinds: 1). A bare
+ * number is already in the caller's unit. Returns 0; -1 with a message
+ * naming name in err (not a number, a unit of another dimension, NULL
+ * arguments). Checks no range.
+ */
+int sim_parse_quantity(const char *name, const char *text,
+                       enum sim_param_kind kind, double unit, double *out,
+                       char *err, size_t errlen);
+
 /* Load a built-in scenario: defaults + its overrides. -1 if unknown. */
 int sim_params_scenario(struct sim_params *p, const char *name, char *err,
                         size_t errlen);
@@ -95,6 +107,18 @@ int sim_params_scenario(struct sim_params *p, const char *name, char *err,
 /* Load a scenario file (see above). -1 with a message (file:line). */
 int sim_params_load_file(struct sim_params *p, const char *path, char *err,
                          size_t errlen);
+
+/*
+ * The one rule for a command's "scenario name or file" argument: a
+ * built-in scenario's name loads that scenario; otherwise an argument
+ * that looks like a path (it holds a '/' or a '.') or names an existing
+ * file is loaded as a scenario file. Returns 0; -1 with a message in err
+ * for an unknown name, an unreadable or malformed file, or a NULL
+ * argument. A name wins over a file of the same name in the working
+ * directory.
+ */
+int sim_params_resolve(struct sim_params *p, const char *name_or_file,
+                       char *err, size_t errlen);
 
 /* Check relations between parameters (boot before the end, ...). */
 int sim_params_check(const struct sim_params *p, char *err, size_t errlen);

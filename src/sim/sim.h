@@ -72,6 +72,15 @@ struct sim_result {
 };
 
 /*
+ * Clears r for a run of strategy on p: no events yet, the switch and the
+ * estimator's lock not seen (-1), the series bins spread over the run and
+ * its drain. Returns 0, or -1 when r or p is NULL. (Both backends start
+ * their results here.)
+ */
+int sim_result_init(struct sim_result *r, const struct sim_params *p,
+                    const struct pvt_ce_strategy *strategy);
+
+/*
  * Run one strategy. progress (may be NULL) is called now and then with the
  * fraction of the run done. Returns 0, or -1 with a message in err (setup
  * failed: a core error, out of memory).
@@ -82,5 +91,21 @@ int sim_run(const struct sim_params *p, uint64_t seed,
             const struct pvt_ce_strategy *strategy, struct sim_result *r,
             sim_progress_fn progress, void *progress_ctx, char *err,
             size_t errlen);
+
+/*
+ * Runs strategies[0 .. n) side by side, each on its own world, on up to
+ * one thread per online CPU (the calling thread when none can be
+ * started), into results[0 .. n). The results are those of sim_run for
+ * each strategy alone: worlds share nothing, so scheduling cannot change
+ * them. progress (may be NULL) is called on the calling thread about every
+ * 100 ms with the fraction of all the runs done. Returns 0; -1 with the
+ * first failed run's message in err (the arguments NULL or n 0, out of
+ * memory, or a run's setup failed). Not reentrant with respect to
+ * results, which the threads write.
+ */
+int sim_run_all(const struct sim_params *p, uint64_t seed,
+                const struct pvt_ce_strategy *const *strategies, size_t n,
+                struct sim_result *results, sim_progress_fn progress,
+                void *progress_ctx, char *err, size_t errlen);
 
 #endif /* PVTIMER_SIM_SIM_H */

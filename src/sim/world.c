@@ -25,6 +25,7 @@
 #include "pvtimer/hvtimer.h"
 #include "rng.h"
 #include "sim.h"
+#include "workload.h"
 
 #define LAT_TABLE 4096
 
@@ -60,7 +61,9 @@ struct world {
 
     /* randomness: one stream per process, so that the workload and the
      * preemptions are the same in every strategy's world */
-    struct sim_rng rng_work, rng_pre, rng_lat;
+    struct sim_workload work;
+    struct sim_preemptions pre;
+    struct sim_rng rng_lat;
     double lat_table[LAT_TABLE + 1];
 
     /* the hypervisor */
@@ -78,7 +81,6 @@ struct world {
 
     /* the vCPU: the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
-    bool preempt_on;
     bool in_program; /* inside a device programming (for the counter) */
     uint64_t program_t0;
 
@@ -103,7 +105,6 @@ struct world {
     /* workload timers */
     struct pool_chunk *chunks;
     struct wtimer *free_list;
-    double ln_dmin, ln_dmax;
 };
 
 /* ---- time ------------------------------------------------------------ */
@@ -131,16 +132,12 @@ static uint64_t tsc_at(const struct world *w, uint64_t t)
 /* The next preemption interval after the current one. */
 static void next_preemption(struct world *w, uint64_t from)
 {
-    const struct sim_params *p = w->p;
-
-    if (!w->preempt_on) {
+    if (!w->pre.on) {
         w->pre_s = w->pre_e = UINT64_MAX;
         return;
     }
-    w->pre_s =
-        from + (uint64_t)(sim_rng_exp(&w->rng_pre, 1e9 / p->preempt_rate_hz));
-    w->pre_e = w->pre_s +
-               (uint64_t)(sim_rng_exp(&w->rng_pre, p->preempt_mean_ms * 1e6));
+    w->pre_s = from + (uint64_t)sim_preemptions_gap(&w->pre);
+    w->pre_e = w->pre_s + (uint64_t)sim_preemptions_len(&w->pre);
 }
 
 /* When the vCPU can run at or after x; preemptions wholly before x are
@@ -541,20 +538,17 @@ static void ev_cancel(struct pvt_timer *ev)
 static void ev_arrival(struct pvt_timer *ev)
 {
     struct world *w = ev->data;
-    const struct sim_params *p = w->p;
-    double delta = exp(sim_rng_uniform(&w->rng_work, w->ln_dmin, w->ln_dmax));
-    bool cancel = sim_rng_unit(&w->rng_work) < p->cancel_fraction;
-    double cancel_after = sim_rng_unit(&w->rng_work) * 0.9 * delta;
-    double gap = sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz);
+    struct sim_arrival a;
     uint64_t scheduled = (uint64_t)ev->expires;
     struct wtimer *x;
 
+    sim_workload_next(&w->work, &a);
     w->r->events++;
     if (!w->arrivals_on)
         return;
     /* the next arrival is drawn now, so the workload does not depend on
      * when this one could run */
-    pvt_tq_arm(&w->evq, &w->ev_arrival, (int64_t)(scheduled + (uint64_t)gap));
+    pvt_tq_arm(&w->evq, &w->ev_arrival, (int64_t)(scheduled + (uint64_t)a.gap_ns));
     x = wt_alloc(w);
     if (!x) {
         w->stop = true;
@@ -565,10 +559,10 @@ static void ev_arrival(struct pvt_timer *ev)
     pvt_timer_init(&x->cancel, ev_cancel, x);
     x->w = w;
     w->r->timers++;
-    pvt_tq_arm_after(&w->q, &x->t, (int64_t)delta);
-    if (cancel)
+    pvt_tq_arm_after(&w->q, &x->t, (int64_t)a.delta_ns);
+    if (a.cancel)
         pvt_tq_arm(&w->evq, &x->cancel,
-                   (int64_t)(w->t + (uint64_t)cancel_after));
+                   (int64_t)(w->t + (uint64_t)a.cancel_after_ns));
     guest_leave(w);
 }
 
@@ -687,12 +681,10 @@ static int world_init(struct world *w, const struct sim_params *p,
                            fabs(p->migrate_jump_s) + 60) *
                           1e9);
 
-    sim_rng_seed(&w->rng_work, seed, 1);
-    sim_rng_seed(&w->rng_pre, seed, 2);
+    sim_workload_init(&w->work, p, seed);
+    sim_preemptions_init(&w->pre, p, seed);
     sim_rng_seed(&w->rng_lat, seed, 3);
     latency_table_init(w);
-    w->ln_dmin = log(p->delta_min_us * 1e3);
-    w->ln_dmax = log(p->delta_max_s * 1e9);
 
     /* the event queue runs on true time */
     w->true_cs = (struct pvt_clocksource){
@@ -723,7 +715,6 @@ static int world_init(struct world *w, const struct sim_params *p,
     if ((rc = pvt_hv_timer_init(&w->hvt, &hcfg, h_now(w))))
         return fail(err, errlen, "hypervisor timer", rc);
     publish_pvclock(w);
-    w->preempt_on = p->preempt_rate_hz > 0 && p->preempt_mean_ms > 0;
     next_preemption(w, 0);
 
     /* the guest's clocksources */
@@ -824,7 +815,7 @@ static int world_init(struct world *w, const struct sim_params *p,
     w->arrivals_on = p->timer_rate_hz > 0;
     if (w->arrivals_on)
         pvt_tq_arm(&w->evq, &w->ev_arrival,
-                   (int64_t)sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz));
+                   (int64_t)sim_workload_first(&w->work));
     if (p->migrate_at_s >= 0)
         pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
     /* an interrupt storm is bounded by the delivery latency; allow a
@@ -844,6 +835,23 @@ static void world_free(struct world *w)
     }
 }
 
+int sim_result_init(struct sim_result *r, const struct sim_params *p,
+                    const struct pvt_ce_strategy *strategy)
+{
+    size_t i;
+
+    if (r == NULL || p == NULL)
+        return -1;
+    memset(r, 0, sizeof(*r));
+    r->strategy = strategy;
+    r->highres_at_s = -1;
+    r->locked_at_s = -1;
+    r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
+    for (i = 0; i < SIM_SERIES_BINS; i++)
+        r->bins[i].t_s = (double)i * r->bin_s;
+    return 0;
+}
+
 int sim_run(const struct sim_params *p, uint64_t seed,
             const struct pvt_ce_strategy *strategy, struct sim_result *r,
             sim_progress_fn progress, void *progress_ctx, char *err,
@@ -858,12 +866,7 @@ int sim_run(const struct sim_params *p, uint64_t seed,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    memset(r, 0, sizeof(*r));
-    r->strategy = strategy;
-    r->locked_at_s = -1;
-    r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
-    for (i = 0; i < SIM_SERIES_BINS; i++)
-        r->bins[i].t_s = (double)i * r->bin_s;
+    sim_result_init(r, p, strategy);
     if (world_init(w, p, seed, strategy, r, err, errlen)) {
         world_free(w);
         free(w);

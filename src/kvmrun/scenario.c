@@ -1,99 +1,59 @@
 /*
- * `pvtimer kvm --scenario`: the simulator's scenarios on real
- * virtualization. For each strategy one VM boots the guest kernel with
- * "scenario strategy=NAME ..."; the monitor serves its timers, injects the
- * scenario's faults (vCPU preemption, a kvmclock jump, host load) and
- * folds the guest's samples into the simulator's result structure, so the
- * table, the JSON and the HTML report are the simulator's, with
- * "backend": "kvm" and the baselines measured in the same run.
+ * A scenario on real KVM (contract in kvmrun.h). For each strategy one VM
+ * boots the guest kernel with "scenario strategy=NAME ..."; the monitor
+ * serves its timers and hands it the workload, faults.c injects the
+ * faults, and the guest's samples are folded into the simulator's result
+ * structure here.
  */
 #define _GNU_SOURCE
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "kvm-scenario.h"
+#include "faults.h"
+#include "kvmrun.h"
 #include "pvtimer/pvabi.h"
 #include "pvtimer/pvtimer.h"
 #include "sim/report.h"
-#include "sim/rng.h"
 #include "sim/sim.h"
+#include "sim/workload.h"
 #include "timersvc.h"
 #include "vmm.h"
 
-#define GUEST_MAX_TIMERS 16384u
-
-/* Starts a helper thread that takes no signals: the monitor's watchdog
- * and its kick must land on the vCPU thread. */
-static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
-{
-    sigset_t all, old;
-    int rc;
-
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(t, NULL, fn, arg);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    return rc;
-}
-
-/* ---- the workload: the simulator's draws, in the simulator's order ---- */
-
+/* The simulator's workload for the guest: the same draws, in the guest's
+ * ABI. */
 static int make_workload(const struct sim_params *p, uint64_t seed,
                          struct pvt_workload_item **out, uint32_t *count,
                          char *err, size_t errlen)
 {
-    struct sim_rng rng;
-    double ln_dmin = log(p->delta_min_us * 1e3);
-    double ln_dmax = log(p->delta_max_s * 1e9);
-    double t, end = p->duration_s * 1e9;
-    struct pvt_workload_item *w;
-    uint32_t n = 0;
+    struct sim_workload_item *list;
+    struct pvt_workload_item *w = NULL;
+    size_t n, i;
 
     *out = NULL;
     *count = 0;
-    if (p->timer_rate_hz <= 0)
-        return 0;
-    w = calloc(GUEST_MAX_TIMERS, sizeof(*w));
-    if (w == NULL) {
-        snprintf(err, errlen, "out of memory");
+    if (sim_workload_list(p, seed, PVT_KVMRUN_MAX_TIMERS, &list, &n, err,
+                          errlen) < 0)
         return -1;
-    }
-    sim_rng_seed(&rng, seed, 1);
-    t = sim_rng_exp(&rng, 1e9 / p->timer_rate_hz);
-    while (t < end) {
-        double delta = exp(sim_rng_uniform(&rng, ln_dmin, ln_dmax));
-        bool cancel = sim_rng_unit(&rng) < p->cancel_fraction;
-        double cancel_after = sim_rng_unit(&rng) * 0.9 * delta;
-        double gap = sim_rng_exp(&rng, 1e9 / p->timer_rate_hz);
-
-        if (n == GUEST_MAX_TIMERS) {
-            snprintf(err, errlen,
-                     "the workload has more than %u timers (the guest's "
-                     "limit): lower timer_rate_hz or duration_s",
-                     GUEST_MAX_TIMERS);
-            free(w);
+    if (n > 0) {
+        w = calloc(n, sizeof(*w));
+        if (w == NULL) {
+            snprintf(err, errlen, "out of memory");
+            free(list);
             return -1;
         }
-        w[n].at_ns = (uint64_t)t;
-        w[n].delta_ns = delta < 1 ? 1 : (uint64_t)delta;
-        w[n].cancel_after_ns =
-            cancel ? (cancel_after < 1 ? 1 : (uint64_t)cancel_after) : 0;
-        n++;
-        t += gap;
     }
+    for (i = 0; i < n; i++) {
+        w[i].at_ns = list[i].at_ns;
+        w[i].delta_ns = list[i].delta_ns;
+        w[i].cancel_after_ns = list[i].cancel_after_ns;
+    }
+    free(list);
     *out = w;
-    *count = n;
+    *count = (uint32_t)n;
     return 0;
 }
 
@@ -196,138 +156,16 @@ static int on_summary(void *ctx, const struct pvt_result_summary *s)
     return 0;
 }
 
-/* ---- fault injection: the simulator's preemption process, for real ---- */
-
-struct faults {
-    struct pvt_vmm *vm;
-    const struct sim_params *p;
-    uint64_t seed;
-    atomic_bool stop;
-    pthread_t thread;
-    bool started;
-    uint64_t preemptions;
-    bool migrated;
-    char err[128];
-};
-
-static int64_t mono_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Sleeps until mono ns, in short steps so that stop is seen. */
-static bool sleep_until(struct faults *f, int64_t until)
-{
-    while (!atomic_load(&f->stop)) {
-        int64_t now = mono_now();
-        struct timespec ts;
-        int64_t step;
-
-        if (now >= until)
-            return true;
-        step = until - now < 50000000 ? until - now : 50000000;
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)step;
-        nanosleep(&ts, NULL);
-    }
-    return false;
-}
-
-static void *faults_main(void *arg)
-{
-    struct faults *f = arg;
-    const struct sim_params *p = f->p;
-    bool preempt = p->preempt_rate_hz > 0 && p->preempt_mean_ms > 0;
-    struct sim_rng rng;
-    int64_t start, next_pre, migrate_at;
-
-    sim_rng_seed(&rng, f->seed, 2);
-    /* the schedule counts from the start of the guest's run: its first
-     * WORKLOAD call (a slow monitor, under valgrind say, must not move the
-     * faults out of the run) */
-    while (atomic_load(&f->vm->workload_at) == 0 && !atomic_load(&f->stop))
-        sleep_until(f, mono_now() + 1000000);
-    start = atomic_load(&f->vm->workload_at);
-    next_pre =
-        preempt ? start + (int64_t)sim_rng_exp(&rng, 1e9 / p->preempt_rate_hz)
-                : INT64_MAX;
-    migrate_at = p->migrate_at_s >= 0 ? start + (int64_t)(p->migrate_at_s * 1e9)
-                                      : INT64_MAX;
-    while (!atomic_load(&f->stop)) {
-        int64_t at = next_pre < migrate_at ? next_pre : migrate_at;
-
-        if (at == INT64_MAX || !sleep_until(f, at))
-            break;
-        if (at == migrate_at) {
-            int rc = pvt_vmm_migrate(f->vm, (int64_t)(p->migrate_jump_s * 1e9));
-            if (rc < 0 && rc != -ESRCH)
-                snprintf(f->err, sizeof(f->err), "migration: %s",
-                         strerror(-rc));
-            f->migrated = rc == 0;
-            migrate_at = INT64_MAX;
-        } else {
-            uint64_t len =
-                (uint64_t)sim_rng_exp(&rng, p->preempt_mean_ms * 1e6);
-
-            if (len && pvt_vmm_preempt(f->vm, len) == 0)
-                f->preemptions++;
-            /* the next one after this one ends, as in the simulator */
-            next_pre = at + (int64_t)len +
-                       (int64_t)sim_rng_exp(&rng, 1e9 / p->preempt_rate_hz);
-        }
-    }
-    return NULL;
-}
-
-/* ---- extra host load: busy processes for the run's length ----
- *
- * Processes, not threads: load from elsewhere on the host, as a real
- * VMM sees it, and nothing that shares the monitor's locks (or, under
- * valgrind, its one running thread).
- */
-
-struct load {
-    unsigned int n;
-    pid_t pid[64];
-};
-
-static void load_start(struct load *l, unsigned int n)
-{
-    l->n = 0;
-    while (l->n < n && l->n < 64) {
-        pid_t pid = fork();
-
-        if (pid < 0)
-            break;
-        if (pid == 0) {
-            volatile uint64_t x = 0;
-
-            /* ends with its parent, whatever becomes of the parent */
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            if (getppid() == 1)
-                _exit(0);
-            for (;;)
-                x++;
-        }
-        l->pid[l->n++] = pid;
-    }
-}
-
-static void load_stop(struct load *l)
-{
-    unsigned int i;
-
-    for (i = 0; i < l->n; i++) {
-        kill(l->pid[i], SIGKILL);
-        waitpid(l->pid[i], NULL, 0);
-    }
-    l->n = 0;
-}
-
 /* ---- the run ---- */
+
+/* The monitor's result callbacks, in one place (the monitor's interface
+ * for them may change). */
+static void take_results(struct pvt_vmm_config *cfg, struct collect *c)
+{
+    cfg->on_samples = on_samples;
+    cfg->on_summary = on_summary;
+    cfg->result_ctx = c;
+}
 
 struct baselines {
     struct sim_hist timerfd;      /* host wake-up lateness */
@@ -405,7 +243,7 @@ static void guest_cmdline(char *buf, size_t len, const struct sim_params *p,
              p->pvclock != 0);
 }
 
-static int run_one(const struct kvm_scenario_opts *o,
+static int run_one(const struct pvt_kvmrun_opts *o,
                    const struct pvt_ce_strategy *s,
                    const struct pvt_workload_item *work, uint32_t nwork,
                    struct sim_result *r, struct baselines *b, int *status)
@@ -414,7 +252,7 @@ static int run_one(const struct kvm_scenario_opts *o,
     struct pvt_vmm_config cfg;
     struct pvt_vmm *vm = calloc(1, sizeof(*vm));
     struct collect c;
-    struct faults f;
+    struct pvt__kvmrun_faults f;
     char cmdline[512];
     int rc = -1;
 
@@ -422,13 +260,7 @@ static int run_one(const struct kvm_scenario_opts *o,
         fprintf(stderr, "pvtimer kvm: out of memory\n");
         return -1;
     }
-    memset(r, 0, sizeof(*r));
-    r->strategy = s;
-    r->highres_at_s = -1;
-    r->locked_at_s = -1;
-    r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
-    for (size_t i = 0; i < SIM_SERIES_BINS; i++)
-        r->bins[i].t_s = (double)i * r->bin_s;
+    sim_result_init(r, p, s);
     memset(&c, 0, sizeof(c));
     c.r = r;
     c.tsc_deadline = &b->tsc_deadline;
@@ -442,24 +274,18 @@ static int run_one(const struct kvm_scenario_opts *o,
     cfg.cmdline = cmdline;
     cfg.console_fd = o->console_fd;
     cfg.kvm_path = o->kvm_path;
-    cfg.on_samples = on_samples;
-    cfg.on_summary = on_summary;
-    cfg.result_ctx = &c;
     cfg.workload = work;
     cfg.workload_count = nwork;
+    take_results(&cfg, &c);
 
     memset(&f, 0, sizeof(f));
-    f.vm = vm;
-    f.p = p;
-    f.seed = o->seed;
     if (pvt_vmm_init(vm, &cfg) < 0 || pvt_vmm_elf_load(vm) < 0 ||
         pvt_vmm_kvm_setup(vm) < 0) {
         fprintf(stderr, "pvtimer kvm: %s\n", vm->err);
-        *status = vm->kvm_unavailable ? 77 : 1;
+        *status = vm->kvm_unavailable ? PVT_KVMRUN_NO_KVM : 1;
         goto out;
     }
-    if (start_thread(&f.thread, faults_main, &f) == 0)
-        f.started = true;
+    pvt__kvmrun_faults_start(&f, vm, p, o->seed);
     if (pvt_vmm_run(vm) < 0) {
         fprintf(stderr, "pvtimer kvm: strategy %s: %s\n", s->name, vm->err);
         *status = 1;
@@ -480,12 +306,9 @@ static int run_one(const struct kvm_scenario_opts *o,
     }
     rc = 0;
 out:
-    if (f.started) {
-        atomic_store(&f.stop, true);
-        pthread_join(f.thread, NULL);
-        if (f.err[0])
-            fprintf(stderr, "pvtimer kvm: strategy %s: %s\n", s->name, f.err);
-    }
+    pvt__kvmrun_faults_stop(&f);
+    if (f.err[0])
+        fprintf(stderr, "pvtimer kvm: strategy %s: %s\n", s->name, f.err);
     if (vm->svc) {
         int64_t *lat = malloc(PVT_TIMERSVC_LAT_SAMPLES * sizeof(*lat));
         size_t n =
@@ -505,19 +328,24 @@ out:
     return rc;
 }
 
-/* Contract in kvm-scenario.h. */
-int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
+int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
 {
     struct pvt_workload_item *work = NULL;
     struct sim_result *res = NULL;
-    struct baselines *b = calloc(1, sizeof(*b));
-    struct load load;
+    struct baselines *b;
+    struct pvt__kvmrun_load load;
     uint32_t nwork = 0;
     char err[256];
     int status = 0;
     size_t i;
 
+    if (o == NULL || o->params == NULL || o->strategies == NULL ||
+        o->nstrategies == 0 || o->guest == NULL || o->scenario == NULL) {
+        fprintf(stderr, "pvtimer kvm: nothing to run\n");
+        return 1;
+    }
     memset(&load, 0, sizeof(load));
+    b = calloc(1, sizeof(*b));
     res = calloc(o->nstrategies, sizeof(*res));
     if (b == NULL || res == NULL) {
         fprintf(stderr, "pvtimer kvm: out of memory\n");
@@ -532,7 +360,7 @@ int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
         free(res);
         return 2;
     }
-    load_start(&load, o->load_processes);
+    pvt__kvmrun_load_start(&load, o->load_processes);
     b->load_processes = load.n;
 
     for (i = 0; i < o->nstrategies; i++) {
@@ -542,7 +370,7 @@ int pvt_kvm_scenario(const struct kvm_scenario_opts *o)
         if (run_one(o, o->strategies[i], work, nwork, &res[i], b, &status) < 0)
             break;
     }
-    load_stop(&load);
+    pvt__kvmrun_load_stop(&load);
 
     if (status == 0) {
         struct sim_report_meta meta = {
