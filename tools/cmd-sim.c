@@ -15,41 +15,10 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
 #include "sim/report.h"
 #include "sim/sim.h"
-
-#define MAX_SETS 64
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: pvtimer sim [--scenario NAME|FILE] [--strategy LIST|all] "
-            "[--seed N]\n"
-            "                   [--set key=value ...] [--json] [--csv FILE] "
-            "[--bench]\n"
-            "                   [--report FILE.html]\n"
-            "       pvtimer sim --list\n\n"
-            "Simulates a hypervisor, a vCPU and a guest kernel running the "
-            "pvtimer core,\nonce per strategy on identical worlds, and "
-            "reports timers, interrupts and\nthe three error measures "
-            "(lateness, device error, aim error) per strategy.\n\n"
-            "  --scenario NAME|FILE  a built-in scenario (default seed-boot) "
-            "or a scenario file\n"
-            "  --strategy LIST       comma-separated strategy names, or all "
-            "(default)\n"
-            "  --seed N              random seed (default 1)\n"
-            "  --set key=value       override a parameter (units allowed: "
-            "boot_s=500ms)\n"
-            "  --json                one JSON object on stdout\n"
-            "  --csv FILE            the per-uptime series of every strategy "
-            "as CSV\n"
-            "  --report FILE.html    a self-contained page with the table and "
-            "plots\n"
-            "  --bench               also print simulated events per second "
-            "(on stderr)\n"
-            "  --list                scenarios and parameters\n");
-}
 
 static void list(void)
 {
@@ -73,46 +42,6 @@ static void list(void)
            "scenario. Values may carry a unit\nof the key's dimension "
            "(ns us ms s m h d; Hz kHz MHz GHz; ppm ppb; %%).\n");
 }
-
-/* Contract in commands.h. */
-int pvt_parse_strategies(const char *cmd, const char *arg,
-                         const struct pvt_ce_strategy **out, size_t *n)
-{
-    size_t count, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&count);
-    char buf[256], *tok, *save = NULL;
-
-    *n = 0;
-    if (strcmp(arg, "all") == 0) {
-        for (i = 0; i < count; i++)
-            out[(*n)++] = all[i];
-        return 0;
-    }
-    snprintf(buf, sizeof(buf), "%s", arg);
-    for (tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        const struct pvt_ce_strategy *s = pvt_strategy_find(tok);
-        if (!s) {
-            fprintf(stderr,
-                    "pvtimer %s: unknown strategy '%s' (pvtimer strategies "
-                    "lists them)\n",
-                    cmd, tok);
-            return -1;
-        }
-        for (i = 0; i < *n; i++)
-            if (out[i] == s)
-                break;
-        if (i == *n)
-            out[(*n)++] = s;
-    }
-    if (*n == 0) {
-        fprintf(stderr, "pvtimer %s: --strategy names no strategy\n", cmd);
-        return -1;
-    }
-    return 0;
-}
-
-#define MAX_STRATEGIES 16
 
 static double wall_now(void)
 {
@@ -143,86 +72,71 @@ static void bar_show(void *ctx, double frac)
     b->shown = true;
 }
 
+static const char usage[] =
+    "usage: pvtimer sim [--scenario NAME|FILE] [--strategy LIST|all] "
+    "[--seed N]\n"
+    "                   [--set key=value ...] [--json] [--csv FILE] "
+    "[--bench]\n"
+    "                   [--report FILE.html]\n"
+    "       pvtimer sim --list\n\n"
+    "Simulates a hypervisor, a vCPU and a guest kernel running the pvtimer "
+    "core,\nonce per strategy on identical worlds, and reports timers, "
+    "interrupts and\nthe three error measures (lateness, device error, aim "
+    "error) per strategy.";
+
 int pvt_cmd_sim(int argc, char **argv)
 {
     const char *scenario = "seed-boot", *csv_path = NULL, *report_path = NULL;
-    const char *sets[MAX_SETS];
-    size_t nsets = 0, nstrat = 0, i;
-    const struct pvt_ce_strategy *strategies[MAX_STRATEGIES];
+    struct pvt_opt_list sets = {0};
+    struct pvt_opt_strategies strat = {0};
+    uint64_t seed = 1;
+    bool json = false, bench = false, want_list = false;
+    const struct pvt_option opts[] = {
+        PVT_OPT("--scenario", PVT_OPT_STRING, &scenario, "NAME|FILE",
+                "a built-in scenario (default seed-boot) or a scenario file"),
+        PVT_OPT("--strategy", PVT_OPT_STRATEGIES, &strat, "LIST",
+                "comma-separated strategy names, or all (default)"),
+        PVT_OPT("--seed", PVT_OPT_SEED, &seed, "N", "random seed (default 1)"),
+        PVT_OPT("--set", PVT_OPT_LIST, &sets, "key=value",
+                "override a parameter (units allowed: boot_s=500ms)"),
+        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
+                "one JSON object on stdout"),
+        PVT_OPT("--csv", PVT_OPT_STRING, &csv_path, "FILE",
+                "the per-uptime series of every strategy as CSV"),
+        PVT_OPT("--report", PVT_OPT_STRING, &report_path, "FILE.html",
+                "a self-contained page with the table and plots"),
+        PVT_OPT("--bench", PVT_OPT_FLAG, &bench, NULL,
+                "also print simulated events per second (on stderr)"),
+        PVT_OPT("--list", PVT_OPT_FLAG, &want_list, NULL,
+                "scenarios and parameters"),
+    };
+    const struct pvt_command_spec spec = {
+        .name = "sim",
+        .usage = usage,
+        .opts = opts,
+        .nopts = sizeof(opts) / sizeof(opts[0]),
+    };
     struct sim_result *results;
     struct sim_params p;
     char err[512];
-    uint64_t seed = 1;
-    bool json = false, bench = false, strategies_given = false;
-    int a, rc = 0;
+    size_t i;
+    int rc = 0;
 
-    for (a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        const char *val = a + 1 < argc ? argv[a + 1] : NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--list") == 0) {
-            list();
-            return 0;
-        } else if (strcmp(arg, "--json") == 0) {
-            json = true;
-        } else if (strcmp(arg, "--bench") == 0) {
-            bench = true;
-        } else if (strcmp(arg, "--scenario") == 0 ||
-                   strcmp(arg, "--strategy") == 0 ||
-                   strcmp(arg, "--seed") == 0 || strcmp(arg, "--set") == 0 ||
-                   strcmp(arg, "--csv") == 0 || strcmp(arg, "--report") == 0) {
-            if (!val) {
-                fprintf(stderr, "pvtimer sim: %s needs a value\n", arg);
-                return 2;
-            }
-            a++;
-            if (strcmp(arg, "--scenario") == 0) {
-                scenario = val;
-            } else if (strcmp(arg, "--strategy") == 0) {
-                if (pvt_parse_strategies("sim", val, strategies, &nstrat))
-                    return 2;
-                strategies_given = true;
-            } else if (strcmp(arg, "--seed") == 0) {
-                char *end;
-                unsigned long long s;
-                errno = 0;
-                s = strtoull(val, &end, 0);
-                if (*val == '-' || *end || errno) {
-                    fprintf(stderr,
-                            "pvtimer sim: --seed takes a number, not "
-                            "'%s'\n",
-                            val);
-                    return 2;
-                }
-                seed = s;
-            } else if (strcmp(arg, "--set") == 0) {
-                if (nsets == MAX_SETS) {
-                    fprintf(stderr, "pvtimer sim: too many --set\n");
-                    return 2;
-                }
-                sets[nsets++] = val;
-            } else if (strcmp(arg, "--report") == 0) {
-                report_path = val;
-            } else {
-                csv_path = val;
-            }
-        } else {
-            fprintf(stderr, "pvtimer sim: unknown option '%s' (try --help)\n",
-                    arg);
-            return 2;
-        }
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    if (want_list) {
+        list();
+        return 0;
     }
-    if (!strategies_given)
-        pvt_parse_strategies("sim", "all", strategies, &nstrat);
+    if (!strat.given)
+        pvt_options_strategies("sim", "all", &strat);
 
     if (sim_params_resolve(&p, scenario, err, sizeof(err))) {
         fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
-    for (i = 0; i < nsets; i++) {
-        if (sim_params_set(&p, sets[i], err, sizeof(err))) {
+    for (i = 0; i < sets.n; i++) {
+        if (sim_params_set(&p, sets.v[i], err, sizeof(err))) {
             fprintf(stderr, "pvtimer sim: %s\n", err);
             return 2;
         }
@@ -232,18 +146,18 @@ int pvt_cmd_sim(int argc, char **argv)
         return 2;
     }
 
-    results = calloc(nstrat, sizeof(*results));
+    results = calloc(strat.n, sizeof(*results));
     if (!results) {
         fprintf(stderr, "pvtimer sim: out of memory\n");
         return 1;
     }
     {
-        struct bar bar = {wall_now(), nstrat, isatty(STDERR_FILENO) != 0,
+        struct bar bar = {wall_now(), strat.n, isatty(STDERR_FILENO) != 0,
                           false};
         double t0 = wall_now();
         uint64_t events = 0, expiries = 0;
-        int failed = sim_run_all(&p, seed, strategies, nstrat, results,
-                                 bar_show, &bar, err, sizeof(err));
+        int failed = sim_run_all(&p, seed, strat.s, strat.n, results, bar_show,
+                                 &bar, err, sizeof(err));
 
         if (bar.shown)
             fprintf(stderr, "\r%-60s\r", "");
@@ -252,7 +166,7 @@ int pvt_cmd_sim(int argc, char **argv)
             free(results);
             return 1;
         }
-        for (i = 0; i < nstrat; i++) {
+        for (i = 0; i < strat.n; i++) {
             events += results[i].events;
             expiries += results[i].guest_expiries;
         }
@@ -268,16 +182,16 @@ int pvt_cmd_sim(int argc, char **argv)
     }
 
     if (json)
-        sim_report_json(stdout, scenario, seed, &p, results, nstrat);
+        sim_report_json(stdout, scenario, seed, &p, results, strat.n);
     else
-        sim_report_table(stdout, scenario, seed, &p, results, nstrat);
+        sim_report_table(stdout, scenario, seed, &p, results, strat.n);
     if (csv_path) {
         FILE *f = fopen(csv_path, "w");
         if (!f) {
             fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path, strerror(errno));
             rc = 1;
         } else {
-            sim_report_csv(f, results, nstrat);
+            sim_report_csv(f, results, strat.n);
             if (fclose(f)) {
                 fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path,
                         strerror(errno));
@@ -292,7 +206,7 @@ int pvt_cmd_sim(int argc, char **argv)
                     strerror(errno));
             rc = 1;
         } else {
-            sim_report_html(f, scenario, seed, &p, results, nstrat);
+            sim_report_html(f, scenario, seed, &p, results, strat.n);
             if (fclose(f)) {
                 fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
                         strerror(errno));
