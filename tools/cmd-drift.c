@@ -29,9 +29,8 @@
 #define HAVE_TSC 0
 #endif
 
-#define BRACKETS   5 /* tries per sample, as phc2sys's default */
-#define STRING_(x) #x
-#define STRING(x)  STRING_(x)
+#define BRACKETS 5 /* tries per sample, as phc2sys's default */
+#define BRACKETS_TEXT "5" /* the same, for the help */
 
 struct clock {
     const char *name;
@@ -195,27 +194,11 @@ static double ppm_of(const struct pvt_drift_estimate *e)
     return drift_ppm_of_q48(e->slope_q48);
 }
 
-static const char usage[] =
-    "usage: pvtimer drift --a CLOCK --b CLOCK [--duration S] "
-    "[--interval MS] [--json]\n"
-    "       pvtimer drift --kvm [--tsc-error-ppm P] [--duration S] "
-    "[--interval MS] [--json]\n\n"
-    "Measures clock B against clock A with pvtimer's drift estimator: "
-    "every interval\n" STRING(BRACKETS) " (A, B, A) readings, the "
-                                        "narrowest kept and B paired with its "
-                                        "midpoint.\nPrints, per update "
-                                        "and as a summary, the offset B - A "
-                                        "(from the fit), B's\nfrequency "
-                                        "against A in ppm, the bracket's width "
-                                        "and the estimator's state\n"
-                                        "(unlocked, step, locked, stable).";
-
-int pvt_cmd_drift(int argc, char **argv)
+/* B against A for duration s, a sample every interval_ms; the exit
+ * status. */
+static int measure(const struct clock *ca, const struct clock *cb,
+                   double duration, double interval_ms, bool json)
 {
-    const char *name_a = NULL, *name_b = NULL;
-    const struct clock *ca = NULL, *cb = NULL;
-    double duration = 10, interval_ms = 100;
-    bool json = false;
     struct tsc_clock tsc = {0};
     struct reader ra, rb;
     struct pvt_drift d;
@@ -223,71 +206,11 @@ int pvt_cmd_drift(int argc, char **argv)
     struct pvt_drift_estimate est = {0};
     struct drift_update *ups;
     struct drift_final fin;
-    size_t n = 0, max_updates, i;
+    size_t n = 0, max_updates;
     double start;
-    bool kvm = false;
-    double tsc_cal_ppm = 0;
-    char clocks_help[256];
-    const struct pvt_option opts[] = {
-        PVT_OPT("--a", PVT_OPT_STRING, &name_a, "CLOCK", clocks_help),
-        PVT_OPT("--b", PVT_OPT_STRING, &name_b, "CLOCK", "clock B, measured against A (the same names)"),
-        PVT_OPT_TIME("--duration", &duration, "S",
-                     "how long to measure (default 10 s; units: 500ms, 2m)", 0,
-                     true, 86400, "s"),
-        PVT_OPT_TIME("--interval", &interval_ms, "MS",
-                     "between samples (default 100 ms; units: 1s)", 1, false,
-                     60000, "ms"),
-        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
-                "one JSON object on stdout"),
-        PVT_OPT("--kvm", PVT_OPT_FLAG, &kvm, NULL,
-                "inside the KVM guest: its TSC clocksource (A) against\n"
-                "kvmclock (B); exit 77 without KVM"),
-        PVT_OPT_OPEN("--tsc-error-ppm", PVT_OPT_NUMBER, &tsc_cal_ppm, "P",
-                     "with --kvm: the guest calibrates its TSC P ppm wrong",
-                     -100000, 100000),
-    };
-    const struct pvt_command_spec spec = {
-        .name = "drift",
-        .usage = usage,
-        .opts = opts,
-        .nopts = sizeof(opts) / sizeof(opts[0]),
-    };
-    int rc, len = 0;
 
-    for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++)
-        len += snprintf(clocks_help + len, sizeof(clocks_help) - (size_t)len,
-                        "%s%s", i ? ", " : "clock A: ", clocks[i].name);
-    snprintf(clocks_help + len, sizeof(clocks_help) - (size_t)len,
-             "\n(the CLOCK_ prefix and case are optional)");
-    if (pvt_options_parse(&spec, argc, argv, &rc))
-        return rc;
-    if ((name_a && (ca = find_clock(name_a)) == NULL) ||
-        (name_b && (cb = find_clock(name_b)) == NULL)) {
-        fprintf(stderr,
-                "pvtimer drift: unknown clock '%s' (pvtimer drift --help "
-                "lists them)\n",
-                ca == NULL && name_a ? name_a : name_b);
-        return 2;
-    }
-    if (kvm) {
-        if (ca || cb) {
-            fprintf(stderr, "pvtimer drift: --kvm measures the guest's TSC "
-                            "against kvmclock: no --a or --b\n");
-            return 2;
-        }
-        return pvt_kvm_drift(duration, interval_ms, tsc_cal_ppm, json);
-    }
-    if (tsc_cal_ppm != 0) {
-        fprintf(stderr, "pvtimer drift: --tsc-error-ppm goes with --kvm\n");
-        return 2;
-    }
-    if (!ca || !cb) {
-        fprintf(stderr, "pvtimer drift: --a and --b are required (try "
-                        "pvtimer drift --help)\n");
-        return 2;
-    }
     if (ca->id == (clockid_t)-1 || cb->id == (clockid_t)-1) {
-        rc = tsc_setup(&tsc);
+        int rc = tsc_setup(&tsc);
         if (rc) {
             fprintf(stderr, "pvtimer drift: no TSC clock here: %s\n",
                     pvt_strerror(rc));
@@ -370,4 +293,87 @@ int pvt_cmd_drift(int argc, char **argv)
     }
     free(ups);
     return 0;
+}
+
+static const char usage[] =
+    "usage: pvtimer drift --a CLOCK --b CLOCK [--duration S] "
+    "[--interval MS] [--json]\n"
+    "       pvtimer drift --kvm [--tsc-error-ppm P] [--duration S] "
+    "[--interval MS] [--json]\n\n"
+    "Measures clock B against clock A with pvtimer's drift estimator: every "
+    "interval\n" BRACKETS_TEXT " (A, B, A) readings, the narrowest kept and "
+    "B paired with its midpoint.\nPrints, per update and as a summary, the "
+    "offset B - A (from the fit), B's\nfrequency against A in ppm, the "
+    "bracket's width and the estimator's state\n(unlocked, step, locked, "
+    "stable).";
+
+int pvt_cmd_drift(int argc, char **argv)
+{
+    const char *name_a = NULL, *name_b = NULL;
+    const struct clock *ca = NULL, *cb = NULL;
+    double duration = 10, interval_ms = 100;
+    bool json = false, kvm = false;
+    size_t i;
+    double tsc_cal_ppm = 0;
+    char clocks_help[256];
+    const struct pvt_option opts[] = {
+        PVT_OPT("--a", PVT_OPT_STRING, &name_a, "CLOCK", clocks_help),
+        PVT_OPT("--b", PVT_OPT_STRING, &name_b, "CLOCK",
+                "clock B, measured against A (the same names)"),
+        PVT_OPT_TIME("--duration", &duration, "S",
+                     "how long to measure (default 10 s; units: 500ms, 2m)", 0,
+                     true, 86400, "s"),
+        PVT_OPT_TIME("--interval", &interval_ms, "MS",
+                     "between samples (default 100 ms; units: 1s)", 1, false,
+                     60000, "ms"),
+        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
+                "one JSON object on stdout"),
+        PVT_OPT("--kvm", PVT_OPT_FLAG, &kvm, NULL,
+                "inside the KVM guest: its TSC clocksource (A) against\n"
+                "kvmclock (B); exit 77 without KVM"),
+        PVT_OPT_OPEN("--tsc-error-ppm", PVT_OPT_NUMBER, &tsc_cal_ppm, "P",
+                     "with --kvm: the guest calibrates its TSC P ppm wrong",
+                     -100000, 100000),
+    };
+    const struct pvt_command_spec spec = {
+        .name = "drift",
+        .usage = usage,
+        .opts = opts,
+        .nopts = sizeof(opts) / sizeof(opts[0]),
+    };
+    int rc, len = 0;
+
+    for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++)
+        len += snprintf(clocks_help + len, sizeof(clocks_help) - (size_t)len,
+                        "%s%s", i ? ", " : "clock A: ", clocks[i].name);
+    snprintf(clocks_help + len, sizeof(clocks_help) - (size_t)len,
+             "\n(the CLOCK_ prefix and case are optional)");
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    if ((name_a && (ca = find_clock(name_a)) == NULL) ||
+        (name_b && (cb = find_clock(name_b)) == NULL)) {
+        fprintf(stderr,
+                "pvtimer drift: unknown clock '%s' (pvtimer drift --help "
+                "lists them)\n",
+                ca == NULL && name_a ? name_a : name_b);
+        return 2;
+    }
+    if (kvm) {
+        if (ca || cb) {
+            fprintf(stderr, "pvtimer drift: --kvm measures the guest's TSC "
+                            "against kvmclock: no --a or --b\n");
+            return 2;
+        }
+        return pvt_kvm_drift(duration, interval_ms, tsc_cal_ppm, json);
+    }
+    if (tsc_cal_ppm != 0) {
+        fprintf(stderr, "pvtimer drift: --tsc-error-ppm goes with --kvm\n");
+        return 2;
+    }
+    if (!ca || !cb) {
+        fprintf(stderr, "pvtimer drift: --a and --b are required (try "
+                        "pvtimer drift --help)\n");
+        return 2;
+    }
+    return measure(ca, cb, duration, interval_ms, json);
 }

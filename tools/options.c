@@ -96,7 +96,7 @@ int pvt_options_strategies(const char *cmd, const char *arg,
 /* "[min, max]" or "(min, max]", for messages. */
 static const char *range(char *buf, size_t len, const struct pvt_option *o)
 {
-    snprintf(buf, len, "%c%g, %g%c", o->min_open ? '(' : '[', o->min, o->max,
+    snprintf(buf, len, "%c%.15g, %.15g%c", o->min_open ? '(' : '[', o->min, o->max,
              o->max_open ? ')' : ']');
     return buf;
 }
