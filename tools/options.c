@@ -96,8 +96,8 @@ int pvt_options_strategies(const char *cmd, const char *arg,
 /* "[min, max]" or "(min, max]", for messages. */
 static const char *range(char *buf, size_t len, const struct pvt_option *o)
 {
-    snprintf(buf, len, "%c%.15g, %.15g%c", o->min_open ? '(' : '[', o->min, o->max,
-             o->max_open ? ')' : ']');
+    snprintf(buf, len, "%c%.15g, %.15g%c", o->min_open ? '(' : '[', o->min,
+             o->max, o->max_open ? ')' : ']');
     return buf;
 }
 
@@ -265,5 +265,6 @@ bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
         if (take(spec->name, o, o->kind == PVT_OPT_FLAG ? NULL : argv[++a]) < 0)
             return true;
     }
+    *status = 0;
     return false;
 }

@@ -89,7 +89,8 @@ struct pvt_command_spec {
  * table's destinations. "--help" and "-h" print the help on stdout. Returns
  * true when the command must return *status now: 0 after the help, 2
  * after a message on stderr (an unknown option, a missing or malformed
- * value, one out of range, too many values). false: parsed; go on.
+ * value, one out of range, too many values). false (*status 0): parsed;
+ * go on.
  * The destinations keep their defaults for options not given.
  */
 bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
