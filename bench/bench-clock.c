@@ -247,19 +247,16 @@ int pvt_bench_clock(int argc, char **argv)
     const struct pvt_ce_strategy *const *all = pvt_strategies(&nstrat);
     int rc;
     const struct pvt_option opts[] = {
-        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
-                "one JSON object on stdout"),
+        PVT_OPT_JSON(&json),
     };
-    const struct pvt_command_spec spec = {
-        .name = "bench clock",
-        .usage = "usage: pvtimer bench clock [--json]\n\n"
-                 "ns per guest clock read (TSC clocksource through the "
-                 "timekeeper, pvclock\nreader) and per device programming "
-                 "for each strategy, beside\nclock_gettime(CLOCK_MONOTONIC) "
-                 "measured in the same process (ratio column).",
-        .opts = opts,
-        .nopts = PVT_ARRAY_SIZE(opts),
-    };
+    static const char usage[] =
+        "usage: pvtimer bench clock [--json]\n\n"
+        "ns per guest clock read (TSC clocksource through the "
+        "timekeeper, pvclock\nreader) and per device programming "
+        "for each strategy, beside\nclock_gettime(CLOCK_MONOTONIC) "
+        "measured in the same process (ratio column).";
+    const struct pvt_command_spec spec =
+        PVT_COMMAND_SPEC("bench clock", usage, opts);
     struct row {
         char name[48];
         double ns;

@@ -167,19 +167,16 @@ int pvt_bench_drift(int argc, char **argv)
     const struct pvt_option opts[] = {
         PVT_OPT_RANGE("--streams", PVT_OPT_COUNT, &nstreams, "N",
                       "synthetic streams (default 200)", 1, 100000),
-        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
-                "one JSON object on stdout"),
+        PVT_OPT_JSON(&json),
     };
-    const struct pvt_command_spec spec = {
-        .name = "bench drift",
-        .usage = "usage: pvtimer bench drift [--streams N] [--json]\n\n"
-                 "Frequency error (RMS over N synthetic streams, default "
-                 "200) after 2 to 256\nsamples: pvtimer's estimator "
-                 "(linreg), a PI servo with linuxptp's default\ngains, "
-                 "and two-point differencing of the last two samples.",
-        .opts = opts,
-        .nopts = PVT_ARRAY_SIZE(opts),
-    };
+    static const char usage[] =
+        "usage: pvtimer bench drift [--streams N] [--json]\n\n"
+        "Frequency error (RMS over N synthetic streams, default "
+        "200) after 2 to 256\nsamples: pvtimer's estimator "
+        "(linreg), a PI servo with linuxptp's default\ngains, "
+        "and two-point differencing of the last two samples.";
+    const struct pvt_command_spec spec =
+        PVT_COMMAND_SPEC("bench drift", usage, opts);
     int rc;
 
     if (pvt_options_parse(&spec, argc, argv, &rc))

@@ -540,17 +540,12 @@ int pvt_bench_queue(int argc, char **argv)
     bool json = false;
     char about[512];
     const struct pvt_option opts[] = {
-        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
-                "one JSON object on stdout"),
+        PVT_OPT_JSON(&json),
         PVT_OPT_RANGE("--max", PVT_OPT_COUNT, &lmax, "N",
                       "the most live timers measured", MIN_TIMERS, LIMIT_MAX),
     };
-    const struct pvt_command_spec spec = {
-        .name = "bench queue",
-        .usage = about,
-        .opts = opts,
-        .nopts = PVT_ARRAY_SIZE(opts),
-    };
+    const struct pvt_command_spec spec =
+        PVT_COMMAND_SPEC("bench queue", about, opts);
     int rc;
 
     snprintf(about, sizeof(about),

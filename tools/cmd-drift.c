@@ -29,7 +29,7 @@
 #define HAVE_TSC 0
 #endif
 
-#define BRACKETS 5 /* tries per sample, as phc2sys's default */
+#define BRACKETS      5   /* tries per sample, as phc2sys's default */
 #define BRACKETS_TEXT "5" /* the same, for the help */
 
 struct clock {
@@ -326,8 +326,7 @@ int pvt_cmd_drift(int argc, char **argv)
         PVT_OPT_TIME("--interval", &interval_ms, "MS",
                      "between samples (default 100 ms; units: 1s)", 1, false,
                      60000, "ms"),
-        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
-                "one JSON object on stdout"),
+        PVT_OPT_JSON(&json),
         PVT_OPT("--kvm", PVT_OPT_FLAG, &kvm, NULL,
                 "inside the KVM guest: its TSC clocksource (A) against\n"
                 "kvmclock (B); exit 77 without KVM"),
@@ -335,12 +334,7 @@ int pvt_cmd_drift(int argc, char **argv)
                      "with --kvm: the guest calibrates its TSC P ppm wrong",
                      -100000, 100000),
     };
-    const struct pvt_command_spec spec = {
-        .name = "drift",
-        .usage = usage,
-        .opts = opts,
-        .nopts = sizeof(opts) / sizeof(opts[0]),
-    };
+    const struct pvt_command_spec spec = PVT_COMMAND_SPEC("drift", usage, opts);
     int rc, len = 0;
 
     for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++)

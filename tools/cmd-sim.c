@@ -99,8 +99,7 @@ int pvt_cmd_sim(int argc, char **argv)
         PVT_OPT("--seed", PVT_OPT_SEED, &seed, "N", "random seed (default 1)"),
         PVT_OPT("--set", PVT_OPT_LIST, &sets, "key=value",
                 "override a parameter (units allowed: boot_s=500ms)"),
-        PVT_OPT("--json", PVT_OPT_FLAG, &json, NULL,
-                "one JSON object on stdout"),
+        PVT_OPT_JSON(&json),
         PVT_OPT("--csv", PVT_OPT_STRING, &csv_path, "FILE",
                 "the per-uptime series of every strategy as CSV"),
         PVT_OPT("--report", PVT_OPT_STRING, &report_path, "FILE.html",
@@ -110,12 +109,7 @@ int pvt_cmd_sim(int argc, char **argv)
         PVT_OPT("--list", PVT_OPT_FLAG, &want_list, NULL,
                 "scenarios and parameters"),
     };
-    const struct pvt_command_spec spec = {
-        .name = "sim",
-        .usage = usage,
-        .opts = opts,
-        .nopts = sizeof(opts) / sizeof(opts[0]),
-    };
+    const struct pvt_command_spec spec = PVT_COMMAND_SPEC("sim", usage, opts);
     struct sim_result *results;
     struct sim_params p;
     char err[512];

@@ -70,6 +70,8 @@ struct pvt_option {
 #define PVT_OPT_TIME(name, dest, arg, help, min, min_open, max, unit) \
     {(name), PVT_OPT_DURATION, (dest), (arg), (help), (min), (max), \
      (min_open), false, (unit)}
+#define PVT_OPT_JSON(dest) \
+    PVT_OPT("--json", PVT_OPT_FLAG, (dest), NULL, "one JSON object on stdout")
 /* clang-format on */
 
 struct pvt_command_spec {
@@ -93,6 +95,13 @@ struct pvt_command_spec {
  * go on.
  * The destinations keep their defaults for options not given.
  */
+/* A command with options and a usage text only. */
+#define PVT_COMMAND_SPEC(cmd, text, table)                                     \
+    {                                                                          \
+        .name = (cmd), .usage = (text), .opts = (table),                       \
+        .nopts = sizeof(table) / sizeof((table)[0]),                           \
+    }
+
 bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
                        char **argv, int *status);
 
