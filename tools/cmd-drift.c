@@ -191,7 +191,7 @@ static const struct clock *find_clock(const char *name)
 
 static double ppm_of(const struct pvt_drift_estimate *e)
 {
-    return drift_ppm_of_q48(e->slope_q48);
+    return pvt_drift_report_ppm(e->slope_q48);
 }
 
 /* B against A for duration s, a sample every interval_ms; the exit
@@ -204,8 +204,8 @@ static int measure(const struct clock *ca, const struct clock *cb,
     struct pvt_drift d;
     struct pvt_drift_config cfg;
     struct pvt_drift_estimate est = {0};
-    struct drift_update *ups;
-    struct drift_final fin;
+    struct pvt_drift_update *ups;
+    struct pvt_drift_final fin;
     size_t n = 0, max_updates;
     double start;
 
@@ -239,8 +239,8 @@ static int measure(const struct clock *ca, const struct clock *cb,
         if (tsc.how)
             snprintf(note, sizeof(note), "TSC at %llu Hz, from %s",
                      (unsigned long long)tsc.hz, tsc.how);
-        drift_print_header(ca->name, cb->name, interval_ms, duration,
-                           tsc.how ? note : NULL);
+        pvt_drift_report_header(ca->name, cb->name, interval_ms, duration,
+                                tsc.how ? note : NULL);
     }
 
     start = (double)clock_ns(CLOCK_MONOTONIC) / 1e9;
@@ -257,7 +257,7 @@ static int measure(const struct clock *ca, const struct clock *cb,
                               &s) == 0) {
             st = pvt_drift_feed(&d, &s);
             pvt_drift_get(&d, &est);
-            ups[n] = (struct drift_update){
+            ups[n] = (struct pvt_drift_update){
                 .t_s = now,
                 .offset_ns = est.offset_ns,
                 .freq_ppm = ppm_of(&est),
@@ -265,7 +265,7 @@ static int measure(const struct clock *ca, const struct clock *cb,
                 .state = st >= 0 ? (enum pvt_drift_state)st : est.state,
             };
             if (!json)
-                drift_print_update(&ups[n]);
+                pvt_drift_report_update(&ups[n]);
             n++;
         }
         next = (double)n * interval_ms / 1000;
@@ -278,7 +278,7 @@ static int measure(const struct clock *ca, const struct clock *cb,
         }
     }
 
-    fin = (struct drift_final){
+    fin = (struct pvt_drift_final){
         .offset_ns = est.offset_ns,
         .freq_ppm = ppm_of(&est),
         .state = est.state,
@@ -286,7 +286,7 @@ static int measure(const struct clock *ca, const struct clock *cb,
         .steps = est.steps,
         .dropped = est.dropped,
     };
-    if (drift_print_summary(json, ca->name, cb->name, ups, n, &fin) < 0) {
+    if (pvt_drift_report_summary(json, ca->name, cb->name, ups, n, &fin) < 0) {
         free(ups);
         fprintf(stderr, "pvtimer drift: out of memory\n");
         return 1;

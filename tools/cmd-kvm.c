@@ -69,21 +69,21 @@ static int is_pattern(const char *v)
 /* --scenario: parameters as pvtimer sim takes them, shortened, then run. */
 static int run_scenario(const struct kvm_args *a)
 {
-    struct sim_params p;
+    struct pvt_sim_params p;
     char err[256];
     size_t k;
 
-    if (sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
+    if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }
     pvt_kvmrun_shorten(&p);
     for (k = 0; k < a->sets.n; k++)
-        if (sim_params_set(&p, a->sets.v[k], err, sizeof(err)) < 0) {
+        if (pvt_sim_params_set(&p, a->sets.v[k], err, sizeof(err)) < 0) {
             fprintf(stderr, "pvtimer kvm: %s\n", err);
             return 2;
         }
-    if (sim_params_check(&p, err, sizeof(err)) < 0) {
+    if (pvt_sim_params_check(&p, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }

@@ -23,20 +23,20 @@
 static void list(void)
 {
     size_t n, i;
-    const struct sim_scenario *sc = sim_scenarios(&n);
-    const struct sim_param_def *d;
-    struct sim_params p;
+    const struct pvt_sim_scenario *sc = pvt_sim_scenarios(&n);
+    const struct pvt_sim_param_def *d;
+    struct pvt_sim_params p;
 
     printf("scenarios:\n");
     for (i = 0; i < n; i++)
         printf("  %-13s %s\n", sc[i].name, sc[i].summary);
     printf("\nparameters (default = seed-boot):\n");
     printf("  %-18s %-5s %12s  %s\n", "key", "unit", "default", "meaning");
-    sim_params_default(&p);
-    d = sim_param_defs(&n);
+    pvt_sim_params_default(&p);
+    d = pvt_sim_param_defs(&n);
     for (i = 0; i < n; i++)
         printf("  %-18s %-5s %12g  %s\n", d[i].name, d[i].unit,
-               sim_param_get(&p, &d[i]), d[i].help);
+               pvt_sim_param_get(&p, &d[i]), d[i].help);
     printf("\nScenario files: `key = value` lines, `#` comments, and an "
            "optional first line\n`scenario = NAME` to start from a built-in "
            "scenario. Values may carry a unit\nof the key's dimension "
@@ -110,8 +110,8 @@ int pvt_cmd_sim(int argc, char **argv)
                 "scenarios and parameters"),
     };
     const struct pvt_command_spec spec = PVT_COMMAND_SPEC("sim", usage, opts);
-    struct sim_result *results;
-    struct sim_params p;
+    struct pvt_sim_result *results;
+    struct pvt_sim_params p;
     char err[512];
     size_t i;
     int rc = 0;
@@ -125,17 +125,17 @@ int pvt_cmd_sim(int argc, char **argv)
     if (!strat.given)
         pvt_options_strategies("sim", "all", &strat);
 
-    if (sim_params_resolve(&p, scenario, err, sizeof(err))) {
+    if (pvt_sim_params_resolve(&p, scenario, err, sizeof(err))) {
         fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
     for (i = 0; i < sets.n; i++) {
-        if (sim_params_set(&p, sets.v[i], err, sizeof(err))) {
+        if (pvt_sim_params_set(&p, sets.v[i], err, sizeof(err))) {
             fprintf(stderr, "pvtimer sim: %s\n", err);
             return 2;
         }
     }
-    if (sim_params_check(&p, err, sizeof(err))) {
+    if (pvt_sim_params_check(&p, err, sizeof(err))) {
         fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
@@ -150,8 +150,8 @@ int pvt_cmd_sim(int argc, char **argv)
                           false};
         double t0 = wall_now();
         uint64_t events = 0, expiries = 0;
-        int failed = sim_run_all(&p, seed, strat.s, strat.n, results, bar_show,
-                                 &bar, err, sizeof(err));
+        int failed = pvt_sim_run_all(&p, seed, strat.s, strat.n, results,
+                                     bar_show, &bar, err, sizeof(err));
 
         if (bar.shown)
             fprintf(stderr, "\r%-60s\r", "");
@@ -176,16 +176,16 @@ int pvt_cmd_sim(int argc, char **argv)
     }
 
     if (json)
-        sim_report_json(stdout, scenario, seed, &p, results, strat.n);
+        pvt_sim_report_json(stdout, scenario, seed, &p, results, strat.n);
     else
-        sim_report_table(stdout, scenario, seed, &p, results, strat.n);
+        pvt_sim_report_table(stdout, scenario, seed, &p, results, strat.n);
     if (csv_path) {
         FILE *f = fopen(csv_path, "w");
         if (!f) {
             fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path, strerror(errno));
             rc = 1;
         } else {
-            sim_report_csv(f, results, strat.n);
+            pvt_sim_report_csv(f, results, strat.n);
             if (fclose(f)) {
                 fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path,
                         strerror(errno));
@@ -200,7 +200,7 @@ int pvt_cmd_sim(int argc, char **argv)
                     strerror(errno));
             rc = 1;
         } else {
-            sim_report_html(f, scenario, seed, &p, results, strat.n);
+            pvt_sim_report_html(f, scenario, seed, &p, results, strat.n);
             if (fclose(f)) {
                 fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
                         strerror(errno));

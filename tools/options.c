@@ -190,10 +190,10 @@ static int take(const char *cmd, const struct pvt_option *o, const char *v)
 
         /* the unit's worth in ns, by the same parser */
         snprintf(one, sizeof(one), "1%s", unit);
-        if (sim_parse_quantity(o->name, one, SIM_UNIT_TIME, 1, &unit_ns, err,
-                               sizeof(err)) < 0 ||
-            sim_parse_quantity(o->name, v, SIM_UNIT_TIME, unit_ns, &x, err,
-                               sizeof(err)) < 0) {
+        if (pvt_sim_parse_quantity(o->name, one, PVT_SIM_UNIT_TIME, 1, &unit_ns,
+                                   err, sizeof(err)) < 0 ||
+            pvt_sim_parse_quantity(o->name, v, PVT_SIM_UNIT_TIME, unit_ns, &x,
+                                   err, sizeof(err)) < 0) {
             fprintf(stderr, "pvtimer %s: %s\n", cmd, err);
             return -1;
         }

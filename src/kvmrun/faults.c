@@ -46,11 +46,11 @@ static bool sleep_until(struct pvt__kvmrun_faults *f, int64_t until)
 static void *faults_main(void *arg)
 {
     struct pvt__kvmrun_faults *f = arg;
-    const struct sim_params *p = f->p;
-    struct sim_preemptions pre;
+    const struct pvt_sim_params *p = f->p;
+    struct pvt_sim_preemptions pre;
     int64_t start, next_pre, migrate_at;
 
-    sim_preemptions_init(&pre, p, f->seed);
+    pvt_sim_preemptions_init(&pre, p, f->seed);
     /* the schedule counts from the start of the guest's run: its first
      * WORKLOAD call (a slow monitor, under valgrind say, must not move the
      * faults out of the run) */
@@ -58,7 +58,7 @@ static void *faults_main(void *arg)
         sleep_until(f, mono_now() + 1000000);
     start = atomic_load(&f->vm->workload_at);
     next_pre =
-        pre.on ? start + (int64_t)sim_preemptions_gap(&pre) : INT64_MAX;
+        pre.on ? start + (int64_t)pvt_sim_preemptions_gap(&pre) : INT64_MAX;
     migrate_at = p->migrate_at_s >= 0 ? start + (int64_t)(p->migrate_at_s * 1e9)
                                       : INT64_MAX;
     while (!atomic_load(&f->stop)) {
@@ -74,13 +74,13 @@ static void *faults_main(void *arg)
             f->migrated = rc == 0;
             migrate_at = INT64_MAX;
         } else {
-            uint64_t len = (uint64_t)sim_preemptions_len(&pre);
+            uint64_t len = (uint64_t)pvt_sim_preemptions_len(&pre);
 
             if (len)
                 pvt_vmm_preempt(f->vm, len);
             /* the next one after this one ends, as in the simulator */
             next_pre =
-                at + (int64_t)len + (int64_t)sim_preemptions_gap(&pre);
+                at + (int64_t)len + (int64_t)pvt_sim_preemptions_gap(&pre);
         }
     }
     return NULL;
@@ -101,7 +101,7 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 }
 
 int pvt__kvmrun_faults_start(struct pvt__kvmrun_faults *f, struct pvt_vmm *vm,
-                             const struct sim_params *p, uint64_t seed)
+                             const struct pvt_sim_params *p, uint64_t seed)
 {
     memset(f, 0, sizeof(*f));
     f->vm = vm;

@@ -19,7 +19,7 @@ struct pvt_vmm;
  * thread of their own. */
 struct pvt__kvmrun_faults {
     struct pvt_vmm *vm;
-    const struct sim_params *p;
+    const struct pvt_sim_params *p;
     uint64_t seed;
     atomic_bool stop;
     pthread_t thread;
@@ -35,7 +35,7 @@ struct pvt__kvmrun_faults {
  * without faults).
  */
 int pvt__kvmrun_faults_start(struct pvt__kvmrun_faults *f, struct pvt_vmm *vm,
-                             const struct sim_params *p, uint64_t seed);
+                             const struct pvt_sim_params *p, uint64_t seed);
 
 /* Stops and joins the thread (nothing when it never started); f->err
  * tells of a failed injection. */

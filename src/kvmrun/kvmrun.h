@@ -43,11 +43,11 @@ struct pvt_ce_strategy;
  * with the run's length); the caller applies the user's overrides after
  * it and checks p. Returns 0, or -1 when p is NULL.
  */
-int pvt_kvmrun_shorten(struct sim_params *p);
+int pvt_kvmrun_shorten(struct pvt_sim_params *p);
 
 struct pvt_kvmrun_opts {
-    const char *scenario;            /* its name, for the report */
-    const struct sim_params *params; /* checked */
+    const char *scenario;                /* its name, for the report */
+    const struct pvt_sim_params *params; /* checked */
     uint64_t seed;
     const struct pvt_ce_strategy *const *strategies;
     size_t nstrategies;

@@ -6,7 +6,7 @@
 
 #include "kvmrun.h"
 
-int pvt_kvmrun_shorten(struct sim_params *p)
+int pvt_kvmrun_shorten(struct pvt_sim_params *p)
 {
     double scale;
 

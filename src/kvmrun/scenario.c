@@ -25,18 +25,18 @@
 
 /* The simulator's workload for the guest: the same draws, in the guest's
  * ABI. */
-static int make_workload(const struct sim_params *p, uint64_t seed,
+static int make_workload(const struct pvt_sim_params *p, uint64_t seed,
                          struct pvt_workload_item **out, uint32_t *count,
                          char *err, size_t errlen)
 {
-    struct sim_workload_item *list;
+    struct pvt_sim_workload_item *list;
     struct pvt_workload_item *w = NULL;
     size_t n, i;
 
     *out = NULL;
     *count = 0;
-    if (sim_workload_list(p, seed, PVT_KVMRUN_MAX_TIMERS, &list, &n, err,
-                          errlen) < 0)
+    if (pvt_sim_workload_list(p, seed, PVT_KVMRUN_MAX_TIMERS, &list, &n, err,
+                              errlen) < 0)
         return -1;
     if (n > 0) {
         w = calloc(n, sizeof(*w));
@@ -60,55 +60,55 @@ static int make_workload(const struct sim_params *p, uint64_t seed,
 /* ---- one VM per strategy ---- */
 
 struct collect {
-    struct sim_result *r;
-    struct sim_hist *tsc_deadline; /* baseline, over every run */
+    struct pvt_sim_result *r;
+    struct pvt_sim_hist *tsc_deadline; /* baseline, over every run */
     const struct pvt_ce_strategy *strategy;
     bool summarised;
 };
 
-static struct sim_bin *bin_at(struct sim_result *r, int64_t t_ns)
+static struct pvt_sim_bin *bin_at(struct pvt_sim_result *r, int64_t t_ns)
 {
     double s = (double)t_ns / 1e9;
     size_t i = 0;
 
     if (s > 0 && r->bin_s > 0)
-        i = s / r->bin_s < SIM_SERIES_BINS ? (size_t)(s / r->bin_s)
-                                           : SIM_SERIES_BINS - 1;
+        i = s / r->bin_s < PVT_SIM_SERIES_BINS ? (size_t)(s / r->bin_s)
+                                               : PVT_SIM_SERIES_BINS - 1;
     return &r->bins[i];
 }
 
 static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
 {
     struct collect *c = ctx;
-    struct sim_result *r = c->r;
+    struct pvt_sim_result *r = c->r;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        struct sim_bin *b = bin_at(r, s[i].t_ns);
+        struct pvt_sim_bin *b = bin_at(r, s[i].t_ns);
         int64_t v = s[i].value;
         int64_t a = v < 0 ? (v == INT64_MIN ? INT64_MAX : -v) : v;
 
         switch ((enum pvt_result_kind)s[i].kind) {
         case PVT_SAMPLE_LATENESS:
-            sim_hist_add(&r->lateness, v);
+            pvt_sim_hist_add(&r->lateness, v);
             b->fired++;
             break;
         case PVT_SAMPLE_DEVICE_ERROR:
-            sim_hist_add(&r->device_error, v);
+            pvt_sim_hist_add(&r->device_error, v);
             b->interrupts++;
             if (a > b->dev_max_abs)
                 b->dev_max_abs = a;
             break;
         case PVT_SAMPLE_AIM_ERROR:
-            sim_hist_add(&r->aim_error, v);
-            sim_hist_add(s[i].flags & PVT_SAMPLE_AFTER_SWITCH
-                             ? &r->aim_error_after
-                             : &r->aim_error_boot,
-                         v);
+            pvt_sim_hist_add(&r->aim_error, v);
+            pvt_sim_hist_add(s[i].flags & PVT_SAMPLE_AFTER_SWITCH
+                                 ? &r->aim_error_after
+                                 : &r->aim_error_boot,
+                             v);
             if (s[i].flags & PVT_SAMPLE_LOCKED) {
-                sim_hist_add(&r->aim_error_locked, v);
+                pvt_sim_hist_add(&r->aim_error_locked, v);
                 if (s[i].flags & PVT_SAMPLE_AFTER_SWITCH)
-                    sim_hist_add(&r->aim_error_after_locked, v);
+                    pvt_sim_hist_add(&r->aim_error_after_locked, v);
             }
             b->programs++;
             b->aim_sum += (double)v;
@@ -116,7 +116,7 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
                 b->aim_max_abs = a;
             break;
         case PVT_SAMPLE_TSC_DEADLINE:
-            sim_hist_add(c->tsc_deadline, v);
+            pvt_sim_hist_add(c->tsc_deadline, v);
             break;
         case PVT_SAMPLE_KIND_MAX:
             break;
@@ -128,7 +128,7 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
 static int on_summary(void *ctx, const struct pvt_result_summary *s)
 {
     struct collect *c = ctx;
-    struct sim_result *r = c->r;
+    struct pvt_sim_result *r = c->r;
 
     /* one run per VM, of the strategy it was started for */
     if (c->summarised || strcmp(s->strategy, c->strategy->name) != 0)
@@ -168,20 +168,20 @@ static void take_results(struct pvt_vmm_config *cfg, struct collect *c)
 }
 
 struct baselines {
-    struct sim_hist timerfd;      /* host wake-up lateness */
-    struct sim_hist tsc_deadline; /* KVM's LAPIC timer, from the guest */
+    struct pvt_sim_hist timerfd;      /* host wake-up lateness */
+    struct pvt_sim_hist tsc_deadline; /* KVM's LAPIC timer, from the guest */
     uint64_t preemptions, migrations;
     unsigned int load_processes;
 };
 
-static void json_dist(FILE *f, const char *name, const struct sim_hist *h)
+static void json_dist(FILE *f, const char *name, const struct pvt_sim_hist *h)
 {
     fprintf(f,
             "\"%s\": {\"samples\": %llu, \"p50\": %llu, \"p99\": %llu, "
             "\"max\": %llu}",
             name, (unsigned long long)h->count,
-            (unsigned long long)sim_hist_quantile(h, 0.5),
-            (unsigned long long)sim_hist_quantile(h, 0.99),
+            (unsigned long long)pvt_sim_hist_quantile(h, 0.5),
+            (unsigned long long)pvt_sim_hist_quantile(h, 0.99),
             (unsigned long long)h->max_abs);
 }
 
@@ -200,17 +200,18 @@ static void extra_json(FILE *f, void *ctx)
             (unsigned long long)b->migrations, b->load_processes);
 }
 
-static void baseline_line(FILE *f, const char *label, const struct sim_hist *h,
-                          const char *what)
+static void baseline_line(FILE *f, const char *label,
+                          const struct pvt_sim_hist *h, const char *what)
 {
     char x[32], y[32], z[32];
 
-    fprintf(
-        f, "  %-34s %s / %s / %s  (%llu %s)\n", label,
-        sim_format_ns(x, sizeof(x), (double)sim_hist_quantile(h, 0.5), false),
-        sim_format_ns(y, sizeof(y), (double)sim_hist_quantile(h, 0.99), false),
-        sim_format_ns(z, sizeof(z), (double)h->max_abs, false),
-        (unsigned long long)h->count, what);
+    fprintf(f, "  %-34s %s / %s / %s  (%llu %s)\n", label,
+            pvt_sim_format_ns(x, sizeof(x),
+                              (double)pvt_sim_hist_quantile(h, 0.5), false),
+            pvt_sim_format_ns(y, sizeof(y),
+                              (double)pvt_sim_hist_quantile(h, 0.99), false),
+            pvt_sim_format_ns(z, sizeof(z), (double)h->max_abs, false),
+            (unsigned long long)h->count, what);
 }
 
 static void print_baselines(FILE *f, const struct baselines *b)
@@ -227,7 +228,7 @@ static void print_baselines(FILE *f, const struct baselines *b)
 }
 
 /* The guest's command line for one strategy: integers only. */
-static void guest_cmdline(char *buf, size_t len, const struct sim_params *p,
+static void guest_cmdline(char *buf, size_t len, const struct pvt_sim_params *p,
                           const struct pvt_ce_strategy *s)
 {
     snprintf(buf, len,
@@ -238,7 +239,7 @@ static void guest_cmdline(char *buf, size_t len, const struct sim_params *p,
              (long long)llround(p->duration_s * 1e6),
              (long long)llround(p->drain_s * 1e6), (long long)llround(p->hz),
              (long long)llround(p->boot_drift_ppm * 1e3),
-             p->boot_clock == SIM_BOOT_TSC,
+             p->boot_clock == PVT_SIM_BOOT_TSC,
              (long long)llround(p->tsc_cal_ppm * 1e3), p->nohz != 0,
              p->pvclock != 0);
 }
@@ -246,9 +247,9 @@ static void guest_cmdline(char *buf, size_t len, const struct sim_params *p,
 static int run_one(const struct pvt_kvmrun_opts *o,
                    const struct pvt_ce_strategy *s,
                    const struct pvt_workload_item *work, uint32_t nwork,
-                   struct sim_result *r, struct baselines *b, int *status)
+                   struct pvt_sim_result *r, struct baselines *b, int *status)
 {
-    const struct sim_params *p = o->params;
+    const struct pvt_sim_params *p = o->params;
     struct pvt_vmm_config cfg;
     struct pvt_vmm *vm = calloc(1, sizeof(*vm));
     struct collect c;
@@ -260,7 +261,7 @@ static int run_one(const struct pvt_kvmrun_opts *o,
         fprintf(stderr, "pvtimer kvm: out of memory\n");
         return -1;
     }
-    sim_result_init(r, p, s);
+    pvt_sim_result_init(r, p, s);
     memset(&c, 0, sizeof(c));
     c.r = r;
     c.tsc_deadline = &b->tsc_deadline;
@@ -315,7 +316,7 @@ out:
             lat ? pvt_timersvc_lateness(vm->svc, lat, PVT_TIMERSVC_LAT_SAMPLES)
                 : 0;
         for (size_t i = 0; i < n; i++)
-            sim_hist_add(&b->timerfd, lat[i]);
+            pvt_sim_hist_add(&b->timerfd, lat[i]);
         free(lat);
     }
     r->preempted_programmings = 0;
@@ -331,7 +332,7 @@ out:
 int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
 {
     struct pvt_workload_item *work = NULL;
-    struct sim_result *res = NULL;
+    struct pvt_sim_result *res = NULL;
     struct baselines *b;
     struct pvt__kvmrun_load load;
     uint32_t nwork = 0;
@@ -373,18 +374,18 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
     pvt__kvmrun_load_stop(&load);
 
     if (status == 0) {
-        struct sim_report_meta meta = {
+        struct pvt_sim_report_meta meta = {
             .backend = "kvm",
             .extra_json = extra_json,
             .extra_ctx = b,
         };
 
         if (o->json) {
-            sim_report_json_ex(stdout, &meta, o->scenario, o->seed, o->params,
-                               res, o->nstrategies);
+            pvt_sim_report_json_ex(stdout, &meta, o->scenario, o->seed,
+                                   o->params, res, o->nstrategies);
         } else {
-            sim_report_table_ex(stdout, &meta, o->scenario, o->seed, o->params,
-                                res, o->nstrategies);
+            pvt_sim_report_table_ex(stdout, &meta, o->scenario, o->seed,
+                                    o->params, res, o->nstrategies);
             print_baselines(stdout, b);
         }
         if (o->report) {
@@ -394,8 +395,8 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
                         strerror(errno));
                 status = 1;
             } else {
-                sim_report_html_ex(f, &meta, o->scenario, o->seed, o->params,
-                                   res, o->nstrategies);
+                pvt_sim_report_html_ex(f, &meta, o->scenario, o->seed,
+                                       o->params, res, o->nstrategies);
                 if (fclose(f) != 0) {
                     fprintf(stderr, "pvtimer kvm: %s: write failed\n",
                             o->report);

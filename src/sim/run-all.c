@@ -20,10 +20,10 @@ struct slot {
 };
 
 struct pool {
-    const struct sim_params *p;
+    const struct pvt_sim_params *p;
     uint64_t seed;
     const struct pvt_ce_strategy *const *strategies;
-    struct sim_result *results;
+    struct pvt_sim_result *results;
     size_t n;
     atomic_size_t next;
     atomic_size_t done;
@@ -45,19 +45,20 @@ static void *worker(void *arg)
     while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n) {
         struct slot *s = &pl->slots[i];
 
-        s->failed = sim_run(pl->p, pl->seed, pl->strategies[i],
-                            &pl->results[i], slot_progress, s, s->err,
-                            sizeof(s->err));
+        s->failed =
+            pvt_sim_run(pl->p, pl->seed, pl->strategies[i], &pl->results[i],
+                        slot_progress, s, s->err, sizeof(s->err));
         atomic_store(&s->frac, 1.0);
         atomic_fetch_add(&pl->done, 1);
     }
     return NULL;
 }
 
-int sim_run_all(const struct sim_params *p, uint64_t seed,
-                const struct pvt_ce_strategy *const *strategies, size_t n,
-                struct sim_result *results, sim_progress_fn progress,
-                void *progress_ctx, char *err, size_t errlen)
+int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
+                    const struct pvt_ce_strategy *const *strategies, size_t n,
+                    struct pvt_sim_result *results,
+                    pvt_sim_progress_fn progress, void *progress_ctx, char *err,
+                    size_t errlen)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     size_t nth = cpus > 0 ? (size_t)cpus : 1, k, started = 0;
@@ -98,8 +99,8 @@ int sim_run_all(const struct sim_params *p, uint64_t seed,
         if (progress == NULL)
             continue;
         for (k = 0; k < n; k++)
-            sum += atomic_load_explicit(&pl.slots[k].frac,
-                                        memory_order_relaxed);
+            sum +=
+                atomic_load_explicit(&pl.slots[k].frac, memory_order_relaxed);
         progress(progress_ctx, sum / (double)n);
     }
     for (k = 0; k < started; k++)

@@ -12,12 +12,12 @@
 #define STREAM_WORKLOAD    1
 #define STREAM_PREEMPTIONS 2
 
-int sim_workload_init(struct sim_workload *w, const struct sim_params *p,
-                      uint64_t seed)
+int pvt_sim_workload_init(struct pvt_sim_workload *w,
+                          const struct pvt_sim_params *p, uint64_t seed)
 {
     if (w == NULL || p == NULL)
         return -1;
-    sim_rng_seed(&w->rng, seed, STREAM_WORKLOAD);
+    pvt_sim_rng_seed(&w->rng, seed, STREAM_WORKLOAD);
     w->ln_dmin = log(p->delta_min_us * 1e3);
     w->ln_dmax = log(p->delta_max_s * 1e9);
     w->mean_gap_ns = 1e9 / p->timer_rate_hz;
@@ -25,18 +25,19 @@ int sim_workload_init(struct sim_workload *w, const struct sim_params *p,
     return 0;
 }
 
-double sim_workload_first(struct sim_workload *w)
+double pvt_sim_workload_first(struct pvt_sim_workload *w)
 {
-    return sim_rng_exp(&w->rng, w->mean_gap_ns);
+    return pvt_sim_rng_exp(&w->rng, w->mean_gap_ns);
 }
 
-void sim_workload_next(struct sim_workload *w, struct sim_arrival *a)
+void pvt_sim_workload_next(struct pvt_sim_workload *w,
+                           struct pvt_sim_arrival *a)
 {
-    a->delta_ns = exp(sim_rng_uniform(&w->rng, w->ln_dmin, w->ln_dmax));
-    a->cancel = sim_rng_unit(&w->rng) < w->cancel_fraction;
+    a->delta_ns = exp(pvt_sim_rng_uniform(&w->rng, w->ln_dmin, w->ln_dmax));
+    a->cancel = pvt_sim_rng_unit(&w->rng) < w->cancel_fraction;
     /* cancelled before the timer's own expiry, not at it */
-    a->cancel_after_ns = sim_rng_unit(&w->rng) * 0.9 * a->delta_ns;
-    a->gap_ns = sim_rng_exp(&w->rng, w->mean_gap_ns);
+    a->cancel_after_ns = pvt_sim_rng_unit(&w->rng) * 0.9 * a->delta_ns;
+    a->gap_ns = pvt_sim_rng_exp(&w->rng, w->mean_gap_ns);
 }
 
 static uint64_t at_least_1(double ns)
@@ -44,12 +45,12 @@ static uint64_t at_least_1(double ns)
     return ns < 1 ? 1 : (uint64_t)ns;
 }
 
-int sim_workload_list(const struct sim_params *p, uint64_t seed, size_t max,
-                      struct sim_workload_item **out, size_t *count,
-                      char *err, size_t errlen)
+int pvt_sim_workload_list(const struct pvt_sim_params *p, uint64_t seed,
+                          size_t max, struct pvt_sim_workload_item **out,
+                          size_t *count, char *err, size_t errlen)
 {
-    struct sim_workload w;
-    struct sim_workload_item *list;
+    struct pvt_sim_workload w;
+    struct pvt_sim_workload_item *list;
     double t, end;
     size_t n = 0;
 
@@ -66,13 +67,13 @@ int sim_workload_list(const struct sim_params *p, uint64_t seed, size_t max,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    sim_workload_init(&w, p, seed);
+    pvt_sim_workload_init(&w, p, seed);
     end = p->duration_s * 1e9;
-    t = sim_workload_first(&w);
+    t = pvt_sim_workload_first(&w);
     while (t < end) {
-        struct sim_arrival a;
+        struct pvt_sim_arrival a;
 
-        sim_workload_next(&w, &a);
+        pvt_sim_workload_next(&w, &a);
         if (n == max) {
             snprintf(err, errlen,
                      "the workload has more than %zu timers (the guest's "
@@ -92,24 +93,24 @@ int sim_workload_list(const struct sim_params *p, uint64_t seed, size_t max,
     return 0;
 }
 
-int sim_preemptions_init(struct sim_preemptions *pr,
-                         const struct sim_params *p, uint64_t seed)
+int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
+                             const struct pvt_sim_params *p, uint64_t seed)
 {
     if (pr == NULL || p == NULL)
         return -1;
-    sim_rng_seed(&pr->rng, seed, STREAM_PREEMPTIONS);
+    pvt_sim_rng_seed(&pr->rng, seed, STREAM_PREEMPTIONS);
     pr->on = p->preempt_rate_hz > 0 && p->preempt_mean_ms > 0;
     pr->mean_gap_ns = pr->on ? 1e9 / p->preempt_rate_hz : 0;
     pr->mean_len_ns = p->preempt_mean_ms * 1e6;
     return 0;
 }
 
-double sim_preemptions_gap(struct sim_preemptions *pr)
+double pvt_sim_preemptions_gap(struct pvt_sim_preemptions *pr)
 {
-    return sim_rng_exp(&pr->rng, pr->mean_gap_ns);
+    return pvt_sim_rng_exp(&pr->rng, pr->mean_gap_ns);
 }
 
-double sim_preemptions_len(struct sim_preemptions *pr)
+double pvt_sim_preemptions_len(struct pvt_sim_preemptions *pr)
 {
-    return sim_rng_exp(&pr->rng, pr->mean_len_ns);
+    return pvt_sim_rng_exp(&pr->rng, pr->mean_len_ns);
 }

@@ -18,15 +18,15 @@
 
 /* The timer workload: arrivals at exponential gaps, each a timer of a
  * log-uniform length, a fraction of them cancelled before they expire. */
-struct sim_workload {
-    struct sim_rng rng;
+struct pvt_sim_workload {
+    struct pvt_sim_rng rng;
     double ln_dmin, ln_dmax; /* log of the shortest and longest timer, ns */
     double mean_gap_ns;      /* between arrivals */
     double cancel_fraction;
 };
 
 /* One arrival, as drawn (the backends round it their own way). */
-struct sim_arrival {
+struct pvt_sim_arrival {
     double delta_ns;        /* armed this far ahead of now, guest clock */
     bool cancel;            /* cancelled before it expires */
     double cancel_after_ns; /* that long after arming (drawn even when not
@@ -35,22 +35,23 @@ struct sim_arrival {
 };
 
 /*
- * Starts the workload of p (checked by sim_params_check) for seed. With
+ * Starts the workload of p (checked by pvt_sim_params_check) for seed. With
  * timer_rate_hz 0 there are no arrivals: the caller must not draw.
  * Returns 0, or -1 when w or p is NULL. Any thread; w is the caller's.
  */
-int sim_workload_init(struct sim_workload *w, const struct sim_params *p,
-                      uint64_t seed);
+int pvt_sim_workload_init(struct pvt_sim_workload *w,
+                          const struct pvt_sim_params *p, uint64_t seed);
 
 /* The first arrival's time, ns from the start of the run: the first draw,
- * once, before any sim_workload_next. */
-double sim_workload_first(struct sim_workload *w);
+ * once, before any pvt_sim_workload_next. */
+double pvt_sim_workload_first(struct pvt_sim_workload *w);
 
 /* The next arrival: four draws, in the order both backends rely on. */
-void sim_workload_next(struct sim_workload *w, struct sim_arrival *a);
+void pvt_sim_workload_next(struct pvt_sim_workload *w,
+                           struct pvt_sim_arrival *a);
 
 /* One timer of the workload as a list, in integer ns. */
-struct sim_workload_item {
+struct pvt_sim_workload_item {
     uint64_t at_ns;           /* arming time from the start of the run */
     uint64_t delta_ns;        /* >= 1 */
     uint64_t cancel_after_ns; /* >= 1 when cancelled; 0: not cancelled */
@@ -64,26 +65,26 @@ struct sim_workload_item {
  * runs out, or the workload has more than max timers (a limit of the
  * consumer: nothing is truncated).
  */
-int sim_workload_list(const struct sim_params *p, uint64_t seed, size_t max,
-                      struct sim_workload_item **out, size_t *count,
-                      char *err, size_t errlen);
+int pvt_sim_workload_list(const struct pvt_sim_params *p, uint64_t seed,
+                          size_t max, struct pvt_sim_workload_item **out,
+                          size_t *count, char *err, size_t errlen);
 
 /* The preemptions of the vCPU: exponential gaps between the end of one
  * and the start of the next, exponential lengths. */
-struct sim_preemptions {
-    struct sim_rng rng;
+struct pvt_sim_preemptions {
+    struct pvt_sim_rng rng;
     bool on; /* preempt_rate_hz and preempt_mean_ms both > 0 */
     double mean_gap_ns, mean_len_ns;
 };
 
 /* Starts the preemptions of p for seed. Returns 0, or -1 when pr or p is
  * NULL. */
-int sim_preemptions_init(struct sim_preemptions *pr,
-                         const struct sim_params *p, uint64_t seed);
+int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
+                             const struct pvt_sim_params *p, uint64_t seed);
 
 /* The gap before the next preemption, then its length: call them in
  * turn, gap first (only when pr->on). */
-double sim_preemptions_gap(struct sim_preemptions *pr);
-double sim_preemptions_len(struct sim_preemptions *pr);
+double pvt_sim_preemptions_gap(struct pvt_sim_preemptions *pr);
+double pvt_sim_preemptions_len(struct pvt_sim_preemptions *pr);
 
 #endif /* PVTIMER_SIM_WORKLOAD_H */
