@@ -35,6 +35,8 @@ void pvt_options_help(const struct pvt_command_spec *spec, FILE *f)
 {
     size_t i;
 
+    if (spec == NULL || f == NULL)
+        return;
     fprintf(f, "%s\n", spec->usage);
     if (spec->about)
         fprintf(f, "%s\n", spec->about);
@@ -62,6 +64,8 @@ int pvt_options_strategies(const char *cmd, const char *arg,
     const struct pvt_ce_strategy *const *all = pvt_strategies(&count);
     char buf[256], *tok, *save = NULL;
 
+    if (cmd == NULL || arg == NULL || out == NULL)
+        return -1;
     out->n = 0;
     if (strcmp(arg, "all") == 0) {
         for (i = 0; i < count && i < PVT_OPT_STRATEGIES_MAX; i++)
@@ -222,7 +226,11 @@ bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
 {
     int a;
 
+    if (status == NULL)
+        return true;
     *status = 2;
+    if (spec == NULL || argv == NULL || (spec->opts == NULL && spec->nopts))
+        return true;
     for (a = 1; a < argc; a++) {
         const char *arg = argv[a];
         const struct pvt_option *o = NULL;

@@ -91,8 +91,8 @@ struct pvt_command_spec {
  * table's destinations. "--help" and "-h" print the help on stdout. Returns
  * true when the command must return *status now: 0 after the help, 2
  * after a message on stderr (an unknown option, a missing or malformed
- * value, one out of range, too many values). false (*status 0): parsed;
- * go on.
+ * value, one out of range, too many values; also, silently, for a NULL
+ * spec or argv). false (*status 0): parsed; go on. Any thread.
  * The destinations keep their defaults for options not given.
  */
 /* A command with options and a usage text only. */
@@ -105,13 +105,14 @@ struct pvt_command_spec {
 bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
                        char **argv, int *status);
 
-/* Prints the help generated from spec on f. */
+/* Prints the help generated from spec on f (nothing when either is
+ * NULL). */
 void pvt_options_help(const struct pvt_command_spec *spec, FILE *f);
 
 /*
  * Parses a comma-separated list of strategy names, or "all", into out.
  * Returns 0; -1 with a message on stderr naming cmd for an unknown name or
- * an empty list.
+ * an empty list (and without one for NULL arguments).
  */
 int pvt_options_strategies(const char *cmd, const char *arg,
                            struct pvt_opt_strategies *out);

@@ -27,17 +27,21 @@ int pvt_sim_workload_init(struct pvt_sim_workload *w,
 
 double pvt_sim_workload_first(struct pvt_sim_workload *w)
 {
+    if (w == NULL)
+        return -1;
     return pvt_sim_rng_exp(&w->rng, w->mean_gap_ns);
 }
 
-void pvt_sim_workload_next(struct pvt_sim_workload *w,
-                           struct pvt_sim_arrival *a)
+int pvt_sim_workload_next(struct pvt_sim_workload *w, struct pvt_sim_arrival *a)
 {
+    if (w == NULL || a == NULL)
+        return -1;
     a->delta_ns = exp(pvt_sim_rng_uniform(&w->rng, w->ln_dmin, w->ln_dmax));
     a->cancel = pvt_sim_rng_unit(&w->rng) < w->cancel_fraction;
     /* cancelled before the timer's own expiry, not at it */
     a->cancel_after_ns = pvt_sim_rng_unit(&w->rng) * 0.9 * a->delta_ns;
     a->gap_ns = pvt_sim_rng_exp(&w->rng, w->mean_gap_ns);
+    return 0;
 }
 
 static uint64_t at_least_1(double ns)
@@ -107,10 +111,14 @@ int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
 
 double pvt_sim_preemptions_gap(struct pvt_sim_preemptions *pr)
 {
+    if (pr == NULL)
+        return -1;
     return pvt_sim_rng_exp(&pr->rng, pr->mean_gap_ns);
 }
 
 double pvt_sim_preemptions_len(struct pvt_sim_preemptions *pr)
 {
+    if (pr == NULL)
+        return -1;
     return pvt_sim_rng_exp(&pr->rng, pr->mean_len_ns);
 }

@@ -43,12 +43,13 @@ int pvt_sim_workload_init(struct pvt_sim_workload *w,
                           const struct pvt_sim_params *p, uint64_t seed);
 
 /* The first arrival's time, ns from the start of the run: the first draw,
- * once, before any pvt_sim_workload_next. */
+ * once, before any pvt_sim_workload_next. -1 when w is NULL. */
 double pvt_sim_workload_first(struct pvt_sim_workload *w);
 
-/* The next arrival: four draws, in the order both backends rely on. */
-void pvt_sim_workload_next(struct pvt_sim_workload *w,
-                           struct pvt_sim_arrival *a);
+/* The next arrival into *a: four draws, in the order both backends rely
+ * on. Returns 0, or -1 when w or a is NULL. */
+int pvt_sim_workload_next(struct pvt_sim_workload *w,
+                          struct pvt_sim_arrival *a);
 
 /* One timer of the workload as a list, in integer ns. */
 struct pvt_sim_workload_item {
@@ -82,8 +83,8 @@ struct pvt_sim_preemptions {
 int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
                              const struct pvt_sim_params *p, uint64_t seed);
 
-/* The gap before the next preemption, then its length: call them in
- * turn, gap first (only when pr->on). */
+/* The gap before the next preemption, then its length, ns: call them in
+ * turn, gap first (only when pr->on). -1 when pr is NULL. */
 double pvt_sim_preemptions_gap(struct pvt_sim_preemptions *pr);
 double pvt_sim_preemptions_len(struct pvt_sim_preemptions *pr);
 

@@ -43,6 +43,8 @@ TEST_IMPL(workload_draws_in_order)
     ASSERT_EQ(pvt_sim_workload_init(NULL, &p, 1), -1);
     ASSERT_EQ(pvt_sim_workload_init(&w, NULL, 1), -1);
     ASSERT_OK(pvt_sim_workload_init(&w, &p, 5));
+    ASSERT(pvt_sim_workload_first(NULL) == -1);
+    ASSERT_EQ(pvt_sim_workload_next(&w, NULL), -1);
     /* the same draws, made here from the documented stream (1) */
     pvt_sim_rng_seed(&r, 5, 1);
     lo = log(p.delta_min_us * 1e3);
@@ -56,7 +58,7 @@ TEST_IMPL(workload_draws_in_order)
         double after = pvt_sim_rng_unit(&r) * 0.9 * delta;
         double gap = pvt_sim_rng_exp(&r, 1e9 / p.timer_rate_hz);
 
-        pvt_sim_workload_next(&w, &a);
+        ASSERT_OK(pvt_sim_workload_next(&w, &a));
         ASSERT(a.delta_ns == delta);
         ASSERT(a.cancel == cancel);
         ASSERT(a.cancel_after_ns == after);
