@@ -71,19 +71,13 @@ static int run_scenario(const struct kvm_args *a)
 {
     struct pvt_sim_params p;
     char err[256];
-    size_t k;
 
     if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }
     pvt_kvmrun_shorten(&p);
-    for (k = 0; k < a->sets.n; k++)
-        if (pvt_sim_params_set(&p, a->sets.v[k], err, sizeof(err)) < 0) {
-            fprintf(stderr, "pvtimer kvm: %s\n", err);
-            return 2;
-        }
-    if (pvt_sim_params_check(&p, err, sizeof(err)) < 0) {
+    if (pvt_sim_params_apply(&p, a->sets.v, a->sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }

@@ -72,6 +72,52 @@ static void bar_show(void *ctx, double frac)
     b->shown = true;
 }
 
+static void print_bench(const struct pvt_sim_result *r, size_t n, double dt)
+{
+    uint64_t events = 0, expiries = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        events += r[i].events;
+        expiries += r[i].guest_expiries;
+    }
+    fprintf(stderr,
+            "bench: %llu simulated events (%llu in the model, %llu "
+            "guest timer expiries) in %.3f s: %.2f million events/s\n",
+            (unsigned long long)(events + expiries), (unsigned long long)events,
+            (unsigned long long)expiries, dt,
+            (double)(events + expiries) / dt / 1e6);
+}
+
+/* What the HTML page says besides the results. */
+struct page {
+    const char *scenario;
+    uint64_t seed;
+    const struct pvt_sim_params *p;
+};
+
+/* The series as CSV (page NULL) or the HTML page, into path; 0, or -1
+ * after a message. */
+static int write_file(const char *path, const struct page *page,
+                      const struct pvt_sim_result *r, size_t n)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f) {
+        fprintf(stderr, "pvtimer sim: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (page)
+        pvt_sim_report_html(f, page->scenario, page->seed, page->p, r, n);
+    else
+        pvt_sim_report_csv(f, r, n);
+    if (fclose(f)) {
+        fprintf(stderr, "pvtimer sim: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static const char usage[] =
     "usage: pvtimer sim [--scenario NAME|FILE] [--strategy LIST|all] "
     "[--seed N]\n"
@@ -112,8 +158,8 @@ int pvt_cmd_sim(int argc, char **argv)
     const struct pvt_command_spec spec = PVT_COMMAND_SPEC("sim", usage, opts);
     struct pvt_sim_result *results;
     struct pvt_sim_params p;
+    struct page page;
     char err[512];
-    size_t i;
     int rc = 0;
 
     if (pvt_options_parse(&spec, argc, argv, &rc))
@@ -129,13 +175,7 @@ int pvt_cmd_sim(int argc, char **argv)
         fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
-    for (i = 0; i < sets.n; i++) {
-        if (pvt_sim_params_set(&p, sets.v[i], err, sizeof(err))) {
-            fprintf(stderr, "pvtimer sim: %s\n", err);
-            return 2;
-        }
-    }
-    if (pvt_sim_params_check(&p, err, sizeof(err))) {
+    if (pvt_sim_params_apply(&p, sets.v, sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
@@ -148,8 +188,6 @@ int pvt_cmd_sim(int argc, char **argv)
     {
         struct bar bar = {wall_now(), strat.n, isatty(STDERR_FILENO) != 0,
                           false};
-        double t0 = wall_now();
-        uint64_t events = 0, expiries = 0;
         int failed = pvt_sim_run_all(&p, seed, strat.s, strat.n, results,
                                      bar_show, &bar, err, sizeof(err));
 
@@ -160,54 +198,21 @@ int pvt_cmd_sim(int argc, char **argv)
             free(results);
             return 1;
         }
-        for (i = 0; i < strat.n; i++) {
-            events += results[i].events;
-            expiries += results[i].guest_expiries;
-        }
-        if (bench) {
-            double dt = wall_now() - t0;
-            fprintf(stderr,
-                    "bench: %llu simulated events (%llu in the model, %llu "
-                    "guest timer expiries) in %.3f s: %.2f million events/s\n",
-                    (unsigned long long)(events + expiries),
-                    (unsigned long long)events, (unsigned long long)expiries,
-                    dt, (double)(events + expiries) / dt / 1e6);
-        }
+        if (bench)
+            print_bench(results, strat.n, wall_now() - bar.start);
     }
 
+    page.scenario = scenario;
+    page.seed = seed;
+    page.p = &p;
     if (json)
         pvt_sim_report_json(stdout, scenario, seed, &p, results, strat.n);
     else
         pvt_sim_report_table(stdout, scenario, seed, &p, results, strat.n);
-    if (csv_path) {
-        FILE *f = fopen(csv_path, "w");
-        if (!f) {
-            fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path, strerror(errno));
-            rc = 1;
-        } else {
-            pvt_sim_report_csv(f, results, strat.n);
-            if (fclose(f)) {
-                fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path,
-                        strerror(errno));
-                rc = 1;
-            }
-        }
-    }
-    if (report_path) {
-        FILE *f = fopen(report_path, "w");
-        if (!f) {
-            fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
-                    strerror(errno));
-            rc = 1;
-        } else {
-            pvt_sim_report_html(f, scenario, seed, &p, results, strat.n);
-            if (fclose(f)) {
-                fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
-                        strerror(errno));
-                rc = 1;
-            }
-        }
-    }
+    if (csv_path && write_file(csv_path, NULL, results, strat.n) < 0)
+        rc = 1;
+    if (report_path && write_file(report_path, &page, results, strat.n) < 0)
+        rc = 1;
     free(results);
     return rc;
 }

@@ -316,6 +316,21 @@ int pvt_sim_params_scenario(struct pvt_sim_params *p, const char *name,
     return 0;
 }
 
+int pvt_sim_params_apply(struct pvt_sim_params *p, const char *const *sets,
+                         size_t n, char *err, size_t errlen)
+{
+    size_t i;
+
+    if (p == NULL || (sets == NULL && n > 0)) {
+        snprintf(err, errlen, "no parameters to set");
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        if (pvt_sim_params_set(p, sets[i], err, errlen))
+            return -1;
+    return pvt_sim_params_check(p, err, errlen);
+}
+
 int pvt_sim_params_resolve(struct pvt_sim_params *p, const char *name_or_file,
                            char *err, size_t errlen)
 {

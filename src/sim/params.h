@@ -120,6 +120,15 @@ int pvt_sim_params_load_file(struct pvt_sim_params *p, const char *path,
 int pvt_sim_params_resolve(struct pvt_sim_params *p, const char *name_or_file,
                            char *err, size_t errlen);
 
+/*
+ * Applies the "key=value" overrides sets[0 .. n) in order, then checks the
+ * result (pvt_sim_params_check): what a command does with its --set
+ * options. Returns 0; -1 with the first problem in err (NULL p, or sets
+ * NULL with n > 0).
+ */
+int pvt_sim_params_apply(struct pvt_sim_params *p, const char *const *sets,
+                         size_t n, char *err, size_t errlen);
+
 /* Check relations between parameters (boot before the end, ...). */
 int pvt_sim_params_check(const struct pvt_sim_params *p, char *err,
                          size_t errlen);
