@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -242,29 +243,26 @@ int pvt_bench_clock(int argc, char **argv)
     double base;
     size_t i, nstrat;
     const struct pvt_ce_strategy *const *all = pvt_strategies(&nstrat);
-    int rc, a;
+    int rc;
+    const struct pvt_option opts[] = {
+        PVT_OPT_JSON(&json),
+    };
+    static const char usage[] =
+        "usage: pvtimer bench clock [--json]\n\n"
+        "ns per guest clock read (TSC clocksource through the "
+        "timekeeper, pvclock\nreader) and per device programming "
+        "for each strategy, beside\nclock_gettime(CLOCK_MONOTONIC) "
+        "measured in the same process (ratio column).";
+    const struct pvt_command_spec spec =
+        PVT_COMMAND_SPEC("bench clock", usage, opts);
     struct row {
         char name[48];
         double ns;
     } rows[16];
     size_t nrows = 0;
 
-    for (a = 1; a < argc; a++) {
-        if (strcmp(argv[a], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[a], "--help") == 0) {
-            printf("usage: pvtimer bench clock [--json]\n\n"
-                   "ns per guest clock read (TSC clocksource through the "
-                   "timekeeper, pvclock\nreader) and per device programming "
-                   "for each strategy, beside\nclock_gettime(CLOCK_MONOTONIC) "
-                   "measured in the same process (ratio column).\n");
-            return 0;
-        } else {
-            fprintf(stderr, "pvtimer bench clock: unknown option '%s'\n",
-                    argv[a]);
-            return 2;
-        }
-    }
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
     rc = setup(&c);
     if (rc) {
         fprintf(stderr, "pvtimer bench clock: setup failed: %s\n",

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
 
 #define INTERVAL_NS 1000000000.0
@@ -158,43 +159,29 @@ static void run_stream(uint64_t *seed, size_t jx, struct errs *e)
 int pvt_bench_drift(int argc, char **argv)
 {
     struct errs *e;
-    unsigned int streams = 200, k;
+    unsigned int streams, k;
     bool json = false;
     uint64_t seed = 0x64726966747331ull;
     size_t jx, c;
-    int a;
+    unsigned long nstreams = 200;
+    const struct pvt_option opts[] = {
+        PVT_OPT_RANGE("--streams", PVT_OPT_COUNT, &nstreams, "N",
+                      "synthetic streams (default 200)", 1, 100000),
+        PVT_OPT_JSON(&json),
+    };
+    static const char usage[] =
+        "usage: pvtimer bench drift [--streams N] [--json]\n\n"
+        "Frequency error (RMS over N synthetic streams, default "
+        "200) after 2 to 256\nsamples: pvtimer's estimator "
+        "(linreg), a PI servo with linuxptp's default\ngains, "
+        "and two-point differencing of the last two samples.";
+    const struct pvt_command_spec spec =
+        PVT_COMMAND_SPEC("bench drift", usage, opts);
+    int rc;
 
-    for (a = 1; a < argc; a++) {
-        if (strcmp(argv[a], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[a], "--streams") == 0) {
-            char *end;
-            unsigned long v;
-            if (a + 1 >= argc) {
-                fprintf(stderr, "pvtimer bench drift: --streams needs a "
-                                "number\n");
-                return 2;
-            }
-            v = strtoul(argv[++a], &end, 10);
-            if (*end || v < 1 || v > 100000) {
-                fprintf(stderr,
-                        "pvtimer bench drift: --streams takes 1 to 100000\n");
-                return 2;
-            }
-            streams = (unsigned int)v;
-        } else if (strcmp(argv[a], "--help") == 0) {
-            printf("usage: pvtimer bench drift [--streams N] [--json]\n\n"
-                   "Frequency error (RMS over N synthetic streams, default "
-                   "200) after 2 to 256\nsamples: pvtimer's estimator "
-                   "(linreg), a PI servo with linuxptp's default\ngains, "
-                   "and two-point differencing of the last two samples.\n");
-            return 0;
-        } else {
-            fprintf(stderr, "pvtimer bench drift: unknown option '%s'\n",
-                    argv[a]);
-            return 2;
-        }
-    }
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    streams = (unsigned int)nstreams;
     e = calloc(1, sizeof(*e));
     if (!e) {
         fprintf(stderr, "pvtimer bench drift: out of memory\n");

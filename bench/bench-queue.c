@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
 #include "pvtimer/timerqueue.h"
 
@@ -532,62 +533,35 @@ static void print_json(const struct row *rows, size_t nrows)
     printf("]}\n");
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: pvtimer bench queue [--json] [--max N]\n\n"
-            "ns per arm, cancel and expire of the timer queue (pvt_tq, a "
-            "pairing heap)\nat 10^3, 10^4, ... live timers up to N "
-            "(default %u; %u .. %u),\nbeside a plain binary min-heap "
-            "measured in the same process on the same\nworkload: "
-            "deadlines log-uniform over 10 us .. 4 s, %u random cancels per "
-            "run\n(the heap has to search for each), then expiry of every "
-            "timer at once.\n",
-            DEFAULT_MAX, MIN_TIMERS, LIMIT_MAX, CANCELS);
-}
-
-static int parse_max(const char *s, size_t *max)
-{
-    char *end;
-    unsigned long long v;
-
-    if (!s || *s < '0' || *s > '9')
-        return -1;
-    v = strtoull(s, &end, 10);
-    if (*end || v < MIN_TIMERS || v > LIMIT_MAX)
-        return -1;
-    *max = (size_t)v;
-    return 0;
-}
-
 int pvt_bench_queue(int argc, char **argv)
 {
     struct row rows[8];
-    size_t max = DEFAULT_MAX, n, nrows = 0;
+    size_t max, n, nrows = 0;
+    unsigned long lmax = DEFAULT_MAX;
     bool json = false;
-    int a, rc;
+    char about[512];
+    const struct pvt_option opts[] = {
+        PVT_OPT_JSON(&json),
+        PVT_OPT_RANGE("--max", PVT_OPT_COUNT, &lmax, "N",
+                      "the most live timers measured", MIN_TIMERS, LIMIT_MAX),
+    };
+    const struct pvt_command_spec spec =
+        PVT_COMMAND_SPEC("bench queue", about, opts);
+    int rc;
 
-    for (a = 1; a < argc; a++) {
-        if (strcmp(argv[a], "--json") == 0) {
-            json = true;
-        } else if (strcmp(argv[a], "--max") == 0) {
-            if (parse_max(a + 1 < argc ? argv[++a] : NULL, &max)) {
-                fprintf(stderr,
-                        "pvtimer bench queue: --max needs a timer count "
-                        "from %u to %u\n",
-                        MIN_TIMERS, LIMIT_MAX);
-                return 2;
-            }
-        } else if (strcmp(argv[a], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "pvtimer bench queue: unknown option '%s'\n",
-                    argv[a]);
-            usage(stderr);
-            return 2;
-        }
-    }
+    snprintf(about, sizeof(about),
+             "usage: pvtimer bench queue [--json] [--max N]\n\n"
+             "ns per arm, cancel and expire of the timer queue (pvt_tq, a "
+             "pairing heap)\nat 10^3, 10^4, ... live timers up to N "
+             "(default %u; %u .. %u),\nbeside a plain binary min-heap "
+             "measured in the same process on the same\nworkload: "
+             "deadlines log-uniform over 10 us .. 4 s, %u random cancels per "
+             "run\n(the heap has to search for each), then expiry of every "
+             "timer at once.",
+             DEFAULT_MAX, MIN_TIMERS, LIMIT_MAX, CANCELS);
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    max = (size_t)lmax;
 
     if (!json)
         print_header(max);

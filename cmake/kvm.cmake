@@ -98,9 +98,13 @@ add_custom_command(
   COMMENT "Linking the guest kernel pvtimer-guest.elf")
 add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
+# ---------------------------------------------------------------- runs
+target_sources(pvtimer_kvmrun PRIVATE src/kvmrun/scenario.c
+                                      src/kvmrun/faults.c)
+target_link_libraries(pvtimer_kvmrun PUBLIC pvtimer_vmm pvtimer_vmm_exp)
+
 # ---------------------------------------------------------------- tool
-target_sources(pvtimer PRIVATE tools/kvm-scenario.c)
-target_link_libraries(pvtimer PRIVATE pvtimer_vmm_exp)
+target_link_libraries(pvtimer PRIVATE pvtimer_vmm pvtimer_vmm_exp)
 target_compile_definitions(pvtimer PRIVATE PVT_HAVE_KVM=1
   PVT_GUEST_DEFAULT_PATH="${PVT_GUEST_IMAGE}")
 add_dependencies(pvtimer pvtimer-guest)

@@ -279,13 +279,22 @@
     X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)                   \
     X(sim_compensated_seed_boot, PVT_TEST_HOST, 120000)                        \
     X(sim_compensated_steady_drift, PVT_TEST_HOST, 120000)                     \
-    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)
+    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                 \
+    X(workload_draws_in_order, PVT_TEST_HOST, 0)                               \
+    X(workload_list_as_the_guest_gets_it, PVT_TEST_HOST, 60000)                \
+    X(workload_preemptions_stream, PVT_TEST_HOST, 0)                           \
+    X(sim_run_all_equals_each_alone, PVT_TEST_HOST, 120000)                    \
+    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
     X(tool_strategies, PVT_TEST_HOST, 0)                                       \
     X(tool_bench_args, PVT_TEST_HOST, 0)                                       \
-    X(tool_drift, PVT_TEST_HOST, 30000)
+    X(tool_drift, PVT_TEST_HOST, 30000)                                        \
+    X(tool_options_alike_in_every_command, PVT_TEST_HOST, 30000)               \
+    X(options_values_and_units, PVT_TEST_HOST, 0)                              \
+    X(options_refusals, PVT_TEST_HOST, 0)                                      \
+    X(options_operands_strategies_help, PVT_TEST_HOST, 0)
 
 #define PVT_TESTS_KVM_HOST(X)                                                  \
     X(kvm_selftest, PVT_TEST_HOST, 120000)                                     \

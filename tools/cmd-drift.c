@@ -18,6 +18,7 @@
 
 #include "commands.h"
 #include "drift-report.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -28,7 +29,8 @@
 #define HAVE_TSC 0
 #endif
 
-#define BRACKETS 5 /* tries per sample, as phc2sys's default */
+#define BRACKETS      5   /* tries per sample, as phc2sys's default */
+#define BRACKETS_TEXT "5" /* the same, for the help */
 
 struct clock {
     const char *name;
@@ -187,149 +189,26 @@ static const struct clock *find_clock(const char *name)
     return NULL;
 }
 
-static void usage(FILE *f)
-{
-    size_t i;
-
-    fprintf(f,
-            "usage: pvtimer drift --a CLOCK --b CLOCK [--duration S] "
-            "[--interval MS] [--json]\n"
-            "       pvtimer drift --kvm [--tsc-error-ppm P] [--duration S] "
-            "[--interval MS] [--json]\n\n"
-            "Measures clock B against clock A with pvtimer's drift "
-            "estimator: every interval\n%d (A, B, A) readings, the "
-            "narrowest kept and B paired with its midpoint.\nPrints, per "
-            "update and as a summary, the offset B - A (from the fit), B's\n"
-            "frequency against A in ppm, the bracket's width and the "
-            "estimator's state\n(unlocked, step, locked, stable).\n\n"
-            "  --a CLOCK, --b CLOCK  ",
-            BRACKETS);
-    for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++)
-        fprintf(f, "%s%s", i ? ", " : "", clocks[i].name);
-    fprintf(f, "\n                        (the CLOCK_ prefix and case are "
-               "optional)\n"
-               "  --duration S          how long to measure (default 10)\n"
-               "  --interval MS         between samples (default 100)\n"
-               "  --json                one JSON object on stdout\n"
-               "  --kvm                 inside the KVM guest: its TSC "
-               "clocksource (A) against\n"
-               "                        kvmclock (B); exit 77 without KVM\n"
-               "  --tsc-error-ppm P     with --kvm: the guest calibrates its "
-               "TSC P ppm wrong\n");
-}
-
 static double ppm_of(const struct pvt_drift_estimate *e)
 {
-    return drift_ppm_of_q48(e->slope_q48);
+    return pvt_drift_report_ppm(e->slope_q48);
 }
 
-int pvt_cmd_drift(int argc, char **argv)
+/* B against A for duration s, a sample every interval_ms; the exit
+ * status. */
+static int measure(const struct clock *ca, const struct clock *cb,
+                   double duration, double interval_ms, bool json)
 {
-    const struct clock *ca = NULL, *cb = NULL;
-    double duration = 10, interval_ms = 100;
-    bool json = false;
     struct tsc_clock tsc = {0};
     struct reader ra, rb;
     struct pvt_drift d;
     struct pvt_drift_config cfg;
     struct pvt_drift_estimate est = {0};
-    struct drift_update *ups;
-    struct drift_final fin;
+    struct pvt_drift_update *ups;
+    struct pvt_drift_final fin;
     size_t n = 0, max_updates;
     double start;
-    bool kvm = false;
-    double tsc_cal_ppm = 0;
-    int a;
 
-    for (a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        const char *val = a + 1 < argc ? argv[a + 1] : NULL;
-        char *end;
-
-        if (strcmp(arg, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--json") == 0) {
-            json = true;
-            continue;
-        } else if (strcmp(arg, "--kvm") == 0) {
-            kvm = true;
-            continue;
-        }
-        if (strcmp(arg, "--a") != 0 && strcmp(arg, "--b") != 0 &&
-            strcmp(arg, "--duration") != 0 && strcmp(arg, "--interval") != 0 &&
-            strcmp(arg, "--tsc-error-ppm") != 0) {
-            fprintf(stderr, "pvtimer drift: unknown option '%s'\n", arg);
-            return 2;
-        }
-        if (!val) {
-            fprintf(stderr, "pvtimer drift: %s needs a value\n", arg);
-            return 2;
-        }
-        a++;
-        if (strcmp(arg, "--a") == 0 || strcmp(arg, "--b") == 0) {
-            const struct clock *c = find_clock(val);
-            if (!c) {
-                fprintf(stderr,
-                        "pvtimer drift: unknown clock '%s' (pvtimer drift "
-                        "--help lists them)\n",
-                        val);
-                return 2;
-            }
-            if (arg[2] == 'a')
-                ca = c;
-            else
-                cb = c;
-        } else {
-            double v;
-            errno = 0;
-            v = strtod(val, &end);
-            if (errno || end == val || *end || !isfinite(v)) {
-                fprintf(stderr, "pvtimer drift: %s takes a number, not '%s'\n",
-                        arg, val);
-                return 2;
-            }
-            if (strcmp(arg, "--tsc-error-ppm") == 0) {
-                if (v <= -100000 || v >= 100000) {
-                    fprintf(stderr, "pvtimer drift: --tsc-error-ppm takes "
-                                    "(-100000, 100000)\n");
-                    return 2;
-                }
-                tsc_cal_ppm = v;
-            } else if (strcmp(arg, "--duration") == 0) {
-                if (v <= 0 || v > 86400) {
-                    fprintf(stderr, "pvtimer drift: --duration takes (0, "
-                                    "86400] seconds\n");
-                    return 2;
-                }
-                duration = v;
-            } else {
-                if (v < 1 || v > 60000) {
-                    fprintf(stderr, "pvtimer drift: --interval takes 1 to "
-                                    "60000 ms\n");
-                    return 2;
-                }
-                interval_ms = v;
-            }
-        }
-    }
-    if (kvm) {
-        if (ca || cb) {
-            fprintf(stderr, "pvtimer drift: --kvm measures the guest's TSC "
-                            "against kvmclock: no --a or --b\n");
-            return 2;
-        }
-        return pvt_kvm_drift(duration, interval_ms, tsc_cal_ppm, json);
-    }
-    if (tsc_cal_ppm != 0) {
-        fprintf(stderr, "pvtimer drift: --tsc-error-ppm goes with --kvm\n");
-        return 2;
-    }
-    if (!ca || !cb) {
-        fprintf(stderr, "pvtimer drift: --a and --b are required\n");
-        usage(stderr);
-        return 2;
-    }
     if (ca->id == (clockid_t)-1 || cb->id == (clockid_t)-1) {
         int rc = tsc_setup(&tsc);
         if (rc) {
@@ -360,8 +239,8 @@ int pvt_cmd_drift(int argc, char **argv)
         if (tsc.how)
             snprintf(note, sizeof(note), "TSC at %llu Hz, from %s",
                      (unsigned long long)tsc.hz, tsc.how);
-        drift_print_header(ca->name, cb->name, interval_ms, duration,
-                           tsc.how ? note : NULL);
+        pvt_drift_report_header(ca->name, cb->name, interval_ms, duration,
+                                tsc.how ? note : NULL);
     }
 
     start = (double)clock_ns(CLOCK_MONOTONIC) / 1e9;
@@ -378,7 +257,7 @@ int pvt_cmd_drift(int argc, char **argv)
                               &s) == 0) {
             st = pvt_drift_feed(&d, &s);
             pvt_drift_get(&d, &est);
-            ups[n] = (struct drift_update){
+            ups[n] = (struct pvt_drift_update){
                 .t_s = now,
                 .offset_ns = est.offset_ns,
                 .freq_ppm = ppm_of(&est),
@@ -386,7 +265,7 @@ int pvt_cmd_drift(int argc, char **argv)
                 .state = st >= 0 ? (enum pvt_drift_state)st : est.state,
             };
             if (!json)
-                drift_print_update(&ups[n]);
+                pvt_drift_report_update(&ups[n]);
             n++;
         }
         next = (double)n * interval_ms / 1000;
@@ -399,7 +278,7 @@ int pvt_cmd_drift(int argc, char **argv)
         }
     }
 
-    fin = (struct drift_final){
+    fin = (struct pvt_drift_final){
         .offset_ns = est.offset_ns,
         .freq_ppm = ppm_of(&est),
         .state = est.state,
@@ -407,11 +286,88 @@ int pvt_cmd_drift(int argc, char **argv)
         .steps = est.steps,
         .dropped = est.dropped,
     };
-    if (drift_print_summary(json, ca->name, cb->name, ups, n, &fin) < 0) {
+    if (pvt_drift_report_summary(json, ca->name, cb->name, ups, n, &fin) < 0) {
         free(ups);
         fprintf(stderr, "pvtimer drift: out of memory\n");
         return 1;
     }
     free(ups);
     return 0;
+}
+
+static const char usage[] =
+    "usage: pvtimer drift --a CLOCK --b CLOCK [--duration S] "
+    "[--interval MS] [--json]\n"
+    "       pvtimer drift --kvm [--tsc-error-ppm P] [--duration S] "
+    "[--interval MS] [--json]\n\n"
+    "Measures clock B against clock A with pvtimer's drift estimator: every "
+    "interval\n" BRACKETS_TEXT " (A, B, A) readings, the narrowest kept and "
+    "B paired with its midpoint.\nPrints, per update and as a summary, the "
+    "offset B - A (from the fit), B's\nfrequency against A in ppm, the "
+    "bracket's width and the estimator's state\n(unlocked, step, locked, "
+    "stable).";
+
+int pvt_cmd_drift(int argc, char **argv)
+{
+    const char *name_a = NULL, *name_b = NULL;
+    const struct clock *ca = NULL, *cb = NULL;
+    double duration = 10, interval_ms = 100;
+    bool json = false, kvm = false;
+    size_t i;
+    double tsc_cal_ppm = 0;
+    char clocks_help[256];
+    const struct pvt_option opts[] = {
+        PVT_OPT("--a", PVT_OPT_STRING, &name_a, "CLOCK", clocks_help),
+        PVT_OPT("--b", PVT_OPT_STRING, &name_b, "CLOCK",
+                "clock B, measured against A (the same names)"),
+        PVT_OPT_TIME("--duration", &duration, "S",
+                     "how long to measure (default 10 s; units: 500ms, 2m)", 0,
+                     true, 86400, "s"),
+        PVT_OPT_TIME("--interval", &interval_ms, "MS",
+                     "between samples (default 100 ms; units: 1s)", 1, false,
+                     60000, "ms"),
+        PVT_OPT_JSON(&json),
+        PVT_OPT("--kvm", PVT_OPT_FLAG, &kvm, NULL,
+                "inside the KVM guest: its TSC clocksource (A) against\n"
+                "kvmclock (B); exit 77 without KVM"),
+        PVT_OPT_OPEN("--tsc-error-ppm", PVT_OPT_NUMBER, &tsc_cal_ppm, "P",
+                     "with --kvm: the guest calibrates its TSC P ppm wrong",
+                     -100000, 100000),
+    };
+    const struct pvt_command_spec spec = PVT_COMMAND_SPEC("drift", usage, opts);
+    int rc, len = 0;
+
+    for (i = 0; i < PVT_ARRAY_SIZE(clocks); i++)
+        len += snprintf(clocks_help + len, sizeof(clocks_help) - (size_t)len,
+                        "%s%s", i ? ", " : "clock A: ", clocks[i].name);
+    snprintf(clocks_help + len, sizeof(clocks_help) - (size_t)len,
+             "\n(the CLOCK_ prefix and case are optional)");
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    if ((name_a && (ca = find_clock(name_a)) == NULL) ||
+        (name_b && (cb = find_clock(name_b)) == NULL)) {
+        fprintf(stderr,
+                "pvtimer drift: unknown clock '%s' (pvtimer drift --help "
+                "lists them)\n",
+                ca == NULL && name_a ? name_a : name_b);
+        return 2;
+    }
+    if (kvm) {
+        if (ca || cb) {
+            fprintf(stderr, "pvtimer drift: --kvm measures the guest's TSC "
+                            "against kvmclock: no --a or --b\n");
+            return 2;
+        }
+        return pvt_kvm_drift(duration, interval_ms, tsc_cal_ppm, json);
+    }
+    if (tsc_cal_ppm != 0) {
+        fprintf(stderr, "pvtimer drift: --tsc-error-ppm goes with --kvm\n");
+        return 2;
+    }
+    if (!ca || !cb) {
+        fprintf(stderr, "pvtimer drift: --a and --b are required (try "
+                        "pvtimer drift --help)\n");
+        return 2;
+    }
+    return measure(ca, cb, duration, interval_ms, json);
 }

@@ -1,12 +1,7 @@
 /*
- * `pvtimer kvm`: run the guest kernel under the project's own KVM monitor.
- *
- *   pvtimer kvm --scenario NAME|FILE [--strategy LIST|all] [--seed N]
- *               [--set key=value ...] [--json] [--report FILE.html]
- *               [--load N]
- *   pvtimer kvm --selftest [PATTERN...]
- *   pvtimer kvm --cmdline STR
- *   (each also takes --guest PATH, --mem MiB, --timeout S)
+ * `pvtimer kvm`: run the guest kernel under the project's own KVM monitor:
+ * a simulator scenario for real (src/kvmrun), the core's tests inside the
+ * guest, or a command line of the user's.
  *
  * A scenario's console messages go to stderr; with --selftest and
  * --cmdline the guest's console goes to stdout. Exit status: 0 when the
@@ -18,7 +13,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,18 +21,14 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "kvmrun/kvmrun.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
-#include "sim/params.h"
 
 #ifdef PVT_HAVE_KVM
 #include "exp.h"
-#include "kvm-scenario.h"
 #include "vmm.h"
 #endif
-
-/* exit status for "KVM is not available here" (automake's "skipped") */
-#define EXIT_NO_KVM 77
-#define MAX_SETS    64
 
 #define DEFAULT_MEM_MIB   64u
 #define DEFAULT_TIMEOUT_S 60u
@@ -46,108 +36,31 @@
 /* "selftest" and its patterns; the guest reads at most 255 bytes. */
 #define SELFTEST_CMDLINE_MAX 240u
 
-/*
- * A scenario's times, shortened for a real run (the guest runs them in
- * real time, once per strategy): caps applied to the scenario before the
- * user's --set values.
- */
-#define KVM_BOOT_S      2.0
-#define KVM_DURATION_S  8.0
-#define KVM_DRAIN_S     1.0
-#define KVM_DELTA_MAX_S 1.0
-#define KVM_RATE_HZ     150.0
-#define KVM_HZ          100.0
+/* What the command line asks for. */
+struct kvm_args {
+    const char *scenario, *cmdline, *report, *guest;
+    struct pvt_opt_strategies strat;
+    struct pvt_opt_list sets, patterns;
+    uint64_t seed;
+    unsigned long mem_mib, load;
+    double timeout_s; /* < 0: not given */
+    bool json, selftest;
+};
 
-static void usage(FILE *f)
+#ifndef PVT_HAVE_KVM
+static int no_kvm(void)
 {
-    fprintf(
-        f,
-        "usage: pvtimer kvm --scenario NAME|FILE [--strategy LIST|all] "
-        "[--seed N]\n"
-        "                   [--set key=value ...] [--json] [--report "
-        "FILE.html] [--load N]\n"
-        "       pvtimer kvm --selftest [PATTERN...]\n"
-        "       pvtimer kvm --cmdline STR\n"
-        "       (each also takes --guest PATH, --mem MiB, --timeout S)\n\n"
-        "Runs the guest kernel under pvtimer's KVM monitor.\n"
-        "  --scenario NAME|FILE  a simulator scenario (pvtimer sim --list), "
-        "run for real:\n"
-        "                        one VM per strategy, the table (or JSON) "
-        "with the\n"
-        "                        baselines measured in the same run. Its "
-        "times are\n"
-        "                        shortened for a real run (boot <= %g s, "
-        "run <= %g s,\n"
-        "                        drain <= %g s, timers <= %g s, <= %g/s, "
-        "hz <= %g);\n"
-        "                        --set overrides\n"
-        "  --strategy LIST       comma-separated strategy names, or all "
-        "(default)\n"
-        "  --seed N              workload and preemption seed (default 1)\n"
-        "  --set key=value       override a parameter (as pvtimer sim)\n"
-        "  --json                JSON in the simulator's schema, \"backend\": "
-        "\"kvm\"\n"
-        "  --report FILE.html    the simulator's HTML report\n"
-        "  --load N              N busy host processes during the runs\n"
-        "  --selftest            run the core's unit tests inside the guest "
-        "(those whose\n"
-        "                        name contains a PATTERN, when given, and "
-        "no -PATTERN)\n"
-        "  --cmdline STR         hand STR to the guest as its command "
-        "line\n"
-        "  --guest PATH          guest image (default: $PVT_GUEST_PATH, "
-        "else the built one)\n"
-        "  --mem MiB             guest RAM (default %u)\n"
-        "  --timeout S           stop a guest still running after S "
-        "seconds (default %u,\n"
-        "                        0: never; per VM)\n"
-        "Exit status: 0 ok, 1 a run failed, 2 bad usage, 77 KVM is not "
-        "available.\n",
-        KVM_BOOT_S, KVM_DURATION_S, KVM_DRAIN_S, KVM_DELTA_MAX_S, KVM_RATE_HZ,
-        KVM_HZ, DEFAULT_MEM_MIB, DEFAULT_TIMEOUT_S);
+    fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
+                    "KVM monitor (x86-64 Linux only)\n");
+    return PVT_KVMRUN_NO_KVM;
 }
-
-static void shorten(struct sim_params *p)
-{
-    double scale =
-        p->duration_s > KVM_DURATION_S ? KVM_DURATION_S / p->duration_s : 1.0;
-
-    if (p->migrate_at_s >= 0)
-        p->migrate_at_s *= scale;
-    p->boot_s = fmin(p->boot_s, KVM_BOOT_S);
-    p->duration_s = fmin(p->duration_s, KVM_DURATION_S);
-    p->drain_s = fmin(p->drain_s, KVM_DRAIN_S);
-    p->delta_max_s = fmin(p->delta_max_s, KVM_DELTA_MAX_S);
-    if (p->delta_min_us * 1e3 > p->delta_max_s * 1e9)
-        p->delta_min_us = p->delta_max_s * 1e6 / 10;
-    p->timer_rate_hz = fmin(p->timer_rate_hz, KVM_RATE_HZ);
-    p->hz = fmin(p->hz, KVM_HZ);
-}
-
-/* Parses a decimal unsigned number in [min, max]. */
-static int parse_uint(const char *s, unsigned long min, unsigned long max,
-                      unsigned long *out)
-{
-    char *end;
-    unsigned long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoul(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
+#endif
 
 /* A selftest pattern: a test-name fragment, optionally after a '-' (which
  * drops the tests it names); nothing else, so the guest can split the
  * command line on spaces. */
 static int is_pattern(const char *v)
 {
-    if (v == NULL)
-        return 0;
     if (*v == '-')
         v++;
     return *v &&
@@ -155,252 +68,223 @@ static int is_pattern(const char *v)
 }
 
 /* --scenario: parameters as pvtimer sim takes them, shortened, then run. */
-static int run_scenario(const char *scenario, const char *strategy_list,
-                        const char *const *sets, size_t nsets,
-                        unsigned long long seed, bool json, const char *report,
-                        const char *guest, unsigned long mem_mib,
-                        unsigned long timeout_s, unsigned long load)
+static int run_scenario(const struct kvm_args *a)
 {
-    const struct pvt_ce_strategy *strategies[16];
-    struct sim_params p;
-    size_t nstrat = 0, k;
+    struct pvt_sim_params p;
     char err[256];
-    const char *name = scenario;
 
-    if (sim_params_scenario(&p, scenario, err, sizeof(err)) < 0) {
-        if (access(scenario, R_OK) != 0) {
-            fprintf(stderr,
-                    "pvtimer kvm: unknown scenario '%s' (pvtimer sim --list "
-                    "lists them)\n",
-                    scenario);
-            return 2;
-        }
-        sim_params_default(&p);
-        if (sim_params_load_file(&p, scenario, err, sizeof(err)) < 0) {
-            fprintf(stderr, "pvtimer kvm: %s\n", err);
-            return 2;
-        }
-    }
-    shorten(&p);
-    for (k = 0; k < nsets; k++)
-        if (sim_params_set(&p, sets[k], err, sizeof(err)) < 0) {
-            fprintf(stderr, "pvtimer kvm: %s\n", err);
-            return 2;
-        }
-    if (sim_params_check(&p, err, sizeof(err)) < 0) {
+    if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }
-    if (pvt_parse_strategies("kvm", strategy_list, strategies, &nstrat) < 0)
+    pvt_kvmrun_shorten(&p);
+    if (pvt_sim_params_apply(&p, a->sets.v, a->sets.n, err, sizeof(err))) {
+        fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
+    }
 #ifndef PVT_HAVE_KVM
-    (void)seed;
-    (void)json;
-    (void)report;
-    (void)guest;
-    (void)mem_mib;
-    (void)timeout_s;
-    (void)load;
-    (void)name;
-    fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
-                    "KVM monitor (x86-64 Linux only)\n");
-    return EXIT_NO_KVM;
+    return no_kvm();
 #else
     {
-        struct kvm_scenario_opts o;
+        struct pvt_kvmrun_opts o;
         double run_s = p.boot_s + p.duration_s + p.drain_s;
 
         memset(&o, 0, sizeof(o));
-        o.scenario = name;
+        o.scenario = a->scenario;
         o.params = &p;
-        o.seed = seed;
-        o.strategies = strategies;
-        o.nstrategies = nstrat;
-        o.guest = guest && *guest ? guest : PVT_GUEST_DEFAULT_PATH;
-        o.mem_bytes = (uint64_t)mem_mib << 20;
+        o.seed = a->seed;
+        o.strategies = a->strat.s;
+        o.nstrategies = a->strat.n;
+        o.guest = a->guest;
+        o.mem_bytes = (uint64_t)a->mem_mib << 20;
         /* the default watchdog grows with the run */
-        o.timeout_s = timeout_s == DEFAULT_TIMEOUT_S
+        o.timeout_s = a->timeout_s < 0
                           ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s)
-                          : (unsigned int)timeout_s;
-        o.load_processes = (unsigned int)load;
+                          : (unsigned int)ceil(a->timeout_s);
+        o.load_processes = (unsigned int)a->load;
         o.console_fd = STDERR_FILENO;
-        o.json = json;
+        o.json = a->json;
         o.progress = isatty(STDERR_FILENO);
-        o.report = report;
+        o.report = a->report;
         o.kvm_path = getenv("PVT_KVM_DEVICE");
-        return pvt_kvm_scenario(&o);
+        return pvt_kvmrun_scenario(&o);
     }
 #endif
 }
 
+/* --selftest and --cmdline: one VM, its console on stdout. */
+static int run_cmdline(const struct kvm_args *a, const char *cmdline)
+{
+#ifndef PVT_HAVE_KVM
+    (void)a;
+    (void)cmdline;
+    return no_kvm();
+#else
+    struct pvt_vmm_config cfg;
+    /* the experiment's calls served, their results dropped */
+    struct pvt_exp_server exp = {0};
+    struct pvt_vmm_hypercall hc[PVT_EXP_SERVER_HYPERCALLS];
+    struct pvt_vmm vm;
+    int rc = 1;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.guest_path = a->guest;
+    cfg.mem_size = (uint64_t)a->mem_mib << 20;
+    cfg.timeout_s =
+        a->timeout_s < 0 ? DEFAULT_TIMEOUT_S : (unsigned int)ceil(a->timeout_s);
+    cfg.cmdline = cmdline;
+    cfg.console_fd = STDOUT_FILENO;
+    cfg.kvm_path = getenv("PVT_KVM_DEVICE");
+    cfg.hypercalls = hc;
+    cfg.hypercall_count =
+        pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
+    fflush(stdout);
+
+    if (pvt_vmm_init(&vm, &cfg) < 0 || pvt_vmm_elf_load(&vm) < 0 ||
+        pvt_vmm_kvm_setup(&vm) < 0 || pvt_vmm_run(&vm) < 0) {
+        fprintf(stderr, "pvtimer kvm: %s\n", vm.err);
+        if (vm.kvm_unavailable)
+            rc = PVT_KVMRUN_NO_KVM;
+        goto out;
+    }
+    if (vm.guest_status != 0) {
+        fprintf(stderr, "pvtimer kvm: the guest exited with status %d\n",
+                vm.guest_status);
+        goto out;
+    }
+    rc = 0;
+out:
+    pvt_vmm_destroy(&vm);
+    return rc;
+#endif
+}
+
+/* "selftest PATTERN..." into buf; -1 after a message. */
+static int selftest_cmdline(const struct kvm_args *a, char *buf, size_t len)
+{
+    size_t k, used;
+
+    snprintf(buf, len, "selftest");
+    used = strlen(buf);
+    for (k = 0; k < a->patterns.n; k++) {
+        const char *v = a->patterns.v[k];
+
+        if (!is_pattern(v)) {
+            fprintf(stderr,
+                    "pvtimer kvm: '%s' is no test-name pattern (letters, "
+                    "digits, _; a leading - drops)\n",
+                    v);
+            return -1;
+        }
+        if (used + 1 + strlen(v) >= len) {
+            fprintf(stderr, "pvtimer kvm: too many patterns\n");
+            return -1;
+        }
+        used += (size_t)snprintf(buf + used, len - used, " %s", v);
+    }
+    return 0;
+}
+
+static const char usage[] =
+    "usage: pvtimer kvm --scenario NAME|FILE [--strategy LIST|all] "
+    "[--seed N]\n"
+    "                   [--set key=value ...] [--json] [--report FILE.html] "
+    "[--load N]\n"
+    "       pvtimer kvm --selftest [PATTERN...]\n"
+    "       pvtimer kvm --cmdline STR\n"
+    "       (each also takes --guest PATH, --mem MiB, --timeout S)\n\n"
+    "Runs the guest kernel under pvtimer's KVM monitor.";
+
 /* Contract in commands.h. */
 int pvt_cmd_kvm(int argc, char **argv)
 {
-    char selftest[SELFTEST_CMDLINE_MAX];
-    const char *guest = NULL;
-    const char *cmdline = NULL;
-    const char *scenario = NULL;
-    const char *strategy_list = "all";
-    const char *report = NULL;
-    const char *sets[MAX_SETS];
-    size_t nsets = 0;
-    unsigned long long seed = 1;
-    unsigned long mem_mib = DEFAULT_MEM_MIB;
-    unsigned long timeout_s = DEFAULT_TIMEOUT_S;
-    unsigned long load = 0;
-    bool json = false;
-    int i;
+    struct kvm_args a = {
+        .seed = 1,
+        .mem_mib = DEFAULT_MEM_MIB,
+        .timeout_s = -1,
+    };
+    char scenario_help[512], timeout_help[128], selftest[SELFTEST_CMDLINE_MAX];
+    const struct pvt_option opts[] = {
+        PVT_OPT("--scenario", PVT_OPT_STRING, &a.scenario, "NAME|FILE",
+                scenario_help),
+        PVT_OPT("--strategy", PVT_OPT_STRATEGIES, &a.strat, "LIST",
+                "comma-separated strategy names, or all (default)"),
+        PVT_OPT("--seed", PVT_OPT_SEED, &a.seed, "N",
+                "workload and preemption seed (default 1)"),
+        PVT_OPT("--set", PVT_OPT_LIST, &a.sets, "key=value",
+                "override a parameter (as pvtimer sim)"),
+        PVT_OPT("--json", PVT_OPT_FLAG, &a.json, NULL,
+                "JSON in the simulator's schema, \"backend\": \"kvm\""),
+        PVT_OPT("--report", PVT_OPT_STRING, &a.report, "FILE.html",
+                "the simulator's HTML report"),
+        PVT_OPT_RANGE("--load", PVT_OPT_COUNT, &a.load, "N",
+                      "N busy host processes during the runs (0 to 64)", 0, 64),
+        PVT_OPT("--selftest", PVT_OPT_FLAG, &a.selftest, NULL,
+                "run the core's unit tests inside the guest (those whose\n"
+                "name contains a PATTERN, when given, and no -PATTERN)"),
+        PVT_OPT("--cmdline", PVT_OPT_STRING, &a.cmdline, "STR",
+                "hand STR to the guest as its command line"),
+        PVT_OPT("--guest", PVT_OPT_STRING, &a.guest, "PATH",
+                "guest image (default: $PVT_GUEST_PATH, else the built one)"),
+        PVT_OPT_RANGE("--mem", PVT_OPT_COUNT, &a.mem_mib, "MiB",
+                      "guest RAM in MiB, 4 to 3072 (default 64)", 4, 3072),
+        PVT_OPT_TIME("--timeout", &a.timeout_s, "S", timeout_help, 0, false,
+                     86400, "s"),
+    };
+    const struct pvt_command_spec spec = {
+        .name = "kvm",
+        .usage = usage,
+        .opts = opts,
+        .nopts = sizeof(opts) / sizeof(opts[0]),
+        .epilog = "Exit status: 0 ok, 1 a run failed, 2 bad usage, 77 KVM is "
+                  "not available.\n",
+        .operands = &a.patterns,
+    };
+    const char *cmdline;
+    int rc;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-
-        if (strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--selftest") == 0) {
-            size_t len;
-
-            if (cmdline) {
-                fprintf(stderr, "pvtimer kvm: --cmdline and --selftest "
-                                "exclude each other\n");
-                return 2;
-            }
-            strcpy(selftest, "selftest");
-            len = strlen(selftest);
-            while (is_pattern(v)) {
-                if (len + 1 + strlen(v) >= sizeof(selftest)) {
-                    fprintf(stderr, "pvtimer kvm: too many patterns\n");
-                    return 2;
-                }
-                selftest[len++] = ' ';
-                strcpy(selftest + len, v);
-                len += strlen(v);
-                i++;
-                v = i + 1 < argc ? argv[i + 1] : NULL;
-            }
-            cmdline = selftest;
-        } else if (strcmp(a, "--scenario") == 0 && v) {
-            scenario = v;
-            i++;
-        } else if (strcmp(a, "--strategy") == 0 && v) {
-            strategy_list = v;
-            i++;
-        } else if (strcmp(a, "--seed") == 0 && v) {
-            char *end;
-            errno = 0;
-            seed = strtoull(v, &end, 10);
-            if (errno || *end || *v < '0' || *v > '9') {
-                fprintf(stderr, "pvtimer kvm: --seed takes a number\n");
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--set") == 0 && v) {
-            if (nsets == MAX_SETS) {
-                fprintf(stderr, "pvtimer kvm: too many --set\n");
-                return 2;
-            }
-            sets[nsets++] = v;
-            i++;
-        } else if (strcmp(a, "--json") == 0) {
-            json = true;
-        } else if (strcmp(a, "--report") == 0 && v) {
-            report = v;
-            i++;
-        } else if (strcmp(a, "--load") == 0) {
-            if (parse_uint(v, 0, 64, &load) < 0) {
-                fprintf(stderr, "pvtimer kvm: --load takes 0..64 threads\n");
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--cmdline") == 0 && v) {
-            if (cmdline) {
-                fprintf(stderr, "pvtimer kvm: --cmdline and --selftest "
-                                "exclude each other\n");
-                return 2;
-            }
-            cmdline = v;
-            i++;
-        } else if (strcmp(a, "--guest") == 0 && v) {
-            guest = v;
-            i++;
-        } else if (strcmp(a, "--mem") == 0) {
-            if (parse_uint(v, 4, 3072, &mem_mib) < 0) {
-                fprintf(stderr, "pvtimer kvm: --mem takes MiB in 4..3072\n");
-                return 2;
-            }
-            i++;
-        } else if (strcmp(a, "--timeout") == 0) {
-            if (parse_uint(v, 0, 86400, &timeout_s) < 0) {
-                fprintf(stderr,
-                        "pvtimer kvm: --timeout takes seconds in 0..86400\n");
-                return 2;
-            }
-            i++;
-        } else {
-            fprintf(stderr, "pvtimer kvm: unexpected argument '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if ((cmdline == NULL) == (scenario == NULL)) {
-        fprintf(stderr, "pvtimer kvm: say what to run: --scenario, "
-                        "--selftest or --cmdline (one of them)\n");
-        usage(stderr);
+    snprintf(scenario_help, sizeof(scenario_help),
+             "a simulator scenario (pvtimer sim --list), run for real:\n"
+             "one VM per strategy, the table (or JSON) with the\n"
+             "baselines measured in the same run. Its times are\n"
+             "shortened for a real run (boot <= %g s, run <= %g s,\n"
+             "drain <= %g s, timers <= %g s, <= %g/s, hz <= %g);\n"
+             "--set overrides",
+             PVT_KVMRUN_BOOT_S, PVT_KVMRUN_DURATION_S, PVT_KVMRUN_DRAIN_S,
+             PVT_KVMRUN_DELTA_MAX_S, PVT_KVMRUN_RATE_HZ, PVT_KVMRUN_HZ);
+    snprintf(timeout_help, sizeof(timeout_help),
+             "stop a guest still running after S (default %u s,\n"
+             "0: never; per VM; units: 90s, 2m)",
+             DEFAULT_TIMEOUT_S);
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    if (a.patterns.n && !a.selftest) {
+        fprintf(stderr,
+                "pvtimer kvm: unexpected argument '%s' (try pvtimer kvm "
+                "--help)\n",
+                a.patterns.v[0]);
         return 2;
     }
-    if (guest == NULL)
-        guest = getenv("PVT_GUEST_PATH");
-    if (scenario)
-        return run_scenario(scenario, strategy_list, sets, nsets, seed, json,
-                            report, guest, mem_mib, timeout_s, load);
-
-#ifndef PVT_HAVE_KVM
-    (void)guest;
-    (void)mem_mib;
-    (void)timeout_s;
-    fprintf(stderr, "pvtimer kvm: KVM is not available: this build has no "
-                    "KVM monitor (x86-64 Linux only)\n");
-    return EXIT_NO_KVM;
-#else
-    {
-        struct pvt_vmm_config cfg;
-        /* the experiment's calls served, their results dropped */
-        struct pvt_exp_server exp = {0};
-        struct pvt_vmm_hypercall hc[PVT_EXP_SERVER_HYPERCALLS];
-        struct pvt_vmm vm;
-        int rc = 1;
-
-        if (guest == NULL || *guest == '\0')
-            guest = PVT_GUEST_DEFAULT_PATH;
-        memset(&cfg, 0, sizeof(cfg));
-        cfg.guest_path = guest;
-        cfg.mem_size = (uint64_t)mem_mib << 20;
-        cfg.timeout_s = (unsigned int)timeout_s;
-        cfg.cmdline = cmdline;
-        cfg.console_fd = STDOUT_FILENO;
-        cfg.kvm_path = getenv("PVT_KVM_DEVICE");
-        cfg.hypercalls = hc;
-        cfg.hypercall_count =
-            pvt_exp_server_hypercalls(&exp, hc, PVT_EXP_SERVER_HYPERCALLS);
-        fflush(stdout);
-
-        if (pvt_vmm_init(&vm, &cfg) < 0 || pvt_vmm_elf_load(&vm) < 0 ||
-            pvt_vmm_kvm_setup(&vm) < 0 || pvt_vmm_run(&vm) < 0) {
-            fprintf(stderr, "pvtimer kvm: %s\n", vm.err);
-            if (vm.kvm_unavailable)
-                rc = EXIT_NO_KVM;
-            goto out;
-        }
-        if (vm.guest_status != 0) {
-            fprintf(stderr, "pvtimer kvm: the guest exited with status %d\n",
-                    vm.guest_status);
-            goto out;
-        }
-        rc = 0;
-    out:
-        pvt_vmm_destroy(&vm);
-        return rc;
+    if (a.selftest + (a.cmdline != NULL) + (a.scenario != NULL) != 1) {
+        fprintf(stderr, "pvtimer kvm: say what to run: --scenario, "
+                        "--selftest or --cmdline (one of them)\n");
+        return 2;
     }
+    if (!a.strat.given)
+        pvt_options_strategies("kvm", "all", &a.strat);
+    if (a.guest == NULL)
+        a.guest = getenv("PVT_GUEST_PATH");
+#ifdef PVT_HAVE_KVM
+    if (a.guest == NULL || *a.guest == '\0')
+        a.guest = PVT_GUEST_DEFAULT_PATH;
 #endif
+    if (a.scenario)
+        return run_scenario(&a);
+    cmdline = a.cmdline;
+    if (a.selftest) {
+        if (selftest_cmdline(&a, selftest, sizeof(selftest)) < 0)
+            return 2;
+        cmdline = selftest;
+    }
+    return run_cmdline(&a, cmdline);
 }

@@ -15,149 +15,32 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "options.h"
 #include "pvtimer/pvtimer.h"
 #include "sim/report.h"
 #include "sim/sim.h"
 
-#define MAX_SETS 64
-
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: pvtimer sim [--scenario NAME|FILE] [--strategy LIST|all] "
-            "[--seed N]\n"
-            "                   [--set key=value ...] [--json] [--csv FILE] "
-            "[--bench]\n"
-            "                   [--report FILE.html]\n"
-            "       pvtimer sim --list\n\n"
-            "Simulates a hypervisor, a vCPU and a guest kernel running the "
-            "pvtimer core,\nonce per strategy on identical worlds, and "
-            "reports timers, interrupts and\nthe three error measures "
-            "(lateness, device error, aim error) per strategy.\n\n"
-            "  --scenario NAME|FILE  a built-in scenario (default seed-boot) "
-            "or a scenario file\n"
-            "  --strategy LIST       comma-separated strategy names, or all "
-            "(default)\n"
-            "  --seed N              random seed (default 1)\n"
-            "  --set key=value       override a parameter (units allowed: "
-            "boot_s=500ms)\n"
-            "  --json                one JSON object on stdout\n"
-            "  --csv FILE            the per-uptime series of every strategy "
-            "as CSV\n"
-            "  --report FILE.html    a self-contained page with the table and "
-            "plots\n"
-            "  --bench               also print simulated events per second "
-            "(on stderr)\n"
-            "  --list                scenarios and parameters\n");
-}
-
 static void list(void)
 {
     size_t n, i;
-    const struct sim_scenario *sc = sim_scenarios(&n);
-    const struct sim_param_def *d;
-    struct sim_params p;
+    const struct pvt_sim_scenario *sc = pvt_sim_scenarios(&n);
+    const struct pvt_sim_param_def *d;
+    struct pvt_sim_params p;
 
     printf("scenarios:\n");
     for (i = 0; i < n; i++)
         printf("  %-13s %s\n", sc[i].name, sc[i].summary);
     printf("\nparameters (default = seed-boot):\n");
     printf("  %-18s %-5s %12s  %s\n", "key", "unit", "default", "meaning");
-    sim_params_default(&p);
-    d = sim_param_defs(&n);
+    pvt_sim_params_default(&p);
+    d = pvt_sim_param_defs(&n);
     for (i = 0; i < n; i++)
         printf("  %-18s %-5s %12g  %s\n", d[i].name, d[i].unit,
-               sim_param_get(&p, &d[i]), d[i].help);
+               pvt_sim_param_get(&p, &d[i]), d[i].help);
     printf("\nScenario files: `key = value` lines, `#` comments, and an "
            "optional first line\n`scenario = NAME` to start from a built-in "
            "scenario. Values may carry a unit\nof the key's dimension "
            "(ns us ms s m h d; Hz kHz MHz GHz; ppm ppb; %%).\n");
-}
-
-/* Contract in commands.h. */
-int pvt_parse_strategies(const char *cmd, const char *arg,
-                         const struct pvt_ce_strategy **out, size_t *n)
-{
-    size_t count, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&count);
-    char buf[256], *tok, *save = NULL;
-
-    *n = 0;
-    if (strcmp(arg, "all") == 0) {
-        for (i = 0; i < count; i++)
-            out[(*n)++] = all[i];
-        return 0;
-    }
-    snprintf(buf, sizeof(buf), "%s", arg);
-    for (tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        const struct pvt_ce_strategy *s = pvt_strategy_find(tok);
-        if (!s) {
-            fprintf(stderr,
-                    "pvtimer %s: unknown strategy '%s' (pvtimer strategies "
-                    "lists them)\n",
-                    cmd, tok);
-            return -1;
-        }
-        for (i = 0; i < *n; i++)
-            if (out[i] == s)
-                break;
-        if (i == *n)
-            out[(*n)++] = s;
-    }
-    if (*n == 0) {
-        fprintf(stderr, "pvtimer %s: --strategy names no strategy\n", cmd);
-        return -1;
-    }
-    return 0;
-}
-
-/*
- * Strategies run side by side, one world per thread (each world is
- * independent and deterministic, so the results do not depend on the
- * scheduling). Workers write only their own slots; the main thread reads
- * the progress fractions, which are only ever displayed.
- */
-#define MAX_STRATEGIES 16
-
-struct pool {
-    const struct sim_params *p;
-    uint64_t seed;
-    const struct pvt_ce_strategy **strategies;
-    struct sim_result *results;
-    size_t n;
-    atomic_size_t next;
-    atomic_size_t done;
-    _Atomic double frac[MAX_STRATEGIES];
-    int failed[MAX_STRATEGIES];
-    char err[MAX_STRATEGIES][256];
-};
-
-struct slot {
-    struct pool *pool;
-    size_t i;
-};
-
-static void slot_progress(void *ctx, double frac)
-{
-    struct slot *s = ctx;
-    atomic_store_explicit(&s->pool->frac[s->i], frac, memory_order_relaxed);
-}
-
-static void *worker(void *arg)
-{
-    struct pool *pl = arg;
-    size_t i;
-
-    while ((i = atomic_fetch_add(&pl->next, 1)) < pl->n) {
-        struct slot s = {.pool = pl, .i = i};
-        pl->failed[i] =
-            sim_run(pl->p, pl->seed, pl->strategies[i], &pl->results[i],
-                    slot_progress, &s, pl->err[i], sizeof(pl->err[i]));
-        atomic_store(&pl->frac[i], 1.0);
-        atomic_fetch_add(&pl->done, 1);
-    }
-    return NULL;
 }
 
 static double wall_now(void)
@@ -167,222 +50,169 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Run every strategy; a progress bar on a terminal after a second. */
-static int run_all(struct pool *pl)
-{
-    pthread_t th[MAX_STRATEGIES];
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nth = cpus > 0 ? (size_t)cpus : 1, k, started = 0;
-    bool tty = isatty(STDERR_FILENO) != 0, shown = false;
-    double start = wall_now();
-    int rc = 0;
+/* A progress bar on a terminal, once the runs take more than a second. */
+struct bar {
+    double start;
+    size_t n;
+    bool tty, shown;
+};
 
-    if (nth > pl->n)
-        nth = pl->n;
-    for (k = 0; k < nth; k++)
-        if (pthread_create(&th[started], NULL, worker, pl) == 0)
-            started++;
-    if (started == 0)
-        worker(pl); /* no threads to be had: run here */
-    while (atomic_load(&pl->done) < pl->n) {
-        struct timespec nap = {0, 100000000};
-        double sum = 0;
-        int width = 30, filled, j;
-        nanosleep(&nap, NULL);
-        if (!tty || wall_now() - start < 1.0)
-            continue;
-        for (k = 0; k < pl->n; k++)
-            sum += atomic_load_explicit(&pl->frac[k], memory_order_relaxed);
-        filled = (int)(sum / (double)pl->n * width);
-        fprintf(stderr, "\rsimulating %zu strategies [", pl->n);
-        for (j = 0; j < width; j++)
-            fputc(j < filled ? '#' : ' ', stderr);
-        fprintf(stderr, "] %3d%%", (int)(sum / (double)pl->n * 100));
-        fflush(stderr);
-        shown = true;
-    }
-    for (k = 0; k < started; k++)
-        pthread_join(th[k], NULL);
-    if (shown)
-        fprintf(stderr, "\r%-60s\r", "");
-    for (k = 0; k < pl->n; k++) {
-        if (pl->failed[k]) {
-            fprintf(stderr, "pvtimer sim: %s\n", pl->err[k]);
-            rc = -1;
-        }
-    }
-    return rc;
+static void bar_show(void *ctx, double frac)
+{
+    struct bar *b = ctx;
+    int width = 30, filled = (int)(frac * width), j;
+
+    if (!b->tty || wall_now() - b->start < 1.0)
+        return;
+    fprintf(stderr, "\rsimulating %zu strategies [", b->n);
+    for (j = 0; j < width; j++)
+        fputc(j < filled ? '#' : ' ', stderr);
+    fprintf(stderr, "] %3d%%", (int)(frac * 100));
+    fflush(stderr);
+    b->shown = true;
 }
+
+static void print_bench(const struct pvt_sim_result *r, size_t n, double dt)
+{
+    uint64_t events = 0, expiries = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        events += r[i].events;
+        expiries += r[i].guest_expiries;
+    }
+    fprintf(stderr,
+            "bench: %llu simulated events (%llu in the model, %llu "
+            "guest timer expiries) in %.3f s: %.2f million events/s\n",
+            (unsigned long long)(events + expiries), (unsigned long long)events,
+            (unsigned long long)expiries, dt,
+            (double)(events + expiries) / dt / 1e6);
+}
+
+/* What the HTML page says besides the results. */
+struct page {
+    const char *scenario;
+    uint64_t seed;
+    const struct pvt_sim_params *p;
+};
+
+/* The series as CSV (page NULL) or the HTML page, into path; 0, or -1
+ * after a message. */
+static int write_file(const char *path, const struct page *page,
+                      const struct pvt_sim_result *r, size_t n)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f) {
+        fprintf(stderr, "pvtimer sim: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (page)
+        pvt_sim_report_html(f, page->scenario, page->seed, page->p, r, n);
+    else
+        pvt_sim_report_csv(f, r, n);
+    if (fclose(f)) {
+        fprintf(stderr, "pvtimer sim: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static const char usage[] =
+    "usage: pvtimer sim [--scenario NAME|FILE] [--strategy LIST|all] "
+    "[--seed N]\n"
+    "                   [--set key=value ...] [--json] [--csv FILE] "
+    "[--bench]\n"
+    "                   [--report FILE.html]\n"
+    "       pvtimer sim --list\n\n"
+    "Simulates a hypervisor, a vCPU and a guest kernel running the pvtimer "
+    "core,\nonce per strategy on identical worlds, and reports timers, "
+    "interrupts and\nthe three error measures (lateness, device error, aim "
+    "error) per strategy.";
 
 int pvt_cmd_sim(int argc, char **argv)
 {
     const char *scenario = "seed-boot", *csv_path = NULL, *report_path = NULL;
-    const char *sets[MAX_SETS];
-    size_t nsets = 0, nstrat = 0, i;
-    const struct pvt_ce_strategy *strategies[MAX_STRATEGIES];
-    struct sim_result *results;
-    struct sim_params p;
-    char err[512];
+    struct pvt_opt_list sets = {0};
+    struct pvt_opt_strategies strat = {0};
     uint64_t seed = 1;
-    bool json = false, bench = false, strategies_given = false;
-    int a, rc = 0;
+    bool json = false, bench = false, want_list = false;
+    const struct pvt_option opts[] = {
+        PVT_OPT("--scenario", PVT_OPT_STRING, &scenario, "NAME|FILE",
+                "a built-in scenario (default seed-boot) or a scenario file"),
+        PVT_OPT("--strategy", PVT_OPT_STRATEGIES, &strat, "LIST",
+                "comma-separated strategy names, or all (default)"),
+        PVT_OPT("--seed", PVT_OPT_SEED, &seed, "N", "random seed (default 1)"),
+        PVT_OPT("--set", PVT_OPT_LIST, &sets, "key=value",
+                "override a parameter (units allowed: boot_s=500ms)"),
+        PVT_OPT_JSON(&json),
+        PVT_OPT("--csv", PVT_OPT_STRING, &csv_path, "FILE",
+                "the per-uptime series of every strategy as CSV"),
+        PVT_OPT("--report", PVT_OPT_STRING, &report_path, "FILE.html",
+                "a self-contained page with the table and plots"),
+        PVT_OPT("--bench", PVT_OPT_FLAG, &bench, NULL,
+                "also print simulated events per second (on stderr)"),
+        PVT_OPT("--list", PVT_OPT_FLAG, &want_list, NULL,
+                "scenarios and parameters"),
+    };
+    const struct pvt_command_spec spec = PVT_COMMAND_SPEC("sim", usage, opts);
+    struct pvt_sim_result *results;
+    struct pvt_sim_params p;
+    struct page page;
+    char err[512];
+    int rc = 0;
 
-    for (a = 1; a < argc; a++) {
-        const char *arg = argv[a];
-        const char *val = a + 1 < argc ? argv[a + 1] : NULL;
-        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(arg, "--list") == 0) {
-            list();
-            return 0;
-        } else if (strcmp(arg, "--json") == 0) {
-            json = true;
-        } else if (strcmp(arg, "--bench") == 0) {
-            bench = true;
-        } else if (strcmp(arg, "--scenario") == 0 ||
-                   strcmp(arg, "--strategy") == 0 ||
-                   strcmp(arg, "--seed") == 0 || strcmp(arg, "--set") == 0 ||
-                   strcmp(arg, "--csv") == 0 || strcmp(arg, "--report") == 0) {
-            if (!val) {
-                fprintf(stderr, "pvtimer sim: %s needs a value\n", arg);
-                return 2;
-            }
-            a++;
-            if (strcmp(arg, "--scenario") == 0) {
-                scenario = val;
-            } else if (strcmp(arg, "--strategy") == 0) {
-                if (pvt_parse_strategies("sim", val, strategies, &nstrat))
-                    return 2;
-                strategies_given = true;
-            } else if (strcmp(arg, "--seed") == 0) {
-                char *end;
-                unsigned long long s;
-                errno = 0;
-                s = strtoull(val, &end, 0);
-                if (*val == '-' || *end || errno) {
-                    fprintf(stderr,
-                            "pvtimer sim: --seed takes a number, not "
-                            "'%s'\n",
-                            val);
-                    return 2;
-                }
-                seed = s;
-            } else if (strcmp(arg, "--set") == 0) {
-                if (nsets == MAX_SETS) {
-                    fprintf(stderr, "pvtimer sim: too many --set\n");
-                    return 2;
-                }
-                sets[nsets++] = val;
-            } else if (strcmp(arg, "--report") == 0) {
-                report_path = val;
-            } else {
-                csv_path = val;
-            }
-        } else {
-            fprintf(stderr, "pvtimer sim: unknown option '%s' (try --help)\n",
-                    arg);
-            return 2;
-        }
+    if (pvt_options_parse(&spec, argc, argv, &rc))
+        return rc;
+    if (want_list) {
+        list();
+        return 0;
     }
-    if (!strategies_given)
-        pvt_parse_strategies("sim", "all", strategies, &nstrat);
+    if (!strat.given)
+        pvt_options_strategies("sim", "all", &strat);
 
-    /* a built-in name, else a file */
-    if (sim_scenario_find(scenario)) {
-        sim_params_scenario(&p, scenario, err, sizeof(err));
-    } else if (strchr(scenario, '/') || strchr(scenario, '.') ||
-               access(scenario, F_OK) == 0) {
-        if (sim_params_load_file(&p, scenario, err, sizeof(err))) {
-            fprintf(stderr, "pvtimer sim: %s\n", err);
-            return 2;
-        }
-    } else {
-        fprintf(stderr,
-                "pvtimer sim: unknown scenario '%s' (pvtimer sim --list shows "
-                "them; a file path works too)\n",
-                scenario);
+    if (pvt_sim_params_resolve(&p, scenario, err, sizeof(err))) {
+        fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
-    for (i = 0; i < nsets; i++) {
-        if (sim_params_set(&p, sets[i], err, sizeof(err))) {
-            fprintf(stderr, "pvtimer sim: %s\n", err);
-            return 2;
-        }
-    }
-    if (sim_params_check(&p, err, sizeof(err))) {
+    if (pvt_sim_params_apply(&p, sets.v, sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer sim: %s\n", err);
         return 2;
     }
 
-    results = calloc(nstrat, sizeof(*results));
+    results = calloc(strat.n, sizeof(*results));
     if (!results) {
         fprintf(stderr, "pvtimer sim: out of memory\n");
         return 1;
     }
     {
-        static struct pool pl;
-        double t0 = wall_now();
-        uint64_t events = 0, expiries = 0;
+        struct bar bar = {wall_now(), strat.n, isatty(STDERR_FILENO) != 0,
+                          false};
+        int failed = pvt_sim_run_all(&p, seed, strat.s, strat.n, results,
+                                     bar_show, &bar, err, sizeof(err));
 
-        memset(&pl, 0, sizeof(pl));
-        pl.p = &p;
-        pl.seed = seed;
-        pl.strategies = strategies;
-        pl.results = results;
-        pl.n = nstrat;
-        if (run_all(&pl)) {
+        if (bar.shown)
+            fprintf(stderr, "\r%-60s\r", "");
+        if (failed) {
+            fprintf(stderr, "pvtimer sim: %s\n", err);
             free(results);
             return 1;
         }
-        for (i = 0; i < nstrat; i++) {
-            events += results[i].events;
-            expiries += results[i].guest_expiries;
-        }
-        if (bench) {
-            double dt = wall_now() - t0;
-            fprintf(stderr,
-                    "bench: %llu simulated events (%llu in the model, %llu "
-                    "guest timer expiries) in %.3f s: %.2f million events/s\n",
-                    (unsigned long long)(events + expiries),
-                    (unsigned long long)events, (unsigned long long)expiries,
-                    dt, (double)(events + expiries) / dt / 1e6);
-        }
+        if (bench)
+            print_bench(results, strat.n, wall_now() - bar.start);
     }
 
+    page.scenario = scenario;
+    page.seed = seed;
+    page.p = &p;
     if (json)
-        sim_report_json(stdout, scenario, seed, &p, results, nstrat);
+        pvt_sim_report_json(stdout, scenario, seed, &p, results, strat.n);
     else
-        sim_report_table(stdout, scenario, seed, &p, results, nstrat);
-    if (csv_path) {
-        FILE *f = fopen(csv_path, "w");
-        if (!f) {
-            fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path, strerror(errno));
-            rc = 1;
-        } else {
-            sim_report_csv(f, results, nstrat);
-            if (fclose(f)) {
-                fprintf(stderr, "pvtimer sim: %s: %s\n", csv_path,
-                        strerror(errno));
-                rc = 1;
-            }
-        }
-    }
-    if (report_path) {
-        FILE *f = fopen(report_path, "w");
-        if (!f) {
-            fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
-                    strerror(errno));
-            rc = 1;
-        } else {
-            sim_report_html(f, scenario, seed, &p, results, nstrat);
-            if (fclose(f)) {
-                fprintf(stderr, "pvtimer sim: %s: %s\n", report_path,
-                        strerror(errno));
-                rc = 1;
-            }
-        }
-    }
+        pvt_sim_report_table(stdout, scenario, seed, &p, results, strat.n);
+    if (csv_path && write_file(csv_path, NULL, results, strat.n) < 0)
+        rc = 1;
+    if (report_path && write_file(report_path, &page, results, strat.n) < 0)
+        rc = 1;
     free(results);
     return rc;
 }

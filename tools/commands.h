@@ -1,7 +1,7 @@
 /*
  * The subcommands of the `pvtimer` tool. Each takes the arguments after
  * its name (argv[0] is the subcommand) and returns the process exit
- * status: 0 success, 1 failure, 2 bad usage.
+ * status: 0 success, 1 failure, 2 bad usage (options: options.h).
  */
 #ifndef PVTIMER_TOOLS_COMMANDS_H
 #define PVTIMER_TOOLS_COMMANDS_H
@@ -19,15 +19,6 @@ int pvt_cmd_kvm(int argc, char **argv);
 /* `pvtimer drift --kvm` (tools/kvm-drift.c): exit 77 without KVM. */
 int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
                   bool json);
-
-struct pvt_ce_strategy;
-/*
- * Parses a comma-separated list of strategy names, or "all", into out
- * (room for every strategy; duplicates dropped) and *n. Prints a message
- * naming cmd and returns -1 for an unknown name or an empty list.
- */
-int pvt_parse_strategies(const char *cmd, const char *arg,
-                         const struct pvt_ce_strategy **out, size_t *n);
 
 /* Benchmarks, dispatched by pvt_cmd_bench; argv[0] is the benchmark's
  * name, the options follow. Same exit statuses. */

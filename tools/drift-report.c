@@ -8,14 +8,14 @@
 #include <stdlib.h>
 
 /* Contract in drift-report.h. */
-double drift_ppm_of_q48(int64_t slope_q48)
+double pvt_drift_report_ppm(int64_t slope_q48)
 {
     return (double)slope_q48 / 281474976710656.0 * 1e6;
 }
 
 /* Contract in drift-report.h. */
-void drift_print_header(const char *a, const char *b, double interval_ms,
-                        double duration_s, const char *note)
+void pvt_drift_report_header(const char *a, const char *b, double interval_ms,
+                             double duration_s, const char *note)
 {
     printf("pvtimer drift: B %s against A %s, a sample every %g ms for "
            "%g s\n",
@@ -27,7 +27,7 @@ void drift_print_header(const char *a, const char *b, double interval_ms,
 }
 
 /* Contract in drift-report.h. */
-void drift_print_update(const struct drift_update *u)
+void pvt_drift_report_update(const struct pvt_drift_update *u)
 {
     printf("%9.3f %+16lld %+14.6f %9llu  %s\n", u->t_s, (long long)u->offset_ns,
            u->freq_ppm, (unsigned long long)u->delay_ns,
@@ -41,9 +41,9 @@ static int cmp_u64(const void *x, const void *y)
 }
 
 /* Contract in drift-report.h. */
-int drift_print_summary(bool json, const char *a, const char *b,
-                        const struct drift_update *ups, size_t n,
-                        const struct drift_final *fin)
+int pvt_drift_report_summary(bool json, const char *a, const char *b,
+                             const struct pvt_drift_update *ups, size_t n,
+                             const struct pvt_drift_final *fin)
 {
     uint64_t *delays = calloc(n ? n : 1, sizeof(*delays));
     double sum = 0, sumsq = 0, mean, var, sd;

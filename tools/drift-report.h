@@ -13,7 +13,7 @@
 
 #include "pvtimer/drift.h"
 
-struct drift_update {
+struct pvt_drift_update {
     double t_s;
     int64_t offset_ns;
     double freq_ppm;
@@ -22,7 +22,7 @@ struct drift_update {
 };
 
 /* The estimator's last word, for the summary. */
-struct drift_final {
+struct pvt_drift_final {
     int64_t offset_ns;
     double freq_ppm;
     enum pvt_drift_state state;
@@ -31,21 +31,21 @@ struct drift_final {
 };
 
 /* rate - 1 as 16.48 -> ppm */
-double drift_ppm_of_q48(int64_t slope_q48);
+double pvt_drift_report_ppm(int64_t slope_q48);
 
 /* The header lines (not with --json). note may be NULL. */
-void drift_print_header(const char *a, const char *b, double interval_ms,
-                        double duration_s, const char *note);
+void pvt_drift_report_header(const char *a, const char *b, double interval_ms,
+                             double duration_s, const char *note);
 
 /* One update line (not with --json). */
-void drift_print_update(const struct drift_update *u);
+void pvt_drift_report_update(const struct pvt_drift_update *u);
 
 /* The summary (text), or the whole JSON object: {"a", "b", "updates":
  * [...], "summary": {"offset_ns", "freq_ppm", "freq_ppm_stddev",
  * "delay_ns", "state"}}. The stddev is over the locked updates, the delay
  * the median. Returns -1 when out of memory. */
-int drift_print_summary(bool json, const char *a, const char *b,
-                        const struct drift_update *ups, size_t n,
-                        const struct drift_final *fin);
+int pvt_drift_report_summary(bool json, const char *a, const char *b,
+                             const struct pvt_drift_update *ups, size_t n,
+                             const struct pvt_drift_final *fin);
 
 #endif /* PVTIMER_TOOLS_DRIFT_REPORT_H */

@@ -22,7 +22,7 @@
 #define EXIT_NO_KVM 77
 
 struct collect {
-    struct drift_update *ups;
+    struct pvt_drift_update *ups;
     size_t n, max;
     struct pvt_result_drift last;
     bool json;
@@ -36,19 +36,19 @@ static int on_drift(void *ctx, const struct pvt_result_drift *u, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++) {
-        struct drift_update *d;
+        struct pvt_drift_update *d;
 
         if (c->n == c->max)
             return -1;
         d = &c->ups[c->n++];
         d->t_s = (double)u[i].t_ns / 1e9;
         d->offset_ns = u[i].offset_ns;
-        d->freq_ppm = drift_ppm_of_q48(u[i].slope_q48);
+        d->freq_ppm = pvt_drift_report_ppm(u[i].slope_q48);
         d->delay_ns = u[i].delay_ns;
         d->state = (enum pvt_drift_state)u[i].state;
         c->last = u[i];
         if (!c->json)
-            drift_print_update(d);
+            pvt_drift_report_update(d);
     }
     fflush(stdout);
     return 0;
@@ -108,8 +108,8 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
                  "inside a KVM guest: its TSC calibrated from the kvmclock "
                  "page%s",
                  tsc_cal_ppm != 0 ? ", with an injected error" : "");
-        drift_print_header("guest TSC", "kvmclock", interval_ms, duration_s,
-                           note);
+        pvt_drift_report_header("guest TSC", "kvmclock", interval_ms,
+                                duration_s, note);
         fflush(stdout);
     }
     if (pvt_vmm_run(vm) < 0) {
@@ -122,16 +122,16 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
         goto out;
     }
     {
-        struct drift_final fin = {
+        struct pvt_drift_final fin = {
             .offset_ns = c.last.offset_ns,
-            .freq_ppm = drift_ppm_of_q48(c.last.slope_q48),
+            .freq_ppm = pvt_drift_report_ppm(c.last.slope_q48),
             .state = (enum pvt_drift_state)c.last.state,
             .window = c.last.window,
             .steps = c.last.steps,
             .dropped = c.last.dropped,
         };
-        if (drift_print_summary(json, "guest TSC", "kvmclock", c.ups, c.n,
-                                &fin) < 0) {
+        if (pvt_drift_report_summary(json, "guest TSC", "kvmclock", c.ups, c.n,
+                                     &fin) < 0) {
             fprintf(stderr, "pvtimer drift: out of memory\n");
             goto out;
         }

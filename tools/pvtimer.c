@@ -46,9 +46,12 @@ int pvt_cmd_bench(int argc, char **argv)
     size_t i;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-        printf("usage: pvtimer bench NAME [--json]\n\nbenchmarks:\n");
+        /* usage errors go to stderr */
+        FILE *f = argc < 2 ? stderr : stdout;
+
+        fprintf(f, "usage: pvtimer bench NAME [--json]\n\nbenchmarks:\n");
         for (i = 0; i < PVT_ARRAY_SIZE(benchmarks); i++)
-            printf("  %-8s %s\n", benchmarks[i].name, benchmarks[i].help);
+            fprintf(f, "  %-8s %s\n", benchmarks[i].name, benchmarks[i].help);
         return argc < 2 ? 2 : 0;
     }
     for (i = 0; i < PVT_ARRAY_SIZE(benchmarks); i++)

@@ -45,18 +45,18 @@ static void esc(FILE *f, const char *s)
 
 static const char *ns_label(char *buf, size_t len, double ns)
 {
-    return sim_format_ns(buf, len, ns, true);
+    return pvt_sim_format_ns(buf, len, ns, true);
 }
 
 /* Which value of a bin a chart plots (ns; <= 0: no point). */
-typedef double (*bin_value_fn)(const struct sim_bin *b);
+typedef double (*bin_value_fn)(const struct pvt_sim_bin *b);
 
-static double bin_aim(const struct sim_bin *b)
+static double bin_aim(const struct pvt_sim_bin *b)
 {
     return b->programs ? fabs(b->aim_sum / (double)b->programs) : -1;
 }
 
-static double bin_dev(const struct sim_bin *b)
+static double bin_dev(const struct pvt_sim_bin *b)
 {
     return b->interrupts ? (double)b->dev_max_abs : -1;
 }
@@ -67,8 +67,9 @@ static double bin_dev(const struct sim_bin *b)
  * marked.
  */
 static void uptime_chart(FILE *f, const char *title, const char *ylabel,
-                         const struct sim_params *p, const struct sim_result *r,
-                         size_t n, bin_value_fn value)
+                         const struct pvt_sim_params *p,
+                         const struct pvt_sim_result *r, size_t n,
+                         bin_value_fn value)
 {
     double tmax = p->duration_s + p->drain_s, vmax = 1;
     int dmax, d;
@@ -76,7 +77,7 @@ static void uptime_chart(FILE *f, const char *title, const char *ylabel,
     char lab[32];
 
     for (k = 0; k < n; k++)
-        for (i = 0; i < SIM_SERIES_BINS; i++)
+        for (i = 0; i < PVT_SIM_SERIES_BINS; i++)
             if (value(&r[k].bins[i]) > vmax)
                 vmax = value(&r[k].bins[i]);
     dmax = (int)ceil(log10(vmax));
@@ -136,7 +137,7 @@ static void uptime_chart(FILE *f, const char *title, const char *ylabel,
                 "<path fill=\"none\" stroke=\"%s\" stroke-width=\"1.6\" "
                 "d=\"",
                 c);
-        for (i = 0; i < SIM_SERIES_BINS; i++) {
+        for (i = 0; i < PVT_SIM_SERIES_BINS; i++) {
             double v = value(&r[k].bins[i]);
             if (v < 0) {
                 open = false;
@@ -159,7 +160,7 @@ static void uptime_chart(FILE *f, const char *title, const char *ylabel,
 }
 
 /* Lateness histograms: the share of callbacks per power of two of ns. */
-static void lateness_chart(FILE *f, const struct sim_result *r, size_t n)
+static void lateness_chart(FILE *f, const struct pvt_sim_result *r, size_t n)
 {
     const int buckets = 38; /* 1 ns .. 2^37 ns (137 s) */
     double share[8][38] = {{0}}, smax = 0;
@@ -169,11 +170,11 @@ static void lateness_chart(FILE *f, const struct sim_result *r, size_t n)
     if (n > 8)
         n = 8;
     for (k = 0; k < n; k++) {
-        const struct sim_hist *h = &r[k].lateness;
-        for (b = 0; b < SIM_HIST_BUCKETS; b++) {
+        const struct pvt_sim_hist *h = &r[k].lateness;
+        for (b = 0; b < PVT_SIM_HIST_BUCKETS; b++) {
             /* bucket b's power of two */
-            int pw = b < SIM_HIST_SUB ? (b ? (int)floor(log2(b)) : 0)
-                                      : b / SIM_HIST_SUB + 4;
+            int pw = b < PVT_SIM_HIST_SUB ? (b ? (int)floor(log2(b)) : 0)
+                                          : b / PVT_SIM_HIST_SUB + 4;
             if (pw >= buckets)
                 pw = buckets - 1;
             if (h->count)
@@ -224,7 +225,7 @@ static void lateness_chart(FILE *f, const struct sim_result *r, size_t n)
 }
 
 /* Device interrupts per fired timer, one bar per strategy. */
-static void interrupts_chart(FILE *f, const struct sim_result *r, size_t n)
+static void interrupts_chart(FILE *f, const struct pvt_sim_result *r, size_t n)
 {
     double vmax = 1;
     size_t k;
@@ -292,17 +293,17 @@ static void interrupts_chart(FILE *f, const struct sim_result *r, size_t n)
     fprintf(f, "</svg></figure>\n");
 }
 
-void sim_report_html(FILE *f, const char *scenario, uint64_t seed,
-                     const struct sim_params *p, const struct sim_result *r,
-                     size_t n)
+void pvt_sim_report_html(FILE *f, const char *scenario, uint64_t seed,
+                         const struct pvt_sim_params *p,
+                         const struct pvt_sim_result *r, size_t n)
 {
-    sim_report_html_ex(f, NULL, scenario, seed, p, r, n);
+    pvt_sim_report_html_ex(f, NULL, scenario, seed, p, r, n);
 }
 
-void sim_report_html_ex(FILE *f, const struct sim_report_meta *meta,
-                        const char *scenario, uint64_t seed,
-                        const struct sim_params *p, const struct sim_result *r,
-                        size_t n)
+void pvt_sim_report_html_ex(FILE *f, const struct pvt_sim_report_meta *meta,
+                            const char *scenario, uint64_t seed,
+                            const struct pvt_sim_params *p,
+                            const struct pvt_sim_result *r, size_t n)
 {
     const char *backend = meta && meta->backend ? meta->backend : "sim";
     bool real = strcmp(backend, "sim") != 0;
@@ -328,8 +329,9 @@ void sim_report_html_ex(FILE *f, const struct sim_report_meta *meta,
             "</h1>\n<p>Seed %llu. %g s of guest time, boot %g s on %s "
             "(drift %g ppm), %g timers/s, preemption %g/s &times; %g ms",
             (unsigned long long)seed, p->duration_s, p->boot_s,
-            p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
-            p->boot_clock == SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
+            p->boot_clock == PVT_SIM_BOOT_TSC ? "the TSC" : "jiffies",
+            p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm
+                                              : p->boot_drift_ppm,
             p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms);
     if (real)
         fprintf(f, ". Each strategy ran in its own VM with the same workload "
@@ -357,12 +359,12 @@ void sim_report_html_ex(FILE *f, const struct sim_report_meta *meta,
                 (unsigned long long)r[k].device_interrupts,
                 (unsigned long long)r[k].spurious_interrupts,
                 ns_label(a, sizeof(a),
-                         (double)sim_hist_quantile(&r[k].lateness, 0.99)),
+                         (double)pvt_sim_hist_quantile(&r[k].lateness, 0.99)),
                 ns_label(b, sizeof(b),
-                         (double)sim_hist_quantile(&r[k].aim_error, 0.5)),
+                         (double)pvt_sim_hist_quantile(&r[k].aim_error, 0.5)),
                 ns_label(c, sizeof(c),
-                         (double)sim_hist_quantile(&r[k].aim_error, 0.99)));
-        esc(f, sim_verdict(p, &r[k], v, sizeof(v)));
+                         (double)pvt_sim_hist_quantile(&r[k].aim_error, 0.99)));
+        esc(f, pvt_sim_verdict(p, &r[k], v, sizeof(v)));
         fprintf(f, "</td></tr>\n");
     }
     fprintf(f, "</table>\n");

@@ -9,21 +9,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#define P(field) offsetof(struct sim_params, field)
+#define P(field) offsetof(struct pvt_sim_params, field)
 #define NS       1.0
 #define US       1e3
 #define MS       1e6
 #define SEC      1e9
 
 /* The defaults are the seed-boot scenario. */
-static const struct sim_params defaults = {
+static const struct pvt_sim_params defaults = {
     .boot_s = 20,
     .duration_s = 120,
     .drain_s = 10,
     .boot_drift_ppm = -300,
     .hz = 250,
-    .boot_clock = SIM_BOOT_JIFFIES,
+    .boot_clock = PVT_SIM_BOOT_JIFFIES,
     .tsc_ghz = 2.0,
     .tsc_cal_ppm = 0,
     .preempt_rate_hz = 20,
@@ -45,71 +46,71 @@ static const struct sim_params defaults = {
     .pvclock = 1,
 };
 
-static const struct sim_param_def defs[] = {
-    {"boot_s", "s", SIM_UNIT_TIME, SEC, P(boot_s), 0, 86400 * 365, false,
+static const struct pvt_sim_param_def defs[] = {
+    {"boot_s", "s", PVT_SIM_UNIT_TIME, SEC, P(boot_s), 0, 86400 * 365, false,
      "boot phase length; at its end the guest installs the pvclock "
      "clocksource and goes high-res (times are the model's: the guest's "
      "clock differs by its drift)"},
-    {"pvclock", "", SIM_UNIT_COUNT, 1, P(pvclock), 0, 1, true,
+    {"pvclock", "", PVT_SIM_UNIT_COUNT, 1, P(pvclock), 0, 1, true,
      "1: install the pvclock clocksource at boot_s; 0: keep the boot "
      "clocksource"},
-    {"duration_s", "s", SIM_UNIT_TIME, SEC, P(duration_s), 0.001, 86400 * 365,
-     false, "whole run (the workload runs until then)"},
-    {"drain_s", "s", SIM_UNIT_TIME, SEC, P(drain_s), 0, 86400, false,
+    {"duration_s", "s", PVT_SIM_UNIT_TIME, SEC, P(duration_s), 0.001,
+     86400 * 365, false, "whole run (the workload runs until then)"},
+    {"drain_s", "s", PVT_SIM_UNIT_TIME, SEC, P(drain_s), 0, 86400, false,
      "guest time after the run for armed timers to fire"},
-    {"boot_drift_ppm", "ppm", SIM_UNIT_PPM, 1, P(boot_drift_ppm), -100000,
+    {"boot_drift_ppm", "ppm", PVT_SIM_UNIT_PPM, 1, P(boot_drift_ppm), -100000,
      100000, false,
      "drift of the boot clocksource against the hypervisor clock, on top of "
      "what lost ticks cost"},
-    {"hz", "Hz", SIM_UNIT_FREQ, 1, P(hz), 1, 1000, true,
+    {"hz", "Hz", PVT_SIM_UNIT_FREQ, 1, P(hz), 1, 1000, true,
      "tick rate (the jiffies clocksource advances one tick per tick; the "
      "boot tick is the hypervisor's periodic timer, 1 ms at the shortest)"},
-    {"boot_clock", "", SIM_UNIT_COUNT, 1, P(boot_clock), 0, 1, true,
+    {"boot_clock", "", PVT_SIM_UNIT_COUNT, 1, P(boot_clock), 0, 1, true,
      "boot clocksource: 0 jiffies (counted from the tick, which comes from "
      "the hypervisor's periodic timer), 1 the guest's TSC (high-res from "
      "the start)"},
-    {"tsc_ghz", "GHz", SIM_UNIT_FREQ, 1e9, P(tsc_ghz), 0.001, 4.29, false,
+    {"tsc_ghz", "GHz", PVT_SIM_UNIT_FREQ, 1e9, P(tsc_ghz), 0.001, 4.29, false,
      "true TSC frequency"},
-    {"tsc_cal_ppm", "ppm", SIM_UNIT_PPM, 1, P(tsc_cal_ppm), -100000, 100000,
+    {"tsc_cal_ppm", "ppm", PVT_SIM_UNIT_PPM, 1, P(tsc_cal_ppm), -100000, 100000,
      false,
      "error of the guest's TSC calibration (its TSC clocksource "
      "drifts by about minus this)"},
-    {"preempt_rate_hz", "Hz", SIM_UNIT_FREQ, 1, P(preempt_rate_hz), 0, 100000,
-     false, "vCPU preemptions per second (Poisson process)"},
-    {"preempt_mean_ms", "ms", SIM_UNIT_TIME, MS, P(preempt_mean_ms), 0, 10000,
-     false, "mean preemption length (exponential)"},
-    {"timer_rate_hz", "Hz", SIM_UNIT_FREQ, 1, P(timer_rate_hz), 0, 1000000,
+    {"preempt_rate_hz", "Hz", PVT_SIM_UNIT_FREQ, 1, P(preempt_rate_hz), 0,
+     100000, false, "vCPU preemptions per second (Poisson process)"},
+    {"preempt_mean_ms", "ms", PVT_SIM_UNIT_TIME, MS, P(preempt_mean_ms), 0,
+     10000, false, "mean preemption length (exponential)"},
+    {"timer_rate_hz", "Hz", PVT_SIM_UNIT_FREQ, 1, P(timer_rate_hz), 0, 1000000,
      false, "timers armed per second of guest time (Poisson process)"},
-    {"delta_min_us", "us", SIM_UNIT_TIME, US, P(delta_min_us), 0.001, 1e12,
+    {"delta_min_us", "us", PVT_SIM_UNIT_TIME, US, P(delta_min_us), 0.001, 1e12,
      false, "shortest timer delay (delays are log-uniform)"},
-    {"delta_max_s", "s", SIM_UNIT_TIME, SEC, P(delta_max_s), 1e-9, 86400, false,
-     "longest timer delay"},
-    {"cancel_fraction", "", SIM_UNIT_RATIO, 1, P(cancel_fraction), 0, 1, false,
-     "fraction of timers cancelled before they expire"},
-    {"slop_us", "us", SIM_UNIT_TIME, US, P(slop_us), 0, 1e6, false,
+    {"delta_max_s", "s", PVT_SIM_UNIT_TIME, SEC, P(delta_max_s), 1e-9, 86400,
+     false, "longest timer delay"},
+    {"cancel_fraction", "", PVT_SIM_UNIT_RATIO, 1, P(cancel_fraction), 0, 1,
+     false, "fraction of timers cancelled before they expire"},
+    {"slop_us", "us", PVT_SIM_UNIT_TIME, US, P(slop_us), 0, 1e6, false,
      "hypervisor timer slop: a deadline closer than this fires this long "
      "after it was set (late, never early)"},
-    {"latency_median_us", "us", SIM_UNIT_TIME, US, P(latency_median_us), 0, 1e6,
-     false, "interrupt delivery latency, median (log-normal)"},
-    {"latency_sigma", "", SIM_UNIT_COUNT, 1, P(latency_sigma), 0, 3, false,
+    {"latency_median_us", "us", PVT_SIM_UNIT_TIME, US, P(latency_median_us), 0,
+     1e6, false, "interrupt delivery latency, median (log-normal)"},
+    {"latency_sigma", "", PVT_SIM_UNIT_COUNT, 1, P(latency_sigma), 0, 3, false,
      "log-normal shape of the delivery latency (its long tail)"},
-    {"hv_uptime_s", "s", SIM_UNIT_TIME, SEC, P(hv_uptime_s), 0, 86400 * 3650,
-     false, "hypervisor clock when the guest boots"},
-    {"guest_read_ns", "ns", SIM_UNIT_TIME, NS, P(guest_read_ns), 0, 1e6, false,
-     "guest time spent reading a clock"},
-    {"guest_path_ns", "ns", SIM_UNIT_TIME, NS, P(guest_path_ns), 0, 1e6, false,
-     "guest time from computing a programming to the hypercall"},
-    {"migrate_at_s", "s", SIM_UNIT_TIME, SEC, P(migrate_at_s), -1, 86400 * 365,
-     false, "guest time of a live migration (negative: none)"},
-    {"migrate_jump_s", "s", SIM_UNIT_TIME, SEC, P(migrate_jump_s), -86400,
+    {"hv_uptime_s", "s", PVT_SIM_UNIT_TIME, SEC, P(hv_uptime_s), 0,
+     86400 * 3650, false, "hypervisor clock when the guest boots"},
+    {"guest_read_ns", "ns", PVT_SIM_UNIT_TIME, NS, P(guest_read_ns), 0, 1e6,
+     false, "guest time spent reading a clock"},
+    {"guest_path_ns", "ns", PVT_SIM_UNIT_TIME, NS, P(guest_path_ns), 0, 1e6,
+     false, "guest time from computing a programming to the hypercall"},
+    {"migrate_at_s", "s", PVT_SIM_UNIT_TIME, SEC, P(migrate_at_s), -1,
+     86400 * 365, false, "guest time of a live migration (negative: none)"},
+    {"migrate_jump_s", "s", PVT_SIM_UNIT_TIME, SEC, P(migrate_jump_s), -86400,
      86400 * 365, false, "hypervisor clock on the new host minus the old one"},
-    {"migrate_tsc_ppm", "ppm", SIM_UNIT_PPM, 1, P(migrate_tsc_ppm), -100000,
+    {"migrate_tsc_ppm", "ppm", PVT_SIM_UNIT_PPM, 1, P(migrate_tsc_ppm), -100000,
      100000, false, "TSC rate on the new host relative to the old"},
-    {"nohz", "", SIM_UNIT_COUNT, 1, P(nohz), 0, 1, true,
+    {"nohz", "", PVT_SIM_UNIT_COUNT, 1, P(nohz), 0, 1, true,
      "1: tickless idle (the tick stops while the guest waits)"},
 };
 
-static const struct sim_scenario scenarios[] = {
+static const struct pvt_sim_scenario scenarios[] = {
     {"seed-boot",
      "boot 20 s on drifting jiffies (tick from the periodic timer), then "
      "pvclock and high-res; 2000 timers/s",
@@ -132,19 +133,19 @@ static const struct sim_scenario scenarios[] = {
      "delta_max_s=300 nohz=1 drain_s=300"},
 };
 
-const struct sim_param_def *sim_param_defs(size_t *count)
+const struct pvt_sim_param_def *pvt_sim_param_defs(size_t *count)
 {
     *count = sizeof(defs) / sizeof(defs[0]);
     return defs;
 }
 
-const struct sim_scenario *sim_scenarios(size_t *count)
+const struct pvt_sim_scenario *pvt_sim_scenarios(size_t *count)
 {
     *count = sizeof(scenarios) / sizeof(scenarios[0]);
     return scenarios;
 }
 
-const struct sim_scenario *sim_scenario_find(const char *name)
+const struct pvt_sim_scenario *pvt_sim_scenario_find(const char *name)
 {
     size_t i;
 
@@ -154,51 +155,96 @@ const struct sim_scenario *sim_scenario_find(const char *name)
     return NULL;
 }
 
-void sim_params_default(struct sim_params *p)
+void pvt_sim_params_default(struct pvt_sim_params *p)
 {
     *p = defaults;
 }
 
-double sim_param_get(const struct sim_params *p, const struct sim_param_def *d)
+double pvt_sim_param_get(const struct pvt_sim_params *p,
+                         const struct pvt_sim_param_def *d)
 {
     return *(const double *)((const char *)p + d->offset);
 }
 
 struct unit {
     const char *name;
-    enum sim_param_kind kind;
+    enum pvt_sim_param_kind kind;
     double base; /* in ns, Hz, ppm or plain units */
 };
 
 static const struct unit units[] = {
-    {"ns", SIM_UNIT_TIME, 1},     {"us", SIM_UNIT_TIME, 1e3},
-    {"ms", SIM_UNIT_TIME, 1e6},   {"s", SIM_UNIT_TIME, 1e9},
-    {"m", SIM_UNIT_TIME, 60e9},   {"min", SIM_UNIT_TIME, 60e9},
-    {"h", SIM_UNIT_TIME, 3600e9}, {"d", SIM_UNIT_TIME, 86400e9},
-    {"Hz", SIM_UNIT_FREQ, 1},     {"kHz", SIM_UNIT_FREQ, 1e3},
-    {"MHz", SIM_UNIT_FREQ, 1e6},  {"GHz", SIM_UNIT_FREQ, 1e9},
-    {"/s", SIM_UNIT_FREQ, 1},     {"ppm", SIM_UNIT_PPM, 1},
-    {"ppb", SIM_UNIT_PPM, 1e-3},  {"%", SIM_UNIT_RATIO, 0.01},
+    {"ns", PVT_SIM_UNIT_TIME, 1},     {"us", PVT_SIM_UNIT_TIME, 1e3},
+    {"ms", PVT_SIM_UNIT_TIME, 1e6},   {"s", PVT_SIM_UNIT_TIME, 1e9},
+    {"m", PVT_SIM_UNIT_TIME, 60e9},   {"min", PVT_SIM_UNIT_TIME, 60e9},
+    {"h", PVT_SIM_UNIT_TIME, 3600e9}, {"d", PVT_SIM_UNIT_TIME, 86400e9},
+    {"Hz", PVT_SIM_UNIT_FREQ, 1},     {"kHz", PVT_SIM_UNIT_FREQ, 1e3},
+    {"MHz", PVT_SIM_UNIT_FREQ, 1e6},  {"GHz", PVT_SIM_UNIT_FREQ, 1e9},
+    {"/s", PVT_SIM_UNIT_FREQ, 1},     {"ppm", PVT_SIM_UNIT_PPM, 1},
+    {"ppb", PVT_SIM_UNIT_PPM, 1e-3},  {"%", PVT_SIM_UNIT_RATIO, 0.01},
 };
 
-static const char *kind_units(enum sim_param_kind k)
+static const char *kind_units(enum pvt_sim_param_kind k)
 {
     switch (k) {
-    case SIM_UNIT_TIME:
+    case PVT_SIM_UNIT_TIME:
         return "a time: ns, us, ms, s, m, h, d";
-    case SIM_UNIT_FREQ:
+    case PVT_SIM_UNIT_FREQ:
         return "a frequency: Hz, kHz, MHz, GHz";
-    case SIM_UNIT_PPM:
+    case PVT_SIM_UNIT_PPM:
         return "a drift: ppm, ppb";
-    case SIM_UNIT_RATIO:
+    case PVT_SIM_UNIT_RATIO:
         return "a fraction: a plain number or %";
-    case SIM_UNIT_COUNT:
+    case PVT_SIM_UNIT_COUNT:
         return "a plain number";
     }
     return "?";
 }
 
-static const struct sim_param_def *find_def(const char *name, size_t len)
+int pvt_sim_parse_quantity(const char *name, const char *text,
+                           enum pvt_sim_param_kind kind, double unit,
+                           double *out, char *err, size_t errlen)
+{
+    const char *v = text, *suffix;
+    char *end;
+    double x, scale = 1;
+    size_t i;
+
+    if (name == NULL || text == NULL || out == NULL || !(unit > 0)) {
+        snprintf(err, errlen, "no value to parse");
+        return -1;
+    }
+    while (isspace((unsigned char)*v))
+        v++;
+    errno = 0;
+    x = strtod(v, &end);
+    if (end == v || errno == ERANGE || !isfinite(x)) {
+        snprintf(err, errlen, "%s: '%s' is not a number", name, v);
+        return -1;
+    }
+    suffix = end;
+    while (isspace((unsigned char)*suffix))
+        suffix++;
+    if (*suffix) {
+        size_t slen = strlen(suffix);
+        while (slen && isspace((unsigned char)suffix[slen - 1]))
+            slen--;
+        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+            if (strlen(units[i].name) == slen &&
+                strncmp(units[i].name, suffix, slen) == 0)
+                break;
+        if (i == sizeof(units) / sizeof(units[0]) || units[i].kind != kind) {
+            snprintf(err, errlen, "%s: bad unit '%.*s' (%s is %s)", name,
+                     (int)slen, suffix, name, kind_units(kind));
+            return -1;
+        }
+        /* to the caller's unit */
+        scale = units[i].base / unit;
+    }
+    *out = x * scale;
+    return 0;
+}
+
+static const struct pvt_sim_param_def *find_def(const char *name, size_t len)
 {
     size_t i;
 
@@ -209,16 +255,14 @@ static const struct sim_param_def *find_def(const char *name, size_t len)
     return NULL;
 }
 
-int sim_params_set(struct sim_params *p, const char *assignment, char *err,
-                   size_t errlen)
+int pvt_sim_params_set(struct pvt_sim_params *p, const char *assignment,
+                       char *err, size_t errlen)
 {
     const char *eq = strchr(assignment, '=');
-    const char *k = assignment, *v, *suffix;
+    const char *k = assignment;
     size_t klen;
-    const struct sim_param_def *d;
-    char *end;
-    double x, scale = 1;
-    size_t i;
+    const struct pvt_sim_param_def *d;
+    double x;
 
     if (!eq) {
         snprintf(err, errlen, "'%s': expected key=value", assignment);
@@ -236,35 +280,9 @@ int sim_params_set(struct sim_params *p, const char *assignment, char *err,
                  (int)klen, k);
         return -1;
     }
-    v = eq + 1;
-    while (isspace((unsigned char)*v))
-        v++;
-    errno = 0;
-    x = strtod(v, &end);
-    if (end == v || errno == ERANGE || !isfinite(x)) {
-        snprintf(err, errlen, "%s: '%s' is not a number", d->name, v);
+    if (pvt_sim_parse_quantity(d->name, eq + 1, d->kind, d->unit_ns, &x, err,
+                               errlen) < 0)
         return -1;
-    }
-    suffix = end;
-    while (isspace((unsigned char)*suffix))
-        suffix++;
-    if (*suffix) {
-        size_t slen = strlen(suffix);
-        while (slen && isspace((unsigned char)suffix[slen - 1]))
-            slen--;
-        for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-            if (strlen(units[i].name) == slen &&
-                strncmp(units[i].name, suffix, slen) == 0)
-                break;
-        if (i == sizeof(units) / sizeof(units[0]) || units[i].kind != d->kind) {
-            snprintf(err, errlen, "%s: bad unit '%.*s' (%s is %s)", d->name,
-                     (int)slen, suffix, d->name, kind_units(d->kind));
-            return -1;
-        }
-        /* to the key's own unit */
-        scale = units[i].base / d->unit_ns;
-    }
-    x *= scale;
     if (x < d->min || x > d->max) {
         snprintf(err, errlen, "%s: %g %s is out of range [%g, %g]", d->name, x,
                  d->unit, d->min, d->max);
@@ -278,10 +296,10 @@ int sim_params_set(struct sim_params *p, const char *assignment, char *err,
     return 0;
 }
 
-int sim_params_scenario(struct sim_params *p, const char *name, char *err,
-                        size_t errlen)
+int pvt_sim_params_scenario(struct pvt_sim_params *p, const char *name,
+                            char *err, size_t errlen)
 {
-    const struct sim_scenario *s = sim_scenario_find(name);
+    const struct pvt_sim_scenario *s = pvt_sim_scenario_find(name);
     char buf[512], *tok, *save = NULL;
 
     if (!s) {
@@ -290,16 +308,51 @@ int sim_params_scenario(struct sim_params *p, const char *name, char *err,
                  name ? name : "(null)");
         return -1;
     }
-    sim_params_default(p);
+    pvt_sim_params_default(p);
     snprintf(buf, sizeof(buf), "%s", s->overrides);
     for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save))
-        if (sim_params_set(p, tok, err, errlen))
+        if (pvt_sim_params_set(p, tok, err, errlen))
             return -1;
     return 0;
 }
 
-int sim_params_load_file(struct sim_params *p, const char *path, char *err,
-                         size_t errlen)
+int pvt_sim_params_apply(struct pvt_sim_params *p, const char *const *sets,
+                         size_t n, char *err, size_t errlen)
+{
+    size_t i;
+
+    if (p == NULL || (sets == NULL && n > 0)) {
+        snprintf(err, errlen, "no parameters to set");
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        if (pvt_sim_params_set(p, sets[i], err, errlen))
+            return -1;
+    return pvt_sim_params_check(p, err, errlen);
+}
+
+int pvt_sim_params_resolve(struct pvt_sim_params *p, const char *name_or_file,
+                           char *err, size_t errlen)
+{
+    const char *s = name_or_file;
+
+    if (p == NULL || s == NULL) {
+        snprintf(err, errlen, "no scenario given");
+        return -1;
+    }
+    if (pvt_sim_scenario_find(s))
+        return pvt_sim_params_scenario(p, s, err, errlen);
+    if (strchr(s, '/') || strchr(s, '.') || access(s, F_OK) == 0)
+        return pvt_sim_params_load_file(p, s, err, errlen);
+    snprintf(err, errlen,
+             "unknown scenario '%s' (pvtimer sim --list shows them; a file "
+             "path works too)",
+             s);
+    return -1;
+}
+
+int pvt_sim_params_load_file(struct pvt_sim_params *p, const char *path,
+                             char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     char line[512], msg[256];
@@ -309,7 +362,7 @@ int sim_params_load_file(struct sim_params *p, const char *path, char *err,
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    sim_params_default(p);
+    pvt_sim_params_default(p);
     while (fgets(line, sizeof(line), f)) {
         char *hash, *s = line;
         size_t len = strlen(line);
@@ -341,14 +394,14 @@ int sim_params_load_file(struct sim_params *p, const char *path, char *err,
             v++;
             while (isspace((unsigned char)*v))
                 v++;
-            if (sim_params_scenario(p, v, msg, sizeof(msg))) {
+            if (pvt_sim_params_scenario(p, v, msg, sizeof(msg))) {
                 snprintf(err, errlen, "%s:%d: %s", path, n, msg);
                 fclose(f);
                 return -1;
             }
             continue;
         }
-        if (sim_params_set(p, s, msg, sizeof(msg))) {
+        if (pvt_sim_params_set(p, s, msg, sizeof(msg))) {
             snprintf(err, errlen, "%s:%d: %s", path, n, msg);
             fclose(f);
             return -1;
@@ -358,7 +411,8 @@ int sim_params_load_file(struct sim_params *p, const char *path, char *err,
     return 0;
 }
 
-int sim_params_check(const struct sim_params *p, char *err, size_t errlen)
+int pvt_sim_params_check(const struct pvt_sim_params *p, char *err,
+                         size_t errlen)
 {
     if (p->boot_s > p->duration_s) {
         snprintf(err, errlen, "boot_s (%g) is after the end (duration_s %g)",

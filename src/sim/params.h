@@ -19,9 +19,9 @@
 #include <stdint.h>
 
 /* Which clocksource the guest boots on. */
-enum sim_boot_clock { SIM_BOOT_JIFFIES = 0, SIM_BOOT_TSC = 1 };
+enum pvt_sim_boot_clock { PVT_SIM_BOOT_JIFFIES = 0, PVT_SIM_BOOT_TSC = 1 };
 
-struct sim_params {
+struct pvt_sim_params {
     double boot_s;            /* guest s until the pvclock switch (0: none) */
     double duration_s;        /* guest s the workload runs */
     double drain_s;           /* guest s after, for pending timers */
@@ -49,57 +49,92 @@ struct sim_params {
     double pvclock;           /* 1: install pvclock at boot_s */
 };
 
-enum sim_param_kind {
-    SIM_UNIT_TIME,  /* value in the unit of the key's suffix */
-    SIM_UNIT_FREQ,  /* Hz */
-    SIM_UNIT_PPM,   /* parts per million */
-    SIM_UNIT_RATIO, /* plain number or % */
-    SIM_UNIT_COUNT, /* plain number */
+enum pvt_sim_param_kind {
+    PVT_SIM_UNIT_TIME,  /* value in the unit of the key's suffix */
+    PVT_SIM_UNIT_FREQ,  /* Hz */
+    PVT_SIM_UNIT_PPM,   /* parts per million */
+    PVT_SIM_UNIT_RATIO, /* plain number or % */
+    PVT_SIM_UNIT_COUNT, /* plain number */
 };
 
-struct sim_param_def {
+struct pvt_sim_param_def {
     const char *name;
     const char *unit; /* as shown: "s", "us", "Hz", "ppm", "" */
-    enum sim_param_kind kind;
-    double unit_ns; /* SIM_UNIT_TIME: ns per unit */
-    size_t offset;  /* in struct sim_params */
+    enum pvt_sim_param_kind kind;
+    double unit_ns; /* PVT_SIM_UNIT_TIME: ns per unit */
+    size_t offset;  /* in struct pvt_sim_params */
     double min, max;
     bool integer;
     const char *help;
 };
 
-struct sim_scenario {
+struct pvt_sim_scenario {
     const char *name;
     const char *summary;
     const char *overrides; /* "key=value key=value ..." on the defaults */
 };
 
-const struct sim_param_def *sim_param_defs(size_t *count);
-const struct sim_scenario *sim_scenarios(size_t *count);
-const struct sim_scenario *sim_scenario_find(const char *name);
+const struct pvt_sim_param_def *pvt_sim_param_defs(size_t *count);
+const struct pvt_sim_scenario *pvt_sim_scenarios(size_t *count);
+const struct pvt_sim_scenario *pvt_sim_scenario_find(const char *name);
 
 /* The defaults (seed-boot). */
-void sim_params_default(struct sim_params *p);
+void pvt_sim_params_default(struct pvt_sim_params *p);
 
 /*
  * Apply one "key=value" (also "key = value"). On error returns -1 and
  * writes a message (naming the key and the problem) into err.
  */
-int sim_params_set(struct sim_params *p, const char *assignment, char *err,
-                   size_t errlen);
+int pvt_sim_params_set(struct pvt_sim_params *p, const char *assignment,
+                       char *err, size_t errlen);
+
+/*
+ * Parses text, a number with an optional unit of kind's dimension
+ * ("500ms", "2 kHz", "40ppm", "10%"), into *out in units worth unit base
+ * units (PVT_SIM_UNIT_TIME: ns, so 1e9 for seconds; other kinds: 1). A bare
+ * number is already in the caller's unit. Returns 0; -1 with a message
+ * naming name in err (not a number, a unit of another dimension, NULL
+ * arguments). Checks no range.
+ */
+int pvt_sim_parse_quantity(const char *name, const char *text,
+                           enum pvt_sim_param_kind kind, double unit,
+                           double *out, char *err, size_t errlen);
 
 /* Load a built-in scenario: defaults + its overrides. -1 if unknown. */
-int sim_params_scenario(struct sim_params *p, const char *name, char *err,
-                        size_t errlen);
+int pvt_sim_params_scenario(struct pvt_sim_params *p, const char *name,
+                            char *err, size_t errlen);
 
 /* Load a scenario file (see above). -1 with a message (file:line). */
-int sim_params_load_file(struct sim_params *p, const char *path, char *err,
-                         size_t errlen);
+int pvt_sim_params_load_file(struct pvt_sim_params *p, const char *path,
+                             char *err, size_t errlen);
+
+/*
+ * The one rule for a command's "scenario name or file" argument: a
+ * built-in scenario's name loads that scenario; otherwise an argument
+ * that looks like a path (it holds a '/' or a '.') or names an existing
+ * file is loaded as a scenario file. Returns 0; -1 with a message in err
+ * for an unknown name, an unreadable or malformed file, or a NULL
+ * argument. A name wins over a file of the same name in the working
+ * directory.
+ */
+int pvt_sim_params_resolve(struct pvt_sim_params *p, const char *name_or_file,
+                           char *err, size_t errlen);
+
+/*
+ * Applies the "key=value" overrides sets[0 .. n) in order, then checks the
+ * result (pvt_sim_params_check): what a command does with its --set
+ * options. Returns 0; -1 with the first problem in err (NULL p, or sets
+ * NULL with n > 0).
+ */
+int pvt_sim_params_apply(struct pvt_sim_params *p, const char *const *sets,
+                         size_t n, char *err, size_t errlen);
 
 /* Check relations between parameters (boot before the end, ...). */
-int sim_params_check(const struct sim_params *p, char *err, size_t errlen);
+int pvt_sim_params_check(const struct pvt_sim_params *p, char *err,
+                         size_t errlen);
 
 /* The value of a parameter by definition. */
-double sim_param_get(const struct sim_params *p, const struct sim_param_def *d);
+double pvt_sim_param_get(const struct pvt_sim_params *p,
+                         const struct pvt_sim_param_def *d);
 
 #endif /* PVTIMER_SIM_PARAMS_H */

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-const char *sim_format_ns(char *buf, size_t len, double ns, bool compact)
+const char *pvt_sim_format_ns(char *buf, size_t len, double ns, bool compact)
 {
     double a = fabs(ns);
     const char *unit = "ns";
@@ -35,19 +35,20 @@ const char *sim_format_ns(char *buf, size_t len, double ns, bool compact)
 
 static const char *human(char *buf, size_t len, double ns)
 {
-    return sim_format_ns(buf, len, ns, false);
+    return pvt_sim_format_ns(buf, len, ns, false);
 }
 
 /* Largest |mean aim| of a bin in the first and the last quarter of the
  * bins that saw programmings after the boot phase (means, so that a rare
  * preempted programming does not read as a trend). */
-static void aim_trend(const struct sim_params *p, const struct sim_result *r,
-                      double *first, double *last)
+static void aim_trend(const struct pvt_sim_params *p,
+                      const struct pvt_sim_result *r, double *first,
+                      double *last)
 {
-    size_t i, lo = 0, hi = SIM_SERIES_BINS, n;
+    size_t i, lo = 0, hi = PVT_SIM_SERIES_BINS, n;
 
     *first = *last = 0;
-    while (lo < SIM_SERIES_BINS &&
+    while (lo < PVT_SIM_SERIES_BINS &&
            (r->bins[lo].t_s < p->boot_s || r->bins[lo].programs == 0))
         lo++;
     while (hi > lo && (r->bins[hi - 1].t_s >= p->duration_s ||
@@ -68,14 +69,15 @@ static void aim_trend(const struct sim_params *p, const struct sim_result *r,
     }
 }
 
-const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
-                        char *buf, size_t len)
+const char *pvt_sim_verdict(const struct pvt_sim_params *p,
+                            const struct pvt_sim_result *r, char *buf,
+                            size_t len)
 {
     char a[32], b[32];
     double first, last;
-    double boot_p50 = (double)sim_hist_quantile(&r->aim_error_boot, 0.5);
-    double after_p50 = (double)sim_hist_quantile(&r->aim_error_after, 0.5);
-    double after_p99 = (double)sim_hist_quantile(&r->aim_error_after, 0.99);
+    double boot_p50 = (double)pvt_sim_hist_quantile(&r->aim_error_boot, 0.5);
+    double after_p50 = (double)pvt_sim_hist_quantile(&r->aim_error_after, 0.5);
+    double after_p99 = (double)pvt_sim_hist_quantile(&r->aim_error_after, 0.99);
     double after_max = (double)r->aim_error_after.max_abs;
     bool has_boot = r->aim_error_boot.count > 0;
     bool has_after = r->aim_error_after.count > 0;
@@ -126,23 +128,25 @@ const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
             "boot held by the tick (p99 %s)",
             r->locked_at_s,
             human(a, sizeof(a),
-                  (double)sim_hist_quantile(&r->aim_error_after_locked, 0.99)),
+                  (double)pvt_sim_hist_quantile(&r->aim_error_after_locked,
+                                                0.99)),
             human(b, sizeof(b),
-                  (double)sim_hist_quantile(&r->aim_error_boot, 0.99)));
+                  (double)pvt_sim_hist_quantile(&r->aim_error_boot, 0.99)));
     } else if (r->aim_error_locked.count > 0) {
-        snprintf(buf, len,
-                 "drift %+.3f ppm, locked from %.1f s: aim p99 %s since",
-                 (double)r->drift_ppb / 1e3, r->locked_at_s,
-                 human(a, sizeof(a),
-                       (double)sim_hist_quantile(&r->aim_error_locked, 0.99)));
+        snprintf(
+            buf, len, "drift %+.3f ppm, locked from %.1f s: aim p99 %s since",
+            (double)r->drift_ppb / 1e3, r->locked_at_s,
+            human(a, sizeof(a),
+                  (double)pvt_sim_hist_quantile(&r->aim_error_locked, 0.99)));
     } else if (has_after && r->aim_error_after.max_abs <= 1) {
-        snprintf(buf, len,
-                 "exact after the switch (|aim| <= 1 ns); before it, as "
-                 "delta (p99 %s)",
-                 human(a, sizeof(a),
-                       (double)sim_hist_quantile(&r->aim_error_boot, 0.99)));
+        snprintf(
+            buf, len,
+            "exact after the switch (|aim| <= 1 ns); before it, as "
+            "delta (p99 %s)",
+            human(a, sizeof(a),
+                  (double)pvt_sim_hist_quantile(&r->aim_error_boot, 0.99)));
     } else if (has_after && after_max > 100e3 && after_max > 20 * after_p99) {
-        uint64_t hit = sim_hist_count_from(&r->aim_error_after, 100000);
+        uint64_t hit = pvt_sim_hist_count_from(&r->aim_error_after, 100000);
         snprintf(buf, len,
                  "local (p99 %s); %llu in a million aims off by > 100 us, up "
                  "to %s: preempted mid-programming",
@@ -150,39 +154,41 @@ const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
                  (unsigned long long)(hit * 1000000 / r->aim_error_after.count),
                  human(a, sizeof(a), after_max));
     } else {
-        snprintf(
-            buf, len, "local error: aim p99 %s, lateness p99 %s",
-            human(a, sizeof(a), (double)sim_hist_quantile(&r->aim_error, 0.99)),
-            human(b, sizeof(b), (double)sim_hist_quantile(&r->lateness, 0.99)));
+        snprintf(buf, len, "local error: aim p99 %s, lateness p99 %s",
+                 human(a, sizeof(a),
+                       (double)pvt_sim_hist_quantile(&r->aim_error, 0.99)),
+                 human(b, sizeof(b),
+                       (double)pvt_sim_hist_quantile(&r->lateness, 0.99)));
     }
     return buf;
 }
 
-void sim_report_table(FILE *f, const char *scenario, uint64_t seed,
-                      const struct sim_params *p, const struct sim_result *r,
-                      size_t n)
+void pvt_sim_report_table(FILE *f, const char *scenario, uint64_t seed,
+                          const struct pvt_sim_params *p,
+                          const struct pvt_sim_result *r, size_t n)
 {
-    sim_report_table_ex(f, NULL, scenario, seed, p, r, n);
+    pvt_sim_report_table_ex(f, NULL, scenario, seed, p, r, n);
 }
 
-void sim_report_table_ex(FILE *f, const struct sim_report_meta *meta,
-                         const char *scenario, uint64_t seed,
-                         const struct sim_params *p, const struct sim_result *r,
-                         size_t n)
+void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
+                             const char *scenario, uint64_t seed,
+                             const struct pvt_sim_params *p,
+                             const struct pvt_sim_result *r, size_t n)
 {
     size_t i;
     char x[32], y[32], z[32], v[160];
 
     const char *backend = meta && meta->backend ? meta->backend : "sim";
 
-    fprintf(f,
-            "pvtimer %s: scenario %s, seed %llu: %g s of guest time "
-            "(boot %g s on %s, drift %g ppm), %g timers/s,\n"
-            "preemption %g/s x %g ms",
-            backend, scenario, (unsigned long long)seed, p->duration_s,
-            p->boot_s, p->boot_clock == SIM_BOOT_TSC ? "the TSC" : "jiffies",
-            p->boot_clock == SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
-            p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms);
+    fprintf(
+        f,
+        "pvtimer %s: scenario %s, seed %llu: %g s of guest time "
+        "(boot %g s on %s, drift %g ppm), %g timers/s,\n"
+        "preemption %g/s x %g ms",
+        backend, scenario, (unsigned long long)seed, p->duration_s, p->boot_s,
+        p->boot_clock == PVT_SIM_BOOT_TSC ? "the TSC" : "jiffies",
+        p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
+        p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms);
     /* the modelled hypervisor's own figures; a real one has its own */
     if (strcmp(backend, "sim") == 0)
         fprintf(f, ", hypervisor up %g s, slop %g us", p->hv_uptime_s,
@@ -192,22 +198,23 @@ void sim_report_table_ex(FILE *f, const struct sim_report_meta *meta,
             "timers", "fired", "lost", "early", "irqs", "spurious",
             "lateness p50/p99", "|device err| p50/p99", "|aim err| p50/p99");
     for (i = 0; i < n; i++) {
-        const struct sim_result *s = &r[i];
+        const struct pvt_sim_result *s = &r[i];
         char l[48], d[48], a[48];
-        snprintf(
-            l, sizeof(l), "%s / %s",
-            human(x, sizeof(x), (double)sim_hist_quantile(&s->lateness, 0.5)),
-            human(y, sizeof(y), (double)sim_hist_quantile(&s->lateness, 0.99)));
+        snprintf(l, sizeof(l), "%s / %s",
+                 human(x, sizeof(x),
+                       (double)pvt_sim_hist_quantile(&s->lateness, 0.5)),
+                 human(y, sizeof(y),
+                       (double)pvt_sim_hist_quantile(&s->lateness, 0.99)));
         snprintf(d, sizeof(d), "%s / %s",
                  human(x, sizeof(x),
-                       (double)sim_hist_quantile(&s->device_error, 0.5)),
+                       (double)pvt_sim_hist_quantile(&s->device_error, 0.5)),
                  human(y, sizeof(y),
-                       (double)sim_hist_quantile(&s->device_error, 0.99)));
-        snprintf(
-            a, sizeof(a), "%s / %s",
-            human(x, sizeof(x), (double)sim_hist_quantile(&s->aim_error, 0.5)),
-            human(z, sizeof(z),
-                  (double)sim_hist_quantile(&s->aim_error, 0.99)));
+                       (double)pvt_sim_hist_quantile(&s->device_error, 0.99)));
+        snprintf(a, sizeof(a), "%s / %s",
+                 human(x, sizeof(x),
+                       (double)pvt_sim_hist_quantile(&s->aim_error, 0.5)),
+                 human(z, sizeof(z),
+                       (double)pvt_sim_hist_quantile(&s->aim_error, 0.99)));
         fprintf(
             f, "%-16s %8llu %8llu %5llu %5llu %9llu %9llu  %-21s %-21s %-21s\n",
             s->strategy->name, (unsigned long long)s->timers,
@@ -219,33 +226,33 @@ void sim_report_table_ex(FILE *f, const struct sim_report_meta *meta,
     fprintf(f, "\n");
     for (i = 0; i < n; i++)
         fprintf(f, "  %-16s %s\n", r[i].strategy->name,
-                sim_verdict(p, &r[i], v, sizeof(v)));
+                pvt_sim_verdict(p, &r[i], v, sizeof(v)));
 }
 
-static void json_dist(FILE *f, const char *name, const struct sim_hist *h,
+static void json_dist(FILE *f, const char *name, const struct pvt_sim_hist *h,
                       const char *maxname)
 {
     fprintf(f, "\"%s\": {\"p50\": %llu, \"p99\": %llu, \"%s\": %llu}", name,
-            (unsigned long long)sim_hist_quantile(h, 0.5),
-            (unsigned long long)sim_hist_quantile(h, 0.99), maxname,
+            (unsigned long long)pvt_sim_hist_quantile(h, 0.5),
+            (unsigned long long)pvt_sim_hist_quantile(h, 0.99), maxname,
             (unsigned long long)h->max_abs);
 }
 
-void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
-                     const struct sim_params *p, const struct sim_result *r,
-                     size_t n)
+void pvt_sim_report_json(FILE *f, const char *scenario, uint64_t seed,
+                         const struct pvt_sim_params *p,
+                         const struct pvt_sim_result *r, size_t n)
 {
-    sim_report_json_ex(f, NULL, scenario, seed, p, r, n);
+    pvt_sim_report_json_ex(f, NULL, scenario, seed, p, r, n);
 }
 
-void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
-                        const char *scenario, uint64_t seed,
-                        const struct sim_params *p, const struct sim_result *r,
-                        size_t n)
+void pvt_sim_report_json_ex(FILE *f, const struct pvt_sim_report_meta *meta,
+                            const char *scenario, uint64_t seed,
+                            const struct pvt_sim_params *p,
+                            const struct pvt_sim_result *r, size_t n)
 {
     const char *backend = meta && meta->backend ? meta->backend : "sim";
     size_t i, nd;
-    const struct sim_param_def *d = sim_param_defs(&nd);
+    const struct pvt_sim_param_def *d = pvt_sim_param_defs(&nd);
     char v[160];
 
     fprintf(f, "{\"scenario\": \"");
@@ -259,10 +266,10 @@ void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
             backend, (unsigned long long)seed);
     for (i = 0; i < nd; i++)
         fprintf(f, "%s\"%s\": %.17g", i ? ", " : "", d[i].name,
-                sim_param_get(p, &d[i]));
+                pvt_sim_param_get(p, &d[i]));
     fprintf(f, "}, \"strategies\": [");
     for (i = 0; i < n; i++) {
-        const struct sim_result *s = &r[i];
+        const struct pvt_sim_result *s = &r[i];
         fprintf(f,
                 "%s{\"strategy\": \"%s\", \"timers\": %llu, \"fired\": %llu, "
                 "\"cancelled\": %llu, \"lost\": %llu, \"early_callbacks\": "
@@ -277,8 +284,8 @@ void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
         fprintf(f,
                 "\"lateness_ns\": {\"p50\": %llu, \"p99\": %llu, \"max\": "
                 "%llu}, ",
-                (unsigned long long)sim_hist_quantile(&s->lateness, 0.5),
-                (unsigned long long)sim_hist_quantile(&s->lateness, 0.99),
+                (unsigned long long)pvt_sim_hist_quantile(&s->lateness, 0.5),
+                (unsigned long long)pvt_sim_hist_quantile(&s->lateness, 0.99),
                 (unsigned long long)s->lateness.max_abs);
         json_dist(f, "device_error_ns", &s->device_error, "max_abs");
         fprintf(f, ", ");
@@ -302,13 +309,13 @@ void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
                 "\"splits\": %llu, \"hangs\": %llu, \"hv_past_sets\": %llu, "
                 "\"preempted_programmings\": %llu, \"highres_at_s\": %.9f, "
                 "\"events\": %llu, \"truncated\": %s, \"verdict\": \"%s\"}",
-                sim_hist_mean(&s->aim_error_after),
+                pvt_sim_hist_mean(&s->aim_error_after),
                 (unsigned long long)s->pending, (unsigned long long)s->splits,
                 (unsigned long long)s->hangs,
                 (unsigned long long)s->hv_past_sets,
                 (unsigned long long)s->preempted_programmings, s->highres_at_s,
                 (unsigned long long)s->events, s->truncated ? "true" : "false",
-                sim_verdict(p, s, v, sizeof(v)));
+                pvt_sim_verdict(p, s, v, sizeof(v)));
     }
     fprintf(f, "]");
     if (meta && meta->extra_json)
@@ -316,15 +323,15 @@ void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
     fprintf(f, "}\n");
 }
 
-void sim_report_csv(FILE *f, const struct sim_result *r, size_t n)
+void pvt_sim_report_csv(FILE *f, const struct pvt_sim_result *r, size_t n)
 {
     size_t i, b;
 
     fprintf(f, "strategy,t_s,programs,aim_mean_ns,aim_max_abs_ns,"
                "device_error_max_abs_ns,interrupts,fired\n");
     for (i = 0; i < n; i++)
-        for (b = 0; b < SIM_SERIES_BINS; b++) {
-            const struct sim_bin *x = &r[i].bins[b];
+        for (b = 0; b < PVT_SIM_SERIES_BINS; b++) {
+            const struct pvt_sim_bin *x = &r[i].bins[b];
             fprintf(f, "%s,%.6f,%llu,%.1f,%lld,%lld,%llu,%llu\n",
                     r[i].strategy->name, x->t_s,
                     (unsigned long long)x->programs,

@@ -9,45 +9,46 @@
 #include "params.h"
 #include "sim.h"
 
-void sim_report_table(FILE *f, const char *scenario, uint64_t seed,
-                      const struct sim_params *p, const struct sim_result *r,
-                      size_t n);
-void sim_report_json(FILE *f, const char *scenario, uint64_t seed,
-                     const struct sim_params *p, const struct sim_result *r,
-                     size_t n);
+void pvt_sim_report_table(FILE *f, const char *scenario, uint64_t seed,
+                          const struct pvt_sim_params *p,
+                          const struct pvt_sim_result *r, size_t n);
+void pvt_sim_report_json(FILE *f, const char *scenario, uint64_t seed,
+                         const struct pvt_sim_params *p,
+                         const struct pvt_sim_result *r, size_t n);
 /* How another backend (pvtimer kvm) labels the same report: backend names
  * it ("sim" when meta is NULL); extra_json, if set, prints more members
  * of the top-level object, each preceded by ", ". */
-struct sim_report_meta {
+struct pvt_sim_report_meta {
     const char *backend;
     void (*extra_json)(FILE *f, void *ctx);
     void *extra_ctx;
 };
 
-void sim_report_table_ex(FILE *f, const struct sim_report_meta *meta,
-                         const char *scenario, uint64_t seed,
-                         const struct sim_params *p, const struct sim_result *r,
-                         size_t n);
-void sim_report_json_ex(FILE *f, const struct sim_report_meta *meta,
-                        const char *scenario, uint64_t seed,
-                        const struct sim_params *p, const struct sim_result *r,
-                        size_t n);
-void sim_report_html_ex(FILE *f, const struct sim_report_meta *meta,
-                        const char *scenario, uint64_t seed,
-                        const struct sim_params *p, const struct sim_result *r,
-                        size_t n);
-void sim_report_csv(FILE *f, const struct sim_result *r, size_t n);
+void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
+                             const char *scenario, uint64_t seed,
+                             const struct pvt_sim_params *p,
+                             const struct pvt_sim_result *r, size_t n);
+void pvt_sim_report_json_ex(FILE *f, const struct pvt_sim_report_meta *meta,
+                            const char *scenario, uint64_t seed,
+                            const struct pvt_sim_params *p,
+                            const struct pvt_sim_result *r, size_t n);
+void pvt_sim_report_html_ex(FILE *f, const struct pvt_sim_report_meta *meta,
+                            const char *scenario, uint64_t seed,
+                            const struct pvt_sim_params *p,
+                            const struct pvt_sim_result *r, size_t n);
+void pvt_sim_report_csv(FILE *f, const struct pvt_sim_result *r, size_t n);
 /* One self-contained HTML page with the table and inline SVG plots. */
-void sim_report_html(FILE *f, const char *scenario, uint64_t seed,
-                     const struct sim_params *p, const struct sim_result *r,
-                     size_t n);
+void pvt_sim_report_html(FILE *f, const char *scenario, uint64_t seed,
+                         const struct pvt_sim_params *p,
+                         const struct pvt_sim_result *r, size_t n);
 
 /* ns as a short figure with its unit: "812 ns", "3.2 us", "41.0 ms",
  * "1.23 s"; compact: three significant digits ("32.8 us"). */
-const char *sim_format_ns(char *buf, size_t len, double ns, bool compact);
+const char *pvt_sim_format_ns(char *buf, size_t len, double ns, bool compact);
 
 /* The one-line verdict for a strategy's result. */
-const char *sim_verdict(const struct sim_params *p, const struct sim_result *r,
-                        char *buf, size_t len);
+const char *pvt_sim_verdict(const struct pvt_sim_params *p,
+                            const struct pvt_sim_result *r, char *buf,
+                            size_t len);
 
 #endif /* PVTIMER_SIM_REPORT_H */

@@ -9,11 +9,11 @@
 #include <math.h>
 #include <stdint.h>
 
-struct sim_rng {
+struct pvt_sim_rng {
     uint64_t s[4];
 };
 
-static inline uint64_t sim_splitmix64(uint64_t *x)
+static inline uint64_t pvt_sim_splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -21,17 +21,17 @@ static inline uint64_t sim_splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static inline void sim_rng_seed(struct sim_rng *r, uint64_t seed,
-                                uint64_t stream)
+static inline void pvt_sim_rng_seed(struct pvt_sim_rng *r, uint64_t seed,
+                                    uint64_t stream)
 {
     uint64_t x = seed ^ (stream * 0xd1342543de82ef95ull);
     int i;
 
     for (i = 0; i < 4; i++)
-        r->s[i] = sim_splitmix64(&x);
+        r->s[i] = pvt_sim_splitmix64(&x);
 }
 
-static inline uint64_t sim_rng_next(struct sim_rng *r)
+static inline uint64_t pvt_sim_rng_next(struct pvt_sim_rng *r)
 {
     uint64_t *s = r->s;
     uint64_t result = ((s[1] * 5) << 7 | (s[1] * 5) >> 57) * 9;
@@ -47,27 +47,28 @@ static inline uint64_t sim_rng_next(struct sim_rng *r)
 }
 
 /* Uniform in [0, 1). */
-static inline double sim_rng_unit(struct sim_rng *r)
+static inline double pvt_sim_rng_unit(struct pvt_sim_rng *r)
 {
-    return (double)(sim_rng_next(r) >> 11) * 0x1.0p-53;
+    return (double)(pvt_sim_rng_next(r) >> 11) * 0x1.0p-53;
 }
 
-static inline double sim_rng_uniform(struct sim_rng *r, double lo, double hi)
+static inline double pvt_sim_rng_uniform(struct pvt_sim_rng *r, double lo,
+                                         double hi)
 {
-    return lo + (hi - lo) * sim_rng_unit(r);
+    return lo + (hi - lo) * pvt_sim_rng_unit(r);
 }
 
 /* Exponential with the given mean. */
-static inline double sim_rng_exp(struct sim_rng *r, double mean)
+static inline double pvt_sim_rng_exp(struct pvt_sim_rng *r, double mean)
 {
-    return -mean * log1p(-sim_rng_unit(r));
+    return -mean * log1p(-pvt_sim_rng_unit(r));
 }
 
 /*
  * The standard normal quantile (inverse CDF) at u in (0, 1): Acklam's
  * rational approximation, relative error below 1.2e-9.
  */
-static inline double sim_normal_quantile(double u)
+static inline double pvt_sim_normal_quantile(double u)
 {
     static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
                                -2.759285104469687e+02, 1.383577518672690e+02,

@@ -22,10 +22,10 @@
 #include "pvtimer/pvtimer.h"
 #include "stats.h"
 
-#define SIM_SERIES_BINS 240
+#define PVT_SIM_SERIES_BINS 240
 
 /* What happened in one stretch of guest uptime (for plots). */
-struct sim_bin {
+struct pvt_sim_bin {
     double t_s;          /* start, guest s */
     uint64_t programs;   /* device programmings whose aim was measured */
     int64_t aim_max_abs; /* largest |aim error| */
@@ -35,7 +35,7 @@ struct sim_bin {
     uint64_t fired;
 };
 
-struct sim_result {
+struct pvt_sim_result {
     const struct pvt_ce_strategy *strategy;
     uint64_t timers; /* armed by the workload */
     uint64_t fired;
@@ -55,32 +55,59 @@ struct sim_result {
     bool truncated;                  /* stopped at the event cap (a storm) */
     double highres_at_s;             /* guest s of the high-res switch, or -1 */
     double end_guest_s;
-    struct sim_hist lateness;
-    struct sim_hist device_error;
-    struct sim_hist aim_error;
-    struct sim_hist aim_error_boot;  /* programmings before the switch */
-    struct sim_hist aim_error_after; /* and after it */
+    struct pvt_sim_hist lateness;
+    struct pvt_sim_hist device_error;
+    struct pvt_sim_hist aim_error;
+    struct pvt_sim_hist aim_error_boot;  /* programmings before the switch */
+    struct pvt_sim_hist aim_error_after; /* and after it */
     /* programmings made while the device's drift estimator was locked
      * (compensated only), and those of them after the switch */
-    struct sim_hist aim_error_locked;
-    struct sim_hist aim_error_after_locked;
+    struct pvt_sim_hist aim_error_locked;
+    struct pvt_sim_hist aim_error_after_locked;
     double locked_at_s;   /* guest s of the last lock (-1: never) */
     uint64_t drift_steps; /* estimator restarts */
     int64_t drift_ppb;    /* the final estimate */
     double bin_s;
-    struct sim_bin bins[SIM_SERIES_BINS];
+    struct pvt_sim_bin bins[PVT_SIM_SERIES_BINS];
 };
+
+/*
+ * Clears r for a run of strategy on p: no events yet, the switch and the
+ * estimator's lock not seen (-1), the series bins spread over the run and
+ * its drain. Returns 0, or -1 when r or p is NULL. (Both backends start
+ * their results here.)
+ */
+int pvt_sim_result_init(struct pvt_sim_result *r,
+                        const struct pvt_sim_params *p,
+                        const struct pvt_ce_strategy *strategy);
 
 /*
  * Run one strategy. progress (may be NULL) is called now and then with the
  * fraction of the run done. Returns 0, or -1 with a message in err (setup
  * failed: a core error, out of memory).
  */
-typedef void (*sim_progress_fn)(void *ctx, double fraction);
+typedef void (*pvt_sim_progress_fn)(void *ctx, double fraction);
 
-int sim_run(const struct sim_params *p, uint64_t seed,
-            const struct pvt_ce_strategy *strategy, struct sim_result *r,
-            sim_progress_fn progress, void *progress_ctx, char *err,
-            size_t errlen);
+int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
+                const struct pvt_ce_strategy *strategy,
+                struct pvt_sim_result *r, pvt_sim_progress_fn progress,
+                void *progress_ctx, char *err, size_t errlen);
+
+/*
+ * Runs strategies[0 .. n) side by side, each on its own world, on up to
+ * one thread per online CPU (the calling thread when none can be
+ * started), into results[0 .. n). The results are those of pvt_sim_run for
+ * each strategy alone: worlds share nothing, so scheduling cannot change
+ * them. progress (may be NULL) is called on the calling thread about every
+ * 100 ms with the fraction of all the runs done. Returns 0; -1 with the
+ * first failed run's message in err (the arguments NULL or n 0, out of
+ * memory, or a run's setup failed). Not reentrant with respect to
+ * results, which the threads write.
+ */
+int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
+                    const struct pvt_ce_strategy *const *strategies, size_t n,
+                    struct pvt_sim_result *results,
+                    pvt_sim_progress_fn progress, void *progress_ctx, char *err,
+                    size_t errlen);
 
 #endif /* PVTIMER_SIM_SIM_H */

@@ -8,16 +8,17 @@ static unsigned int fls64(uint64_t x)
     return x ? 64u - (unsigned int)__builtin_clzll(x) : 0u;
 }
 
-/* Values below SIM_HIST_SUB have a bucket each; above, each power of two
- * [2^e, 2^(e+1)) is cut in SIM_HIST_SUB equal parts. */
+/* Values below PVT_SIM_HIST_SUB have a bucket each; above, each power of two
+ * [2^e, 2^(e+1)) is cut in PVT_SIM_HIST_SUB equal parts. */
 static unsigned int bucket_of(uint64_t v)
 {
     unsigned int e;
 
-    if (v < SIM_HIST_SUB)
+    if (v < PVT_SIM_HIST_SUB)
         return (unsigned int)v;
     e = fls64(v) - 6; /* v >> e is in [32, 64) */
-    return (e + 1) * SIM_HIST_SUB + (unsigned int)((v >> e) - SIM_HIST_SUB);
+    return (e + 1) * PVT_SIM_HIST_SUB +
+           (unsigned int)((v >> e) - PVT_SIM_HIST_SUB);
 }
 
 static uint64_t bucket_hi(unsigned int b)
@@ -25,16 +26,16 @@ static uint64_t bucket_hi(unsigned int b)
     unsigned int e;
     uint64_t m;
 
-    if (b < SIM_HIST_SUB)
+    if (b < PVT_SIM_HIST_SUB)
         return b;
-    e = b / SIM_HIST_SUB - 1;
-    m = b % SIM_HIST_SUB + SIM_HIST_SUB;
+    e = b / PVT_SIM_HIST_SUB - 1;
+    m = b % PVT_SIM_HIST_SUB + PVT_SIM_HIST_SUB;
     if (e >= 58)
         return UINT64_MAX;
     return ((m + 1) << e) - 1;
 }
 
-void sim_hist_add(struct sim_hist *h, int64_t v)
+void pvt_sim_hist_add(struct pvt_sim_hist *h, int64_t v)
 {
     uint64_t a = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
 
@@ -51,7 +52,7 @@ void sim_hist_add(struct sim_hist *h, int64_t v)
     h->bucket[bucket_of(a)]++;
 }
 
-uint64_t sim_hist_quantile(const struct sim_hist *h, double q)
+uint64_t pvt_sim_hist_quantile(const struct pvt_sim_hist *h, double q)
 {
     uint64_t need, seen = 0, hi;
     unsigned int b;
@@ -65,26 +66,26 @@ uint64_t sim_hist_quantile(const struct sim_hist *h, double q)
         need++;
     if (need == 0)
         need = 1;
-    for (b = 0; b < SIM_HIST_BUCKETS; b++) {
+    for (b = 0; b < PVT_SIM_HIST_BUCKETS; b++) {
         seen += h->bucket[b];
         if (seen >= need)
             break;
     }
-    hi = bucket_hi(b < SIM_HIST_BUCKETS ? b : SIM_HIST_BUCKETS - 1);
+    hi = bucket_hi(b < PVT_SIM_HIST_BUCKETS ? b : PVT_SIM_HIST_BUCKETS - 1);
     return hi < h->max_abs ? hi : h->max_abs;
 }
 
-double sim_hist_mean(const struct sim_hist *h)
+double pvt_sim_hist_mean(const struct pvt_sim_hist *h)
 {
     return h->count ? h->sum / (double)h->count : 0;
 }
 
-uint64_t sim_hist_count_from(const struct sim_hist *h, uint64_t v)
+uint64_t pvt_sim_hist_count_from(const struct pvt_sim_hist *h, uint64_t v)
 {
     uint64_t n = 0;
     unsigned int b;
 
-    for (b = bucket_of(v); b < SIM_HIST_BUCKETS; b++)
+    for (b = bucket_of(v); b < PVT_SIM_HIST_BUCKETS; b++)
         n += h->bucket[b];
     return n;
 }

@@ -8,24 +8,24 @@
 
 #include <stdint.h>
 
-#define SIM_HIST_SUB     32
-#define SIM_HIST_BUCKETS (SIM_HIST_SUB * 61)
+#define PVT_SIM_HIST_SUB     32
+#define PVT_SIM_HIST_BUCKETS (PVT_SIM_HIST_SUB * 61)
 
-struct sim_hist {
+struct pvt_sim_hist {
     uint64_t count;
     uint64_t negative; /* samples below zero */
     uint64_t max_abs;
     int64_t min, max; /* signed extremes */
     double sum;       /* signed */
-    uint64_t bucket[SIM_HIST_BUCKETS];
+    uint64_t bucket[PVT_SIM_HIST_BUCKETS];
 };
 
-void sim_hist_add(struct sim_hist *h, int64_t v);
+void pvt_sim_hist_add(struct pvt_sim_hist *h, int64_t v);
 /* Quantile of |v|, q in [0, 1]: the upper end of the bucket holding it,
  * clamped to the exact max. 0 when empty. */
-uint64_t sim_hist_quantile(const struct sim_hist *h, double q);
-double sim_hist_mean(const struct sim_hist *h);
+uint64_t pvt_sim_hist_quantile(const struct pvt_sim_hist *h, double q);
+double pvt_sim_hist_mean(const struct pvt_sim_hist *h);
 /* How many samples had |v| of at least v (to the bucket resolution). */
-uint64_t sim_hist_count_from(const struct sim_hist *h, uint64_t v);
+uint64_t pvt_sim_hist_count_from(const struct pvt_sim_hist *h, uint64_t v);
 
 #endif /* PVTIMER_SIM_STATS_H */

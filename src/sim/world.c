@@ -25,6 +25,7 @@
 #include "pvtimer/hvtimer.h"
 #include "rng.h"
 #include "sim.h"
+#include "workload.h"
 
 #define LAT_TABLE 4096
 
@@ -44,8 +45,8 @@ struct pool_chunk {
 };
 
 struct world {
-    const struct sim_params *p;
-    struct sim_result *r;
+    const struct pvt_sim_params *p;
+    struct pvt_sim_result *r;
     bool peek; /* measuring: clock reads cost nothing, move nothing */
 
     /* true time and the event queue */
@@ -60,7 +61,9 @@ struct world {
 
     /* randomness: one stream per process, so that the workload and the
      * preemptions are the same in every strategy's world */
-    struct sim_rng rng_work, rng_pre, rng_lat;
+    struct pvt_sim_workload work;
+    struct pvt_sim_preemptions pre;
+    struct pvt_sim_rng rng_lat;
     double lat_table[LAT_TABLE + 1];
 
     /* the hypervisor */
@@ -78,7 +81,6 @@ struct world {
 
     /* the vCPU: the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
-    bool preempt_on;
     bool in_program; /* inside a device programming (for the counter) */
     uint64_t program_t0;
 
@@ -103,7 +105,6 @@ struct world {
     /* workload timers */
     struct pool_chunk *chunks;
     struct wtimer *free_list;
-    double ln_dmin, ln_dmax;
 };
 
 /* ---- time ------------------------------------------------------------ */
@@ -131,16 +132,12 @@ static uint64_t tsc_at(const struct world *w, uint64_t t)
 /* The next preemption interval after the current one. */
 static void next_preemption(struct world *w, uint64_t from)
 {
-    const struct sim_params *p = w->p;
-
-    if (!w->preempt_on) {
+    if (!w->pre.on) {
         w->pre_s = w->pre_e = UINT64_MAX;
         return;
     }
-    w->pre_s =
-        from + (uint64_t)(sim_rng_exp(&w->rng_pre, 1e9 / p->preempt_rate_hz));
-    w->pre_e = w->pre_s +
-               (uint64_t)(sim_rng_exp(&w->rng_pre, p->preempt_mean_ms * 1e6));
+    w->pre_s = from + (uint64_t)pvt_sim_preemptions_gap(&w->pre);
+    w->pre_e = w->pre_s + (uint64_t)pvt_sim_preemptions_len(&w->pre);
 }
 
 /* When the vCPU can run at or after x; preemptions wholly before x are
@@ -257,13 +254,13 @@ static void hv_reschedule(struct world *w)
  */
 static void latency_table_init(struct world *w)
 {
-    const struct sim_params *p = w->p;
+    const struct pvt_sim_params *p = w->p;
     unsigned int i;
 
     for (i = 0; i <= LAT_TABLE; i++) {
         /* the quantile at probability (i + 0.5) / (LAT_TABLE + 1) */
         double u = ((double)i + 0.5) / (LAT_TABLE + 1);
-        double z = sim_normal_quantile(u);
+        double z = pvt_sim_normal_quantile(u);
         w->lat_table[i] =
             p->latency_median_us * 1e3 * exp(p->latency_sigma * z);
     }
@@ -271,7 +268,7 @@ static void latency_table_init(struct world *w)
 
 static uint64_t draw_latency(struct world *w)
 {
-    double x = sim_rng_unit(&w->rng_lat) * LAT_TABLE;
+    double x = pvt_sim_rng_unit(&w->rng_lat) * LAT_TABLE;
     unsigned int i = (unsigned int)x;
     double f = x - i;
 
@@ -305,7 +302,7 @@ static void ev_hv_fire(struct pvt_timer *ev)
          * stale offset aims into another host's past */
         int64_t td = (int64_t)(deadline - w->h_offset);
         int64_t g, aim;
-        struct sim_bin *b;
+        struct pvt_sim_bin *b;
         double gs;
 
         if (td >= (int64_t)w->t) {
@@ -320,18 +317,18 @@ static void ev_hv_fire(struct pvt_timer *ev)
         }
         aim = g - pvt_clockevent_last(&w->dev)->target;
         gs = (double)pvt_clockevent_last(&w->dev)->target / 1e9;
-        sim_hist_add(&w->r->aim_error, aim);
-        sim_hist_add(w->asked_after_boot ? &w->r->aim_error_after
-                                         : &w->r->aim_error_boot,
-                     aim);
+        pvt_sim_hist_add(&w->r->aim_error, aim);
+        pvt_sim_hist_add(w->asked_after_boot ? &w->r->aim_error_after
+                                              : &w->r->aim_error_boot,
+                          aim);
         if (w->asked_locked) {
-            sim_hist_add(&w->r->aim_error_locked, aim);
+            pvt_sim_hist_add(&w->r->aim_error_locked, aim);
             if (w->asked_after_boot)
-                sim_hist_add(&w->r->aim_error_after_locked, aim);
+                pvt_sim_hist_add(&w->r->aim_error_after_locked, aim);
         }
-        b = &w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS
+        b = &w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
                             ? (size_t)(gs / w->r->bin_s)
-                            : SIM_SERIES_BINS - 1];
+                            : PVT_SIM_SERIES_BINS - 1];
         b->programs++;
         b->aim_sum += (double)aim;
         if (llabs(aim) > b->aim_max_abs)
@@ -458,15 +455,15 @@ static void ev_irq_deliver(struct pvt_timer *ev)
     guest_enter(w, at, false);
     if (mask & PVT_HV_SINGLESHOT) {
         int64_t now = pvt_timekeeper_now(&w->tk);
-        struct sim_bin *b;
+        struct pvt_sim_bin *b;
         double gs = (double)now / 1e9;
         int64_t err = now - w->fired_target;
 
         w->r->device_interrupts++;
-        sim_hist_add(&w->r->device_error, err);
-        b = &w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS
+        pvt_sim_hist_add(&w->r->device_error, err);
+        b = &w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
                             ? (size_t)(gs / w->r->bin_s)
-                            : SIM_SERIES_BINS - 1];
+                            : PVT_SIM_SERIES_BINS - 1];
         b->interrupts++;
         if (llabs(err) > b->dev_max_abs)
             b->dev_max_abs = llabs(err);
@@ -517,9 +514,10 @@ static void wt_fired(struct pvt_timer *t)
     w->r->fired++;
     if (now < t->expires)
         w->r->early_callbacks++;
-    sim_hist_add(&w->r->lateness, now - t->expires);
-    w->r->bins[gs / w->r->bin_s < SIM_SERIES_BINS ? (size_t)(gs / w->r->bin_s)
-                                                  : SIM_SERIES_BINS - 1]
+    pvt_sim_hist_add(&w->r->lateness, now - t->expires);
+    w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
+                   ? (size_t)(gs / w->r->bin_s)
+                   : PVT_SIM_SERIES_BINS - 1]
         .fired++;
     pvt_tq_cancel(&w->evq, &x->cancel);
     wt_free(w, x);
@@ -542,20 +540,18 @@ static void ev_cancel(struct pvt_timer *ev)
 static void ev_arrival(struct pvt_timer *ev)
 {
     struct world *w = ev->data;
-    const struct sim_params *p = w->p;
-    double delta = exp(sim_rng_uniform(&w->rng_work, w->ln_dmin, w->ln_dmax));
-    bool cancel = sim_rng_unit(&w->rng_work) < p->cancel_fraction;
-    double cancel_after = sim_rng_unit(&w->rng_work) * 0.9 * delta;
-    double gap = sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz);
+    struct pvt_sim_arrival a;
     uint64_t scheduled = (uint64_t)ev->expires;
     struct wtimer *x;
 
+    pvt_sim_workload_next(&w->work, &a);
     w->r->events++;
     if (!w->arrivals_on)
         return;
     /* the next arrival is drawn now, so the workload does not depend on
      * when this one could run */
-    pvt_tq_arm(&w->evq, &w->ev_arrival, (int64_t)(scheduled + (uint64_t)gap));
+    pvt_tq_arm(&w->evq, &w->ev_arrival,
+               (int64_t)(scheduled + (uint64_t)a.gap_ns));
     x = wt_alloc(w);
     if (!x) {
         w->stop = true;
@@ -566,10 +562,10 @@ static void ev_arrival(struct pvt_timer *ev)
     pvt_timer_init(&x->cancel, ev_cancel, x);
     x->w = w;
     w->r->timers++;
-    pvt_tq_arm_after(&w->q, &x->t, (int64_t)delta);
-    if (cancel)
+    pvt_tq_arm_after(&w->q, &x->t, (int64_t)a.delta_ns);
+    if (a.cancel)
         pvt_tq_arm(&w->evq, &x->cancel,
-                   (int64_t)(w->t + (uint64_t)cancel_after));
+                   (int64_t)(w->t + (uint64_t)a.cancel_after_ns));
     guest_leave(w);
 }
 
@@ -630,7 +626,7 @@ static void ev_refresh(struct pvt_timer *ev)
 static void ev_migrate(struct pvt_timer *ev)
 {
     struct world *w = ev->data;
-    const struct sim_params *p = w->p;
+    const struct pvt_sim_params *p = w->p;
     uint64_t tsc_now = tsc_at(w, w->t);
 
     w->r->events++;
@@ -672,9 +668,9 @@ static int fail(char *err, size_t errlen, const char *what, int rc)
     return -1;
 }
 
-static int world_init(struct world *w, const struct sim_params *p,
+static int world_init(struct world *w, const struct pvt_sim_params *p,
                       uint64_t seed, const struct pvt_ce_strategy *s,
-                      struct sim_result *r, char *err, size_t errlen)
+                      struct pvt_sim_result *r, char *err, size_t errlen)
 {
     struct pvt_hv_timer_config hcfg = PVT_HV_TIMER_CONFIG_XEN;
     struct pvt_clocksource *boot_cs;
@@ -688,12 +684,10 @@ static int world_init(struct world *w, const struct sim_params *p,
                            fabs(p->migrate_jump_s) + 60) *
                           1e9);
 
-    sim_rng_seed(&w->rng_work, seed, 1);
-    sim_rng_seed(&w->rng_pre, seed, 2);
-    sim_rng_seed(&w->rng_lat, seed, 3);
+    pvt_sim_workload_init(&w->work, p, seed);
+    pvt_sim_preemptions_init(&w->pre, p, seed);
+    pvt_sim_rng_seed(&w->rng_lat, seed, 3);
     latency_table_init(w);
-    w->ln_dmin = log(p->delta_min_us * 1e3);
-    w->ln_dmax = log(p->delta_max_s * 1e9);
 
     /* the event queue runs on true time */
     w->true_cs = (struct pvt_clocksource){
@@ -724,7 +718,6 @@ static int world_init(struct world *w, const struct sim_params *p,
     if ((rc = pvt_hv_timer_init(&w->hvt, &hcfg, h_now(w))))
         return fail(err, errlen, "hypervisor timer", rc);
     publish_pvclock(w);
-    w->preempt_on = p->preempt_rate_hz > 0 && p->preempt_mean_ms > 0;
     next_preemption(w, 0);
 
     /* the guest's clocksources */
@@ -754,7 +747,7 @@ static int world_init(struct world *w, const struct sim_params *p,
                                            &w->page, guest_tsc_read, w)))
         return fail(err, errlen, "pvclock clocksource", rc);
 
-    boot_cs = p->boot_clock == SIM_BOOT_TSC ? &w->tsc_cs : &w->jiffies.cs;
+    boot_cs = p->boot_clock == PVT_SIM_BOOT_TSC ? &w->tsc_cs : &w->jiffies.cs;
     if ((rc = pvt_timekeeper_init(&w->tk, boot_cs, 0)) ||
         (rc = pvt_cs_registry_init(&w->reg, pvt_timekeeper_follow, &w->tk)) ||
         (rc = pvt_cs_registry_add(&w->reg, boot_cs)))
@@ -824,7 +817,7 @@ static int world_init(struct world *w, const struct sim_params *p,
     w->arrivals_on = p->timer_rate_hz > 0;
     if (w->arrivals_on)
         pvt_tq_arm(&w->evq, &w->ev_arrival,
-                   (int64_t)sim_rng_exp(&w->rng_work, 1e9 / p->timer_rate_hz));
+                   (int64_t)pvt_sim_workload_first(&w->work));
     if (p->migrate_at_s >= 0)
         pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
     /* an interrupt storm is bounded by the delivery latency; allow a
@@ -844,10 +837,28 @@ static void world_free(struct world *w)
     }
 }
 
-int sim_run(const struct sim_params *p, uint64_t seed,
-            const struct pvt_ce_strategy *strategy, struct sim_result *r,
-            sim_progress_fn progress, void *progress_ctx, char *err,
-            size_t errlen)
+int pvt_sim_result_init(struct pvt_sim_result *r,
+                        const struct pvt_sim_params *p,
+                        const struct pvt_ce_strategy *strategy)
+{
+    size_t i;
+
+    if (r == NULL || p == NULL)
+        return -1;
+    memset(r, 0, sizeof(*r));
+    r->strategy = strategy;
+    r->highres_at_s = -1;
+    r->locked_at_s = -1;
+    r->bin_s = (p->duration_s + p->drain_s) / PVT_SIM_SERIES_BINS;
+    for (i = 0; i < PVT_SIM_SERIES_BINS; i++)
+        r->bins[i].t_s = (double)i * r->bin_s;
+    return 0;
+}
+
+int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
+                const struct pvt_ce_strategy *strategy,
+                struct pvt_sim_result *r, pvt_sim_progress_fn progress,
+                void *progress_ctx, char *err, size_t errlen)
 {
     struct world *w = calloc(1, sizeof(*w));
     struct pool_chunk *c;
@@ -858,12 +869,7 @@ int sim_run(const struct sim_params *p, uint64_t seed,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    memset(r, 0, sizeof(*r));
-    r->strategy = strategy;
-    r->locked_at_s = -1;
-    r->bin_s = (p->duration_s + p->drain_s) / SIM_SERIES_BINS;
-    for (i = 0; i < SIM_SERIES_BINS; i++)
-        r->bins[i].t_s = (double)i * r->bin_s;
+    pvt_sim_result_init(r, p, strategy);
     if (world_init(w, p, seed, strategy, r, err, errlen)) {
         world_free(w);
         free(w);

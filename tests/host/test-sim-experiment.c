@@ -27,11 +27,11 @@
 #define HZ        250.0
 #define PERIOD_NS (1e9 / HZ)
 
-static void params(struct sim_params *p, double preempt_rate_hz)
+static void params(struct pvt_sim_params *p, double preempt_rate_hz)
 {
     char err[256];
 
-    ASSERT_OK(sim_params_scenario(p, "seed-boot", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_scenario(p, "seed-boot", err, sizeof(err)));
     p->boot_s = BOOT_S;
     p->duration_s = 12;
     p->drain_s = 5;
@@ -39,31 +39,32 @@ static void params(struct sim_params *p, double preempt_rate_hz)
     p->hz = HZ;
     p->preempt_rate_hz = preempt_rate_hz;
     p->preempt_mean_ms = 5;
-    ASSERT_OK(sim_params_check(p, err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_check(p, err, sizeof(err)));
 }
 
-static struct sim_result *run(const struct sim_params *p,
-                              const struct pvt_ce_strategy *s)
+static struct pvt_sim_result *run(const struct pvt_sim_params *p,
+                                  const struct pvt_ce_strategy *s)
 {
-    struct sim_result *r = calloc(1, sizeof(*r));
+    struct pvt_sim_result *r = calloc(1, sizeof(*r));
     char err[256];
 
     ASSERT_NOT_NULL(r);
-    ASSERT_OK(sim_run(p, 11, s, r, NULL, NULL, err, sizeof(err)));
+    ASSERT_OK(pvt_sim_run(p, 11, s, r, NULL, NULL, err, sizeof(err)));
     ASSERT_EQ(r->lost, 0);
     ASSERT_EQ(r->early_callbacks, 0);
     return r;
 }
 
 /* The mean aim error of the bins that lie wholly in [from_s, to_s). */
-static double mean_aim(const struct sim_result *r, double from_s, double to_s)
+static double mean_aim(const struct pvt_sim_result *r, double from_s,
+                       double to_s)
 {
     double sum = 0;
     uint64_t n = 0;
     size_t i;
 
-    for (i = 0; i < SIM_SERIES_BINS; i++) {
-        const struct sim_bin *b = &r->bins[i];
+    for (i = 0; i < PVT_SIM_SERIES_BINS; i++) {
+        const struct pvt_sim_bin *b = &r->bins[i];
         if (b->t_s >= from_s && b->t_s + r->bin_s <= to_s) {
             sum += b->aim_sum;
             n += b->programs;
@@ -75,8 +76,8 @@ static double mean_aim(const struct sim_result *r, double from_s, double to_s)
 
 TEST_IMPL(sim_abs_boot_offset_keeps_the_boot_drift)
 {
-    struct sim_params p;
-    struct sim_result *r;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *r;
     /* no preemption, so no lost ticks: the boot clock's loss at the switch
      * is the drift over the boot, plus the part of a tick since the last
      * jiffy (jiffies move in whole ticks; the switch comes between two),
@@ -88,7 +89,7 @@ TEST_IMPL(sim_abs_boot_offset_keeps_the_boot_drift)
     r = run(&p, &pvt_strategy_abs_boot_offset);
     ASSERT_GT(r->aim_error_after.count, 1000);
     /* after boot: early by the loss, for every programming */
-    ASSERT_NEAR(sim_hist_mean(&r->aim_error_after), -loss, slack);
+    ASSERT_NEAR(pvt_sim_hist_mean(&r->aim_error_after), -loss, slack);
     ASSERT_NEAR(r->aim_error_after.min, -loss, slack);
     ASSERT_NEAR(r->aim_error_after.max, -loss, slack);
     /* and it stays: as far off at the end as right after the switch */
@@ -103,8 +104,8 @@ TEST_IMPL(sim_abs_boot_offset_keeps_the_boot_drift)
 
 TEST_IMPL(sim_abs_mode_offset_grows_during_boot)
 {
-    struct sim_params p;
-    struct sim_result *r;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *r;
     /* during boot the guest clock falls behind by |drift| x t, plus up to
      * one tick of jiffies resolution in every reading */
     double eps = fabs(DRIFT_PPM) * 1e-6;
@@ -117,15 +118,15 @@ TEST_IMPL(sim_abs_mode_offset_grows_during_boot)
     ASSERT_NEAR(mean_aim(r, BOOT_S - 0.5, BOOT_S), -(BOOT_S - 0.25) * eps * 1e9,
                 PERIOD_NS);
     /* it drops at the switch: the offset is taken again on the pvclock */
-    ASSERT_LT(sim_hist_quantile(&r->aim_error_after, 0.99), 1000);
+    ASSERT_LT(pvt_sim_hist_quantile(&r->aim_error_after, 0.99), 1000);
     free(r);
     RETURN_OK();
 }
 
 TEST_IMPL(sim_delta_error_is_local)
 {
-    struct sim_params p;
-    struct sim_result *r;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *r;
     double eps = fabs(DRIFT_PPM) * 1e-6;
     size_t i;
 
@@ -135,7 +136,7 @@ TEST_IMPL(sim_delta_error_is_local)
      * delta_max_s) plus one tick of jiffies resolution, at any uptime */
     ASSERT_LE(r->aim_error_boot.max_abs,
               eps * p.delta_max_s * 1e9 + PERIOD_NS + 1);
-    for (i = 0; i < SIM_SERIES_BINS; i++)
+    for (i = 0; i < PVT_SIM_SERIES_BINS; i++)
         if (r->bins[i].programs && r->bins[i].t_s + r->bin_s <= BOOT_S)
             ASSERT_LE(fabs(r->bins[i].aim_sum / (double)r->bins[i].programs),
                       eps * p.delta_max_s * 1e9 + PERIOD_NS);
@@ -143,15 +144,15 @@ TEST_IMPL(sim_delta_error_is_local)
     ASSERT_LT(fabs(mean_aim(r, BOOT_S - 1, BOOT_S)),
               fabs(mean_aim(r, 0.5, 1.5)) + PERIOD_NS / 2);
     /* on the pvclock: the guest and hypervisor clocks agree */
-    ASSERT_LT(sim_hist_quantile(&r->aim_error_after, 0.99), 1000);
+    ASSERT_LT(pvt_sim_hist_quantile(&r->aim_error_after, 0.99), 1000);
     free(r);
     RETURN_OK();
 }
 
 TEST_IMPL(sim_relative_follows_the_preemptions)
 {
-    struct sim_params p;
-    struct sim_result *rel, *del;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *rel, *del;
     uint64_t rel_hits, del_hits;
     double expect;
 
@@ -169,8 +170,8 @@ TEST_IMPL(sim_relative_follows_the_preemptions)
     expect = (double)rel->aim_error_after.count * p.preempt_rate_hz *
              (p.guest_read_ns + p.guest_path_ns) * 1e-9 *
              exp(-0.1 / p.preempt_mean_ms);
-    rel_hits = sim_hist_count_from(&rel->aim_error_after, 100000);
-    del_hits = sim_hist_count_from(&del->aim_error_after, 100000);
+    rel_hits = pvt_sim_hist_count_from(&rel->aim_error_after, 100000);
+    del_hits = pvt_sim_hist_count_from(&del->aim_error_after, 100000);
     pvt_test_printf("aims after boot %llu: relative %llu off by > 100 us "
                     "(expected %llu), delta %llu\n",
                     (unsigned long long)rel->aim_error_after.count,
@@ -188,8 +189,8 @@ TEST_IMPL(sim_relative_follows_the_preemptions)
 
 TEST_IMPL(sim_coupled_exact_after_switch)
 {
-    struct sim_params p;
-    struct sim_result *c, *d;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *c, *d;
 
     params(&p, 20);
     c = run(&p, &pvt_strategy_coupled);
@@ -209,13 +210,13 @@ TEST_IMPL(sim_coupled_exact_after_switch)
 
 TEST_IMPL(sim_nohz_idle_splits_long_waits)
 {
-    struct sim_params p;
-    struct sim_result *r;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *r;
     char err[256];
 
     /* a tickless, mostly idle guest whose timers reach minutes ahead, on
      * a device that takes at most 2^32 - 1 ns */
-    ASSERT_OK(sim_params_scenario(&p, "nohz-idle", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_scenario(&p, "nohz-idle", err, sizeof(err)));
     p.duration_s = 200;
     p.drain_s = 300;
     r = run(&p, &pvt_strategy_delta);
@@ -242,8 +243,8 @@ TEST_IMPL(sim_nohz_idle_splits_long_waits)
  */
 TEST_IMPL(sim_compensated_seed_boot)
 {
-    struct sim_params p;
-    struct sim_result *c, *d;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *c, *d;
     double lock_s =
         PVT_DRIFT_MIN_SAMPLES * (PVT_DRIFT_DEFAULT_MIN_INTERVAL_NS * 1e-9);
     uint64_t d99, c99;
@@ -251,8 +252,8 @@ TEST_IMPL(sim_compensated_seed_boot)
     params(&p, 20);
     d = run(&p, &pvt_strategy_delta);
     c = run(&p, &pvt_strategy_compensated);
-    d99 = sim_hist_quantile(&d->aim_error_after, 0.99);
-    c99 = sim_hist_quantile(&c->aim_error_after_locked, 0.99);
+    d99 = pvt_sim_hist_quantile(&d->aim_error_after, 0.99);
+    c99 = pvt_sim_hist_quantile(&c->aim_error_after_locked, 0.99);
     pvt_test_printf("after the switch: delta aim p99 %llu ns, compensated "
                     "(locked at %d ms) %llu ns; spurious %llu / %llu\n",
                     (unsigned long long)d99, (int)(c->locked_at_s * 1000),
@@ -290,15 +291,15 @@ TEST_IMPL(sim_compensated_seed_boot)
  */
 TEST_IMPL(sim_compensated_steady_drift)
 {
-    struct sim_params p;
-    struct sim_result *c, *d;
+    struct pvt_sim_params p;
+    struct pvt_sim_result *c, *d;
     char err[256];
     double tsc_hz, guest_per_ns, expect_ppb;
     double lock_s =
         PVT_DRIFT_MIN_SAMPLES * (PVT_DRIFT_DEFAULT_MIN_INTERVAL_NS * 1e-9);
     uint64_t d99, c99;
 
-    ASSERT_OK(sim_params_scenario(&p, "steady-drift", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_scenario(&p, "steady-drift", err, sizeof(err)));
     p.duration_s = 3600;
     d = run(&p, &pvt_strategy_delta);
     c = run(&p, &pvt_strategy_compensated);
@@ -315,8 +316,8 @@ TEST_IMPL(sim_compensated_steady_drift)
         guest_per_ns = tsc_hz / 1e9 * t.mult / (double)(1ull << t.shift);
     }
     expect_ppb = (1 / guest_per_ns - 1) * 1e9;
-    d99 = sim_hist_quantile(&d->aim_error, 0.99);
-    c99 = sim_hist_quantile(&c->aim_error_locked, 0.99);
+    d99 = pvt_sim_hist_quantile(&d->aim_error, 0.99);
+    c99 = pvt_sim_hist_quantile(&c->aim_error_locked, 0.99);
     pvt_test_printf("drift %lld ppb (estimated %lld): delta aim p99 %llu ns, "
                     "compensated %llu ns; spurious %llu / %llu\n",
                     (long long)expect_ppb, (long long)c->drift_ppb,

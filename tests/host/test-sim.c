@@ -18,51 +18,52 @@
 
 TEST_IMPL(sim_params_units)
 {
-    struct sim_params p;
+    struct pvt_sim_params p;
     char err[256];
 
-    sim_params_default(&p);
-    ASSERT_OK(sim_params_set(&p, "boot_s=500ms", err, sizeof(err)));
+    pvt_sim_params_default(&p);
+    ASSERT_OK(pvt_sim_params_set(&p, "boot_s=500ms", err, sizeof(err)));
     ASSERT(p.boot_s == 0.5);
-    ASSERT_OK(sim_params_set(&p, " slop_us = 0.1 ms ", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_set(&p, " slop_us = 0.1 ms ", err, sizeof(err)));
     ASSERT(p.slop_us == 100);
-    ASSERT_OK(sim_params_set(&p, "timer_rate_hz=2kHz", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_set(&p, "timer_rate_hz=2kHz", err, sizeof(err)));
     ASSERT(p.timer_rate_hz == 2000);
     ASSERT_OK(
-        sim_params_set(&p, "boot_drift_ppm=-250000ppb", err, sizeof(err)));
+        pvt_sim_params_set(&p, "boot_drift_ppm=-250000ppb", err, sizeof(err)));
     ASSERT(p.boot_drift_ppm == -250);
-    ASSERT_OK(sim_params_set(&p, "cancel_fraction=25%", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_set(&p, "cancel_fraction=25%", err, sizeof(err)));
     ASSERT(p.cancel_fraction == 0.25);
 
-    ASSERT_EQ(sim_params_set(&p, "boot_s=3Hz", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_set(&p, "boot_s=3Hz", err, sizeof(err)), -1);
     ASSERT(strstr(err, "bad unit") != NULL);
-    ASSERT_EQ(sim_params_set(&p, "nosuch_key=1", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_set(&p, "nosuch_key=1", err, sizeof(err)), -1);
     ASSERT(strstr(err, "unknown parameter 'nosuch_key'") != NULL);
-    ASSERT_EQ(sim_params_set(&p, "cancel_fraction=2", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_set(&p, "cancel_fraction=2", err, sizeof(err)),
+              -1);
     ASSERT(strstr(err, "out of range") != NULL);
-    ASSERT_EQ(sim_params_set(&p, "hz=250.5", err, sizeof(err)), -1);
-    ASSERT_EQ(sim_params_set(&p, "hz=", err, sizeof(err)), -1);
-    ASSERT_EQ(sim_params_set(&p, "hz", err, sizeof(err)), -1);
-    ASSERT_EQ(sim_params_scenario(&p, "nope", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_set(&p, "hz=250.5", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_set(&p, "hz=", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_set(&p, "hz", err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_scenario(&p, "nope", err, sizeof(err)), -1);
     RETURN_OK();
 }
 
 TEST_IMPL(sim_every_strategy_keeps_the_queue_promise)
 {
-    struct sim_params p;
-    struct sim_result *r = calloc(1, sizeof(*r));
+    struct pvt_sim_params p;
+    struct pvt_sim_result *r = calloc(1, sizeof(*r));
     size_t n, i;
     const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
     char err[256];
 
     ASSERT_NOT_NULL(r);
     /* a short seed-boot with heavy preemption: 2 s boot, 6 s run */
-    ASSERT_OK(sim_params_scenario(&p, "preempt", err, sizeof(err)));
-    ASSERT_OK(sim_params_set(&p, "boot_s=2", err, sizeof(err)));
-    ASSERT_OK(sim_params_set(&p, "duration_s=6", err, sizeof(err)));
-    ASSERT_OK(sim_params_set(&p, "drain_s=5", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_scenario(&p, "preempt", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_set(&p, "boot_s=2", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_set(&p, "duration_s=6", err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_set(&p, "drain_s=5", err, sizeof(err)));
     for (i = 0; i < n; i++) {
-        ASSERT_OK(sim_run(&p, 7, all[i], r, NULL, NULL, err, sizeof(err)));
+        ASSERT_OK(pvt_sim_run(&p, 7, all[i], r, NULL, NULL, err, sizeof(err)));
         ASSERT_GT(r->timers, 1000);
         ASSERT_EQ(r->lost, 0);
         ASSERT_EQ(r->early_callbacks, 0);
@@ -230,7 +231,7 @@ TEST_IMPL(sim_html_report)
 TEST_IMPL(sim_scenario_files)
 {
     char dir[] = "/tmp/pvt-scenario-XXXXXX", good[64], bad[64];
-    struct sim_params p;
+    struct pvt_sim_params p;
     char err[256];
     FILE *f;
 
@@ -242,7 +243,7 @@ TEST_IMPL(sim_scenario_files)
     fprintf(f, "# a heavier preempt scenario\nscenario = preempt\n\n"
                "  boot_s = 1500 ms   # with units\nslop_us=10\n");
     ASSERT_OK(fclose(f));
-    ASSERT_OK(sim_params_load_file(&p, good, err, sizeof(err)));
+    ASSERT_OK(pvt_sim_params_load_file(&p, good, err, sizeof(err)));
     ASSERT(p.boot_s == 1.5);
     ASSERT(p.slop_us == 10);
     ASSERT(p.preempt_rate_hz == 200); /* from the preempt scenario */
@@ -251,12 +252,13 @@ TEST_IMPL(sim_scenario_files)
     ASSERT_NOT_NULL(f);
     fprintf(f, "hz = 100\nfrobs = 3\n");
     ASSERT_OK(fclose(f));
-    ASSERT_EQ(sim_params_load_file(&p, bad, err, sizeof(err)), -1);
+    ASSERT_EQ(pvt_sim_params_load_file(&p, bad, err, sizeof(err)), -1);
     /* the message names the file and the line */
     ASSERT(strstr(err, "bad.scn:2:") != NULL);
     ASSERT(strstr(err, "frobs") != NULL);
-    ASSERT_EQ(sim_params_load_file(&p, "/nonexistent/x.scn", err, sizeof(err)),
-              -1);
+    ASSERT_EQ(
+        pvt_sim_params_load_file(&p, "/nonexistent/x.scn", err, sizeof(err)),
+        -1);
     unlink(good);
     unlink(bad);
     rmdir(dir);

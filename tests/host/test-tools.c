@@ -159,3 +159,68 @@ TEST_IMPL(tool_drift)
     pvt_spawn_free(&r);
     RETURN_OK();
 }
+
+/* One parser: the same option gets the same answer in every command. */
+TEST_IMPL(tool_options_alike_in_every_command)
+{
+    static const char *const cmds[] = {"sim", "kvm"};
+    struct pvt_spawn_result r;
+    size_t i;
+
+    for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char want[64];
+
+        PVT_TOOL(&r, cmds[i], "--scenario");
+        ASSERT_EQ(r.status, 2);
+        ASSERT(pvt_contains(r.err, "--scenario needs a value"));
+        pvt_spawn_free(&r);
+        PVT_TOOL(&r, cmds[i], "--scenario", "seed-boot", "--seed", "-1");
+        ASSERT_EQ(r.status, 2);
+        ASSERT(pvt_contains(r.err, "--seed must be non-negative, not '-1'"));
+        pvt_spawn_free(&r);
+        PVT_TOOL(&r, cmds[i], "--scenario", "seed-boot", "--seed", "x1");
+        ASSERT_EQ(r.status, 2);
+        ASSERT(pvt_contains(r.err, "--seed takes a number, not 'x1'"));
+        pvt_spawn_free(&r);
+        PVT_TOOL(&r, cmds[i], "--frobnicate");
+        ASSERT_EQ(r.status, 2);
+        snprintf(want, sizeof(want),
+                 "pvtimer %s: unknown option '--frobnicate'", cmds[i]);
+        ASSERT(pvt_contains(r.err, want));
+        pvt_spawn_free(&r);
+        PVT_TOOL(&r, cmds[i], "--scenario", "no-such-scenario");
+        ASSERT_EQ(r.status, 2);
+        ASSERT(pvt_contains(r.err, "unknown scenario 'no-such-scenario'"));
+        pvt_spawn_free(&r);
+    }
+    PVT_TOOL(&r, "drift", "--a", "monotonic", "--b", "monotonic", "--duration");
+    ASSERT_EQ(r.status, 2);
+    ASSERT(pvt_contains(r.err, "--duration needs a value"));
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "drift", "--frobnicate");
+    ASSERT_EQ(r.status, 2);
+    ASSERT(pvt_contains(r.err, "pvtimer drift: unknown option '--frobnicate'"));
+    pvt_spawn_free(&r);
+    /* durations take units everywhere: 200 ms of samples every 50 ms */
+    PVT_TOOL(&r, "drift", "--a", "monotonic", "--b", "monotonic", "--duration",
+             "200ms", "--interval", "0.05s", "--json");
+    ASSERT_EQ(r.status, 0);
+    ASSERT_GE(count_of(r.out, "\"t_s\": "), 2);
+    ASSERT_LE(count_of(r.out, "\"t_s\": "), 6);
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "drift", "--a", "monotonic", "--b", "monotonic", "--duration",
+             "5kHz");
+    ASSERT_EQ(r.status, 2);
+    ASSERT(pvt_contains(r.err, "bad unit 'kHz'"));
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "kvm", "--selftest", "--timeout", "2 fortnights");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    /* bench: its usage, when no benchmark is named, is an error */
+    PVT_TOOL(&r, "bench");
+    ASSERT_EQ(r.status, 2);
+    ASSERT(pvt_contains(r.err, "usage: pvtimer bench"));
+    ASSERT(!pvt_contains(r.out, "usage"));
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}

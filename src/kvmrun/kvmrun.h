@@ -1,0 +1,75 @@
+/*
+ * A simulator scenario run on real KVM: one VM per strategy under
+ * pvtimer's monitor (src/vmm), the guest kernel (guest/) running the
+ * scenario's workload while the run injects its faults (vCPU preemption,
+ * a kvmclock jump, host load), the guest's samples folded into the
+ * simulator's result structure, so that the table, the JSON and the HTML
+ * report are the simulator's, with "backend": "kvm" and the baselines
+ * measured in the same run. `pvtimer kvm --scenario` is its command line.
+ *
+ * pvt_kvmrun_shorten is portable; pvt_kvmrun_scenario exists only where
+ * the monitor is built (x86-64 Linux: PVT_HAVE_KVM).
+ */
+#ifndef PVTIMER_KVMRUN_KVMRUN_H
+#define PVTIMER_KVMRUN_KVMRUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim/params.h"
+
+struct pvt_ce_strategy;
+
+/* Exit status for "KVM is not available here" (automake's "skipped"). */
+#define PVT_KVMRUN_NO_KVM 77
+
+/*
+ * A scenario's times, shortened for a real run (the guest runs them in
+ * real time, once per strategy): caps pvt_kvmrun_shorten applies.
+ */
+#define PVT_KVMRUN_BOOT_S      2.0
+#define PVT_KVMRUN_DURATION_S  8.0
+#define PVT_KVMRUN_DRAIN_S     1.0
+#define PVT_KVMRUN_DELTA_MAX_S 1.0
+#define PVT_KVMRUN_RATE_HZ     150.0
+#define PVT_KVMRUN_HZ          100.0
+
+/* The most timers the guest takes from one workload. */
+#define PVT_KVMRUN_MAX_TIMERS 16384u
+
+/*
+ * Caps p's times and rates at the PVT_KVMRUN_* values (a migration moves
+ * with the run's length); the caller applies the user's overrides after
+ * it and checks p. Returns 0, or -1 when p is NULL.
+ */
+int pvt_kvmrun_shorten(struct pvt_sim_params *p);
+
+struct pvt_kvmrun_opts {
+    const char *scenario;                /* its name, for the report */
+    const struct pvt_sim_params *params; /* checked */
+    uint64_t seed;
+    const struct pvt_ce_strategy *const *strategies;
+    size_t nstrategies;
+    const char *guest; /* image path */
+    uint64_t mem_bytes;
+    unsigned int timeout_s; /* per VM */
+    unsigned int load_processes;
+    int console_fd;       /* the guest's console (its error messages) */
+    const char *kvm_path; /* NULL: /dev/kvm */
+    bool json;
+    bool progress;      /* a line per strategy on stderr */
+    const char *report; /* HTML file, or NULL */
+};
+
+/*
+ * Runs every strategy, one VM after another, prints the table (or JSON)
+ * on stdout and writes the report; messages go to stderr, prefixed
+ * "pvtimer kvm: ". Returns the exit status: 0; 1 (a run failed, or o or
+ * a field it needs is NULL); 2 (the parameters ask for more than the
+ * guest takes); PVT_KVMRUN_NO_KVM (KVM is not available here). Call from
+ * one thread; it starts and joins its own.
+ */
+int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o);
+
+#endif /* PVTIMER_KVMRUN_KVMRUN_H */
