@@ -242,7 +242,7 @@ int pvt_bench_clock(int argc, char **argv)
     bool json = false;
     double base;
     size_t i, nstrat;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&nstrat);
+    const struct pvt_strategy *const *all = pvt_strategies(&nstrat);
     int rc;
     const struct pvt_option opts[] = {
         PVT_OPT_JSON(&json),

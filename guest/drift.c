@@ -24,8 +24,8 @@
 
 #define BRACKETS 5 /* tries per sample, as phc2sys's default */
 
-static struct guest_clocks clocks;
-static struct guest_devices dev;
+static struct pvt_guest_clocks clocks;
+static struct pvt_guest_devices dev;
 static struct pvt_timekeeper tk; /* A: the TSC clocksource as ns */
 static struct pvt_drift est;
 static struct pvt_result_drift out[PVT_RESULT_DRIFT_BATCH_MAX];
@@ -41,7 +41,7 @@ static uint64_t read_a(void *ctx)
 static uint64_t read_b(void *ctx)
 {
     (void)ctx;
-    return guest_kvmclock_ns(&clocks);
+    return pvt_guest_kvmclock_ns(&clocks);
 }
 
 static uint64_t tsc_read(void *ctx)
@@ -156,8 +156,8 @@ int pvt_guest_drift(const char *args)
         pvt_guest_printf("guest: drift: no x2APIC\n");
         return 3;
     }
-    if (guest_clocks_init(&clocks, tsc_cal_ppb, &why) < 0 ||
-        guest_devices_init(&dev, &clocks, false, &why) < 0) {
+    if (pvt_guest_clocks_init(&clocks, tsc_cal_ppb, &why) < 0 ||
+        pvt_guest_devices_init(&dev, &clocks, false, &why) < 0) {
         pvt_guest_printf("guest: drift: %s\n", why);
         return 3;
     }

@@ -112,12 +112,12 @@ static int hostile_timers(void)
 
 static int storm(void)
 {
-    static struct guest_clocks c;
+    static struct pvt_guest_clocks c;
     struct pvt_irq_state st;
     const char *why = "";
     uint64_t t0, t1, fires = 0, calls = 0;
 
-    if (guest_clocks_init(&c, 0, &why) < 0) {
+    if (pvt_guest_clocks_init(&c, 0, &why) < 0) {
         pvt_guest_printf("hostile: storm: %s\n", why);
         return 1;
     }
@@ -131,7 +131,7 @@ static int storm(void)
         struct pvt_hc_timer_periodic per = {0};
         pvt_guest_hypercall(PVT_HC_TIMER_PERIODIC, &per);
     }
-    t0 = guest_kvmclock_ns(&c);
+    t0 = pvt_guest_kvmclock_ns(&c);
     while (fires < STORM_FIRES) {
         struct pvt_hc_timer_singleshot ss = {0};
 
@@ -147,7 +147,7 @@ static int storm(void)
         if (st.pending & (1u << PVT_IRQ_SINGLESHOT))
             fires++;
     }
-    t1 = guest_kvmclock_ns(&c);
+    t1 = pvt_guest_kvmclock_ns(&c);
     pvt_guest_printf("hostile: storm: %lu fires in %lu ns (%lu calls), at "
                      "least %lu ns apart on average\n",
                      (unsigned long)fires, (unsigned long)(t1 - t0),
@@ -198,12 +198,12 @@ static _Noreturn void hostile_struct(uint64_t mem_size)
 
 static volatile uint64_t sink;
 
-static struct guest_clocks cost_clocks;
+static struct pvt_guest_clocks cost_clocks;
 
 /* TSC cycles per operation `what`, averaged over n. */
 static uint64_t cycles_of(int what, unsigned int n)
 {
-    struct guest_clocks *c = &cost_clocks;
+    struct pvt_guest_clocks *c = &cost_clocks;
     uint64_t t0, t1;
     unsigned int i;
 
@@ -214,7 +214,7 @@ static uint64_t cycles_of(int what, unsigned int n)
             sink += i;
             break;
         case 1:
-            sink += guest_kvmclock_ns(c);
+            sink += pvt_guest_kvmclock_ns(c);
             break;
         case 2: {
             struct pvt_hc_timer_stop a = {0};
@@ -262,7 +262,7 @@ static int costs(void)
 
     pvt_cpu_init_idt();
     if (!pvt_cpu_init_x2apic() ||
-        guest_clocks_init(&cost_clocks, 0, &why) < 0) {
+        pvt_guest_clocks_init(&cost_clocks, 0, &why) < 0) {
         pvt_guest_printf("guest: costs: %s\n", why);
         return 3;
     }

@@ -43,8 +43,8 @@ static uint32_t kvm_features(void)
 }
 
 /* Contract in platform.h. */
-int guest_clocks_init(struct guest_clocks *c, int64_t tsc_cal_ppb,
-                      const char **why)
+int pvt_guest_clocks_init(struct pvt_guest_clocks *c, int64_t tsc_cal_ppb,
+                          const char **why)
 {
     uint32_t f = kvm_features();
     uint64_t khz;
@@ -96,7 +96,7 @@ int guest_clocks_init(struct guest_clocks *c, int64_t tsc_cal_ppb,
 }
 
 /* Contract in platform.h. */
-uint64_t guest_kvmclock_ns(struct guest_clocks *c)
+uint64_t pvt_guest_kvmclock_ns(struct pvt_guest_clocks *c)
 {
     uint64_t ns = 0;
 
@@ -108,13 +108,13 @@ uint64_t guest_kvmclock_ns(struct guest_clocks *c)
 
 static uint64_t pv_timebase(struct pvt_clockevent *dev)
 {
-    struct guest_devices *d = dev->priv;
+    struct pvt_guest_devices *d = dev->priv;
 
-    return guest_kvmclock_ns(d->clocks);
+    return pvt_guest_kvmclock_ns(d->clocks);
 }
 
-static void note_set(struct guest_devices *d, uint64_t deadline, uint64_t now,
-                     int32_t ret)
+static void note_set(struct pvt_guest_devices *d, uint64_t deadline,
+                     uint64_t now, int32_t ret)
 {
     d->last.hv_deadline = deadline;
     d->last.hv_at_set = now;
@@ -126,9 +126,9 @@ static void note_set(struct guest_devices *d, uint64_t deadline, uint64_t now,
 
 static int pv_set_abs(struct pvt_clockevent *dev, uint64_t when)
 {
-    struct guest_devices *d = dev->priv;
+    struct pvt_guest_devices *d = dev->priv;
     struct pvt_hc_timer_singleshot a = {0};
-    uint64_t now = guest_kvmclock_ns(d->clocks);
+    uint64_t now = pvt_guest_kvmclock_ns(d->clocks);
 
     a.deadline_ns = when;
     pvt_guest_hypercall(PVT_HC_TIMER_SINGLESHOT, &a);
@@ -138,9 +138,9 @@ static int pv_set_abs(struct pvt_clockevent *dev, uint64_t when)
 
 static int pv_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
 {
-    struct guest_devices *d = dev->priv;
+    struct pvt_guest_devices *d = dev->priv;
     struct pvt_hc_timer_relative a = {0};
-    uint64_t now = guest_kvmclock_ns(d->clocks);
+    uint64_t now = pvt_guest_kvmclock_ns(d->clocks);
 
     a.delta_ns = ticks;
     pvt_guest_hypercall(PVT_HC_TIMER_RELATIVE, &a);
@@ -198,8 +198,9 @@ static int lapic_stop(struct pvt_clockevent *dev)
 }
 
 /* Contract in platform.h. */
-int guest_devices_init(struct guest_devices *d, struct guest_clocks *c, bool pv,
-                       const char **why)
+int pvt_guest_devices_init(struct pvt_guest_devices *d,
+                           struct pvt_guest_clocks *c, bool pv,
+                           const char **why)
 {
     uint64_t tsc_hz = c->tsc_khz * 1000;
 

@@ -25,7 +25,7 @@
 
 #include "pvtimer/pvtimer.h"
 
-struct guest_clocks {
+struct pvt_guest_clocks {
     struct pvt_pvclock_vcpu_time_info page __attribute__((aligned(64)));
     struct pvt_pvclock_guest pvg;
     struct pvt_pvclock_clocksource kvmclock;
@@ -40,15 +40,15 @@ struct guest_clocks {
  * is calibrated tsc_cal_ppb parts per 10^9 off. Returns 0, or -1 with a
  * reason in *why.
  */
-int guest_clocks_init(struct guest_clocks *c, int64_t tsc_cal_ppb,
-                      const char **why);
+int pvt_guest_clocks_init(struct pvt_guest_clocks *c, int64_t tsc_cal_ppb,
+                          const char **why);
 
 /* The hypervisor's clock now (kvmclock ns), read without the clocksource's
  * bookkeeping. */
-uint64_t guest_kvmclock_ns(struct guest_clocks *c);
+uint64_t pvt_guest_kvmclock_ns(struct pvt_guest_clocks *c);
 
 /* What a pv-singleshot programming asked the hypervisor for. */
-struct guest_pv_last {
+struct pvt_guest_pv_last {
     uint64_t hv_deadline; /* kvmclock ns asked for (relative: what the
                              monitor made of it, its now + delta) */
     uint64_t hv_at_set;   /* kvmclock when it was set */
@@ -56,12 +56,12 @@ struct guest_pv_last {
     uint64_t errors;      /* hypercalls the monitor refused */
 };
 
-struct guest_devices {
-    struct guest_clocks *clocks;
+struct pvt_guest_devices {
+    struct pvt_guest_clocks *clocks;
     struct pvt_clockevent single;   /* pv-singleshot */
     struct pvt_clockevent periodic; /* pv-periodic */
     struct pvt_clockevent lapic;    /* lapic-deadline */
-    struct guest_pv_last last;
+    struct pvt_guest_pv_last last;
 };
 
 /*
@@ -71,7 +71,8 @@ struct guest_devices {
  * is set to TSC-deadline mode at GUEST_VEC_LAPIC_TIMER. Returns 0 or -1
  * with a reason in *why.
  */
-int guest_devices_init(struct guest_devices *d, struct guest_clocks *c, bool pv,
-                       const char **why);
+int pvt_guest_devices_init(struct pvt_guest_devices *d,
+                           struct pvt_guest_clocks *c, bool pv,
+                           const char **why);
 
 #endif /* PVTIMER_GUEST_PLATFORM_H */

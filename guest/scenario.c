@@ -14,7 +14,7 @@
  * not moved by the strategy under test. Those LAPIC interrupts are also the
  * run's baseline: their lateness is the KVM in-kernel timer's.
  *
- * Measured as DESIGN.md defines it: lateness per callback (guest clock),
+ * Measured as docs/design.md defines it: lateness per callback (guest clock),
  * device error per pv-singleshot interrupt (guest clock at the interrupt
  * minus the target), aim error = device error - (kvmclock at the interrupt
  * - the kvmclock deadline asked for). Samples go to the monitor in
@@ -37,7 +37,7 @@
 #define MAX_TIMERS 16384u
 
 struct params {
-    const struct pvt_ce_strategy *strategy;
+    const struct pvt_strategy *strategy;
     int64_t boot_us, duration_us, drain_us;
     int64_t hz;
     int64_t boot_drift_ppb;
@@ -57,8 +57,8 @@ struct wtimer {
 
 struct run {
     struct params p;
-    struct guest_clocks clocks;
-    struct guest_devices dev;
+    struct pvt_guest_clocks clocks;
+    struct pvt_guest_devices dev;
 
     /* true time: the run's reference, on the LAPIC timer */
     struct pvt_timekeeper true_tk;
@@ -210,17 +210,17 @@ static void on_singleshot(const struct pvt_irq_state *st)
 {
     /* the two clocks paired: the guest clock read between two kvmclock
      * reads, taken at their midpoint; both moved back to when the
-     * interrupt arrived (the handler's TSC), which is when DESIGN.md
+     * interrupt arrived (the handler's TSC), which is when docs/design.md
      * measures a device event, not when this loop got to it */
-    uint64_t hv1 = guest_kvmclock_ns(&R.clocks);
+    uint64_t hv1 = pvt_guest_kvmclock_ns(&R.clocks);
     int64_t now = pvt_timekeeper_now(&R.tk);
-    uint64_t hv2 = guest_kvmclock_ns(&R.clocks);
+    uint64_t hv2 = pvt_guest_kvmclock_ns(&R.clocks);
     uint64_t tsc = pvt_rdtsc();
     uint64_t arrived = st->tsc[PVT_IRQ_SINGLESHOT];
     uint64_t hv = hv1 + (hv2 - hv1) / 2;
     uint64_t since =
         tsc > arrived ? (tsc - arrived) * 1000000 / R.clocks.tsc_khz : 0;
-    const struct guest_pv_last *l = &R.dev.last;
+    const struct pvt_guest_pv_last *l = &R.dev.last;
 
     /* an arrival before the last programming was made was not its event */
     if (since > hv - l->hv_at_set)
@@ -491,7 +491,7 @@ static _Noreturn void run_user(void *arg)
         if (st.pending & (1u << PVT_IRQ_SINGLESHOT))
             on_singleshot(&st);
         if ((st.pending & (1u << PVT_IRQ_PERIODIC)) &&
-            pvt_clockevent_state(&R.dev.periodic) == PVT_CE_PERIODIC)
+            pvt_clockevent_get_state(&R.dev.periodic) == PVT_CE_PERIODIC)
             pvt_clockevent_event(&R.dev.periodic);
         if (st.pending & (1u << PVT_IRQ_LAPIC_TIMER))
             on_lapic(&st);
@@ -539,8 +539,8 @@ int pvt_guest_scenario(const char *args)
         pvt_guest_printf("guest: no x2APIC\n");
         return 3;
     }
-    if (guest_clocks_init(&R.clocks, R.p.tsc_cal_ppb, &why) < 0 ||
-        guest_devices_init(&R.dev, &R.clocks, true, &why) < 0) {
+    if (pvt_guest_clocks_init(&R.clocks, R.p.tsc_cal_ppb, &why) < 0 ||
+        pvt_guest_devices_init(&R.dev, &R.clocks, true, &why) < 0) {
         pvt_guest_printf("guest: %s\n", why);
         return 3;
     }

@@ -36,8 +36,8 @@ struct pass {
     int64_t late[STANDALONE_TIMERS];
 };
 
-static struct guest_clocks clocks;
-static struct guest_devices dev;
+static struct pvt_guest_clocks clocks;
+static struct pvt_guest_devices dev;
 static struct pass P;
 
 /* Delays from 20 us to about 5 ms, from a fixed LCG: the same chain in
@@ -74,8 +74,7 @@ static void sort(int64_t *v, unsigned int n)
 }
 
 /* One pass; returns 0 when nothing was early and everything fired. */
-static int pass(struct pvt_clocksource *cs,
-                const struct pvt_ce_strategy *strategy)
+static int pass(struct pvt_clocksource *cs, const struct pvt_strategy *strategy)
 {
     struct pvt_irq_state st;
     int rc;
@@ -140,8 +139,8 @@ int pvt_guest_standalone(void)
         pvt_guest_puts("guest: standalone: no x2APIC\n");
         return 3;
     }
-    if (guest_clocks_init(&clocks, 0, &why) < 0 ||
-        guest_devices_init(&dev, &clocks, false, &why) < 0) {
+    if (pvt_guest_clocks_init(&clocks, 0, &why) < 0 ||
+        pvt_guest_devices_init(&dev, &clocks, false, &why) < 0) {
         pvt_guest_printf("guest: standalone: %s\n", why);
         return 3;
     }

@@ -61,7 +61,7 @@ int pvt_options_strategies(const char *cmd, const char *arg,
                            struct pvt_opt_strategies *out)
 {
     size_t count, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&count);
+    const struct pvt_strategy *const *all = pvt_strategies(&count);
     char buf[256], *tok, *save = NULL;
 
     if (cmd == NULL || arg == NULL || out == NULL)
@@ -75,7 +75,7 @@ int pvt_options_strategies(const char *cmd, const char *arg,
     snprintf(buf, sizeof(buf), "%s", arg);
     for (tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        const struct pvt_ce_strategy *s = pvt_strategy_find(tok);
+        const struct pvt_strategy *s = pvt_strategy_find(tok);
 
         if (!s) {
             fprintf(stderr,

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-struct pvt_ce_strategy;
+struct pvt_strategy;
 
 enum pvt_opt_kind {
     PVT_OPT_FLAG,       /* bool: set true; takes no value */
@@ -41,7 +41,7 @@ struct pvt_opt_list {
 
 /* A --strategy list: names resolved, duplicates dropped, in order. */
 struct pvt_opt_strategies {
-    const struct pvt_ce_strategy *s[PVT_OPT_STRATEGIES_MAX];
+    const struct pvt_strategy *s[PVT_OPT_STRATEGIES_MAX];
     size_t n;
     bool given;
 };

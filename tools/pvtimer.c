@@ -16,7 +16,7 @@ struct command {
 int pvt_cmd_strategies(int argc, char **argv)
 {
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
 
     if (argc > 1) {
         if (strcmp(argv[1], "--help") == 0) {

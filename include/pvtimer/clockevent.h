@@ -63,18 +63,18 @@
 extern "C" {
 #endif
 
-struct pvt_ce_strategy;
+struct pvt_strategy;
 struct pvt_clockevent;
 
 /* The owner's event handler (see pvt_clockevent_bind). */
-typedef void (*pvt_ce_handler_fn)(struct pvt_clockevent *dev);
+typedef void (*pvt_clockevent_handler_fn)(struct pvt_clockevent *dev);
 
 /* Features. */
 #define PVT_CE_FEAT_PERIODIC (1u << 0) /* can tick periodically by itself */
 #define PVT_CE_FEAT_ONESHOT  (1u << 1) /* can fire once at a programmed time */
 #define PVT_CE_FEAT_ALL      (PVT_CE_FEAT_PERIODIC | PVT_CE_FEAT_ONESHOT)
 
-enum pvt_ce_state {
+enum pvt_clockevent_state {
     PVT_CE_DETACHED = 0,    /* not registered */
     PVT_CE_SHUTDOWN,        /* registered, not firing */
     PVT_CE_PERIODIC,        /* ticking by itself */
@@ -83,7 +83,7 @@ enum pvt_ce_state {
 };
 
 /* Why a strategy is being told something (see strategy.h). */
-enum pvt_ce_notify {
+enum pvt_clockevent_notify {
     PVT_CE_NOTIFY_ATTACH,      /* the strategy was just given the device */
     PVT_CE_NOTIFY_MODE,        /* the device changed state (periodic/oneshot) */
     PVT_CE_NOTIFY_CLOCKSOURCE, /* the guest switched clocksource */
@@ -91,7 +91,7 @@ enum pvt_ce_notify {
 };
 
 /* The last programming, as the device saw it (for measurement). */
-struct pvt_ce_program {
+struct pvt_clockevent_programming {
     int64_t requested; /* guest ns the caller asked for */
     int64_t target;    /* guest ns aimed at, after clamping */
     int64_t now;       /* guest ns when programmed */
@@ -100,7 +100,7 @@ struct pvt_ce_program {
     bool forced;       /* a forced min-delta programming */
 };
 
-struct pvt_ce_stats {
+struct pvt_clockevent_stats {
     uint64_t programmed;       /* successful device programmings */
     uint64_t refused_past;     /* -PVT_ETIME for a past deadline */
     uint64_t clamped_min;      /* delta raised to min_delta */
@@ -114,7 +114,7 @@ struct pvt_ce_stats {
 };
 
 /* The offset the offset strategies aim by (see strategy.h). */
-struct pvt_ce_offset {
+struct pvt_clockevent_offset {
     bool valid;
     int64_t guest_base;   /* guest ns when the offset was taken */
     uint64_t device_base; /* device time at the same moment */
@@ -124,20 +124,20 @@ struct pvt_ce_offset {
  * (a registered device must not be copied or written behind the core). */
 struct pvt_clockevent_core {
     struct pvt_timekeeper *tk;
-    pvt_ce_handler_fn event_handler; /* the owner's (bind) */
+    pvt_clockevent_handler_fn event_handler; /* the owner's (bind) */
     void *owner;
-    const struct pvt_ce_strategy *strategy;
-    void *strategy_state;        /* the caller's, given with the strategy */
-    struct pvt_ce_offset offset; /* the offset strategies' own state */
-    enum pvt_ce_state state;
+    const struct pvt_strategy *strategy;
+    void *strategy_state; /* the caller's, given with the strategy */
+    struct pvt_clockevent_offset offset; /* the offset strategies' own state */
+    enum pvt_clockevent_state state;
     int64_t next_event;  /* deadline last asked for (before clamping; the
                             forced target for min-delta), or TIME_MAX */
     uint64_t period_ns;  /* in PERIODIC state */
     int64_t program_now; /* guest ns the programming in progress started */
     bool forced_pending; /* a forced min-delta event has not fired yet */
-    struct pvt_ce_program last;
-    struct pvt_ce_stats stats;
-    struct pvt_tk_listener listener; /* told of clocksource switches */
+    struct pvt_clockevent_programming last;
+    struct pvt_clockevent_stats stats;
+    struct pvt_timekeeper_listener listener; /* told of clocksource switches */
 };
 
 struct pvt_clockevent {
@@ -232,8 +232,8 @@ int pvt_clockevent_unregister(struct pvt_clockevent *dev);
  * Returns 0, -PVT_EINVAL (NULL argument, unregistered device), or
  * -PVT_EBUSY (another owner holds it). Context: serialised.
  */
-int pvt_clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
-                        void *owner);
+int pvt_clockevent_bind(struct pvt_clockevent *dev,
+                        pvt_clockevent_handler_fn handler, void *owner);
 
 /*
  * Let go of the device: its events reach nobody until it is bound again.
@@ -251,7 +251,8 @@ int pvt_clockevent_release(struct pvt_clockevent *dev, void *owner);
  * device lacks the feature), or the driver's error. Context: the owner's.
  */
 int pvt_clockevent_set_state(struct pvt_clockevent *dev,
-                             enum pvt_ce_state state, uint64_t period_ns);
+                             enum pvt_clockevent_state state,
+                             uint64_t period_ns);
 
 /*
  * Program the device to fire at guest time `expires` (see the top of this
@@ -280,12 +281,14 @@ int pvt_clockevent_event(struct pvt_clockevent *dev);
  * switches and resumes). Returns 0 or -PVT_EINVAL (NULL, unregistered).
  * Context: the owner's.
  */
-int pvt_clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what);
+int pvt_clockevent_notify(struct pvt_clockevent *dev,
+                          enum pvt_clockevent_notify what);
 
 /* ---- accessors: any context (see the top of this file) ---- */
 
 /* The device's state; PVT_CE_DETACHED for NULL or unregistered. */
-enum pvt_ce_state pvt_clockevent_state(const struct pvt_clockevent *dev);
+enum pvt_clockevent_state pvt_clockevent_get_state(
+    const struct pvt_clockevent *dev);
 
 /* The period in PERIODIC state, else 0 (also for NULL). */
 uint64_t pvt_clockevent_period_ns(const struct pvt_clockevent *dev);
@@ -301,11 +304,11 @@ bool pvt_clockevent_forced_pending(const struct pvt_clockevent *dev);
 /* The last successful programming (requested/target/now/forced) and the
  * last value handed to the driver; all zero before the first; NULL for a
  * NULL dev. Valid as long as the device. */
-const struct pvt_ce_program *pvt_clockevent_last(
+const struct pvt_clockevent_programming *pvt_clockevent_last(
     const struct pvt_clockevent *dev);
 
 /* The counters since registration; NULL for a NULL dev. */
-const struct pvt_ce_stats *pvt_clockevent_stats(
+const struct pvt_clockevent_stats *pvt_clockevent_get_stats(
     const struct pvt_clockevent *dev);
 
 /* The owner bound to the device, or NULL (also for a NULL dev). */
@@ -323,7 +326,7 @@ static inline uint64_t pvt_clockevent_ns2ticks(const struct pvt_clockevent *dev,
 }
 
 /* A state's name ("oneshot"), or "invalid". */
-const char *pvt_clockevent_state_name(enum pvt_ce_state state);
+const char *pvt_clockevent_state_name(enum pvt_clockevent_state state);
 
 #ifdef __cplusplus
 }

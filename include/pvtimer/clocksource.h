@@ -129,15 +129,16 @@ int pvt_clocksource_ns2cyc(const struct pvt_clocksource *cs, uint64_t ns,
  * Called when the current clocksource changes (old may be NULL on the first
  * registration). The callee takes over timekeeping from old to new.
  */
-typedef void (*pvt_cs_switch_fn)(void *ctx, struct pvt_clocksource *old,
-                                 struct pvt_clocksource *new_cs);
+typedef void (*pvt_cs_registry_switch_fn)(void *ctx,
+                                          struct pvt_clocksource *old,
+                                          struct pvt_clocksource *new_cs);
 
 struct pvt_cs_registry {
     struct pvt_clocksource *list; /* sorted by rating, best first */
     struct pvt_clocksource *current;
     struct pvt_clocksource *override; /* user choice, or NULL */
     bool require_hres;                /* oneshot mode: only VALID_FOR_HRES */
-    pvt_cs_switch_fn on_switch;
+    pvt_cs_registry_switch_fn on_switch;
     void *ctx;
 };
 
@@ -146,7 +147,7 @@ struct pvt_cs_registry {
  * on every change of the current clocksource. Returns 0 or -PVT_EINVAL.
  */
 int pvt_cs_registry_init(struct pvt_cs_registry *reg,
-                         pvt_cs_switch_fn on_switch, void *ctx);
+                         pvt_cs_registry_switch_fn on_switch, void *ctx);
 
 /*
  * Add an initialised clocksource and re-select: the best-rated eligible one

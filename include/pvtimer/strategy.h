@@ -75,7 +75,7 @@ extern "C" {
 #define PVT_STRATEGY_COUPLED   (1u << 2)
 #define PVT_STRATEGY_OFFSET    (1u << 3)
 
-struct pvt_ce_strategy {
+struct pvt_strategy {
     const char *name;    /* "delta" */
     const char *summary; /* one line for --help and reports */
     uint32_t needs;      /* PVT_CE_NEEDS_*: device time is absolute when
@@ -90,26 +90,26 @@ struct pvt_ce_strategy {
      */
     int (*program)(struct pvt_clockevent *dev, int64_t target);
     /* React to a change (may be NULL). now is the guest time. */
-    void (*notify)(struct pvt_clockevent *dev, enum pvt_ce_notify what,
+    void (*notify)(struct pvt_clockevent *dev, enum pvt_clockevent_notify what,
                    int64_t now);
     /* Check the state given to set_strategy (may be NULL: any non-NULL
      * state is taken). Returns 0 or a negative error. */
     int (*check_state)(const void *state);
 };
 
-extern const struct pvt_ce_strategy pvt_strategy_abs_boot_offset;
-extern const struct pvt_ce_strategy pvt_strategy_abs_mode_offset;
-extern const struct pvt_ce_strategy pvt_strategy_relative;
-extern const struct pvt_ce_strategy pvt_strategy_delta;
-extern const struct pvt_ce_strategy pvt_strategy_coupled;
-extern const struct pvt_ce_strategy pvt_strategy_compensated;
+extern const struct pvt_strategy pvt_strategy_abs_boot_offset;
+extern const struct pvt_strategy pvt_strategy_abs_mode_offset;
+extern const struct pvt_strategy pvt_strategy_relative;
+extern const struct pvt_strategy pvt_strategy_delta;
+extern const struct pvt_strategy pvt_strategy_coupled;
+extern const struct pvt_strategy pvt_strategy_compensated;
 
 /* The built-in strategies, in the order of the README's table
  * (strategies.c). count may be NULL. */
-const struct pvt_ce_strategy *const *pvt_strategies(size_t *count);
+const struct pvt_strategy *const *pvt_strategies(size_t *count);
 
 /* Look a built-in strategy up by name; NULL if unknown or name is NULL. */
-const struct pvt_ce_strategy *pvt_strategy_find(const char *name);
+const struct pvt_strategy *pvt_strategy_find(const char *name);
 
 /*
  * Give a registered device a strategy and its state: state must be given
@@ -124,10 +124,10 @@ const struct pvt_ce_strategy *pvt_strategy_find(const char *name);
  * Context: serialised (as registration).
  */
 int pvt_clockevent_set_strategy(struct pvt_clockevent *dev,
-                                const struct pvt_ce_strategy *s, void *state);
+                                const struct pvt_strategy *s, void *state);
 
 /* The device's strategy, or NULL (none, or NULL dev). */
-const struct pvt_ce_strategy *pvt_clockevent_strategy(
+const struct pvt_strategy *pvt_clockevent_strategy(
     const struct pvt_clockevent *dev);
 
 /* The state given with the strategy (NULL for a stateless one, or a NULL
@@ -139,8 +139,8 @@ void *pvt_clockevent_strategy_state(const struct pvt_clockevent *dev);
  * together. Returns 0, -PVT_EINVAL (NULL), or -PVT_ENOENT (the device's
  * strategy has taken no offset).
  */
-int pvt_clockevent_offset(const struct pvt_clockevent *dev, int64_t *guest_base,
-                          uint64_t *device_base);
+int pvt_clockevent_get_offset(const struct pvt_clockevent *dev,
+                              int64_t *guest_base, uint64_t *device_base);
 
 #ifdef __cplusplus
 }

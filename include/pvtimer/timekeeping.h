@@ -38,23 +38,23 @@ extern "C" {
 #endif
 
 /* What a listener is told. */
-enum pvt_tk_event {
+enum pvt_timekeeper_event {
     PVT_TK_CLOCKSOURCE, /* the guest switched clocksource */
     PVT_TK_RESUME,      /* the clock resumed after a pause or migration */
 };
 
-struct pvt_tk_listener;
+struct pvt_timekeeper_listener;
 
 /* Called after the change, in the context of the call that made it (with
  * the caller's serialisation held). It may read the timekeeper but must
  * not add or remove listeners. */
-typedef void (*pvt_tk_listener_fn)(struct pvt_tk_listener *l,
-                                   enum pvt_tk_event what);
+typedef void (*pvt_timekeeper_listener_fn)(struct pvt_timekeeper_listener *l,
+                                           enum pvt_timekeeper_event what);
 
 /* Intrusive: embedded in the listener's own struct (recover it from l). */
-struct pvt_tk_listener {
-    pvt_tk_listener_fn fn;
-    struct pvt_tk_listener *next; /* the timekeeper's list */
+struct pvt_timekeeper_listener {
+    pvt_timekeeper_listener_fn fn;
+    struct pvt_timekeeper_listener *next; /* the timekeeper's list */
 };
 
 struct pvt_timekeeper {
@@ -65,7 +65,8 @@ struct pvt_timekeeper {
     int64_t last_ns;        /* highest value now() returned */
     uint32_t cs_generation; /* bumped at every clocksource switch */
     uint64_t backwards;     /* readings clamped by the guard */
-    struct pvt_tk_listener *listeners; /* told of switches and resumes */
+    struct pvt_timekeeper_listener
+        *listeners; /* told of switches and resumes */
 };
 
 /*
@@ -111,17 +112,17 @@ int pvt_timekeeper_resume(struct pvt_timekeeper *tk);
  * on this timekeeper's list).
  */
 int pvt_timekeeper_add_listener(struct pvt_timekeeper *tk,
-                                struct pvt_tk_listener *l);
+                                struct pvt_timekeeper_listener *l);
 
 /*
  * Take l off the listeners: it is told nothing more. Returns 0,
  * -PVT_EINVAL (NULL), or -PVT_ENOENT (l is not on the list).
  */
 int pvt_timekeeper_remove_listener(struct pvt_timekeeper *tk,
-                                   struct pvt_tk_listener *l);
+                                   struct pvt_timekeeper_listener *l);
 
 /*
- * A pvt_cs_switch_fn for pvt_cs_registry_init(reg, ..., tk): follows the
+ * A pvt_cs_registry_switch_fn for pvt_cs_registry_init(reg, ..., tk): follows the
  * registry's choice of clocksource. ctx is the timekeeper.
  */
 void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,

@@ -70,12 +70,12 @@ int pvt__delta_program(struct pvt_clockevent *dev, int64_t target);
 
 /* pvt_clockevent_notify() for a registered device. */
 void pvt__clockevent_notify(struct pvt_clockevent *dev,
-                            enum pvt_ce_notify what);
+                            enum pvt_clockevent_notify what);
 
 /* Bind / release for an owner that knows the device registered and its own
  * (release) or free (bind). Context: serialised, as the checked ones. */
-void pvt__clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
-                          void *owner);
+void pvt__clockevent_bind(struct pvt_clockevent *dev,
+                          pvt_clockevent_handler_fn handler, void *owner);
 void pvt__clockevent_release(struct pvt_clockevent *dev);
 
 #endif /* PVTIMER_CORE_CLOCKEVENT_INTERNAL_H */

@@ -79,7 +79,8 @@ static bool registered(const struct pvt_clockevent *dev)
 }
 
 /* The timekeeper's news, for the device's strategy. */
-static void tk_listener(struct pvt_tk_listener *l, enum pvt_tk_event what)
+static void tk_listener(struct pvt_timekeeper_listener *l,
+                        enum pvt_timekeeper_event what)
 {
     struct pvt_clockevent *dev =
         (struct pvt_clockevent *)(void *)((char *)l -
@@ -153,7 +154,7 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
         return -PVT_EINVAL;
     }
 
-    dev->core.listener = (struct pvt_tk_listener){.fn = tk_listener};
+    dev->core.listener = (struct pvt_timekeeper_listener){.fn = tk_listener};
     rc = pvt_timekeeper_add_listener(tk, &dev->core.listener);
     if (rc)
         return rc;
@@ -164,11 +165,11 @@ int pvt_clockevent_register(struct pvt_clockevent *dev,
     dev->core.period_ns = 0;
     dev->core.program_now = 0;
     dev->core.forced_pending = false;
-    dev->core.last = (struct pvt_ce_program){0};
-    dev->core.stats = (struct pvt_ce_stats){0};
+    dev->core.last = (struct pvt_clockevent_programming){0};
+    dev->core.stats = (struct pvt_clockevent_stats){0};
     dev->core.strategy = NULL;
     dev->core.strategy_state = NULL;
-    dev->core.offset = (struct pvt_ce_offset){0};
+    dev->core.offset = (struct pvt_clockevent_offset){0};
 
     /* a periodic-only device is never programmed: no strategy */
     if (!(dev->features & PVT_CE_FEAT_ONESHOT))
@@ -200,8 +201,8 @@ int pvt_clockevent_unregister(struct pvt_clockevent *dev)
     return 0;
 }
 
-void pvt__clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
-                          void *owner)
+void pvt__clockevent_bind(struct pvt_clockevent *dev,
+                          pvt_clockevent_handler_fn handler, void *owner)
 {
     dev->core.event_handler = handler;
     dev->core.owner = owner;
@@ -213,8 +214,8 @@ void pvt__clockevent_release(struct pvt_clockevent *dev)
     dev->core.owner = NULL;
 }
 
-int pvt_clockevent_bind(struct pvt_clockevent *dev, pvt_ce_handler_fn handler,
-                        void *owner)
+int pvt_clockevent_bind(struct pvt_clockevent *dev,
+                        pvt_clockevent_handler_fn handler, void *owner)
 {
     if (!registered(dev) || !handler || !owner)
         return -PVT_EINVAL;
@@ -238,7 +239,7 @@ int pvt_clockevent_release(struct pvt_clockevent *dev, void *owner)
 
 /* PERIODIC and ONESHOT are the two timer modes; a stopped oneshot device
  * is still in oneshot mode. */
-static int mode_of(enum pvt_ce_state s)
+static int mode_of(enum pvt_clockevent_state s)
 {
     switch (s) {
     case PVT_CE_PERIODIC:
@@ -254,9 +255,10 @@ static int mode_of(enum pvt_ce_state s)
 }
 
 int pvt_clockevent_set_state(struct pvt_clockevent *dev,
-                             enum pvt_ce_state state, uint64_t period_ns)
+                             enum pvt_clockevent_state state,
+                             uint64_t period_ns)
 {
-    enum pvt_ce_state old;
+    enum pvt_clockevent_state old;
     int rc = 0;
 
     if (!registered(dev))
@@ -464,15 +466,17 @@ int pvt_clockevent_event(struct pvt_clockevent *dev)
     return 0;
 }
 
-void pvt__clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what)
+void pvt__clockevent_notify(struct pvt_clockevent *dev,
+                            enum pvt_clockevent_notify what)
 {
-    const struct pvt_ce_strategy *s = dev->core.strategy;
+    const struct pvt_strategy *s = dev->core.strategy;
 
     if (s && s->notify)
         s->notify(dev, what, pvt__timekeeper_now(dev->core.tk));
 }
 
-int pvt_clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what)
+int pvt_clockevent_notify(struct pvt_clockevent *dev,
+                          enum pvt_clockevent_notify what)
 {
     if (!registered(dev))
         return -PVT_EINVAL;
@@ -482,7 +486,8 @@ int pvt_clockevent_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what)
 
 /* ---- accessors ---------------------------------------------------------- */
 
-enum pvt_ce_state pvt_clockevent_state(const struct pvt_clockevent *dev)
+enum pvt_clockevent_state pvt_clockevent_get_state(
+    const struct pvt_clockevent *dev)
 {
     return dev ? dev->core.state : PVT_CE_DETACHED;
 }
@@ -502,13 +507,13 @@ bool pvt_clockevent_forced_pending(const struct pvt_clockevent *dev)
     return dev && dev->core.forced_pending;
 }
 
-const struct pvt_ce_program *pvt_clockevent_last(
+const struct pvt_clockevent_programming *pvt_clockevent_last(
     const struct pvt_clockevent *dev)
 {
     return dev ? &dev->core.last : NULL;
 }
 
-const struct pvt_ce_stats *pvt_clockevent_stats(
+const struct pvt_clockevent_stats *pvt_clockevent_get_stats(
     const struct pvt_clockevent *dev)
 {
     return dev ? &dev->core.stats : NULL;
@@ -525,7 +530,7 @@ struct pvt_timekeeper *pvt_clockevent_timekeeper(
     return registered(dev) ? dev->core.tk : NULL;
 }
 
-const char *pvt_clockevent_state_name(enum pvt_ce_state state)
+const char *pvt_clockevent_state_name(enum pvt_clockevent_state state)
 {
     switch (state) {
     case PVT_CE_DETACHED:

@@ -7,7 +7,7 @@
 #include "util.h"
 
 int pvt_cs_registry_init(struct pvt_cs_registry *reg,
-                         pvt_cs_switch_fn on_switch, void *ctx)
+                         pvt_cs_registry_switch_fn on_switch, void *ctx)
 {
     if (!reg)
         return -PVT_EINVAL;

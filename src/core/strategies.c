@@ -7,20 +7,20 @@
 
 #include "util.h"
 
-static const struct pvt_ce_strategy *const strategies[] = {
+static const struct pvt_strategy *const strategies[] = {
     &pvt_strategy_abs_boot_offset, &pvt_strategy_abs_mode_offset,
     &pvt_strategy_relative,        &pvt_strategy_delta,
     &pvt_strategy_coupled,         &pvt_strategy_compensated,
 };
 
-const struct pvt_ce_strategy *const *pvt_strategies(size_t *count)
+const struct pvt_strategy *const *pvt_strategies(size_t *count)
 {
     if (count)
         *count = PVT_ARRAY_SIZE(strategies);
     return strategies;
 }
 
-const struct pvt_ce_strategy *pvt_strategy_find(const char *name)
+const struct pvt_strategy *pvt_strategy_find(const char *name)
 {
     size_t i;
 

@@ -71,7 +71,7 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 }
 
 static void compensated_notify(struct pvt_clockevent *dev,
-                               enum pvt_ce_notify what, int64_t now)
+                               enum pvt_clockevent_notify what, int64_t now)
 {
     struct pvt_drift *d = dev->core.strategy_state;
 
@@ -97,7 +97,7 @@ static int compensated_check(const void *state)
     return pvt_drift_get(state, &e);
 }
 
-const struct pvt_ce_strategy pvt_strategy_compensated = {
+const struct pvt_strategy pvt_strategy_compensated = {
     .name = "compensated",
     .summary = "delta, scaled by an online estimate of the drift (32-bit "
                "fixed point)",

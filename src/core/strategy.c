@@ -24,7 +24,7 @@
  * timebases, as a kernel takes it (guest first, then device). */
 static void take_offset(struct pvt_clockevent *dev, int64_t guest_now)
 {
-    struct pvt_ce_offset *o = &dev->core.offset;
+    struct pvt_clockevent_offset *o = &dev->core.offset;
 
     o->guest_base = guest_now;
     o->device_base = dev->read_timebase(dev);
@@ -34,7 +34,7 @@ static void take_offset(struct pvt_clockevent *dev, int64_t guest_now)
 /* device time = device_base + ticks(target - guest_base) */
 static int abs_offset_program(struct pvt_clockevent *dev, int64_t target)
 {
-    const struct pvt_ce_offset *o = &dev->core.offset;
+    const struct pvt_clockevent_offset *o = &dev->core.offset;
     uint64_t when;
 
     /* attaching takes the offset: this is for a strategy whose notify
@@ -55,16 +55,16 @@ static int abs_offset_program(struct pvt_clockevent *dev, int64_t target)
     return pvt__ce_set_absolute(dev, when);
 }
 
-static void abs_boot_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
-                            int64_t now)
+static void abs_boot_notify(struct pvt_clockevent *dev,
+                            enum pvt_clockevent_notify what, int64_t now)
 {
     /* once, when attached (at boot), never again: that is its flaw */
     if (what == PVT_CE_NOTIFY_ATTACH)
         take_offset(dev, now);
 }
 
-static void abs_mode_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
-                            int64_t now)
+static void abs_mode_notify(struct pvt_clockevent *dev,
+                            enum pvt_clockevent_notify what, int64_t now)
 {
     switch (what) {
     case PVT_CE_NOTIFY_ATTACH:
@@ -76,7 +76,7 @@ static void abs_mode_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
     }
 }
 
-const struct pvt_ce_strategy pvt_strategy_abs_boot_offset = {
+const struct pvt_strategy pvt_strategy_abs_boot_offset = {
     .name = "abs-boot-offset",
     .summary = "guest deadline + offset taken once at boot",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
@@ -85,7 +85,7 @@ const struct pvt_ce_strategy pvt_strategy_abs_boot_offset = {
     .notify = abs_boot_notify,
 };
 
-const struct pvt_ce_strategy pvt_strategy_abs_mode_offset = {
+const struct pvt_strategy pvt_strategy_abs_mode_offset = {
     .name = "abs-mode-offset",
     .summary = "guest deadline + offset re-taken at every mode or "
                "clocksource change",
@@ -107,7 +107,7 @@ static int relative_program(struct pvt_clockevent *dev, int64_t target)
     return pvt__ce_set_relative(dev, pvt__ce_delta_ticks(dev, delta_ns));
 }
 
-const struct pvt_ce_strategy pvt_strategy_relative = {
+const struct pvt_strategy pvt_strategy_relative = {
     .name = "relative",
     .summary = "the delta is handed over; the device adds its own now",
     .needs = PVT_CE_NEEDS_RELATIVE,
@@ -137,7 +137,7 @@ int pvt__delta_program(struct pvt_clockevent *dev, int64_t target)
         dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
 }
 
-const struct pvt_ce_strategy pvt_strategy_delta = {
+const struct pvt_strategy pvt_strategy_delta = {
     .name = "delta",
     .summary = "device now + (deadline - guest now), read at every "
                "programming",
@@ -162,7 +162,7 @@ static int coupled_program(struct pvt_clockevent *dev, int64_t target)
     return pvt__delta_program(dev, target);
 }
 
-const struct pvt_ce_strategy pvt_strategy_coupled = {
+const struct pvt_strategy pvt_strategy_coupled = {
     .name = "coupled",
     .summary = "exact conversion when the device counts the current "
                "clocksource, else delta",
@@ -175,7 +175,7 @@ const struct pvt_ce_strategy pvt_strategy_coupled = {
 /* ---- giving a device a strategy ------------------------------------------ */
 
 int pvt_clockevent_set_strategy(struct pvt_clockevent *dev,
-                                const struct pvt_ce_strategy *s, void *state)
+                                const struct pvt_strategy *s, void *state)
 {
     int rc;
 
@@ -198,12 +198,12 @@ int pvt_clockevent_set_strategy(struct pvt_clockevent *dev,
     }
     dev->core.strategy = s;
     dev->core.strategy_state = state;
-    dev->core.offset = (struct pvt_ce_offset){0};
+    dev->core.offset = (struct pvt_clockevent_offset){0};
     pvt__clockevent_notify(dev, PVT_CE_NOTIFY_ATTACH);
     return 0;
 }
 
-const struct pvt_ce_strategy *pvt_clockevent_strategy(
+const struct pvt_strategy *pvt_clockevent_strategy(
     const struct pvt_clockevent *dev)
 {
     return dev ? dev->core.strategy : NULL;
@@ -214,8 +214,8 @@ void *pvt_clockevent_strategy_state(const struct pvt_clockevent *dev)
     return dev ? dev->core.strategy_state : NULL;
 }
 
-int pvt_clockevent_offset(const struct pvt_clockevent *dev, int64_t *guest_base,
-                          uint64_t *device_base)
+int pvt_clockevent_get_offset(const struct pvt_clockevent *dev,
+                              int64_t *guest_base, uint64_t *device_base)
 {
     if (!dev || !guest_base || !device_base)
         return -PVT_EINVAL;

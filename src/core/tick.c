@@ -193,7 +193,7 @@ static int check_highres(struct pvt_tick *tick)
             (void)pvt_tq_set_device(tick->q, NULL);
         pvt__clockevent_bind(dev, handle_periodic, tick);
         if (old == PVT_TICK_PERIODIC &&
-            pvt_clockevent_state(dev) != PVT_CE_PERIODIC) {
+            pvt_clockevent_get_state(dev) != PVT_CE_PERIODIC) {
             if (pvt_clockevent_set_state(dev, PVT_CE_PERIODIC, tick->period_ns))
                 tick->stats.program_errors++;
         } else if (old == PVT_TICK_EMULATED &&

@@ -93,9 +93,9 @@ int64_t pvt_timekeeper_update(struct pvt_timekeeper *tk)
     return read_clock(tk, true);
 }
 
-static void tell(struct pvt_timekeeper *tk, enum pvt_tk_event what)
+static void tell(struct pvt_timekeeper *tk, enum pvt_timekeeper_event what)
 {
-    struct pvt_tk_listener *l;
+    struct pvt_timekeeper_listener *l;
 
     for (l = tk->listeners; l; l = l->next)
         l->fn(l, what);
@@ -127,9 +127,9 @@ int pvt_timekeeper_resume(struct pvt_timekeeper *tk)
 }
 
 int pvt_timekeeper_add_listener(struct pvt_timekeeper *tk,
-                                struct pvt_tk_listener *l)
+                                struct pvt_timekeeper_listener *l)
 {
-    struct pvt_tk_listener *p;
+    struct pvt_timekeeper_listener *p;
 
     if (!tk || !l || !l->fn || !cs_usable(tk->cs))
         return -PVT_EINVAL;
@@ -142,9 +142,9 @@ int pvt_timekeeper_add_listener(struct pvt_timekeeper *tk,
 }
 
 int pvt_timekeeper_remove_listener(struct pvt_timekeeper *tk,
-                                   struct pvt_tk_listener *l)
+                                   struct pvt_timekeeper_listener *l)
 {
-    struct pvt_tk_listener **pos;
+    struct pvt_timekeeper_listener **pos;
 
     if (!tk || !l)
         return -PVT_EINVAL;

@@ -207,7 +207,7 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
         return -PVT_EINVAL;
     if (!(dev->features & PVT_CE_FEAT_ONESHOT))
         return -PVT_EOPNOTSUPP;
-    if (pvt_clockevent_state(dev) != PVT_CE_ONESHOT) {
+    if (pvt_clockevent_get_state(dev) != PVT_CE_ONESHOT) {
         rc = pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0);
         if (rc)
             return rc;
@@ -275,7 +275,7 @@ int pvt_tq_run_expired(struct pvt_timer_queue *q)
 int pvt_tq_event(struct pvt_timer_queue *q)
 {
     struct pvt_clockevent *dev;
-    const struct pvt_ce_program *last;
+    const struct pvt_clockevent_programming *last;
     int64_t entry, now, next;
     bool split;
     int rounds, ran = 0, rc;

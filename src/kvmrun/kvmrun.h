@@ -19,7 +19,7 @@
 
 #include "sim/params.h"
 
-struct pvt_ce_strategy;
+struct pvt_strategy;
 
 /* Exit status for "KVM is not available here" (automake's "skipped"). */
 #define PVT_KVMRUN_NO_KVM 77
@@ -49,7 +49,7 @@ struct pvt_kvmrun_opts {
     const char *scenario;                /* its name, for the report */
     const struct pvt_sim_params *params; /* checked */
     uint64_t seed;
-    const struct pvt_ce_strategy *const *strategies;
+    const struct pvt_strategy *const *strategies;
     size_t nstrategies;
     const char *guest; /* image path */
     uint64_t mem_bytes;

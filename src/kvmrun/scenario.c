@@ -63,7 +63,7 @@ static int make_workload(const struct pvt_sim_params *p, uint64_t seed,
 struct collect {
     struct pvt_sim_result *r;
     struct pvt_sim_hist *tsc_deadline; /* baseline, over every run */
-    const struct pvt_ce_strategy *strategy;
+    const struct pvt_strategy *strategy;
     bool summarised;
 };
 
@@ -240,7 +240,7 @@ static void print_baselines(FILE *f, const struct baselines *b)
 
 /* The guest's command line for one strategy: integers only. */
 static void guest_cmdline(char *buf, size_t len, const struct pvt_sim_params *p,
-                          const struct pvt_ce_strategy *s)
+                          const struct pvt_strategy *s)
 {
     snprintf(buf, len,
              "scenario strategy=%s boot_us=%lld duration_us=%lld "
@@ -256,7 +256,7 @@ static void guest_cmdline(char *buf, size_t len, const struct pvt_sim_params *p,
 }
 
 static int run_one(const struct pvt_kvmrun_opts *o,
-                   const struct pvt_ce_strategy *s,
+                   const struct pvt_strategy *s,
                    const struct pvt_workload_item *work, uint32_t nwork,
                    struct pvt_sim_result *r, struct baselines *b, int *status)
 {

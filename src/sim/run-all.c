@@ -22,7 +22,7 @@ struct slot {
 struct pool {
     const struct pvt_sim_params *p;
     uint64_t seed;
-    const struct pvt_ce_strategy *const *strategies;
+    const struct pvt_strategy *const *strategies;
     struct pvt_sim_result *results;
     size_t n;
     atomic_size_t next;
@@ -55,7 +55,7 @@ static void *worker(void *arg)
 }
 
 int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
-                    const struct pvt_ce_strategy *const *strategies, size_t n,
+                    const struct pvt_strategy *const *strategies, size_t n,
                     struct pvt_sim_result *results,
                     pvt_sim_progress_fn progress, void *progress_ctx, char *err,
                     size_t errlen)

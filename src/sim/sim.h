@@ -36,7 +36,7 @@ struct pvt_sim_bin {
 };
 
 struct pvt_sim_result {
-    const struct pvt_ce_strategy *strategy;
+    const struct pvt_strategy *strategy;
     uint64_t timers; /* armed by the workload */
     uint64_t fired;
     uint64_t cancelled;
@@ -79,7 +79,7 @@ struct pvt_sim_result {
  */
 int pvt_sim_result_init(struct pvt_sim_result *r,
                         const struct pvt_sim_params *p,
-                        const struct pvt_ce_strategy *strategy);
+                        const struct pvt_strategy *strategy);
 
 /*
  * Run one strategy. progress (may be NULL) is called now and then with the
@@ -89,9 +89,9 @@ int pvt_sim_result_init(struct pvt_sim_result *r,
 typedef void (*pvt_sim_progress_fn)(void *ctx, double fraction);
 
 int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
-                const struct pvt_ce_strategy *strategy,
-                struct pvt_sim_result *r, pvt_sim_progress_fn progress,
-                void *progress_ctx, char *err, size_t errlen);
+                const struct pvt_strategy *strategy, struct pvt_sim_result *r,
+                pvt_sim_progress_fn progress, void *progress_ctx, char *err,
+                size_t errlen);
 
 /*
  * Runs strategies[0 .. n) side by side, each on its own world, on up to
@@ -105,7 +105,7 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
  * results, which the threads write.
  */
 int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
-                    const struct pvt_ce_strategy *const *strategies, size_t n,
+                    const struct pvt_strategy *const *strategies, size_t n,
                     struct pvt_sim_result *results,
                     pvt_sim_progress_fn progress, void *progress_ctx, char *err,
                     size_t errlen);

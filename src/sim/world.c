@@ -319,8 +319,8 @@ static void ev_hv_fire(struct pvt_timer *ev)
         gs = (double)pvt_clockevent_last(&w->dev)->target / 1e9;
         pvt_sim_hist_add(&w->r->aim_error, aim);
         pvt_sim_hist_add(w->asked_after_boot ? &w->r->aim_error_after
-                                              : &w->r->aim_error_boot,
-                          aim);
+                                             : &w->r->aim_error_boot,
+                         aim);
         if (w->asked_locked) {
             pvt_sim_hist_add(&w->r->aim_error_locked, aim);
             if (w->asked_after_boot)
@@ -470,7 +470,7 @@ static void ev_irq_deliver(struct pvt_timer *ev)
         pvt_clockevent_event(&w->dev);
     }
     if ((mask & PVT_HV_PERIODIC) &&
-        pvt_clockevent_state(&w->hvtick) == PVT_CE_PERIODIC)
+        pvt_clockevent_get_state(&w->hvtick) == PVT_CE_PERIODIC)
         pvt_clockevent_event(&w->hvtick);
     guest_leave(w);
 }
@@ -669,7 +669,7 @@ static int fail(char *err, size_t errlen, const char *what, int rc)
 }
 
 static int world_init(struct world *w, const struct pvt_sim_params *p,
-                      uint64_t seed, const struct pvt_ce_strategy *s,
+                      uint64_t seed, const struct pvt_strategy *s,
                       struct pvt_sim_result *r, char *err, size_t errlen)
 {
     struct pvt_hv_timer_config hcfg = PVT_HV_TIMER_CONFIG_XEN;
@@ -839,7 +839,7 @@ static void world_free(struct world *w)
 
 int pvt_sim_result_init(struct pvt_sim_result *r,
                         const struct pvt_sim_params *p,
-                        const struct pvt_ce_strategy *strategy)
+                        const struct pvt_strategy *strategy)
 {
     size_t i;
 
@@ -856,9 +856,9 @@ int pvt_sim_result_init(struct pvt_sim_result *r,
 }
 
 int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
-                const struct pvt_ce_strategy *strategy,
-                struct pvt_sim_result *r, pvt_sim_progress_fn progress,
-                void *progress_ctx, char *err, size_t errlen)
+                const struct pvt_strategy *strategy, struct pvt_sim_result *r,
+                pvt_sim_progress_fn progress, void *progress_ctx, char *err,
+                size_t errlen)
 {
     struct world *w = calloc(1, sizeof(*w));
     struct pool_chunk *c;

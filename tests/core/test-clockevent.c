@@ -85,7 +85,7 @@ TEST_IMPL(ce_register_validation)
         d = w.pv;                                                              \
         d.field = value;                                                       \
         ASSERT_ERR(pvt_clockevent_register(&d, &w.tk), PVT_EINVAL);            \
-        ASSERT_EQ(pvt_clockevent_state(&d), PVT_CE_DETACHED);                  \
+        ASSERT_EQ(pvt_clockevent_get_state(&d), PVT_CE_DETACHED);              \
     } while (0)
     BAD(name, NULL);
     BAD(features, 0);
@@ -111,7 +111,7 @@ TEST_IMPL(ce_register_validation)
     ASSERT_NULL(w.tk.listeners);
 
     ASSERT_OK(pvt_clockevent_register(&w.pv, &w.tk));
-    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_SHUTDOWN);
+    ASSERT_EQ(pvt_clockevent_get_state(&w.pv), PVT_CE_SHUTDOWN);
     /* listening to the timekeeper: one listener, the device's */
     ASSERT_NOT_NULL(w.tk.listeners);
     ASSERT_NULL(w.tk.listeners->next);
@@ -171,7 +171,7 @@ TEST_IMPL(ce_program_past)
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now - 1, false), PVT_ETIME);
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now, false), PVT_ETIME);
     ASSERT_ERR(pvt_clockevent_program(&w.pv, -5, true), PVT_ETIME);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->refused_past, 3);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->refused_past, 3);
     ASSERT_UEQ(w.calls_rel, 0);
 
     /* forced: programmed for now + min_delta */
@@ -183,7 +183,7 @@ TEST_IMPL(ce_program_past)
     ASSERT(pvt_clockevent_forced_pending(&w.pv));
     ASSERT_EQ(pvt_clockevent_next_event(&w.pv),
               now + (int64_t)w.pv.min_delta_ns);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->forced, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->forced, 1);
     ASSERT_ERR(pvt_clockevent_program(NULL, now, true), PVT_EINVAL);
     RETURN_OK();
 }
@@ -205,7 +205,7 @@ TEST_IMPL(ce_starvation_prevention)
     ASSERT_OK(
         pvt_clockevent_program(&w.pv, now + (int64_t)w.pv.min_delta_ns, true));
     ASSERT_UEQ(w.calls_rel, 1);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->starvation_skips, 3);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->starvation_skips, 3);
 
     /* a later deadline is programmed and replaces the forced event */
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + PVT_NSEC_PER_MSEC, false));
@@ -219,7 +219,7 @@ TEST_IMPL(ce_starvation_prevention)
     ASSERT_FALSE(pvt_clockevent_forced_pending(&w.pv));
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 500, false));
     ASSERT_UEQ(w.calls_rel, 4);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->clamped_min, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->clamped_min, 1);
     ASSERT_UEQ(w.last_value, w.pv.min_delta_ns);
     RETURN_OK();
 }
@@ -239,11 +239,11 @@ TEST_IMPL(ce_clamping)
     ASSERT_EQ(pvt_clockevent_last(&w.pv)->requested,
               now + 10 * PVT_NSEC_PER_SEC);
     ASSERT_EQ(pvt_clockevent_next_event(&w.pv), now + 10 * PVT_NSEC_PER_SEC);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->clamped_max, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->clamped_max, 1);
     /* 10 ns is below min_delta: raised to it */
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 10, false));
     ASSERT_UEQ(w.last_value, w.pv.min_delta_ns);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->clamped_min, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->clamped_min, 1);
     /* the deadline furthest away that exists */
     ASSERT_OK(pvt_clockevent_program(&w.pv, PVT_TIME_MAX - 1, false));
     ASSERT_UEQ(w.last_value, UINT32_MAX);
@@ -261,14 +261,14 @@ TEST_IMPL(ce_refusals_and_retries)
     /* not forced: the device's refusal is the caller's */
     w.refuse = 1;
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 1000000, false), PVT_ETIME);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->device_errors, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->device_errors, 1);
 
     /* forced: two refusals, then the third min-delta try succeeds */
     w.refuse = 2;
     w.calls_rel = 0;
     ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
     ASSERT_UEQ(w.calls_rel, 3);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->min_delta_raised, 0);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->min_delta_raised, 0);
     ASSERT_OK(pvt_clockevent_event(&w.pv));
 
     /* forced future deadline refused once: falls back to min delta */
@@ -286,7 +286,7 @@ TEST_IMPL(ce_refusals_and_retries)
     w.calls_rel = 0;
     ASSERT_OK(pvt_clockevent_program(&w.pv, now - 1, true));
     ASSERT_UEQ(w.calls_rel, 7);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->min_delta_raised, 2);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->min_delta_raised, 2);
     ASSERT_UEQ(w.pv.min_delta_ns, 7500);
     ASSERT_UEQ(w.last_value, 7500);
     RETURN_OK();
@@ -309,8 +309,8 @@ TEST_IMPL(ce_gives_up)
     w.refuse = -1;
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now - 1, true), PVT_ETIME);
     ASSERT_UEQ(w.calls_rel, 18);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->min_delta_raised, 5);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->min_delta_raised, 5);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->gave_up, 1);
     ASSERT_UEQ(w.pv.min_delta_ns, 20000);
     ASSERT_EQ(pvt_clockevent_next_event(&w.pv), PVT_TIME_MAX);
     ASSERT_FALSE(pvt_clockevent_forced_pending(&w.pv));
@@ -341,7 +341,7 @@ TEST_IMPL(ce_states)
     ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC,
                                        10 * PVT_NSEC_PER_MSEC));
     ASSERT_UEQ(w.last_period, 10 * PVT_NSEC_PER_MSEC);
-    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_get_state(&w.pv), PVT_CE_PERIODIC);
     ASSERT_ERR(pvt_clockevent_program(&w.pv, now + 5000, false), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_set_state(&w.pv, PVT_CE_PERIODIC, 1000),
                PVT_EINVAL);
@@ -355,15 +355,16 @@ TEST_IMPL(ce_states)
     ASSERT_OK(pvt_clockevent_set_state(&w.pv, PVT_CE_ONESHOT, 0));
     calls = w.state_calls;
     ASSERT_OK(pvt_clockevent_program(&w.pv, PVT_TIME_MAX, false));
-    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_get_state(&w.pv), PVT_CE_ONESHOT_STOPPED);
     ASSERT_UEQ(w.state_calls, calls + 1);
     ASSERT_EQ(pvt_clockevent_next_event(&w.pv), PVT_TIME_MAX);
     ASSERT_OK(pvt_clockevent_program(&w.pv, now + 5000, false));
-    ASSERT_EQ(pvt_clockevent_state(&w.pv), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&w.pv), PVT_CE_ONESHOT);
 
     ASSERT_STR_EQ(pvt_clockevent_state_name(PVT_CE_ONESHOT_STOPPED),
                   "oneshot-stopped");
-    ASSERT_STR_EQ(pvt_clockevent_state_name((enum pvt_ce_state)42), "invalid");
+    ASSERT_STR_EQ(pvt_clockevent_state_name((enum pvt_clockevent_state)42),
+                  "invalid");
     RETURN_OK();
 }
 
@@ -383,7 +384,7 @@ TEST_IMPL(ce_event_handler)
     ASSERT_OK(pvt_clockevent_event(&w.pv));
     ASSERT_OK(pvt_clockevent_event(&w.pv));
     ASSERT_EQ(n, 2);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->events, 2);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->events, 2);
     ASSERT_ERR(pvt_clockevent_event(NULL), PVT_EINVAL);
     ASSERT_ERR(pvt_clockevent_notify(NULL, PVT_CE_NOTIFY_RESUME), PVT_EINVAL);
     RETURN_OK();
@@ -438,7 +439,7 @@ TEST_IMPL(ce_bind_release)
     ASSERT_OK(pvt_clockevent_bind(&w.pv, count_event, &b));
     ASSERT_OK(pvt_clockevent_event(&w.pv));
     ASSERT_EQ(b, 1);
-    ASSERT_UEQ(pvt_clockevent_stats(&w.pv)->events, 5);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&w.pv)->events, 5);
 
     /* the binding is the owner's: unregistering leaves it, and b may still
      * let go of the unregistered device */
@@ -450,8 +451,8 @@ TEST_IMPL(ce_bind_release)
 }
 
 /* delta, counting what it is told in its state (a struct world_notes) */
-static void told_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
-                        int64_t now)
+static void told_notify(struct pvt_clockevent *dev,
+                        enum pvt_clockevent_notify what, int64_t now)
 {
     (void)now;
     world_note(dev, what);
@@ -469,7 +470,7 @@ TEST_IMPL(ce_listens_while_registered)
 {
     struct world w;
     struct world_notes t = {0}, t2 = {0};
-    struct pvt_ce_strategy told_strategy = pvt_strategy_delta;
+    struct pvt_strategy told_strategy = pvt_strategy_delta;
     struct pvt_clockevent second;
     struct pvt_clocksource other = {
         .name = "other",

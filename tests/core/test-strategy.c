@@ -21,13 +21,13 @@
 #define CAL_HZ (GHZ - GHZ / 1000000 * 300)
 
 static struct pvt_clockevent *device_for(struct world *w,
-                                         const struct pvt_ce_strategy *s)
+                                         const struct pvt_strategy *s)
 {
     return (s->flags & PVT_STRATEGY_COUPLED) ? &w->lapic : &w->pv;
 }
 
 /* Program a timer DELTA ahead at UPTIME; return the aim error. */
-static int64_t aim_at_uptime(const struct pvt_ce_strategy *s, uint64_t cal_hz,
+static int64_t aim_at_uptime(const struct pvt_strategy *s, uint64_t cal_hz,
                              uint64_t preempt_ns, int64_t *deadline_out)
 {
     struct world w;
@@ -59,7 +59,7 @@ TEST_IMPL(strategy_table)
     static const char *const names[] = {"abs-boot-offset", "abs-mode-offset",
                                         "relative",        "delta",
                                         "coupled",         "compensated"};
-    const struct pvt_ce_strategy *const *all;
+    const struct pvt_strategy *const *all;
     size_t n, i;
 
     all = pvt_strategies(&n);
@@ -109,7 +109,7 @@ TEST_IMPL(strategy_needs)
 TEST_IMPL(strategy_exact_without_drift)
 {
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
 
     /* a TSC calibrated right at 1 GHz converts exactly: every strategy
      * aims where asked (coupled: within the ns that a cycle rounds to) */
@@ -177,8 +177,8 @@ TEST_IMPL(strategy_abs_mode_offset_retakes)
 
 TEST_IMPL(strategy_local_error_with_drift)
 {
-    const struct pvt_ce_strategy *local[] = {&pvt_strategy_relative,
-                                             &pvt_strategy_delta};
+    const struct pvt_strategy *local[] = {&pvt_strategy_relative,
+                                          &pvt_strategy_delta};
     size_t i;
 
     for (i = 0; i < PVT_ARRAY_SIZE(local); i++) {
@@ -231,7 +231,7 @@ TEST_IMPL(strategy_preemption)
 TEST_IMPL(strategy_saturates)
 {
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
 
     /* a hypervisor clock 1 us short of wrapping: the absolute deadline
      * stops at UINT64_MAX instead of wrapping into the past */
@@ -254,7 +254,7 @@ TEST_IMPL(strategy_saturates)
 TEST_IMPL(strategy_u32_delta_clamp)
 {
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
 
     /* the hypervisor timer takes at most 2^32 - 1 ns: a 10 s deadline is
      * aimed 4.29 s ahead by every strategy (the owner re-programs) */
@@ -369,8 +369,8 @@ TEST_IMPL(strategy_state)
     struct pvt_drift d = {0};
     struct pvt_drift_estimate e;
     struct pvt_drift_sample s = {.res_ns = 1};
-    struct pvt_ce_strategy no_program = pvt_strategy_delta;
-    struct pvt_ce_strategy int_state_strategy = pvt_strategy_delta;
+    struct pvt_strategy no_program = pvt_strategy_delta;
+    struct pvt_strategy int_state_strategy = pvt_strategy_delta;
     int zero = 0, one = 1, k;
 
     int_state_strategy.flags = PVT_STRATEGY_STATE; /* a non-zero int */
@@ -442,10 +442,10 @@ TEST_IMPL(strategy_state)
 TEST_IMPL(strategy_flags)
 {
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
 
     for (i = 0; i < n; i++) {
-        const struct pvt_ce_strategy *s = all[i];
+        const struct pvt_strategy *s = all[i];
         struct world w;
         struct pvt_drift_estimate e;
         int64_t gb, deadline, aim;
@@ -471,7 +471,7 @@ TEST_IMPL(strategy_flags)
         ASSERT_OK(pvt_drift_get(&w.drift, &e));
         ASSERT_UEQ(e.samples, (s->flags & PVT_STRATEGY_ESTIMATOR) ? 2 : 0);
         /* OFFSET: aims by an offset it took (at attach) */
-        ASSERT_EQ(pvt_clockevent_offset(&w.pv, &gb, &db),
+        ASSERT_EQ(pvt_clockevent_get_offset(&w.pv, &gb, &db),
                   (s->flags & PVT_STRATEGY_OFFSET) ? 0 : -PVT_ENOENT);
 
         /* COUPLED: exact on a device counting the current clocksource's
@@ -493,6 +493,6 @@ TEST_IMPL(strategy_flags)
         else
             ASSERT_GE(aim, drift_of(DELTA, CAL_HZ) / 2);
     }
-    ASSERT_ERR(pvt_clockevent_offset(NULL, NULL, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_clockevent_get_offset(NULL, NULL, NULL), PVT_EINVAL);
     RETURN_OK();
 }

@@ -90,7 +90,7 @@ static int64_t clock_check(struct guest *g)
  * model fires it at. */
 static void deliver(struct guest *g, uint64_t late)
 {
-    ASSERT_EQ(pvt_clockevent_state(&g->w.pv), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&g->w.pv), PVT_CE_ONESHOT);
     ASSERT_UGE(g->w.fire_t, g->w.t);
     g->w.t = g->w.fire_t + late;
     clock_check(g);
@@ -101,7 +101,7 @@ static void deliver(struct guest *g, uint64_t late)
 /* The periodic device ticks at true time t. */
 static void tick_at(struct guest *g, uint64_t t)
 {
-    ASSERT_EQ(pvt_clockevent_state(&g->w.pv), PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_get_state(&g->w.pv), PVT_CE_PERIODIC);
     ASSERT_UGE(t, g->w.t);
     g->w.t = t;
     clock_check(g);
@@ -146,14 +146,14 @@ static int counted_program(struct pvt_clockevent *dev, int64_t target)
     return pvt_strategy_abs_mode_offset.program(dev, target);
 }
 
-static void counted_notify(struct pvt_clockevent *dev, enum pvt_ce_notify what,
-                           int64_t now)
+static void counted_notify(struct pvt_clockevent *dev,
+                           enum pvt_clockevent_notify what, int64_t now)
 {
     world_note(dev, what);
     pvt_strategy_abs_mode_offset.notify(dev, what, now);
 }
 
-static const struct pvt_ce_strategy counted_abs_mode = {
+static const struct pvt_strategy counted_abs_mode = {
     .name = "abs-mode-offset-counted",
     .summary = "abs-mode-offset, notifications counted",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
@@ -189,7 +189,7 @@ TEST_IMPL(tick_init_periodic)
         ASSERT_OK(tick_start(&g, NULL));
         ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
         ASSERT_UEQ(g.tick.period_ns, p);
-        ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_PERIODIC);
+        ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_PERIODIC);
         ASSERT_UEQ(pvt_clockevent_period_ns(&g.w.pv), p);
         ASSERT_UEQ(g.w.last_period, p); /* what the driver was told */
         ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
@@ -224,7 +224,7 @@ TEST_IMPL(tick_init_emulated)
     ASSERT_OK(tick_start(&g, NULL));
     ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
     ASSERT_UEQ(g.tick.period_ns, P);
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_ONESHOT);
     /* the first tick is programmed one period from now; with `delta` the
      * hypervisor deadline is its now + the period */
     ASSERT_EQ(pvt_clockevent_next_event(&g.w.pv), t0 + P);
@@ -412,7 +412,7 @@ TEST_IMPL(tick_lowres_timers)
         ASSERT_UEQ(g.q.stats.lateness.max, worst);
     }
     /* low-res mode never programs the device */
-    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->programmed, 0);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&g.w.pv)->programmed, 0);
     ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
     RETURN_OK();
 }
@@ -497,7 +497,7 @@ static void highres_switch(bool periodic)
     /* the queue owns the device, in oneshot mode */
     ASSERT_PTR_EQ(g.q.dev, &g.w.pv);
     ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.q);
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_ONESHOT);
     /* the strategy heard of the mode change once and re-took its offset
      * there: guest hs against hypervisor H0 + (K + 1) P */
     ASSERT_UEQ(notes.told[PVT_CE_NOTIFY_MODE], 1);
@@ -664,8 +664,8 @@ static void idle_wait(int64_t wait, uint64_t late)
     lu0 = g.tick.last_update;
     ASSERT_EQ(lu0, 3 * P);
     ticks0 = g.tick.stats.ticks;
-    prog0 = pvt_clockevent_stats(&g.w.pv)->programmed;
-    clamped0 = pvt_clockevent_stats(&g.w.pv)->clamped_max;
+    prog0 = pvt_clockevent_get_stats(&g.w.pv)->programmed;
+    clamped0 = pvt_clockevent_get_stats(&g.w.pv)->clamped_max;
 
     ASSERT_OK(pvt_tick_idle_enter(&g.tick));
     ASSERT(g.tick.stopped);
@@ -691,8 +691,10 @@ static void idle_wait(int64_t wait, uint64_t late)
     ASSERT_EQ(events, splits + 1);
     ASSERT_UEQ(g.q.stats.splits, splits);
     ASSERT_UEQ(g.q.stats.spurious, 0);
-    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->programmed - prog0, splits + 1);
-    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->clamped_max - clamped0, splits);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&g.w.pv)->programmed - prog0,
+               splits + 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&g.w.pv)->clamped_max - clamped0,
+               splits);
     ASSERT_EQ(r.fired, 1);
     ASSERT_EQ(r.at, t + (int64_t)late);
 
@@ -752,14 +754,14 @@ TEST_IMPL(tick_idle_enter_exit)
     ASSERT_OK(pvt_tick_idle_enter(&g.tick)); /* twice: nothing more */
     ASSERT_UEQ(g.tick.stats.idle_enters, 1);
     /* nothing armed: the device is stopped */
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_ONESHOT_STOPPED);
     g.w.t += 10 * P + 5;
     ASSERT_OK(pvt_tick_idle_exit(&g.tick));
     ASSERT_OK(pvt_tick_idle_exit(&g.tick));
     ASSERT_UEQ(g.tick.stats.idle_exits, 1);
     ASSERT_UEQ(g.j.jiffies, 10);
     ASSERT_EQ(g.tick.sched.expires, 11 * P);
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_ONESHOT);
 
     ASSERT_ERR(pvt_tick_idle_enter(NULL), PVT_EINVAL);
     ASSERT_ERR(pvt_tick_idle_exit(NULL), PVT_EINVAL);
@@ -826,7 +828,7 @@ TEST_IMPL(tick_init_errors)
     g.w.pv.features = features;
     /* nothing above took the device */
     ASSERT_NULL(pvt_clockevent_owner(&g.w.pv));
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_SHUTDOWN);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_SHUTDOWN);
 
     /* a device that has an owner: the queue, or another tick */
     ASSERT_OK(pvt_tq_set_device(&g.q, &g.w.pv));
@@ -904,7 +906,7 @@ TEST_IMPL(tick_highres_switch_fails)
     ASSERT_EQ(g.tick.highres_at, -1);
     ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
     ASSERT_NULL(g.q.dev);
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_PERIODIC);
     tick_at(&g, P); /* tries again, fails again, ticks on */
     tick_at(&g, 2 * P);
     ASSERT_UEQ(g.j.jiffies, 2);
@@ -925,11 +927,11 @@ TEST_IMPL(tick_highres_switch_fails)
     rec_arm(&r, &g, 10 * P);
     g.w.refuse = -1;
     tick_at(&g, P);
-    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&g.w.pv)->gave_up, 1);
     ASSERT_EQ(g.tick.mode, PVT_TICK_PERIODIC);
     ASSERT_NULL(g.q.dev);
     ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_PERIODIC);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_PERIODIC);
     ASSERT_UEQ(pvt_clockevent_period_ns(&g.w.pv), P);
     tick_at(&g, 2 * P);
     ASSERT_UEQ(g.j.jiffies, 2);
@@ -974,7 +976,7 @@ TEST_IMPL(tick_highres_switch_fails_emulated)
     ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
     rec_arm(&r, &g, P + P / 8);
     deliver(&g, 0); /* tick 1 at P: the switch fails */
-    ASSERT_UEQ(pvt_clockevent_stats(&g.w.pv)->gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&g.w.pv)->gave_up, 1);
     ASSERT_EQ(g.tick.mode, PVT_TICK_EMULATED);
     ASSERT_NULL(g.q.dev);
     ASSERT_PTR_EQ(pvt_clockevent_owner(&g.w.pv), &g.tick);
@@ -1012,7 +1014,7 @@ TEST_IMPL(tick_emulated_device_refuses)
     ASSERT_UEQ(g.j.jiffies, 1);
     ASSERT_UEQ(g.tick.stats.jiffies_lost, 0);
     ASSERT_UEQ(g.tick.stats.jiffies_late, 0);
-    ASSERT_EQ(pvt_clockevent_state(&g.w.pv), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&g.w.pv), PVT_CE_ONESHOT);
     ASSERT_NE(pvt_clockevent_next_event(&g.w.pv), PVT_TIME_MAX);
     ASSERT_LE(pvt_clockevent_next_event(&g.w.pv), 2 * P);
     deliver(&g, 0);

@@ -248,14 +248,15 @@ TEST_IMPL(tk_ns_to_cycles)
 
 /* A listener that records what it was told, and in which order. */
 struct heard {
-    struct pvt_tk_listener l;
+    struct pvt_timekeeper_listener l;
     unsigned int clocksource, resume;
     unsigned int order; /* the call's rank among all listeners' calls */
 };
 
 static unsigned int heard_calls;
 
-static void hear(struct pvt_tk_listener *l, enum pvt_tk_event what)
+static void hear(struct pvt_timekeeper_listener *l,
+                 enum pvt_timekeeper_event what)
 {
     struct heard *h = (struct heard *)(void *)l; /* l is h's first member */
 
@@ -272,7 +273,7 @@ TEST_IMPL(tk_listeners)
     struct pvt_clocksource a, b;
     struct pvt_timekeeper tk;
     struct heard x = {.l.fn = hear}, y = {.l.fn = hear};
-    struct pvt_tk_listener nofn = {0};
+    struct pvt_timekeeper_listener nofn = {0};
 
     make_cs(&a, &c1, "a", UINT64_MAX, 1000000000);
     make_cs(&b, &c2, "b", UINT64_MAX, 1000000000);

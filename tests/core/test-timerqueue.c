@@ -148,7 +148,7 @@ static int fake_periodic(struct pvt_clockevent *dev, uint64_t period_ns)
  */
 static void fake_boot(struct fake *f, uint64_t tsc_hz, uint64_t cal_hz,
                       uint64_t min_ticks, uint64_t max_ticks,
-                      const struct pvt_ce_strategy *s)
+                      const struct pvt_strategy *s)
 {
     *f = (struct fake){0};
     world_boot(&f->w, tsc_hz, cal_hz, H0);
@@ -426,7 +426,7 @@ TEST_IMPL(tq_errors)
     ASSERT_ERR(pvt_tq_set_device(&d->q, &d->f.dev), PVT_EAGAIN);
     ASSERT_NULL(d->q.dev);
     ASSERT_NULL(pvt_clockevent_owner(&d->f.dev));
-    ASSERT_EQ(pvt_clockevent_state(&d->f.dev), PVT_CE_SHUTDOWN);
+    ASSERT_EQ(pvt_clockevent_get_state(&d->f.dev), PVT_CE_SHUTDOWN);
     d->f.oneshot_rc = 0;
     /* releasing what is not held */
     ASSERT_OK(pvt_tq_set_device(&d->q, NULL));
@@ -588,14 +588,14 @@ TEST_IMPL(tq_device_programming)
     ASSERT(f->armed);
     ASSERT_EQ(pvt_tq_cancel(q, &d->tm[2].t), 1); /* empty: stopped */
     ASSERT_FALSE(f->armed);
-    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_get_state(&f->dev), PVT_CE_ONESHOT_STOPPED);
     ASSERT_EQ(q->programmed, PVT_TIME_MAX);
 
     /* a past deadline: forced, now + min_delta */
     n = f->programs;
     dt_arm(d, 4, 1 * SEC - 1);
     ASSERT_UEQ(f->programs, n + 1);
-    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&f->dev), PVT_CE_ONESHOT);
     ASSERT_UEQ(f->nominal, 1 * SEC + f->dev.min_delta_ns);
     ASSERT(fake_deliver(f));
     ASSERT_EQ(d->tm[4].count, 1);
@@ -619,7 +619,7 @@ TEST_IMPL(tq_device_programming)
     /* taken back from the periodic state: oneshot, aimed at the earliest */
     ASSERT_OK(pvt_clockevent_set_state(&f->dev, PVT_CE_PERIODIC, 4 * MS));
     ASSERT_OK(pvt_tq_set_device(q, &f->dev));
-    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT);
+    ASSERT_EQ(pvt_clockevent_get_state(&f->dev), PVT_CE_ONESHOT);
     ASSERT_UEQ(f->nominal, 1 * SEC + 1 * MS);
     /* pvt_tq_reprogram re-programs even when nothing changed */
     n = f->programs;
@@ -692,7 +692,7 @@ TEST_IMPL(tq_event_runs_due)
     ASSERT_EQ(d->log_now[1], 2 * MS + 700);
     ASSERT_EQ(d->log_now[2], 2 * MS + 700);
     ASSERT_FALSE(f->armed); /* empty: stopped */
-    ASSERT_EQ(pvt_clockevent_state(&f->dev), PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_get_state(&f->dev), PVT_CE_ONESHOT_STOPPED);
 
     ASSERT_UEQ(q->stats.armed, 4);
     ASSERT_UEQ(q->stats.fired, 4);
@@ -713,7 +713,7 @@ TEST_IMPL(tq_event_runs_due)
     ASSERT_UEQ(q->stats.device_error.pos.sum, 700);
     ASSERT_UEQ(q->stats.device_error.pos.max, 700);
     ASSERT_UEQ(q->stats.device_error.neg.count, 0);
-    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->events, 3);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&f->dev)->events, 3);
     RETURN_OK();
 }
 
@@ -799,7 +799,8 @@ TEST_IMPL(tq_splits_long_wait)
     ASSERT_UEQ(q->stats.splits, (uint64_t)splits);
     ASSERT_UEQ(q->stats.spurious, 0);
     ASSERT_UEQ(q->stats.interrupts, (uint64_t)events);
-    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->clamped_max, (uint64_t)splits);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&f->dev)->clamped_max,
+               (uint64_t)splits);
 
     /*
      * Again, with the device firing 1 us early at the fourth wake: that
@@ -1144,7 +1145,7 @@ TEST_IMPL(tq_program_errors)
     f->p_refuse = 1000;
     dt_arm(d, 0, 1 * MS);
     ASSERT_UEQ(d->q.stats.program_errors, 1);
-    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->gave_up, 1);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&f->dev)->gave_up, 1);
     ASSERT_EQ(d->q.programmed, PVT_TIME_MAX);
     ASSERT_FALSE(f->armed);
     /* giving up raised min_delta to its limit (4 ms) */
@@ -1159,7 +1160,7 @@ TEST_IMPL(tq_program_errors)
     ASSERT_UEQ(d->q.stats.retries, 2);
     ASSERT_UEQ(d->q.stats.hangs, 1);
     ASSERT_UEQ(d->q.stats.program_errors, 2);
-    ASSERT_UEQ(pvt_clockevent_stats(&f->dev)->gave_up, 2);
+    ASSERT_UEQ(pvt_clockevent_get_stats(&f->dev)->gave_up, 2);
     ASSERT_EQ(d->q.programmed, PVT_TIME_MAX);
     /* the device works again: re-programming recovers; the 2 ms timer is
      * 1 ms ahead, under the raised min_delta: it fires at 1 ms + 4 ms */
@@ -1426,7 +1427,8 @@ static void p_event(struct prop *p)
             /* the queue has live timers: it must have programmed the
              * device, unless the device dropped that event or the
              * clockevent layer gave up on it */
-            ASSERT(f->excused || pvt_clockevent_stats(&f->dev)->gave_up > 0);
+            ASSERT(f->excused ||
+                   pvt_clockevent_get_stats(&f->dev)->gave_up > 0);
             /* "then on the next event": another interrupt comes later */
             when = f->w.t + 1 + p_rand(p, 5 * MS);
         }
@@ -1513,7 +1515,7 @@ static void p_switch(struct prop *p)
     }
 }
 
-static const struct pvt_ce_strategy *const p_strategies[] = {
+static const struct pvt_strategy *const p_strategies[] = {
     &pvt_strategy_delta,           &pvt_strategy_relative,
     &pvt_strategy_coupled,         &pvt_strategy_abs_mode_offset,
     &pvt_strategy_abs_boot_offset,
@@ -1524,7 +1526,7 @@ static void p_setup(struct prop *p, uint64_t seed)
     static const uint64_t max_ticks[] = {UINT32_MAX, 100 * MS, 2 * MS, 50 * US};
     static const uint64_t min_ticks[] = {1000, 1000, 5000, 20000};
     struct rng r;
-    const struct pvt_ce_strategy *s;
+    const struct pvt_strategy *s;
     uint64_t tsc_hz, cal_hz, maxt, mint;
     int64_t ppm;
     unsigned int i;
@@ -1641,7 +1643,7 @@ static void prop_seed(uint64_t seed)
                    p->q.stats.device_error.pos.count,
                p->interrupts);
     ASSERT_ULE(p->q.stats.hangs, p->q.stats.retries);
-    ASSERT_UEQ(pvt_clockevent_stats(dev)->events, p->f.delivered);
+    ASSERT_UEQ(pvt_clockevent_get_stats(dev)->events, p->f.delivered);
 }
 
 TEST_IMPL(tq_property_perturbed_device)

@@ -209,7 +209,7 @@ static inline void world_boot(struct world *w, uint64_t tsc_hz, uint64_t cal_hz,
 /* Register dev with the guest, give it strategy s (with the world's
  * estimator, which only compensated takes), put it in oneshot. */
 static inline void world_attach(struct world *w, struct pvt_clockevent *dev,
-                                const struct pvt_ce_strategy *s)
+                                const struct pvt_strategy *s)
 {
     ASSERT_OK(pvt_clockevent_register(dev, &w->tk));
     ASSERT_OK(pvt_clockevent_set_strategy(dev, s, &w->drift));
@@ -223,7 +223,7 @@ struct world_notes {
 };
 
 static inline void world_note(struct pvt_clockevent *dev,
-                              enum pvt_ce_notify what)
+                              enum pvt_clockevent_notify what)
 {
     struct world_notes *n = pvt_clockevent_strategy_state(dev);
 
@@ -231,12 +231,12 @@ static inline void world_note(struct pvt_clockevent *dev,
 }
 
 /* The offset an offset strategy took on dev (which must have one). */
-static inline struct pvt_ce_offset world_offset(
+static inline struct pvt_clockevent_offset world_offset(
     const struct pvt_clockevent *dev)
 {
-    struct pvt_ce_offset o = {.valid = true};
+    struct pvt_clockevent_offset o = {.valid = true};
 
-    ASSERT_OK(pvt_clockevent_offset(dev, &o.guest_base, &o.device_base));
+    ASSERT_OK(pvt_clockevent_get_offset(dev, &o.guest_base, &o.device_base));
     return o;
 }
 

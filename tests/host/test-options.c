@@ -161,7 +161,7 @@ TEST_IMPL(options_operands_strategies_help)
     struct dest d;
     struct pvt_option o[NOPTS];
     struct pvt_command_spec spec;
-    const struct pvt_ce_strategy *const *all;
+    const struct pvt_strategy *const *all;
     size_t n;
     FILE *f;
     char text[4096];

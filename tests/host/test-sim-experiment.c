@@ -43,7 +43,7 @@ static void params(struct pvt_sim_params *p, double preempt_rate_hz)
 }
 
 static struct pvt_sim_result *run(const struct pvt_sim_params *p,
-                                  const struct pvt_ce_strategy *s)
+                                  const struct pvt_strategy *s)
 {
     struct pvt_sim_result *r = calloc(1, sizeof(*r));
     char err[256];

@@ -53,7 +53,7 @@ TEST_IMPL(sim_every_strategy_keeps_the_queue_promise)
     struct pvt_sim_params p;
     struct pvt_sim_result *r = calloc(1, sizeof(*r));
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
     char err[256];
 
     ASSERT_NOT_NULL(r);
@@ -161,7 +161,7 @@ TEST_IMPL(sim_html_report)
     struct pvt_spawn_result a;
     char *html;
     size_t n, i;
-    const struct pvt_ce_strategy *const *all = pvt_strategies(&n);
+    const struct pvt_strategy *const *all = pvt_strategies(&n);
 
     ASSERT_NOT_NULL(mkdtemp(dir));
     snprintf(path, sizeof(path), "%s/r.html", dir);

@@ -227,7 +227,7 @@ TEST_IMPL(tq_host_million_events)
     ASSERT_UEQ(b->q.stats.spurious, 0);
     ASSERT_ULE(b->q.stats.lateness.max, b->w.pv.min_delta_ns);
     ASSERT_UEQ(b->fired, N_TIMERS - N_CANCEL);
-    ASSERT_EQ(pvt_clockevent_state(&b->w.pv), PVT_CE_ONESHOT_STOPPED);
+    ASSERT_EQ(pvt_clockevent_get_state(&b->w.pv), PVT_CE_ONESHOT_STOPPED);
     /* exactly the uncancelled: the permutation's tail */
     for (i = 0; i < N_TIMERS; i++)
         ASSERT_UEQ(b->tm[b->perm[i]].fired, i >= N_CANCEL);

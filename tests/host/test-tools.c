@@ -45,7 +45,7 @@ TEST_IMPL(tool_help_and_usage)
 TEST_IMPL(tool_strategies)
 {
     struct pvt_spawn_result r;
-    const struct pvt_ce_strategy *const *all;
+    const struct pvt_strategy *const *all;
     size_t n, i;
 
     PVT_TOOL(&r, "strategies");

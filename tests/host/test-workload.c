@@ -157,7 +157,7 @@ TEST_IMPL(workload_preemptions_stream)
 
 TEST_IMPL(sim_run_all_equals_each_alone)
 {
-    const struct pvt_ce_strategy *const *all;
+    const struct pvt_strategy *const *all;
     struct pvt_sim_params p;
     struct pvt_sim_result *side, *alone;
     size_t n, i;
