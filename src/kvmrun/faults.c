@@ -54,9 +54,9 @@ static void *faults_main(void *arg)
     /* the schedule counts from the start of the guest's run: its first
      * WORKLOAD call (a slow monitor, under valgrind say, must not move the
      * faults out of the run) */
-    while (atomic_load(&f->vm->workload_at) == 0 && !atomic_load(&f->stop))
+    while (atomic_load(f->run_start) == 0 && !atomic_load(&f->stop))
         sleep_until(f, mono_now() + 1000000);
-    start = atomic_load(&f->vm->workload_at);
+    start = atomic_load(f->run_start);
     next_pre =
         pre.on ? start + (int64_t)pvt_sim_preemptions_gap(&pre) : INT64_MAX;
     migrate_at = p->migrate_at_s >= 0 ? start + (int64_t)(p->migrate_at_s * 1e9)
@@ -101,10 +101,14 @@ static int start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
 }
 
 int pvt__kvmrun_faults_start(struct pvt__kvmrun_faults *f, struct pvt_vmm *vm,
+                             const atomic_llong *run_start,
                              const struct pvt_sim_params *p, uint64_t seed)
 {
+    if (!f || !vm || !run_start || !p)
+        return -1;
     memset(f, 0, sizeof(*f));
     f->vm = vm;
+    f->run_start = run_start;
     f->p = p;
     f->seed = seed;
     if (start_thread(&f->thread, faults_main, f) != 0)

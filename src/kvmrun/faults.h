@@ -19,6 +19,7 @@ struct pvt_vmm;
  * thread of their own. */
 struct pvt__kvmrun_faults {
     struct pvt_vmm *vm;
+    const atomic_llong *run_start; /* CLOCK_MONOTONIC ns, 0 until */
     const struct pvt_sim_params *p;
     uint64_t seed;
     atomic_bool stop;
@@ -29,12 +30,15 @@ struct pvt__kvmrun_faults {
 };
 
 /*
- * Starts injecting p's faults into vm, drawn with seed, timed from the
- * guest's first WORKLOAD call. vm must outlive pvt__kvmrun_faults_stop.
- * Returns 0, or -1 when no thread could be started (the run goes on
- * without faults).
+ * Starts injecting p's faults into vm, drawn with seed, timed from
+ * *run_start (the guest's first WORKLOAD call, pvt_exp_server.started_at;
+ * the thread waits while it is 0). vm and run_start must outlive
+ * pvt__kvmrun_faults_stop.
+ * Returns 0, or -1 for a NULL argument or when no thread could be started
+ * (the run goes on without faults).
  */
 int pvt__kvmrun_faults_start(struct pvt__kvmrun_faults *f, struct pvt_vmm *vm,
+                             const atomic_llong *run_start,
                              const struct pvt_sim_params *p, uint64_t seed);
 
 /* Stops and joins the thread (nothing when it never started); f->err

@@ -297,7 +297,7 @@ static int run_one(const struct pvt_kvmrun_opts *o,
         *status = vm->kvm_unavailable ? PVT_KVMRUN_NO_KVM : 1;
         goto out;
     }
-    pvt__kvmrun_faults_start(&f, vm, p, o->seed);
+    pvt__kvmrun_faults_start(&f, vm, &exp.started_at, p, o->seed);
     if (pvt_vmm_run(vm) < 0) {
         fprintf(stderr, "pvtimer kvm: strategy %s: %s\n", s->name, vm->err);
         *status = 1;

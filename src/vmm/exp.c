@@ -101,7 +101,7 @@ static int hc_result(struct pvt_vmm *vm, void *args, void *ctx)
 }
 
 /* WORKLOAD: a chunk of the workload into the guest's buffer; the first
- * call marks the start of the guest's run (vm->workload_at). */
+ * call marks the start of the guest's run (srv->started_at). */
 static int hc_workload(struct pvt_vmm *vm, void *args, void *ctx)
 {
     struct pvt_hc_workload *a = args;
@@ -127,11 +127,11 @@ static int hc_workload(struct pvt_vmm *vm, void *args, void *ctx)
     if (n)
         pvt_vmm_guest_write(vm, a->buf, srv->workload + a->first,
                             (size_t)n * sizeof(struct pvt_workload_item));
-    if (a->first == 0 && atomic_load(&vm->workload_at) == 0) {
+    if (a->first == 0 && atomic_load(&srv->started_at) == 0) {
         struct timespec ts;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        atomic_store(&vm->workload_at,
+        atomic_store(&srv->started_at,
                      (long long)ts.tv_sec * 1000000000 + ts.tv_nsec);
     }
     a->count = n;

@@ -11,6 +11,7 @@
 #ifndef PVTIMER_VMM_EXP_H
 #define PVTIMER_VMM_EXP_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,10 @@ struct pvt_exp_server {
     /* kept by the handlers: summaries accepted, at most
      * PVT_RESULT_RUNS_MAX */
     uint64_t summaries;
+    /* CLOCK_MONOTONIC ns of the guest's first WORKLOAD call (its scenario
+     * run starts then, and fault schedules count from it), or 0 before;
+     * set on the vCPU thread, read by any. */
+    atomic_llong started_at;
 };
 
 /*

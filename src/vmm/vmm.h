@@ -125,10 +125,6 @@ struct pvt_vmm {
     atomic_llong preempt_ns; /* a preemption to serve, ns */
     atomic_bool migrate_pending;
     atomic_llong migrate_jump_ns;
-    /* CLOCK_MONOTONIC ns of the guest's first WORKLOAD call (its scenario
-     * run starts then; fault schedules count from it), or 0. Set by the
-     * experiment's handler (exp.c); the monitor itself does not use it. */
-    atomic_llong workload_at;
     struct pvt_vmm_stats stats;
     uint64_t console_bytes; /* written so far, against the budget */
     /* results */
