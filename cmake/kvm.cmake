@@ -99,7 +99,7 @@ add_custom_command(
 add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
 # ---------------------------------------------------------------- runs
-target_sources(pvtimer_kvmrun PRIVATE src/kvmrun/scenario.c
+target_sources(pvtimer_kvmrun PRIVATE src/kvmrun/scenario.c src/kvmrun/drift.c
                                       src/kvmrun/faults.c)
 target_link_libraries(pvtimer_kvmrun PUBLIC pvtimer_vmm pvtimer_vmm_exp)
 

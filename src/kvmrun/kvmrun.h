@@ -7,8 +7,11 @@
  * report are the simulator's, with "backend": "kvm" and the baselines
  * measured in the same run. `pvtimer kvm --scenario` is its command line.
  *
- * pvt_kvmrun_shorten is portable; pvt_kvmrun_scenario exists only where
- * the monitor is built (x86-64 Linux: PVT_HAVE_KVM).
+ * pvt_kvmrun_drift measures the guest's TSC clocksource against kvmclock
+ * in a VM (`pvtimer drift --kvm`).
+ *
+ * pvt_kvmrun_shorten is portable; pvt_kvmrun_scenario and pvt_kvmrun_drift
+ * exist only where the monitor is built (x86-64 Linux: PVT_HAVE_KVM).
  */
 #ifndef PVTIMER_KVMRUN_KVMRUN_H
 #define PVTIMER_KVMRUN_KVMRUN_H
@@ -20,6 +23,7 @@
 #include "sim/params.h"
 
 struct pvt_strategy;
+struct pvt_result_drift; /* pvtimer/pvexp.h */
 
 /* Exit status for "KVM is not available here" (automake's "skipped"). */
 #define PVT_KVMRUN_NO_KVM 77
@@ -71,5 +75,31 @@ struct pvt_kvmrun_opts {
  * one thread; it starts and joins its own.
  */
 int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o);
+
+struct pvt_kvmrun_drift_opts {
+    const char *guest;    /* image path */
+    const char *kvm_path; /* NULL: /dev/kvm */
+    int console_fd;       /* the guest's console (its error messages) */
+    size_t samples;       /* updates the guest makes: one at the start,
+                             then one per interval */
+    double interval_ms;   /* > 0 */
+    double tsc_cal_ppm;   /* error injected into the guest's TSC
+                             calibration */
+    /* Called once the VM is ready, before it runs (may be NULL). */
+    void (*on_start)(void *ctx);
+    /* Each update, in order, as the guest reports it (may be NULL). */
+    void (*on_update)(void *ctx, const struct pvt_result_drift *u);
+    void *ctx;
+};
+
+/*
+ * Runs the guest's drift mode in one VM and hands its updates to
+ * o->on_update; a guest that reports more than o->samples is stopped.
+ * *last gets the last update and *count how many came. Messages go to
+ * stderr, prefixed "pvtimer drift: ". Returns 0; 1 (the run failed, or a
+ * NULL or bad option); PVT_KVMRUN_NO_KVM (KVM is not available here).
+ */
+int pvt_kvmrun_drift(const struct pvt_kvmrun_drift_opts *o,
+                     struct pvt_result_drift *last, size_t *count);
 
 #endif /* PVTIMER_KVMRUN_KVMRUN_H */
