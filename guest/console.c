@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cpu.h"
 #include "guest.h"
 #include "lib/fmt.h"
 
@@ -134,9 +135,10 @@ _Noreturn void pvt_guest_exit(int status)
         a.status = status;
         pvt_guest_hypercall(PVT_HC_EXIT, &a);
     }
-    /* a monitor that returns from EXIT, or no exit device: stop here */
-    for (;;)
-        __asm__ volatile("cli; hlt");
+    /* a monitor that returns from EXIT, or no exit device: without our
+     * monitor, power off (QEMU without isa-debug-exit); else, or when
+     * that does not take either, stop here, cleanly */
+    pvt_cpu_stop(use_serial);
 }
 
 /* Contract in guest.h. */

@@ -40,7 +40,13 @@ static struct idt_entry idt[256] __attribute__((aligned(16)));
  * `syscall` would need an entry stack switch of its own.)
  */
 #define SYSCALL_INSN 0xf4u
-enum { SYS_WAIT = 1, SYS_TSC_DEADLINE = 2 };
+enum { SYS_WAIT = 1, SYS_TSC_DEADLINE = 2, SYS_STOP = 3 };
+
+/* The ACPI power-off of QEMU's pc and q35 machines (their firmware puts
+ * the PM I/O block at 0x600): PM1a_CNT, SLP_EN with sleep type 0 (S5
+ * there). */
+#define ACPI_PM1A_CNT_PORT 0x604u
+#define ACPI_PM1A_CNT_S5   0x2000u
 
 /* The 64-bit TSS: only RSP0 (the stack ring 3 interrupts switch to). */
 struct tss {
@@ -96,6 +102,8 @@ static void syscall(struct frame *f)
         pvt_wrmsr(MSR_TSC_DEADLINE, f->rdi);
         f->rax = 0;
         break;
+    case SYS_STOP:
+        pvt_cpu_stop(f->rdi != 0);
     default:
         f->rax = (uint64_t)-1;
         break;
@@ -401,6 +409,31 @@ void pvt_cpu_set_tsc_deadline(uint64_t tsc)
         return;
     }
     pvt_wrmsr(MSR_TSC_DEADLINE, tsc);
+}
+
+/* Contract in cpu.h. */
+_Noreturn void pvt_cpu_stop(bool power_off)
+{
+    uint16_t cs;
+
+    /* the privilege level now, not in_user: ring 0 comes here from the
+     * system call too */
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    if ((cs & 3) == 3) {
+        uint64_t rax = SYS_STOP;
+        __asm__ volatile("hlt"
+                         : "+a"(rax)
+                         : "D"((uint64_t)power_off)
+                         : "memory");
+    }
+    __asm__ volatile("cli");
+    if (power_off)
+        __asm__ volatile("outw %0, %1"
+                         :
+                         : "a"((uint16_t)ACPI_PM1A_CNT_S5),
+                           "Nd"((uint16_t)ACPI_PM1A_CNT_PORT));
+    for (;;)
+        __asm__ volatile("cli; hlt");
 }
 
 /* Contract in cpu.h. */

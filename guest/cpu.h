@@ -97,6 +97,12 @@ void pvt_cpu_init_idt(void);
  */
 _Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg);
 
+/* Stop this vCPU for good: interrupts off, halted, in ring 0 (from ring 3
+ * through a system call; a `cli` there would fault). With power_off, first
+ * ask the machine to power off through ACPI as QEMU's machines take it;
+ * only where no pvtimer monitor runs (its ports are hypercalls). */
+_Noreturn void pvt_cpu_stop(bool power_off);
+
 /* Arms the TSC-deadline timer (0 disarms), from either mode. */
 void pvt_cpu_set_tsc_deadline(uint64_t tsc);
 
