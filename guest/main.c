@@ -326,6 +326,9 @@ _Noreturn void pvt_guest_main(void)
         hostile(info.mem_size);
     if (streq(cmdline, "hostile-struct"))
         hostile_struct(info.mem_size);
-    pvt_guest_printf("guest: unknown command line '%s'\n", cmdline);
+    pvt_guest_printf("guest: unknown command line '%s' (it takes selftest "
+                     "[PATTERN...], scenario ..., drift [key=value...], "
+                     "costs, hostile, hostile-struct)\n",
+                     cmdline);
     pvt_guest_exit(2);
 }

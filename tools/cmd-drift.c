@@ -83,7 +83,7 @@ static uint64_t tsc_hz_cpuid(const char **how)
     if (max >= 0x15) {
         __cpuid_count(0x15, 0, a, b, c, d);
         if (a && b && c) {
-            *how = "CPUID leaf 0x15";
+            *how = "from CPUID leaf 0x15";
             return (uint64_t)c * b / a;
         }
     }
@@ -94,7 +94,7 @@ static uint64_t tsc_hz_cpuid(const char **how)
         if (a >= 0x40000010) {
             __cpuid(0x40000010, a, b, c, d);
             if (a) {
-                *how = "the hypervisor's CPUID leaf 0x40000010";
+                *how = "from the hypervisor's CPUID leaf 0x40000010";
                 return (uint64_t)a * 1000;
             }
         }
@@ -237,7 +237,7 @@ static int measure(const struct clock *ca, const struct clock *cb,
         char note[160];
 
         if (tsc.how)
-            snprintf(note, sizeof(note), "TSC at %llu Hz, from %s",
+            snprintf(note, sizeof(note), "TSC at %llu Hz, %s",
                      (unsigned long long)tsc.hz, tsc.how);
         pvt_drift_report_header(ca->name, cb->name, interval_ms, duration,
                                 tsc.how ? note : NULL);

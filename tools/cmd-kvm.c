@@ -223,7 +223,14 @@ int pvt_cmd_kvm(int argc, char **argv)
                 "run the core's unit tests inside the guest (those whose\n"
                 "name contains a PATTERN, when given, and no -PATTERN)"),
         PVT_OPT("--cmdline", PVT_OPT_STRING, &a.cmdline, "STR",
-                "hand STR to the guest as its command line"),
+                "hand STR to the guest as its command line:\n"
+                "costs: what clock reads, halts and hypercalls cost\n"
+                "in ring 0 and ring 3; hostile: bad hypercalls the\n"
+                "monitor must refuse, a timer storm, then an unknown\n"
+                "hypercall that stops the VM; hostile-struct: a\n"
+                "hypercall struct outside guest RAM (selftest,\n"
+                "scenario and drift are what --selftest, --scenario\n"
+                "and drift --kvm hand it)"),
         PVT_OPT("--guest", PVT_OPT_STRING, &a.guest, "PATH",
                 "guest image (default: $PVT_GUEST_PATH, else the built one)"),
         PVT_OPT_RANGE("--mem", PVT_OPT_COUNT, &a.mem_mib, "MiB",

@@ -68,9 +68,14 @@ static const struct command commands[] = {
     {"sim", pvt_cmd_sim,
      "simulate hypervisor, vCPU and guest: every strategy side by side"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},
-    {"kvm", pvt_cmd_kvm, "run the guest kernel under KVM: `kvm --selftest`"},
+    {"kvm", pvt_cmd_kvm,
+     "the guest kernel under KVM: a scenario for real\n"
+     "               (`kvm --scenario NAME`), the core's tests in the guest\n"
+     "               (`kvm --selftest`), a guest mode (`kvm --cmdline STR`)"},
     {"drift", pvt_cmd_drift,
-     "measure two clocks of this host against each other: offset, ppm"},
+     "two clocks against each other: offset, ppm\n"
+     "               (`drift --a CLOCK --b CLOCK`; the guest's TSC against\n"
+     "               kvmclock: `drift --kvm`)"},
     {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue|drift [--json]`"},
 };
 
