@@ -122,8 +122,8 @@ struct pvt_drift_window {
     int64_t ybar_q8;   /* mean y of the window, ns * 256 */
     int64_t slope_q48; /* dy/dx, 16.48 */
     int64_t err_q8;    /* smoothed |prediction error|, ns * 256 */
+    uint32_t updates;  /* errors in err_q8 (an inherited one counts) */
     bool fitted;
-    bool has_err;
 };
 
 struct pvt_drift {
@@ -142,10 +142,17 @@ struct pvt_drift {
     struct pvt_drift_window win[PVT_DRIFT_WINDOWS];
     int best;      /* window in use, or -1 */
     uint32_t mult; /* the rate for the hot path, shift 31 */
+    /* a sample beyond the step threshold, held until the next one says
+     * whether it was an outlier or the first of a step */
+    struct pvt_drift_sample held;
+    int64_t held_resid; /* its distance from the prediction, ns */
+    bool holding;
+    uint32_t relock; /* samples left to report STEP after a phase step */
     /* counters */
-    uint64_t samples; /* kept */
-    uint64_t dropped; /* bracket too wide */
-    uint64_t steps;   /* restarts: a step, an epoch change, reset(true) */
+    uint64_t samples;  /* kept */
+    uint64_t dropped;  /* bracket too wide */
+    uint64_t steps;    /* phase steps, restarts, reset(true) */
+    uint64_t outliers; /* beyond the threshold once, then back */
 };
 
 /* A snapshot of the estimate. */
@@ -159,8 +166,9 @@ struct pvt_drift_estimate {
     uint32_t window;   /* samples in the fit in use (0: none) */
     uint64_t err_ns;   /* its smoothed prediction error */
     uint64_t samples;  /* kept since init */
-    uint64_t steps;    /* restarts since init */
+    uint64_t steps;    /* steps and restarts since init */
     uint64_t dropped;  /* samples dropped for a wide bracket */
+    uint64_t outliers; /* samples dropped as outliers */
     uint32_t in_fit;   /* samples since the last restart (capped at 64) */
 };
 
