@@ -21,8 +21,8 @@
  * drawn uniformly in [-1000, +1000] ppm, read with noise of scale J:
  * uniform in [-J, +J] or Gaussian with sigma J; 1 or 10 samples a second.
  * The error reported is the RMS, over the streams, of (estimated - true)
- * frequency after N samples, in ppb; `steps` counts the estimator's steps
- * over all the streams of a cell (none is true: each is false).
+ * frequency after N samples, in ppb; `steps` counts the steps the estimator
+ * found over all the streams of a cell (none is true: each is false).
  *
  * The step response: B jumps by 1 ms (its rate unchanged) after 128
  * samples (Gaussian sigma 1 us, one a second); the RMS frequency error 1,
@@ -314,7 +314,7 @@ static void print_table(const struct cell *cells,
                rms(sr->sq[k][EST], streams), rms(sr->sq[k][LINREG], streams),
                rms(sr->sq[k][PI_INT], streams));
     printf("\nThe estimator reports nothing before its 4th sample (rate 1: "
-           "the error is the rate\nitself); steps: its restarts over all "
+           "the error is the rate\nitself); steps: the steps it found over all "
            "the streams (each one false). PI and\n2-point: --json.\n");
 }
 
