@@ -227,6 +227,22 @@ TEST_IMPL(drift_converges)
     RETURN_OK();
 }
 
+/* Move B by step and feed one sample, beyond the step threshold: it is
+ * held back, and the estimate (*before, on return) stands. */
+static void held_back(struct pvt_drift *d, struct stream *st, int64_t step,
+                      struct pvt_drift_estimate *before)
+{
+    struct pvt_drift_estimate e;
+
+    ASSERT_OK(pvt_drift_get(d, before));
+    st->step = step;
+    ASSERT_GE(feed_n(d, st, 1), PVT_DRIFT_LOCKED);
+    ASSERT_OK(pvt_drift_get(d, &e));
+    ASSERT_EQ(e.slope_q48, before->slope_q48);
+    ASSERT_EQ(e.offset_ns, before->offset_ns);
+    ASSERT_UEQ(e.samples, before->samples);
+}
+
 TEST_IMPL(drift_phase_step_keeps_rate)
 {
     struct pvt_drift d;
@@ -252,12 +268,7 @@ TEST_IMPL(drift_phase_step_keeps_rate)
 
     /* one sample 50 us off, the next back on the line: an outlier, left
      * out of the fit */
-    ASSERT_OK(pvt_drift_get(&d, &before));
-    st.step = 50000;
-    ASSERT_GE(feed_n(&d, &st, 1), PVT_DRIFT_LOCKED);
-    ASSERT_OK(pvt_drift_get(&d, &e));
-    ASSERT_EQ(e.slope_q48, before.slope_q48);
-    ASSERT_UEQ(e.samples, before.samples);
+    held_back(&d, &st, 50000, &before);
     st.step = 0;
     ASSERT_GE(feed_n(&d, &st, 1), PVT_DRIFT_LOCKED);
     ASSERT_OK(pvt_drift_get(&d, &e));
@@ -268,12 +279,7 @@ TEST_IMPL(drift_phase_step_keeps_rate)
     /* B's phase jumps by 50 us for good: the first sample is held (the
      * estimate stands), the second confirms a step; the rate is kept, the
      * offset moves to the new one, and the delta is still scaled */
-    ASSERT_OK(pvt_drift_get(&d, &before));
-    st.step = 50000;
-    ASSERT_GE(feed_n(&d, &st, 1), PVT_DRIFT_LOCKED);
-    ASSERT_OK(pvt_drift_get(&d, &e));
-    ASSERT_EQ(e.slope_q48, before.slope_q48);
-    ASSERT_EQ(e.offset_ns, before.offset_ns);
+    held_back(&d, &st, 50000, &before);
     ASSERT_EQ(feed_n(&d, &st, 1), PVT_DRIFT_STEP);
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_UEQ(e.steps, 1);
