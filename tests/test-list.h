@@ -43,6 +43,7 @@
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
     PVT_TESTS_BENCH_HOST(X)                                                    \
+    PVT_TESTS_DRIFT_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
     PVT_TESTS_TIMERSVC_HOST(X)                                                 \
     PVT_TESTS_SIM_HOST(X)                                                      \
@@ -181,7 +182,7 @@
 
 #define PVT_TESTS_DRIFT(X)                                                     \
     X(drift_errors, PVT_TEST_CORE, 0)                                          \
-    X(drift_step_resets, PVT_TEST_CORE, 0)                                     \
+    X(drift_phase_step_keeps_rate, PVT_TEST_CORE, 0)                           \
     X(drift_epoch_order_and_filters, PVT_TEST_CORE, 0)                         \
     X(drift_measure_keeps_narrowest, PVT_TEST_CORE, 0)                         \
     X(drift_scale, PVT_TEST_CORE, 0)                                           \
@@ -258,6 +259,10 @@
 #define PVT_TESTS_BENCH_HOST(X)                                                \
     X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \
     X(bench_drift_json, PVT_TEST_HOST, 60000)
+
+#define PVT_TESTS_DRIFT_HOST(X)                                                \
+    X(drift_host_noise_no_false_step, PVT_TEST_HOST, 0)                        \
+    X(drift_host_linreg_reference, PVT_TEST_HOST, 0)
 
 #define PVT_TESTS_HVTIMER_HOST(X)                                              \
     X(hv_default_periodic, PVT_TEST_HOST, 0)                                   \

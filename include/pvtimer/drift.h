@@ -10,27 +10,39 @@
  * kept (pvt_drift_measure).
  *
  * The estimator fits, by least squares, the offset y = (b - b_ref) -
- * (a - a_ref) against x = a - a_ref (slope as a 16.48 fraction), over the most recent 4, 8, 16, 32 and
- * 64 samples at once. Before each new sample is used, every window predicts
- * it; the absolute prediction errors are smoothed (weight 1/50), and the
- * estimate comes from the window with the lowest smoothed error, preferring
- * a larger window within 5 % (linuxptp's linreg servo). So a steady pair of
- * clocks ends up on the longest window (the lowest noise), and a pair whose
- * rate wanders on a short one (the least lag).
+ * (a - a_ref) against x = a - a_ref (slope as a 16.48 fraction), over the
+ * most recent 4, 8, 16, 32 and 64 samples at once. Before each new sample
+ * is used, every window predicts it; the absolute prediction errors are
+ * averaged (a plain mean of the first 10, then smoothed with weight 1/50),
+ * and the estimate comes from the largest window whose error is within
+ * 10 % of the lowest (after linuxptp's linreg servo). A window that has
+ * just filled starts from the error of the window in use, so a steady pair
+ * of clocks is on the longest window it has samples for (the lowest
+ * noise), and a pair whose rate wanders moves to a short one (the least
+ * lag) as soon as the errors say so.
  *
  *   rate   = db/da = 1 + slope,  slope kept as a signed 32.32 fraction
  *   offset = b - a at the latest sample, from the fit
  *
- * Step detection: a sample further from the prediction than
- * step_ns + 4 * max(smoothed error, delay / 2 + resolution), a sample not
- * after the previous one, or a change of the caller's epoch (a pvclock
- * version/flag change that means a migration or a pause; a clocksource
- * switch) restarts the fit from that sample instead of dragging the old fit
- * towards it (pvt_pvclock_epoch() makes an epoch for a pvclock B). States
- * (phc2sys's s0..s3):
+ * Steps. The threshold is step_ns + 4 * max(smoothed error of the window in
+ * use, delay / 2 + resolution); until 10 errors have been measured since a
+ * restart (and before the first fit) a sample may also be as far as
+ * max_ppm takes B since the last one. One sample beyond it is held back:
+ * if the next is within it, the held one was an outlier (dropped,
+ * counted); if the next is beyond it on the same side and agrees with the
+ * held one, B's phase stepped: the fit keeps its rate, its history moves
+ * by the step (the offset re-anchors at once) and both samples are used.
+ * Two beyond it that disagree (B's rate changed, or B is wild) restart the
+ * fit from the first of them; so do a sample not after the previous one
+ * and a change of the caller's epoch (a pvclock version/flag change that
+ * means a migration or a pause; a clocksource switch: the rate is another
+ * clock's), since then no rate is known (pvt_pvclock_epoch() makes an
+ * epoch for a pvclock B). States (phc2sys's s0..s3):
  *
  *   UNLOCKED  no estimate yet (fewer than 4 samples since init or reset)
- *   STEP      restarted by a step; fewer than 4 samples since
+ *   STEP      a step was seen: after a phase step, for the 3 samples from
+ *             its second, with the rate kept and used; after a restart,
+ *             until 4 samples are in the new fit, with no estimate
  *   LOCKED    offset and rate estimated
  *   STABLE    locked, on a window of 16 or more samples whose smoothed
  *             prediction error is at most stable_ns
@@ -122,8 +134,8 @@ struct pvt_drift_window {
     int64_t ybar_q8;   /* mean y of the window, ns * 256 */
     int64_t slope_q48; /* dy/dx, 16.48 */
     int64_t err_q8;    /* smoothed |prediction error|, ns * 256 */
+    uint32_t updates;  /* errors in err_q8 (an inherited one counts) */
     bool fitted;
-    bool has_err;
 };
 
 struct pvt_drift {
@@ -142,10 +154,17 @@ struct pvt_drift {
     struct pvt_drift_window win[PVT_DRIFT_WINDOWS];
     int best;      /* window in use, or -1 */
     uint32_t mult; /* the rate for the hot path, shift 31 */
+    /* a sample beyond the step threshold, held until the next one says
+     * whether it was an outlier or the first of a step */
+    struct pvt_drift_sample held;
+    int64_t held_resid; /* its distance from the prediction, ns */
+    bool holding;
+    uint32_t relock; /* samples left to report STEP after a phase step */
     /* counters */
-    uint64_t samples; /* kept */
-    uint64_t dropped; /* bracket too wide */
-    uint64_t steps;   /* restarts: a step, an epoch change, reset(true) */
+    uint64_t samples;  /* kept */
+    uint64_t dropped;  /* bracket too wide */
+    uint64_t steps;    /* phase steps, restarts, reset(true) */
+    uint64_t outliers; /* beyond the threshold once, then back */
 };
 
 /* A snapshot of the estimate. */
@@ -159,8 +178,9 @@ struct pvt_drift_estimate {
     uint32_t window;   /* samples in the fit in use (0: none) */
     uint64_t err_ns;   /* its smoothed prediction error */
     uint64_t samples;  /* kept since init */
-    uint64_t steps;    /* restarts since init */
+    uint64_t steps;    /* steps and restarts since init */
     uint64_t dropped;  /* samples dropped for a wide bracket */
+    uint64_t outliers; /* samples dropped as outliers */
     uint32_t in_fit;   /* samples since the last restart (capped at 64) */
 };
 
@@ -183,7 +203,8 @@ int pvt_drift_reset(struct pvt_drift *d, bool to_step);
 /*
  * Offer a sample. It is dropped (counted) when its bracket is wider than
  * max_delay_ns, ignored when less than min_interval_ns of A after the last
- * one kept, and restarts the fit on a step (see the top of this file).
+ * one kept (or held), held back when beyond the step threshold, and moves
+ * or restarts the fit on a step (see the top of this file).
  * Returns the state after it (>= 0, enum pvt_drift_state) or -PVT_EINVAL
  * (NULL or uninitialised d, NULL s, a_ns < 0).
  */
@@ -206,9 +227,10 @@ int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
 int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out);
 
 /*
- * A delta in A's ns as B's ns: ceil(delta * mult / 2^31) while LOCKED or
- * STABLE, held to >= delta - max_early_ns; delta itself otherwise.
- * Returns 1 when compensated, 0 when not (not locked), -PVT_EINVAL (NULL).
+ * A delta in A's ns as B's ns: ceil(delta * mult / 2^31) while a rate is
+ * estimated (LOCKED, STABLE, or STEP after a phase step), held to >= delta
+ * - max_early_ns; delta itself otherwise. Returns 1 when compensated, 0
+ * when not (no rate), -PVT_EINVAL (NULL).
  */
 int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns,
                     uint64_t *out);

@@ -31,8 +31,12 @@
 
 #define DRIFT_MAGIC 0x64726674u /* "drft" */
 #define SPAN_LIMIT  (1ll << 46)
-/* smoothing weight of the prediction errors, 1/50 = 0.02 as linreg's */
-#define SMOOTH_DIV 50
+/* smoothing weight of the prediction errors, 1/50 = 0.02 as linreg's,
+ * after a plain mean of the first INIT_UPDATES */
+#define SMOOTH_DIV   50
+#define INIT_UPDATES 10
+/* a phase step larger than this (18 minutes) restarts the fit instead */
+#define PHASE_LIMIT (1ll << 40)
 /* move the fit's origin forward past this much A (18 minutes) */
 #define REBASE_AT (1ll << 40)
 /* a longer gap between samples restarts the fit (4.9 hours), so that x
@@ -70,6 +74,8 @@ static void clear_fit(struct pvt_drift *d)
     d->count = 0;
     d->best = -1;
     d->mult = 1u << PVT_DRIFT_MULT_SHIFT;
+    d->holding = false;
+    d->relock = 0;
     for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
         d->win[k] = (struct pvt_drift_window){0};
 }
@@ -212,15 +218,18 @@ static bool fit(struct pvt_drift *d, int k)
     return true;
 }
 
-/* The window to use: the lowest smoothed error, the largest within 5 %;
- * before any window has an error, the largest fitted one. */
+/* The window to use: the largest whose smoothed error is within 10 % of
+ * the lowest (linreg's 5 % is about the noise of the smoothed errors
+ * themselves, and the longer fits, whose slopes are far better on a steady
+ * rate, lost to a shorter one by chance); before any window has an error,
+ * the largest fitted one. */
 static int choose(const struct pvt_drift *d)
 {
-    int k, best = -1;
+    int k;
     int64_t min = INT64_MAX;
 
     for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
-        if (d->win[k].fitted && d->win[k].has_err && d->win[k].err_q8 < min)
+        if (d->win[k].fitted && d->win[k].updates && d->win[k].err_q8 < min)
             min = d->win[k].err_q8;
     for (k = PVT_DRIFT_WINDOWS - 1; k >= 0; k--) {
         const struct pvt_drift_window *w = &d->win[k];
@@ -228,13 +237,11 @@ static int choose(const struct pvt_drift *d)
             continue;
         if (min == INT64_MAX)
             return k;
-        /* err <= min * 1.05, in integers (errors are < 2^55) */
-        if (w->has_err && w->err_q8 * 20 <= min * 21) {
-            best = k;
-            break;
-        }
+        /* err <= min * 1.1, in integers (errors are < 2^55) */
+        if (w->updates && w->err_q8 * 10 <= min * 11)
+            return k;
     }
-    return best;
+    return -1;
 }
 
 static void update_rate(struct pvt_drift *d)
@@ -311,11 +318,125 @@ static int64_t sat_mul_ppm(uint64_t v, uint32_t ppm)
     return (int64_t)pvt__div64_u64(v * ppm, 1000000u);
 }
 
+/* x and y of a sample against the fit's origin (modulo 2^64: a B behind
+ * its origin gives a negative y, without overflow). */
+static void sample_xy(const struct pvt_drift *d,
+                      const struct pvt_drift_sample *s, int64_t *x, int64_t *y)
+{
+    uint64_t bd = s->b_ns - d->b_ref;
+
+    *x = s->a_ns - d->a_ref;
+    *y = (int64_t)(bd - (uint64_t)*x);
+}
+
+/* A prediction error, ns * 256, bounded so that sums cannot overflow. */
+static int64_t abs_err_q8(int64_t y, int64_t pred)
+{
+    int64_t e;
+
+    if (__builtin_sub_overflow(y, pred, &e))
+        e = SPAN_LIMIT;
+    e = abs64(e);
+    return (e > SPAN_LIMIT ? SPAN_LIMIT : e) << 8;
+}
+
+/* Add a sample that is not a step to the fit. */
+static void accept(struct pvt_drift *d, int64_t a_ns, int64_t x, int64_t y)
+{
+    bool was_fitted[PVT_DRIFT_WINDOWS];
+    int k, prev = d->best;
+
+    /* every fitted window predicted this sample: average its error (a
+     * plain mean of the first INIT_UPDATES, then smoothed) */
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        struct pvt_drift_window *w = &d->win[k];
+        int64_t e;
+        was_fitted[k] = w->fitted;
+        if (!w->fitted)
+            continue;
+        e = abs_err_q8(y, predict(w, x));
+        if (w->updates < INIT_UPDATES)
+            w->err_q8 += pvt__div64_s64(e - w->err_q8, (int64_t)w->updates + 1);
+        else
+            w->err_q8 += pvt__div64_s64(e - w->err_q8, SMOOTH_DIV);
+        w->updates++;
+    }
+
+    /* the sample leaving each full window goes out of its sums (for the
+     * largest, it is the one about to be overwritten) */
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        uint32_t n = 4u << k;
+        if (d->count >= n)
+            sums_add(&d->win[k], d->x[slot(d, n - 1)], d->y[slot(d, n - 1)],
+                     -1);
+    }
+    d->x[d->head] = x;
+    d->y[d->head] = y;
+    d->head = (d->head + 1) % PVT_DRIFT_MAX_SAMPLES;
+    if (d->count < PVT_DRIFT_MAX_SAMPLES)
+        d->count++;
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        sums_add(&d->win[k], x, y, 1);
+    d->a_last = a_ns;
+    d->samples++;
+
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+        struct pvt_drift_window *w = &d->win[k];
+        if (!fit(d, k)) {
+            w->fitted = false;
+            continue;
+        }
+        /* a window that has just filled takes over the smoothed error of
+         * the one in use: least squares over more samples of the same line
+         * predict no worse, so it is used at once, until its own errors
+         * say otherwise. Starting from its first error alone (as this
+         * estimator did) or from a plain mean of its first ten (linreg)
+         * kept the estimate on shorter windows than the stream needed */
+        if (!was_fitted[k] && w->updates == 0 && prev >= 0 && prev < k) {
+            w->err_q8 = d->win[prev].err_q8;
+            w->updates = INIT_UPDATES;
+        }
+    }
+    d->best = choose(d);
+    update_rate(d);
+    if (d->best < 0) {
+        /* still fewer than 4 samples: keep UNLOCKED or STEP */
+    } else if (d->relock > 1) {
+        /* STEP until the 4th sample since a phase step */
+        d->relock--;
+        d->state = PVT_DRIFT_STEP;
+    } else {
+        d->relock = 0;
+        d->state =
+            d->best >= 2 && d->win[d->best].updates &&
+                    (uint64_t)(d->win[d->best].err_q8 >> 8) <= d->cfg.stable_ns
+                ? PVT_DRIFT_STABLE
+                : PVT_DRIFT_LOCKED;
+    }
+}
+
+/* B stepped by shift ns, its rate unchanged: move the history with it, so
+ * that every fit keeps its slope and predicts from the new offset. */
+static void phase_step(struct pvt_drift *d, int64_t shift)
+{
+    uint32_t i;
+    int k;
+
+    for (i = 0; i < d->count; i++)
+        d->y[slot(d, i)] += shift;
+    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
+        d->win[k].ybar_q8 += shift * 256;
+    /* the origin to the newest sample: y small again, sums rebuilt */
+    rebase(d);
+    d->steps++;
+    d->relock = PVT_DRIFT_MIN_SAMPLES;
+    d->state = PVT_DRIFT_STEP;
+}
+
 int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
 {
-    int64_t x, y, pred, resid, thr, unc, base;
-    uint64_t bd;
-    int k;
+    int64_t x, y, pred, resid, thr, unc, err = 0;
+    uint64_t dx;
 
     if (!usable(d) || !s || s->a_ns < 0)
         return -PVT_EINVAL;
@@ -342,87 +463,81 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
     }
     if (s->a_ns - d->a_ref >= REBASE_AT)
         rebase(d);
-    x = s->a_ns - d->a_ref;
-    bd = s->b_ns - d->b_ref; /* modulo 2^64: a B behind its ref is negative */
-    y = (int64_t)(bd - (uint64_t)x); /* modulo 2^64 as well: no overflow */
+    sample_xy(d, s, &x, &y);
     unc = (int64_t)(s->delay_ns / 2 < (uint64_t)SPAN_LIMIT ? s->delay_ns / 2
                                                            : SPAN_LIMIT) +
           (int64_t)(s->res_ns < (uint64_t)SPAN_LIMIT ? s->res_ns : SPAN_LIMIT);
+    dx = (uint64_t)(x - d->x[slot(d, 0)]);
+    if (dx > (uint64_t)SPAN_LIMIT)
+        dx = (uint64_t)SPAN_LIMIT;
 
-    /* step detection against the fit in use, or, before there is one,
-     * against the last sample moved by at most max_ppm */
+    /* the step threshold: step_ns + 4 x the noise seen (the prediction
+     * error of the window in use, or the bracket and resolution if more).
+     * Before a fit, and while its errors are fewer than INIT_UPDATES (too
+     * few to tell the noise), a sample may also be as far as max_ppm
+     * takes B since the last one. */
     if (d->best >= 0) {
-        int64_t err = d->win[d->best].err_q8 >> 8;
+        err = d->win[d->best].err_q8 >> 8;
         pred = predict(&d->win[d->best], x);
-        base = (int64_t)d->cfg.step_ns + 4 * (err > unc ? err : unc);
     } else {
-        uint32_t last = slot(d, 0);
-        uint64_t dx = (uint64_t)(x - d->x[last]);
-        pred = d->y[last];
-        base =
-            (int64_t)d->cfg.step_ns + 4 * unc +
-            sat_mul_ppm(dx < (uint64_t)SPAN_LIMIT ? dx : (uint64_t)SPAN_LIMIT,
-                        d->cfg.max_ppm);
+        pred = d->y[slot(d, 0)];
     }
-    thr = base;
-    /* a difference that does not even fit 64 bits is a step too */
-    if (__builtin_sub_overflow(y, pred, &resid) || resid > thr ||
-        resid < -thr) {
+    thr = (int64_t)d->cfg.step_ns + 4 * (err > unc ? err : unc);
+    if (d->win[0].updates < INIT_UPDATES)
+        thr += sat_mul_ppm(dx, d->cfg.max_ppm);
+    /* a difference that does not even fit 64 bits is beyond it too */
+    if (__builtin_sub_overflow(y, pred, &resid))
+        resid = y < 0 ? -SPAN_LIMIT * 4 : SPAN_LIMIT * 4;
+    if (resid > SPAN_LIMIT * 4)
+        resid = SPAN_LIMIT * 4;
+    if (resid < -SPAN_LIMIT * 4)
+        resid = -SPAN_LIMIT * 4;
+
+    if (resid <= thr && resid >= -thr) {
+        if (d->holding) {
+            /* the one before was an outlier: it is forgotten */
+            d->holding = false;
+            d->outliers++;
+        }
+        accept(d, s->a_ns, x, y);
+        return (int)d->state;
+    }
+    if (d->best < 0) {
+        /* no rate to keep: restart from this sample */
         start(d, s, true);
         return (int)d->state;
     }
-
-    /* every fitted window predicted this sample: smooth its error */
-    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
-        struct pvt_drift_window *w = &d->win[k];
-        int64_t e;
-        if (!w->fitted)
-            continue;
-        if (__builtin_sub_overflow(y, predict(w, x), &e))
-            e = SPAN_LIMIT;
-        e = abs64(e);
-        if (e > SPAN_LIMIT)
-            e = SPAN_LIMIT;
-        e <<= 8;
-        if (w->has_err)
-            w->err_q8 += pvt__div64_s64(e - w->err_q8, SMOOTH_DIV);
-        else
-            w->err_q8 = e;
-        w->has_err = true;
+    if (!d->holding || (resid > 0) != (d->held_resid > 0)) {
+        /* one sample beyond: an outlier or a step's first; the next one
+         * tells */
+        if (d->holding)
+            d->outliers++;
+        d->held = *s;
+        d->held_resid = resid;
+        d->holding = true;
+        d->a_last = s->a_ns;
+        return (int)d->state;
     }
-
-    /* the sample leaving each full window goes out of its sums (for the
-     * largest, it is the one about to be overwritten) */
-    for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
-        uint32_t n = 4u << k;
-        if (d->count >= n)
-            sums_add(&d->win[k], d->x[slot(d, n - 1)], d->y[slot(d, n - 1)],
-                     -1);
+    /* two in a row beyond it on the same side */
+    d->holding = false;
+    if (abs64(resid - d->held_resid) <= thr &&
+        abs64(resid + d->held_resid) / 2 <= PHASE_LIMIT) {
+        /* and agreeing: B's phase stepped, its rate did not */
+        struct pvt_drift_sample first = d->held;
+        phase_step(d, (resid + d->held_resid) / 2);
+        sample_xy(d, &first, &x, &y);
+        accept(d, first.a_ns, x, y);
+        sample_xy(d, s, &x, &y);
+        accept(d, s->a_ns, x, y);
+        return (int)d->state;
     }
-    d->x[d->head] = x;
-    d->y[d->head] = y;
-    d->head = (d->head + 1) % PVT_DRIFT_MAX_SAMPLES;
-    if (d->count < PVT_DRIFT_MAX_SAMPLES)
-        d->count++;
-    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
-        sums_add(&d->win[k], x, y, 1);
-    d->a_last = s->a_ns;
-    d->samples++;
-
-    for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
-        if (!fit(d, k))
-            d->win[k].fitted = false;
-    d->best = choose(d);
-    update_rate(d);
-    if (d->best < 0) {
-        /* still fewer than 4 samples: keep UNLOCKED or STEP */
-    } else if (d->best >= 2 && d->win[d->best].has_err &&
-               (uint64_t)(d->win[d->best].err_q8 >> 8) <= d->cfg.stable_ns) {
-        d->state = PVT_DRIFT_STABLE;
-    } else {
-        d->state = PVT_DRIFT_LOCKED;
+    /* not a phase step (the rate changed, or B is wild): restart from the
+     * first of the two */
+    {
+        struct pvt_drift_sample first = d->held;
+        start(d, &first, true);
     }
-    return (int)d->state;
+    return pvt_drift_feed(d, s);
 }
 
 int pvt_drift_measure(pvt_drift_read_fn read_a, void *a_ctx,
@@ -468,6 +583,7 @@ int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
     out->samples = d->samples;
     out->steps = d->steps;
     out->dropped = d->dropped;
+    out->outliers = d->outliers;
     out->mult = d->mult;
     out->in_fit = d->count;
     if (d->count == 0)
@@ -479,7 +595,7 @@ int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
         s = w->slope_q48 >> 16;
         out->window = 4u << d->best;
         out->slope_q48 = w->slope_q48;
-        out->err_ns = w->has_err ? (uint64_t)(w->err_q8 >> 8) : 0;
+        out->err_ns = w->updates ? (uint64_t)(w->err_q8 >> 8) : 0;
     }
     out->slope_q32 = s;
     /* |slope_q48| * 10^9 / 2^48, floor, with |slope| <= 2^48: the product
@@ -500,7 +616,7 @@ int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns, uint64_t *out)
 
     if (!usable(d) || !out)
         return -PVT_EINVAL;
-    if (d->state < PVT_DRIFT_LOCKED || d->best < 0) {
+    if (d->best < 0) {
         *out = delta_ns;
         return 0;
     }

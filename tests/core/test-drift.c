@@ -227,13 +227,31 @@ TEST_IMPL(drift_converges)
     RETURN_OK();
 }
 
-TEST_IMPL(drift_step_resets)
+/* Move B by step and feed one sample, beyond the step threshold: it is
+ * held back, and the estimate (*before, on return) stands. */
+static void held_back(struct pvt_drift *d, struct stream *st, int64_t step,
+                      struct pvt_drift_estimate *before)
+{
+    struct pvt_drift_estimate e;
+
+    ASSERT_OK(pvt_drift_get(d, before));
+    st->step = step;
+    ASSERT_GE(feed_n(d, st, 1), PVT_DRIFT_LOCKED);
+    ASSERT_OK(pvt_drift_get(d, &e));
+    ASSERT_EQ(e.slope_q48, before->slope_q48);
+    ASSERT_EQ(e.offset_ns, before->offset_ns);
+    ASSERT_UEQ(e.samples, before->samples);
+}
+
+TEST_IMPL(drift_phase_step_keeps_rate)
 {
     struct pvt_drift d;
     struct pvt_drift_config c;
-    struct pvt_drift_estimate e;
+    struct pvt_drift_estimate e, before;
+    struct pvt_drift_sample s;
     struct stream st;
     const uint64_t jitter = 100;
+    uint64_t out;
 
     config_nolimit(&c);
     ASSERT_OK(pvt_drift_init(&d, &c));
@@ -246,21 +264,40 @@ TEST_IMPL(drift_step_resets)
     feed_n(&d, &st, 20);
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_UEQ(e.steps, 0);
+    ASSERT_UEQ(e.outliers, 0);
 
-    /* a 50 us jump: restart from the new sample, which alone sets the
-     * offset */
-    st.step = 50000;
-    {
-        struct pvt_drift_sample s = stream_next(&st);
-        ASSERT_EQ(pvt_drift_feed(&d, &s), PVT_DRIFT_STEP);
-        ASSERT_OK(pvt_drift_get(&d, &e));
-        ASSERT_UEQ(e.steps, 1);
-        ASSERT_UEQ(e.in_fit, 1);
-        ASSERT_EQ(e.offset_ns, (int64_t)(s.b_ns - (uint64_t)s.a_ns));
-    }
-    ASSERT_EQ(feed_n(&d, &st, 2), PVT_DRIFT_STEP);
+    /* one sample 50 us off, the next back on the line: an outlier, left
+     * out of the fit */
+    held_back(&d, &st, 50000, &before);
+    st.step = 0;
     ASSERT_GE(feed_n(&d, &st, 1), PVT_DRIFT_LOCKED);
-    /* not smeared: the rate from the new samples alone, the new offset */
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_UEQ(e.steps, 0);
+    ASSERT_UEQ(e.outliers, 1);
+    ASSERT_UEQ(e.samples, before.samples + 1);
+
+    /* B's phase jumps by 50 us for good: the first sample is held (the
+     * estimate stands), the second confirms a step; the rate is kept, the
+     * offset moves to the new one, and the delta is still scaled */
+    held_back(&d, &st, 50000, &before);
+    ASSERT_EQ(feed_n(&d, &st, 1), PVT_DRIFT_STEP);
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_UEQ(e.steps, 1);
+    ASSERT_UEQ(e.in_fit, 64);
+    ASSERT_UGE(e.window, 16);
+    ASSERT_NEAR(e.slope_q32, ppm_q32(200),
+                slope_bound_q32(jitter, e.window, IV));
+    ASSERT_NEAR(e.offset_ns, stream_offset(&st),
+                offset_bound_ns(jitter, e.window));
+    /* 1 s of A in B: 1 s + 200 us, within the slope's bound and the
+     * rounding up of the 2^-31 rate */
+    ASSERT_EQ(pvt_drift_scale(&d, 1000000000, &out), 1);
+    ASSERT_NEAR(
+        (int64_t)out, 1000200000,
+        slope_bound_q32(jitter, e.window, IV) * 1000000000 / (1ll << 32) + 2);
+    /* STEP for the 4 samples from the step's first, then locked again */
+    ASSERT_EQ(feed_n(&d, &st, 1), PVT_DRIFT_STEP);
+    ASSERT_GE(feed_n(&d, &st, 1), PVT_DRIFT_LOCKED);
     feed_n(&d, &st, 60);
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_UEQ(e.steps, 1);
@@ -269,8 +306,26 @@ TEST_IMPL(drift_step_resets)
     ASSERT_NEAR(e.offset_ns, stream_offset(&st),
                 offset_bound_ns(jitter, e.window));
 
-    /* a jump before any fit exists (3 samples in) is caught as well, once
-     * beyond what max_ppm allows over the interval */
+    /* two in a row beyond it but 1 ms apart: not a phase step (B's rate
+     * changed, or B is wild): restart from the first of them, no rate */
+    st.step += 100000;
+    s = stream_next(&st);
+    ASSERT_GE(pvt_drift_feed(&d, &s), PVT_DRIFT_LOCKED);
+    st.step += 1000000;
+    ASSERT_EQ(feed_n(&d, &st, 1), PVT_DRIFT_STEP);
+    ASSERT_OK(pvt_drift_get(&d, &e));
+    ASSERT_UEQ(e.steps, 2);
+    ASSERT_EQ(pvt_drift_scale(&d, 1000000000, &out), 0);
+    ASSERT_UEQ(out, 1000000000);
+    /* ... and the first of them is the new origin: the second, 1 ms off
+     * it, is a jump before any fit exists, within what max_ppm allows
+     * over the interval, so kept */
+    ASSERT_UEQ(e.in_fit, 2);
+
+    /* a jump before any fit exists is caught once beyond what max_ppm
+     * allows over the interval */
+    ASSERT_OK(pvt_drift_reset(&d, false));
+    feed_n(&d, &st, 3);
     {
         int64_t big =
             (int64_t)c.step_ns + 2 * (int64_t)(c.max_ppm * (IV / 1000000));
@@ -281,7 +336,7 @@ TEST_IMPL(drift_step_resets)
     }
     ASSERT_EQ(feed_n(&d, &st, 1), PVT_DRIFT_STEP);
     ASSERT_OK(pvt_drift_get(&d, &e));
-    ASSERT_UEQ(e.steps, 3);
+    ASSERT_UEQ(e.steps, 4);
     RETURN_OK();
 }
 
@@ -323,14 +378,19 @@ TEST_IMPL(drift_epoch_order_and_filters)
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_UEQ(e.steps, 2);
 
-    /* B jumps by half its range once locked: a step, not an overflow
-     * (the stream's epoch is 0 again: that restarts once, first) */
+    /* B jumps by half its range once locked: a step, not an overflow (the
+     * stream's epoch is 0 again: that restarts once, first); too large to
+     * be a phase step, so a restart from the first sample after it */
     ASSERT_GE(feed_n(&d, &st, 8), PVT_DRIFT_LOCKED);
+    s = stream_next(&st);
+    s.b_ns += 1ull << 63;
+    ASSERT_GE(pvt_drift_feed(&d, &s), PVT_DRIFT_LOCKED);
     s = stream_next(&st);
     s.b_ns += 1ull << 63;
     ASSERT_EQ(pvt_drift_feed(&d, &s), PVT_DRIFT_STEP);
     ASSERT_OK(pvt_drift_get(&d, &e));
     ASSERT_UEQ(e.steps, 4);
+    ASSERT_UEQ(e.in_fit, 2);
 
     /* min_interval: a sample too soon after the last kept is ignored */
     c.min_interval_ns = IV;

@@ -91,54 +91,86 @@ TEST_IMPL(bench_queue_json)
 }
 
 /*
- * `pvtimer bench drift`: every row, and what least squares must give
- * against two-point differencing: over a window of n samples its slope
- * error is sqrt(12 / (n (n^2 - 1))) of the jitter per interval, against
+ * `pvtimer bench drift`: every row, and what least squares must give.
+ * Against two-point differencing: over a window of n samples the slope
+ * error is sqrt(12 / (n (n^2 - 1))) of the noise per interval, against
  * sqrt(2) for two samples; from 64 samples on that is 50 times less, so
  * even with the adaptive window still settling it must be 5 times less.
+ * Against linreg: it uses a window only after 10 predictions by it, so at
+ * N = 16, 32, 64 samples at most 4, 16, 32, where the estimator, on a
+ * steady rate, has the whole N: slope errors 0.12, 0.35, 0.35 times
+ * linreg's; with 30 streams a cell, it must at least be below linreg.
  */
 TEST_IMPL(bench_drift_json)
 {
+    static const char *const noises[] = {"uniform", "gaussian"};
+    static const double rates[] = {1, 10};
     static const double jitters[] = {100, 1000, 10000};
     static const double samples[] = {2, 4, 8, 16, 32, 64, 128, 256};
     struct pvt_spawn_result r;
     const char *row;
-    size_t i, k;
+    size_t i, j, m, k;
 
     PVT_TOOL(&r, "bench", "drift", "--json", "--streams", "30");
     ASSERT_EQ(r.status, 0);
     ASSERT(strncmp(r.out, "{\"benchmark\": \"drift\", \"streams\": 30", 36) ==
            0);
     row = r.out;
-    for (i = 0; i < PVT_ARRAY_SIZE(jitters); i++) {
-        for (k = 0; k < PVT_ARRAY_SIZE(samples); k++) {
-            double lin, two;
-            row = strstr(row, "{\"jitter_ns\": ");
-            ASSERT_NOT_NULL(row);
-            ASSERT(json_number(row, "jitter_ns") == jitters[i]);
-            ASSERT(json_number(row, "samples") == samples[k]);
-            lin = json_number(row, "linreg_ppb");
-            two = json_number(row, "two_point_ppb");
-            ASSERT(lin >= 0);
-            ASSERT(json_number(row, "pi_ppb") >= 0);
-            ASSERT(two >= 0);
-            if (samples[k] >= 64) {
-                if (!(lin * 5 < two))
-                    pvt_test_printf("# J %d ns, N %d: linreg %d ppb, "
-                                    "2-point %d ppb\n",
-                                    (int)jitters[i], (int)samples[k], (int)lin,
-                                    (int)two);
-                ASSERT(lin * 5 < two);
+    for (m = 0; m < PVT_ARRAY_SIZE(noises); m++) {
+        char noise[40];
+        snprintf(noise, sizeof(noise), "{\"noise\": \"%s\"", noises[m]);
+        for (j = 0; j < PVT_ARRAY_SIZE(rates); j++) {
+            for (i = 0; i < PVT_ARRAY_SIZE(jitters); i++) {
+                for (k = 0; k < PVT_ARRAY_SIZE(samples); k++) {
+                    double est, lin, two;
+                    row = strstr(row, "{\"noise\": ");
+                    ASSERT_NOT_NULL(row);
+                    ASSERT(strncmp(row, noise, strlen(noise)) == 0);
+                    ASSERT(json_number(row, "rate_hz") == rates[j]);
+                    ASSERT(json_number(row, "jitter_ns") == jitters[i]);
+                    ASSERT(json_number(row, "samples") == samples[k]);
+                    est = json_number(row, "estimator_ppb");
+                    lin = json_number(row, "linreg_ppb");
+                    two = json_number(row, "two_point_ppb");
+                    ASSERT(est >= 0);
+                    ASSERT(lin > 0);
+                    ASSERT(json_number(row, "ratio") >= 0);
+                    ASSERT(json_number(row, "pi_ppb") >= 0);
+                    ASSERT(json_number(row, "pi_applied_ppb") >= 0);
+                    ASSERT(json_number(row, "steps") >= 0);
+                    ASSERT(two >= 0);
+                    if (samples[k] >= 64 && !(est * 5 < two))
+                        pvt_test_printf("# %s, %d Hz, J %d ns, N %d: "
+                                        "estimator %d ppb, 2-point %d ppb\n",
+                                        noises[m], (int)rates[j],
+                                        (int)jitters[i], (int)samples[k],
+                                        (int)est, (int)two);
+                    if (samples[k] >= 64)
+                        ASSERT(est * 5 < two);
+                    if (samples[k] >= 16 && samples[k] <= 64)
+                        ASSERT(est < lin);
+                    row++;
+                }
             }
-            row++;
         }
+    }
+    row = strstr(row, "\"step_response\": ");
+    ASSERT_NOT_NULL(row);
+    for (k = 0; k < 4; k++) {
+        row = strstr(row, "{\"samples_after\": ");
+        ASSERT_NOT_NULL(row);
+        ASSERT(json_number(row, "estimator_ppb") >= 0);
+        ASSERT(json_number(row, "linreg_ppb") >= 0);
+        ASSERT(json_number(row, "pi_ppb") >= 0);
+        row++;
     }
     pvt_spawn_free(&r);
 
-    PVT_TOOL(&r, "bench", "drift");
+    PVT_TOOL(&r, "bench", "drift", "--streams", "3");
     ASSERT_EQ(r.status, 0);
+    ASSERT(pvt_contains(r.out, "estimator"));
     ASSERT(pvt_contains(r.out, "linreg"));
-    ASSERT(pvt_contains(r.out, "2-point"));
+    ASSERT(pvt_contains(r.out, "step response"));
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "bench", "drift", "--streams", "0");
     ASSERT_EQ(r.status, 2);
