@@ -286,7 +286,7 @@
     X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)                   \
     X(sim_compensated_seed_boot, PVT_TEST_HOST, 120000)                        \
     X(sim_compensated_steady_drift, PVT_TEST_HOST, 120000)                     \
-    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                  \
+    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                 \
     X(workload_draws_in_order, PVT_TEST_HOST, 0)                               \
     X(workload_list_as_the_guest_gets_it, PVT_TEST_HOST, 60000)                \
     X(workload_preemptions_stream, PVT_TEST_HOST, 0)                           \
