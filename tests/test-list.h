@@ -149,7 +149,9 @@
     X(tk_switch_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_resume_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_ns_to_cycles, PVT_TEST_CORE, 0)                                       \
-    X(tk_listeners, PVT_TEST_CORE, 0)
+    X(tk_listeners, PVT_TEST_CORE, 0)                                          \
+    X(tk_stopped_writer_bounded, PVT_TEST_CORE, 0)                             \
+    X(tk_reader_retries_after_writer, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_CLOCKEVENT(X)                                                \
     X(ce_delta2ns, PVT_TEST_CORE, 0)                                           \
@@ -260,7 +262,9 @@
     X(tq_host_million_events, PVT_TEST_HOST, 60000)                            \
     X(tq_host_million_ticks, PVT_TEST_HOST, 60000)
 
-#define PVT_TESTS_SMP_HOST(X) X(tq_host_remote_arming, PVT_TEST_HOST, 60000)
+#define PVT_TESTS_SMP_HOST(X)                                                  \
+    X(tq_host_remote_arming, PVT_TEST_HOST, 60000)                             \
+    X(tk_host_concurrent_readers, PVT_TEST_HOST, 60000)
 
 #define PVT_TESTS_BENCH_HOST(X)                                                \
     X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \

@@ -550,7 +550,7 @@ TEST_IMPL(pvclock_last_value_guard)
 {
     struct two_vcpus v;
     struct pvt_pvclock_guest g;
-    uint64_t ns, prev = 0;
+    uint64_t ns, prev = 0, count;
     uint32_t i;
 
     /* no TSC_STABLE on the pages: the guard applies, even if honoured */
@@ -568,11 +568,18 @@ TEST_IMPL(pvclock_last_value_guard)
         prev = ns;
         v.tsc.value += 100;
     }
+    /* every B read was 500 - 100 ns behind A's last: 10 clamps counted */
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 10);
     /* B catches up once its own raw time passes A's last: 500 cycles on */
     v.tsc.value += 500;
     ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
     ASSERT_UEQ(ns, 999500 + v.tsc.value);
     ASSERT_UGT(ns, prev);
+    /* a reading equal to the last value is not a clamp */
+    ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 10);
 
     /* TSC_STABLE on the pages but not honoured by the guest: guard */
     two_vcpus_init(&v, PVT_PVCLOCK_TSC_STABLE);
@@ -581,6 +588,11 @@ TEST_IMPL(pvclock_last_value_guard)
     ASSERT_UEQ(ns, 1001000);
     ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
     ASSERT_UEQ(ns, 1001000);
+    /* guest_init started the count again: this one clamp */
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 1);
+    ASSERT_ERR(pvt_pvclock_guest_get_clamped(NULL, &count), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_guest_get_clamped(&g, NULL), PVT_EINVAL);
     RETURN_OK();
 }
 
@@ -598,6 +610,7 @@ TEST_IMPL(pvclock_tsc_stable_skips_guard)
     ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
     ASSERT_UEQ(ns, 1000500);
     ASSERT_UEQ(g.last_value, 0); /* the guard was not even consulted */
+    ASSERT_UEQ(g.clamped, 0);
     RETURN_OK();
 }
 

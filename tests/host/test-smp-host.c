@@ -22,6 +22,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "core/rng.h"
 #include "pvtimer/pvtimer.h"
@@ -283,5 +284,192 @@ TEST_IMPL(tq_host_remote_arming)
     for (i = 0; i < RA_ARMERS; i++)
         free(armer[i].tm);
     free(ra);
+    RETURN_OK();
+}
+
+/* ---- the timekeeper, read by many, changed by one ----------------------- */
+
+/*
+ * tk_host_concurrent_readers: reader threads call pvt_timekeeper_now while
+ * a writer thread updates the timekeeper and switches it between three
+ * clocksources over one true time (CLOCK_MONOTONIC_RAW): a 1 GHz counter, a
+ * 100 MHz one 32 bits wide, and a 3 GHz one whose mult/shift is inexact.
+ * Checked on every read: never below the reader's previous value, never
+ * below the last read any thread had completed when this one started (a
+ * shared atomic max), and never torn: not ahead of true time since the
+ * start by more than the rounding the switches can add (a torn anchor, one
+ * clocksource's base with another's counter, is off by the machine's
+ * uptime).
+ */
+#define TKC_READERS   3
+#define TKC_BUDGET_NS (400 * PVT_NSEC_PER_MSEC)
+
+static uint64_t mono_raw(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+    return (uint64_t)ts.tv_sec * PVT_NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t tkc_read_1g(struct pvt_clocksource *cs)
+{
+    (void)cs;
+    return mono_raw();
+}
+
+static uint64_t tkc_read_100m(struct pvt_clocksource *cs)
+{
+    (void)cs;
+    return mono_raw() / 10u;
+}
+
+static uint64_t tkc_read_3g(struct pvt_clocksource *cs)
+{
+    (void)cs;
+    return mono_raw() * 3u;
+}
+
+struct tkc {
+    struct pvt_timekeeper tk;
+    struct pvt_clocksource cs[3];
+    uint64_t t0;       /* true time at init */
+    uint64_t last;     /* atomic: the largest value a completed read got */
+    uint64_t switches; /* atomic */
+    uint64_t updates;
+    int done; /* atomic */
+    int writer_errors;
+};
+
+struct tkc_reader {
+    struct tkc *k;
+    pthread_t thread;
+    uint64_t reads, own_back, cross_back, ahead, errors;
+    int64_t worst_ahead;
+};
+
+static void *tkc_reader_main(void *arg)
+{
+    struct tkc_reader *r = arg;
+    struct tkc *k = r->k;
+    int64_t prev = 0;
+
+    while (!__atomic_load_n(&k->done, __ATOMIC_ACQUIRE)) {
+        uint64_t before = __atomic_load_n(&k->last, __ATOMIC_ACQUIRE);
+        uint64_t sw = __atomic_load_n(&k->switches, __ATOMIC_RELAXED);
+        int64_t v = pvt_timekeeper_now(&k->tk);
+        int64_t truth = (int64_t)(mono_raw() - k->t0);
+        /* each switch may round up by a counter step (10 ns), the 3 GHz
+         * mult by a few ns a second: 20 ns a switch and 1 us in all */
+        int64_t slack = 1000 + 20 * (int64_t)(sw + 2);
+        uint64_t seen;
+
+        r->reads++;
+        if (v < 0) {
+            r->errors++;
+            continue;
+        }
+        if (v < prev)
+            r->own_back++;
+        if ((uint64_t)v < before)
+            r->cross_back++;
+        if (v - truth > r->worst_ahead)
+            r->worst_ahead = v - truth;
+        if (v > truth + slack)
+            r->ahead++;
+        prev = v;
+        seen = __atomic_load_n(&k->last, __ATOMIC_RELAXED);
+        while (seen < (uint64_t)v &&
+               !__atomic_compare_exchange_n(&k->last, &seen, (uint64_t)v, true,
+                                            __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            ;
+        if (r->reads % 1024 == 0)
+            sched_yield();
+    }
+    return NULL;
+}
+
+static void *tkc_writer_main(void *arg)
+{
+    struct tkc *k = arg;
+    uint64_t end = mono_raw() + TKC_BUDGET_NS, i;
+
+    for (i = 0; mono_raw() < end; i++) {
+        if (pvt_timekeeper_update(&k->tk) < 0)
+            k->writer_errors++;
+        k->updates++;
+        if (i % 4 == 3) {
+            if (pvt_timekeeper_set_clocksource(&k->tk, &k->cs[(i / 4) % 3]) !=
+                0)
+                k->writer_errors++;
+            __atomic_fetch_add(&k->switches, 1, __ATOMIC_RELAXED);
+        }
+        if (i % 256 == 255)
+            sched_yield();
+    }
+    __atomic_store_n(&k->done, 1, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+TEST_IMPL(tk_host_concurrent_readers)
+{
+    static struct tkc k;
+    struct tkc_reader rd[TKC_READERS];
+    pthread_t writer;
+    static const struct {
+        const char *name;
+        uint64_t (*read)(struct pvt_clocksource *cs);
+        uint64_t mask, hz;
+    } src[3] = {
+        {"1g", tkc_read_1g, UINT64_MAX, GHZ},
+        {"100m", tkc_read_100m, UINT32_MAX, 100000000u},
+        {"3g", tkc_read_3g, UINT64_MAX, 3 * GHZ},
+    };
+    uint64_t reads = 0, backwards, stale;
+    int i;
+
+    k = (struct tkc){0};
+    for (i = 0; i < 3; i++) {
+        k.cs[i] = (struct pvt_clocksource){
+            .name = src[i].name,
+            .read = src[i].read,
+            .mask = src[i].mask,
+            .rating = 100,
+            .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
+        };
+        ASSERT_OK(pvt_clocksource_init_hz(&k.cs[i], src[i].hz, 0));
+    }
+    k.t0 = mono_raw();
+    ASSERT_OK(pvt_timekeeper_init(&k.tk, &k.cs[0], 0));
+    for (i = 0; i < TKC_READERS; i++) {
+        rd[i] = (struct tkc_reader){.k = &k};
+        ASSERT_EQ(pthread_create(&rd[i].thread, NULL, tkc_reader_main, &rd[i]),
+                  0);
+    }
+    ASSERT_EQ(pthread_create(&writer, NULL, tkc_writer_main, &k), 0);
+    ASSERT_EQ(pthread_join(writer, NULL), 0);
+    for (i = 0; i < TKC_READERS; i++) {
+        ASSERT_EQ(pthread_join(rd[i].thread, NULL), 0);
+        ASSERT_UEQ(rd[i].errors, 0);
+        ASSERT_UEQ(rd[i].own_back, 0);
+        ASSERT_UEQ(rd[i].cross_back, 0);
+        ASSERT_UEQ(rd[i].ahead, 0);
+        reads += rd[i].reads;
+    }
+    ASSERT_EQ(k.writer_errors, 0);
+    backwards = __atomic_load_n(&k.tk.backwards, __ATOMIC_RELAXED);
+    stale = __atomic_load_n(&k.tk.stale, __ATOMIC_RELAXED);
+    printf("%llu reads by %d threads, %llu updates, %llu switches; %llu "
+           "clamped by the guard, %llu stale; at most %lld ns ahead of "
+           "true time\n",
+           (unsigned long long)reads, TKC_READERS,
+           (unsigned long long)k.updates, (unsigned long long)k.switches,
+           (unsigned long long)backwards, (unsigned long long)stale,
+           (long long)(rd[0].worst_ahead > rd[1].worst_ahead
+                           ? rd[0].worst_ahead
+                           : rd[1].worst_ahead));
+    /* enough of both to mean something */
+    ASSERT_GT(reads, 10000);
+    ASSERT_GT(k.switches, 100);
     RETURN_OK();
 }
