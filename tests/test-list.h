@@ -135,6 +135,7 @@
     X(pvclock_tsc_khz_errors, PVT_TEST_CORE, 0)                                \
     X(pvclock_epoch, PVT_TEST_CORE, 0)                                         \
     X(pvclock_clocksource, PVT_TEST_CORE, 0)                                   \
+    X(pvclock_clocksource_per_vcpu, PVT_TEST_CORE, 0)                          \
     X(pvclock_clocksource_read_error, PVT_TEST_CORE, 0)                        \
     X(pvclock_clocksource_errors, PVT_TEST_CORE, 0)
 

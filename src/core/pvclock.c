@@ -380,21 +380,43 @@ int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
 
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Read on every vCPU at once: the bookkeeping fields are atomic (last_ns
+ * is the last good value any vCPU read; the timekeeper's guard, not this,
+ * keeps the clock monotonic).
+ */
 static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
 {
     struct pvt_pvclock_clocksource *pcs = cs->priv;
+    const struct pvt_pvclock_vcpu_time_info *page =
+        pcs->page_of ? pcs->page_of(pcs->page_ctx) : pcs->page;
+    uint32_t errors;
     uint64_t ns;
     uint8_t flags;
 
-    if (pvt_pvclock_read(pcs->guest, pcs->page, pcs->read_tsc, pcs->tsc_ctx,
-                         &ns, &flags) < 0) {
-        if (pcs->read_errors != UINT32_MAX)
-            pcs->read_errors++;
-        return pcs->last_ns;
+    if (page == NULL || pvt_pvclock_read(pcs->guest, page, pcs->read_tsc,
+                                         pcs->tsc_ctx, &ns, &flags) < 0) {
+        errors = __atomic_load_n(&pcs->read_errors, __ATOMIC_RELAXED);
+        while (errors != UINT32_MAX &&
+               !__atomic_compare_exchange_n(&pcs->read_errors, &errors,
+                                            errors + 1u, true, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED))
+            ;
+        return pvt__atomic_load_u64(&pcs->last_ns, __ATOMIC_RELAXED);
     }
-    pcs->last_ns = ns;
-    pcs->last_flags = flags;
+    pvt__atomic_store_u64(&pcs->last_ns, ns, __ATOMIC_RELAXED);
+    __atomic_store_n(&pcs->last_flags, flags, __ATOMIC_RELAXED);
     return ns;
+}
+
+int pvt_pvclock_clocksource_set_page_fn(struct pvt_pvclock_clocksource *pcs,
+                                        pvt_pvclock_page_fn page_of, void *ctx)
+{
+    if (pcs == NULL)
+        return -PVT_EINVAL;
+    pcs->page_of = page_of;
+    pcs->page_ctx = ctx;
+    return 0;
 }
 
 int pvt_pvclock_clocksource_init(struct pvt_pvclock_clocksource *pcs,
@@ -408,6 +430,8 @@ int pvt_pvclock_clocksource_init(struct pvt_pvclock_clocksource *pcs,
         return -PVT_EINVAL;
     pcs->guest = g;
     pcs->page = page;
+    pcs->page_of = NULL;
+    pcs->page_ctx = NULL;
     pcs->read_tsc = read_tsc;
     pcs->tsc_ctx = tsc_ctx;
     pcs->last_ns = 0;
