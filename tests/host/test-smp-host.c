@@ -45,18 +45,25 @@ static uint64_t sim_read(struct pvt_clocksource *cs)
     return __atomic_load_n(&c->ns, __ATOMIC_ACQUIRE);
 }
 
+/* A continuous clocksource valid for high-res, counting at hz. */
+static void cs_make(struct pvt_clocksource *cs, const char *name,
+                    uint64_t (*read)(struct pvt_clocksource *cs), void *priv,
+                    uint64_t mask, uint64_t hz)
+{
+    *cs = (struct pvt_clocksource){.name = name,
+                                   .read = read,
+                                   .priv = priv,
+                                   .mask = mask,
+                                   .rating = 100,
+                                   .flags = PVT_CS_CONTINUOUS |
+                                            PVT_CS_VALID_FOR_HRES};
+    ASSERT_OK(pvt_clocksource_init_hz(cs, hz, 0));
+}
+
 static void simclock_init(struct simclock *c)
 {
     c->ns = 0;
-    c->cs = (struct pvt_clocksource){
-        .name = "sim",
-        .read = sim_read,
-        .priv = c,
-        .mask = UINT64_MAX,
-        .rating = 300,
-        .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
-    };
-    ASSERT_OK(pvt_clocksource_init_hz(&c->cs, GHZ, 0));
+    cs_make(&c->cs, "sim", sim_read, c, UINT64_MAX, GHZ);
     ASSERT_OK(pvt_timekeeper_init(&c->tk, &c->cs, 0));
 }
 
@@ -429,16 +436,9 @@ TEST_IMPL(tk_host_concurrent_readers)
     int i;
 
     k = (struct tkc){0};
-    for (i = 0; i < 3; i++) {
-        k.cs[i] = (struct pvt_clocksource){
-            .name = src[i].name,
-            .read = src[i].read,
-            .mask = src[i].mask,
-            .rating = 100,
-            .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
-        };
-        ASSERT_OK(pvt_clocksource_init_hz(&k.cs[i], src[i].hz, 0));
-    }
+    for (i = 0; i < 3; i++)
+        cs_make(&k.cs[i], src[i].name, src[i].read, NULL, src[i].mask,
+                src[i].hz);
     k.t0 = mono_raw();
     ASSERT_OK(pvt_timekeeper_init(&k.tk, &k.cs[0], 0));
     for (i = 0; i < TKC_READERS; i++) {
