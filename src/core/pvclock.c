@@ -34,7 +34,7 @@
  * where Linux uses smp_wmb() and smp_rmb().
  *
  * 64-bit fields on a 32-bit target (PVT__REGS64 0; the helpers in
- * util.h):
+ * atomic64.h):
  * - the page's 64-bit fields, read and written only inside the seqlock,
  *   are accessed as two 32-bit halves, each a relaxed atomic; (b) above
  *   holds for each load, so a pair torn by a concurrent update is retried
@@ -45,6 +45,7 @@
  */
 #include "pvtimer/pvclock.h"
 
+#include "atomic64.h"
 #include "util.h"
 
 #define PVCLOCK_KNOWN_FLAGS                                                    \

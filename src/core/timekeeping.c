@@ -24,13 +24,14 @@
  * times too, then returns last_ns: a writer that stopped in the middle
  * (a preempted vCPU, or the code an interrupt interrupted) never hangs it.
  *
- * last_ns, the never-backwards guard, is an atomic max (util.h) outside the
- * sequence count, as pvclock's last-value guard; backwards and stale are
- * atomic counters. On a 32-bit target the 8-byte fields go through util.h's
- * helpers: halves inside the sequence count, cmpxchg8b outside it.
+ * last_ns, the never-backwards guard, is an atomic max (atomic64.h)
+ * outside the sequence count, as pvclock's last-value guard; backwards and
+ * stale are atomic counters. On a 32-bit target the 8-byte fields go
+ * through atomic64.h: halves inside the sequence count, cmpxchg8b outside.
  */
 #include "pvtimer/timekeeping.h"
 
+#include "atomic64.h"
 #include "timekeeping-internal.h"
 #include "util.h"
 

@@ -16,6 +16,7 @@
  */
 #include "pvtimer/timerqueue.h"
 
+#include "atomic64.h"
 #include "util.h"
 
 static struct pvt_timer *timer_of(struct pvt_ladder_node *n)
