@@ -42,6 +42,7 @@
     PVT_TESTS_FMT_HOST(X)                                                      \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
+    PVT_TESTS_SMP_HOST(X)                                                      \
     PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_DRIFT_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
@@ -135,6 +136,7 @@
     X(pvclock_tsc_khz_errors, PVT_TEST_CORE, 0)                                \
     X(pvclock_epoch, PVT_TEST_CORE, 0)                                         \
     X(pvclock_clocksource, PVT_TEST_CORE, 0)                                   \
+    X(pvclock_clocksource_per_vcpu, PVT_TEST_CORE, 0)                          \
     X(pvclock_clocksource_read_error, PVT_TEST_CORE, 0)                        \
     X(pvclock_clocksource_errors, PVT_TEST_CORE, 0)
 
@@ -149,7 +151,9 @@
     X(tk_switch_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_resume_is_continuous, PVT_TEST_CORE, 0)                               \
     X(tk_ns_to_cycles, PVT_TEST_CORE, 0)                                       \
-    X(tk_listeners, PVT_TEST_CORE, 0)
+    X(tk_listeners, PVT_TEST_CORE, 0)                                          \
+    X(tk_stopped_writer_bounded, PVT_TEST_CORE, 0)                             \
+    X(tk_reader_retries_after_writer, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_CLOCKEVENT(X)                                                \
     X(ce_delta2ns, PVT_TEST_CORE, 0)                                           \
@@ -231,7 +235,11 @@
     X(tq_heap_against_model, PVT_TEST_CORE, 0)                                 \
     X(tq_rungs_against_model, PVT_TEST_CORE, 0)                                \
     X(tq_init_rungs_errors, PVT_TEST_CORE, 0)                                  \
-    X(tq_memory, PVT_TEST_CORE, 0)
+    X(tq_memory, PVT_TEST_CORE, 0)                                             \
+    X(tq_remote_inbox_drained_in_order, PVT_TEST_CORE, 0)                      \
+    X(tq_remote_drained_by_owner_calls, PVT_TEST_CORE, 0)                      \
+    X(tq_remote_cancel_and_errors, PVT_TEST_CORE, 0)                           \
+    X(tq_remote_push_while_programming, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TICK(X)                                                      \
     X(tick_init_periodic, PVT_TEST_CORE, 0)                                    \
@@ -255,6 +263,10 @@
 #define PVT_TESTS_TIMERQUEUE_HOST(X)                                           \
     X(tq_host_million_events, PVT_TEST_HOST, 60000)                            \
     X(tq_host_million_ticks, PVT_TEST_HOST, 60000)
+
+#define PVT_TESTS_SMP_HOST(X)                                                  \
+    X(tq_host_remote_arming, PVT_TEST_HOST, 60000)                             \
+    X(tk_host_concurrent_readers, PVT_TEST_HOST, 60000)
 
 #define PVT_TESTS_BENCH_HOST(X)                                                \
     X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \

@@ -86,6 +86,8 @@ struct pvt_pvclock_guest {
     uint8_t valid_flags;  /* flags the guest honours (e.g. TSC_STABLE only
                              when CPUID says the host sets it correctly) */
     uint32_t max_retries; /* seqlock retries before -PVT_EAGAIN */
+    uint64_t clamped;     /* readings the guard raised to last_value;
+                             accessed atomically (pvt_pvclock_guest_get_clamped) */
 };
 
 #define PVT_PVCLOCK_DEFAULT_RETRIES (1u << 20)
@@ -148,6 +150,15 @@ int pvt_pvclock_read(struct pvt_pvclock_guest *g,
 int pvt_pvclock_clear_stopped(struct pvt_pvclock_vcpu_time_info *src);
 
 /*
+ * How many readings the last-value guard has clamped since guest_init: a
+ * reading below the last value any vCPU was returned (a vCPU whose TSC or
+ * page lags another's) and returned that value instead. Counted atomically
+ * by every vCPU; read at any time, from any context (a snapshot). Returns
+ * 0 and *count, or -PVT_EINVAL (NULL).
+ */
+int pvt_pvclock_guest_get_clamped(struct pvt_pvclock_guest *g, uint64_t *count);
+
+/*
  * Forget the last-value guard (after resume or migration, when the new
  * host's clock may legitimately restart lower). Returns 0 or -PVT_EINVAL.
  */
@@ -207,28 +218,51 @@ int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
 /* ---------------------------------------------------------------------- */
 /* The pvclock as a guest clocksource (what kvmclock and Xen's "xen" are).  */
 
+/* The page of the vCPU that calls it (Linux's this_cpu_pvti()). */
+typedef const struct pvt_pvclock_vcpu_time_info *(*pvt_pvclock_page_fn)(
+    void *ctx);
+
+/*
+ * One clocksource for the whole guest (the timekeeper has one), read on
+ * every vCPU: with a page function it reads the calling vCPU's page, and
+ * read_tsc must then read that vCPU's TSC (the caller keeps the reader on
+ * one vCPU between the two, as a kernel does with preemption off). The
+ * fields below cs are written atomically by the reads of every vCPU.
+ */
 struct pvt_pvclock_clocksource {
     struct pvt_clocksource cs; /* first: cs pointer == container pointer */
     struct pvt_pvclock_guest *guest;
-    const struct pvt_pvclock_vcpu_time_info *page;
+    const struct pvt_pvclock_vcpu_time_info *page; /* without page_of */
+    pvt_pvclock_page_fn page_of; /* the calling vCPU's page, or NULL */
+    void *page_ctx;
     pvt_tsc_read_fn read_tsc;
     void *tsc_ctx;
-    uint64_t last_ns; /* returned if the page cannot be read */
-    uint32_t read_errors;
-    uint8_t last_flags; /* flags seen at the last read */
+    uint64_t last_ns;     /* returned if the page cannot be read */
+    uint32_t read_errors; /* saturating */
+    uint8_t last_flags;   /* flags seen at the last read */
 };
 
 /*
  * Make a clocksource that reads `page` through pvt_pvclock_read(): counter
  * in ns (mult 1, shift 0, 64-bit mask), rating 400, continuous, valid for
- * high-res, named `name` (NULL: "pvclock"). A failed read (-PVT_EAGAIN)
- * returns the last good value and counts read_errors. Returns 0 or
- * -PVT_EINVAL.
+ * high-res, named `name` (NULL: "pvclock"). A failed read (-PVT_EAGAIN,
+ * or no page from the page function) returns the last good value and
+ * counts read_errors. Returns 0 or -PVT_EINVAL. Context: before the
+ * clocksource is used; its reads then run in any context, on every vCPU.
  */
 int pvt_pvclock_clocksource_init(struct pvt_pvclock_clocksource *pcs,
                                  const char *name, struct pvt_pvclock_guest *g,
                                  const struct pvt_pvclock_vcpu_time_info *page,
                                  pvt_tsc_read_fn read_tsc, void *tsc_ctx);
+
+/*
+ * Read, from now on, the page page_of(ctx) returns on the calling vCPU
+ * instead of the page given to init (NULL page_of: that page again), for a
+ * guest with a page per vCPU. Returns 0 or -PVT_EINVAL (NULL pcs).
+ * Context: as init, before the clocksource is used.
+ */
+int pvt_pvclock_clocksource_set_page_fn(struct pvt_pvclock_clocksource *pcs,
+                                        pvt_pvclock_page_fn page_of, void *ctx);
 
 #ifdef __cplusplus
 }

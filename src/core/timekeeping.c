@@ -1,9 +1,37 @@
 /*
  * The guest's monotonic clock: anchor + converted counter delta, never
- * backwards, continuous across clocksource switches.
+ * backwards, continuous across clocksource switches; read by every vCPU at
+ * once while one changes it.
+ *
+ * Concurrency. The anchor (cs, cycle_last, base_ns, frac) is guarded by a
+ * sequence count, as Linux's timekeeping guards its tk_read_base:
+ *
+ *   writer                              reader
+ *   W1 seq even -> odd (CAS, relaxed)   R1 s1 = seq            (acquire)
+ *   F1 fence               (release)    R2 anchor, counter     (relaxed)
+ *   W2 anchor fields       (relaxed)    F2 fence               (acquire)
+ *   W3 seq = odd + 1       (release)    R3 s2 = seq            (relaxed)
+ *                                       retry if s1 odd or s2 != s1
+ *
+ * (the argument is pvclock.c's, there for the page's version). The counter
+ * is read inside the section, as Linux does: a counter value read before a
+ * writer moved the anchor past it would look like a step backwards.
+ * Writing is a try-lock, never a wait, on the sequence count itself (W1 is
+ * a compare-and-swap from even): update(), and a reader that sees a delta
+ * past a quarter of the counter's range, fold only if they get it, and
+ * otherwise leave the fold to its holder; set_clocksource() and resume()
+ * retry a bounded number of times. A reader retries a bounded number of
+ * times too, then returns last_ns: a writer that stopped in the middle
+ * (a preempted vCPU, or the code an interrupt interrupted) never hangs it.
+ *
+ * last_ns, the never-backwards guard, is an atomic max (atomic64.h)
+ * outside the sequence count, as pvclock's last-value guard; backwards and
+ * stale are atomic counters. On a 32-bit target the 8-byte fields go
+ * through atomic64.h: halves inside the sequence count, cmpxchg8b outside.
  */
 #include "pvtimer/timekeeping.h"
 
+#include "atomic64.h"
 #include "timekeeping-internal.h"
 #include "util.h"
 
@@ -13,60 +41,190 @@ static bool cs_usable(const struct pvt_clocksource *cs)
            cs->shift <= PVT_CS_MAX_SHIFT;
 }
 
+/* ---- the sequence count -------------------------------------------------- */
+
+/* What a reader takes from the anchor, with the counter read inside. */
+struct snap {
+    struct pvt_clocksource *cs;
+    uint64_t cycle_last;
+    int64_t base_ns;
+    uint64_t frac;
+    uint32_t seq;
+};
+
+static struct pvt_clocksource *cs_of(const struct pvt_timekeeper *tk)
+{
+    return __atomic_load_n(&tk->cs, __ATOMIC_RELAXED);
+}
+
+/*
+ * A consistent copy of the anchor and, unless cycles is NULL, a counter
+ * value read inside the same section. False after PVT_TK_MAX_RETRIES
+ * attempts that a writer disturbed.
+ */
+static bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
+                      uint64_t *cycles)
+{
+    uint32_t i, s2;
+
+    for (i = 0; i < PVT_TK_MAX_RETRIES; i++) {
+        s->seq = __atomic_load_n(&tk->seq, __ATOMIC_ACQUIRE);
+        if (s->seq & 1u) {
+            pvt__cpu_relax();
+            continue;
+        }
+        s->cs = cs_of(tk);
+        s->cycle_last = pvt__seq_load_u64(&tk->cycle_last);
+        s->base_ns = (int64_t)pvt__seq_load_u64((const uint64_t *)&tk->base_ns);
+        s->frac = pvt__seq_load_u64(&tk->frac);
+        if (cycles)
+            *cycles = s->cs->read(s->cs) & s->cs->mask;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        s2 = __atomic_load_n(&tk->seq, __ATOMIC_RELAXED);
+        if (s2 == s->seq)
+            return true;
+        pvt__cpu_relax();
+    }
+    return false;
+}
+
+/* The write side, if nobody holds it: seq from even to odd. */
+static bool write_try(struct pvt_timekeeper *tk, uint32_t *seq)
+{
+    uint32_t s = __atomic_load_n(&tk->seq, __ATOMIC_RELAXED);
+
+    if ((s & 1u) ||
+        !__atomic_compare_exchange_n(&tk->seq, &s, s + 1u, false,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        return false;
+    __atomic_thread_fence(__ATOMIC_RELEASE); /* F1 */
+    *seq = s + 1u;
+    return true;
+}
+
+/* The write side, waiting for a holder (bounded): false if it never let
+ * go. Holders only fold a reading (no callbacks, no waits). */
+static bool write_begin(struct pvt_timekeeper *tk, uint32_t *seq)
+{
+    uint32_t i;
+
+    for (i = 0; i < PVT_TK_MAX_RETRIES; i++) {
+        if (write_try(tk, seq))
+            return true;
+        pvt__cpu_relax();
+    }
+    return false;
+}
+
+static void write_end(struct pvt_timekeeper *tk, uint32_t seq)
+{
+    __atomic_store_n(&tk->seq, seq + 1u, __ATOMIC_RELEASE); /* W3 */
+}
+
+/* Store the anchor (the write side held, or no reader yet). */
+static void anchor_set(struct pvt_timekeeper *tk, struct pvt_clocksource *cs,
+                       uint64_t cycles, int64_t ns, uint64_t frac)
+{
+    __atomic_store_n(&tk->cs, cs, __ATOMIC_RELAXED);
+    pvt__seq_store_u64(&tk->cycle_last, cycles);
+    pvt__seq_store_u64((uint64_t *)&tk->base_ns, (uint64_t)ns);
+    pvt__seq_store_u64(&tk->frac, frac);
+}
+
 static void anchor(struct pvt_timekeeper *tk, struct pvt_clocksource *cs,
                    int64_t ns)
 {
-    tk->cs = cs;
-    tk->cycle_last = cs->read(cs) & cs->mask;
-    tk->base_ns = ns;
-    tk->frac = 0;
+    anchor_set(tk, cs, cs->read(cs) & cs->mask, ns, 0);
 }
+
+static int64_t last_ns(struct pvt_timekeeper *tk)
+{
+    return (int64_t)pvt__atomic_load_u64((uint64_t *)&tk->last_ns,
+                                         __ATOMIC_RELAXED);
+}
+
+/* ---- reading ------------------------------------------------------------- */
 
 int pvt_timekeeper_init(struct pvt_timekeeper *tk, struct pvt_clocksource *cs,
                         int64_t start_ns)
 {
     if (!tk || !cs_usable(cs) || start_ns < 0)
         return -PVT_EINVAL;
+    tk->seq = 0;
     anchor(tk, cs, start_ns);
-    tk->last_ns = start_ns;
+    pvt__atomic_store_u64((uint64_t *)&tk->last_ns, (uint64_t)start_ns,
+                          __ATOMIC_RELAXED);
     tk->cs_generation = 0;
-    tk->backwards = 0;
+    pvt__atomic_store_u64(&tk->backwards, 0, __ATOMIC_RELAXED);
+    pvt__atomic_store_u64(&tk->stale, 0, __ATOMIC_RELAXED);
     tk->listeners = NULL;
     return 0;
 }
 
 /*
- * Read the clock; when `accumulate`, or when the delta has passed a
- * quarter of the counter's range, move the anchor to this reading.
+ * The guest ns at counter value `cycles` from anchor s, with the sub-ns
+ * remainder in *rem; false (and nothing else) when the counter is behind
+ * the anchor (a delta past half the range).
+ */
+static bool convert(const struct snap *s, uint64_t cycles, int64_t *now,
+                    uint64_t *rem, uint64_t *delta)
+{
+    const struct pvt_clocksource *cs = s->cs;
+    uint64_t off;
+
+    *delta = (cycles - s->cycle_last) & cs->mask;
+    if (*delta > (cs->mask >> 1))
+        return false;
+    off = pvt__mul_add_shr(*delta, cs->mult, s->frac, cs->shift, rem);
+    *now = off > (uint64_t)INT64_MAX
+               ? INT64_MAX
+               : pvt_add_sat_s64(s->base_ns, (int64_t)off);
+    return true;
+}
+
+/* The guard: never below a value any vCPU was returned. */
+static int64_t guard(struct pvt_timekeeper *tk, int64_t now)
+{
+    bool clamped;
+    int64_t t = (int64_t)pvt__atomic_max_u64((uint64_t *)&tk->last_ns,
+                                             (uint64_t)now, &clamped);
+
+    if (clamped)
+        pvt__atomic_inc_u64(&tk->backwards);
+    return t;
+}
+
+/* A reading behind the anchor: the clock holds. */
+static int64_t held(struct pvt_timekeeper *tk)
+{
+    pvt__atomic_inc_u64(&tk->backwards);
+    return last_ns(tk);
+}
+
+/*
+ * Read the clock; when `accumulate` (update), or when the delta has passed
+ * a quarter of the counter's range, move the anchor to this reading if
+ * the write side is free and the anchor is still the one read from.
  */
 static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
 {
-    const struct pvt_clocksource *cs = tk->cs;
-    uint64_t cycles = cs->read(tk->cs) & cs->mask;
-    uint64_t delta = (cycles - tk->cycle_last) & cs->mask;
-    uint64_t off, rem;
+    struct snap s;
+    uint64_t cycles, rem, delta;
+    uint32_t seq;
     int64_t now;
 
-    if (delta > (cs->mask >> 1)) {
-        /* the counter stepped back behind the anchor */
-        tk->backwards++;
-        return tk->last_ns;
+    if (!snap_take(tk, &s, &cycles)) {
+        pvt__atomic_inc_u64(&tk->stale);
+        return last_ns(tk);
     }
-    off = pvt__mul_add_shr(delta, cs->mult, tk->frac, cs->shift, &rem);
-    now = off > (uint64_t)INT64_MAX
-              ? INT64_MAX
-              : pvt_add_sat_s64(tk->base_ns, (int64_t)off);
-    if (accumulate || delta > (cs->mask >> 2)) {
-        tk->cycle_last = cycles;
-        tk->base_ns = now;
-        tk->frac = rem;
+    if (!convert(&s, cycles, &now, &rem, &delta))
+        return held(tk);
+    if ((accumulate || delta > (s.cs->mask >> 2)) && write_try(tk, &seq)) {
+        if (seq == s.seq + 1u)
+            anchor_set(tk, s.cs, cycles, now, rem);
+        write_end(tk, seq);
     }
-    if (now < tk->last_ns) {
-        tk->backwards++;
-        return tk->last_ns;
-    }
-    tk->last_ns = now;
-    return now;
+    return guard(tk, now);
 }
 
 int64_t pvt__timekeeper_now(struct pvt_timekeeper *tk)
@@ -81,17 +239,19 @@ int64_t pvt__timekeeper_update(struct pvt_timekeeper *tk)
 
 int64_t pvt_timekeeper_now(struct pvt_timekeeper *tk)
 {
-    if (!tk || !cs_usable(tk->cs))
+    if (!tk || !cs_usable(cs_of(tk)))
         return -PVT_EINVAL;
     return read_clock(tk, false);
 }
 
 int64_t pvt_timekeeper_update(struct pvt_timekeeper *tk)
 {
-    if (!tk || !cs_usable(tk->cs))
+    if (!tk || !cs_usable(cs_of(tk)))
         return -PVT_EINVAL;
     return read_clock(tk, true);
 }
+
+/* ---- changes ------------------------------------------------------------- */
 
 static void tell(struct pvt_timekeeper *tk, enum pvt_timekeeper_event what)
 {
@@ -101,27 +261,55 @@ static void tell(struct pvt_timekeeper *tk, enum pvt_timekeeper_event what)
         l->fn(l, what);
 }
 
+/*
+ * Under the write side: the current time from the anchor the holder sees
+ * (nobody changes it meanwhile), guarded, as update() would fold it.
+ */
+static int64_t now_locked(struct pvt_timekeeper *tk)
+{
+    struct snap s;
+    uint64_t cycles, rem, delta;
+    int64_t now;
+
+    s.cs = cs_of(tk);
+    s.cycle_last = pvt__seq_load_u64(&tk->cycle_last);
+    s.base_ns = (int64_t)pvt__seq_load_u64((const uint64_t *)&tk->base_ns);
+    s.frac = pvt__seq_load_u64(&tk->frac);
+    cycles = s.cs->read(s.cs) & s.cs->mask;
+    if (!convert(&s, cycles, &now, &rem, &delta))
+        return held(tk);
+    return guard(tk, now);
+}
+
 int pvt_timekeeper_set_clocksource(struct pvt_timekeeper *tk,
                                    struct pvt_clocksource *cs)
 {
-    int64_t now;
+    uint32_t seq;
 
-    if (!tk || !cs_usable(cs) || !cs_usable(tk->cs))
+    if (!tk || !cs_usable(cs) || !cs_usable(cs_of(tk)))
         return -PVT_EINVAL;
-    if (cs == tk->cs)
+    if (cs == cs_of(tk))
         return 0;
-    now = read_clock(tk, true);
-    anchor(tk, cs, now);
-    tk->cs_generation++;
+    if (!write_begin(tk, &seq))
+        return -PVT_EAGAIN;
+    anchor(tk, cs, now_locked(tk));
+    __atomic_store_n(&tk->cs_generation, tk->cs_generation + 1u,
+                     __ATOMIC_RELAXED);
+    write_end(tk, seq);
     tell(tk, PVT_TK_CLOCKSOURCE);
     return 0;
 }
 
 int pvt_timekeeper_resume(struct pvt_timekeeper *tk)
 {
-    if (!tk || !cs_usable(tk->cs))
+    uint32_t seq;
+
+    if (!tk || !cs_usable(cs_of(tk)))
         return -PVT_EINVAL;
-    anchor(tk, tk->cs, tk->last_ns);
+    if (!write_begin(tk, &seq))
+        return -PVT_EAGAIN;
+    anchor(tk, cs_of(tk), last_ns(tk));
+    write_end(tk, seq);
     tell(tk, PVT_TK_RESUME);
     return 0;
 }
@@ -131,7 +319,7 @@ int pvt_timekeeper_add_listener(struct pvt_timekeeper *tk,
 {
     struct pvt_timekeeper_listener *p;
 
-    if (!tk || !l || !l->fn || !cs_usable(tk->cs))
+    if (!tk || !l || !l->fn || !cs_usable(cs_of(tk)))
         return -PVT_EINVAL;
     for (p = tk->listeners; p; p = p->next)
         if (p == l)
@@ -169,20 +357,21 @@ void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,
 int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
                                 uint64_t *cycles)
 {
-    const struct pvt_clocksource *cs;
+    struct snap s;
     uint64_t c;
 
-    if (!tk || !cycles || !cs_usable(tk->cs))
+    if (!tk || !cycles || !cs_usable(cs_of(tk)))
         return -PVT_EINVAL;
-    cs = tk->cs;
-    if (ns <= tk->base_ns) {
-        *cycles = tk->cycle_last;
+    if (!snap_take(tk, &s, NULL))
+        return -PVT_EAGAIN;
+    if (ns <= s.base_ns) {
+        *cycles = s.cycle_last;
         return 0;
     }
     /* ignoring frac (>= 0) can only make the answer later, never earlier */
-    c = pvt__shl_div_ceil((uint64_t)(ns - tk->base_ns), cs->shift, cs->mult);
-    if (c > (cs->mask >> 1))
+    c = pvt__shl_div_ceil((uint64_t)(ns - s.base_ns), s.cs->shift, s.cs->mult);
+    if (c > (s.cs->mask >> 1))
         return -PVT_ERANGE;
-    *cycles = (tk->cycle_last + c) & cs->mask;
+    *cycles = (s.cycle_last + c) & s.cs->mask;
     return 0;
 }

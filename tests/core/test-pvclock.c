@@ -550,7 +550,7 @@ TEST_IMPL(pvclock_last_value_guard)
 {
     struct two_vcpus v;
     struct pvt_pvclock_guest g;
-    uint64_t ns, prev = 0;
+    uint64_t ns, prev = 0, count;
     uint32_t i;
 
     /* no TSC_STABLE on the pages: the guard applies, even if honoured */
@@ -568,11 +568,18 @@ TEST_IMPL(pvclock_last_value_guard)
         prev = ns;
         v.tsc.value += 100;
     }
+    /* every B read was 500 - 100 ns behind A's last: 10 clamps counted */
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 10);
     /* B catches up once its own raw time passes A's last: 500 cycles on */
     v.tsc.value += 500;
     ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
     ASSERT_UEQ(ns, 999500 + v.tsc.value);
     ASSERT_UGT(ns, prev);
+    /* a reading equal to the last value is not a clamp */
+    ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 10);
 
     /* TSC_STABLE on the pages but not honoured by the guest: guard */
     two_vcpus_init(&v, PVT_PVCLOCK_TSC_STABLE);
@@ -581,6 +588,11 @@ TEST_IMPL(pvclock_last_value_guard)
     ASSERT_UEQ(ns, 1001000);
     ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
     ASSERT_UEQ(ns, 1001000);
+    /* guest_init started the count again: this one clamp */
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 1);
+    ASSERT_ERR(pvt_pvclock_guest_get_clamped(NULL, &count), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_guest_get_clamped(&g, NULL), PVT_EINVAL);
     RETURN_OK();
 }
 
@@ -598,6 +610,7 @@ TEST_IMPL(pvclock_tsc_stable_skips_guard)
     ASSERT_OK(pvt_pvclock_read(&g, &v.b, fake_tsc_read, &v.tsc, &ns, NULL));
     ASSERT_UEQ(ns, 1000500);
     ASSERT_UEQ(g.last_value, 0); /* the guard was not even consulted */
+    ASSERT_UEQ(g.clamped, 0);
     RETURN_OK();
 }
 
@@ -990,5 +1003,57 @@ TEST_IMPL(pvclock_clocksource_errors)
     /* the TSC context is the callback's: NULL is fine */
     ASSERT_OK(
         pvt_pvclock_clocksource_init(&pcs, NULL, &g, &p, fake_tsc_read, NULL));
+    RETURN_OK();
+}
+
+/*
+ * One clocksource read on two vCPUs, each through its own page (a page
+ * function standing in for this_cpu): B's page is 500 ns behind A's, the
+ * pages do not promise a stable TSC, so B's reads are clamped to A's last
+ * value, and counted; a vCPU without a page is a read error.
+ */
+struct cur_vcpu {
+    struct two_vcpus v;
+    int cpu; /* the calling vCPU: 0 (page a), 1 (page b), 2 (none) */
+};
+
+static const struct pvt_pvclock_vcpu_time_info *cur_page(void *ctx)
+{
+    struct cur_vcpu *c = ctx;
+
+    return c->cpu == 0 ? &c->v.a : c->cpu == 1 ? &c->v.b : NULL;
+}
+
+TEST_IMPL(pvclock_clocksource_per_vcpu)
+{
+    static struct cur_vcpu c;
+    struct pvt_pvclock_guest g;
+    struct pvt_pvclock_clocksource pcs;
+    uint64_t count;
+
+    two_vcpus_init(&c.v, 0);
+    ASSERT_OK(pvt_pvclock_guest_init(&g, PVT_PVCLOCK_TSC_STABLE));
+    ASSERT_OK(pvt_pvclock_clocksource_init(&pcs, "kvm-clock", &g, &c.v.a,
+                                           fake_tsc_read, &c.v.tsc));
+    ASSERT_ERR(pvt_pvclock_clocksource_set_page_fn(NULL, cur_page, &c),
+               PVT_EINVAL);
+    ASSERT_OK(pvt_pvclock_clocksource_set_page_fn(&pcs, cur_page, &c));
+    c.cpu = 0;
+    ASSERT_UEQ(pcs.cs.read(&pcs.cs), 1000000 + 1000);
+    c.cpu = 1; /* raw 999500 + 1100, behind A's 1001000: clamped */
+    c.v.tsc.value += 100;
+    ASSERT_UEQ(pcs.cs.read(&pcs.cs), 1001000);
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 1);
+    c.v.tsc.value += 1000; /* B's own time has passed A's last */
+    ASSERT_UEQ(pcs.cs.read(&pcs.cs), 999500 + 2100);
+    c.cpu = 2;
+    ASSERT_UEQ(pcs.cs.read(&pcs.cs), 999500 + 2100);
+    ASSERT_UEQ(pcs.read_errors, 1);
+    /* back to the page given to init */
+    ASSERT_OK(pvt_pvclock_clocksource_set_page_fn(&pcs, NULL, NULL));
+    ASSERT_UEQ(pcs.cs.read(&pcs.cs), 1000000 + 2100);
+    ASSERT_OK(pvt_pvclock_guest_get_clamped(&g, &count));
+    ASSERT_UEQ(count, 1);
     RETURN_OK();
 }

@@ -314,3 +314,100 @@ TEST_IMPL(tk_listeners)
     ASSERT_UEQ(x.resume, 1);
     RETURN_OK();
 }
+
+/*
+ * A writer that stopped half way (the sequence count left odd: a vCPU
+ * preempted inside update(), or the code an interrupt interrupted) does not
+ * hang anyone: readers give up after PVT_TK_MAX_RETRIES attempts and
+ * return the last value returned (never backwards), counted in stale;
+ * ns_to_cycles, set_clocksource and resume return -PVT_EAGAIN and change
+ * nothing. Once the writer finishes, the clock reads the counter again.
+ */
+TEST_IMPL(tk_stopped_writer_bounded)
+{
+    struct counter c = {.value = 1000}, c2 = {.value = 5};
+    struct pvt_clocksource cs, other;
+    struct pvt_timekeeper tk;
+    uint64_t cyc;
+
+    make_cs(&cs, &c, "c", UINT64_MAX, 1000000); /* 1 us per cycle */
+    make_cs(&other, &c2, "other", UINT64_MAX, 1000000);
+    ASSERT_OK(pvt_timekeeper_init(&tk, &cs, 0));
+    c.value += 10;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 10000);
+    c.value += 10;
+    tk.seq++; /* odd: a writer is inside */
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 10000);
+    ASSERT_EQ(pvt_timekeeper_update(&tk), 10000);
+    ASSERT_UEQ(tk.stale, 2);
+    ASSERT_UEQ(tk.backwards, 0);
+    ASSERT_ERR(pvt_timekeeper_ns_to_cycles(&tk, 50000, &cyc), PVT_EAGAIN);
+    ASSERT_ERR(pvt_timekeeper_set_clocksource(&tk, &other), PVT_EAGAIN);
+    ASSERT_PTR_EQ(tk.cs, &cs);
+    ASSERT_UEQ(tk.cs_generation, 0);
+    ASSERT_ERR(pvt_timekeeper_resume(&tk), PVT_EAGAIN);
+    ASSERT_UEQ(tk.cycle_last, 1000);
+    tk.seq++; /* it finished (without changing the anchor) */
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 20000);
+    ASSERT_OK(pvt_timekeeper_ns_to_cycles(&tk, 50000, &cyc));
+    ASSERT_UEQ(cyc, 1050);
+    ASSERT_UEQ(tk.stale, 2);
+    RETURN_OK();
+}
+
+/*
+ * A writer that changes the anchor while a reader is inside its section
+ * (here: from within the counter read, as another vCPU's update() or
+ * switch could at that moment) makes the reader start again on the new
+ * anchor and read the counter again: the reading is the new clocksource's.
+ */
+struct meddler {
+    struct counter c;
+    struct pvt_timekeeper *tk;
+    struct pvt_clocksource *to; /* switch to this during the next read */
+    int reads;
+};
+
+static uint64_t meddler_read(struct pvt_clocksource *cs)
+{
+    struct meddler *m = cs->priv;
+    struct pvt_clocksource *to = m->to;
+
+    m->reads++;
+    if (to) {
+        m->to = NULL;
+        ASSERT_OK(pvt_timekeeper_set_clocksource(m->tk, to));
+    }
+    return m->c.value;
+}
+
+TEST_IMPL(tk_reader_retries_after_writer)
+{
+    struct meddler m = {.c = {.value = 100}};
+    struct counter fast = {.value = 1ull << 40};
+    struct pvt_clocksource a, b;
+    struct pvt_timekeeper tk;
+    uint32_t seq;
+
+    make_cs(&a, &m.c, "a", UINT64_MAX, 1000000); /* 1 us per cycle */
+    a.read = meddler_read;
+    a.priv = &m;
+    make_cs(&b, &fast, "b", UINT64_MAX, 1000000000); /* 1 ns per cycle */
+    ASSERT_OK(pvt_timekeeper_init(&tk, &a, 0));
+    m.tk = &tk;
+    m.c.value += 7; /* 7 us */
+    m.to = &b;
+    m.reads = 0;
+    seq = tk.seq;
+    /* the switch, inside the read, anchors b at a's 7 us (one more read
+     * of a); the reader's first attempt is void, its second reads b */
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 7000);
+    ASSERT_EQ(m.reads, 2);
+    ASSERT_PTR_EQ(tk.cs, &b);
+    ASSERT_UEQ(tk.seq, seq + 2);
+    fast.value += 3;
+    ASSERT_EQ(pvt_timekeeper_now(&tk), 7003);
+    ASSERT_EQ(m.reads, 2);
+    ASSERT_UEQ(tk.backwards, 0);
+    RETURN_OK();
+}
