@@ -27,8 +27,11 @@
  * it is odd or changed, at most PVT_TK_MAX_RETRIES times, after which they
  * return the last value any reader was returned (counted in stale), so a
  * writer stopped half way (a preempted vCPU, or the code an interrupt
- * interrupted) never hangs a reader. The never-backwards guard is an
- * atomic max, the counters are atomic. Per function:
+ * interrupted) never hangs a reader. The never-backwards guard is per
+ * reading, without a locked instruction: a vCPU's readings never go
+ * backwards; across vCPUs the clock is as monotonic as the clocksource
+ * (the pvclock reader's own guard, pvclock.h). The counters are atomic.
+ * Per function:
  * - now(), ns_to_cycles(): any vCPU, any context (interrupts included),
  *   concurrently with each other and with update(), set_clocksource(),
  *   resume() and the listener functions on other vCPUs.
@@ -93,7 +96,7 @@ struct pvt_timekeeper {
     uint32_t seq;           /* odd while the anchor is written */
     uint32_t cs_generation; /* bumped at every clocksource switch */
     /* ---- atomic ---- */
-    int64_t last_ns;    /* highest value now() returned (an atomic max) */
+    int64_t last_ns;    /* the last value now() returned (see the guard) */
     uint64_t backwards; /* readings clamped by the guard */
     uint64_t stale;     /* readings that gave up on a busy writer */
     /* ---- changed under the caller's serialisation ---- */

@@ -102,13 +102,11 @@ static void publish(struct pvt_timer_queue *q, int64_t programmed)
  * arming order (the inbox is newest first), each with its own deadline.
  * Returns how many. The caller re-programs.
  */
-static int drain(struct pvt_timer_queue *q)
+static int drain_inbox(struct pvt_timer_queue *q)
 {
     struct pvt_timer *head, *order = NULL, *t;
     int n = 0;
 
-    if (!__atomic_load_n(&q->inbox, __ATOMIC_SEQ_CST))
-        return 0;
     head = __atomic_exchange_n(&q->inbox, NULL, __ATOMIC_SEQ_CST);
     while ((t = head) != NULL) {
         head = t->round_next;
@@ -125,6 +123,15 @@ static int drain(struct pvt_timer_queue *q)
         n++;
     }
     return n;
+}
+
+/* Every queue operation starts here: one load when the inbox is empty
+ * (the common case, kept inline). */
+static inline int drain(struct pvt_timer_queue *q)
+{
+    if (!__atomic_load_n(&q->inbox, __ATOMIC_SEQ_CST))
+        return 0;
+    return drain_inbox(q);
 }
 
 /* ---- device programming ------------------------------------------------- */
