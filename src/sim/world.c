@@ -438,6 +438,28 @@ static uint64_t kvm_cs_read(struct pvt_clocksource *cs)
     return ns;
 }
 
+/*
+ * The timekeeper's conversion of the current clocksource's reading now,
+ * taken as signed: with several vCPUs a vCPU's counter may be behind the
+ * anchor another vCPU's read left (the timekeeper would return its last
+ * value; a measure wants where this vCPU's clock is).
+ */
+static int64_t tk_signed_now(struct pvt_timekeeper *tk)
+{
+    const struct pvt_clocksource *cs = tk->cs;
+    uint64_t c = cs->read(tk->cs) & cs->mask;
+    uint64_t d = (c - tk->cycle_last) & cs->mask;
+
+    if (d > (cs->mask >> 1)) {
+        uint64_t back = (tk->cycle_last - c) & cs->mask;
+        return tk->base_ns -
+               (int64_t)(((unsigned __int128)back * cs->mult) >> cs->shift);
+    }
+    return tk->base_ns + (int64_t)(((unsigned __int128)d * cs->mult +
+                                    tk->frac) >>
+                                   cs->shift);
+}
+
 /* The guest clock on v at true time t, without side effects. */
 static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
 {
@@ -457,7 +479,7 @@ static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
     v->t = t;
     w->tk.last_ns = 0;      /* look past the monotonic guard */
     v->pvg->last_value = 0; /* and past the pvclock's */
-    g = pvt_timekeeper_now(&w->tk);
+    g = w->smp ? tk_signed_now(&w->tk) : pvt_timekeeper_now(&w->tk);
     w->tk = saved;
     v->kvmclock.last_ns = saved_ns;
     v->kvmclock.last_flags = saved_flags;
@@ -961,6 +983,7 @@ static void ev_arrival(struct pvt_timer *ev)
         w->stop = true;
         return;
     }
+    x->w = w;
     x->owner = a.remote >= 0 ? &w->v[a.remote] : v;
     x->armer = v;
     x->delta_ns = a.delta_ns;
