@@ -42,6 +42,7 @@
     PVT_TESTS_FMT_HOST(X)                                                      \
     PVT_TESTS_PVCLOCK_HOST(X)                                                  \
     PVT_TESTS_TIMERQUEUE_HOST(X)                                               \
+    PVT_TESTS_SMP_HOST(X)                                                      \
     PVT_TESTS_BENCH_HOST(X)                                                    \
     PVT_TESTS_HVTIMER_HOST(X)                                                  \
     PVT_TESTS_TIMERSVC_HOST(X)                                                 \
@@ -230,7 +231,11 @@
     X(tq_heap_against_model, PVT_TEST_CORE, 0)                                 \
     X(tq_rungs_against_model, PVT_TEST_CORE, 0)                                \
     X(tq_init_rungs_errors, PVT_TEST_CORE, 0)                                  \
-    X(tq_memory, PVT_TEST_CORE, 0)
+    X(tq_memory, PVT_TEST_CORE, 0)                                             \
+    X(tq_remote_inbox_drained_in_order, PVT_TEST_CORE, 0)                      \
+    X(tq_remote_drained_by_owner_calls, PVT_TEST_CORE, 0)                      \
+    X(tq_remote_cancel_and_errors, PVT_TEST_CORE, 0)                           \
+    X(tq_remote_push_while_programming, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TICK(X)                                                      \
     X(tick_init_periodic, PVT_TEST_CORE, 0)                                    \
@@ -254,6 +259,8 @@
 #define PVT_TESTS_TIMERQUEUE_HOST(X)                                           \
     X(tq_host_million_events, PVT_TEST_HOST, 60000)                            \
     X(tq_host_million_ticks, PVT_TEST_HOST, 60000)
+
+#define PVT_TESTS_SMP_HOST(X) X(tq_host_remote_arming, PVT_TEST_HOST, 60000)
 
 #define PVT_TESTS_BENCH_HOST(X)                                                \
     X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \

@@ -86,6 +86,8 @@ struct pvt_pvclock_guest {
     uint8_t valid_flags;  /* flags the guest honours (e.g. TSC_STABLE only
                              when CPUID says the host sets it correctly) */
     uint32_t max_retries; /* seqlock retries before -PVT_EAGAIN */
+    uint64_t clamped;     /* readings the guard raised to last_value;
+                             accessed atomically (pvt_pvclock_guest_get_clamped) */
 };
 
 #define PVT_PVCLOCK_DEFAULT_RETRIES (1u << 20)
@@ -146,6 +148,15 @@ int pvt_pvclock_read(struct pvt_pvclock_guest *g,
  * watchdog/resume path after it has dealt with the pause.
  */
 int pvt_pvclock_clear_stopped(struct pvt_pvclock_vcpu_time_info *src);
+
+/*
+ * How many readings the last-value guard has clamped since guest_init: a
+ * reading below the last value any vCPU was returned (a vCPU whose TSC or
+ * page lags another's) and returned that value instead. Counted atomically
+ * by every vCPU; read at any time, from any context (a snapshot). Returns
+ * 0 and *count, or -PVT_EINVAL (NULL).
+ */
+int pvt_pvclock_guest_get_clamped(struct pvt_pvclock_guest *g, uint64_t *count);
 
 /*
  * Forget the last-value guard (after resume or migration, when the new

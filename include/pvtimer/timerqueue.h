@@ -28,6 +28,40 @@
  *
  * Callbacks run with the guest clock at or past the timer's deadline, in
  * the clock the timer was set on (the guest monotonic clock): never early.
+ *
+ * Several vCPUs. A queue belongs to one vCPU, its owner, as its device
+ * does (each vCPU has its own clockevent device and its own queue): every
+ * function below runs in the owner's context (its thread, or its
+ * interrupts), serialised there, except pvt_tq_arm_remote, which any vCPU
+ * may call at any time, concurrently with the owner and with other remote
+ * armers. A timer for another vCPU is armed by a remote enqueue followed
+ * by a reprogramming request to the owner: pvt_tq_arm_remote pushes the
+ * timer onto the queue's inbox (a lock-free list: one compare-and-swap)
+ * and, when the owner's device might otherwise wake too late for it, calls
+ * the queue's kick callback (the owner's IPI); the owner drains the inbox
+ * into its ladder, in arming order and with each timer's own deadline, at
+ * the start of every call it makes on the queue and in pvt_tq_kicked (the
+ * IPI's handler), then re-programs its device if the earliest moved.
+ * Linux's hrtimers offer the other model, "enqueue locally unless pinned":
+ * the timer goes into the arming CPU's own queue under that queue's lock
+ * and migrates with it. The core has no locks, and in this model nothing
+ * but the owner ever touches a queue's container, its device or its
+ * statistics: the ladder and the device stay single-threaded code, and
+ * the only shared state is the inbox's head and the published programmed
+ * deadline, both single words read and written atomically. A timer armed
+ * for vCPU B also runs on B, which is what a caller arming it there asked
+ * for; "locally" would run it on the arming vCPU instead.
+ *
+ * The kick rule: the remote armer reads the deadline the owner's device
+ * is programmed for (q->programmed, which the owner publishes, PVT_TIME_MAX
+ * when none) after its push, and kicks when its deadline is earlier. Not
+ * otherwise: the owner drains at its next event anyway, which comes no
+ * later than the new deadline. The owner, after publishing a new
+ * programmed deadline, looks at the inbox again and drains what arrived
+ * meanwhile (both sides sequentially consistent: either the owner sees the
+ * push or the armer sees the new deadline), so a timer is never left
+ * waiting past its deadline. A queue without a device (low-resolution
+ * mode) publishes PVT_TIME_MAX: every remote arming kicks.
  */
 #ifndef PVTIMER_TIMERQUEUE_H
 #define PVTIMER_TIMERQUEUE_H
@@ -52,6 +86,8 @@ enum pvt_timer_state {
     PVT_TIMER_IDLE = 0, /* not armed */
     PVT_TIMER_QUEUED,   /* armed, waiting */
     PVT_TIMER_EXPIRED,  /* collected in a round, callback not yet run */
+    PVT_TIMER_REMOTE,   /* armed by pvt_tq_arm_remote, in the queue's inbox
+                           (pending: the owner has not drained it yet) */
 };
 
 struct pvt_timer {
@@ -64,8 +100,9 @@ struct pvt_timer {
         struct pvt_ladder_node node; /* in the queue's ladder, by deadline */
         int64_t expires;             /* the deadline (guest ns): node.key */
     };
-    struct pvt_timer *round_next, *round_prev; /* collected for a round */
-    struct pvt_timer_queue *queue;             /* while not idle */
+    /* collected for a round; round_next also links the inbox (REMOTE) */
+    struct pvt_timer *round_next, *round_prev;
+    struct pvt_timer_queue *queue; /* while not idle */
     enum pvt_timer_state state;
 };
 
@@ -88,14 +125,20 @@ struct pvt_tq_stats {
     uint64_t retries;         /* extra rounds within one event */
     uint64_t hangs;           /* events that gave up after PVT_TQ_MAX_ROUNDS */
     uint64_t program_errors;  /* device programming failed (gave up) */
+    uint64_t remote;          /* timers drained from the inbox (also in
+                                 armed) */
     struct pvt_hist lateness; /* callback run time - deadline, ns */
     struct pvt_shist device_error; /* event time - programmed target, ns */
 };
 
+/* The kick callback: ask q's owner to call pvt_tq_kicked(q) (an IPI).
+ * Called on the remote armer's vCPU, from pvt_tq_arm_remote. */
+typedef void (*pvt_tq_kick_fn)(struct pvt_timer_queue *q, void *ctx);
+
 /*
  * A queue. Memory: the fixed part and the ladder's rungs, PVT_TQ_RUNGS of
  * them held by value even when pvt_tq_init_rungs gives it others: on LP64,
- * sizeof is 26,216 bytes, of which 24,960 are the 8 rungs (3,120 each, see
+ * sizeof is 26,248 bytes, of which 24,960 are the 8 rungs (3,120 each, see
  * ladder.h), 104 the rest of the ladder and 1,032 the two histograms of
  * stats; a timer is 96 bytes (tq_memory in tests/core/test-timerqueue.c
  * checks these figures against sizeof).
@@ -105,12 +148,16 @@ struct pvt_timer_queue {
     struct pvt_clockevent *dev; /* owned device (high-res mode) or NULL */
     struct pvt_ladder ladder;   /* queued timers; its root is the earliest */
     struct pvt_ladder_rung rung[PVT_TQ_RUNGS]; /* the ladder's by default */
-    int64_t programmed;           /* what the device is set for, or MAX */
+    int64_t programmed; /* what the device is set for, or MAX; written by
+                           the owner, read by remote armers (atomic) */
     struct pvt_timer *round_head; /* timers collected, callbacks pending */
     struct pvt_timer *round_tail;
     bool in_event;     /* inside pvt_tq_event: program once, at the end */
     bool hang_pending; /* a hang back-off is programmed: keep it, as Linux's
                           hang_detected, until the next event */
+    struct pvt_timer *inbox; /* remotely armed, newest first (atomic) */
+    pvt_tq_kick_fn kick;     /* the owner's IPI, or NULL */
+    void *kick_ctx;
     struct pvt_tq_stats stats;
 };
 
@@ -119,7 +166,8 @@ struct pvt_timer_queue {
  * Returns 0 or -PVT_EINVAL (NULL t or fn). */
 int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data);
 
-/* Is the timer armed or expired-but-not-yet-run? */
+/* Is the timer armed (locally or remotely) or expired-but-not-yet-run?
+ * From another vCPU than the one the timer is with, a snapshot. */
 bool pvt_timer_pending(const struct pvt_timer *t);
 
 /* An empty queue reading time from tk, owning no device, its ladder on
@@ -141,8 +189,11 @@ int pvt_tq_init_rungs(struct pvt_timer_queue *q, struct pvt_timekeeper *tk,
 /*
  * Arm (or re-arm) t to fire at guest time `expires`. A deadline in the
  * past fires at the next opportunity; negative deadlines are taken as 0.
- * Re-arming a queued or collected timer moves it. Returns 0, -PVT_EINVAL
- * (NULL, uninitialised timer), -PVT_EBUSY (t pending on another queue).
+ * Re-arming a queued or collected timer moves it; a timer armed remotely
+ * on q and not yet drained is drained first, then moved. Returns 0,
+ * -PVT_EINVAL (NULL, uninitialised timer), -PVT_EBUSY (t pending on
+ * another queue, or being armed remotely on q at this very moment).
+ * Context: q's owner.
  */
 int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires);
 
@@ -153,12 +204,18 @@ int pvt_tq_arm_after(struct pvt_timer_queue *q, struct pvt_timer *t,
 
 /*
  * Cancel t: it will not run (also when it was collected for the current
- * round). Returns 1 if it was pending, 0 if it was idle, -PVT_EINVAL (NULL),
- * -PVT_EBUSY (pending on another queue).
+ * round, or armed remotely on q and still in the inbox: the inbox is
+ * drained first). Returns 1 if it was pending, 0 if it was idle,
+ * -PVT_EINVAL (NULL), -PVT_EBUSY (pending on another queue, which is what
+ * a vCPU that armed t remotely gets when it cancels it on its own queue:
+ * the timer is the owner's until it runs or the owner cancels it; or t is
+ * being armed remotely on q at this very moment). Context: q's owner only;
+ * never from another vCPU.
  */
 int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t);
 
-/* The earliest deadline, or PVT_TIME_MAX when empty (or q is NULL). */
+/* The earliest deadline, or PVT_TIME_MAX when empty (or q is NULL); timers
+ * still in the inbox are not counted. Context: q's owner. */
 int64_t pvt_tq_earliest(const struct pvt_timer_queue *q);
 
 /*
@@ -192,6 +249,38 @@ int pvt_tq_run_expired(struct pvt_timer_queue *q);
  * device's error.
  */
 int pvt_tq_reprogram(struct pvt_timer_queue *q);
+
+/*
+ * Set the callback pvt_tq_arm_remote calls to ask q's owner to drain its
+ * inbox (NULL: none; the owner then drains only at its next call on q).
+ * Context: the owner, before any other vCPU arms on q (not concurrently
+ * with pvt_tq_arm_remote). Returns 0 or -PVT_EINVAL (NULL q).
+ */
+int pvt_tq_set_kick(struct pvt_timer_queue *q, pvt_tq_kick_fn kick, void *ctx);
+
+/*
+ * Arm t on q, a queue of another vCPU (or of this one), to fire at guest
+ * time `expires` (negative taken as 0), without touching q's ladder or
+ * device: t is pushed onto q's inbox (state PVT_TIMER_REMOTE, pending) and
+ * the owner enqueues it when it drains the inbox. Calls q's kick callback
+ * when the deadline is earlier than what the owner's device is programmed
+ * for (see the kick rule above), not otherwise. t must be idle and the
+ * caller's alone (nobody else arming or cancelling it); from then on it is
+ * the owner's until its callback runs (on the owner's vCPU) or the owner
+ * cancels it. Returns 0, -PVT_EINVAL (NULL q or t, uninitialised timer),
+ * -PVT_EBUSY (t not idle). Context: any vCPU, any context, concurrently
+ * with q's owner and with other remote armers; lock-free.
+ */
+int pvt_tq_arm_remote(struct pvt_timer_queue *q, struct pvt_timer *t,
+                      int64_t expires);
+
+/*
+ * The kick's handler, on q's owner (its IPI): drain the inbox into the
+ * ladder and re-program the device if the earliest moved. Runs no
+ * callbacks (the device's event does). Returns the number of timers
+ * drained, or -PVT_EINVAL (NULL q). Context: q's owner, as pvt_tq_event.
+ */
+int pvt_tq_kicked(struct pvt_timer_queue *q);
 
 #ifdef __cplusplus
 }

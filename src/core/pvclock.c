@@ -33,9 +33,8 @@
  * only compiler barriers (TSO); on arm64 GCC emits dmb ish and dmb ishld,
  * where Linux uses smp_wmb() and smp_rmb().
  *
- * 64-bit fields on a 32-bit target. There an 8-byte __atomic access needs
- * the FPU or SSE (or libatomic), which a kernel compiled with
- * -mgeneral-regs-only does not have, so (PVT__REGS64 0):
+ * 64-bit fields on a 32-bit target (PVT__REGS64 0; the helpers in
+ * util.h):
  * - the page's 64-bit fields, read and written only inside the seqlock,
  *   are accessed as two 32-bit halves, each a relaxed atomic; (b) above
  *   holds for each load, so a pair torn by a concurrent update is retried
@@ -48,96 +47,8 @@
 
 #include "util.h"
 
-#if PVT__REGS64
-static inline uint64_t page_load64(const uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-static inline void page_store64(uint64_t *p, uint64_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-static inline uint64_t guard_load(uint64_t *p)
-{
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-/* *p = v if *p == *expected; otherwise *expected = *p. */
-static inline bool guard_cas(uint64_t *p, uint64_t *expected, uint64_t v)
-{
-    return __atomic_compare_exchange_n(p, expected, v, false, __ATOMIC_RELAXED,
-                                       __ATOMIC_RELAXED);
-}
-
-static inline void guard_store(uint64_t *p, uint64_t v)
-{
-    __atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-#else
-/* A 32-bit view of the 64-bit fields (may_alias: the object is a uint64_t) */
-typedef uint32_t __attribute__((__may_alias__)) half_t;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-enum { LO = 0, HI = 1 };
-#else
-enum { LO = 1, HI = 0 };
-#endif
-
-static inline uint64_t page_load64(const uint64_t *p)
-{
-    const half_t *h = (const half_t *)p;
-    uint32_t lo = __atomic_load_n(&h[LO], __ATOMIC_RELAXED);
-    uint32_t hi = __atomic_load_n(&h[HI], __ATOMIC_RELAXED);
-
-    return (uint64_t)hi << 32 | lo;
-}
-
-static inline void page_store64(uint64_t *p, uint64_t v)
-{
-    half_t *h = (half_t *)p;
-
-    __atomic_store_n(&h[LO], (uint32_t)v, __ATOMIC_RELAXED);
-    __atomic_store_n(&h[HI], (uint32_t)(v >> 32), __ATOMIC_RELAXED);
-}
-
-/* The __sync compare-and-swap is a full barrier: stronger than needed. */
-static inline bool guard_cas(uint64_t *p, uint64_t *expected, uint64_t v)
-{
-    uint64_t seen = __sync_val_compare_and_swap(p, *expected, v);
-
-    if (seen == *expected)
-        return true;
-    *expected = seen;
-    return false;
-}
-
-/* A swap of 0 for 0: reads all 8 bytes at once, changes nothing. */
-static inline uint64_t guard_load(uint64_t *p)
-{
-    return __sync_val_compare_and_swap(p, 0, 0);
-}
-
-static inline void guard_store(uint64_t *p, uint64_t v)
-{
-    uint64_t old = guard_load(p);
-
-    while (!guard_cas(p, &old, v))
-        ;
-}
-#endif
-
 #define PVCLOCK_KNOWN_FLAGS                                                    \
     ((uint8_t)(PVT_PVCLOCK_TSC_STABLE | PVT_PVCLOCK_GUEST_STOPPED))
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield" ::: "memory");
-#endif
-}
 
 /*
  * Scale maths. The ABI value is
@@ -184,7 +95,8 @@ int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
 {
     if (g == NULL || (valid_flags & (uint8_t)~PVCLOCK_KNOWN_FLAGS) != 0)
         return -PVT_EINVAL;
-    guard_store(&g->last_value, 0);
+    pvt__atomic_store_u64(&g->last_value, 0, __ATOMIC_RELAXED);
+    pvt__atomic_store_u64(&g->clamped, 0, __ATOMIC_RELAXED);
     g->valid_flags = valid_flags;
     g->max_retries = PVT_PVCLOCK_DEFAULT_RETRIES;
     return 0;
@@ -216,19 +128,19 @@ int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
 
         v1 = __atomic_load_n(&src->version, __ATOMIC_ACQUIRE);
         if (v1 & 1u) {
-            cpu_relax();
+            pvt__cpu_relax();
             continue;
         }
         tsc = read_tsc(ctx);
-        tsc_timestamp = page_load64(&src->tsc_timestamp);
-        system_time = page_load64(&src->system_time);
+        tsc_timestamp = pvt__seq_load_u64(&src->tsc_timestamp);
+        system_time = pvt__seq_load_u64(&src->system_time);
         mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
         shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
         flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         v2 = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
         if (v2 != v1) {
-            cpu_relax();
+            pvt__cpu_relax();
             continue;
         }
         out->version = v1;
@@ -267,21 +179,17 @@ uint64_t pvt_pvclock_snapshot_ns(const struct pvt_pvclock_snapshot *snap)
 }
 
 /*
- * The last-value guard: an atomic max. Relaxed ordering is enough: all
- * updates are to one location, whose modification order only ever
- * increases (a CAS stores only a larger value). If read A happens before
- * read B (on any vCPUs), coherence makes B's load see A's CAS or a later
- * value, so B returns at least what A returned.
+ * The last-value guard: an atomic max (pvt__atomic_max_u64, relaxed: see
+ * there why that is enough), counting the readings it raised.
  */
 static uint64_t pvclock_guard(struct pvt_pvclock_guest *g, uint64_t ns)
 {
-    uint64_t last = guard_load(&g->last_value);
+    bool clamped;
+    uint64_t t = pvt__atomic_max_u64(&g->last_value, ns, &clamped);
 
-    do {
-        if (ns <= last)
-            return last;
-    } while (!guard_cas(&g->last_value, &last, ns));
-    return ns;
+    if (clamped)
+        pvt__atomic_inc_u64(&g->clamped);
+    return t;
 }
 
 int pvt_pvclock_read(struct pvt_pvclock_guest *g,
@@ -326,11 +234,19 @@ int pvt_pvclock_clear_stopped(struct pvt_pvclock_vcpu_time_info *src)
     return (old & PVT_PVCLOCK_GUEST_STOPPED) != 0;
 }
 
+int pvt_pvclock_guest_get_clamped(struct pvt_pvclock_guest *g, uint64_t *count)
+{
+    if (g == NULL || count == NULL)
+        return -PVT_EINVAL;
+    *count = pvt__atomic_load_u64(&g->clamped, __ATOMIC_RELAXED);
+    return 0;
+}
+
 int pvt_pvclock_guest_resume(struct pvt_pvclock_guest *g)
 {
     if (g == NULL)
         return -PVT_EINVAL;
-    guard_store(&g->last_value, 0);
+    pvt__atomic_store_u64(&g->last_value, 0, __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -449,8 +365,8 @@ int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
     __atomic_store_n(&dst->version, v, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE); /* F1, see the top of file */
 
-    page_store64(&dst->tsc_timestamp, params->tsc_timestamp);
-    page_store64(&dst->system_time, params->system_time);
+    pvt__seq_store_u64(&dst->tsc_timestamp, params->tsc_timestamp);
+    pvt__seq_store_u64(&dst->system_time, params->system_time);
     __atomic_store_n(&dst->tsc_to_system_mul, params->mul, __ATOMIC_RELAXED);
     __atomic_store_n(&dst->tsc_shift, params->shift, __ATOMIC_RELAXED);
     __atomic_store_n(&dst->flags, params->flags, __ATOMIC_RELAXED);

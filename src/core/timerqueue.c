@@ -6,6 +6,13 @@
  *
  * Timers collected for a round have left the ladder and are chained
  * through round_next / round_prev until their callbacks run.
+ *
+ * Several vCPUs (see timerqueue.h): remote armers share with the owner
+ * only q->inbox (pushed by compare-and-swap, emptied by the owner's
+ * exchange), q->programmed (published by the owner) and the state of a
+ * timer they hand over; all three are accessed atomically. The rest is the
+ * owner's alone. A timer's other fields pass from the remote armer to the
+ * owner through the inbox: the push releases them, the exchange acquires.
  */
 #include "pvtimer/timerqueue.h"
 
@@ -20,6 +27,21 @@ static struct pvt_timer *timer_of(struct pvt_ladder_node *n)
 static struct pvt_timer *earliest(const struct pvt_timer_queue *q)
 {
     return timer_of(pvt_ladder_first(&q->ladder));
+}
+
+/*
+ * A timer's state is read by remote armers (is it idle?) and by
+ * pvt_timer_pending on any vCPU: always stored atomically. The owner's own
+ * reads, which nothing stores concurrently, are plain.
+ */
+static void set_state(struct pvt_timer *t, enum pvt_timer_state state)
+{
+    __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+}
+
+static enum pvt_timer_state state_of(const struct pvt_timer *t)
+{
+    return __atomic_load_n(&t->state, __ATOMIC_RELAXED);
 }
 
 /* ---- the round list ----------------------------------------------------- */
@@ -56,8 +78,52 @@ static void detach(struct pvt_timer_queue *q, struct pvt_timer *t)
         (void)pvt_ladder_remove(&q->ladder, &t->node);
     else if (t->state == PVT_TIMER_EXPIRED)
         round_remove(q, t);
-    t->state = PVT_TIMER_IDLE;
+    set_state(t, PVT_TIMER_IDLE);
     t->queue = NULL;
+}
+
+/* ---- the inbox ---------------------------------------------------------- */
+
+/*
+ * The owner publishes what its device is programmed for. Sequentially
+ * consistent, as the inbox load after it (drain) and the remote armer's
+ * push and load: either the owner's next drain sees the push, or the
+ * armer sees this value and kicks if its deadline is earlier.
+ */
+static void publish(struct pvt_timer_queue *q, int64_t programmed)
+{
+    pvt__atomic_store_u64((uint64_t *)&q->programmed, (uint64_t)programmed,
+                          __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Move every remotely armed timer from the inbox into the ladder, in
+ * arming order (the inbox is newest first), each with its own deadline.
+ * Returns how many. The caller re-programs.
+ */
+static int drain(struct pvt_timer_queue *q)
+{
+    struct pvt_timer *head, *order = NULL, *t;
+    int n = 0;
+
+    if (!__atomic_load_n(&q->inbox, __ATOMIC_SEQ_CST))
+        return 0;
+    head = __atomic_exchange_n(&q->inbox, NULL, __ATOMIC_SEQ_CST);
+    while ((t = head) != NULL) {
+        head = t->round_next;
+        t->round_next = order;
+        order = t;
+    }
+    while ((t = order) != NULL) {
+        order = t->round_next;
+        t->round_next = NULL;
+        set_state(t, PVT_TIMER_QUEUED);
+        (void)pvt_ladder_insert(&q->ladder, &t->node, t->expires);
+        q->stats.armed++;
+        q->stats.remote++;
+        n++;
+    }
+    return n;
 }
 
 /* ---- device programming ------------------------------------------------- */
@@ -69,21 +135,33 @@ static void detach(struct pvt_timer_queue *q, struct pvt_timer *t)
  */
 static int program(struct pvt_timer_queue *q, bool force)
 {
-    int64_t next = pvt_tq_earliest(q);
+    int64_t next;
     int rc;
 
-    if (!q->dev || q->in_event || q->hang_pending)
-        return 0;
-    if (next == q->programmed && next != PVT_TIME_MAX && !force)
-        return 0;
-    rc = pvt_clockevent_program(q->dev, next, true);
-    if (rc) {
-        q->stats.program_errors++;
-        q->programmed = PVT_TIME_MAX;
-        return rc;
-    }
-    q->programmed = next;
-    return 0;
+    do {
+        next = pvt_tq_earliest(q);
+        if (!q->dev || q->in_event || q->hang_pending)
+            return 0;
+        if (next == q->programmed && next != PVT_TIME_MAX && !force)
+            return 0;
+        force = false;
+        rc = pvt_clockevent_program(q->dev, next, true);
+        if (rc) {
+            q->stats.program_errors++;
+            publish(q, PVT_TIME_MAX);
+        } else
+            publish(q, next);
+        /* what a remote armer pushed meanwhile, judging by the value
+         * published before, may need an earlier programming */
+    } while (drain(q) > 0);
+    return rc;
+}
+
+/* At the start of every owner call: the inbox into the ladder. */
+static void take_inbox(struct pvt_timer_queue *q)
+{
+    if (drain(q) > 0)
+        (void)program(q, false);
 }
 
 /* ---- public API --------------------------------------------------------- */
@@ -98,7 +176,7 @@ int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data)
 
 bool pvt_timer_pending(const struct pvt_timer *t)
 {
-    return t && t->state != PVT_TIMER_IDLE;
+    return t && state_of(t) != PVT_TIMER_IDLE;
 }
 
 int pvt_tq_init_rungs(struct pvt_timer_queue *q, struct pvt_timekeeper *tk,
@@ -132,10 +210,13 @@ int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires)
         return -PVT_EINVAL;
     if (t->state != PVT_TIMER_IDLE && t->queue != q)
         return -PVT_EBUSY;
+    take_inbox(q);
+    if (state_of(t) == PVT_TIMER_REMOTE)
+        return -PVT_EBUSY; /* its armer has not pushed it yet */
     was_root = t == earliest(q);
     detach(q, t);
     t->queue = q;
-    t->state = PVT_TIMER_QUEUED;
+    set_state(t, PVT_TIMER_QUEUED);
     (void)pvt_ladder_insert(&q->ladder, &t->node, expires < 0 ? 0 : expires);
     q->stats.armed++;
     /* the device needs to hear only of a new earliest, or of a moved one */
@@ -167,6 +248,9 @@ int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t)
         return 0;
     if (t->queue != q)
         return -PVT_EBUSY;
+    take_inbox(q);
+    if (state_of(t) == PVT_TIMER_REMOTE)
+        return -PVT_EBUSY; /* its armer has not pushed it yet */
     was_root = t == earliest(q);
     detach(q, t);
     q->stats.cancelled++;
@@ -199,7 +283,8 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
         if (q->dev)
             (void)pvt_clockevent_release(q->dev, q);
         q->dev = NULL;
-        q->programmed = PVT_TIME_MAX;
+        publish(q, PVT_TIME_MAX);
+        (void)drain(q); /* now run by the tick */
         return 0;
     }
     if (pvt_clockevent_timekeeper(dev) != q->tk ||
@@ -220,8 +305,9 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev)
     if (rc)
         return rc; /* checked above: does not happen */
     q->dev = dev;
-    q->programmed = PVT_TIME_MAX;
+    publish(q, PVT_TIME_MAX);
     q->hang_pending = false; /* a new device knows of no back-off */
+    (void)drain(q);
     return program(q, true);
 }
 
@@ -230,6 +316,7 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
     if (!q)
         return -PVT_EINVAL;
     q->hang_pending = false; /* asked for explicitly */
+    (void)drain(q);
     return program(q, true);
 }
 
@@ -245,13 +332,13 @@ static int run_round(struct pvt_timer_queue *q, int64_t now)
 
     while ((t = earliest(q)) != NULL && t->expires <= now) {
         (void)pvt_ladder_pop(&q->ladder);
-        t->state = PVT_TIMER_EXPIRED;
+        set_state(t, PVT_TIMER_EXPIRED);
         round_append(q, t);
     }
     while ((t = q->round_head) != NULL) {
         round_remove(q, t);
-        t->state = PVT_TIMER_IDLE;
         t->queue = NULL;
+        set_state(t, PVT_TIMER_IDLE);
         q->stats.fired++;
         pvt_hist_add(&q->stats.lateness, (uint64_t)(now - t->expires));
         ran++;
@@ -266,6 +353,7 @@ int pvt_tq_run_expired(struct pvt_timer_queue *q)
 
     if (!q)
         return -PVT_EINVAL;
+    take_inbox(q);
     now = pvt_timekeeper_now(q->tk);
     if (now < 0)
         return (int)now;
@@ -299,14 +387,17 @@ int pvt_tq_event(struct pvt_timer_queue *q)
                            (int64_t)pvt__div64_u64(
                                (1ull << dev->shift) + dev->mult - 1, dev->mult);
     }
-    q->programmed = PVT_TIME_MAX;
+    /* remote armers kick from here on; what they pushed before, judging
+     * by the value this event answers, is drained now */
+    publish(q, PVT_TIME_MAX);
+    (void)drain(q);
     q->in_event = true;
     for (rounds = 1;; rounds++) {
         ran += run_round(q, now);
         next = pvt_tq_earliest(q);
         rc = pvt_clockevent_program(dev, next, false);
         if (rc == 0) {
-            q->programmed = next;
+            publish(q, next);
             break;
         }
         if (rc != -PVT_ETIME) {
@@ -323,7 +414,7 @@ int pvt_tq_event(struct pvt_timer_queue *q)
                 spent = PVT_TQ_HANG_MAX_NS;
             next = pvt_add_sat_s64(now, spent);
             if (pvt_clockevent_program(dev, next, true) == 0) {
-                q->programmed = next;
+                publish(q, next);
                 q->hang_pending = true;
             } else
                 q->stats.program_errors++;
@@ -332,6 +423,8 @@ int pvt_tq_event(struct pvt_timer_queue *q)
         q->stats.retries++;
     }
     q->in_event = false;
+    /* pushed while the callbacks ran or after the publication above */
+    take_inbox(q);
     if (ran == 0 && rounds == 1) {
         if (split)
             q->stats.splits++;
@@ -339,4 +432,50 @@ int pvt_tq_event(struct pvt_timer_queue *q)
             q->stats.spurious++;
     }
     return ran;
+}
+
+int pvt_tq_set_kick(struct pvt_timer_queue *q, pvt_tq_kick_fn kick, void *ctx)
+{
+    if (!q)
+        return -PVT_EINVAL;
+    q->kick = kick;
+    q->kick_ctx = ctx;
+    return 0;
+}
+
+int pvt_tq_arm_remote(struct pvt_timer_queue *q, struct pvt_timer *t,
+                      int64_t expires)
+{
+    struct pvt_timer *head;
+    int64_t programmed;
+
+    if (!q || !t || !t->fn)
+        return -PVT_EINVAL;
+    if (state_of(t) != PVT_TIMER_IDLE)
+        return -PVT_EBUSY;
+    t->expires = expires < 0 ? 0 : expires;
+    t->queue = q;
+    set_state(t, PVT_TIMER_REMOTE);
+    head = __atomic_load_n(&q->inbox, __ATOMIC_RELAXED);
+    do
+        t->round_next = head;
+    while (!__atomic_compare_exchange_n(&q->inbox, &head, t, true,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+    programmed = (int64_t)pvt__atomic_load_u64((uint64_t *)&q->programmed,
+                                               __ATOMIC_SEQ_CST);
+    if (q->kick && t->expires < programmed)
+        q->kick(q, q->kick_ctx);
+    return 0;
+}
+
+int pvt_tq_kicked(struct pvt_timer_queue *q)
+{
+    int n;
+
+    if (!q)
+        return -PVT_EINVAL;
+    n = drain(q);
+    if (n > 0)
+        (void)program(q, false);
+    return n;
 }

@@ -1948,6 +1948,256 @@ TEST_IMPL(tq_memory)
     ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 3120);
     ASSERT_UEQ(sizeof(struct pvt_ladder), 104);
     ASSERT_UEQ(sizeof(struct pvt_hist) + sizeof(struct pvt_shist), 1032);
-    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 26216);
+    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 26248);
+    RETURN_OK();
+}
+
+/* ---- remote arming (several vCPUs) -------------------------------------- */
+
+struct kicks {
+    struct pvt_timer_queue *q;
+    int n;
+};
+
+static void count_kick(struct pvt_timer_queue *q, void *ctx)
+{
+    struct kicks *k = ctx;
+
+    ASSERT_PTR_EQ(q, k->q);
+    k->n++;
+}
+
+static void dt_arm_remote(struct dt *d, int id, int64_t expires)
+{
+    ASSERT_OK(pvt_tq_arm_remote(&d->q, &d->tm[id].t, expires));
+    ASSERT(pvt_timer_pending(&d->tm[id].t));
+}
+
+/*
+ * Timers armed from another vCPU wait in the inbox (pending, not yet in
+ * the ladder) until the owner drains it; they run in deadline order, ties
+ * in arming order, never early. The kick comes exactly when the deadline
+ * is earlier than what the owner's device is programmed for.
+ */
+TEST_IMPL(tq_remote_inbox_drained_in_order)
+{
+    struct dt *d = dt_setup(true);
+    struct pvt_timer_queue *q = &d->q;
+    struct fake *f = &d->f;
+    struct kicks k = {.q = q};
+    static const int order[] = {2, 3, 0, 1, 4, 5};
+    uint64_t n;
+
+    ASSERT_OK(pvt_tq_set_kick(q, count_kick, &k));
+    f->w.t = 1 * SEC;
+    dt_arm(d, 0, 1 * SEC + 10 * MS);
+    ASSERT_EQ(q->programmed, 1 * SEC + 10 * MS);
+    n = f->programs;
+
+    dt_arm_remote(d, 1, 1 * SEC + 20 * MS); /* later than programmed */
+    ASSERT_EQ(k.n, 0);
+    ASSERT_EQ(d->tm[1].t.state, PVT_TIMER_REMOTE);
+    ASSERT_EQ(pvt_tq_earliest(q), 1 * SEC + 10 * MS); /* not drained */
+    dt_arm_remote(d, 2, 1 * SEC + 5 * MS);            /* earlier: kick */
+    ASSERT_EQ(k.n, 1);
+    dt_arm_remote(d, 3, 1 * SEC + 5 * MS); /* still earlier than the device */
+    ASSERT_EQ(k.n, 2);
+    dt_arm_remote(d, 4, 1 * SEC + 20 * MS);
+    ASSERT_EQ(k.n, 2);
+    ASSERT_UEQ(f->programs, n); /* nothing touched the owner's device */
+
+    /* the owner's IPI: four drained, the device moved to the earliest */
+    ASSERT_EQ(pvt_tq_kicked(q), 4);
+    ASSERT_EQ(pvt_tq_kicked(q), 0);
+    ASSERT_EQ(d->tm[1].t.state, PVT_TIMER_QUEUED);
+    ASSERT_EQ(pvt_tq_earliest(q), 1 * SEC + 5 * MS);
+    ASSERT_EQ(q->programmed, 1 * SEC + 5 * MS);
+    ASSERT_UEQ(f->programs, n + 1);
+    ASSERT_UEQ(f->nominal, 1 * SEC + 5 * MS);
+    ASSERT_UEQ(q->stats.remote, 4);
+    ASSERT_UEQ(q->stats.armed, 5);
+
+    /* later than the device's 5 ms: no kick, the 5 ms event drains it */
+    dt_arm_remote(d, 5, 1 * SEC + 20 * MS);
+    ASSERT_EQ(k.n, 2);
+    while (fake_deliver(f))
+        ;
+    dt_expect_log(d, order, 6);
+    ASSERT_EQ(d->log_now[0], 1 * SEC + 5 * MS);
+    ASSERT_EQ(d->log_now[2], 1 * SEC + 10 * MS);
+    ASSERT_EQ(d->log_now[3], 1 * SEC + 20 * MS);
+    ASSERT_EQ(d->log_now[5], 1 * SEC + 20 * MS);
+    ASSERT_UEQ(q->stats.remote, 5);
+    ASSERT_UEQ(q->stats.fired, 6);
+    ASSERT_EQ(q->programmed, PVT_TIME_MAX);
+    /* an idle device: every deadline is earlier than "never" */
+    dt_arm_remote(d, 1, 2 * SEC);
+    ASSERT_EQ(k.n, 3);
+    RETURN_OK();
+}
+
+/* Without a kick the owner drains at its next call on the queue: arm,
+ * cancel, reprogram, the tick's run; a negative deadline is taken as 0. */
+TEST_IMPL(tq_remote_drained_by_owner_calls)
+{
+    struct dt *d = dt_setup(false); /* low-res: the tick runs it */
+    struct pvt_timer_queue *q = &d->q;
+    struct kicks k = {.q = q};
+    static const int order[] = {1, 2, 3};
+
+    d->f.w.t = 1 * SEC;
+    dt_arm_remote(d, 1, -5);
+    ASSERT_EQ(pvt_tq_earliest(q), PVT_TIME_MAX);
+    dt_arm(d, 0, 2 * SEC);
+    ASSERT_EQ(pvt_tq_earliest(q), 0);
+    ASSERT_EQ(d->tm[1].t.expires, 0);
+    dt_arm_remote(d, 2, 1 * SEC);
+    ASSERT_EQ(pvt_tq_cancel(q, &d->tm[0].t), 1);
+    ASSERT_EQ(d->tm[2].t.state, PVT_TIMER_QUEUED);
+    dt_arm_remote(d, 3, 1 * SEC);
+    ASSERT_OK(pvt_tq_reprogram(q));
+    ASSERT_EQ(d->tm[3].t.state, PVT_TIMER_QUEUED);
+    dt_arm_remote(d, 4, 1 * SEC + 1);
+    ASSERT_EQ(pvt_tq_run_expired(q), 3); /* 4 drained, not yet due */
+    dt_expect_log(d, order, 3);
+    ASSERT_EQ(d->tm[4].t.state, PVT_TIMER_QUEUED);
+    /* a queue without a device publishes "never": every arming kicks */
+    ASSERT_OK(pvt_tq_set_kick(q, count_kick, &k));
+    dt_arm_remote(d, 5, 100 * SEC);
+    dt_arm_remote(d, 6, 200 * SEC);
+    ASSERT_EQ(k.n, 2);
+    ASSERT_OK(pvt_tq_set_kick(q, NULL, NULL));
+    dt_arm_remote(d, 7, 100 * SEC);
+    ASSERT_EQ(k.n, 2);
+    RETURN_OK();
+}
+
+/*
+ * Cancel: the owner cancels a remotely armed timer (drained first, then
+ * cancelled: it never runs); the vCPU that armed it cannot cancel it on
+ * its own queue (-PVT_EBUSY); a timer seen in the REMOTE state that its
+ * armer has not pushed yet is -PVT_EBUSY too. Errors of the new calls.
+ */
+TEST_IMPL(tq_remote_cancel_and_errors)
+{
+    struct dt *d = dt_setup(true);
+    struct pvt_timer_queue *q = &d->q, other;
+    struct pvt_timer raw = {0};
+    struct kicks k = {.q = q};
+
+    ASSERT_OK(pvt_tq_init(&other, &d->f.w.tk)); /* the armer's own queue */
+    ASSERT_ERR(pvt_tq_arm_remote(NULL, &d->tm[0].t, 1), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_arm_remote(q, NULL, 1), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_arm_remote(q, &raw, 1), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_set_kick(NULL, count_kick, &k), PVT_EINVAL);
+    ASSERT_ERR(pvt_tq_kicked(NULL), PVT_EINVAL);
+    ASSERT_OK(pvt_tq_set_kick(q, count_kick, &k));
+
+    d->f.w.t = 1 * SEC;
+    dt_arm_remote(d, 0, 1 * SEC + 1 * MS);
+    /* pending: neither a second remote arming nor one on the armer's
+     * queue; the armer cannot cancel it there either */
+    ASSERT_ERR(pvt_tq_arm_remote(q, &d->tm[0].t, 1), PVT_EBUSY);
+    ASSERT_ERR(pvt_tq_arm_remote(&other, &d->tm[0].t, 1), PVT_EBUSY);
+    ASSERT_ERR(pvt_tq_arm(&other, &d->tm[0].t, 1), PVT_EBUSY);
+    ASSERT_ERR(pvt_tq_cancel(&other, &d->tm[0].t), PVT_EBUSY);
+    /* the owner cancels it: drained, then gone */
+    ASSERT_EQ(pvt_tq_cancel(q, &d->tm[0].t), 1);
+    ASSERT_FALSE(pvt_timer_pending(&d->tm[0].t));
+    ASSERT_EQ(pvt_tq_earliest(q), PVT_TIME_MAX);
+    ASSERT_UEQ(q->stats.cancelled, 1);
+    /* a locally queued timer is not idle either */
+    dt_arm(d, 1, 1 * SEC + 2 * MS);
+    ASSERT_ERR(pvt_tq_arm_remote(q, &d->tm[1].t, 1), PVT_EBUSY);
+    /* the owner re-arms a remotely armed one: drained, then moved */
+    dt_arm_remote(d, 2, 1 * SEC + 3 * MS);
+    dt_arm(d, 2, 1 * SEC + 500 * US);
+    ASSERT_EQ(pvt_tq_earliest(q), 1 * SEC + 500 * US);
+    ASSERT_UEQ(q->stats.remote, 2);
+    /* REMOTE but not in the inbox: its armer is between the two */
+    d->tm[3].t.queue = q;
+    d->tm[3].t.state = PVT_TIMER_REMOTE;
+    ASSERT_ERR(pvt_tq_cancel(q, &d->tm[3].t), PVT_EBUSY);
+    ASSERT_ERR(pvt_tq_arm(q, &d->tm[3].t, 1), PVT_EBUSY);
+    d->tm[3].t.state = PVT_TIMER_IDLE;
+    d->tm[3].t.queue = NULL;
+    while (fake_deliver(&d->f))
+        ;
+    ASSERT_EQ(d->tm[0].count, 0);
+    ASSERT_EQ(d->tm[1].count, 1);
+    ASSERT_EQ(d->tm[2].count, 1);
+    ASSERT_EQ(d->log[0], 2);
+    RETURN_OK();
+}
+
+/*
+ * The race the owner closes by looking at the inbox again after it
+ * publishes a new programmed deadline: a remote arming that lands while
+ * the owner programs its device later (here, from inside the device's
+ * programming call) compared its deadline with the old value and did not
+ * kick; the owner must still drain it and aim the device at it.
+ */
+static struct {
+    struct dt *d;
+    int id;
+    int64_t expires;
+    int (*set_rel)(struct pvt_clockevent *dev, uint64_t ticks);
+    int (*set_abs)(struct pvt_clockevent *dev, uint64_t when);
+} race_arm;
+
+static void race_arm_now(void)
+{
+    if (race_arm.d) {
+        struct dt *d = race_arm.d;
+        race_arm.d = NULL;
+        dt_arm_remote(d, race_arm.id, race_arm.expires);
+    }
+}
+
+static int race_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
+{
+    int rc = race_arm.set_rel(dev, ticks);
+
+    race_arm_now();
+    return rc;
+}
+
+static int race_set_abs(struct pvt_clockevent *dev, uint64_t when)
+{
+    int rc = race_arm.set_abs(dev, when);
+
+    race_arm_now();
+    return rc;
+}
+
+TEST_IMPL(tq_remote_push_while_programming)
+{
+    struct dt *d = dt_setup(true);
+    struct pvt_timer_queue *q = &d->q;
+    struct kicks k = {.q = q};
+    static const int order[] = {2, 1};
+
+    ASSERT_OK(pvt_tq_set_kick(q, count_kick, &k));
+    race_arm.set_rel = d->f.dev.set_next_event;
+    race_arm.set_abs = d->f.dev.set_next_abs;
+    d->f.dev.set_next_event = race_set_rel;
+    d->f.dev.set_next_abs = race_set_abs;
+    d->f.w.t = 1 * SEC;
+    dt_arm(d, 0, 1 * SEC + 10 * MS);
+    dt_arm(d, 1, 1 * SEC + 30 * MS);
+    /* cancelling the earliest programs 30 ms; meanwhile 15 ms arrives,
+     * judged against the 10 ms still published: no kick */
+    race_arm = (__typeof__(race_arm)){d, 2, 1 * SEC + 15 * MS, race_arm.set_rel,
+                                      race_arm.set_abs};
+    ASSERT_EQ(pvt_tq_cancel(q, &d->tm[0].t), 1);
+    ASSERT_NULL(race_arm.d);
+    ASSERT_EQ(k.n, 0);
+    ASSERT_EQ(d->tm[2].t.state, PVT_TIMER_QUEUED);
+    ASSERT_EQ(q->programmed, 1 * SEC + 15 * MS);
+    ASSERT_UEQ(d->f.nominal, 1 * SEC + 15 * MS);
+    while (fake_deliver(&d->f))
+        ;
+    dt_expect_log(d, order, 2);
+    ASSERT_EQ(d->log_now[0], 1 * SEC + 15 * MS);
     RETURN_OK();
 }
