@@ -63,15 +63,11 @@ struct wtimer {
     struct pvt_timer start;  /* several vCPUs: the arrival, waiting for its
                                 vCPU */
     struct world *w;
-    struct vcpu *owner;  /* whose queue it is (or will be) on */
-    struct vcpu *armer;  /* who arms it */
-    int64_t expires;     /* a remote timer's deadline */
-    double delta_ns;     /* the arrival, as drawn */
+    struct vcpu *owner; /* whose queue it is on (maybe in its inbox) */
+    struct vcpu *armer; /* who arms it */
+    double delta_ns;    /* the arrival, as drawn */
     double cancel_after_ns;
     bool cancels;
-    bool in_flight;      /* remote: sent, not yet on the owner's queue */
-    bool cancel_landing; /* cancelled while in flight */
-    struct wtimer *flight_next;
     struct wtimer *free_next;
 };
 
@@ -119,7 +115,6 @@ struct vcpu {
     struct pvt_clockevent dev; /* the singleshot timer: the strategies' */
     struct pvt_drift drift;    /* its estimator (only compensated uses it) */
     struct pvt_timer_queue q;
-    struct wtimer *flight; /* remote timers sent to it, not yet landed */
 
     /* its coroutine (several vCPUs) */
     ucontext_t ctx;
@@ -840,10 +835,8 @@ static void cancel_work(struct vcpu *v, struct pvt_timer *ev)
     struct world *w = x->w;
 
     guest_enter(v, *w->tnow, true);
-    if (x->in_flight) {
-        /* still on its way to the owner: cancelled when it lands */
-        x->cancel_landing = true;
-    } else if (pvt_tq_cancel(&x->owner->q, &x->t) == 1) {
+    /* (a remote timer still in the inbox is drained, then cancelled) */
+    if (pvt_tq_cancel(&x->owner->q, &x->t) == 1) {
         w->r->cancelled++;
         if (w->smp)
             x->owner->r->cancelled++;
@@ -852,8 +845,8 @@ static void cancel_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-/* A timer is cancelled on the vCPU whose queue it is on (the kernel would
- * take that queue's lock; here the owner does it). */
+/* A timer is cancelled on the vCPU whose queue it is on: only the owner
+ * touches its queue (the core's remote-arming model). */
 static void ev_cancel(struct pvt_timer *ev)
 {
     struct wtimer *x = ev->data;
@@ -862,16 +855,21 @@ static void ev_cancel(struct pvt_timer *ev)
     on_vcpu(x->owner, ev, cancel_work);
 }
 
-/* The IPI that tells v a remote timer waits for it. */
-static void send_ipi(struct vcpu *from, struct vcpu *to)
+/* The queue's kick (pvt_tq_set_kick): an IPI from the arming vCPU (the
+ * one running) to the owner, delivered after the interrupt latency and
+ * when the owner runs. One already on its way sooner carries it. */
+static void kick(struct pvt_timer_queue *q, void *ctx)
 {
+    struct vcpu *to = ctx;
+    struct vcpu *from = to->w->cur;
     unsigned int pending = to->ev_ipi.state == PVT_TIMER_QUEUED ? 1u : 0u;
 
+    (void)q;
     post_irq(from, &to->ev_ipi, &pending, 1, from->t);
 }
 
-/* Arm x, drawn on armer, for x->owner: on armer's own queue, or sent to
- * the owner's. The deadline is read on the arming vCPU. */
+/* Arm x, drawn on armer, for x->owner: on armer's own queue, or remotely
+ * on the owner's (the deadline read on the arming vCPU). */
 static void arm_timer(struct vcpu *armer, struct wtimer *x)
 {
     struct world *w = armer->w;
@@ -880,7 +878,6 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
     pvt_timer_init(&x->t, wt_fired, x);
     pvt_timer_init(&x->cancel, ev_cancel, x);
     x->w = w;
-    x->in_flight = false;
     w->r->timers++;
     if (w->smp)
         owner->r->timers++;
@@ -888,37 +885,13 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
         pvt_tq_arm_after(&armer->q, &x->t, (int64_t)x->delta_ns);
     } else {
         int64_t now = pvt_timekeeper_now(&w->tk);
-        x->expires = pvt_add_sat_s64(now, (int64_t)x->delta_ns);
-        x->in_flight = true;
-        x->cancel_landing = false;
-        x->flight_next = owner->flight;
-        owner->flight = x;
         owner->r->remote_armed++;
-        send_ipi(armer, owner);
+        pvt_tq_arm_remote(&owner->q, &x->t,
+                          pvt_add_sat_s64(now, (int64_t)x->delta_ns));
     }
     if (x->cancels)
         pvt_tq_arm(&w->evq, &x->cancel,
                    (int64_t)(armer->t + (uint64_t)x->cancel_after_ns));
-}
-
-/* The owner takes the remote timers sent to it onto its queue. */
-static void remote_landed(struct vcpu *v)
-{
-    struct world *w = v->w;
-    struct wtimer *x = v->flight, *next;
-
-    v->flight = NULL;
-    for (; x; x = next) {
-        next = x->flight_next;
-        x->in_flight = false;
-        if (x->cancel_landing) {
-            w->r->cancelled++;
-            v->r->cancelled++;
-            wt_free(w, x);
-            continue;
-        }
-        pvt_tq_arm(&v->q, &x->t, x->expires);
-    }
 }
 
 static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
@@ -926,7 +899,7 @@ static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
     (void)ev;
     guest_enter(v, *v->w->tnow, false);
     v->r->ipis++;
-    remote_landed(v);
+    pvt_tq_kicked(&v->q);
     guest_leave(v);
 }
 
@@ -1210,7 +1183,8 @@ static int vcpu_init_guest(struct world *w, unsigned int i,
         (rc = pvt_clockevent_set_strategy(&v->dev, s, &v->drift)))
         return fail(err, errlen, "clockevent device", rc);
     if ((rc = pvt_tq_init(&v->q, &w->tk)) ||
-        (rc = pvt_tq_set_device(&v->q, &v->dev)))
+        (rc = pvt_tq_set_device(&v->q, &v->dev)) ||
+        (rc = pvt_tq_set_kick(&v->q, kick, v)))
         return fail(err, errlen, "timer queue", rc);
     return 0;
 }
