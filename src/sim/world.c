@@ -56,6 +56,13 @@
 struct world;
 struct vcpu;
 
+/* A pvclock read completed at t, when the highest value read was max. */
+struct read_done {
+    uint64_t t, max;
+};
+
+#define READ_RING 1024
+
 /* A workload timer and the event that may cancel it. */
 struct wtimer {
     struct pvt_timer t;      /* in the owner's queue */
@@ -107,6 +114,7 @@ struct vcpu {
     /* the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
     bool in_program; /* inside a device programming (for the counter) */
+    uint64_t sample_t; /* when its last TSC read sampled */
 
     /* the guest's per-vCPU objects */
     struct pvt_pvclock_guest own_pvg; /* pvclock_guard=0: its own guard */
@@ -178,9 +186,10 @@ struct world {
     bool arrivals_on;
     bool after_boot;
 
-    /* the latest pvclock read's value (reads come in true order) */
-    bool read_any;
+    /* pvclock reads completed: the highest value, recent completions */
     uint64_t read_max;
+    struct read_done ring[READ_RING];
+    unsigned int ring_head, ring_n;
 
     /* workload timers */
     struct pool_chunk *chunks;
@@ -383,6 +392,7 @@ static uint64_t guest_tsc_read(void *ctx)
     struct vcpu *v = ctx;
     uint64_t x = tsc_at(v->w, v->t) + v->tsc_err;
 
+    v->sample_t = v->t;
     guest_spend(v, (uint64_t)v->w->p->guest_read_ns);
     return x;
 }
@@ -402,23 +412,47 @@ static uint64_t jiffies_cs_read(struct pvt_clocksource *cs)
     return x;
 }
 
-/* A pvclock read on the current vCPU returned ns: count it, and count it
- * backwards when an earlier read (on any vCPU) returned more. */
+/*
+ * A pvclock read on the current vCPU returned ns: count it, and count it
+ * backwards when a read that completed before this one began (its TSC
+ * sample) returned more. Reads complete in true order; a read that
+ * overlapped others (its vCPU preempted inside it) is compared with what
+ * had completed when it took its sample, found in the ring of recent
+ * completions (each with the highest value completed by then).
+ */
 static void read_seen(struct world *w, uint64_t ns)
 {
     struct pvt_sim_result *r = w->r;
+    struct vcpu *v = w->cur;
+    uint64_t before = 0;
+    bool any = false;
+    unsigned int k;
 
     if (w->peek || !w->smp)
         return;
     r->clock_reads++;
-    if (w->read_any && ns < w->read_max) {
-        r->clock_backwards++;
-        if (w->read_max - ns > r->clock_backwards_max_ns)
-            r->clock_backwards_max_ns = w->read_max - ns;
-        return;
+    for (k = 0; k < w->ring_n; k++) {
+        const struct read_done *d =
+            &w->ring[(w->ring_head + READ_RING - k) % READ_RING];
+        if (d->t <= v->sample_t) {
+            before = d->max;
+            any = true;
+            break;
+        }
     }
-    w->read_any = true;
-    w->read_max = ns;
+    if (!any && w->ring_n == READ_RING)
+        before = w->ring[(w->ring_head + 1) % READ_RING].max; /* older */
+    if (ns < before) {
+        r->clock_backwards++;
+        if (before - ns > r->clock_backwards_max_ns)
+            r->clock_backwards_max_ns = before - ns;
+    }
+    if (ns > w->read_max)
+        w->read_max = ns;
+    w->ring_head = (w->ring_head + 1) % READ_RING;
+    w->ring[w->ring_head] = (struct read_done){v->t, w->read_max};
+    if (w->ring_n < READ_RING)
+        w->ring_n++;
 }
 
 /* The guest's pvclock clocksource reads the page of the vCPU it runs on
@@ -618,14 +652,21 @@ static void ev_hv_fire(struct pvt_timer *ev)
 
 /* ---- the guest's device: hypercalls to the hypervisor timer --------------- */
 
+/*
+ * The device's callbacks run on the vCPU that calls them (w->cur): its own
+ * device's, except when the core tells every device of a clocksource
+ * switch from the vCPU that made it. That vCPU spends the time and reads
+ * the TSC it runs on against its own page, as the guest's pvclock read
+ * would; the hypercall sets the device's vCPU's timer.
+ */
 static uint64_t dev_timebase(struct pvt_clockevent *dev)
 {
-    struct vcpu *v = dev->priv;
+    struct vcpu *run = ((struct vcpu *)dev->priv)->w->cur;
     uint64_t ns = 0;
 
     /* the guest reads the hypervisor clock through the pvclock page */
-    pvt_pvclock_read(v->pvg, &v->page, guest_tsc_read, v, &ns, NULL);
-    read_seen(v->w, ns);
+    pvt_pvclock_read(run->pvg, &run->page, guest_tsc_read, run, &ns, NULL);
+    read_seen(run->w, ns);
     return ns;
 }
 
@@ -633,18 +674,19 @@ static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
 {
     struct vcpu *v = dev->priv;
     struct world *w = v->w;
+    struct vcpu *run = w->cur;
 
-    v->in_program = true;
-    guest_spend(v, (uint64_t)w->p->guest_path_ns);
-    v->in_program = false;
-    if (when <= h_at(w, v->t))
+    run->in_program = true;
+    guest_spend(run, (uint64_t)w->p->guest_path_ns);
+    run->in_program = false;
+    if (when <= h_at(w, run->t))
         w->r->hv_past_sets++;
     v->hv_asked = when;
     v->asked_after_boot = w->after_boot;
     if (v->drift.state >= PVT_DRIFT_LOCKED && !v->asked_locked)
-        w->r->locked_at_s = (double)v->t / 1e9;
+        w->r->locked_at_s = (double)run->t / 1e9;
     v->asked_locked = v->drift.state >= PVT_DRIFT_LOCKED;
-    pvt_hv_set_singleshot(&v->hvt, when, h_at(w, v->t));
+    pvt_hv_set_singleshot(&v->hvt, when, h_at(w, run->t));
     hv_reschedule(v);
     return 0;
 }
@@ -653,15 +695,16 @@ static int dev_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
 {
     struct vcpu *v = dev->priv;
     struct world *w = v->w;
+    struct vcpu *run = w->cur;
 
-    v->in_program = true;
-    guest_spend(v, (uint64_t)w->p->guest_path_ns);
-    v->in_program = false;
+    run->in_program = true;
+    guest_spend(run, (uint64_t)w->p->guest_path_ns);
+    run->in_program = false;
     /* the hypervisor adds its own now, when the call arrives */
-    v->hv_asked = pvt_add_sat_u64(h_at(w, v->t), ticks);
+    v->hv_asked = pvt_add_sat_u64(h_at(w, run->t), ticks);
     v->asked_after_boot = w->after_boot;
     v->asked_locked = false;
-    pvt_hv_set_relative(&v->hvt, ticks, h_at(w, v->t));
+    pvt_hv_set_relative(&v->hvt, ticks, h_at(w, run->t));
     hv_reschedule(v);
     return 0;
 }
