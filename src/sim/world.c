@@ -802,19 +802,25 @@ static void irq_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_irq_deliver(struct pvt_timer *ev)
+/* An interrupt (the device's, an IPI) for ev's vCPU arrives: it waits
+ * while the vCPU is preempted, then fn handles it there. */
+static void interrupt(struct pvt_timer *ev, guest_fn fn)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
     uint64_t at = *w->tnow;
 
     w->r->events++;
-    /* interrupts wait for the vCPU */
     if (vcpu_runs_at(v, at) != at) {
-        pvt_tq_arm(&w->evq, &v->ev_irq, (int64_t)vcpu_runs_at(v, at));
+        pvt_tq_arm(&w->evq, ev, (int64_t)vcpu_runs_at(v, at));
         return;
     }
-    on_vcpu(v, ev, irq_work);
+    on_vcpu(v, ev, fn);
+}
+
+static void ev_irq_deliver(struct pvt_timer *ev)
+{
+    interrupt(ev, irq_work);
 }
 
 /* ---- the workload ---------------------------------------------------------- */
@@ -948,16 +954,7 @@ static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
 
 static void ev_ipi(struct pvt_timer *ev)
 {
-    struct vcpu *v = ev->data;
-    struct world *w = v->w;
-    uint64_t at = *w->tnow;
-
-    w->r->events++;
-    if (vcpu_runs_at(v, at) != at) {
-        pvt_tq_arm(&w->evq, ev, (int64_t)vcpu_runs_at(v, at));
-        return;
-    }
-    on_vcpu(v, ev, ipi_work);
+    interrupt(ev, ipi_work);
 }
 
 static void arrival_work(struct vcpu *v, struct pvt_timer *ev)
