@@ -308,10 +308,11 @@ void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
         for (i = 0; i < n; i++)
             fprintf(f,
                     "  %-16s %llu reads, %llu went backwards (largest step "
-                    "%s)\n",
+                    "%s); the guard raised %llu\n",
                     r[i].strategy->name, (unsigned long long)r[i].clock_reads,
                     (unsigned long long)r[i].clock_backwards,
-                    human(x, sizeof(x), (double)r[i].clock_backwards_max_ns));
+                    human(x, sizeof(x), (double)r[i].clock_backwards_max_ns),
+                    (unsigned long long)r[i].clock_guard_clamps);
     }
 }
 
@@ -333,10 +334,12 @@ static void json_smp(FILE *f, const struct pvt_sim_result *s)
 
     fprintf(f,
             ", \"vcpus\": %u, \"clock_backwards\": %llu, \"clock_reads\": "
-            "%llu, \"clock_backwards_max_ns\": %llu, \"per_vcpu\": [",
+            "%llu, \"clock_backwards_max_ns\": %llu, \"clock_guard_clamps\": "
+            "%llu, \"per_vcpu\": [",
             n, (unsigned long long)s->clock_backwards,
             (unsigned long long)s->clock_reads,
-            (unsigned long long)s->clock_backwards_max_ns);
+            (unsigned long long)s->clock_backwards_max_ns,
+            (unsigned long long)s->clock_guard_clamps);
     for (i = 0; i < n; i++) {
         struct pvt_sim_vcpu_view v;
 

@@ -1519,6 +1519,12 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
         r->splits += w->v[i].q.stats.splits;
         r->hangs += w->v[i].q.stats.hangs;
     }
+    for (i = 0; w->smp && i < w->nv; i++) {
+        uint64_t c = 0;
+        if ((i == 0 || w->v[i].pvg != &w->pvg) &&
+            pvt_pvclock_guest_get_clamped(w->v[i].pvg, &c) == 0)
+            r->clock_guard_clamps += c;
+    }
     r->highres_at_s =
         w->tick.highres_at >= 0 ? (double)w->tick.highres_at / 1e9 : -1;
     r->end_guest_s = (double)end_guest / 1e9;

@@ -88,6 +88,7 @@ TEST_IMPL(sim_smp_every_strategy_every_vcpu)
          * monotonic across vCPUs */
         ASSERT_GT(r[i].clock_reads, 10000);
         ASSERT_EQ(r[i].clock_backwards, 0);
+        ASSERT_GT(r[i].clock_guard_clamps, 0); /* because it raised some */
     }
     free(r);
     RETURN_OK();
@@ -136,6 +137,8 @@ TEST_IMPL(sim_smp_backwards_without_the_guard)
     /* no step back is larger than the widest skew between two vCPUs */
     ASSERT_GT(r->clock_backwards_max_ns, 0);
     ASSERT_LE(r->clock_backwards_max_ns, (int64_t)(2 * skew) + 100);
+    /* each vCPU's own guard: its own reads never went back */
+    ASSERT_EQ(r->clock_guard_clamps, 0);
 
     /* the guard restored: none */
     ASSERT_OK(smp_params(&p, skew, 1));
@@ -251,6 +254,7 @@ TEST_IMPL(sim_smp_cli)
     ASSERT_STR_EQ(a.out, b.out); /* same seed, same output */
     ASSERT_EQ(occurrences(a.out, "{\"vcpu\": "), 16);
     ASSERT_EQ(occurrences(a.out, "\"vcpus\": 8, \"clock_backwards\": 0, "), 2);
+    ASSERT_EQ(occurrences(a.out, "\"clock_guard_clamps\": "), 2);
     pvt_spawn_free(&a);
     pvt_spawn_free(&b);
     SIM(&a, "--scenario", "smp", "--set", "vcpus=3", "--set", "duration_s=2",
