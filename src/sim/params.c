@@ -117,8 +117,7 @@ static const struct pvt_sim_param_def defs[] = {
     {"vcpus", "", PVT_SIM_UNIT_COUNT, 1, P(vcpus), 1, PVT_SIM_MAX_VCPUS, true,
      "vCPUs, each with its own singleshot timer, timer queue, preemptions, "
      "pvclock page and TSC; one guest clock; timer_rate_hz is shared out"},
-    {"tsc_skew_ns", "ns", PVT_SIM_UNIT_TIME, NS, P(tsc_skew_ns), 0, 1e9,
-     false,
+    {"tsc_skew_ns", "ns", PVT_SIM_UNIT_TIME, NS, P(tsc_skew_ns), 0, 1e9, false,
      "TSC offset errors of the vCPUs, spread evenly over [-this, +this] "
      "(vCPU 0 lowest): what the hypervisor failed to synchronise"},
     {"tsc_stable", "", PVT_SIM_UNIT_COUNT, 1, P(tsc_stable), 0, 1, true,

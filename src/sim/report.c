@@ -301,8 +301,9 @@ void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
         fprintf(f, "  %-16s %s\n", r[i].strategy->name,
                 pvt_sim_verdict(p, &r[i], v, sizeof(v)));
     if (n > 0 && r[0].vcpus > 1) {
-        fprintf(f, "\nguest clock across vCPUs (pvclock reads, in true "
-                   "order; TSC_STABLE %s, guard %s):\n",
+        fprintf(f,
+                "\nguest clock across vCPUs (pvclock reads, in true "
+                "order; TSC_STABLE %s, guard %s):\n",
                 p->tsc_stable ? "published" : "not published",
                 p->pvclock_guard ? "one for the guest" : "per vCPU");
         for (i = 0; i < n; i++)

@@ -97,7 +97,7 @@ struct pvt_sim_result {
     uint64_t clock_reads;
     uint64_t clock_backwards;
     uint64_t clock_backwards_max_ns; /* the largest such step back */
-    uint64_t clock_guard_clamps; /* reads the pvclock guard raised */
+    uint64_t clock_guard_clamps;     /* reads the pvclock guard raised */
     struct pvt_sim_vcpu_result vcpu[PVT_SIM_MAX_VCPUS];
 };
 

@@ -34,8 +34,8 @@ int pvt_sim_workload_init_vcpu(struct pvt_sim_workload *w,
     w->ln_dmin = log(p->delta_min_us * 1e3);
     w->ln_dmax = log(p->delta_max_s * 1e9);
     /* one vCPU: exactly the single-vCPU gap (no division by 1 in the way) */
-    w->mean_gap_ns = n == 1 ? 1e9 / p->timer_rate_hz
-                            : 1e9 / (p->timer_rate_hz / (double)n);
+    w->mean_gap_ns =
+        n == 1 ? 1e9 / p->timer_rate_hz : 1e9 / (p->timer_rate_hz / (double)n);
     w->cancel_fraction = p->cancel_fraction;
     w->vcpu = v;
     w->nvcpus = n;
@@ -75,8 +75,8 @@ int pvt_sim_workload_next(struct pvt_sim_workload *w, struct pvt_sim_arrival *a)
     if (w->nvcpus > 1 &&
         pvt_sim_rng_unit(&w->rng_remote) < w->remote_fraction) {
         /* any other vCPU, equally likely */
-        unsigned int k = (unsigned int)(pvt_sim_rng_next(&w->rng_remote) %
-                                        (w->nvcpus - 1));
+        unsigned int k =
+            (unsigned int)(pvt_sim_rng_next(&w->rng_remote) % (w->nvcpus - 1));
         a->remote = (int)((w->vcpu + 1 + k) % w->nvcpus);
     }
     return 0;
@@ -142,8 +142,8 @@ int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
 }
 
 int pvt_sim_preemptions_init_vcpu(struct pvt_sim_preemptions *pr,
-                                  const struct pvt_sim_params *p,
-                                  uint64_t seed, unsigned int v)
+                                  const struct pvt_sim_params *p, uint64_t seed,
+                                  unsigned int v)
 {
     if (pr == NULL || p == NULL)
         return -1;

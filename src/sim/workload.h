@@ -112,8 +112,8 @@ int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
 /* vCPU v's preemptions (its own stream; vCPU 0's are those of
  * pvt_sim_preemptions_init). Returns 0, or -1 as there. */
 int pvt_sim_preemptions_init_vcpu(struct pvt_sim_preemptions *pr,
-                                  const struct pvt_sim_params *p,
-                                  uint64_t seed, unsigned int v);
+                                  const struct pvt_sim_params *p, uint64_t seed,
+                                  unsigned int v);
 
 /* The gap before the next preemption, then its length, ns: call them in
  * turn, gap first (only when pr->on). -1 when pr is NULL. */

@@ -108,12 +108,11 @@ struct vcpu {
     int64_t fired_target;  /* the guest target of the singleshot that fired */
     bool asked_after_boot; /* that programming was made after the switch */
     bool asked_locked;     /* the estimator was locked at that programming */
-    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_ipi, ev_resume,
-        ev_migrated;
+    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_ipi, ev_resume, ev_migrated;
 
     /* the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
-    bool in_program; /* inside a device programming (for the counter) */
+    bool in_program;   /* inside a device programming (for the counter) */
     uint64_t sample_t; /* when its last TSC read sampled */
 
     /* the guest's per-vCPU objects */
@@ -285,8 +284,7 @@ static void coro_main(void)
     struct vcpu *v = coro_starting;
 
 #ifdef SIM_ASAN
-    __sanitizer_finish_switch_fiber(NULL, &v->w->main_bottom,
-                                    &v->w->main_size);
+    __sanitizer_finish_switch_fiber(NULL, &v->w->main_bottom, &v->w->main_size);
 #endif
     for (;;) {
         v->job(v, v->job_ev);
@@ -484,9 +482,8 @@ static int64_t tk_signed_now(struct pvt_timekeeper *tk)
         return tk->base_ns -
                (int64_t)(((unsigned __int128)back * cs->mult) >> cs->shift);
     }
-    return tk->base_ns + (int64_t)(((unsigned __int128)d * cs->mult +
-                                    tk->frac) >>
-                                   cs->shift);
+    return tk->base_ns +
+           (int64_t)(((unsigned __int128)d * cs->mult + tk->frac) >> cs->shift);
 }
 
 /* The guest clock on v at true time t, without side effects. */
@@ -1163,8 +1160,8 @@ static int vcpu_init_host(struct world *w, unsigned int i, uint64_t seed,
         /* spread evenly over [-skew, +skew], vCPU 0 lowest */
         double off_ns = p->tsc_skew_ns * (2.0 * i - (w->nv - 1)) / (w->nv - 1);
         v->r->tsc_offset_ns = (int64_t)llround(off_ns);
-        v->tsc_err = (uint64_t)(int64_t)llround(off_ns * (double)w->tsc_hz /
-                                                1e9);
+        v->tsc_err =
+            (uint64_t)(int64_t)llround(off_ns * (double)w->tsc_hz / 1e9);
     }
     pvt_sim_workload_init_vcpu(&v->work, p, seed, i);
     pvt_sim_preemptions_init_vcpu(&v->pre, p, seed, i);
@@ -1486,9 +1483,8 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
         if (next == PVT_TIME_MAX || (uint64_t)next > w->t_cap)
             break;
         if (progress && (r->events & 0xfffff) == 0)
-            progress(progress_ctx,
-                     fmin(1.0, (double)*w->tnow / 1e9 /
-                                   (p->duration_s + p->drain_s)));
+            progress(progress_ctx, fmin(1.0, (double)*w->tnow / 1e9 /
+                                                 (p->duration_s + p->drain_s)));
         if (r->events > w->events_cap) {
             r->truncated = true; /* an interrupt storm that never ends */
             break;

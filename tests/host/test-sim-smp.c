@@ -25,9 +25,12 @@
 static int smp_params(struct pvt_sim_params *p, double skew_ns, int guard)
 {
     char err[256], set[64];
-    const char *sets[] = {"vcpus=8",          "boot_s=1",
-                          "duration_s=3",     "drain_s=4",
-                          "remote_fraction=0.3", "preempt_rate_hz=100",
+    const char *sets[] = {"vcpus=8",
+                          "boot_s=1",
+                          "duration_s=3",
+                          "drain_s=4",
+                          "remote_fraction=0.3",
+                          "preempt_rate_hz=100",
                           "preempt_mean_ms=1"};
     size_t i;
 
@@ -169,8 +172,8 @@ TEST_IMPL(sim_smp_one_vcpu_is_the_run)
     ASSERT_EQ(p.vcpus, 1);
     ASSERT_OK(pvt_sim_params_set(&p, "duration_s=2", err, sizeof(err)));
     ASSERT_OK(pvt_sim_params_set(&p, "boot_s=1", err, sizeof(err)));
-    ASSERT_OK(pvt_sim_run(&p, 2, pvt_strategy_find("delta"), r, NULL, NULL,
-                          err, sizeof(err)));
+    ASSERT_OK(pvt_sim_run(&p, 2, pvt_strategy_find("delta"), r, NULL, NULL, err,
+                          sizeof(err)));
     ASSERT_EQ(r->vcpus, 1);
     ASSERT_OK(pvt_sim_vcpu_view(r, 0, &v));
     ASSERT_EQ(v.timers, r->timers);
@@ -205,8 +208,8 @@ TEST_IMPL(sim_smp_workload_shares)
         pvt_sim_workload_next(&one, &a);
         pvt_sim_workload_next(&v0, &b);
         ASSERT(a.delta_ns == b.delta_ns && a.cancel == b.cancel &&
-               a.cancel_after_ns == b.cancel_after_ns &&
-               a.gap_ns == b.gap_ns && a.remote == b.remote);
+               a.cancel_after_ns == b.cancel_after_ns && a.gap_ns == b.gap_ns &&
+               a.remote == b.remote);
         ASSERT_EQ(a.remote, -1);
     }
     ASSERT_EQ(pvt_sim_workload_init_vcpu(&v0, &p, 9, 1), -1);
