@@ -301,7 +301,12 @@
     X(workload_list_as_the_guest_gets_it, PVT_TEST_HOST, 60000)                \
     X(workload_preemptions_stream, PVT_TEST_HOST, 0)                           \
     X(sim_run_all_equals_each_alone, PVT_TEST_HOST, 120000)                    \
-    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)
+    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)                            \
+    X(sim_smp_every_strategy_every_vcpu, PVT_TEST_HOST, 120000)                \
+    X(sim_smp_backwards_without_the_guard, PVT_TEST_HOST, 120000)              \
+    X(sim_smp_one_vcpu_is_the_run, PVT_TEST_HOST, 60000)                       \
+    X(sim_smp_workload_shares, PVT_TEST_HOST, 0)                               \
+    X(sim_smp_cli, PVT_TEST_HOST, 120000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \

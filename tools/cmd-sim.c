@@ -125,10 +125,10 @@ static const char usage[] =
     "[--bench]\n"
     "                   [--report FILE.html]\n"
     "       pvtimer sim --list\n\n"
-    "Simulates a hypervisor, a vCPU and a guest kernel running the pvtimer "
-    "core,\nonce per strategy on identical worlds, and reports timers, "
-    "interrupts and\nthe three error measures (lateness, device error, aim "
-    "error) per strategy.";
+    "Simulates a hypervisor, one vCPU or more (vcpus=N) and a guest kernel "
+    "running\nthe pvtimer core, once per strategy on identical worlds, and "
+    "reports timers,\ninterrupts and the three error measures (lateness, "
+    "device error, aim error)\nper strategy, and per vCPU with several.";
 
 int pvt_cmd_sim(int argc, char **argv)
 {

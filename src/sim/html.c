@@ -293,6 +293,68 @@ static void interrupts_chart(FILE *f, const struct pvt_sim_result *r, size_t n)
     fprintf(f, "</svg></figure>\n");
 }
 
+/* Several vCPUs: a table per strategy, a row per vCPU, and the guest
+ * clock across them. */
+static void vcpu_tables(FILE *f, const struct pvt_sim_params *p,
+                        const struct pvt_sim_result *r, size_t n)
+{
+    size_t k;
+    unsigned int i;
+    char a[32], b[32], c[32], d[32];
+
+    if (n == 0 || r[0].vcpus <= 1)
+        return;
+    fprintf(f,
+            "<h2>Per vCPU</h2>\n<p>%u vCPUs, TSC offset errors spread over "
+            "&plusmn;%s, TSC_STABLE %s, pvclock last-value guard %s, "
+            "%g%% of timers armed remotely. Clock reads are the pvclock "
+            "reads of every vCPU in the model's true order; backwards: a "
+            "read below one that completed before it began.</p>\n",
+            r[0].vcpus, ns_label(a, sizeof(a), p->tsc_skew_ns),
+            p->tsc_stable ? "published" : "not published",
+            p->pvclock_guard ? "shared by the guest" : "per vCPU (bypassed)",
+            p->remote_fraction * 100);
+    for (k = 0; k < n; k++) {
+        fprintf(f, "<figure><figcaption>");
+        esc(f, r[k].strategy->name);
+        fprintf(f,
+                ": %llu clock reads, %llu backwards (largest step %s)"
+                "</figcaption><table><tr><th>vCPU</th><th>TSC offset</th>"
+                "<th>timers</th><th>fired</th><th>lost</th><th>early</th>"
+                "<th>interrupts</th><th>spurious</th><th>remote</th>"
+                "<th>IPIs</th><th>lateness p99</th><th>|aim| p50</th>"
+                "<th>|aim| p99</th></tr>\n",
+                (unsigned long long)r[k].clock_reads,
+                (unsigned long long)r[k].clock_backwards,
+                ns_label(a, sizeof(a), (double)r[k].clock_backwards_max_ns));
+        for (i = 0; i < r[k].vcpus; i++) {
+            struct pvt_sim_vcpu_view v;
+
+            pvt_sim_vcpu_view(&r[k], i, &v);
+            fprintf(f,
+                    "<tr><td>%u</td><td>%s</td><td>%llu</td><td>%llu</td>"
+                    "<td>%llu</td><td>%llu</td><td>%llu</td><td>%llu</td>"
+                    "<td>%llu</td><td>%llu</td><td>%s</td><td>%s</td>"
+                    "<td>%s</td></tr>\n",
+                    i, ns_label(a, sizeof(a), (double)v.tsc_offset_ns),
+                    (unsigned long long)v.timers, (unsigned long long)v.fired,
+                    (unsigned long long)v.lost,
+                    (unsigned long long)v.early_callbacks,
+                    (unsigned long long)v.device_interrupts,
+                    (unsigned long long)v.spurious_interrupts,
+                    (unsigned long long)v.remote_armed,
+                    (unsigned long long)v.ipis,
+                    ns_label(b, sizeof(b),
+                             (double)pvt_sim_hist_quantile(v.lateness, 0.99)),
+                    ns_label(c, sizeof(c),
+                             (double)pvt_sim_hist_quantile(v.aim_error, 0.5)),
+                    ns_label(d, sizeof(d),
+                             (double)pvt_sim_hist_quantile(v.aim_error, 0.99)));
+        }
+        fprintf(f, "</table></figure>\n");
+    }
+}
+
 void pvt_sim_report_html(FILE *f, const char *scenario, uint64_t seed,
                          const struct pvt_sim_params *p,
                          const struct pvt_sim_result *r, size_t n)
@@ -379,6 +441,7 @@ void pvt_sim_report_html_ex(FILE *f, const struct pvt_sim_report_meta *meta,
                  "|device error|", p, r, n, bin_dev);
     lateness_chart(f, r, n);
     interrupts_chart(f, r, n);
+    vcpu_tables(f, p, r, n);
     fprintf(f, "<p>Produced by <code>pvtimer sim --report</code>.</p>"
                "</body></html>\n");
 }

@@ -44,6 +44,11 @@ static const struct pvt_sim_params defaults = {
     .migrate_tsc_ppm = 50,
     .nohz = 0,
     .pvclock = 1,
+    .vcpus = 1,
+    .tsc_skew_ns = 0,
+    .tsc_stable = 1,
+    .pvclock_guard = 1,
+    .remote_fraction = 0,
 };
 
 static const struct pvt_sim_param_def defs[] = {
@@ -108,6 +113,23 @@ static const struct pvt_sim_param_def defs[] = {
      100000, false, "TSC rate on the new host relative to the old"},
     {"nohz", "", PVT_SIM_UNIT_COUNT, 1, P(nohz), 0, 1, true,
      "1: tickless idle (the tick stops while the guest waits)"},
+    /* appended, so that the JSON's params keep their order */
+    {"vcpus", "", PVT_SIM_UNIT_COUNT, 1, P(vcpus), 1, PVT_SIM_MAX_VCPUS, true,
+     "vCPUs, each with its own singleshot timer, timer queue, preemptions, "
+     "pvclock page and TSC; one guest clock; timer_rate_hz is shared out"},
+    {"tsc_skew_ns", "ns", PVT_SIM_UNIT_TIME, NS, P(tsc_skew_ns), 0, 1e9, false,
+     "TSC offset errors of the vCPUs, spread evenly over [-this, +this] "
+     "(vCPU 0 lowest): what the hypervisor failed to synchronise"},
+    {"tsc_stable", "", PVT_SIM_UNIT_COUNT, 1, P(tsc_stable), 0, 1, true,
+     "1: the pvclock pages publish TSC_STABLE (the guest trusts it and "
+     "skips the last-value guard); 0: they do not"},
+    {"pvclock_guard", "", PVT_SIM_UNIT_COUNT, 1, P(pvclock_guard), 0, 1, true,
+     "1: one pvclock last-value guard for the whole guest; 0: one per vCPU "
+     "(the cross-vCPU guard bypassed, to show clock_backwards)"},
+    {"remote_fraction", "", PVT_SIM_UNIT_RATIO, 1, P(remote_fraction), 0, 1,
+     false,
+     "fraction of each vCPU's timers armed on another vCPU's queue (a "
+     "remote enqueue and a kick to the owner)"},
 };
 
 static const struct pvt_sim_scenario scenarios[] = {
@@ -131,6 +153,11 @@ static const struct pvt_sim_scenario scenarios[] = {
      "max_delta",
      "boot_s=5 duration_s=600 timer_rate_hz=0.5 delta_min_us=1000 "
      "delta_max_s=300 nohz=1 drain_s=300"},
+    {"smp",
+     "4 vCPUs (vcpus=N for more), TSCs skewed by up to 20 us and not "
+     "stable (the guard in use), 10% of timers armed remotely, 10 s",
+     "vcpus=4 tsc_skew_ns=20000 tsc_stable=0 remote_fraction=0.1 boot_s=2 "
+     "duration_s=10 drain_s=5 timer_rate_hz=4000"},
 };
 
 const struct pvt_sim_param_def *pvt_sim_param_defs(size_t *count)
@@ -442,6 +469,12 @@ int pvt_sim_params_check(const struct pvt_sim_params *p, char *err,
                  "migrate_jump_s (%g) would take the hypervisor clock below "
                  "zero (hv_uptime_s %g)",
                  p->migrate_jump_s, p->hv_uptime_s);
+        return -1;
+    }
+    if (p->vcpus < 2 && p->remote_fraction > 0) {
+        snprintf(err, errlen,
+                 "remote_fraction (%g) needs another vCPU (vcpus %g)",
+                 p->remote_fraction, p->vcpus);
         return -1;
     }
     /* events per second must stay reasonable for a simulation */

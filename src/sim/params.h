@@ -47,7 +47,16 @@ struct pvt_sim_params {
     double migrate_tsc_ppm;   /* TSC rate there relative to here */
     double nohz;              /* 1: tickless idle between events */
     double pvclock;           /* 1: install pvclock at boot_s */
+    /* several vCPUs (the smp scenario); the defaults are one vCPU */
+    double vcpus;           /* vCPUs, each with its device and queue */
+    double tsc_skew_ns;     /* spread of the vCPUs' TSC offset errors */
+    double tsc_stable;      /* 1: the pages publish TSC_STABLE */
+    double pvclock_guard;   /* 1: one last-value guard for all vCPUs */
+    double remote_fraction; /* timers armed for another vCPU */
 };
+
+/* The most vCPUs a simulated guest has. */
+#define PVT_SIM_MAX_VCPUS 64
 
 enum pvt_sim_param_kind {
     PVT_SIM_UNIT_TIME,  /* value in the unit of the key's suffix */

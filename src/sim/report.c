@@ -163,6 +163,97 @@ const char *pvt_sim_verdict(const struct pvt_sim_params *p,
     return buf;
 }
 
+int pvt_sim_vcpu_view(const struct pvt_sim_result *r, unsigned int i,
+                      struct pvt_sim_vcpu_view *out)
+{
+    const struct pvt_sim_vcpu_result *v;
+
+    if (r == NULL || out == NULL || i >= (r->vcpus > 1 ? r->vcpus : 1))
+        return -1;
+    if (r->vcpus <= 1) {
+        /* one vCPU: the run's figures are its own */
+        *out = (struct pvt_sim_vcpu_view){
+            .timers = r->timers,
+            .fired = r->fired,
+            .cancelled = r->cancelled,
+            .pending = r->pending,
+            .lost = r->lost,
+            .early_callbacks = r->early_callbacks,
+            .device_interrupts = r->device_interrupts,
+            .spurious_interrupts = r->spurious_interrupts,
+            .lateness = &r->lateness,
+            .device_error = &r->device_error,
+            .aim_error = &r->aim_error,
+        };
+        return 0;
+    }
+    v = &r->vcpu[i];
+    *out = (struct pvt_sim_vcpu_view){
+        .timers = v->timers,
+        .fired = v->fired,
+        .cancelled = v->cancelled,
+        .pending = v->pending,
+        .lost = v->lost,
+        .early_callbacks = v->early_callbacks,
+        .device_interrupts = v->device_interrupts,
+        .spurious_interrupts = v->spurious_interrupts,
+        .remote_armed = v->remote_armed,
+        .ipis = v->ipis,
+        .tsc_offset_ns = v->tsc_offset_ns,
+        .lateness = &v->lateness,
+        .device_error = &v->device_error,
+        .aim_error = &v->aim_error,
+    };
+    return 0;
+}
+
+/* "p50 / p99" of h into buf. */
+static const char *p50_p99(char *buf, size_t len, const struct pvt_sim_hist *h)
+{
+    char x[32], y[32];
+
+    snprintf(buf, len, "%s / %s",
+             human(x, sizeof(x), (double)pvt_sim_hist_quantile(h, 0.5)),
+             human(y, sizeof(y), (double)pvt_sim_hist_quantile(h, 0.99)));
+    return buf;
+}
+
+/* A row of the table: label, counts, the three error measures. */
+static void table_row(FILE *f, const char *label, uint64_t timers,
+                      uint64_t fired, uint64_t lost, uint64_t early,
+                      uint64_t irqs, uint64_t spurious,
+                      const struct pvt_sim_hist *lat,
+                      const struct pvt_sim_hist *dev,
+                      const struct pvt_sim_hist *aim)
+{
+    char l[48], d[48], a[48];
+
+    fprintf(f, "%-16s %8llu %8llu %5llu %5llu %9llu %9llu  %-21s %-21s %-21s\n",
+            label, (unsigned long long)timers, (unsigned long long)fired,
+            (unsigned long long)lost, (unsigned long long)early,
+            (unsigned long long)irqs, (unsigned long long)spurious,
+            p50_p99(l, sizeof(l), lat), p50_p99(d, sizeof(d), dev),
+            p50_p99(a, sizeof(a), aim));
+}
+
+/* Several vCPUs: a row per vCPU under the strategy's (the guest's). */
+static void table_vcpu_rows(FILE *f, const struct pvt_sim_result *s)
+{
+    unsigned int i;
+
+    for (i = 0; s->vcpus > 1 && i < s->vcpus; i++) {
+        struct pvt_sim_vcpu_view v;
+        char label[32];
+
+        pvt_sim_vcpu_view(s, i, &v);
+        snprintf(label, sizeof(label), "  vcpu %u %+.1fus", i,
+                 (double)v.tsc_offset_ns / 1e3);
+        table_row(f, label, v.timers, v.fired, v.lost, v.early_callbacks,
+                  v.device_interrupts, v.spurious_interrupts, v.lateness,
+                  v.device_error, v.aim_error);
+    }
+}
+
 void pvt_sim_report_table(FILE *f, const char *scenario, uint64_t seed,
                           const struct pvt_sim_params *p,
                           const struct pvt_sim_result *r, size_t n)
@@ -176,7 +267,7 @@ void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
                              const struct pvt_sim_result *r, size_t n)
 {
     size_t i;
-    char x[32], y[32], z[32], v[160];
+    char x[32], v[160];
 
     const char *backend = meta && meta->backend ? meta->backend : "sim";
 
@@ -199,34 +290,31 @@ void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
             "lateness p50/p99", "|device err| p50/p99", "|aim err| p50/p99");
     for (i = 0; i < n; i++) {
         const struct pvt_sim_result *s = &r[i];
-        char l[48], d[48], a[48];
-        snprintf(l, sizeof(l), "%s / %s",
-                 human(x, sizeof(x),
-                       (double)pvt_sim_hist_quantile(&s->lateness, 0.5)),
-                 human(y, sizeof(y),
-                       (double)pvt_sim_hist_quantile(&s->lateness, 0.99)));
-        snprintf(d, sizeof(d), "%s / %s",
-                 human(x, sizeof(x),
-                       (double)pvt_sim_hist_quantile(&s->device_error, 0.5)),
-                 human(y, sizeof(y),
-                       (double)pvt_sim_hist_quantile(&s->device_error, 0.99)));
-        snprintf(a, sizeof(a), "%s / %s",
-                 human(x, sizeof(x),
-                       (double)pvt_sim_hist_quantile(&s->aim_error, 0.5)),
-                 human(z, sizeof(z),
-                       (double)pvt_sim_hist_quantile(&s->aim_error, 0.99)));
-        fprintf(
-            f, "%-16s %8llu %8llu %5llu %5llu %9llu %9llu  %-21s %-21s %-21s\n",
-            s->strategy->name, (unsigned long long)s->timers,
-            (unsigned long long)s->fired, (unsigned long long)s->lost,
-            (unsigned long long)s->early_callbacks,
-            (unsigned long long)s->device_interrupts,
-            (unsigned long long)s->spurious_interrupts, l, d, a);
+        table_row(f, s->strategy->name, s->timers, s->fired, s->lost,
+                  s->early_callbacks, s->device_interrupts,
+                  s->spurious_interrupts, &s->lateness, &s->device_error,
+                  &s->aim_error);
+        table_vcpu_rows(f, s);
     }
     fprintf(f, "\n");
     for (i = 0; i < n; i++)
         fprintf(f, "  %-16s %s\n", r[i].strategy->name,
                 pvt_sim_verdict(p, &r[i], v, sizeof(v)));
+    if (n > 0 && r[0].vcpus > 1) {
+        fprintf(f,
+                "\nguest clock across vCPUs (pvclock reads, in true "
+                "order; TSC_STABLE %s, guard %s):\n",
+                p->tsc_stable ? "published" : "not published",
+                p->pvclock_guard ? "one for the guest" : "per vCPU");
+        for (i = 0; i < n; i++)
+            fprintf(f,
+                    "  %-16s %llu reads, %llu went backwards (largest step "
+                    "%s); the guard raised %llu\n",
+                    r[i].strategy->name, (unsigned long long)r[i].clock_reads,
+                    (unsigned long long)r[i].clock_backwards,
+                    human(x, sizeof(x), (double)r[i].clock_backwards_max_ns),
+                    (unsigned long long)r[i].clock_guard_clamps);
+    }
 }
 
 static void json_dist(FILE *f, const char *name, const struct pvt_sim_hist *h,
@@ -236,6 +324,49 @@ static void json_dist(FILE *f, const char *name, const struct pvt_sim_hist *h,
             (unsigned long long)pvt_sim_hist_quantile(h, 0.5),
             (unsigned long long)pvt_sim_hist_quantile(h, 0.99), maxname,
             (unsigned long long)h->max_abs);
+}
+
+/* The members every strategy's object ends with: the vCPUs' figures and
+ * the guest clock across them (after the older members, so that those
+ * keep their order). */
+static void json_smp(FILE *f, const struct pvt_sim_result *s)
+{
+    unsigned int i, n = s->vcpus > 1 ? s->vcpus : 1;
+
+    fprintf(f,
+            ", \"vcpus\": %u, \"clock_backwards\": %llu, \"clock_reads\": "
+            "%llu, \"clock_backwards_max_ns\": %llu, \"clock_guard_clamps\": "
+            "%llu, \"per_vcpu\": [",
+            n, (unsigned long long)s->clock_backwards,
+            (unsigned long long)s->clock_reads,
+            (unsigned long long)s->clock_backwards_max_ns,
+            (unsigned long long)s->clock_guard_clamps);
+    for (i = 0; i < n; i++) {
+        struct pvt_sim_vcpu_view v;
+
+        pvt_sim_vcpu_view(s, i, &v);
+        fprintf(f,
+                "%s{\"vcpu\": %u, \"tsc_offset_ns\": %lld, \"timers\": %llu, "
+                "\"fired\": %llu, \"cancelled\": %llu, \"pending\": %llu, "
+                "\"lost\": %llu, \"early_callbacks\": %llu, "
+                "\"device_interrupts\": %llu, \"spurious_interrupts\": %llu, "
+                "\"remote_armed\": %llu, \"ipis\": %llu, ",
+                i ? ", " : "", i, (long long)v.tsc_offset_ns,
+                (unsigned long long)v.timers, (unsigned long long)v.fired,
+                (unsigned long long)v.cancelled, (unsigned long long)v.pending,
+                (unsigned long long)v.lost,
+                (unsigned long long)v.early_callbacks,
+                (unsigned long long)v.device_interrupts,
+                (unsigned long long)v.spurious_interrupts,
+                (unsigned long long)v.remote_armed, (unsigned long long)v.ipis);
+        json_dist(f, "lateness_ns", v.lateness, "max");
+        fprintf(f, ", ");
+        json_dist(f, "device_error_ns", v.device_error, "max_abs");
+        fprintf(f, ", ");
+        json_dist(f, "aim_error_ns", v.aim_error, "max_abs");
+        fprintf(f, "}");
+    }
+    fprintf(f, "]");
 }
 
 void pvt_sim_report_json(FILE *f, const char *scenario, uint64_t seed,
@@ -308,7 +439,7 @@ void pvt_sim_report_json_ex(FILE *f, const struct pvt_sim_report_meta *meta,
                 ", \"aim_error_after_boot_mean_ns\": %.1f, \"pending\": %llu, "
                 "\"splits\": %llu, \"hangs\": %llu, \"hv_past_sets\": %llu, "
                 "\"preempted_programmings\": %llu, \"highres_at_s\": %.9f, "
-                "\"events\": %llu, \"truncated\": %s, \"verdict\": \"%s\"}",
+                "\"events\": %llu, \"truncated\": %s, \"verdict\": \"%s\"",
                 pvt_sim_hist_mean(&s->aim_error_after),
                 (unsigned long long)s->pending, (unsigned long long)s->splits,
                 (unsigned long long)s->hangs,
@@ -316,6 +447,8 @@ void pvt_sim_report_json_ex(FILE *f, const struct pvt_sim_report_meta *meta,
                 (unsigned long long)s->preempted_programmings, s->highres_at_s,
                 (unsigned long long)s->events, s->truncated ? "true" : "false",
                 pvt_sim_verdict(p, s, v, sizeof(v)));
+        json_smp(f, s);
+        fprintf(f, "}");
     }
     fprintf(f, "]");
     if (meta && meta->extra_json)

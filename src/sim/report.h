@@ -46,6 +46,20 @@ void pvt_sim_report_html(FILE *f, const char *scenario, uint64_t seed,
  * "1.23 s"; compact: three significant digits ("32.8 us"). */
 const char *pvt_sim_format_ns(char *buf, size_t len, double ns, bool compact);
 
+/* One vCPU's figures of a result, whatever the vCPU count (with one vCPU
+ * they are the run's own). */
+struct pvt_sim_vcpu_view {
+    uint64_t timers, fired, cancelled, pending, lost, early_callbacks;
+    uint64_t device_interrupts, spurious_interrupts, remote_armed, ipis;
+    int64_t tsc_offset_ns;
+    const struct pvt_sim_hist *lateness, *device_error, *aim_error;
+};
+
+/* vCPU i's figures of r into *out. Returns 0, or -1 for NULL arguments or
+ * i not below r->vcpus (a result of one vCPU has vCPU 0). */
+int pvt_sim_vcpu_view(const struct pvt_sim_result *r, unsigned int i,
+                      struct pvt_sim_vcpu_view *out);
+
 /* The one-line verdict for a strategy's result. */
 const char *pvt_sim_verdict(const struct pvt_sim_params *p,
                             const struct pvt_sim_result *r, char *buf,

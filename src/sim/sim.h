@@ -1,10 +1,11 @@
 /*
  * The simulator: a deterministic discrete-event model of a hypervisor
- * (src/host's timer semantics driven with simulated time, a pvclock page it
- * publishes), one vCPU (preemption as a random process), the guest's
- * oscillators (a TSC with a true rate, a drifting boot clock), and the
- * guest kernel, which is the unmodified pvtimer core. Only time,
- * preemption and oscillators are simulated.
+ * (src/host's timer semantics driven with simulated time, a pvclock page
+ * per vCPU it publishes), one or more vCPUs (preemption as a random
+ * process each), the guest's oscillators (a TSC with a true rate, offset
+ * per vCPU by an error, a drifting boot clock), and the guest kernel, which
+ * is the unmodified pvtimer core. Only time, preemption and oscillators
+ * are simulated.
  *
  * Every strategy runs in its own world built from the same parameters and
  * seed: the same workload, the same preemptions, so differences are the
@@ -33,6 +34,25 @@ struct pvt_sim_bin {
     int64_t dev_max_abs; /* largest |device error| */
     uint64_t interrupts;
     uint64_t fired;
+};
+
+/* One vCPU's share of a run: the timers on its queue (armed there or
+ * remotely for it) and its device's programmings. */
+struct pvt_sim_vcpu_result {
+    uint64_t timers; /* armed on its queue */
+    uint64_t fired;
+    uint64_t cancelled;
+    uint64_t pending;
+    uint64_t lost;
+    uint64_t early_callbacks;
+    uint64_t device_interrupts;
+    uint64_t spurious_interrupts;
+    uint64_t remote_armed; /* of its timers, armed by another vCPU */
+    uint64_t ipis;         /* kicks it handled */
+    int64_t tsc_offset_ns; /* its TSC's error, in ns */
+    struct pvt_sim_hist lateness;
+    struct pvt_sim_hist device_error;
+    struct pvt_sim_hist aim_error;
 };
 
 struct pvt_sim_result {
@@ -69,12 +89,22 @@ struct pvt_sim_result {
     int64_t drift_ppb;    /* the final estimate */
     double bin_s;
     struct pvt_sim_bin bins[PVT_SIM_SERIES_BINS];
+    /* several vCPUs: the figures above are the guest's (all vCPUs) */
+    unsigned int vcpus;
+    /* pvclock reads (the guest clock's source, on any vCPU) and those that
+     * returned less than a read that completed before them, in the
+     * model's true order */
+    uint64_t clock_reads;
+    uint64_t clock_backwards;
+    uint64_t clock_backwards_max_ns; /* the largest such step back */
+    uint64_t clock_guard_clamps;     /* reads the pvclock guard raised */
+    struct pvt_sim_vcpu_result vcpu[PVT_SIM_MAX_VCPUS];
 };
 
 /*
  * Clears r for a run of strategy on p: no events yet, the switch and the
  * estimator's lock not seen (-1), the series bins spread over the run and
- * its drain. Returns 0, or -1 when r or p is NULL. (Both backends start
+ * its drain, p->vcpus vCPUs. Returns 0, or -1 when r or p is NULL. (Both backends start
  * their results here.)
  */
 int pvt_sim_result_init(struct pvt_sim_result *r,

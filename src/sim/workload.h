@@ -23,6 +23,10 @@ struct pvt_sim_workload {
     double ln_dmin, ln_dmax; /* log of the shortest and longest timer, ns */
     double mean_gap_ns;      /* between arrivals */
     double cancel_fraction;
+    /* several vCPUs: which of them a timer is armed for */
+    unsigned int vcpu, nvcpus;
+    double remote_fraction;
+    struct pvt_sim_rng rng_remote;
 };
 
 /* One arrival, as drawn (the backends round it their own way). */
@@ -32,6 +36,8 @@ struct pvt_sim_arrival {
     double cancel_after_ns; /* that long after arming (drawn even when not
                                cancelled: the draw order is fixed) */
     double gap_ns;          /* to the next arrival */
+    int remote;             /* the vCPU it is armed for when not the
+                               arming one; -1: local (always with 1 vCPU) */
 };
 
 /*
@@ -42,12 +48,32 @@ struct pvt_sim_arrival {
 int pvt_sim_workload_init(struct pvt_sim_workload *w,
                           const struct pvt_sim_params *p, uint64_t seed);
 
+/*
+ * The random streams of vCPU v's process kind (1 timers, 2 preemptions, 3
+ * the simulator's delivery latency, 4 remote choices): vCPU 0's are the
+ * kinds themselves, so that one vCPU draws what it always drew. Returns the
+ * stream number.
+ */
+uint64_t pvt_sim_stream(unsigned int v, unsigned int kind);
+
+/*
+ * vCPU v's share of the workload of p (v < p->vcpus): its own stream, at
+ * timer_rate_hz / vcpus, a fraction remote_fraction of its timers armed
+ * for another vCPU (drawn from a stream of their own, only with several
+ * vCPUs). vCPU 0 of 1 is pvt_sim_workload_init. Returns 0, or -1 when w or
+ * p is NULL or v is out of range. Any thread; w is the caller's.
+ */
+int pvt_sim_workload_init_vcpu(struct pvt_sim_workload *w,
+                               const struct pvt_sim_params *p, uint64_t seed,
+                               unsigned int v);
+
 /* The first arrival's time, ns from the start of the run: the first draw,
  * once, before any pvt_sim_workload_next. -1 when w is NULL. */
 double pvt_sim_workload_first(struct pvt_sim_workload *w);
 
 /* The next arrival into *a: four draws, in the order both backends rely
- * on. Returns 0, or -1 when w or a is NULL. */
+ * on (with several vCPUs, then the remote choice from its own stream).
+ * Returns 0, or -1 when w or a is NULL. */
 int pvt_sim_workload_next(struct pvt_sim_workload *w,
                           struct pvt_sim_arrival *a);
 
@@ -82,6 +108,12 @@ struct pvt_sim_preemptions {
  * NULL. */
 int pvt_sim_preemptions_init(struct pvt_sim_preemptions *pr,
                              const struct pvt_sim_params *p, uint64_t seed);
+
+/* vCPU v's preemptions (its own stream; vCPU 0's are those of
+ * pvt_sim_preemptions_init). Returns 0, or -1 as there. */
+int pvt_sim_preemptions_init_vcpu(struct pvt_sim_preemptions *pr,
+                                  const struct pvt_sim_params *p, uint64_t seed,
+                                  unsigned int v);
 
 /* The gap before the next preemption, then its length, ns: call them in
  * turn, gap first (only when pr->on). -1 when pr is NULL. */
