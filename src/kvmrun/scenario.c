@@ -356,6 +356,14 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
         fprintf(stderr, "pvtimer kvm: nothing to run\n");
         return 1;
     }
+    if (o->params->vcpus != 1) {
+        /* the monitor and the guest run one vCPU so far */
+        fprintf(stderr,
+                "pvtimer kvm: vcpus=%g: the KVM backend runs one vCPU (the "
+                "simulator runs several: pvtimer sim)\n",
+                o->params->vcpus);
+        return 2;
+    }
     memset(&load, 0, sizeof(load));
     b = calloc(1, sizeof(*b));
     res = calloc(o->nstrategies, sizeof(*res));
