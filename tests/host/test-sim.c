@@ -13,6 +13,7 @@
 #include "pvtimer/pvtimer.h"
 #include "runner/test.h"
 #include "sim/params.h"
+#include "sim/report.h"
 #include "sim/sim.h"
 #include "spawn.h"
 
@@ -176,9 +177,81 @@ TEST_IMPL(sim_html_report)
     ASSERT_EQ(count_of(html, "<script"), 0);
     ASSERT_EQ(count_of(html, "http://") - count_of(html, "xmlns=\"http://"), 0);
     ASSERT(pvt_contains(html, "</html>"));
-    for (i = 0; i < n; i++)
-        ASSERT(pvt_contains(html, all[i]->name));
+    for (i = 0; i < n; i++) {
+        char title[96];
+        size_t j;
+        /* every strategy has panels of its own, titled in its colour,
+         * one colour per strategy */
+        snprintf(title, sizeof(title), "fill=\"%s\">%s</text>",
+                 pvt_sim_strategy_color(all[i]->name), all[i]->name);
+        ASSERT_EQ(count_of(html, title), 4); /* aim, device, lateness,
+                                               interrupts */
+        for (j = 0; j < i; j++)
+            ASSERT(strcmp(pvt_sim_strategy_color(all[i]->name),
+                          pvt_sim_strategy_color(all[j]->name)) != 0);
+    }
+    /* the 0 lane of the log scales is labelled */
+    ASSERT_EQ(count_of(html, ">0 ns</text>"), 2 * n);
+    /* the table's figures are the terminal table's */
+    SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1");
+    ASSERT_EQ(a.status, 0);
+    for (i = 0; i < n; i++) {
+        /* the row of the strategy: "%-16s" and the counts, then the
+         * three "p50 / p99" columns at 68, 90 and 112, 21 wide */
+        char line[48];
+        const char *row;
+        int c;
+        snprintf(line, sizeof(line), "\n%-16s ", all[i]->name);
+        row = strstr(a.out, line);
+        ASSERT_NOT_NULL(row);
+        row++;
+        for (c = 0; c < 3; c++) {
+            char cell[32];
+            size_t len = 21;
+            memcpy(cell, row + 68 + 22 * c, len);
+            while (len > 0 && cell[len - 1] == ' ')
+                len--;
+            cell[len] = 0;
+            ASSERT(strstr(cell, " / ") != NULL);
+            if (!pvt_contains(html, cell))
+                pvt_test_printf("not in the page: '%s'\n", cell);
+            ASSERT(pvt_contains(html, cell));
+        }
+    }
+    pvt_spawn_free(&a);
     free(html);
+
+    /* colours follow the strategy, not its place in the run */
+    SIM(&a, "--set", "duration_s=2", "--set", "boot_s=1", "--strategy",
+        "coupled,delta", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    pvt_spawn_free(&a);
+    html = slurp(path);
+    ASSERT_NOT_NULL(html);
+    {
+        char title[96];
+        snprintf(title, sizeof(title), "fill=\"%s\">delta</text>",
+                 pvt_sim_strategy_color("delta"));
+        ASSERT_EQ(count_of(html, title), 4);
+    }
+    free(html);
+
+    /* no timers: no data, said so, not "0 ns" */
+    SIM(&a, "--set", "duration_s=2", "--set", "boot_s=1", "--set",
+        "timer_rate_hz=0", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    ASSERT(pvt_contains(a.out, "no data"));
+    pvt_spawn_free(&a);
+    html = slurp(path);
+    ASSERT_NOT_NULL(html);
+    ASSERT(pvt_contains(html, "<td>no data</td>"));
+    ASSERT_EQ(count_of(html, ">no data</text>"), n); /* lateness panels */
+    ASSERT_EQ(count_of(html, "no data (no timer fired)"), n);
+    free(html);
+
+    SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    pvt_spawn_free(&a);
 
     /* and it renders: a headless browser makes a picture of it (not under
      * valgrind, which a browser does not survive) */
