@@ -51,7 +51,8 @@
     PVT_TESTS_TOOLS_HOST(X)                                                    \
     PVT_TESTS_KVM_HOST(X)                                                      \
     PVT_TESTS_VMM_HOST(X)                                                      \
-    PVT_TESTS_QEMU_HOST(X)
+    PVT_TESTS_QEMU_HOST(X)                                                     \
+    PVT_TESTS_README_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
 
@@ -344,5 +345,12 @@
 
 /* The guest image under QEMU with KVM (PVH entry, serial console). */
 #define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
+
+/* The README's commands (tests/host/test-readme.c): well formed, and run
+ * from the source directory against its build/ (each bounded by its own
+ * timeout; the whole, by this one). */
+#define PVT_TESTS_README_HOST(X)                                               \
+    X(readme_commands_well_formed, PVT_TEST_HOST, 0)                           \
+    X(readme_commands_run, PVT_TEST_HOST, 900000)
 
 #endif /* PVTIMER_TEST_LIST_H */
