@@ -289,6 +289,7 @@
     X(sim_every_strategy_keeps_the_queue_promise, PVT_TEST_HOST, 120000)       \
     X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000)                 \
     X(sim_html_report, PVT_TEST_HOST, 120000)                                  \
+    X(sim_drift_sign, PVT_TEST_HOST, 0)                                        \
     X(sim_scenario_files, PVT_TEST_HOST, 0)                                    \
     X(sim_abs_boot_offset_keeps_the_boot_drift, PVT_TEST_HOST, 120000)         \
     X(sim_abs_mode_offset_grows_during_boot, PVT_TEST_HOST, 120000)            \
