@@ -210,6 +210,51 @@ static void time_ticks(FILE *f, const struct upanel *g)
                 t, name);
 }
 
+/* The largest decade of ns at or above vmax (at least 1: 10 ns). */
+static int decades_for(double vmax)
+{
+    int dmax = vmax > 1 ? (int)ceil(log10(vmax) - 1e-9) : 1;
+
+    return dmax < 1 ? 1 : dmax;
+}
+
+/* A panel's log scale: a line per decade, every stride-th labelled, the
+ * 0 lane below them (broken off the scale) and the y axis. */
+static void log_grid(FILE *f, const struct upanel *g, int stride)
+{
+    double bottom = g->y0 + PH - PMB - ZGAP, left = g->x0 + PML;
+    char lab[32];
+    int d;
+
+    for (d = 0; d <= g->dmax; d++) {
+        double y = up_y(g, pow(10, d));
+        fprintf(f,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#e4e4e4\"/>\n",
+                left, y, g->x0 + PW - PMR, y);
+        if (d % stride == 0)
+            fprintf(f,
+                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                    "font-size=\"11\">%s</text>\n",
+                    left - 5, y + 4, decade_label(lab, sizeof(lab), d));
+    }
+    fprintf(f,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%.1f\" "
+            "text-anchor=\"end\" font-size=\"11\">0 ns</text>"
+            "<path d=\"M%.1f %.1f l8 -3 M%.1f %.1f l8 -3\" "
+            "stroke=\"#666\"/>\n",
+            left, bottom + ZGAP, g->x0 + PW - PMR, bottom + ZGAP, left - 5,
+            bottom + ZGAP + 4, left - 4, bottom + ZGAP / 2 + 1, left - 4,
+            bottom + ZGAP / 2 + 4);
+    fprintf(f,
+            "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+            "stroke=\"#999\"/><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+            "y2=\"%.1f\" stroke=\"#999\"/>\n",
+            left, g->y0 + PMT, left, bottom, left, bottom + ZGAP - 3, left,
+            bottom + ZGAP);
+}
+
 /*
  * Small multiples over guest uptime: a panel per strategy, all on the
  * same axes (log scale from 1 ns to the largest value, decades gridded,
@@ -222,17 +267,14 @@ static void uptime_chart(FILE *f, const char *title,
                          bin_value_fn value)
 {
     double tmax = p->duration_s + p->drain_s, vmax = 1;
-    int dmax, d, stride, rows = (int)((n + COLS - 1) / COLS);
+    int dmax, stride, rows = (int)((n + COLS - 1) / COLS);
     size_t i, k, j;
-    char lab[32];
 
     for (k = 0; k < n; k++)
         for (i = 0; i < PVT_SIM_SERIES_BINS; i++)
             if (value(&r[k].bins[i]) > vmax)
                 vmax = value(&r[k].bins[i]);
-    dmax = (int)ceil(log10(vmax) - 1e-9);
-    if (dmax < 1)
-        dmax = 1;
+    dmax = decades_for(vmax);
     stride = (dmax + 5) / 6; /* at most about six labelled decades */
     fprintf(f, "<figure><figcaption>");
     esc(f, title);
@@ -243,38 +285,11 @@ static void uptime_chart(FILE *f, const char *title,
                            .y0 = (double)(k / COLS) * PH,
                            .tmax = tmax,
                            .dmax = dmax};
-        double bottom = g.y0 + PH - PMB - ZGAP, left = g.x0 + PML;
+        double bottom = g.y0 + PH - PMB - ZGAP;
         bool any = false;
 
         panel_title(f, g.x0, g.y0, r[k].strategy->name);
-        for (d = 0; d <= dmax; d++) {
-            double y = up_y(&g, pow(10, d));
-            fprintf(f,
-                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "stroke=\"#e4e4e4\"/>\n",
-                    left, y, g.x0 + PW - PMR, y);
-            if (d % stride == 0)
-                fprintf(f,
-                        "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                        "font-size=\"11\">%s</text>\n",
-                        left - 5, y + 4, decade_label(lab, sizeof(lab), d));
-        }
-        /* the 0 lane, broken off the log scale */
-        fprintf(f,
-                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                "stroke=\"#e4e4e4\"/><text x=\"%.1f\" y=\"%.1f\" "
-                "text-anchor=\"end\" font-size=\"11\">0 ns</text>"
-                "<path d=\"M%.1f %.1f l8 -3 M%.1f %.1f l8 -3\" "
-                "stroke=\"#666\"/>\n",
-                left, bottom + ZGAP, g.x0 + PW - PMR, bottom + ZGAP, left - 5,
-                bottom + ZGAP + 4, left - 4, bottom + ZGAP / 2 + 1, left - 4,
-                bottom + ZGAP / 2 + 4);
-        fprintf(f,
-                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                "stroke=\"#999\"/><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                "y2=\"%.1f\" stroke=\"#999\"/>\n",
-                left, g.y0 + PMT, left, bottom, left, bottom + ZGAP - 3, left,
-                bottom + ZGAP);
+        log_grid(f, &g, stride);
         time_ticks(f, &g);
         if (p->pvclock && p->boot_s > 0)
             fprintf(f,
@@ -521,6 +536,71 @@ static void counts_cells(FILE *f, uint64_t timers, uint64_t fired,
             (unsigned long long)irqs, (unsigned long long)spurious);
 }
 
+/* Several vCPUs: |aim error| per vCPU, a panel per strategy: a bar to
+ * the vCPU's p50, a tick at its p99, the vCPUs in the order of their TSC
+ * offsets (the lowest first), on shared log scales. */
+static void vcpu_chart(FILE *f, const struct pvt_sim_params *p,
+                       const struct pvt_sim_result *r, size_t n)
+{
+    int rows = (int)((n + COLS - 1) / COLS), dmax, stride;
+    double vmax = 1;
+    size_t k;
+    unsigned int i, nv = r[0].vcpus;
+    char a[32];
+
+    for (k = 0; k < n; k++)
+        for (i = 0; i < r[k].vcpus; i++) {
+            double v =
+                (double)pvt_sim_hist_quantile(&r[k].vcpu[i].aim_error, 0.99);
+            if (v > vmax)
+                vmax = v;
+        }
+    dmax = decades_for(vmax);
+    stride = (dmax + 5) / 6;
+    fprintf(f, "<figure><figcaption>|Aim error| per vCPU: the bar to its "
+               "p50, the black tick at its p99</figcaption>\n");
+    svg_open(f, GRID_W, rows * PH);
+    for (k = 0; k < n; k++) {
+        struct upanel g = {.x0 = (double)(k % COLS) * PW,
+                           .y0 = (double)(k / COLS) * PH,
+                           .tmax = nv,
+                           .dmax = dmax};
+        double base = up_y(&g, 0), w = (PW - PML - PMR) / (double)nv;
+        const char *c = pvt_sim_strategy_color(r[k].strategy->name);
+
+        panel_title(f, g.x0, g.y0, r[k].strategy->name);
+        log_grid(f, &g, stride);
+        for (i = 0; i < nv && i < r[k].vcpus; i++) {
+            const struct pvt_sim_hist *h = &r[k].vcpu[i].aim_error;
+            double x = up_x(&g, i), y50, y99;
+            fprintf(f,
+                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                    "font-size=\"11\">%u</text>\n",
+                    x + w / 2, g.y0 + PH - PMB + 16, i);
+            if (h->count == 0)
+                continue;
+            y50 = up_y(&g, (double)pvt_sim_hist_quantile(h, 0.5));
+            y99 = up_y(&g, (double)pvt_sim_hist_quantile(h, 0.99));
+            fprintf(f,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                    "height=\"%.1f\" fill=\"%s\"/><line x1=\"%.1f\" "
+                    "y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#222\" "
+                    "stroke-width=\"2\"/>\n",
+                    x + w * 0.2, y50, w * 0.6, base - y50 > 1 ? base - y50 : 1,
+                    c, x + w * 0.1, y99, x + w * 0.9, y99);
+        }
+        fprintf(f,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                "font-size=\"11\">vCPU</text>\n",
+                g.x0 + (PML + PW - PMR) / 2.0, g.y0 + PH - 6);
+    }
+    fprintf(f,
+            "</svg>\n<p class=\"key\">vCPU 0 has the lowest TSC offset "
+            "(&minus;%s), vCPU %u the highest; a deadline computed from a "
+            "vCPU's own clock reading carries its offset.</p></figure>\n",
+            pvt_sim_format_ns(a, sizeof(a), p->tsc_skew_ns, false), nv - 1);
+}
+
 /* Several vCPUs: a table per strategy, a row per vCPU, and the guest
  * clock across them. */
 static void vcpu_tables(FILE *f, const struct pvt_sim_params *p,
@@ -533,7 +613,8 @@ static void vcpu_tables(FILE *f, const struct pvt_sim_params *p,
     if (n == 0 || r[0].vcpus <= 1)
         return;
     fprintf(f,
-            "<h2>Per vCPU</h2>\n<p>%u vCPUs, TSC offset errors spread over "
+            "<h2 id=\"per-vcpu\">Per vCPU</h2>\n<p>%u vCPUs, TSC offset errors "
+            "spread over "
             "&plusmn;%s, TSC_STABLE %s, pvclock last-value guard %s, "
             "%g%% of timers armed remotely. Clock reads are the pvclock "
             "reads of every vCPU in the model's true order; backwards: a "
@@ -542,6 +623,7 @@ static void vcpu_tables(FILE *f, const struct pvt_sim_params *p,
             p->tsc_stable ? "published" : "not published",
             p->pvclock_guard ? "shared by the guest" : "per vCPU (bypassed)",
             p->remote_fraction * 100);
+    vcpu_chart(f, p, r, n);
     for (k = 0; k < n; k++) {
         fprintf(f, "<figure><figcaption style=\"color:%s\">",
                 pvt_sim_strategy_color(r[k].strategy->name));
