@@ -41,8 +41,10 @@ static const char *human(char *buf, size_t len, double ns)
 double pvt_sim_boot_drift_ppm(const struct pvt_sim_params *p)
 {
     /* a TSC calibrated c ppm high counts 1 / (1 + c) as fast: about -c */
-    return p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm
-                                             : p->boot_drift_ppm;
+    double d =
+        p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm;
+
+    return d + 0.0; /* never -0 */
 }
 
 double pvt_sim_guest_drift_ppm(int64_t freq_ppb)
