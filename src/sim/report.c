@@ -41,8 +41,11 @@ static const char *human(char *buf, size_t len, double ns)
 double pvt_sim_boot_drift_ppm(const struct pvt_sim_params *p)
 {
     /* a TSC calibrated c ppm high counts 1 / (1 + c) as fast: about -c */
-    double d =
-        p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm;
+    double d;
+
+    if (p == NULL)
+        return 0;
+    d = p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm;
 
     return d + 0.0; /* never -0 */
 }
@@ -231,7 +234,9 @@ const char *pvt_sim_format_p50_p99(char *buf, size_t len,
 {
     char x[32], y[32];
 
-    if (h->count == 0) {
+    if (buf == NULL || len == 0)
+        return "";
+    if (h == NULL || h->count == 0) {
         snprintf(buf, len, "no data");
         return buf;
     }
