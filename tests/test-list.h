@@ -51,7 +51,8 @@
     PVT_TESTS_TOOLS_HOST(X)                                                    \
     PVT_TESTS_KVM_HOST(X)                                                      \
     PVT_TESTS_VMM_HOST(X)                                                      \
-    PVT_TESTS_QEMU_HOST(X)
+    PVT_TESTS_QEMU_HOST(X)                                                     \
+    PVT_TESTS_README_HOST(X)
 
 #define PVT_TEST_LIST(X) PVT_TEST_LIST_CORE(X) PVT_TEST_LIST_HOST(X)
 
@@ -288,6 +289,7 @@
     X(sim_every_strategy_keeps_the_queue_promise, PVT_TEST_HOST, 120000)       \
     X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000)                 \
     X(sim_html_report, PVT_TEST_HOST, 120000)                                  \
+    X(sim_drift_sign, PVT_TEST_HOST, 0)                                        \
     X(sim_scenario_files, PVT_TEST_HOST, 0)                                    \
     X(sim_abs_boot_offset_keeps_the_boot_drift, PVT_TEST_HOST, 120000)         \
     X(sim_abs_mode_offset_grows_during_boot, PVT_TEST_HOST, 120000)            \
@@ -344,5 +346,12 @@
 
 /* The guest image under QEMU with KVM (PVH entry, serial console). */
 #define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
+
+/* The README's commands (tests/host/test-readme.c): well formed, and run
+ * from the source directory against its build/ (each bounded by its own
+ * timeout; the whole, by this one). */
+#define PVT_TESTS_README_HOST(X)                                               \
+    X(readme_commands_well_formed, PVT_TEST_HOST, 0)                           \
+    X(readme_commands_run, PVT_TEST_HOST, 900000)
 
 #endif /* PVTIMER_TEST_LIST_H */

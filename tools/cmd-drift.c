@@ -303,9 +303,10 @@ static const char usage[] =
     "Measures clock B against clock A with pvtimer's drift estimator: every "
     "interval\n" BRACKETS_TEXT " (A, B, A) readings, the narrowest kept and "
     "B paired with its midpoint.\nPrints, per update and as a summary, the "
-    "offset B - A (from the fit), B's\nfrequency against A in ppm, the "
-    "bracket's width and the estimator's state\n(unlocked, step, locked, "
-    "stable).";
+    "offset B - A (from the fit), B's\nfrequency against A in ppm (B's "
+    "rate in A's time, minus one: positive when B\nruns fast; the sign "
+    "docs/design.md defines), the bracket's width and the\nestimator's "
+    "state (unlocked, step, locked, stable).";
 
 int pvt_cmd_drift(int argc, char **argv)
 {

@@ -38,6 +38,25 @@ static const char *human(char *buf, size_t len, double ns)
     return pvt_sim_format_ns(buf, len, ns, false);
 }
 
+double pvt_sim_boot_drift_ppm(const struct pvt_sim_params *p)
+{
+    /* a TSC calibrated c ppm high counts 1 / (1 + c) as fast: about -c */
+    double d;
+
+    if (p == NULL)
+        return 0;
+    d = p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm;
+
+    return d + 0.0; /* never -0 */
+}
+
+double pvt_sim_guest_drift_ppm(int64_t freq_ppb)
+{
+    /* the estimator's rate is the hypervisor clock's in guest time, r;
+     * the guest clock's in hypervisor time is 1 / r */
+    return (1 / (1 + (double)freq_ppb / 1e9) - 1) * 1e6;
+}
+
 /* Largest |mean aim| of a bin in the first and the last quarter of the
  * bins that saw programmings after the boot phase (means, so that a rare
  * preempted programming does not read as a trend). */
@@ -67,6 +86,17 @@ static void aim_trend(const struct pvt_sim_params *p,
         if (i >= hi - n && m > *last)
             *last = m;
     }
+}
+
+/* A quantile of h as the table prints it, or "no data". */
+static const char *quantile(char *buf, size_t len, const struct pvt_sim_hist *h,
+                            double q)
+{
+    if (h->count == 0) {
+        snprintf(buf, len, "no data");
+        return buf;
+    }
+    return human(buf, len, (double)pvt_sim_hist_quantile(h, q));
 }
 
 const char *pvt_sim_verdict(const struct pvt_sim_params *p,
@@ -122,29 +152,23 @@ const char *pvt_sim_verdict(const struct pvt_sim_params *p,
                r->aim_error_after_locked.count > 0) {
         /* compensated across a clocksource switch: the estimate restarts
          * there, and the boot clock's resolution bounds it before */
-        snprintf(
-            buf, len,
-            "after the switch, locked from %.1f s: aim p99 %s; during "
-            "boot held by the tick (p99 %s)",
-            r->locked_at_s,
-            human(a, sizeof(a),
-                  (double)pvt_sim_hist_quantile(&r->aim_error_after_locked,
-                                                0.99)),
-            human(b, sizeof(b),
-                  (double)pvt_sim_hist_quantile(&r->aim_error_boot, 0.99)));
+        snprintf(buf, len,
+                 "after the switch, locked from %.1f s: aim p99 %s; during "
+                 "boot held by the tick (p99 %s)",
+                 r->locked_at_s,
+                 quantile(a, sizeof(a), &r->aim_error_after_locked, 0.99),
+                 quantile(b, sizeof(b), &r->aim_error_boot, 0.99));
     } else if (r->aim_error_locked.count > 0) {
         snprintf(
             buf, len, "drift %+.3f ppm, locked from %.1f s: aim p99 %s since",
-            (double)r->drift_ppb / 1e3, r->locked_at_s,
+            pvt_sim_guest_drift_ppm(r->drift_ppb), r->locked_at_s,
             human(a, sizeof(a),
                   (double)pvt_sim_hist_quantile(&r->aim_error_locked, 0.99)));
     } else if (has_after && r->aim_error_after.max_abs <= 1) {
-        snprintf(
-            buf, len,
-            "exact after the switch (|aim| <= 1 ns); before it, as "
-            "delta (p99 %s)",
-            human(a, sizeof(a),
-                  (double)pvt_sim_hist_quantile(&r->aim_error_boot, 0.99)));
+        snprintf(buf, len,
+                 "exact after the switch (|aim| <= 1 ns); before it, as "
+                 "delta (p99 %s)",
+                 quantile(a, sizeof(a), &r->aim_error_boot, 0.99));
     } else if (has_after && after_max > 100e3 && after_max > 20 * after_p99) {
         uint64_t hit = pvt_sim_hist_count_from(&r->aim_error_after, 100000);
         snprintf(buf, len,
@@ -155,10 +179,8 @@ const char *pvt_sim_verdict(const struct pvt_sim_params *p,
                  human(a, sizeof(a), after_max));
     } else {
         snprintf(buf, len, "local error: aim p99 %s, lateness p99 %s",
-                 human(a, sizeof(a),
-                       (double)pvt_sim_hist_quantile(&r->aim_error, 0.99)),
-                 human(b, sizeof(b),
-                       (double)pvt_sim_hist_quantile(&r->lateness, 0.99)));
+                 quantile(a, sizeof(a), &r->aim_error, 0.99),
+                 quantile(b, sizeof(b), &r->lateness, 0.99));
     }
     return buf;
 }
@@ -207,11 +229,17 @@ int pvt_sim_vcpu_view(const struct pvt_sim_result *r, unsigned int i,
     return 0;
 }
 
-/* "p50 / p99" of h into buf. */
-static const char *p50_p99(char *buf, size_t len, const struct pvt_sim_hist *h)
+const char *pvt_sim_format_p50_p99(char *buf, size_t len,
+                                   const struct pvt_sim_hist *h)
 {
     char x[32], y[32];
 
+    if (buf == NULL || len == 0)
+        return "";
+    if (h == NULL || h->count == 0) {
+        snprintf(buf, len, "no data");
+        return buf;
+    }
     snprintf(buf, len, "%s / %s",
              human(x, sizeof(x), (double)pvt_sim_hist_quantile(h, 0.5)),
              human(y, sizeof(y), (double)pvt_sim_hist_quantile(h, 0.99)));
@@ -232,8 +260,9 @@ static void table_row(FILE *f, const char *label, uint64_t timers,
             label, (unsigned long long)timers, (unsigned long long)fired,
             (unsigned long long)lost, (unsigned long long)early,
             (unsigned long long)irqs, (unsigned long long)spurious,
-            p50_p99(l, sizeof(l), lat), p50_p99(d, sizeof(d), dev),
-            p50_p99(a, sizeof(a), aim));
+            pvt_sim_format_p50_p99(l, sizeof(l), lat),
+            pvt_sim_format_p50_p99(d, sizeof(d), dev),
+            pvt_sim_format_p50_p99(a, sizeof(a), aim));
 }
 
 /* Several vCPUs: a row per vCPU under the strategy's (the guest's). */
@@ -271,15 +300,15 @@ void pvt_sim_report_table_ex(FILE *f, const struct pvt_sim_report_meta *meta,
 
     const char *backend = meta && meta->backend ? meta->backend : "sim";
 
-    fprintf(
-        f,
-        "pvtimer %s: scenario %s, seed %llu: %g s of guest time "
-        "(boot %g s on %s, drift %g ppm), %g timers/s,\n"
-        "preemption %g/s x %g ms",
-        backend, scenario, (unsigned long long)seed, p->duration_s, p->boot_s,
-        p->boot_clock == PVT_SIM_BOOT_TSC ? "the TSC" : "jiffies",
-        p->boot_clock == PVT_SIM_BOOT_TSC ? -p->tsc_cal_ppm : p->boot_drift_ppm,
-        p->timer_rate_hz, p->preempt_rate_hz, p->preempt_mean_ms);
+    fprintf(f,
+            "pvtimer %s: scenario %s, seed %llu: %g s of guest time "
+            "(boot %g s on %s, drift %+g ppm), %g timers/s,\n"
+            "preemption %g/s x %g ms",
+            backend, scenario, (unsigned long long)seed, p->duration_s,
+            p->boot_s,
+            p->boot_clock == PVT_SIM_BOOT_TSC ? "the TSC" : "jiffies",
+            pvt_sim_boot_drift_ppm(p), p->timer_rate_hz, p->preempt_rate_hz,
+            p->preempt_mean_ms);
     /* the modelled hypervisor's own figures; a real one has its own */
     if (strcmp(backend, "sim") == 0)
         fprintf(f, ", hypervisor up %g s, slop %g us", p->hv_uptime_s,

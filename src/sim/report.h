@@ -46,6 +46,25 @@ void pvt_sim_report_html(FILE *f, const char *scenario, uint64_t seed,
  * "1.23 s"; compact: three significant digits ("32.8 us"). */
 const char *pvt_sim_format_ns(char *buf, size_t len, double ns, bool compact);
 
+/* "p50 / p99" of h's magnitudes as the table prints them ("17.4 us / 4.0
+ * ms") into buf, or "no data" when h is empty or NULL; returns buf ("" for
+ * a NULL buf or len 0). */
+const char *pvt_sim_format_p50_p99(char *buf, size_t len,
+                                   const struct pvt_sim_hist *h);
+
+/* Drift as docs/design.md defines it: the guest clock's rate in the
+ * hypervisor's time, minus one, in ppm (positive: the guest clock runs
+ * fast). The boot clocksource's, from the parameters (boot_drift_ppm for
+ * jiffies, about -tsc_cal_ppm for the TSC), and the one the estimator's
+ * final frequency implies (freq_ppb: the hypervisor clock against the
+ * guest clock, drift.h's B against A). */
+double pvt_sim_boot_drift_ppm(const struct pvt_sim_params *p); /* NULL: 0 */
+double pvt_sim_guest_drift_ppm(int64_t freq_ppb);
+
+/* The colour a strategy is drawn in, by name: the same in every report
+ * (a strategy without its own colour, or NULL, gets a spare one). */
+const char *pvt_sim_strategy_color(const char *name);
+
 /* One vCPU's figures of a result, whatever the vCPU count (with one vCPU
  * they are the run's own). */
 struct pvt_sim_vcpu_view {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pvtimer/pvtimer.h"
 #include "runner/test.h"
@@ -265,6 +266,54 @@ TEST_IMPL(sim_smp_cli)
     ASSERT_EQ(a.status, 0);
     ASSERT(pvt_contains(a.out, "\n  vcpu 2 +20.0us "));
     ASSERT(pvt_contains(a.out, "guest clock across vCPUs"));
+    {
+        /* the report page's per-vCPU view: the |aim| chart, a table per
+         * strategy with a row per vCPU, as the terminal's rows */
+        char dir[] = "/tmp/pvt-smp-report-XXXXXX", path[64];
+        FILE *f;
+        char *html;
+        long len;
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/r.html", dir);
+        SIM(&b, "--scenario", "smp", "--set", "vcpus=3", "--set",
+            "duration_s=2", "--set", "boot_s=1", "--strategy", "delta",
+            "--report", path);
+        ASSERT_EQ(b.status, 0);
+        ASSERT_STR_EQ(a.out, b.out);
+        pvt_spawn_free(&b);
+        f = fopen(path, "rb");
+        ASSERT_NOT_NULL(f);
+        fseek(f, 0, SEEK_END);
+        len = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        html = calloc(1, (size_t)len + 1);
+        ASSERT_NOT_NULL(html);
+        ASSERT_EQ(fread(html, 1, (size_t)len, f), (size_t)len);
+        fclose(f);
+        unlink(path);
+        rmdir(dir);
+        ASSERT_EQ(occurrences(html, "<h2 id=\"per-vcpu\">"), 1);
+        ASSERT_EQ(occurrences(html, "|Aim error| per vCPU"), 1);
+        ASSERT_EQ(occurrences(html, "<svg "), 5);
+        ASSERT_EQ(occurrences(html, "<tr><td>2</td><td>+20.0 us</td>"), 1);
+        {
+            /* vCPU 2's three "p50 / p99" cells, from the terminal row */
+            const char *row = strstr(a.out, "\n  vcpu 2 +20.0us ");
+            int c;
+            ASSERT_NOT_NULL(row);
+            for (c = 0; c < 3; c++) {
+                char cell[48];
+                size_t l = 21;
+                memcpy(cell, row + 1 + 68 + 22 * c, l);
+                while (l > 0 && cell[l - 1] == ' ')
+                    l--;
+                cell[l] = 0;
+                ASSERT(strstr(cell, " / ") != NULL);
+                ASSERT(pvt_contains(html, cell));
+            }
+        }
+        free(html);
+    }
     pvt_spawn_free(&a);
     SIM(&a, "--list");
     ASSERT(pvt_contains(a.out, "\n  smp "));

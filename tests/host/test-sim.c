@@ -4,6 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "pvtimer/pvtimer.h"
 #include "runner/test.h"
 #include "sim/params.h"
+#include "sim/report.h"
 #include "sim/sim.h"
 #include "spawn.h"
 
@@ -176,9 +178,81 @@ TEST_IMPL(sim_html_report)
     ASSERT_EQ(count_of(html, "<script"), 0);
     ASSERT_EQ(count_of(html, "http://") - count_of(html, "xmlns=\"http://"), 0);
     ASSERT(pvt_contains(html, "</html>"));
-    for (i = 0; i < n; i++)
-        ASSERT(pvt_contains(html, all[i]->name));
+    for (i = 0; i < n; i++) {
+        char title[96];
+        size_t j;
+        /* every strategy has panels of its own, titled in its colour,
+         * one colour per strategy */
+        snprintf(title, sizeof(title), "fill=\"%s\">%s</text>",
+                 pvt_sim_strategy_color(all[i]->name), all[i]->name);
+        ASSERT_EQ(count_of(html, title), 4); /* aim, device, lateness,
+                                               interrupts */
+        for (j = 0; j < i; j++)
+            ASSERT(strcmp(pvt_sim_strategy_color(all[i]->name),
+                          pvt_sim_strategy_color(all[j]->name)) != 0);
+    }
+    /* the 0 lane of the log scales is labelled */
+    ASSERT_EQ(count_of(html, ">0 ns</text>"), 2 * n);
+    /* the table's figures are the terminal table's */
+    SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1");
+    ASSERT_EQ(a.status, 0);
+    for (i = 0; i < n; i++) {
+        /* the row of the strategy: "%-16s" and the counts, then the
+         * three "p50 / p99" columns at 68, 90 and 112, 21 wide */
+        char line[48];
+        const char *row;
+        int c;
+        snprintf(line, sizeof(line), "\n%-16s ", all[i]->name);
+        row = strstr(a.out, line);
+        ASSERT_NOT_NULL(row);
+        row++;
+        for (c = 0; c < 3; c++) {
+            char cell[32];
+            size_t len = 21;
+            memcpy(cell, row + 68 + 22 * c, len);
+            while (len > 0 && cell[len - 1] == ' ')
+                len--;
+            cell[len] = 0;
+            ASSERT(strstr(cell, " / ") != NULL);
+            if (!pvt_contains(html, cell))
+                pvt_test_printf("not in the page: '%s'\n", cell);
+            ASSERT(pvt_contains(html, cell));
+        }
+    }
+    pvt_spawn_free(&a);
     free(html);
+
+    /* colours follow the strategy, not its place in the run */
+    SIM(&a, "--set", "duration_s=2", "--set", "boot_s=1", "--strategy",
+        "coupled,delta", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    pvt_spawn_free(&a);
+    html = slurp(path);
+    ASSERT_NOT_NULL(html);
+    {
+        char title[96];
+        snprintf(title, sizeof(title), "fill=\"%s\">delta</text>",
+                 pvt_sim_strategy_color("delta"));
+        ASSERT_EQ(count_of(html, title), 4);
+    }
+    free(html);
+
+    /* no timers: no data, said so, not "0 ns" */
+    SIM(&a, "--set", "duration_s=2", "--set", "boot_s=1", "--set",
+        "timer_rate_hz=0", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    ASSERT(pvt_contains(a.out, "no data"));
+    pvt_spawn_free(&a);
+    html = slurp(path);
+    ASSERT_NOT_NULL(html);
+    ASSERT(pvt_contains(html, "<td>no data</td>"));
+    ASSERT_EQ(count_of(html, ">no data</text>"), n); /* lateness panels */
+    ASSERT_EQ(count_of(html, "no data (no timer fired)"), n);
+    free(html);
+
+    SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1", "--report", path);
+    ASSERT_EQ(a.status, 0);
+    pvt_spawn_free(&a);
 
     /* and it renders: a headless browser makes a picture of it (not under
      * valgrind, which a browser does not survive) */
@@ -225,6 +299,46 @@ TEST_IMPL(sim_html_report)
                         (const char *const[]){"rm", "-rf", dir, NULL}, NULL,
                         NULL, &a));
     pvt_spawn_free(&a);
+    RETURN_OK();
+}
+
+/*
+ * The drift sign (docs/design.md): the guest clock against the
+ * hypervisor's, positive when the guest clock runs fast. steady-drift's
+ * TSC is calibrated 100 ppm low (tsc_cal_ppm=-100), so the guest clock
+ * gains: the header says +100 ppm and compensated's estimate, turned into
+ * the guest's drift, is +100 ppm to within the TSC clocksource's
+ * mult/shift rounding; the JSON keeps the estimator's own frequency (the
+ * hypervisor clock against the guest's), about minus that.
+ */
+TEST_IMPL(sim_drift_sign)
+{
+    struct pvt_spawn_result a;
+    const char *v;
+    double ppm;
+
+    SIM(&a, "--scenario", "steady-drift", "--set", "duration_s=20",
+        "--strategy", "delta,compensated");
+    ASSERT_EQ(a.status, 0);
+    ASSERT(pvt_contains(a.out, "(boot 0 s on the TSC, drift +100 ppm)"));
+    v = strstr(a.out, "\n  compensated      drift ");
+    ASSERT_NOT_NULL(v);
+    ppm = strtod(v + strlen("\n  compensated      drift "), NULL);
+    ASSERT(ppm > 99.5 && ppm < 100.5);
+    pvt_spawn_free(&a);
+
+    SIM(&a, "--scenario", "steady-drift", "--set", "duration_s=20",
+        "--strategy", "compensated", "--json");
+    ASSERT_EQ(a.status, 0);
+    v = strstr(a.out, "\"drift_freq_ppb\": ");
+    ASSERT_NOT_NULL(v);
+    ppm = strtod(v + strlen("\"drift_freq_ppb\": "), NULL) / 1e3;
+    ASSERT(ppm < -99.5 && ppm > -100.5);
+    ASSERT(pvt_contains(a.out, "\"verdict\": \"drift +"));
+    pvt_spawn_free(&a);
+    /* the conversion, exactly: r = 1 + f, the guest's 1 / r - 1 */
+    ASSERT(fabs(pvt_sim_guest_drift_ppm(-100000) - 100.010001) < 1e-5);
+    ASSERT(fabs(pvt_sim_guest_drift_ppm(0)) < 1e-12);
     RETURN_OK();
 }
 
