@@ -13,13 +13,15 @@ target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
 # The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
 # it lives beside the monitor rather than in the portable library.
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
-  add_library(pvtimer_timersvc STATIC src/host/timersvc.c)
+  add_library(pvtimer_timersvc STATIC src/host/timersvc.c
+              src/host/svc-shard.c)
   target_include_directories(pvtimer_timersvc PUBLIC src/host
     PRIVATE ${PROJECT_SOURCE_DIR}/include)
   target_compile_definitions(pvtimer_timersvc PRIVATE _GNU_SOURCE)
   target_link_libraries(pvtimer_timersvc PUBLIC pvtimer_static
     Threads::Threads PRIVATE pvt_warnings)
-  target_sources(pvtimer-tests PRIVATE tests/host/test-timersvc.c)
+  target_sources(pvtimer-tests PRIVATE tests/host/test-timersvc.c
+                                       tests/host/test-timersvc-scale.c)
   target_link_libraries(pvtimer-tests PRIVATE pvtimer_timersvc)
 endif()
 

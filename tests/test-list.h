@@ -334,7 +334,12 @@
     X(timersvc_never_early, PVT_TEST_HOST, 0)                                  \
     X(timersvc_default_periodic, PVT_TEST_HOST, 0)                             \
     X(timersvc_storm_rate_limited, PVT_TEST_HOST, 0)                           \
-    X(timersvc_clock_jump, PVT_TEST_HOST, 0)
+    X(timersvc_clock_jump, PVT_TEST_HOST, 0)                                   \
+    /* many timers, threads, clients (tests/host/test-timersvc-scale.c) */     \
+    X(timersvc_scale_bad_arguments, PVT_TEST_HOST, 0)                          \
+    X(timersvc_scale_16k_timers, PVT_TEST_HOST, 0)                             \
+    X(timersvc_advance_never_early_under_spike, PVT_TEST_HOST, 0)              \
+    X(timersvc_storm_isolation, PVT_TEST_HOST, 0)
 
 /* The monitor's hypercall dispatch, without /dev/kvm (tests/host/test-vmm.c). */
 #define PVT_TESTS_VMM_HOST(X)                                                  \

@@ -1,0 +1,439 @@
+/*
+ * A service thread's part of the timer service: what a wake-up of its one
+ * host timer fires, the clients' caps, the adaptive advance and the
+ * bounded busy-wait. Contracts in timersvc.h and svc-shard.h.
+ */
+#include "svc-shard.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NSEC_PER_SEC 1000000000ll
+/* A spin budget holds at most this much (ns of busy-wait). */
+#define SPIN_BURST_NS (10 * 1000000ll)
+/* KVM's LAPIC_TIMER_ADVANCE_ADJUST_STEP: an eighth of the error per fire */
+#define ADVANCE_STEP 8
+#define ADVANCE_INIT 1000 /* KVM's initial lapic_timer_advance_ns */
+
+int64_t pvt__svc_now(const struct pvt_timersvc *s)
+{
+    struct timespec ts;
+
+    if (s->cfg.mono_now)
+        return s->cfg.mono_now(s->cfg.mono_ctx);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
+}
+
+int pvt__svc_client_clock(struct pvt__svc_shard *sh, unsigned int client,
+                          bool force, uint64_t *hv_now, int64_t *mono_now)
+{
+    struct pvt__svc_client_shard *cl = &sh->cl[client];
+    const struct pvt__svc_client *c = &sh->s->client[client];
+
+    if (force || cl->round != sh->round) {
+        int rc = c->cc.ops.read_clock(c->cc.ctx, &cl->hv_now, &cl->mono_now);
+
+        if (rc < 0)
+            return rc;
+        cl->round = sh->round;
+    }
+    *hv_now = cl->hv_now;
+    *mono_now = cl->mono_now;
+    return 0;
+}
+
+/* The advance the host timer gets for a deadline of client c: none once
+ * c's busy-wait budget is spent. */
+static int64_t spin_refill(struct pvt__svc_shard *sh, unsigned int c,
+                           int64_t now)
+{
+    struct pvt__svc_client_shard *cl = &sh->cl[c];
+
+    if (cl->spin_last == INT64_MIN || now - cl->spin_last > NSEC_PER_SEC) {
+        cl->spin_tokens = SPIN_BURST_NS;
+    } else if (now > cl->spin_last) {
+        cl->spin_tokens +=
+            (now - cl->spin_last) * (int64_t)sh->s->cfg.spin_cap_ppm / 1000000;
+        if (cl->spin_tokens > SPIN_BURST_NS)
+            cl->spin_tokens = SPIN_BURST_NS;
+    }
+    cl->spin_last = now;
+    return cl->spin_tokens;
+}
+
+static int64_t advance_for(struct pvt__svc_shard *sh, unsigned int c,
+                           int64_t now)
+{
+    if (sh->advance <= 0 || sh->tfd < 0)
+        return 0;
+    return spin_refill(sh, c, now) > 0 ? sh->advance : 0;
+}
+
+static int settime(struct pvt__svc_shard *sh, int64_t at)
+{
+    struct itimerspec its;
+
+    if (at <= 0)
+        at = 1; /* never all-zero: that would disarm */
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = (time_t)(at / NSEC_PER_SEC);
+    its.it_value.tv_nsec = (long)(at % NSEC_PER_SEC);
+    sh->st.rearms++;
+    return timerfd_settime(sh->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno
+                                                                       : 0;
+}
+
+/* Brings the host timer forward to the earliest deadline (plus the slack,
+ * minus the advance) when it is armed later. Lock held. */
+static int shard_arm(struct pvt__svc_shard *sh, int64_t now)
+{
+    struct pvt_ladder_node *n = pvt_ladder_first(&sh->q);
+    struct pvt__svc_timer *tm;
+    int64_t target, at;
+    int rc;
+
+    if (n == NULL || sh->tfd < 0 || sh->stop)
+        return 0;
+    tm = PVT_LADDER_ENTRY(n, struct pvt__svc_timer, node);
+    target = n->key + (int64_t)sh->s->cfg.slack_ns;
+    at = target - advance_for(sh, tm->client, now);
+    if (at >= sh->armed_at)
+        return 0;
+    if ((rc = settime(sh, at)) < 0)
+        return rc;
+    sh->armed_at = at;
+    sh->armed_target = target;
+    return 0;
+}
+
+int pvt__svc_requeue(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
+                     uint64_t hv_now, int64_t mono_now)
+{
+    uint64_t fire;
+    int64_t key;
+
+    if (pvt_ladder_node_queued(&tm->node))
+        pvt_ladder_remove(&sh->q, &tm->node);
+    fire = pvt_hv_next_fire(&tm->t);
+    tm->armed_hv = fire;
+    if (fire == PVT_HV_NEVER)
+        return 0;
+    if (fire <= hv_now)
+        key = mono_now;
+    else if (fire - hv_now > (uint64_t)PVT__SVC_MAX_AHEAD_NS)
+        key = mono_now + PVT__SVC_MAX_AHEAD_NS;
+    else
+        key = mono_now + (int64_t)(fire - hv_now);
+    pvt_ladder_insert(&sh->q, &tm->node, key);
+    return shard_arm(sh, mono_now);
+}
+
+/* Takes one fire from client c's cap at now; false (and *wait, how long
+ * until the next) when the cap is reached. */
+static bool take_fire(struct pvt__svc_shard *sh, unsigned int c, int64_t now,
+                      int64_t *wait)
+{
+    const struct pvt_timersvc_client_config *cc = &sh->s->client[c].cc;
+    struct pvt__svc_client_shard *cl = &sh->cl[c];
+    int64_t cost, max;
+
+    if (cc->max_fires_per_s == 0)
+        return true;
+    cost = (int64_t)(NSEC_PER_SEC / cc->max_fires_per_s);
+    if (cost < 1)
+        cost = 1;
+    max = cost * (int64_t)(cc->burst ? cc->burst : 1);
+    if (cl->fire_last == INT64_MIN || now - cl->fire_last > max)
+        cl->fire_tokens = max;
+    else if (now > cl->fire_last)
+        cl->fire_tokens += now - cl->fire_last;
+    if (cl->fire_tokens > max)
+        cl->fire_tokens = max;
+    cl->fire_last = now > cl->fire_last ? now : cl->fire_last;
+    if (cl->fire_tokens < cost) {
+        *wait = cost - cl->fire_tokens;
+        return false;
+    }
+    cl->fire_tokens -= cost;
+    return true;
+}
+
+static void inject_one(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
+                       const struct pvt__svc_client *c, uint32_t vector,
+                       uint64_t deadline_hv, uint64_t hv_now, int64_t key)
+{
+    struct pvt_timersvc_fire f;
+    int64_t t0 = c->cc.fired ? pvt__svc_now(sh->s) : 0;
+
+    if (c->cc.ops.inject(c->cc.ctx, tm->local, vector) < 0) {
+        tm->inject_errors++;
+        return;
+    }
+    tm->injected++;
+    if (c->cc.fired == NULL)
+        return;
+    f.deadline_hv = deadline_hv;
+    f.hv_at_fire = hv_now;
+    f.deadline_mono = key;
+    f.armed_mono = sh->woke_armed;
+    f.woke_mono = sh->woke;
+    f.inject_mono = t0;
+    f.injected_mono = pvt__svc_now(sh->s);
+    f.spun_ns = sh->spun;
+    f.vector = vector;
+    c->cc.fired(c->cc.ctx, tm->local, &f);
+}
+
+int pvt__svc_shard_poll(struct pvt__svc_shard *sh, int64_t now, int64_t *next)
+{
+    struct pvt_ladder_node *n;
+    int fired = 0;
+    int rc;
+
+    sh->round++;
+    while ((n = pvt_ladder_first(&sh->q)) != NULL && n->key <= now) {
+        struct pvt__svc_timer *tm =
+            PVT_LADDER_ENTRY(n, struct pvt__svc_timer, node);
+        const struct pvt__svc_client *c = &sh->s->client[tm->client];
+        uint64_t hv, fire;
+        int64_t mono, key = n->key, wait;
+        unsigned int mask;
+
+        pvt_ladder_pop(&sh->q);
+        fire = pvt_hv_next_fire(&tm->t);
+        if (fire == PVT_HV_NEVER)
+            continue;
+        if ((rc = pvt__svc_client_clock(sh, tm->client, false, &hv, &mono)) < 0)
+            return rc;
+        if (fire > hv &&
+            (rc = pvt__svc_client_clock(sh, tm->client, true, &hv, &mono)) < 0)
+            return rc;
+        if (fire > hv) {
+            /* due in CLOCK_MONOTONIC, not yet in the hypervisor's clock
+             * (their rates differ): the rest, at least past now */
+            int64_t k = mono + (int64_t)(fire - hv);
+
+            tm->early_wakeups++;
+            sh->st.early++;
+            pvt_ladder_insert(&sh->q, &tm->node, k > now ? k : now + 1);
+            continue;
+        }
+        if (!take_fire(sh, tm->client, now, &wait)) {
+            tm->throttled++;
+            sh->st.throttled++;
+            pvt_ladder_insert(&sh->q, &tm->node, now + wait);
+            continue;
+        }
+        mask = pvt_hv_expire(&tm->t, hv);
+        if (mask & PVT_HV_SINGLESHOT)
+            inject_one(sh, tm, c, c->cc.vec_single, fire, hv, key);
+        if (mask & PVT_HV_PERIODIC)
+            inject_one(sh, tm, c, c->cc.vec_periodic, fire, hv, key);
+        fired++;
+        if ((rc = pvt__svc_requeue(sh, tm, hv, mono)) < 0)
+            return rc;
+    }
+    sh->st.fires += (uint64_t)fired;
+    if (next) {
+        n = pvt_ladder_first(&sh->q);
+        *next = n ? n->key + (int64_t)sh->s->cfg.slack_ns : PVT__SVC_NONE;
+    }
+    return fired;
+}
+
+/* KVM's adjust_lapic_timer_advance: the wake-up came delta ns after the
+ * time it was meant for (negative: before); move the advance by an eighth
+ * of that, within [0, max]; a delta beyond max (a load spike, a wake-up
+ * for a deadline that moved) teaches nothing. */
+static void learn(struct pvt__svc_shard *sh, int64_t delta)
+{
+    int64_t max = sh->s->cfg.advance_max_ns;
+
+    if (sh->s->cfg.advance_ns != PVT_TIMERSVC_ADVANCE_ADAPTIVE)
+        return;
+    if (delta > max || delta < -max)
+        return;
+    sh->advance += delta / ADVANCE_STEP;
+    if (sh->advance < 0)
+        sh->advance = 0;
+    if (sh->advance > max)
+        sh->advance = max;
+}
+
+static void record_lateness(struct pvt__svc_shard *sh, int64_t lat)
+{
+    sh->lat[sh->lat_count % PVT_TIMERSVC_LAT_SAMPLES] = lat;
+    sh->lat_count++;
+}
+
+/* One wake-up of the host timer (lock held): fire what is due, busy-wait
+ * for a deadline within the advance (the lock dropped meanwhile), arm the
+ * host timer for the rest. Returns 0 or a negative errno value. */
+static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
+{
+    struct pvt_timersvc *s = sh->s;
+    int64_t spin_window;
+    int total = 0;
+
+    sh->st.wakeups++;
+    sh->woke = woke;
+    sh->woke_armed = sh->armed_at == PVT__SVC_NONE ? -1 : sh->armed_at;
+    if (sh->armed_at != PVT__SVC_NONE) {
+        record_lateness(sh, woke - sh->armed_at);
+        learn(sh, woke - sh->armed_target);
+    }
+    sh->armed_at = PVT__SVC_NONE; /* a timerfd fires once */
+    sh->spun = 0;
+    for (;;) {
+        struct pvt_ladder_node *n;
+        struct pvt__svc_timer *tm;
+        int64_t next, now = pvt__svc_now(s);
+        int fired = pvt__svc_shard_poll(sh, now, &next);
+
+        if (fired < 0)
+            return fired;
+        total += fired;
+        if (next == PVT__SVC_NONE || sh->stop)
+            break;
+        n = pvt_ladder_first(&sh->q);
+        tm = PVT_LADDER_ENTRY(n, struct pvt__svc_timer, node);
+        now = pvt__svc_now(s);
+        spin_window = sh->advance > 0 ? sh->advance + s->cfg.spin_slack_ns : 0;
+        if (next - now > spin_window ||
+            spin_refill(sh, tm->client, now) < next - now)
+            break;
+        /* the deadline is within the advance: wait for it on the clock */
+        pthread_mutex_unlock(&sh->lock);
+        {
+            int64_t t = now;
+
+            while (t < next)
+                t = pvt__svc_now(s);
+            pthread_mutex_lock(&sh->lock);
+            sh->cl[tm->client].spin_tokens -= t - now;
+            sh->spun += t - now;
+            sh->st.spins++;
+            sh->st.spin_ns += (uint64_t)(t - now);
+        }
+    }
+    if (total == 0)
+        sh->st.spurious++;
+    else
+        sh->st.coalesced += (uint64_t)(total - 1);
+    return shard_arm(sh, pvt__svc_now(s));
+}
+
+static void *shard_main(void *arg)
+{
+    struct pvt__svc_shard *sh = arg;
+    struct pvt_timersvc *s = sh->s;
+
+    for (;;) {
+        uint64_t expirations;
+        ssize_t r = read(sh->tfd, &expirations, sizeof(expirations));
+        int64_t woke = pvt__svc_now(s);
+        int rc;
+
+        if (r < 0 && errno != EINTR && errno != EAGAIN) {
+            atomic_store(&s->thread_err, -errno);
+            return NULL;
+        }
+        pthread_mutex_lock(&sh->lock);
+        if (sh->stop) {
+            pthread_mutex_unlock(&sh->lock);
+            return NULL;
+        }
+        rc = r == (ssize_t)sizeof(expirations) ? shard_wake(sh, woke) : 0;
+        pthread_mutex_unlock(&sh->lock);
+        if (rc < 0) {
+            atomic_store(&s->thread_err, rc);
+            return NULL;
+        }
+    }
+}
+
+int pvt__svc_shard_init(struct pvt_timersvc *s, struct pvt__svc_shard *sh,
+                        unsigned int index, bool timerfd)
+{
+    unsigned int i;
+    int rc;
+
+    memset(sh, 0, sizeof(*sh));
+    sh->s = s;
+    sh->index = index;
+    sh->tfd = -1;
+    sh->armed_at = PVT__SVC_NONE;
+    sh->armed_target = PVT__SVC_NONE;
+    sh->advance = s->cfg.advance_ns == PVT_TIMERSVC_ADVANCE_ADAPTIVE
+                      ? ADVANCE_INIT
+                      : s->cfg.advance_ns;
+    if ((rc = pthread_mutex_init(&sh->lock, NULL)) != 0)
+        return -rc;
+    sh->lock_init = true;
+    pvt_ladder_init(&sh->q, sh->rung, PVT__SVC_RUNGS);
+    sh->cl = calloc(s->nclients_max, sizeof(*sh->cl));
+    sh->lat = malloc(PVT_TIMERSVC_LAT_SAMPLES * sizeof(*sh->lat));
+    if (sh->cl == NULL || sh->lat == NULL)
+        return -ENOMEM;
+    for (i = 0; i < s->nclients_max; i++)
+        sh->cl[i].fire_last = sh->cl[i].spin_last = INT64_MIN;
+    if (timerfd) {
+        sh->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+        if (sh->tfd < 0)
+            return -errno;
+    }
+    return 0;
+}
+
+void pvt__svc_shard_fini(struct pvt__svc_shard *sh)
+{
+    pvt__svc_shard_stop(sh);
+    if (sh->tfd >= 0)
+        close(sh->tfd);
+    sh->tfd = -1;
+    free(sh->cl);
+    free(sh->lat);
+    sh->cl = NULL;
+    sh->lat = NULL;
+    if (sh->lock_init)
+        pthread_mutex_destroy(&sh->lock);
+    sh->lock_init = false;
+}
+
+int pvt__svc_shard_start(struct pvt__svc_shard *sh)
+{
+    sigset_t all, old;
+    int rc;
+
+    if (sh->tfd < 0 || sh->thread_started)
+        return -EINVAL;
+    /* the thread takes no signals: they belong to the owner's threads (a
+     * vCPU thread is kicked out of KVM_RUN by one) */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&sh->thread, NULL, shard_main, sh);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        return -rc;
+    sh->thread_started = true;
+    return 0;
+}
+
+void pvt__svc_shard_stop(struct pvt__svc_shard *sh)
+{
+    if (!sh->thread_started)
+        return;
+    pthread_mutex_lock(&sh->lock);
+    sh->stop = true;
+    settime(sh, 1); /* expires at once: the thread sees stop */
+    pthread_mutex_unlock(&sh->lock);
+    pthread_join(sh->thread, NULL);
+    sh->thread_started = false;
+}
