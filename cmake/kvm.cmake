@@ -20,8 +20,14 @@ if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
   target_compile_definitions(pvtimer_timersvc PRIVATE _GNU_SOURCE)
   target_link_libraries(pvtimer_timersvc PUBLIC pvtimer_static
     Threads::Threads PRIVATE pvt_warnings)
+  # `pvtimer bench service` drives it without a guest
+  target_sources(pvtimer PRIVATE bench/bench-service.c)
+  target_compile_definitions(pvtimer PRIVATE PVT_HAVE_TIMERSVC=1)
+  target_link_libraries(pvtimer PRIVATE pvtimer_timersvc)
+  target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_TIMERSVC=1)
   target_sources(pvtimer-tests PRIVATE tests/host/test-timersvc.c
-                                       tests/host/test-timersvc-scale.c)
+                                       tests/host/test-timersvc-scale.c
+                                       tests/host/test-bench-service.c)
   target_link_libraries(pvtimer-tests PRIVATE pvtimer_timersvc)
 endif()
 

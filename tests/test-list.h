@@ -339,7 +339,10 @@
     X(timersvc_scale_bad_arguments, PVT_TEST_HOST, 0)                          \
     X(timersvc_scale_16k_timers, PVT_TEST_HOST, 0)                             \
     X(timersvc_advance_never_early_under_spike, PVT_TEST_HOST, 0)              \
-    X(timersvc_storm_isolation, PVT_TEST_HOST, 0)
+    X(timersvc_storm_isolation, PVT_TEST_HOST, 0)                              \
+    /* pvtimer bench service (tests/host/test-bench-service.c) */               \
+    X(bench_service_json, PVT_TEST_HOST, 60000)                                \
+    X(bench_service_bad_arguments, PVT_TEST_HOST, 0)
 
 /* The monitor's hypercall dispatch, without /dev/kvm (tests/host/test-vmm.c). */
 #define PVT_TESTS_VMM_HOST(X)                                                  \

@@ -99,7 +99,7 @@ static int shard_arm(struct pvt__svc_shard *sh, int64_t now)
     int64_t target, at;
     int rc;
 
-    if (n == NULL || sh->tfd < 0 || sh->stop)
+    if (n == NULL || sh->tfd < 0 || sh->stop || sh->in_wake)
         return 0;
     tm = PVT_LADDER_ENTRY(n, struct pvt__svc_timer, node);
     target = n->key + (int64_t)sh->s->cfg.slack_ns;
@@ -291,14 +291,17 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
     }
     sh->armed_at = PVT__SVC_NONE; /* a timerfd fires once */
     sh->spun = 0;
+    sh->in_wake = true;
     for (;;) {
         struct pvt_ladder_node *n;
         struct pvt__svc_timer *tm;
         int64_t next, now = pvt__svc_now(s);
         int fired = pvt__svc_shard_poll(sh, now, &next);
 
-        if (fired < 0)
+        if (fired < 0) {
+            sh->in_wake = false;
             return fired;
+        }
         total += fired;
         if (next == PVT__SVC_NONE || sh->stop)
             break;
@@ -309,7 +312,9 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
         if (next - now > spin_window ||
             spin_refill(sh, tm->client, now) < next - now)
             break;
-        /* the deadline is within the advance: wait for it on the clock */
+        /* the deadline is within the advance: wait for it on the clock
+         * (a vCPU thread arming meanwhile arms the host timer itself) */
+        sh->in_wake = false;
         pthread_mutex_unlock(&sh->lock);
         {
             int64_t t = now;
@@ -321,8 +326,10 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
             sh->spun += t - now;
             sh->st.spins++;
             sh->st.spin_ns += (uint64_t)(t - now);
+            sh->in_wake = true;
         }
     }
+    sh->in_wake = false;
     if (total == 0)
         sh->st.spurious++;
     else

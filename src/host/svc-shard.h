@@ -70,6 +70,8 @@ struct pvt__svc_shard {
     int64_t woke;         /* this round's wake-up (for fired) */
     int64_t woke_armed;   /* what the timerfd was armed for, or -1 */
     int64_t spun;         /* this round's busy-wait */
+    bool in_wake;         /* the thread is in a wake-up: it arms the host timer
+                     once, at its end */
     struct pvt_timersvc_stats st;
     int64_t *lat; /* [PVT_TIMERSVC_LAT_SAMPLES] */
     uint64_t lat_count;
