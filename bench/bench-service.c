@@ -238,6 +238,7 @@ static int run_service(struct load *l, unsigned int threads, uint64_t slack,
     cc.ops.inject = svc_inject;
     cc.ctx = l;
     cc.fired = svc_fired;
+    cc.fired_ctx = l;
     if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &first)) < 0)
         goto out;
     if ((rc = pvt_timersvc_start(&s)) < 0)

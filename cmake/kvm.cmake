@@ -7,6 +7,7 @@
 
 target_sources(pvtimer PRIVATE tools/cmd-kvm.c tools/kvm-drift.c)
 target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
+                                     tests/host/test-kvm-path.c
                                      tests/host/test-qemu.c
                                      tests/host/test-vmm.c)
 
@@ -108,6 +109,7 @@ add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
 # ---------------------------------------------------------------- runs
 target_sources(pvtimer_kvmrun PRIVATE src/kvmrun/scenario.c src/kvmrun/drift.c
+                                      src/kvmrun/path.c
                                       src/kvmrun/faults.c)
 target_link_libraries(pvtimer_kvmrun PUBLIC pvtimer_vmm pvtimer_vmm_exp)
 

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,10 +68,59 @@ static int is_pattern(const char *v)
            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(v);
 }
 
+/*
+ * The monitor's own --set key, which the simulator does not have:
+ * advance_ns=N (the timer service's fixed advance, ns >= 0) or -1 /
+ * adaptive (KVM's lapic_timer_advance_ns = -1; the default). Takes it out
+ * of sets (the rest go to the simulator's parameters). Returns 0, or -1
+ * with a message.
+ */
+static int take_advance(struct pvt_opt_list *sets, bool *fixed,
+                        int64_t *advance)
+{
+    size_t i, k = 0;
+
+    *fixed = false;
+    *advance = -1;
+    for (i = 0; i < sets->n; i++) {
+        const char *v = sets->v[i];
+        char *end;
+        long long x;
+
+        if (strncmp(v, "advance_ns", 10) != 0 ||
+            (v[10] != '=' && v[10] != ' ')) {
+            sets->v[k++] = v;
+            continue;
+        }
+        v += 10;
+        v += strspn(v, " =");
+        if (strcmp(v, "adaptive") == 0) {
+            *fixed = false;
+            continue;
+        }
+        errno = 0;
+        x = strtoll(v, &end, 10);
+        if (end == v || *end != '\0' || errno || x < -1 || x > 1000000) {
+            fprintf(stderr,
+                    "pvtimer kvm: advance_ns: '%s' is not -1 (adaptive) "
+                    "or 0 to 1000000 ns\n",
+                    v);
+            return -1;
+        }
+        *fixed = x >= 0;
+        *advance = x;
+    }
+    sets->n = k;
+    return 0;
+}
+
 /* --scenario: parameters as pvtimer sim takes them, shortened, then run. */
 static int run_scenario(const struct kvm_args *a)
 {
     struct pvt_sim_params p;
+    struct pvt_opt_list sets = a->sets;
+    bool advance_fixed;
+    int64_t advance_ns;
     char err[256];
 
     if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
@@ -78,7 +128,9 @@ static int run_scenario(const struct kvm_args *a)
         return 2;
     }
     pvt_kvmrun_shorten(&p);
-    if (pvt_sim_params_apply(&p, a->sets.v, a->sets.n, err, sizeof(err))) {
+    if (take_advance(&sets, &advance_fixed, &advance_ns) < 0)
+        return 2;
+    if (pvt_sim_params_apply(&p, sets.v, sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }
@@ -107,6 +159,8 @@ static int run_scenario(const struct kvm_args *a)
         o.progress = isatty(STDERR_FILENO);
         o.report = a->report;
         o.kvm_path = getenv("PVT_KVM_DEVICE");
+        o.advance_fixed = advance_fixed;
+        o.advance_ns = advance_ns;
         return pvt_kvmrun_scenario(&o);
     }
 #endif
@@ -212,7 +266,10 @@ int pvt_cmd_kvm(int argc, char **argv)
         PVT_OPT("--seed", PVT_OPT_SEED, &a.seed, "N",
                 "workload and preemption seed (default 1)"),
         PVT_OPT("--set", PVT_OPT_LIST, &a.sets, "key=value",
-                "override a parameter (as pvtimer sim)"),
+                "override a parameter (as pvtimer sim); also\n"
+                "advance_ns=N|-1: the timer service's advance\n"
+                "(KVM's lapic_timer_advance_ns; -1, the default:\n"
+                "adaptive)"),
         PVT_OPT("--json", PVT_OPT_FLAG, &a.json, NULL,
                 "JSON in the simulator's schema, \"backend\": \"kvm\""),
         PVT_OPT("--report", PVT_OPT_STRING, &a.report, "FILE.html",

@@ -167,7 +167,8 @@ static bool take_fire(struct pvt__svc_shard *sh, unsigned int c, int64_t now,
 
 static void inject_one(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
                        const struct pvt__svc_client *c, uint32_t vector,
-                       uint64_t deadline_hv, uint64_t hv_now, int64_t key)
+                       uint64_t deadline_hv, uint64_t single_hv,
+                       uint64_t hv_now, int64_t mono_now, int64_t key)
 {
     struct pvt_timersvc_fire f;
     int64_t t0 = c->cc.fired ? pvt__svc_now(sh->s) : 0;
@@ -180,7 +181,9 @@ static void inject_one(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
     if (c->cc.fired == NULL)
         return;
     f.deadline_hv = deadline_hv;
+    f.single_hv = single_hv;
     f.hv_at_fire = hv_now;
+    f.mono_at_fire = mono_now;
     f.deadline_mono = key;
     f.armed_mono = sh->woke_armed;
     f.woke_mono = sh->woke;
@@ -188,7 +191,7 @@ static void inject_one(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
     f.injected_mono = pvt__svc_now(sh->s);
     f.spun_ns = sh->spun;
     f.vector = vector;
-    c->cc.fired(c->cc.ctx, tm->local, &f);
+    c->cc.fired(c->cc.fired_ctx, tm->local, &f);
 }
 
 int pvt__svc_shard_poll(struct pvt__svc_shard *sh, int64_t now, int64_t *next)
@@ -202,7 +205,7 @@ int pvt__svc_shard_poll(struct pvt__svc_shard *sh, int64_t now, int64_t *next)
         struct pvt__svc_timer *tm =
             PVT_LADDER_ENTRY(n, struct pvt__svc_timer, node);
         const struct pvt__svc_client *c = &sh->s->client[tm->client];
-        uint64_t hv, fire;
+        uint64_t hv, fire, single;
         int64_t mono, key = n->key, wait;
         unsigned int mask;
 
@@ -231,11 +234,14 @@ int pvt__svc_shard_poll(struct pvt__svc_shard *sh, int64_t now, int64_t *next)
             pvt_ladder_insert(&sh->q, &tm->node, now + wait);
             continue;
         }
+        single = tm->t.single;
         mask = pvt_hv_expire(&tm->t, hv);
         if (mask & PVT_HV_SINGLESHOT)
-            inject_one(sh, tm, c, c->cc.vec_single, fire, hv, key);
+            inject_one(sh, tm, c, c->cc.vec_single, fire, single, hv, mono,
+                       key);
         if (mask & PVT_HV_PERIODIC)
-            inject_one(sh, tm, c, c->cc.vec_periodic, fire, hv, key);
+            inject_one(sh, tm, c, c->cc.vec_periodic, fire, PVT_HV_NEVER, hv,
+                       mono, key);
         fired++;
         if ((rc = pvt__svc_requeue(sh, tm, hv, mono)) < 0)
             return rc;

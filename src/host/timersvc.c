@@ -162,11 +162,12 @@ int pvt_timersvc_init(struct pvt_timersvc *s, unsigned int nvcpu,
 
 /* Contract in timersvc.h. */
 int pvt_timersvc_set_fired(struct pvt_timersvc *s, unsigned int id,
-                           pvt_timersvc_fired_fn fired)
+                           pvt_timersvc_fired_fn fired, void *ctx)
 {
     if (s == NULL || s->client == NULL || id >= s->nclients || s->running)
         return -EINVAL;
     s->client[id].cc.fired = fired;
+    s->client[id].cc.fired_ctx = ctx;
     return 0;
 }
 

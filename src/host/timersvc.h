@@ -88,7 +88,10 @@
  * breakdown): times in CLOCK_MONOTONIC ns unless hv. */
 struct pvt_timersvc_fire {
     uint64_t deadline_hv;  /* when the timer was due (slop applied) */
-    uint64_t hv_at_fire;   /* the client's clock read just before inject */
+    uint64_t single_hv;    /* the singleshot deadline the guest asked for,
+                              or PVT_HV_NEVER (a periodic fire) */
+    uint64_t hv_at_fire;   /* the client's clock, read before inject ... */
+    int64_t mono_at_fire;  /* ... paired with this CLOCK_MONOTONIC */
     int64_t deadline_mono; /* the deadline as queued */
     int64_t armed_mono;    /* the host timer was armed for this (advance
                               and slack applied), or -1 (no host timer:
@@ -111,7 +114,7 @@ struct pvt_timersvc_ops {
     int (*inject)(void *ctx, unsigned int vcpu, uint32_t vector);
 };
 
-/* Told of every fire after its inject (optional; same ctx as the ops). */
+/* Told of every fire after its inject (optional; its own ctx). */
 typedef void (*pvt_timersvc_fired_fn)(void *ctx, unsigned int vcpu,
                                       const struct pvt_timersvc_fire *f);
 
@@ -161,8 +164,9 @@ struct pvt_timersvc_client_config {
     struct pvt_timersvc_ops ops;
     void *ctx;
     pvt_timersvc_fired_fn fired; /* NULL: none */
-    uint64_t max_fires_per_s;    /* per thread; 0: no cap */
-    uint64_t burst;              /* fires above the rate at once (0: 1) */
+    void *fired_ctx;
+    uint64_t max_fires_per_s; /* per thread; 0: no cap */
+    uint64_t burst;           /* fires above the rate at once (0: 1) */
 };
 
 /* Service-wide statistics (pvt_timersvc_get_stats), summed over threads. */
@@ -234,10 +238,10 @@ int pvt_timersvc_init(struct pvt_timersvc *s, unsigned int nvcpu,
                       uint32_t vec_single, uint32_t vec_periodic,
                       const struct pvt_timersvc_ops *ops, void *ctx);
 
-/* Sets client id's fired callback (NULL: none) before start. Returns 0 or
- * -EINVAL (NULL s, bad id, running). */
+/* Sets client id's fired callback (NULL: none) and its ctx before
+ * start. Returns 0 or -EINVAL (NULL s, bad id, running). */
 int pvt_timersvc_set_fired(struct pvt_timersvc *s, unsigned int id,
-                           pvt_timersvc_fired_fn fired);
+                           pvt_timersvc_fired_fn fired, void *ctx);
 
 /* Sets the advance (>= 0 ns, or PVT_TIMERSVC_ADVANCE_ADAPTIVE) before
  * start. Returns 0 or -EINVAL (NULL, below -1, running). */

@@ -178,7 +178,7 @@ TEST_IMPL(timersvc_scale_bad_arguments)
     ASSERT_EQ(pvt_timersvc_singleshot(&s, 4, 0), -EINVAL);
     ASSERT_EQ(pvt_timersvc_poll(&s, 2, NULL), -EINVAL);
     ASSERT_EQ(pvt_timersvc_set_advance(&s, -3), -EINVAL);
-    ASSERT_EQ(pvt_timersvc_set_fired(&s, 1, NULL), -EINVAL);
+    ASSERT_EQ(pvt_timersvc_set_fired(&s, 1, NULL, NULL), -EINVAL);
     pvt_timersvc_destroy(&s);
     pvt_timersvc_destroy(&s);
     real_free(&r);

@@ -205,7 +205,7 @@ TEST_IMPL(timersvc_storm_rate_limited)
 
     memset(&f, 0, sizeof(f));
     ASSERT_EQ(pvt_timersvc_init(&s, 1, &c, 0x40, 0x41, &ops, &f), 0);
-    ASSERT_EQ(pvt_timersvc_set_fired(&s, 0, fake_fired), 0);
+    ASSERT_EQ(pvt_timersvc_set_fired(&s, 0, fake_fired, &f), 0);
     ASSERT_EQ(pvt_timersvc_start(&s), 0);
     until = mono() + 100 * (int64_t)MS;
     while (mono() < until) {
