@@ -68,47 +68,72 @@ static int is_pattern(const char *v)
            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(v);
 }
 
-/*
- * The monitor's own --set key, which the simulator does not have:
- * advance_ns=N (the timer service's fixed advance, ns >= 0) or -1 /
- * adaptive (KVM's lapic_timer_advance_ns = -1; the default). Takes it out
- * of sets (the rest go to the simulator's parameters). Returns 0, or -1
- * with a message.
- */
-static int take_advance(struct pvt_opt_list *sets, bool *fixed,
-                        int64_t *advance)
+/* The number in v: -1 .. max (or "adaptive" = -1). */
+static int monitor_value(const char *key, const char *v, long long max,
+                         long long *out)
 {
-    size_t i, k = 0;
+    char *end;
+
+    if (strcmp(v, "adaptive") == 0 && strcmp(key, "advance_ns") == 0) {
+        *out = -1;
+        return 0;
+    }
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || errno || *out > max ||
+        *out < (strcmp(key, "advance_ns") == 0 ? -1 : 0)) {
+        fprintf(stderr, "pvtimer kvm: %s: '%s' is not %s\n", key, v,
+                strcmp(key, "advance_ns") == 0
+                    ? "-1 (adaptive) or 0 to 1000000 ns"
+                    : "0 (no) to 99 (SCHED_FIFO priority)");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * The monitor's own --set keys, which the simulator does not have:
+ * advance_ns=N (the timer service's fixed advance, ns >= 0) or -1 /
+ * adaptive (KVM's lapic_timer_advance_ns = -1; the default), and
+ * service_rt=P (the service thread at SCHED_FIFO priority P where the host
+ * allows it; 0: the default scheduling; default 1). Takes them out of sets
+ * (the rest go to the simulator's parameters). Returns 0, or -1 with a
+ * message.
+ */
+static int take_monitor_sets(struct pvt_opt_list *sets, bool *fixed,
+                             int64_t *advance, int *rt)
+{
+    static const char *const keys[] = {"advance_ns", "service_rt"};
+    size_t i, k = 0, j;
 
     *fixed = false;
     *advance = -1;
+    *rt = 1;
     for (i = 0; i < sets->n; i++) {
         const char *v = sets->v[i];
-        char *end;
         long long x;
 
-        if (strncmp(v, "advance_ns", 10) != 0 ||
-            (v[10] != '=' && v[10] != ' ')) {
+        for (j = 0; j < 2; j++) {
+            size_t len = strlen(keys[j]);
+
+            if (strncmp(v, keys[j], len) == 0 &&
+                (v[len] == '=' || v[len] == ' '))
+                break;
+        }
+        if (j == 2) {
             sets->v[k++] = v;
             continue;
         }
-        v += 10;
+        v += strlen(keys[j]);
         v += strspn(v, " =");
-        if (strcmp(v, "adaptive") == 0) {
-            *fixed = false;
-            continue;
-        }
-        errno = 0;
-        x = strtoll(v, &end, 10);
-        if (end == v || *end != '\0' || errno || x < -1 || x > 1000000) {
-            fprintf(stderr,
-                    "pvtimer kvm: advance_ns: '%s' is not -1 (adaptive) "
-                    "or 0 to 1000000 ns\n",
-                    v);
+        if (monitor_value(keys[j], v, j == 0 ? 1000000 : 99, &x) < 0)
             return -1;
+        if (j == 0) {
+            *fixed = x >= 0;
+            *advance = x;
+        } else {
+            *rt = (int)x;
         }
-        *fixed = x >= 0;
-        *advance = x;
     }
     sets->n = k;
     return 0;
@@ -121,6 +146,7 @@ static int run_scenario(const struct kvm_args *a)
     struct pvt_opt_list sets = a->sets;
     bool advance_fixed;
     int64_t advance_ns;
+    int rt;
     char err[256];
 
     if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
@@ -128,7 +154,7 @@ static int run_scenario(const struct kvm_args *a)
         return 2;
     }
     pvt_kvmrun_shorten(&p);
-    if (take_advance(&sets, &advance_fixed, &advance_ns) < 0)
+    if (take_monitor_sets(&sets, &advance_fixed, &advance_ns, &rt) < 0)
         return 2;
     if (pvt_sim_params_apply(&p, sets.v, sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
@@ -161,6 +187,7 @@ static int run_scenario(const struct kvm_args *a)
         o.kvm_path = getenv("PVT_KVM_DEVICE");
         o.advance_fixed = advance_fixed;
         o.advance_ns = advance_ns;
+        o.service_rt = rt;
         return pvt_kvmrun_scenario(&o);
     }
 #endif
@@ -269,7 +296,8 @@ int pvt_cmd_kvm(int argc, char **argv)
                 "override a parameter (as pvtimer sim); also\n"
                 "advance_ns=N|-1: the timer service's advance\n"
                 "(KVM's lapic_timer_advance_ns; -1, the default:\n"
-                "adaptive)"),
+                "adaptive); service_rt=P: the service thread at\n"
+                "SCHED_FIFO priority P where allowed (default 1; 0: no)"),
         PVT_OPT("--json", PVT_OPT_FLAG, &a.json, NULL,
                 "JSON in the simulator's schema, \"backend\": \"kvm\""),
         PVT_OPT("--report", PVT_OPT_STRING, &a.report, "FILE.html",

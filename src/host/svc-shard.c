@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,11 @@
 #define NSEC_PER_SEC 1000000000ll
 /* A spin budget holds at most this much (ns of busy-wait). */
 #define SPIN_BURST_NS (10 * 1000000ll)
-/* KVM's LAPIC_TIMER_ADVANCE_ADJUST_STEP: an eighth of the error per fire */
-#define ADVANCE_STEP 8
-#define ADVANCE_INIT 1000 /* KVM's initial lapic_timer_advance_ns */
+/* KVM's LAPIC_TIMER_ADVANCE_ADJUST_STEP: an eighth of the error per fire
+ * (late); a 32nd when early (timersvc.h says why) */
+#define ADVANCE_STEP_UP   8
+#define ADVANCE_STEP_DOWN 32
+#define ADVANCE_INIT      1000 /* KVM's initial lapic_timer_advance_ns */
 
 int64_t pvt__svc_now(const struct pvt_timersvc *s)
 {
@@ -254,10 +257,10 @@ int pvt__svc_shard_poll(struct pvt__svc_shard *sh, int64_t now, int64_t *next)
     return fired;
 }
 
-/* KVM's adjust_lapic_timer_advance: the wake-up came delta ns after the
- * time it was meant for (negative: before); move the advance by an eighth
- * of that, within [0, max]; a delta beyond max (a load spike, a wake-up
- * for a deadline that moved) teaches nothing. */
+/* After KVM's adjust_lapic_timer_advance: the wake-up came delta ns after
+ * the time it was meant for (negative: before); move the advance by an
+ * eighth of that (a 32nd when early), within [0, max]; a delta beyond max
+ * (a load spike, a wake-up for a deadline that moved) teaches nothing. */
 static void learn(struct pvt__svc_shard *sh, int64_t delta)
 {
     int64_t max = sh->s->cfg.advance_max_ns;
@@ -266,7 +269,7 @@ static void learn(struct pvt__svc_shard *sh, int64_t delta)
         return;
     if (delta > max || delta < -max)
         return;
-    sh->advance += delta / ADVANCE_STEP;
+    sh->advance += delta / (delta > 0 ? ADVANCE_STEP_UP : ADVANCE_STEP_DOWN);
     if (sh->advance < 0)
         sh->advance = 0;
     if (sh->advance > max)
@@ -347,6 +350,18 @@ static void *shard_main(void *arg)
 {
     struct pvt__svc_shard *sh = arg;
     struct pvt_timersvc *s = sh->s;
+
+    if (s->cfg.rt_priority > 0) {
+        struct sched_param sp;
+
+        memset(&sp, 0, sizeof(sp));
+        sp.sched_priority = s->cfg.rt_priority;
+        if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0) {
+            pthread_mutex_lock(&sh->lock);
+            sh->rt = true;
+            pthread_mutex_unlock(&sh->lock);
+        }
+    }
 
     for (;;) {
         uint64_t expirations;

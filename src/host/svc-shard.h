@@ -63,6 +63,7 @@ struct pvt__svc_shard {
     pthread_t thread;
     bool thread_started;
     bool stop;
+    bool rt;              /* the thread got SCHED_FIFO */
     int64_t armed_at;     /* the timerfd is armed for this, or NONE */
     int64_t armed_target; /* what it stands for (armed_at + advance) */
     int64_t advance;      /* the current advance, ns */

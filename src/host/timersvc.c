@@ -25,7 +25,8 @@ int pvt_timersvc_create(struct pvt_timersvc *s,
     if (c == NULL || c->ntimers == 0 || c->ntimers > PVT_TIMERSVC_MAX_TIMERS ||
         c->nthreads > PVT_TIMERSVC_MAX_THREADS ||
         c->nclients > PVT_TIMERSVC_MAX_CLIENTS || c->advance_ns < -1 ||
-        c->advance_max_ns < 0 || c->slack_ns > (uint64_t)PVT__SVC_MAX_AHEAD_NS)
+        c->advance_max_ns < 0 || c->rt_priority < 0 || c->rt_priority > 99 ||
+        c->slack_ns > (uint64_t)PVT__SVC_MAX_AHEAD_NS)
         return -EINVAL;
     s->cfg = *c;
     if (s->cfg.advance_max_ns == 0)
@@ -168,6 +169,15 @@ int pvt_timersvc_set_fired(struct pvt_timersvc *s, unsigned int id,
         return -EINVAL;
     s->client[id].cc.fired = fired;
     s->client[id].cc.fired_ctx = ctx;
+    return 0;
+}
+
+/* Contract in timersvc.h. */
+int pvt_timersvc_set_rt_priority(struct pvt_timersvc *s, int prio)
+{
+    if (s == NULL || s->shard == NULL || s->running || prio < 0 || prio > 99)
+        return -EINVAL;
+    s->cfg.rt_priority = prio;
     return 0;
 }
 
@@ -386,6 +396,7 @@ int pvt_timersvc_get_stats(struct pvt_timersvc *s,
     if (s == NULL || s->shard == NULL || out == NULL)
         return -EINVAL;
     memset(out, 0, sizeof(*out));
+    out->rt = true;
     for (i = 0; i < s->nthreads; i++) {
         struct pvt__svc_shard *sh = &s->shard[i];
 
@@ -401,6 +412,7 @@ int pvt_timersvc_get_stats(struct pvt_timersvc *s,
         out->early += sh->st.early;
         if (i == 0)
             out->advance_ns = sh->advance;
+        out->rt = out->rt && sh->rt;
         pthread_mutex_unlock(&sh->lock);
     }
     return 0;

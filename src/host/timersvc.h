@@ -36,8 +36,11 @@
  * bounded busy-wait on the clock, so that the injection comes right at the
  * deadline rather than a wake-up latency after it. Adaptive (advance_ns =
  * -1, the default): after each wake-up the advance moves by 1/8 of the
- * wake's error (late: more; early: less), within [0, advance_max_ns], and a
- * wake-up more than advance_max_ns late (a load spike) teaches nothing.
+ * wake's error when it came late, by 1/32 when early (KVM moves by 1/8 both
+ * ways; here a late wake-up costs lateness, an early one only a bounded
+ * busy-wait, so the advance settles above the median wake-up latency),
+ * within [0, advance_max_ns], and a wake-up more than advance_max_ns off
+ * (a load spike) teaches nothing.
  * The busy-wait is bounded by the advance plus spin_slack_ns and by a
  * per-client CPU budget (spin_cap_ppm of one CPU): a client out of budget
  * gets no advance and no busy-wait. Never early whatever the advance: the
@@ -142,6 +145,9 @@ struct pvt_timersvc_config {
                                < 0: none) */
     uint32_t spin_cap_ppm;  /* per-client busy-wait budget, parts per
                                million of one CPU (0: the default) */
+    int rt_priority;        /* 0: the threads keep the default scheduling;
+                        1 .. 99: SCHED_FIFO at it, where the host allows
+                        it (else the default, silently: stats.rt says) */
     /* CLOCK_MONOTONIC source (NULL: the real one); tests and simulations
      * drive the service with pvt_timersvc_poll on a clock of their own. */
     int64_t (*mono_now)(void *ctx);
@@ -181,6 +187,7 @@ struct pvt_timersvc_stats {
     uint64_t throttled; /* fires deferred by a client's cap */
     uint64_t early;     /* due in the queue, not yet in the hv clock */
     int64_t advance_ns; /* the current advance (thread 0's) */
+    bool rt;            /* every thread runs SCHED_FIFO */
 };
 
 struct pvt__svc_shard;
@@ -242,6 +249,10 @@ int pvt_timersvc_init(struct pvt_timersvc *s, unsigned int nvcpu,
  * start. Returns 0 or -EINVAL (NULL s, bad id, running). */
 int pvt_timersvc_set_fired(struct pvt_timersvc *s, unsigned int id,
                            pvt_timersvc_fired_fn fired, void *ctx);
+
+/* Asks for SCHED_FIFO at prio (1 .. 99; 0: none) for the threads, before
+ * start. Returns 0 or -EINVAL (NULL, out of range, running). */
+int pvt_timersvc_set_rt_priority(struct pvt_timersvc *s, int prio);
 
 /* Sets the advance (>= 0 ns, or PVT_TIMERSVC_ADVANCE_ADAPTIVE) before
  * start. Returns 0 or -EINVAL (NULL, below -1, running). */

@@ -68,6 +68,7 @@ struct pvt_kvmrun_opts {
      * advance_fixed, advance_ns (>= 0); otherwise adaptive */
     bool advance_fixed;
     int64_t advance_ns;
+    int service_rt; /* the service thread's SCHED_FIFO priority, 0: none */
 };
 
 /*

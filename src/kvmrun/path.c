@@ -9,14 +9,16 @@
 #include "sim/report.h"
 
 static const char *const stage_key[PVT__STAGES] = {
-    "deadline_to_host_timer", "host_timer_to_thread", "thread_to_injected",
-    "injected_to_guest",      "deadline_to_guest",    "deadline_to_injected",
+    "deadline_to_host_timer",    "host_timer_to_thread", "thread_to_injected",
+    "injected_to_guest",         "deadline_to_guest",    "deadline_to_injected",
+    "device_error_after_switch",
 };
 
 static const char *const stage_label[PVT__STAGES] = {
-    "deadline -> host timer expiry", "host timer -> thread running",
-    "thread running -> injected",    "injected -> guest handler (TSC)",
-    "deadline -> guest handler",     "deadline -> injected (host)",
+    "deadline -> host timer expiry",   "host timer -> thread running",
+    "thread running -> injected",      "injected -> guest handler (TSC)",
+    "deadline -> guest handler",       "deadline -> injected (host)",
+    "|device error| after the switch",
 };
 
 int pvt__kvmrun_path_init(struct pvt__kvmrun_path *p, int64_t advance)
@@ -99,6 +101,13 @@ void pvt__kvmrun_path_arrival(struct pvt__kvmrun_path *p, uint64_t deadline_hv,
     pthread_mutex_unlock(&p->lock);
 }
 
+void pvt__kvmrun_path_device_error(struct pvt__kvmrun_path *p, int64_t abs_ns)
+{
+    pthread_mutex_lock(&p->lock);
+    add(p, PVT__STAGE_DEVICE, abs_ns);
+    pthread_mutex_unlock(&p->lock);
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -128,10 +137,11 @@ void pvt__kvmrun_path_json(FILE *f, struct pvt__kvmrun_path *p)
     fprintf(f,
             "\"fires\": %llu, \"matched\": %llu, \"busy_waits\": %llu, "
             "\"advance_ns\": %lld, \"advance_final_ns\": %lld, "
+            "\"service_sched\": \"%s\", "
             "\"guest_stage_source\": \"guest TSC\"",
             (unsigned long long)p->fires, (unsigned long long)p->matched,
             (unsigned long long)p->spins, (long long)p->advance_setting,
-            (long long)p->advance_final);
+            (long long)p->advance_final, p->rt ? "fifo" : "other");
     for (k = 0; k < PVT__STAGES; k++) {
         int64_t a, b;
 
@@ -150,11 +160,11 @@ void pvt__kvmrun_path_print(FILE *f, struct pvt__kvmrun_path *p)
     pthread_mutex_lock(&p->lock);
     fprintf(f,
             "  paravirtual timer path (p50 / p99; advance %s%lld ns, now "
-            "%lld ns; %llu fires, %llu busy-waits):\n",
+            "%lld ns; %llu fires, %llu busy-waits; service thread %s):\n",
             p->advance_setting < 0 ? "adaptive, from " : "",
             (long long)(p->advance_setting < 0 ? 1000 : p->advance_setting),
             (long long)p->advance_final, (unsigned long long)p->fires,
-            (unsigned long long)p->spins);
+            (unsigned long long)p->spins, p->rt ? "SCHED_FIFO" : "SCHED_OTHER");
     for (k = 0; k < PVT__STAGES; k++) {
         int64_t a, b;
 

@@ -18,6 +18,11 @@
  *                                   deadline; the vCPU's re-entry cannot be
  *                                   seen from user space and is inside it
  *   deadline -> guest handler       the whole path, in kvmclock ns
+ *   device error after the switch   the guest's own |device error| (guest
+ *                                   clock) once it runs on kvmclock: the
+ *                                   path plus the strategy's aim; before
+ *                                   the switch the boot clock's drift
+ *                                   dominates it
  *
  * The host stages come from the timer service's fired callback, the last
  * one from the guest's PVT_SAMPLE_ARRIVAL samples. Thread-safe: the
@@ -39,6 +44,7 @@ enum pvt__kvmrun_stage {
     PVT__STAGE_GUEST,  /* -> guest handler's first TSC read */
     PVT__STAGE_TOTAL,  /* deadline -> guest handler */
     PVT__STAGE_HOST,   /* deadline -> injected */
+    PVT__STAGE_DEVICE, /* the guest's |device error| after the switch */
     PVT__STAGES
 };
 
@@ -56,6 +62,7 @@ struct pvt__kvmrun_path {
     uint64_t fires, matched, spins;
     int64_t advance_setting; /* -1: adaptive */
     int64_t advance_final;   /* the service's advance at the end */
+    bool rt;                 /* the service thread ran SCHED_FIFO */
 };
 
 /* Returns 0 or -1 (out of memory); fini after either. */
@@ -69,6 +76,10 @@ void pvt__kvmrun_path_fired(void *ctx, unsigned int vcpu,
 /* The guest saw the interrupt for deadline_hv at arrival_hv (kvmclock). */
 void pvt__kvmrun_path_arrival(struct pvt__kvmrun_path *p, uint64_t deadline_hv,
                               uint64_t arrival_hv);
+
+/* The guest's |device error| of a programming made after the switch to
+ * high resolution (kvmclock, the TSC): the path plus the aim. */
+void pvt__kvmrun_path_device_error(struct pvt__kvmrun_path *p, int64_t abs_ns);
 
 /* The stages' p50 / p99 as a JSON object's members, and as text lines. */
 void pvt__kvmrun_path_json(FILE *f, struct pvt__kvmrun_path *p);

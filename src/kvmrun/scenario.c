@@ -98,6 +98,8 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
             break;
         case PVT_SAMPLE_DEVICE_ERROR:
             pvt_sim_hist_add(&r->device_error, v);
+            if (s[i].flags & PVT_SAMPLE_AFTER_SWITCH)
+                pvt__kvmrun_path_device_error(c->path, a);
             b->interrupts++;
             if (a > b->dev_max_abs)
                 b->dev_max_abs = a;
@@ -323,6 +325,7 @@ static int run_one(const struct pvt_kvmrun_opts *o,
         (pvt_timersvc_set_advance(
              vm->svc, o->advance_fixed ? o->advance_ns
                                        : PVT_TIMERSVC_ADVANCE_ADAPTIVE) < 0 ||
+         pvt_timersvc_set_rt_priority(vm->svc, o->service_rt) < 0 ||
          pvt_timersvc_set_fired(vm->svc, 0, pvt__kvmrun_path_fired, &b->path) <
              0)) {
         fprintf(stderr, "pvtimer kvm: the timer service refused its "
@@ -356,8 +359,10 @@ out:
     if (vm->svc) {
         struct pvt_timersvc_stats st;
 
-        if (pvt_timersvc_get_stats(vm->svc, &st) == 0)
+        if (pvt_timersvc_get_stats(vm->svc, &st) == 0) {
             b->path.advance_final = st.advance_ns;
+            b->path.rt = st.rt;
+        }
     }
     if (vm->svc) {
         int64_t *lat = malloc(PVT_TIMERSVC_LAT_SAMPLES * sizeof(*lat));
