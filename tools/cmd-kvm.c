@@ -96,7 +96,7 @@ static int monitor_value(const char *key, const char *v, long long max,
  * advance_ns=N (the timer service's fixed advance, ns >= 0) or -1 /
  * adaptive (KVM's lapic_timer_advance_ns = -1; the default), and
  * service_rt=P (the service thread at SCHED_FIFO priority P where the host
- * allows it; 0: the default scheduling; default 1). Takes them out of sets
+ * allows it; 0, the default: the default scheduling). Takes them out of sets
  * (the rest go to the simulator's parameters). Returns 0, or -1 with a
  * message.
  */
@@ -108,7 +108,7 @@ static int take_monitor_sets(struct pvt_opt_list *sets, bool *fixed,
 
     *fixed = false;
     *advance = -1;
-    *rt = 1;
+    *rt = 0;
     for (i = 0; i < sets->n; i++) {
         const char *v = sets->v[i];
         long long x;
@@ -297,7 +297,7 @@ int pvt_cmd_kvm(int argc, char **argv)
                 "advance_ns=N|-1: the timer service's advance\n"
                 "(KVM's lapic_timer_advance_ns; -1, the default:\n"
                 "adaptive); service_rt=P: the service thread at\n"
-                "SCHED_FIFO priority P where allowed (default 1; 0: no)"),
+                "SCHED_FIFO priority P where allowed (default 0: no)"),
         PVT_OPT("--json", PVT_OPT_FLAG, &a.json, NULL,
                 "JSON in the simulator's schema, \"backend\": \"kvm\""),
         PVT_OPT("--report", PVT_OPT_STRING, &a.report, "FILE.html",
