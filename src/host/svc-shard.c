@@ -289,6 +289,7 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
 {
     struct pvt_timersvc *s = sh->s;
     int64_t spin_window;
+    unsigned int rounds = 0;
     int total = 0;
 
     sh->st.wakeups++;
@@ -311,12 +312,23 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
             sh->in_wake = false;
             return fired;
         }
+        /* every fire after the wake-up's first shared it */
+        sh->st.coalesced += (uint64_t)fired - (total == 0 && fired > 0);
         total += fired;
         if (next == PVT__SVC_NONE || sh->stop)
             break;
+        now = pvt__svc_now(s);
+        if (next <= now) {
+            /* more came due meanwhile: another round, but not forever
+             * (an overloaded thread re-arms for now, which lets the
+             * vCPU threads and a stop in, as Linux's hrtimer_interrupt
+             * gives up after three rounds) */
+            if (++rounds >= PVT__SVC_MAX_ROUNDS)
+                break;
+            continue;
+        }
         n = pvt_ladder_first(&sh->q);
         tm = PVT_LADDER_ENTRY(n, struct pvt__svc_timer, node);
-        now = pvt__svc_now(s);
         spin_window = sh->advance > 0 ? sh->advance + s->cfg.spin_slack_ns : 0;
         if (next - now > spin_window ||
             spin_refill(sh, tm->client, now) < next - now)
@@ -341,8 +353,6 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
     sh->in_wake = false;
     if (total == 0)
         sh->st.spurious++;
-    else
-        sh->st.coalesced += (uint64_t)(total - 1);
     return shard_arm(sh, pvt__svc_now(s));
 }
 

@@ -20,6 +20,8 @@
  * due queues the timer again for the rest). */
 #define PVT__SVC_MAX_AHEAD_NS (3600ll * 1000000000ll)
 #define PVT__SVC_RUNGS        8
+/* Rounds of one wake-up that find more due before it re-arms for now. */
+#define PVT__SVC_MAX_ROUNDS 3
 
 struct pvt__svc_timer {
     struct pvt_ladder_node node; /* in its shard's queue, key: mono ns */
