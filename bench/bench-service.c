@@ -524,6 +524,166 @@ static void rec_result(struct rec *r, struct result *out)
         out->missed = atomic_load(&r->missed);
 }
 
+/* ---- the storm: two VMs on one service ---------------------------------- */
+
+#define STORM_TIMERS 64     /* the storming VM's vCPUs */
+#define STORM_CAP    10000u /* its fires per second when capped */
+
+struct storm {
+    struct pvt_timersvc *s;
+    unsigned int first;
+    bool arm; /* false: the same thread burning a CPU, arming nothing */
+    atomic_bool stop;
+    uint64_t arms;
+};
+
+static void *storm_main(void *arg)
+{
+    struct storm *st = arg;
+    unsigned int i = 0;
+
+    while (!atomic_load_explicit(&st->stop, memory_order_relaxed)) {
+        if (st->arm)
+            pvt_timersvc_singleshot(st->s, st->first + i, 0); /* past */
+        i = (i + 1) % STORM_TIMERS;
+        st->arms++;
+    }
+    return NULL;
+}
+
+/* VM B's timers as the workload (periodic, their lateness recorded); VM A
+ * (mode 1: capped, 2: uncapped; 0: none) re-arms past deadlines on its
+ * STORM_TIMERS timers in a loop on a thread of its own; mode 3: that
+ * thread only burns a CPU (what B would see from the CPU it takes alone,
+ * on a machine with few CPUs). *a_fires: A's fires in the window. */
+static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
+                     uint64_t *a_fires, uint64_t *throttled)
+{
+    static struct pvt_timersvc s;
+    struct pvt_timersvc_config c = PVT_TIMERSVC_CONFIG_DEFAULT(0);
+    struct pvt_timersvc_client_config cc;
+    struct pvt_hv_timer_config tc = PVT_HV_TIMER_CONFIG_XEN;
+    struct pvt_timersvc_stats a, b;
+    struct storm st;
+    pthread_t th;
+    bool started = false;
+    unsigned int first, i;
+    int64_t t0, c0;
+    int rc;
+
+    c.ntimers = l->n + STORM_TIMERS;
+    c.nclients = 2;
+    c.advance_ns = 0;
+    memset(&st, 0, sizeof(st));
+    if ((rc = pvt_timersvc_create(&s, &c)) < 0)
+        goto out;
+    tc.slop_ns = 0;
+    tc.default_period_ns = 0;
+    tc.min_period_ns = 1000;
+    tc.min_interval_ns = 10000; /* the monitor's PVT_HC_MIN_INTERVAL_NS */
+    memset(&cc, 0, sizeof(cc));
+    cc.ntimers = STORM_TIMERS;
+    cc.timer = tc;
+    cc.vec_single = 0x40;
+    cc.vec_periodic = 0x41;
+    cc.ops.read_clock = svc_read;
+    cc.ops.inject = svc_inject;
+    cc.max_fires_per_s = mode == 1 ? STORM_CAP : 0;
+    if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &st.first)) < 0)
+        goto out;
+    cc.ntimers = l->n;
+    cc.max_fires_per_s = 0;
+    cc.fired = svc_fired;
+    cc.fired_ctx = l;
+    if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &first)) < 0)
+        goto out;
+    if ((rc = pvt_timersvc_start(&s)) < 0)
+        goto out;
+    for (i = 0; i < l->n; i++)
+        if ((rc = pvt_timersvc_periodic(&s, first + i,
+                                        (uint64_t)l->period[i])) < 0)
+            goto out;
+    st.s = &s;
+    st.arm = mode != 3;
+    if (mode) {
+        if ((rc = -pthread_create(&th, NULL, storm_main, &st)) < 0)
+            goto out;
+        started = true;
+    }
+    t0 = mono();
+    sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
+    pvt_timersvc_get_stats(&s, &a);
+    c0 = cpu_ns();
+    atomic_store(&l->rec->on, true);
+    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
+    atomic_store(&l->rec->on, false);
+    *cpu = cpu_ns() - c0;
+    pvt_timersvc_get_stats(&s, &b);
+    /* the fires not B's are A's */
+    *a_fires = (b.fires - a.fires) - atomic_load(&l->rec->fires);
+    *throttled = b.throttled - a.throttled;
+    rc = atomic_load(&s.thread_err);
+out:
+    atomic_store(&st.stop, true);
+    if (started)
+        pthread_join(th, NULL);
+    pvt_timersvc_destroy(&s);
+    return rc;
+}
+
+static int bench_storm(struct load *l, double rate, double dur, bool json)
+{
+    static const char *const names[] = {"alone", "storm capped",
+                                        "storm uncapped", "cpu hog only"};
+    int mode;
+
+    if (json)
+        printf("{\"benchmark\": \"service-storm\", \"timers\": %u, "
+               "\"rate_hz\": %g, \"storm_timers\": %u, \"storm_cap\": %u, "
+               "\"rows\": [",
+               l->n, rate, STORM_TIMERS, STORM_CAP);
+    else
+        printf("VM B: %u timers at %g Hz; VM A: %u timers re-armed past "
+               "their deadlines in a loop\n(capped: %u fires/s), one "
+               "service thread\n\n%-15s %9s %8s %8s %9s %10s %10s\n",
+               l->n, rate, STORM_TIMERS, STORM_CAP, "B's run", "B fires/s",
+               "p50 us", "p99 us", "max us", "A fires/s", "throttled");
+    for (mode = 0; mode < 4; mode++) {
+        struct result r;
+        uint64_t a_fires = 0, thr = 0;
+        int rc;
+
+        memset(&r, 0, sizeof(r));
+        rec_reset(l->rec);
+        rc = run_storm(l, mode, dur, &r.cpu, &a_fires, &thr);
+        if (rc < 0) {
+            fprintf(stderr, "pvtimer bench service: storm: %s\n",
+                    strerror(-rc));
+            return 1;
+        }
+        r.dur_s = dur;
+        rec_result(l->rec, &r);
+        if (json)
+            printf("%s{\"run\": \"%s\", \"b_fires\": %llu, "
+                   "\"b_lateness_p50_ns\": %lld, \"b_lateness_p99_ns\": "
+                   "%lld, \"b_lateness_max_ns\": %lld, \"b_early\": %llu, "
+                   "\"a_fires_per_s\": %.0f, \"a_throttled\": %llu}",
+                   mode ? ", " : "", names[mode], (unsigned long long)r.fires,
+                   (long long)r.p50, (long long)r.p99, (long long)r.max,
+                   (unsigned long long)r.early, (double)a_fires / dur,
+                   (unsigned long long)thr);
+        else
+            printf("%-15s %9.0f %8.1f %8.1f %9.1f %10.0f %10llu\n", names[mode],
+                   (double)r.fires / dur, (double)r.p50 / 1000,
+                   (double)r.p99 / 1000, (double)r.max / 1000,
+                   (double)a_fires / dur, (unsigned long long)thr);
+        fflush(stdout);
+    }
+    if (json)
+        printf("]}\n");
+    return 0;
+}
+
 static void print_row(const struct result *r, unsigned int n, double hz,
                       bool json, bool *first)
 {
@@ -571,7 +731,7 @@ int pvt_bench_service(int argc, char **argv)
     static const unsigned long default_n[] = {1, 64, 1024, 16384};
     unsigned long timers = 0, threads = 1;
     double rate = 1000, dur = 2, slack_us = -1, advance_ns = 0;
-    bool json = false, first = true;
+    bool json = false, first = true, storm = false;
     const struct pvt_option opts[] = {
         PVT_OPT_RANGE("--timers", PVT_OPT_COUNT, &timers, "N",
                       "virtual timers (default: rows of 1, 64, 1024, 16384)", 1,
@@ -593,12 +753,17 @@ int pvt_bench_service(int argc, char **argv)
                       "the service's timer advance, ns, or -1: adaptive\n"
                       "(default 0: none, so CPU per fire has no busy-wait)",
                       -1, 200000),
+        PVT_OPT("--storm", PVT_OPT_FLAG, &storm, NULL,
+                "instead: two VMs on one service, B's timers (--timers,\n"
+                "default 64) alone, then while A re-arms past deadlines\n"
+                "in a loop, capped and uncapped, then beside a thread\n"
+                "that only burns a CPU"),
         PVT_OPT_JSON(&json),
     };
     static const char usage[] =
         "usage: pvtimer bench service [--timers N] [--rate HZ] [--duration S]\n"
         "                             [--slack US] [--threads N] "
-        "[--advance NS] [--json]\n\n"
+        "[--advance NS] [--storm] [--json]\n\n"
         "The host timer service without a guest (the injection a callback "
         "recording when\nit ran), N periodic timers at HZ +- 5% each, "
         "against one timerfd per timer\nwaited on with epoll and one thread "
@@ -634,6 +799,23 @@ int pvt_bench_service(int argc, char **argv)
         fprintf(stderr, "pvtimer bench service: out of memory\n");
         free(rec);
         return 1;
+    }
+    if (storm) {
+        unsigned int i;
+
+        l.n = timers ? (unsigned int)timers : 64;
+        l.rec = rec;
+        l.period = malloc(l.n * sizeof(*l.period));
+        for (i = 0; l.period && i < l.n; i++) {
+            double u = (double)(xorshift64s(&seed) >> 11) / 9007199254740992.0;
+
+            l.period[i] = (int64_t)(1e9 / rate * (1 + JITTER * (2 * u - 1)));
+        }
+        status = l.period ? bench_storm(&l, rate, dur, json) : 1;
+        free(l.period);
+        free(rec->bucket);
+        free(rec);
+        return status;
     }
     if (json)
         printf("{\"benchmark\": \"service\", \"duration_s\": %g, "

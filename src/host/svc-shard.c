@@ -24,6 +24,21 @@
 #define ADVANCE_STEP_DOWN 32
 #define ADVANCE_INIT      1000 /* KVM's initial lapic_timer_advance_ns */
 
+void pvt__svc_arm_lock(struct pvt__svc_shard *sh)
+{
+    while (atomic_load_explicit(&sh->svc_waiting, memory_order_relaxed))
+        sched_yield();
+    pthread_mutex_lock(&sh->lock);
+}
+
+/* The service thread's lock: armers wait while it waits. */
+static void svc_lock(struct pvt__svc_shard *sh)
+{
+    atomic_store(&sh->svc_waiting, true);
+    pthread_mutex_lock(&sh->lock);
+    atomic_store(&sh->svc_waiting, false);
+}
+
 int64_t pvt__svc_now(const struct pvt_timersvc *s)
 {
     struct timespec ts;
@@ -116,6 +131,72 @@ static int shard_arm(struct pvt__svc_shard *sh, int64_t now)
     return 0;
 }
 
+/* Client c's cap at now (its tokens counted up to now): 0 when a fire
+ * may go, else how long until one may. */
+static int64_t cap_wait(struct pvt__svc_shard *sh, unsigned int c, int64_t now,
+                        int64_t *cost_out)
+{
+    const struct pvt_timersvc_client_config *cc = &sh->s->client[c].cc;
+    struct pvt__svc_client_shard *cl = &sh->cl[c];
+    int64_t cost, max;
+
+    *cost_out = 0;
+    if (cc->max_fires_per_s == 0)
+        return 0;
+    cost = (int64_t)(NSEC_PER_SEC / cc->max_fires_per_s);
+    if (cost < 1)
+        cost = 1;
+    max = cost * (int64_t)(cc->burst ? cc->burst : 1);
+    if (cl->fire_last == INT64_MIN || now - cl->fire_last > max)
+        cl->fire_tokens = max;
+    else if (now > cl->fire_last)
+        cl->fire_tokens += now - cl->fire_last;
+    if (cl->fire_tokens > max)
+        cl->fire_tokens = max;
+    cl->fire_last = now > cl->fire_last ? now : cl->fire_last;
+    *cost_out = cost;
+    return cl->fire_tokens < cost ? cost - cl->fire_tokens : 0;
+}
+
+/* The key a timer of client c over its cap gets (wait: cap_wait's): the
+ * next free slot, one fire's cost after the last one given, so that the
+ * client's waiting timers come out one per token rather than all at
+ * each, and a storm of re-armings pushes only the client's own timers
+ * later (by at most its timers' count of slots). */
+static int64_t cap_slot(struct pvt__svc_shard *sh, unsigned int c, int64_t now,
+                        int64_t wait, int64_t cost)
+{
+    struct pvt__svc_client_shard *cl = &sh->cl[c];
+    int64_t slot = now + wait,
+            last = now + wait + (int64_t)sh->s->client[c].cc.ntimers * cost;
+
+    if (cl->next_slot > slot)
+        slot = cl->next_slot < last ? cl->next_slot : last;
+    cl->next_slot = slot + cost;
+    return slot;
+}
+
+static int64_t wait_cost(struct pvt__svc_shard *sh, unsigned int c)
+{
+    uint64_t r = sh->s->client[c].cc.max_fires_per_s;
+
+    return r && NSEC_PER_SEC / (int64_t)r > 0 ? NSEC_PER_SEC / (int64_t)r : 1;
+}
+
+/* Takes one fire from client c's cap at now; false (and *wait, how long
+ * until the next) when the cap is reached. */
+static bool take_fire(struct pvt__svc_shard *sh, unsigned int c, int64_t now,
+                      int64_t *wait)
+{
+    int64_t cost;
+
+    *wait = cap_wait(sh, c, now, &cost);
+    if (*wait > 0)
+        return false;
+    sh->cl[c].fire_tokens -= cost;
+    return true;
+}
+
 int pvt__svc_requeue(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
                      uint64_t hv_now, int64_t mono_now)
 {
@@ -134,38 +215,21 @@ int pvt__svc_requeue(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
         key = mono_now + PVT__SVC_MAX_AHEAD_NS;
     else
         key = mono_now + (int64_t)(fire - hv_now);
+    if (sh->s->client[tm->client].cc.max_fires_per_s) {
+        /* a client over its cap queues no earlier than its next fire may
+         * go: a storm of past deadlines then costs the service nothing
+         * until then */
+        int64_t cost, wait = cap_wait(sh, tm->client, mono_now, &cost);
+
+        if (wait > 0) {
+            int64_t slot = cap_slot(sh, tm->client, mono_now, wait, cost);
+
+            if (key < slot)
+                key = slot;
+        }
+    }
     pvt_ladder_insert(&sh->q, &tm->node, key);
     return shard_arm(sh, mono_now);
-}
-
-/* Takes one fire from client c's cap at now; false (and *wait, how long
- * until the next) when the cap is reached. */
-static bool take_fire(struct pvt__svc_shard *sh, unsigned int c, int64_t now,
-                      int64_t *wait)
-{
-    const struct pvt_timersvc_client_config *cc = &sh->s->client[c].cc;
-    struct pvt__svc_client_shard *cl = &sh->cl[c];
-    int64_t cost, max;
-
-    if (cc->max_fires_per_s == 0)
-        return true;
-    cost = (int64_t)(NSEC_PER_SEC / cc->max_fires_per_s);
-    if (cost < 1)
-        cost = 1;
-    max = cost * (int64_t)(cc->burst ? cc->burst : 1);
-    if (cl->fire_last == INT64_MIN || now - cl->fire_last > max)
-        cl->fire_tokens = max;
-    else if (now > cl->fire_last)
-        cl->fire_tokens += now - cl->fire_last;
-    if (cl->fire_tokens > max)
-        cl->fire_tokens = max;
-    cl->fire_last = now > cl->fire_last ? now : cl->fire_last;
-    if (cl->fire_tokens < cost) {
-        *wait = cost - cl->fire_tokens;
-        return false;
-    }
-    cl->fire_tokens -= cost;
-    return true;
 }
 
 static void inject_one(struct pvt__svc_shard *sh, struct pvt__svc_timer *tm,
@@ -234,7 +298,9 @@ int pvt__svc_shard_poll(struct pvt__svc_shard *sh, int64_t now, int64_t *next)
         if (!take_fire(sh, tm->client, now, &wait)) {
             tm->throttled++;
             sh->st.throttled++;
-            pvt_ladder_insert(&sh->q, &tm->node, now + wait);
+            pvt_ladder_insert(
+                &sh->q, &tm->node,
+                cap_slot(sh, tm->client, now, wait, wait_cost(sh, tm->client)));
             continue;
         }
         single = tm->t.single;
@@ -342,7 +408,7 @@ static int shard_wake(struct pvt__svc_shard *sh, int64_t woke)
 
             while (t < next)
                 t = pvt__svc_now(s);
-            pthread_mutex_lock(&sh->lock);
+            svc_lock(sh);
             sh->cl[tm->client].spin_tokens -= t - now;
             sh->spun += t - now;
             sh->st.spins++;
@@ -383,7 +449,7 @@ static void *shard_main(void *arg)
             atomic_store(&s->thread_err, -errno);
             return NULL;
         }
-        pthread_mutex_lock(&sh->lock);
+        svc_lock(sh);
         if (sh->stop) {
             pthread_mutex_unlock(&sh->lock);
             return NULL;

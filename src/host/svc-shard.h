@@ -9,6 +9,7 @@
 #define PVTIMER_HOST_SVC_SHARD_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,7 @@ struct pvt__svc_client {
 struct pvt__svc_client_shard {
     int64_t fire_tokens; /* ns of fire budget (one fire costs 1e9/rate) */
     int64_t fire_last;   /* mono ns the tokens were counted at */
+    int64_t next_slot;   /* over the cap: the next fire time free */
     int64_t spin_tokens; /* ns of busy-wait budget */
     int64_t spin_last;
     uint64_t round; /* round the reading below is of */
@@ -65,20 +67,29 @@ struct pvt__svc_shard {
     pthread_t thread;
     bool thread_started;
     bool stop;
-    bool rt;              /* the thread got SCHED_FIFO */
-    int64_t armed_at;     /* the timerfd is armed for this, or NONE */
-    int64_t armed_target; /* what it stands for (armed_at + advance) */
-    int64_t advance;      /* the current advance, ns */
-    uint64_t round;       /* rounds run (keys the clock cache) */
-    int64_t woke;         /* this round's wake-up (for fired) */
-    int64_t woke_armed;   /* what the timerfd was armed for, or -1 */
-    int64_t spun;         /* this round's busy-wait */
-    bool in_wake;         /* the thread is in a wake-up: it arms the host timer
+    bool rt;                 /* the thread got SCHED_FIFO */
+    atomic_bool svc_waiting; /* the thread wants the lock: armers wait */
+    int64_t armed_at;        /* the timerfd is armed for this, or NONE */
+    int64_t armed_target;    /* what it stands for (armed_at + advance) */
+    int64_t advance;         /* the current advance, ns */
+    uint64_t round;          /* rounds run (keys the clock cache) */
+    int64_t woke;            /* this round's wake-up (for fired) */
+    int64_t woke_armed;      /* what the timerfd was armed for, or -1 */
+    int64_t spun;            /* this round's busy-wait */
+    bool in_wake; /* the thread is in a wake-up: it arms the host timer
                      once, at its end */
     struct pvt_timersvc_stats st;
     int64_t *lat; /* [PVT_TIMERSVC_LAT_SAMPLES] */
     uint64_t lat_count;
 };
+
+/*
+ * The lock, taken by a guest's arming: it lets the service thread go first
+ * when it is waiting (a VM arming in a loop would otherwise keep taking an
+ * unfair mutex back before the woken service thread runs, and starve every
+ * other VM's timers on the shard).
+ */
+void pvt__svc_arm_lock(struct pvt__svc_shard *sh);
 
 /* Now on the service's CLOCK_MONOTONIC. */
 int64_t pvt__svc_now(const struct pvt_timersvc *s);

@@ -232,7 +232,7 @@ static int timer_op(struct pvt_timersvc *s, unsigned int vcpu, enum op op,
         return -EINVAL;
     tm = &s->timer[vcpu];
     sh = shard_of(s, vcpu);
-    pthread_mutex_lock(&sh->lock);
+    pvt__svc_arm_lock(sh);
     if (tm->client == UINT_MAX) {
         rc = -EINVAL;
         goto out;

@@ -99,6 +99,44 @@ TEST_IMPL(bench_service_json)
     RETURN_OK();
 }
 
+/* --storm: B alone, beside A's storm capped and uncapped, beside a CPU
+ * hog; B's timers fire in each, never early; A fires only when it storms,
+ * and the capped storm gets no more than its cap allows. */
+TEST_IMPL(bench_service_storm_json)
+{
+    static const char *const runs[] = {"alone", "storm capped",
+                                       "storm uncapped", "cpu hog only"};
+    struct pvt_spawn_result r;
+    char pat[64];
+    double cap;
+    size_t i;
+
+    PVT_TOOL(&r, "bench", "service", "--storm", "--timers", "4", "--rate",
+             "200", "--duration", "0.2", "--json");
+    ASSERT_EQ(r.status, 0);
+    ASSERT(strncmp(r.out, "{\"benchmark\": \"service-storm\"", 29) == 0);
+    cap = json_number(r.out, "storm_cap");
+    ASSERT(cap > 0);
+    for (i = 0; i < PVT_ARRAY_SIZE(runs); i++) {
+        const char *row;
+
+        snprintf(pat, sizeof(pat), "{\"run\": \"%s\"", runs[i]);
+        row = strstr(r.out, pat);
+        ASSERT_NOT_NULL(row);
+        ASSERT(json_number(row, "b_fires") > 0);
+        ASSERT(json_number(row, "b_fires") <= 4 * 200 * 0.2 + 4);
+        ASSERT(json_number(row, "b_early") == 0);
+        if (i == 0 || i == 3)
+            ASSERT(json_number(row, "a_fires_per_s") == 0);
+        if (i == 1) /* the cap, plus its burst of one in 0.2 s */
+            ASSERT(json_number(row, "a_fires_per_s") <= cap + 1 / 0.2);
+        if (i != 1)
+            ASSERT(json_number(row, "a_throttled") == 0);
+    }
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}
+
 TEST_IMPL(bench_service_bad_arguments)
 {
     struct pvt_spawn_result r;
