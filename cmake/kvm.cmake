@@ -7,19 +7,28 @@
 
 target_sources(pvtimer PRIVATE tools/cmd-kvm.c tools/kvm-drift.c)
 target_sources(pvtimer-tests PRIVATE tests/host/test-kvm.c
+                                     tests/host/test-kvm-path.c
                                      tests/host/test-qemu.c
                                      tests/host/test-vmm.c)
 
 # The timer service (src/host) is Linux-only (timerfd, epoll, threads), so
 # it lives beside the monitor rather than in the portable library.
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
-  add_library(pvtimer_timersvc STATIC src/host/timersvc.c)
+  add_library(pvtimer_timersvc STATIC src/host/timersvc.c
+              src/host/svc-shard.c)
   target_include_directories(pvtimer_timersvc PUBLIC src/host
     PRIVATE ${PROJECT_SOURCE_DIR}/include)
   target_compile_definitions(pvtimer_timersvc PRIVATE _GNU_SOURCE)
   target_link_libraries(pvtimer_timersvc PUBLIC pvtimer_static
     Threads::Threads PRIVATE pvt_warnings)
-  target_sources(pvtimer-tests PRIVATE tests/host/test-timersvc.c)
+  # `pvtimer bench service` drives it without a guest
+  target_sources(pvtimer PRIVATE bench/bench-service.c)
+  target_compile_definitions(pvtimer PRIVATE PVT_HAVE_TIMERSVC=1)
+  target_link_libraries(pvtimer PRIVATE pvtimer_timersvc)
+  target_compile_definitions(pvtimer-tests PRIVATE PVT_HAVE_TIMERSVC=1)
+  target_sources(pvtimer-tests PRIVATE tests/host/test-timersvc.c
+                                       tests/host/test-timersvc-scale.c
+                                       tests/host/test-bench-service.c)
   target_link_libraries(pvtimer-tests PRIVATE pvtimer_timersvc)
 endif()
 
@@ -100,6 +109,7 @@ add_custom_target(pvtimer-guest ALL DEPENDS ${PVT_GUEST_IMAGE})
 
 # ---------------------------------------------------------------- runs
 target_sources(pvtimer_kvmrun PRIVATE src/kvmrun/scenario.c src/kvmrun/drift.c
+                                      src/kvmrun/path.c
                                       src/kvmrun/faults.c)
 target_link_libraries(pvtimer_kvmrun PUBLIC pvtimer_vmm pvtimer_vmm_exp)
 

@@ -336,7 +336,19 @@
     X(timersvc_never_early, PVT_TEST_HOST, 0)                                  \
     X(timersvc_default_periodic, PVT_TEST_HOST, 0)                             \
     X(timersvc_storm_rate_limited, PVT_TEST_HOST, 0)                           \
-    X(timersvc_clock_jump, PVT_TEST_HOST, 0)
+    X(timersvc_clock_jump, PVT_TEST_HOST, 0)                                   \
+    /* many timers, threads, clients (tests/host/test-timersvc-scale.c) */     \
+    X(timersvc_scale_bad_arguments, PVT_TEST_HOST, 0)                          \
+    X(timersvc_scale_16k_timers, PVT_TEST_HOST, 0)                             \
+    X(timersvc_advance_never_early_under_spike, PVT_TEST_HOST, 0)              \
+    X(timersvc_storm_isolation, PVT_TEST_HOST, 0)                              \
+    /* pvtimer bench service (tests/host/test-bench-service.c) */               \
+    X(bench_service_json, PVT_TEST_HOST, 60000)                                \
+    X(bench_service_storm_json, PVT_TEST_HOST, 60000)                          \
+    X(bench_service_bad_arguments, PVT_TEST_HOST, 0)                           \
+    /* pvtimer kvm's path_ns and advance_ns (tests/host/test-kvm-path.c) */    \
+    X(kvm_path_breakdown, PVT_TEST_HOST, 120000)                               \
+    X(kvm_path_bad_advance, PVT_TEST_HOST, 0)
 
 /* The monitor's hypercall dispatch, without /dev/kvm (tests/host/test-vmm.c). */
 #define PVT_TESTS_VMM_HOST(X)                                                  \

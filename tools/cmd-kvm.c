@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,10 +68,85 @@ static int is_pattern(const char *v)
            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(v);
 }
 
+/* The number in v: -1 .. max (or "adaptive" = -1). */
+static int monitor_value(const char *key, const char *v, long long max,
+                         long long *out)
+{
+    char *end;
+
+    if (strcmp(v, "adaptive") == 0 && strcmp(key, "advance_ns") == 0) {
+        *out = -1;
+        return 0;
+    }
+    errno = 0;
+    *out = strtoll(v, &end, 10);
+    if (end == v || *end != '\0' || errno || *out > max ||
+        *out < (strcmp(key, "advance_ns") == 0 ? -1 : 0)) {
+        fprintf(stderr, "pvtimer kvm: %s: '%s' is not %s\n", key, v,
+                strcmp(key, "advance_ns") == 0
+                    ? "-1 (adaptive) or 0 to 1000000 ns"
+                    : "0 (no) to 99 (SCHED_FIFO priority)");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * The monitor's own --set keys, which the simulator does not have:
+ * advance_ns=N (the timer service's fixed advance, ns >= 0) or -1 /
+ * adaptive (KVM's lapic_timer_advance_ns = -1; the default), and
+ * service_rt=P (the service thread at SCHED_FIFO priority P where the host
+ * allows it; 0, the default: the default scheduling). Takes them out of sets
+ * (the rest go to the simulator's parameters). Returns 0, or -1 with a
+ * message.
+ */
+static int take_monitor_sets(struct pvt_opt_list *sets, bool *fixed,
+                             int64_t *advance, int *rt)
+{
+    static const char *const keys[] = {"advance_ns", "service_rt"};
+    size_t i, k = 0, j;
+
+    *fixed = false;
+    *advance = -1;
+    *rt = 0;
+    for (i = 0; i < sets->n; i++) {
+        const char *v = sets->v[i];
+        long long x;
+
+        for (j = 0; j < 2; j++) {
+            size_t len = strlen(keys[j]);
+
+            if (strncmp(v, keys[j], len) == 0 &&
+                (v[len] == '=' || v[len] == ' '))
+                break;
+        }
+        if (j == 2) {
+            sets->v[k++] = v;
+            continue;
+        }
+        v += strlen(keys[j]);
+        v += strspn(v, " =");
+        if (monitor_value(keys[j], v, j == 0 ? 1000000 : 99, &x) < 0)
+            return -1;
+        if (j == 0) {
+            *fixed = x >= 0;
+            *advance = x;
+        } else {
+            *rt = (int)x;
+        }
+    }
+    sets->n = k;
+    return 0;
+}
+
 /* --scenario: parameters as pvtimer sim takes them, shortened, then run. */
 static int run_scenario(const struct kvm_args *a)
 {
     struct pvt_sim_params p;
+    struct pvt_opt_list sets = a->sets;
+    bool advance_fixed;
+    int64_t advance_ns;
+    int rt;
     char err[256];
 
     if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
@@ -78,7 +154,9 @@ static int run_scenario(const struct kvm_args *a)
         return 2;
     }
     pvt_kvmrun_shorten(&p);
-    if (pvt_sim_params_apply(&p, a->sets.v, a->sets.n, err, sizeof(err))) {
+    if (take_monitor_sets(&sets, &advance_fixed, &advance_ns, &rt) < 0)
+        return 2;
+    if (pvt_sim_params_apply(&p, sets.v, sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
     }
@@ -107,6 +185,9 @@ static int run_scenario(const struct kvm_args *a)
         o.progress = isatty(STDERR_FILENO);
         o.report = a->report;
         o.kvm_path = getenv("PVT_KVM_DEVICE");
+        o.advance_fixed = advance_fixed;
+        o.advance_ns = advance_ns;
+        o.service_rt = rt;
         return pvt_kvmrun_scenario(&o);
     }
 #endif
@@ -212,7 +293,11 @@ int pvt_cmd_kvm(int argc, char **argv)
         PVT_OPT("--seed", PVT_OPT_SEED, &a.seed, "N",
                 "workload and preemption seed (default 1)"),
         PVT_OPT("--set", PVT_OPT_LIST, &a.sets, "key=value",
-                "override a parameter (as pvtimer sim)"),
+                "override a parameter (as pvtimer sim); also\n"
+                "advance_ns=N|-1: the timer service's advance\n"
+                "(KVM's lapic_timer_advance_ns; -1, the default:\n"
+                "adaptive); service_rt=P: the service thread at\n"
+                "SCHED_FIFO priority P where allowed (default 0: no)"),
         PVT_OPT("--json", PVT_OPT_FLAG, &a.json, NULL,
                 "JSON in the simulator's schema, \"backend\": \"kvm\""),
         PVT_OPT("--report", PVT_OPT_STRING, &a.report, "FILE.html",

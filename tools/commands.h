@@ -25,5 +25,7 @@ int pvt_kvm_drift(double duration_s, double interval_ms, double tsc_cal_ppm,
 int pvt_bench_clock(int argc, char **argv);
 int pvt_bench_queue(int argc, char **argv);
 int pvt_bench_drift(int argc, char **argv);
+/* Where the timer service is built (Linux: PVT_HAVE_TIMERSVC). */
+int pvt_bench_service(int argc, char **argv);
 
 #endif /* PVTIMER_TOOLS_COMMANDS_H */

@@ -39,6 +39,10 @@ static const struct command benchmarks[] = {
      "timer queue arm/cancel/expire against a plain binary heap"},
     {"drift", pvt_bench_drift,
      "drift estimator against a PI servo and two-point differencing"},
+#ifdef PVT_HAVE_TIMERSVC
+    {"service", pvt_bench_service,
+     "host timer service against timerfd+epoll and a thread per timer"},
+#endif
 };
 
 int pvt_cmd_bench(int argc, char **argv)
@@ -76,7 +80,8 @@ static const struct command commands[] = {
      "two clocks against each other: offset, ppm\n"
      "               (`drift --a CLOCK --b CLOCK`; the guest's TSC against\n"
      "               kvmclock: `drift --kvm`)"},
-    {"bench", pvt_cmd_bench, "benchmarks: `bench clock|queue|drift [--json]`"},
+    {"bench", pvt_cmd_bench,
+     "benchmarks: `bench clock|queue|drift|service [--json]`"},
 };
 
 static void usage(FILE *f)

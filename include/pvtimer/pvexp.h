@@ -65,6 +65,10 @@ enum pvt_result_kind {
                                     programmed hv deadline) */
     PVT_SAMPLE_TSC_DEADLINE = 4, /* baseline: LAPIC TSC-deadline lateness,
                                     ns, seen by the guest */
+    PVT_SAMPLE_ARRIVAL = 5,      /* the paravirtual timer's path: value =
+                                    kvmclock ns at the handler's first TSC
+                                    read, t_ns = the hv deadline it was
+                                    for (not an uptime) */
     PVT_SAMPLE_KIND_MAX
 };
 

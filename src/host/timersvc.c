@@ -1,143 +1,135 @@
 /*
- * The timer service: hvtimer semantics + timerfd + a service thread.
+ * The timer service: its memory, its clients, the guest's timer
+ * operations (arming). The dispatch and the threads are in svc-shard.c.
  * Contracts in timersvc.h.
  */
 #include "timersvc.h"
 
 #include <errno.h>
-#include <signal.h>
-#include <stdint.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
-#include <sys/timerfd.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NSEC_PER_SEC 1000000000ll
+#include "svc-shard.h"
 
-/* A timerfd is never armed further ahead than this; a wake-up that finds
- * nothing due re-arms for the rest (so absurd deadlines cost nothing). */
-#define MAX_ARM_AHEAD_NS (3600 * NSEC_PER_SEC)
-
-/* epoll data of the stop eventfd (vCPU timers use their index). */
-#define STOP_TAG UINT64_MAX
-
-/* Arms vCPU v's timerfd for its timer's next fire; called with the lock
- * held, hv_now and mono_now from one paired reading. */
-static int rearm(struct pvt_timersvc_vcpu *v, uint64_t hv_now, int64_t mono_now)
+/* Contract in timersvc.h. */
+int pvt_timersvc_create(struct pvt_timersvc *s,
+                        const struct pvt_timersvc_config *c)
 {
-    struct itimerspec its;
-    uint64_t fire = pvt_hv_next_fire(&v->t);
-    int64_t at;
-
-    memset(&its, 0, sizeof(its));
-    if (fire == PVT_HV_NEVER) {
-        v->armed_mono = -1;
-        v->armed_hv = PVT_HV_NEVER;
-        /* a zeroed it_value disarms */
-        return timerfd_settime(v->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0
-                   ? -errno
-                   : 0;
-    }
-    if (fire <= hv_now)
-        at = mono_now;
-    else if (fire - hv_now > (uint64_t)MAX_ARM_AHEAD_NS)
-        at = mono_now + MAX_ARM_AHEAD_NS;
-    else
-        at = mono_now + (int64_t)(fire - hv_now);
-    if (at <= 0)
-        at = 1; /* never all-zero: that would disarm */
-    v->armed_mono = at;
-    v->armed_hv = fire;
-    its.it_value.tv_sec = (time_t)(at / NSEC_PER_SEC);
-    its.it_value.tv_nsec = (long)(at % NSEC_PER_SEC);
-    return timerfd_settime(v->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0 ? -errno
-                                                                      : 0;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * NSEC_PER_SEC + ts.tv_nsec;
-}
-
-/* Fires what is due on vCPU v (lock held) and re-arms. */
-static int service_vcpu(struct pvt_timersvc *s, unsigned int i, int64_t woke)
-{
-    struct pvt_timersvc_vcpu *v = &s->vcpu[i];
-    uint64_t hv_now, expirations = 0;
-    int64_t mono_now;
-    unsigned int fired;
+    unsigned int i;
     int rc;
 
-    /* read under the lock: a re-arm by a vCPU thread (which also holds
-     * it) resets the count, so an expiration read here is of the deadline
-     * in armed_mono, and only then is its lateness a sample */
-    if (read(v->tfd, &expirations, sizeof(expirations)) !=
-        (ssize_t)sizeof(expirations))
-        expirations = 0;
-    if (expirations && v->armed_mono >= 0) {
-        s->lat[s->lat_count % PVT_TIMERSVC_LAT_SAMPLES] = woke - v->armed_mono;
-        s->lat_count++;
+    if (s == NULL)
+        return -EINVAL;
+    memset(s, 0, sizeof(*s));
+    if (c == NULL || c->ntimers == 0 || c->ntimers > PVT_TIMERSVC_MAX_TIMERS ||
+        c->nthreads > PVT_TIMERSVC_MAX_THREADS ||
+        c->nclients > PVT_TIMERSVC_MAX_CLIENTS || c->advance_ns < -1 ||
+        c->advance_max_ns < 0 || c->rt_priority < 0 || c->rt_priority > 99 ||
+        c->slack_ns > (uint64_t)PVT__SVC_MAX_AHEAD_NS)
+        return -EINVAL;
+    s->cfg = *c;
+    if (s->cfg.advance_max_ns == 0)
+        s->cfg.advance_max_ns = PVT_TIMERSVC_ADVANCE_MAX_NS;
+    if (s->cfg.spin_slack_ns == 0)
+        s->cfg.spin_slack_ns = PVT_TIMERSVC_SPIN_SLACK_NS;
+    else if (s->cfg.spin_slack_ns < 0)
+        s->cfg.spin_slack_ns = 0;
+    if (s->cfg.spin_cap_ppm == 0)
+        s->cfg.spin_cap_ppm = PVT_TIMERSVC_SPIN_CAP_PPM;
+    if (s->cfg.spin_cap_ppm > 1000000)
+        s->cfg.spin_cap_ppm = 1000000;
+    s->ntimers = c->ntimers;
+    s->nthreads = c->nthreads ? c->nthreads : 1;
+    s->nclients_max = c->nclients ? c->nclients : 1;
+    if ((rc = pthread_mutex_init(&s->clients_lock, NULL)) != 0)
+        return -rc;
+    s->lock_init = true;
+    s->timer = calloc(s->ntimers, sizeof(*s->timer));
+    s->client = calloc(s->nclients_max, sizeof(*s->client));
+    s->shard = calloc(s->nthreads, sizeof(*s->shard));
+    if (s->timer == NULL || s->client == NULL || s->shard == NULL)
+        return -ENOMEM;
+    for (i = 0; i < s->ntimers; i++)
+        s->timer[i].client = UINT_MAX;
+    for (i = 0; i < s->nthreads; i++)
+        s->shard[i].tfd = -1; /* destroy closes only what init opened */
+    for (i = 0; i < s->nthreads; i++) {
+        /* a shard's timerfd only when its thread can run: a service on
+         * a clock of the caller's is polled */
+        rc = pvt__svc_shard_init(s, &s->shard[i], i, c->mono_now == NULL);
+        if (rc < 0)
+            return rc;
     }
-    rc = s->ops.read_clock(s->ctx, &hv_now, &mono_now);
-    if (rc < 0)
-        return rc;
-    fired = pvt_hv_expire(&v->t, hv_now);
-    if (!fired && v->armed_hv != PVT_HV_NEVER && v->armed_hv > hv_now &&
-        v->armed_hv - hv_now < (uint64_t)MAX_ARM_AHEAD_NS)
-        v->early_wakeups++; /* the clocks' rates differ: re-armed below */
-    if (fired & PVT_HV_SINGLESHOT) {
-        if (s->ops.inject(s->ctx, i, v->vec_single) < 0)
-            v->inject_errors++;
-        else
-            v->injected++;
-    }
-    if (fired & PVT_HV_PERIODIC) {
-        if (s->ops.inject(s->ctx, i, v->vec_periodic) < 0)
-            v->inject_errors++;
-        else
-            v->injected++;
-    }
-    return rearm(v, hv_now, mono_now);
+    return 0;
 }
 
-static void *service_main(void *arg)
+static struct pvt__svc_shard *shard_of(struct pvt_timersvc *s, unsigned int i)
 {
-    struct pvt_timersvc *s = arg;
+    return &s->shard[i % s->nthreads];
+}
 
-    for (;;) {
-        struct epoll_event ev[8];
-        int n = epoll_wait(s->epfd, ev, 8, -1);
-        int64_t woke = mono_ns();
-        int k;
+/* Contract in timersvc.h. */
+int pvt_timersvc_add_client(struct pvt_timersvc *s,
+                            const struct pvt_timersvc_client_config *cc,
+                            unsigned int *id, unsigned int *first)
+{
+    struct pvt__svc_client *c;
+    unsigned int i, k;
+    uint64_t hv_now;
+    int64_t mono_now;
+    int rc;
 
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            s->thread_err = -errno;
-            return NULL;
-        }
-        for (k = 0; k < n; k++) {
-            uint64_t tag = ev[k].data.u64;
-            int rc;
+    if (s == NULL || s->timer == NULL || cc == NULL || cc->ntimers == 0 ||
+        first == NULL || cc->ops.read_clock == NULL || cc->ops.inject == NULL ||
+        cc->vec_single < 32 || cc->vec_single > 255 || cc->vec_periodic < 32 ||
+        cc->vec_periodic > 255 || cc->max_fires_per_s > 1000000000ull)
+        return -EINVAL;
+    pthread_mutex_lock(&s->clients_lock);
+    if (s->nclients >= s->nclients_max ||
+        cc->ntimers > s->ntimers - s->timers_used) {
+        pthread_mutex_unlock(&s->clients_lock);
+        return -ENOSPC;
+    }
+    k = s->nclients;
+    c = &s->client[k];
+    c->cc = *cc;
+    c->first = s->timers_used;
+    rc = cc->ops.read_clock(cc->ctx, &hv_now, &mono_now);
+    if (rc < 0) {
+        pthread_mutex_unlock(&s->clients_lock);
+        return rc;
+    }
+    for (i = 0; i < cc->ntimers; i++) {
+        struct pvt__svc_timer *tm = &s->timer[c->first + i];
 
-            if (tag == STOP_TAG)
-                return NULL;
-            if (tag >= s->nvcpu)
-                continue;
-            pthread_mutex_lock(&s->lock);
-            rc = service_vcpu(s, (unsigned int)tag, woke);
-            pthread_mutex_unlock(&s->lock);
-            if (rc < 0) {
-                s->thread_err = rc;
-                return NULL;
-            }
+        if (pvt_hv_timer_init(&tm->t, &cc->timer, hv_now) < 0) {
+            pthread_mutex_unlock(&s->clients_lock);
+            return -EINVAL;
         }
     }
+    /* published: its timers start */
+    c->used = true;
+    s->timers_used += cc->ntimers;
+    s->nclients++;
+    for (i = 0; i < cc->ntimers && rc == 0; i++) {
+        unsigned int t = c->first + i;
+        struct pvt__svc_shard *sh = shard_of(s, t);
+        struct pvt__svc_timer *tm = &s->timer[t];
+
+        pthread_mutex_lock(&sh->lock);
+        tm->client = k;
+        tm->local = i;
+        rc = pvt__svc_requeue(sh, tm, hv_now, mono_now);
+        pthread_mutex_unlock(&sh->lock);
+    }
+    pthread_mutex_unlock(&s->clients_lock);
+    if (rc == 0) {
+        if (id)
+            *id = k;
+        *first = c->first;
+    }
+    return rc;
 }
 
 /* Contract in timersvc.h. */
@@ -146,126 +138,130 @@ int pvt_timersvc_init(struct pvt_timersvc *s, unsigned int nvcpu,
                       uint32_t vec_single, uint32_t vec_periodic,
                       const struct pvt_timersvc_ops *ops, void *ctx)
 {
-    struct epoll_event ev;
-    uint64_t hv_now;
-    int64_t mono_now;
-    unsigned int i;
+    struct pvt_timersvc_config c = PVT_TIMERSVC_CONFIG_DEFAULT(nvcpu);
+    struct pvt_timersvc_client_config cc;
+    unsigned int first;
     int rc;
 
     if (s == NULL)
         return -EINVAL;
     memset(s, 0, sizeof(*s));
-    s->epfd = -1;
-    s->stopfd = -1;
-    for (i = 0; i < PVT_TIMERSVC_MAX_VCPUS; i++)
-        s->vcpu[i].tfd = -1;
     if (nvcpu == 0 || nvcpu > PVT_TIMERSVC_MAX_VCPUS || cfg == NULL ||
-        ops == NULL || ops->read_clock == NULL || ops->inject == NULL ||
-        vec_single < 32 || vec_single > 255 || vec_periodic < 32 ||
-        vec_periodic > 255)
+        ops == NULL)
         return -EINVAL;
-    s->ops = *ops;
-    s->ctx = ctx;
-    s->nvcpu = nvcpu;
-    if ((rc = pthread_mutex_init(&s->lock, NULL)) != 0)
-        return -rc;
-    s->lock_init = true;
-    s->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (s->epfd < 0)
-        return -errno;
-    s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (s->stopfd < 0)
-        return -errno;
-    memset(&ev, 0, sizeof(ev));
-    ev.events = EPOLLIN;
-    ev.data.u64 = STOP_TAG;
-    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev) < 0)
-        return -errno;
-    rc = s->ops.read_clock(ctx, &hv_now, &mono_now);
-    if (rc < 0)
+    if ((rc = pvt_timersvc_create(s, &c)) < 0)
         return rc;
-    for (i = 0; i < nvcpu; i++) {
-        struct pvt_timersvc_vcpu *v = &s->vcpu[i];
+    memset(&cc, 0, sizeof(cc));
+    cc.ntimers = nvcpu;
+    cc.timer = *cfg;
+    cc.vec_single = vec_single;
+    cc.vec_periodic = vec_periodic;
+    cc.ops = *ops;
+    cc.ctx = ctx;
+    return pvt_timersvc_add_client(s, &cc, NULL, &first);
+}
 
-        if (pvt_hv_timer_init(&v->t, cfg, hv_now) < 0)
-            return -EINVAL;
-        v->vec_single = vec_single;
-        v->vec_periodic = vec_periodic;
-        v->armed_mono = -1;
-        v->armed_hv = PVT_HV_NEVER;
-        v->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-        if (v->tfd < 0)
-            return -errno;
-        ev.events = EPOLLIN;
-        ev.data.u64 = i;
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, v->tfd, &ev) < 0)
-            return -errno;
-        if ((rc = rearm(v, hv_now, mono_now)) < 0)
-            return rc;
-    }
+/* Contract in timersvc.h. */
+int pvt_timersvc_set_fired(struct pvt_timersvc *s, unsigned int id,
+                           pvt_timersvc_fired_fn fired, void *ctx)
+{
+    if (s == NULL || s->client == NULL || id >= s->nclients || s->running)
+        return -EINVAL;
+    s->client[id].cc.fired = fired;
+    s->client[id].cc.fired_ctx = ctx;
+    return 0;
+}
+
+/* Contract in timersvc.h. */
+int pvt_timersvc_set_rt_priority(struct pvt_timersvc *s, int prio)
+{
+    if (s == NULL || s->shard == NULL || s->running || prio < 0 || prio > 99)
+        return -EINVAL;
+    s->cfg.rt_priority = prio;
+    return 0;
+}
+
+/* Contract in timersvc.h. */
+int pvt_timersvc_set_advance(struct pvt_timersvc *s, int64_t advance_ns)
+{
+    unsigned int i;
+
+    if (s == NULL || s->shard == NULL || s->running || advance_ns < -1)
+        return -EINVAL;
+    s->cfg.advance_ns = advance_ns;
+    for (i = 0; i < s->nthreads; i++)
+        s->shard[i].advance =
+            advance_ns == PVT_TIMERSVC_ADVANCE_ADAPTIVE ? 1000 : advance_ns;
     return 0;
 }
 
 /* Contract in timersvc.h. */
 int pvt_timersvc_start(struct pvt_timersvc *s)
 {
-    sigset_t all, old;
+    unsigned int i;
     int rc;
 
-    if (s == NULL || s->epfd < 0 || s->running)
+    if (s == NULL || s->shard == NULL || s->running || s->cfg.mono_now != NULL)
         return -EINVAL;
-    /* the thread takes no signals: they belong to the owner's threads (a
-     * vCPU thread is kicked out of KVM_RUN by one) */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_create(&s->thread, NULL, service_main, s);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
-        return -rc;
+    for (i = 0; i < s->nthreads; i++) {
+        if ((rc = pvt__svc_shard_start(&s->shard[i])) < 0) {
+            while (i-- > 0)
+                pvt__svc_shard_stop(&s->shard[i]);
+            return rc;
+        }
+    }
     s->running = true;
     return 0;
 }
 
 /* The operations share this frame: lock, read the clock, change the
- * timer, re-arm. */
+ * timer, re-queue. */
 enum op { OP_SINGLE, OP_RELATIVE, OP_PERIODIC, OP_STOP };
 
 static int timer_op(struct pvt_timersvc *s, unsigned int vcpu, enum op op,
                     uint64_t arg, uint64_t *armed)
 {
-    struct pvt_timersvc_vcpu *v;
+    struct pvt__svc_timer *tm;
+    struct pvt__svc_shard *sh;
+    const struct pvt__svc_client *c;
     uint64_t hv_now;
     int64_t mono_now;
     int rc;
 
-    if (s == NULL || vcpu >= s->nvcpu)
+    if (s == NULL || s->timer == NULL || vcpu >= s->ntimers)
         return -EINVAL;
-    v = &s->vcpu[vcpu];
-    pthread_mutex_lock(&s->lock);
-    rc = s->ops.read_clock(s->ctx, &hv_now, &mono_now);
+    tm = &s->timer[vcpu];
+    sh = shard_of(s, vcpu);
+    pvt__svc_arm_lock(sh);
+    if (tm->client == UINT_MAX) {
+        rc = -EINVAL;
+        goto out;
+    }
+    c = &s->client[tm->client];
+    rc = c->cc.ops.read_clock(c->cc.ctx, &hv_now, &mono_now);
     if (rc < 0)
         goto out;
     switch (op) {
     case OP_SINGLE:
-        rc = pvt_hv_set_singleshot(&v->t, arg, hv_now);
+        rc = pvt_hv_set_singleshot(&tm->t, arg, hv_now);
         break;
     case OP_RELATIVE:
-        rc = pvt_hv_set_relative(&v->t, arg, hv_now);
+        rc = pvt_hv_set_relative(&tm->t, arg, hv_now);
         if (armed)
-            *armed = v->t.single;
+            *armed = tm->t.single;
         break;
     case OP_PERIODIC:
-        rc = pvt_hv_set_periodic(&v->t, arg, hv_now) < 0 ? -ERANGE : 0;
+        rc = pvt_hv_set_periodic(&tm->t, arg, hv_now) < 0 ? -ERANGE : 0;
         break;
     case OP_STOP:
-        rc = pvt_hv_stop_singleshot(&v->t);
+        rc = pvt_hv_stop_singleshot(&tm->t);
         break;
     }
     if (rc < 0)
         goto out;
-    rc = rearm(v, hv_now, mono_now);
+    rc = pvt__svc_requeue(sh, tm, hv_now, mono_now);
 out:
-    pthread_mutex_unlock(&s->lock);
+    pthread_mutex_unlock(&sh->lock);
     return rc;
 }
 
@@ -294,60 +290,160 @@ int pvt_timersvc_stop(struct pvt_timersvc *s, unsigned int vcpu)
 }
 
 /* Contract in timersvc.h. */
-int pvt_timersvc_clock_jumped(struct pvt_timersvc *s)
+int pvt_timersvc_client_clock_jumped(struct pvt_timersvc *s, unsigned int id)
 {
+    const struct pvt__svc_client *c;
     uint64_t hv_now;
     int64_t mono_now;
     unsigned int i;
     int rc;
 
-    if (s == NULL || s->epfd < 0)
+    if (s == NULL || s->client == NULL || id >= s->nclients)
         return -EINVAL;
-    pthread_mutex_lock(&s->lock);
-    rc = s->ops.read_clock(s->ctx, &hv_now, &mono_now);
-    for (i = 0; rc == 0 && i < s->nvcpu; i++) {
-        struct pvt_timersvc_vcpu *v = &s->vcpu[i];
+    c = &s->client[id];
+    rc = c->cc.ops.read_clock(c->cc.ctx, &hv_now, &mono_now);
+    for (i = 0; rc == 0 && i < c->cc.ntimers; i++) {
+        struct pvt__svc_timer *tm = &s->timer[c->first + i];
+        struct pvt__svc_shard *sh = shard_of(s, c->first + i);
 
-        pvt_hv_stop_singleshot(&v->t);
-        if (v->t.period)
-            pvt_hv_set_periodic(&v->t, v->t.period, hv_now);
+        pthread_mutex_lock(&sh->lock);
+        pvt_hv_stop_singleshot(&tm->t);
+        if (tm->t.period)
+            pvt_hv_set_periodic(&tm->t, tm->t.period, hv_now);
         /* the rate limit's memory is of the old clock */
-        v->t.last_fire = PVT_HV_NEVER;
-        rc = rearm(v, hv_now, mono_now);
+        tm->t.last_fire = PVT_HV_NEVER;
+        rc = pvt__svc_requeue(sh, tm, hv_now, mono_now);
+        pthread_mutex_unlock(&sh->lock);
     }
-    pthread_mutex_unlock(&s->lock);
     return rc;
+}
+
+int pvt_timersvc_clock_jumped(struct pvt_timersvc *s)
+{
+    unsigned int i;
+    int rc = 0;
+
+    if (s == NULL || s->client == NULL)
+        return -EINVAL;
+    for (i = 0; rc == 0 && i < s->nclients; i++)
+        rc = pvt_timersvc_client_clock_jumped(s, i);
+    return rc;
+}
+
+/* Contract in timersvc.h. */
+int pvt_timersvc_poll(struct pvt_timersvc *s, unsigned int thread,
+                      int64_t *next)
+{
+    struct pvt__svc_shard *sh;
+    int64_t nx;
+    int n;
+
+    if (s == NULL || s->shard == NULL || thread >= s->nthreads || s->running)
+        return -EINVAL;
+    sh = &s->shard[thread];
+    pthread_mutex_lock(&sh->lock);
+    sh->st.wakeups++;
+    sh->woke = pvt__svc_now(s);
+    sh->woke_armed = -1;
+    sh->spun = 0;
+    n = pvt__svc_shard_poll(sh, sh->woke, &nx);
+    if (n == 0)
+        sh->st.spurious++;
+    else if (n > 0)
+        sh->st.coalesced += (uint64_t)(n - 1);
+    pthread_mutex_unlock(&sh->lock);
+    if (next)
+        *next = nx;
+    return n;
 }
 
 /* Contract in timersvc.h. */
 int pvt_timersvc_snapshot(struct pvt_timersvc *s, unsigned int vcpu,
                           struct pvt_timersvc_vcpu *out)
 {
-    if (s == NULL || out == NULL || vcpu >= s->nvcpu)
+    struct pvt__svc_shard *sh;
+    struct pvt__svc_timer *tm;
+
+    if (s == NULL || s->timer == NULL || out == NULL || vcpu >= s->ntimers)
         return -EINVAL;
-    pthread_mutex_lock(&s->lock);
-    *out = s->vcpu[vcpu];
-    pthread_mutex_unlock(&s->lock);
+    sh = shard_of(s, vcpu);
+    tm = &s->timer[vcpu];
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&sh->lock);
+    if (tm->client == UINT_MAX) {
+        pthread_mutex_unlock(&sh->lock);
+        return -EINVAL;
+    }
+    out->t = tm->t;
+    out->armed_mono = pvt_ladder_node_queued(&tm->node) ? tm->node.key : -1;
+    out->armed_hv = tm->armed_hv;
+    out->vec_single = s->client[tm->client].cc.vec_single;
+    out->vec_periodic = s->client[tm->client].cc.vec_periodic;
+    out->injected = tm->injected;
+    out->inject_errors = tm->inject_errors;
+    out->early_wakeups = tm->early_wakeups;
+    out->throttled = tm->throttled;
+    pthread_mutex_unlock(&sh->lock);
+    return 0;
+}
+
+/* Contract in timersvc.h. */
+int pvt_timersvc_get_stats(struct pvt_timersvc *s,
+                           struct pvt_timersvc_stats *out)
+{
+    unsigned int i;
+
+    if (s == NULL || s->shard == NULL || out == NULL)
+        return -EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->rt = true;
+    for (i = 0; i < s->nthreads; i++) {
+        struct pvt__svc_shard *sh = &s->shard[i];
+
+        pthread_mutex_lock(&sh->lock);
+        out->wakeups += sh->st.wakeups;
+        out->spurious += sh->st.spurious;
+        out->fires += sh->st.fires;
+        out->coalesced += sh->st.coalesced;
+        out->rearms += sh->st.rearms;
+        out->spins += sh->st.spins;
+        out->spin_ns += sh->st.spin_ns;
+        out->throttled += sh->st.throttled;
+        out->early += sh->st.early;
+        if (i == 0)
+            out->advance_ns = sh->advance;
+        out->rt = out->rt && sh->rt;
+        pthread_mutex_unlock(&sh->lock);
+    }
     return 0;
 }
 
 /* Contract in timersvc.h. */
 size_t pvt_timersvc_lateness(struct pvt_timersvc *s, int64_t *out, size_t max)
 {
-    uint64_t n, first, i;
+    size_t got = 0;
+    unsigned int i;
 
-    if (s == NULL || out == NULL || !s->lock_init)
+    if (s == NULL || out == NULL || s->shard == NULL)
         return 0;
-    pthread_mutex_lock(&s->lock);
-    n = s->lat_count < PVT_TIMERSVC_LAT_SAMPLES ? s->lat_count
-                                                : PVT_TIMERSVC_LAT_SAMPLES;
-    if (n > max)
-        n = max;
-    first = s->lat_count - n;
-    for (i = 0; i < n; i++)
-        out[i] = s->lat[(first + i) % PVT_TIMERSVC_LAT_SAMPLES];
-    pthread_mutex_unlock(&s->lock);
-    return (size_t)n;
+    for (i = 0; i < s->nthreads && got < max; i++) {
+        struct pvt__svc_shard *sh = &s->shard[i];
+        uint64_t n, first, k;
+
+        if (!sh->lock_init || sh->lat == NULL)
+            continue;
+        pthread_mutex_lock(&sh->lock);
+        n = sh->lat_count < PVT_TIMERSVC_LAT_SAMPLES ? sh->lat_count
+                                                     : PVT_TIMERSVC_LAT_SAMPLES;
+        if (n > max - got)
+            n = max - got;
+        first = sh->lat_count - n;
+        for (k = 0; k < n; k++)
+            out[got + k] = sh->lat[(first + k) % PVT_TIMERSVC_LAT_SAMPLES];
+        got += (size_t)n;
+        pthread_mutex_unlock(&sh->lock);
+    }
+    return got;
 }
 
 /* Contract in timersvc.h. */
@@ -357,26 +453,18 @@ void pvt_timersvc_destroy(struct pvt_timersvc *s)
 
     if (s == NULL)
         return;
-    if (s->running) {
-        uint64_t one = 1;
-
-        if (write(s->stopfd, &one, sizeof(one)) == sizeof(one))
-            pthread_join(s->thread, NULL);
-        else
-            pthread_cancel(s->thread), pthread_join(s->thread, NULL);
-        s->running = false;
+    if (s->shard) {
+        for (i = 0; i < s->nthreads; i++)
+            pvt__svc_shard_fini(&s->shard[i]);
     }
-    for (i = 0; i < PVT_TIMERSVC_MAX_VCPUS; i++) {
-        if (s->vcpu[i].tfd >= 0)
-            close(s->vcpu[i].tfd);
-        s->vcpu[i].tfd = -1;
-    }
-    if (s->stopfd >= 0)
-        close(s->stopfd);
-    if (s->epfd >= 0)
-        close(s->epfd);
-    s->stopfd = s->epfd = -1;
+    s->running = false;
+    free(s->shard);
+    free(s->client);
+    free(s->timer);
+    s->shard = NULL;
+    s->client = NULL;
+    s->timer = NULL;
     if (s->lock_init)
-        pthread_mutex_destroy(&s->lock);
+        pthread_mutex_destroy(&s->clients_lock);
     s->lock_init = false;
 }

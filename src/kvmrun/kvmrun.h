@@ -64,6 +64,11 @@ struct pvt_kvmrun_opts {
     bool json;
     bool progress;      /* a line per strategy on stderr */
     const char *report; /* HTML file, or NULL */
+    /* the timer service's advance (KVM's lapic_timer_advance_ns): when
+     * advance_fixed, advance_ns (>= 0); otherwise adaptive */
+    bool advance_fixed;
+    int64_t advance_ns;
+    int service_rt; /* the service thread's SCHED_FIFO priority, 0: none */
 };
 
 /*

@@ -16,6 +16,7 @@
 #include "exp.h"
 #include "faults.h"
 #include "kvmrun.h"
+#include "path.h"
 #include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
 #include "sim/report.h"
@@ -64,6 +65,7 @@ struct collect {
     struct pvt_sim_result *r;
     struct pvt_sim_hist *tsc_deadline; /* baseline, over every run */
     const struct pvt_strategy *strategy;
+    struct pvt__kvmrun_path *path; /* the timer's path, over every run */
     bool summarised;
 };
 
@@ -96,6 +98,8 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
             break;
         case PVT_SAMPLE_DEVICE_ERROR:
             pvt_sim_hist_add(&r->device_error, v);
+            if (s[i].flags & PVT_SAMPLE_AFTER_SWITCH)
+                pvt__kvmrun_path_device_error(c->path, a);
             b->interrupts++;
             if (a > b->dev_max_abs)
                 b->dev_max_abs = a;
@@ -118,6 +122,9 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
             break;
         case PVT_SAMPLE_TSC_DEADLINE:
             pvt_sim_hist_add(c->tsc_deadline, v);
+            break;
+        case PVT_SAMPLE_ARRIVAL:
+            pvt__kvmrun_path_arrival(c->path, (uint64_t)s[i].t_ns, (uint64_t)v);
             break;
         case PVT_SAMPLE_KIND_MAX:
             break;
@@ -183,6 +190,7 @@ struct baselines {
     struct pvt_sim_hist tsc_deadline; /* KVM's LAPIC timer, from the guest */
     uint64_t preemptions, migrations;
     unsigned int load_processes;
+    struct pvt__kvmrun_path path;
 };
 
 static void json_dist(FILE *f, const char *name, const struct pvt_sim_hist *h)
@@ -198,7 +206,7 @@ static void json_dist(FILE *f, const char *name, const struct pvt_sim_hist *h)
 
 static void extra_json(FILE *f, void *ctx)
 {
-    const struct baselines *b = ctx;
+    struct baselines *b = ctx;
 
     fprintf(f, ", \"baselines\": {");
     json_dist(f, "host_timerfd_lateness_ns", &b->timerfd);
@@ -209,6 +217,20 @@ static void extra_json(FILE *f, void *ctx)
             "\"load_processes\": %u}",
             (unsigned long long)b->preemptions,
             (unsigned long long)b->migrations, b->load_processes);
+    /* the paravirtual timer's path beside the in-kernel timer's lateness
+     * (path.h says what each stage is) */
+    fprintf(f, ", \"path_ns\": {");
+    pvt__kvmrun_path_json(f, &b->path);
+    fprintf(f, ", ");
+    json_dist(f, "kvm_tsc_deadline_lateness", &b->tsc_deadline);
+    fprintf(f, "}");
+}
+
+static void free_baselines(struct baselines *b)
+{
+    if (b)
+        pvt__kvmrun_path_fini(&b->path);
+    free(b);
 }
 
 static void baseline_line(FILE *f, const char *label,
@@ -225,12 +247,13 @@ static void baseline_line(FILE *f, const char *label,
             (unsigned long long)h->count, what);
 }
 
-static void print_baselines(FILE *f, const struct baselines *b)
+static void print_baselines(FILE *f, struct baselines *b)
 {
     fprintf(f, "\nbaselines measured in the same run (p50 / p99 / max):\n");
     baseline_line(f, "host timerfd wake-up lateness", &b->timerfd, "wake-ups");
     baseline_line(f, "KVM TSC-deadline lateness (guest)", &b->tsc_deadline,
                   "interrupts");
+    pvt__kvmrun_path_print(f, &b->path);
     fprintf(f,
             "  faults injected: %llu preemptions, %llu migrations, %u "
             "load processes\n",
@@ -279,6 +302,7 @@ static int run_one(const struct pvt_kvmrun_opts *o,
     c.r = r;
     c.tsc_deadline = &b->tsc_deadline;
     c.strategy = s;
+    c.path = &b->path;
 
     guest_cmdline(cmdline, sizeof(cmdline), p, s);
     memset(&cfg, 0, sizeof(cfg));
@@ -295,6 +319,17 @@ static int run_one(const struct pvt_kvmrun_opts *o,
         pvt_vmm_kvm_setup(vm) < 0) {
         fprintf(stderr, "pvtimer kvm: %s\n", vm->err);
         *status = vm->kvm_unavailable ? PVT_KVMRUN_NO_KVM : 1;
+        goto out;
+    }
+    if (vm->svc &&
+        (pvt_timersvc_set_advance(
+             vm->svc, o->advance_fixed ? o->advance_ns
+                                       : PVT_TIMERSVC_ADVANCE_ADAPTIVE) < 0 ||
+         pvt_timersvc_set_rt_priority(vm->svc, o->service_rt) < 0 ||
+         pvt_timersvc_set_fired(vm->svc, 0, pvt__kvmrun_path_fired, &b->path) <
+             0)) {
+        fprintf(stderr, "pvtimer kvm: the timer service refused its "
+                        "advance\n");
         goto out;
     }
     pvt__kvmrun_faults_start(&f, vm, &exp.started_at, p, o->seed);
@@ -321,6 +356,14 @@ out:
     pvt__kvmrun_faults_stop(&f);
     if (f.err[0])
         fprintf(stderr, "pvtimer kvm: strategy %s: %s\n", s->name, f.err);
+    if (vm->svc) {
+        struct pvt_timersvc_stats st;
+
+        if (pvt_timersvc_get_stats(vm->svc, &st) == 0) {
+            b->path.advance_final = st.advance_ns;
+            b->path.rt = st.rt;
+        }
+    }
     if (vm->svc) {
         int64_t *lat = malloc(PVT_TIMERSVC_LAT_SAMPLES * sizeof(*lat));
         size_t n =
@@ -367,16 +410,22 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
     memset(&load, 0, sizeof(load));
     b = calloc(1, sizeof(*b));
     res = calloc(o->nstrategies, sizeof(*res));
+    if (b && pvt__kvmrun_path_init(&b->path,
+                                   o->advance_fixed ? o->advance_ns : -1) < 0) {
+        pvt__kvmrun_path_fini(&b->path);
+        free(b);
+        b = NULL;
+    }
     if (b == NULL || res == NULL) {
         fprintf(stderr, "pvtimer kvm: out of memory\n");
-        free(b);
+        free_baselines(b);
         free(res);
         return 1;
     }
     if (make_workload(o->params, o->seed, &work, &nwork, err, sizeof(err)) <
         0) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
-        free(b);
+        free_baselines(b);
         free(res);
         return 2;
     }
@@ -426,6 +475,6 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
     }
     free(work);
     free(res);
-    free(b);
+    free_baselines(b);
     return status;
 }
