@@ -32,6 +32,7 @@ endif()
 # ---------------------------------------------------------------- monitor
 add_library(pvtimer_vmm STATIC
   src/vmm/kvm.c
+  src/vmm/vcpu.c
   src/vmm/elf.c
   src/vmm/hypercall.c)
 target_include_directories(pvtimer_vmm PUBLIC src/vmm
