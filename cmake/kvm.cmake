@@ -63,6 +63,7 @@ add_library(pvtimer_guest_objs OBJECT
   guest/cpu.c
   guest/platform.c
   guest/scenario.c
+  guest/smp.c
   guest/drift.c
   guest/args.c
   guest/selftest.c

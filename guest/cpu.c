@@ -91,7 +91,8 @@ struct percpu {
 /* GDT: null, kernel code and data, user data and code, then a 64-bit TSS
  * (two slots) per CPU. */
 #define GDT_TSS_FIRST 5u
-static uint64_t gdt[GDT_TSS_FIRST + 2 * PVT_CPU_MAX] __attribute__((aligned(16)));
+static uint64_t gdt[GDT_TSS_FIRST + 2 * PVT_CPU_MAX]
+    __attribute__((aligned(16)));
 static struct percpu cpus[PVT_CPU_MAX];
 static uint8_t ustack0[USTACK_SIZE] __attribute__((aligned(16)));
 static uint8_t ap_ustack[PVT_CPU_MAX - 1][AP_USTACK_SIZE]
@@ -322,8 +323,7 @@ extern const char stub_0[], stub_1[], stub_2[], stub_3[], stub_4[], stub_5[],
     stub_13[], stub_14[], stub_15[], stub_16[], stub_17[], stub_18[], stub_19[],
     stub_20[], stub_21[], stub_22[], stub_23[], stub_24[], stub_25[], stub_26[],
     stub_27[], stub_28[], stub_29[], stub_30[], stub_31[], stub_48[], stub_49[],
-    stub_64[],
-    stub_65[], stub_66[], stub_255[], stub_256[];
+    stub_64[], stub_65[], stub_66[], stub_255[], stub_256[];
 
 static void set_gate(unsigned int v, const void *fn)
 {
@@ -393,7 +393,6 @@ static void load_tables(unsigned int index)
     } __attribute__((packed)) idtr, gdtr;
     struct percpu *c = &cpus[index];
 
-    pvt_wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
     gdtr.limit = sizeof(gdt) - 1;
     gdtr.base = (uint64_t)(uintptr_t)gdt;
     __asm__ volatile("lgdt %0\n"
@@ -404,6 +403,10 @@ static void load_tables(unsigned int index)
     idtr.limit = sizeof(idt) - 1;
     idtr.base = (uint64_t)(uintptr_t)idt;
     __asm__ volatile("lidt %0" : : "m"(idtr) : "memory");
+    /* GS holds the user data selector, which ring 3 keeps (an iretq to
+     * ring 3 nulls a DPL 0 one), and its base is this CPU's percpu */
+    __asm__ volatile("movw %w0, %%gs" : : "r"((uint16_t)(SEL_UDATA | RPL3)));
+    pvt_wrmsr(MSR_GS_BASE, (uint64_t)(uintptr_t)c);
 }
 
 /* Contract in cpu.h. */

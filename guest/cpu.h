@@ -40,8 +40,8 @@
 #define GUEST_VEC_IPI         0x31u /* another CPU's kick */
 
 /* CPUs the guest takes (each has its stacks and TSS in the image). */
-#define PVT_CPU_MAX 16u
-#define GUEST_VEC_SPURIOUS    0xffu
+#define PVT_CPU_MAX        16u
+#define GUEST_VEC_SPURIOUS 0xffu
 
 static inline uint64_t pvt_rdmsr(uint32_t msr)
 {

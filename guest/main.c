@@ -321,7 +321,9 @@ _Noreturn void pvt_guest_main(void)
     if (streq(cmdline, "drift") || starts_with(cmdline, "drift "))
         pvt_guest_exit(pvt_guest_drift(cmdline + 5));
     if (starts_with(cmdline, "scenario "))
-        pvt_guest_exit(pvt_guest_scenario(cmdline + 9));
+        pvt_guest_exit(info.vcpus > 1
+                           ? pvt_guest_scenario_smp(cmdline + 9, info.vcpus)
+                           : pvt_guest_scenario(cmdline + 9));
     if (streq(cmdline, "hostile"))
         hostile(info.mem_size);
     if (streq(cmdline, "hostile-struct"))

@@ -78,6 +78,17 @@ static int run_scenario(const struct kvm_args *a)
         return 2;
     }
     pvt_kvmrun_shorten(&p);
+    {
+        /* several vCPUs: the guest clock is kvmclock from the start (no
+         * boot phase, guest/smp.c), unless the user says otherwise */
+        struct pvt_sim_params q = p;
+
+        q.boot_s = 0;
+        if (pvt_sim_params_apply(&q, a->sets.v, a->sets.n, err, sizeof(err)) ==
+                0 &&
+            q.vcpus > 1)
+            p.boot_s = 0;
+    }
     if (pvt_sim_params_apply(&p, a->sets.v, a->sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;

@@ -42,6 +42,11 @@ struct pvt_result_drift; /* pvtimer/pvexp.h */
 /* The most timers the guest takes from one workload. */
 #define PVT_KVMRUN_MAX_TIMERS 16384u
 
+/* The most vCPUs the guest takes (guest/cpu.h's PVT_CPU_MAX), and the
+ * cross-vCPU read pairs its clock check makes with several. */
+#define PVT_KVMRUN_MAX_VCPUS  16u
+#define PVT_KVMRUN_WARP_PAIRS 1000000u
+
 /*
  * Caps p's times and rates at the PVT_KVMRUN_* values (a migration moves
  * with the run's length); the caller applies the user's overrides after

@@ -228,10 +228,13 @@ struct sink {
     int64_t last_value;
 };
 
-static int take_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
+static int take_samples(void *ctx, unsigned int vcpu,
+                        const struct pvt_result_sample *s, size_t n)
 {
     struct sink *k = ctx;
 
+    if (vcpu != 0) /* no vCPU thread here: the calls are vCPU 0's */
+        return -1;
     k->samples += n;
     k->last_value = s[n - 1].value;
     return 0;
