@@ -100,6 +100,21 @@ static int hostile_timers(void)
     sus.reserved = 7;
     pvt_guest_hypercall(PVT_HC_SUSPEND, &sus);
     bad |= expect("suspend with a reserved field set", sus.ret, -PVT_HC_EINVAL);
+    {
+        /* vCPU indices: 0 runs already, the VM has one vCPU here */
+        static const uint32_t bad_vcpu[] = {0, 1, 64, UINT32_MAX};
+        struct pvt_hc_vcpu_up up = {0};
+
+        for (unsigned int i = 0; i < sizeof(bad_vcpu) / sizeof(bad_vcpu[0]);
+             i++) {
+            up.vcpu = bad_vcpu[i];
+            up.rip = (uintptr_t)&sum;
+            up.rsp = (uintptr_t)&sum + 64;
+            pvt_guest_hypercall(PVT_HC_VCPU_UP, &up);
+            bad |= expect("vcpu_up of a vCPU the VM does not have", up.ret,
+                          -PVT_HC_EINVAL);
+        }
+    }
     return bad;
 }
 
