@@ -64,6 +64,7 @@ add_library(pvtimer_guest_objs OBJECT
   guest/platform.c
   guest/scenario.c
   guest/smp.c
+  guest/warp.c
   guest/drift.c
   guest/args.c
   guest/selftest.c

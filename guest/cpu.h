@@ -67,6 +67,17 @@ static inline uint64_t pvt_rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
+/* The TSC read after every earlier instruction has completed (LFENCE,
+ * as Linux's rdtsc_ordered): what a pvclock read needs inside its
+ * seqlock, and a read inside a lock needs to be the lock holder's. */
+static inline uint64_t pvt_rdtsc_ordered(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+    return (uint64_t)hi << 32 | lo;
+}
+
 static inline void pvt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid"

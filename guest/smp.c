@@ -39,6 +39,7 @@
 #include "pvtimer/pvexp.h"
 #include "pvtimer/pvtimer.h"
 #include "scenario.h"
+#include "warp.h"
 
 #define MAX_TIMERS 16384u
 
@@ -99,13 +100,7 @@ static volatile uint32_t arrived;
 static volatile uint32_t turn;
 
 /* the clock check */
-static struct {
-    volatile uint32_t lock;
-    volatile uint32_t done;
-    volatile uint32_t last_cpu;
-    int64_t last;
-    uint64_t reads, pairs, backwards, backwards_max;
-} W;
+static struct pvt_guest_warp W;
 
 static inline void cpu_relax(void)
 {
@@ -123,7 +118,7 @@ static void barrier(uint32_t round)
 static uint64_t read_tsc(void *ctx)
 {
     (void)ctx;
-    return pvt_rdtsc();
+    return pvt_rdtsc_ordered();
 }
 
 /* The calling vCPU's pvclock page (the clocksource's page function). */
@@ -293,41 +288,10 @@ static void on_lapic(struct vrun *r, const struct pvt_irq_state *st)
 
 /* ---- the clock check ---- */
 
-static void clock_check(unsigned int me)
+static int64_t guest_now(void *ctx)
 {
-    uint64_t target = (uint64_t)P.warp_pairs;
-
-    while (!__atomic_load_n(&W.done, __ATOMIC_ACQUIRE)) {
-        unsigned int spins;
-
-        while (__atomic_exchange_n(&W.lock, 1, __ATOMIC_ACQUIRE))
-            while (__atomic_load_n(&W.lock, __ATOMIC_RELAXED))
-                cpu_relax();
-        if (!W.done) {
-            int64_t t = pvt_timekeeper_now(&tk);
-
-            if (W.reads) {
-                if (t < W.last) {
-                    W.backwards++;
-                    if ((uint64_t)(W.last - t) > W.backwards_max)
-                        W.backwards_max = (uint64_t)(W.last - t);
-                }
-                if (W.last_cpu != me)
-                    W.pairs++;
-            }
-            W.last = t;
-            W.last_cpu = me;
-            W.reads++;
-            if (W.pairs >= target)
-                __atomic_store_n(&W.done, 1, __ATOMIC_RELEASE);
-        }
-        __atomic_store_n(&W.lock, 0, __ATOMIC_RELEASE);
-        /* let another vCPU have the next turn (a lock just released is
-         * in this vCPU's cache): wait a little for one, not for long (it
-         * may be preempted) */
-        for (spins = 0; spins < 2000 && W.last_cpu == me && !W.done; spins++)
-            cpu_relax();
-    }
+    (void)ctx;
+    return pvt_timekeeper_now(&tk);
 }
 
 /* ---- setup and end ---- */
@@ -494,7 +458,7 @@ static void run_user(void *arg)
     }
     r->end_ns = pvt_timekeeper_now(&tk);
     barrier(3);
-    clock_check(r->index);
+    pvt_guest_warp_run(&W, r->index, (uint64_t)P.warp_pairs, guest_now, NULL);
     barrier(4);
     finish(r);
     report(r);

@@ -296,12 +296,12 @@
     X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)                   \
     X(sim_compensated_seed_boot, PVT_TEST_HOST, 120000)                        \
     X(sim_compensated_steady_drift, PVT_TEST_HOST, 120000)                     \
-    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                 \
+    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                  \
     X(workload_draws_in_order, PVT_TEST_HOST, 0)                               \
     X(workload_list_as_the_guest_gets_it, PVT_TEST_HOST, 60000)                \
     X(workload_preemptions_stream, PVT_TEST_HOST, 0)                           \
     X(sim_run_all_equals_each_alone, PVT_TEST_HOST, 120000)                    \
-    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)                            \
+    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)                             \
     X(sim_smp_every_strategy_every_vcpu, PVT_TEST_HOST, 120000)                \
     X(sim_smp_backwards_without_the_guard, PVT_TEST_HOST, 120000)              \
     X(sim_smp_one_vcpu_is_the_run, PVT_TEST_HOST, 60000)                       \
@@ -343,7 +343,10 @@
     X(vmm_registered_hypercall, PVT_TEST_HOST, 0)                              \
     X(vmm_exp_server, PVT_TEST_HOST, 0)
 
-/* The guest image under QEMU with KVM (PVH entry, serial console). */
-#define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
+/* The guest image under QEMU with KVM (PVH entry, serial console; -smp 2:
+ * INIT/SIPI). */
+#define PVT_TESTS_QEMU_HOST(X)                                                 \
+    X(qemu_boot, PVT_TEST_HOST, 90000)                                         \
+    X(qemu_smp, PVT_TEST_HOST, 90000)
 
 #endif /* PVTIMER_TEST_LIST_H */
