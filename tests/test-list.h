@@ -341,7 +341,8 @@
 #define PVT_TESTS_VMM_HOST(X)                                                  \
     X(vmm_unregistered_hypercall, PVT_TEST_HOST, 0)                            \
     X(vmm_registered_hypercall, PVT_TEST_HOST, 0)                              \
-    X(vmm_exp_server, PVT_TEST_HOST, 0)
+    X(vmm_exp_server, PVT_TEST_HOST, 0)                                        \
+    X(vmm_vcpu_up, PVT_TEST_HOST, 0)
 
 /* The guest image under QEMU with KVM (PVH entry, serial console; -smp 2:
  * INIT/SIPI). */
