@@ -3,6 +3,14 @@
  */
 #include "warp.h"
 
+/* How long a vCPU waits for another to take the next turn: long enough
+ * for a running one (it takes the lock in well under a microsecond), not
+ * for one the host is not running. It spins, it does not halt: on a
+ * loaded host a halted vCPU waits in the host's run queue for
+ * milliseconds once woken, and on a nested one each halt and wake-up IPI
+ * is an expensive exit. */
+#define WAIT_SPINS 2000u
+
 static inline void cpu_relax(void)
 {
     __asm__ volatile("pause" ::: "memory");
@@ -42,7 +50,8 @@ void pvt_guest_warp_run(struct pvt_guest_warp *w, unsigned int me,
         /* let another vCPU have the next turn (a lock just released is in
          * this vCPU's cache): wait a little for one, not long (it may be
          * preempted) */
-        for (spins = 0; spins < 2000 && w->last_cpu == me && !w->done; spins++)
+        for (spins = 0; spins < WAIT_SPINS && w->last_cpu == me && !w->done;
+             spins++)
             cpu_relax();
     }
 }

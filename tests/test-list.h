@@ -324,7 +324,7 @@
     X(kvm_hostile_guest, PVT_TEST_HOST, 60000)                                 \
     X(kvm_scenario_seed_boot, PVT_TEST_HOST, 180000)                           \
     X(kvm_scenario_migrate, PVT_TEST_HOST, 120000)                             \
-    X(kvm_scenario_smp, PVT_TEST_HOST, 120000)                                 \
+    X(kvm_scenario_smp, PVT_TEST_HOST, 600000)                                 \
     X(kvm_unavailable_exit_77, PVT_TEST_HOST, 0)                               \
     X(kvm_scenario_compensated, PVT_TEST_HOST, 120000)                         \
     X(kvm_drift_tsc_against_kvmclock, PVT_TEST_HOST, 60000)

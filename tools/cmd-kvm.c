@@ -32,6 +32,8 @@
 
 #define DEFAULT_MEM_MIB   64u
 #define DEFAULT_TIMEOUT_S 60u
+/* what the default watchdog adds for the clock check of several vCPUs */
+#define SMP_CHECK_TIMEOUT_S 240u
 
 /* "selftest" and its patterns; the guest reads at most 255 bytes. */
 #define SELFTEST_CMDLINE_MAX 240u
@@ -108,10 +110,15 @@ static int run_scenario(const struct kvm_args *a)
         o.nstrategies = a->strat.n;
         o.guest = a->guest;
         o.mem_bytes = (uint64_t)a->mem_mib << 20;
-        /* the default watchdog grows with the run */
-        o.timeout_s = a->timeout_s < 0
-                          ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s)
-                          : (unsigned int)ceil(a->timeout_s);
+        /* the default watchdog grows with the run, and with several
+         * vCPUs with their clock check (10^6 cross-vCPU pairs: half a
+         * second where the vCPUs have a core each, minutes on a host too
+         * loaded to run them together) */
+        o.timeout_s =
+            a->timeout_s < 0
+                ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s +
+                                 (p.vcpus > 1 ? SMP_CHECK_TIMEOUT_S : 0))
+                : (unsigned int)ceil(a->timeout_s);
         o.load_processes = (unsigned int)a->load;
         o.console_fd = STDERR_FILENO;
         o.json = a->json;
