@@ -348,6 +348,6 @@
  * INIT/SIPI). */
 #define PVT_TESTS_QEMU_HOST(X)                                                 \
     X(qemu_boot, PVT_TEST_HOST, 90000)                                         \
-    X(qemu_smp, PVT_TEST_HOST, 90000)
+    X(qemu_smp, PVT_TEST_HOST, 300000)
 
 #endif /* PVTIMER_TEST_LIST_H */
