@@ -41,6 +41,7 @@ endif()
 # ---------------------------------------------------------------- monitor
 add_library(pvtimer_vmm STATIC
   src/vmm/kvm.c
+  src/vmm/vcpu.c
   src/vmm/elf.c
   src/vmm/hypercall.c)
 target_include_directories(pvtimer_vmm PUBLIC src/vmm
@@ -71,6 +72,8 @@ add_library(pvtimer_guest_objs OBJECT
   guest/cpu.c
   guest/platform.c
   guest/scenario.c
+  guest/smp.c
+  guest/warp.c
   guest/drift.c
   guest/args.c
   guest/selftest.c

@@ -16,8 +16,10 @@
  * to the image's stack. It needs no stack itself. Its tables live in the
  * image's .bss (above 1 MiB), which the loader zeroes.
  */
+#include <stddef.h>
 #include <stdint.h>
 
+#include "cpu.h"
 #include "guest.h"
 
 /* Identity mapped by the PVH stub: the first 4 GiB (RAM and the local
@@ -127,3 +129,180 @@ __asm__(".pushsection .text.pvh, \"ax\"\n"
         ".size pvt_guest_pvh_entry, . - pvt_guest_pvh_entry\n"
         ".popsection\n");
 /* clang-format on */
+
+/* ---- the other CPUs, without pvtimer's monitor: INIT/SIPI ---- */
+
+/*
+ * A CPU that gets INIT and then a startup IPI with vector V starts in real
+ * mode at V << 12 (CS = V << 8, IP = 0). The trampoline below is copied
+ * there, below 1 MiB, and takes the CPU from real mode through 32-bit
+ * protected mode into long mode with the boot CPU's page tables, then to
+ * pvt_cpu_ap_entry on its own kernel stack with its index in rdi, as our
+ * monitor's VCPU_UP would have started it. Its GDT: 0x08 64-bit code and
+ * 0x10 data (the selectors the rest of the guest uses), 0x18 32-bit code
+ * for the way there. One CPU at a time: its four words (CR3, stack, index,
+ * target) are written into the copy before each start.
+ */
+#define TRAMPOLINE_PA     0x8000u
+#define TRAMPOLINE_VECTOR (TRAMPOLINE_PA >> 12)
+
+/* clang-format off */
+#define TRAMP(x) "(" #x " - pvt_ap_tramp_start + " STR(TRAMPOLINE_PA) ")"
+__asm__(".pushsection .rodata.trampoline, \"a\"\n"
+        ".globl pvt_ap_tramp_start, pvt_ap_tramp_end\n"
+        ".globl pvt_ap_tramp_cr3, pvt_ap_tramp_rsp, pvt_ap_tramp_arg\n"
+        ".globl pvt_ap_tramp_target\n"
+        ".code16\n"
+        "pvt_ap_tramp_start:\n"
+        "    cli\n"
+        "    cld\n"
+        "    xorw %ax, %ax\n"
+        "    movw %ax, %ds\n"
+        "    lgdtl " TRAMP(tramp_gdt_desc) "\n"
+        "    movl %cr0, %eax\n"
+        "    orl $1, %eax\n"
+        "    movl %eax, %cr0\n"
+        "    ljmpl $0x18, $" TRAMP(tramp32) "\n"
+        ".code32\n"
+        "tramp32:\n"
+        "    movl $0x10, %eax\n"
+        "    movw %ax, %ds\n"
+        "    movw %ax, %es\n"
+        "    movw %ax, %ss\n"
+        /* as the boot CPU: PAE | OSFXSR | OSXMMEXCPT, its PML4, LME, then
+         * PE | MP | ET | NE | WP | AM | PG */
+        "    movl $0x620, %eax\n"
+        "    movl %eax, %cr4\n"
+        "    movl " TRAMP(pvt_ap_tramp_cr3) ", %eax\n"
+        "    movl %eax, %cr3\n"
+        "    movl $0xc0000080, %ecx\n"
+        "    rdmsr\n"
+        "    orl $0x100, %eax\n"
+        "    wrmsr\n"
+        "    movl $0x80050033, %eax\n"
+        "    movl %eax, %cr0\n"
+        "    ljmpl $0x08, $" TRAMP(tramp64) "\n"
+        ".code64\n"
+        "tramp64:\n"
+        "    movl $0x10, %eax\n"
+        "    movw %ax, %ds\n"
+        "    movw %ax, %es\n"
+        "    movw %ax, %ss\n"
+        "    movw %ax, %fs\n"
+        "    movw %ax, %gs\n"
+        "    movq " TRAMP(pvt_ap_tramp_rsp) ", %rsp\n"
+        "    movq " TRAMP(pvt_ap_tramp_arg) ", %rdi\n"
+        "    movq " TRAMP(pvt_ap_tramp_target) ", %rax\n"
+        "    jmp *%rax\n"
+        ".balign 8\n"
+        "tramp_gdt:\n"
+        "    .quad 0\n"
+        "    .quad 0x00af9a000000ffff\n"
+        "    .quad 0x00cf92000000ffff\n"
+        "    .quad 0x00cf9a000000ffff\n"
+        "tramp_gdt_desc:\n"
+        "    .word 31\n"
+        "    .long " TRAMP(tramp_gdt) "\n"
+        ".balign 8\n"
+        "pvt_ap_tramp_cr3: .quad 0\n"
+        "pvt_ap_tramp_rsp: .quad 0\n"
+        "pvt_ap_tramp_arg: .quad 0\n"
+        "pvt_ap_tramp_target: .quad 0\n"
+        "pvt_ap_tramp_end:\n"
+        ".popsection\n");
+/* clang-format on */
+
+extern const char pvt_ap_tramp_start[], pvt_ap_tramp_end[], pvt_ap_tramp_cr3[],
+    pvt_ap_tramp_rsp[], pvt_ap_tramp_arg[], pvt_ap_tramp_target[];
+extern const char pvt_cpu_ap_entry[];
+
+/* QEMU's firmware configuration device: selector and data ports. */
+#define FW_CFG_PORT_SEL  0x510u
+#define FW_CFG_PORT_DATA 0x511u
+#define FW_CFG_SIGNATURE 0x00u
+#define FW_CFG_NB_CPUS   0x05u
+
+/* INIT and startup IPIs: delivery modes 101 and 110, level assert. */
+#define ICR_INIT    0x4500u
+#define ICR_STARTUP 0x4600u
+
+static void fw_cfg_select(uint16_t key)
+{
+    __asm__ volatile("outw %0, %1"
+                     :
+                     : "a"(key), "Nd"((uint16_t)FW_CFG_PORT_SEL));
+}
+
+static uint8_t fw_cfg_byte(void)
+{
+    uint8_t v;
+
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"((uint16_t)FW_CFG_PORT_DATA));
+    return v;
+}
+
+/* Contract in guest.h. */
+unsigned int pvt_guest_pvh_cpus(void)
+{
+    static const char sig[4] = {'Q', 'E', 'M', 'U'};
+    unsigned int i, n;
+
+    fw_cfg_select(FW_CFG_SIGNATURE);
+    for (i = 0; i < 4; i++)
+        if (fw_cfg_byte() != (uint8_t)sig[i])
+            return 1;
+    fw_cfg_select(FW_CFG_NB_CPUS);
+    n = fw_cfg_byte();
+    n |= (unsigned int)fw_cfg_byte() << 8;
+    return n ? n : 1;
+}
+
+static void delay_us(uint64_t tsc_khz, uint64_t us)
+{
+    uint64_t end = pvt_rdtsc() + tsc_khz * us / 1000;
+
+    while (pvt_rdtsc() < end)
+        __asm__ volatile("pause");
+}
+
+static void put64(uint8_t *copy, const char *field, uint64_t v)
+{
+    uint64_t *p = (uint64_t *)(void *)(copy + (field - pvt_ap_tramp_start));
+
+    *(volatile uint64_t *)p = v;
+}
+
+/* Contract in guest.h. */
+int pvt_guest_pvh_start_ap(unsigned int index, void (*fn)(unsigned int, void *),
+                           void *arg, uint64_t tsc_khz)
+{
+    uint8_t *copy = (uint8_t *)(uintptr_t)TRAMPOLINE_PA;
+    size_t len = (size_t)(pvt_ap_tramp_end - pvt_ap_tramp_start);
+    uint64_t cr3, rsp, waited;
+    size_t i;
+
+    if (index == 0 || index >= PVT_CPU_MAX || fn == NULL || tsc_khz == 0)
+        return -1;
+    for (i = 0; i < len; i++)
+        copy[i] = (uint8_t)pvt_ap_tramp_start[i];
+    __asm__ volatile("movq %%cr3, %0" : "=r"(cr3));
+    pvt_cpu_prepare_ap(index, fn, arg, &rsp);
+    put64(copy, pvt_ap_tramp_cr3, cr3);
+    put64(copy, pvt_ap_tramp_rsp, rsp);
+    put64(copy, pvt_ap_tramp_arg, index);
+    put64(copy, pvt_ap_tramp_target, (uint64_t)(uintptr_t)pvt_cpu_ap_entry);
+    __asm__ volatile("mfence" ::: "memory");
+    /* INIT, 10 ms, then startup IPIs 200 us apart until it runs (the
+     * sequence Intel's MP specification gives) */
+    pvt_wrmsr(MSR_X2APIC_ICR, (uint64_t)index << 32 | ICR_INIT);
+    delay_us(tsc_khz, 10000);
+    for (i = 0; i < 2 && !pvt_cpu_ap_started(index); i++) {
+        pvt_wrmsr(MSR_X2APIC_ICR,
+                  (uint64_t)index << 32 | ICR_STARTUP | TRAMPOLINE_VECTOR);
+        delay_us(tsc_khz, 200);
+    }
+    for (waited = 0; !pvt_cpu_ap_started(index) && waited < 1000000;
+         waited += 100)
+        delay_us(tsc_khz, 100);
+    return pvt_cpu_ap_started(index) ? 0 : -1;
+}

@@ -31,11 +31,17 @@
 #define MSR_X2APIC_EOI          0x80bu
 #define MSR_X2APIC_SVR          0x80fu
 #define MSR_X2APIC_LVT_TIMER    0x832u
+#define MSR_X2APIC_ICR          0x830u
+#define MSR_X2APIC_ID           0x802u
 #define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
 
 /* The LAPIC timer's vector (the monitor's are in pvtimer/pvabi.h). */
 #define GUEST_VEC_LAPIC_TIMER 0x30u
-#define GUEST_VEC_SPURIOUS    0xffu
+#define GUEST_VEC_IPI         0x31u /* another CPU's kick */
+
+/* CPUs the guest takes (each has its stacks and TSS in the image). */
+#define PVT_CPU_MAX        16u
+#define GUEST_VEC_SPURIOUS 0xffu
 
 static inline uint64_t pvt_rdmsr(uint32_t msr)
 {
@@ -61,6 +67,17 @@ static inline uint64_t pvt_rdtsc(void)
     return (uint64_t)hi << 32 | lo;
 }
 
+/* The TSC read after every earlier instruction has completed (LFENCE,
+ * as Linux's rdtsc_ordered): what a pvclock read needs inside its
+ * seqlock, and a read inside a lock needs to be the lock holder's. */
+static inline uint64_t pvt_rdtsc_ordered(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+    return (uint64_t)hi << 32 | lo;
+}
+
 static inline void pvt_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
     __asm__ volatile("cpuid"
@@ -75,6 +92,7 @@ enum pvt_irq {
     PVT_IRQ_SINGLESHOT,
     PVT_IRQ_PERIODIC,
     PVT_IRQ_CONTROL,
+    PVT_IRQ_IPI,
     PVT_IRQ_COUNT
 };
 
@@ -85,10 +103,35 @@ struct pvt_irq_state {
     uint64_t spurious;             /* other vectors */
 };
 
-/* Loads the GDT (kernel and user segments, a TSS whose RSP0 is an
- * interrupt stack) and the IDT (exceptions fatal, the vectors above noted,
- * system calls through #GP). Kernel mode only. */
+/* Builds the GDT (kernel and user segments, a TSS per CPU whose RSP0 is
+ * that CPU's interrupt stack) and the IDT (exceptions fatal, the vectors
+ * above noted, system calls through #GP), and loads them as CPU 0.
+ * Kernel mode only, on the boot CPU, before any AP starts. */
 void pvt_cpu_init_idt(void);
+
+/* The calling CPU's index (0 for the boot CPU); either mode. */
+unsigned int pvt_cpu_index(void);
+
+/* Sends vector to CPU cpu (its x2APIC ID), from either mode. */
+void pvt_cpu_send_ipi(unsigned int cpu, uint32_t vector);
+
+/*
+ * Starts CPU index (1..PVT_CPU_MAX-1) under pvtimer's monitor (VCPU_UP):
+ * it loads the tables as CPU index, on its own kernel stack, and calls
+ * fn(index, arg) in kernel mode, interrupts off; when fn returns it stops.
+ * Call after pvt_cpu_init_idt. Returns 0, or -1 when the monitor refused.
+ */
+int pvt_cpu_start_ap(unsigned int index, void (*fn)(unsigned int, void *),
+                     void *arg);
+
+/* The same without the monitor (INIT/SIPI, boot-pvh.c): records fn and
+ * arg for CPU index and gives the stack top it must start on at
+ * pvt_cpu_ap_entry with index in rdi. */
+void pvt_cpu_prepare_ap(unsigned int index, void (*fn)(unsigned int, void *),
+                        void *arg, uint64_t *rsp);
+
+/* Has CPU index reached its fn? */
+bool pvt_cpu_ap_started(unsigned int index);
 
 /*
  * Runs fn(arg) in ring 3 with interrupts on, on a user stack of its own;

@@ -89,4 +89,20 @@ extern uint32_t pvt_guest_pvh_start_info;
 /* The 32-bit PVH entry point named by the image's Xen ELF note. */
 void pvt_guest_pvh_entry(void);
 
+/* Without pvtimer's monitor: the machine's CPUs as QEMU's firmware
+ * configuration device gives them (1 where there is none). Kernel mode. */
+unsigned int pvt_guest_pvh_cpus(void);
+
+/*
+ * Without pvtimer's monitor, as a kernel must: starts CPU index (APIC ID
+ * index, 1..PVT_CPU_MAX-1) with INIT and startup IPIs through a real-mode
+ * trampoline copied below 1 MiB (boot-pvh.c); it enters long mode with the
+ * calling CPU's page tables and runs fn(index, arg) as pvt_cpu_start_ap's
+ * would. Waits up to about 1 s (TSC at tsc_khz) for it to get there.
+ * Kernel mode, x2APIC on, one call at a time. Returns 0, or -1 (bad
+ * arguments, or the CPU did not start).
+ */
+int pvt_guest_pvh_start_ap(unsigned int index, void (*fn)(unsigned int, void *),
+                           void *arg, uint64_t tsc_khz);
+
 #endif /* PVTIMER_GUEST_H */

@@ -100,6 +100,21 @@ static int hostile_timers(void)
     sus.reserved = 7;
     pvt_guest_hypercall(PVT_HC_SUSPEND, &sus);
     bad |= expect("suspend with a reserved field set", sus.ret, -PVT_HC_EINVAL);
+    {
+        /* vCPU indices: 0 runs already, the VM has one vCPU here */
+        static const uint32_t bad_vcpu[] = {0, 1, 64, UINT32_MAX};
+        struct pvt_hc_vcpu_up up = {0};
+
+        for (unsigned int i = 0; i < sizeof(bad_vcpu) / sizeof(bad_vcpu[0]);
+             i++) {
+            up.vcpu = bad_vcpu[i];
+            up.rip = (uintptr_t)&sum;
+            up.rsp = (uintptr_t)&sum + 64;
+            pvt_guest_hypercall(PVT_HC_VCPU_UP, &up);
+            bad |= expect("vcpu_up of a vCPU the VM does not have", up.ret,
+                          -PVT_HC_EINVAL);
+        }
+    }
     return bad;
 }
 
@@ -321,7 +336,9 @@ _Noreturn void pvt_guest_main(void)
     if (streq(cmdline, "drift") || starts_with(cmdline, "drift "))
         pvt_guest_exit(pvt_guest_drift(cmdline + 5));
     if (starts_with(cmdline, "scenario "))
-        pvt_guest_exit(pvt_guest_scenario(cmdline + 9));
+        pvt_guest_exit(info.vcpus > 1
+                           ? pvt_guest_scenario_smp(cmdline + 9, info.vcpus)
+                           : pvt_guest_scenario(cmdline + 9));
     if (streq(cmdline, "hostile"))
         hostile(info.mem_size);
     if (streq(cmdline, "hostile-struct"))

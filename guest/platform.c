@@ -13,10 +13,11 @@
 #define KVM_FEATURE_CLOCKSOURCE2       (1u << 3)
 #define KVM_FEATURE_CLOCKSOURCE_STABLE (1u << 24)
 
+/* The pvclock reader's TSC: read inside its seqlock, so ordered. */
 static uint64_t read_tsc(void *ctx)
 {
     (void)ctx;
-    return pvt_rdtsc();
+    return pvt_rdtsc_ordered();
 }
 
 static uint64_t tsc_cs_read(struct pvt_clocksource *cs)

@@ -14,4 +14,14 @@
  */
 int pvt_guest_scenario(const char *args);
 
+/*
+ * The same with vcpus (2..PVT_CPU_MAX) vCPUs (guest/smp.c): the monitor's
+ * VCPU_UP starts the others, each runs its share of the workload on its
+ * own device and queue, then the cross-vCPU clock check; each reports its
+ * results, vCPU 0 the clock check. Command line: strategy=NAME and
+ * duration_us drain_us tsc_cal_ppb tsc_stable remote_permille warp_pairs.
+ * Exits as pvt_guest_scenario, or returns 2 or 3 as it does.
+ */
+int pvt_guest_scenario_smp(const char *args, unsigned int vcpus);
+
 #endif /* PVTIMER_GUEST_SCENARIO_H */

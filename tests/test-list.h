@@ -298,12 +298,12 @@
     X(sim_coupled_exact_after_switch, PVT_TEST_HOST, 120000)                   \
     X(sim_compensated_seed_boot, PVT_TEST_HOST, 120000)                        \
     X(sim_compensated_steady_drift, PVT_TEST_HOST, 120000)                     \
-    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                 \
+    X(sim_nohz_idle_splits_long_waits, PVT_TEST_HOST, 120000)                  \
     X(workload_draws_in_order, PVT_TEST_HOST, 0)                               \
     X(workload_list_as_the_guest_gets_it, PVT_TEST_HOST, 60000)                \
     X(workload_preemptions_stream, PVT_TEST_HOST, 0)                           \
     X(sim_run_all_equals_each_alone, PVT_TEST_HOST, 120000)                    \
-    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)                            \
+    X(sim_scenario_name_or_file, PVT_TEST_HOST, 0)                             \
     X(sim_smp_every_strategy_every_vcpu, PVT_TEST_HOST, 120000)                \
     X(sim_smp_backwards_without_the_guard, PVT_TEST_HOST, 120000)              \
     X(sim_smp_one_vcpu_is_the_run, PVT_TEST_HOST, 60000)                       \
@@ -326,6 +326,7 @@
     X(kvm_hostile_guest, PVT_TEST_HOST, 60000)                                 \
     X(kvm_scenario_seed_boot, PVT_TEST_HOST, 180000)                           \
     X(kvm_scenario_migrate, PVT_TEST_HOST, 120000)                             \
+    X(kvm_scenario_smp, PVT_TEST_HOST, 600000)                                 \
     X(kvm_unavailable_exit_77, PVT_TEST_HOST, 0)                               \
     X(kvm_scenario_compensated, PVT_TEST_HOST, 120000)                         \
     X(kvm_drift_tsc_against_kvmclock, PVT_TEST_HOST, 60000)
@@ -354,10 +355,14 @@
 #define PVT_TESTS_VMM_HOST(X)                                                  \
     X(vmm_unregistered_hypercall, PVT_TEST_HOST, 0)                            \
     X(vmm_registered_hypercall, PVT_TEST_HOST, 0)                              \
-    X(vmm_exp_server, PVT_TEST_HOST, 0)
+    X(vmm_exp_server, PVT_TEST_HOST, 0)                                        \
+    X(vmm_vcpu_up, PVT_TEST_HOST, 0)
 
-/* The guest image under QEMU with KVM (PVH entry, serial console). */
-#define PVT_TESTS_QEMU_HOST(X) X(qemu_boot, PVT_TEST_HOST, 90000)
+/* The guest image under QEMU with KVM (PVH entry, serial console; -smp 2:
+ * INIT/SIPI). */
+#define PVT_TESTS_QEMU_HOST(X)                                                 \
+    X(qemu_boot, PVT_TEST_HOST, 90000)                                         \
+    X(qemu_smp, PVT_TEST_HOST, 300000)
 
 /* The README's commands (tests/host/test-readme.c): well formed, and run
  * from the source directory against its build/ (each bounded by its own

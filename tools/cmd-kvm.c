@@ -33,6 +33,8 @@
 
 #define DEFAULT_MEM_MIB   64u
 #define DEFAULT_TIMEOUT_S 60u
+/* what the default watchdog adds for the clock check of several vCPUs */
+#define SMP_CHECK_TIMEOUT_S 240u
 
 /* "selftest" and its patterns; the guest reads at most 255 bytes. */
 #define SELFTEST_CMDLINE_MAX 240u
@@ -156,6 +158,16 @@ static int run_scenario(const struct kvm_args *a)
     pvt_kvmrun_shorten(&p);
     if (take_monitor_sets(&sets, &advance_fixed, &advance_ns, &rt) < 0)
         return 2;
+    {
+        /* several vCPUs: the guest clock is kvmclock from the start (no
+         * boot phase, guest/smp.c), unless the user says otherwise */
+        struct pvt_sim_params q = p;
+
+        q.boot_s = 0;
+        if (pvt_sim_params_apply(&q, sets.v, sets.n, err, sizeof(err)) == 0 &&
+            q.vcpus > 1)
+            p.boot_s = 0;
+    }
     if (pvt_sim_params_apply(&p, sets.v, sets.n, err, sizeof(err))) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
         return 2;
@@ -175,10 +187,15 @@ static int run_scenario(const struct kvm_args *a)
         o.nstrategies = a->strat.n;
         o.guest = a->guest;
         o.mem_bytes = (uint64_t)a->mem_mib << 20;
-        /* the default watchdog grows with the run */
-        o.timeout_s = a->timeout_s < 0
-                          ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s)
-                          : (unsigned int)ceil(a->timeout_s);
+        /* the default watchdog grows with the run, and with several
+         * vCPUs with their clock check (10^6 cross-vCPU pairs: half a
+         * second where the vCPUs have a core each, minutes on a host too
+         * loaded to run them together) */
+        o.timeout_s =
+            a->timeout_s < 0
+                ? (unsigned int)(DEFAULT_TIMEOUT_S + 4 * run_s +
+                                 (p.vcpus > 1 ? SMP_CHECK_TIMEOUT_S : 0))
+                : (unsigned int)ceil(a->timeout_s);
         o.load_processes = (unsigned int)a->load;
         o.console_fd = STDERR_FILENO;
         o.json = a->json;

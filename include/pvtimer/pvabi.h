@@ -32,8 +32,9 @@
 #include <stdint.h>
 
 /* Bumped on any incompatible change to a struct, number or meaning, here
- * or in pvtimer/pvexp.h (3: RESULT and WORKLOAD moved to pvexp.h's range). */
-#define PVT_ABI_VERSION 3u
+ * or in pvtimer/pvexp.h (3: RESULT and WORKLOAD moved to pvexp.h's range;
+ * 4: several vCPUs: INFO's vcpus, VCPU_UP, per-vCPU results). */
+#define PVT_ABI_VERSION 4u
 /* "PVTM": what INFO writes into magic. */
 #define PVT_ABI_MAGIC 0x4d545650u
 
@@ -66,7 +67,8 @@ enum pvt_hc_nr {
     /* 7: retired */
     PVT_HC_SUSPEND = 8, /* struct pvt_hc_suspend */
     /* 9: retired */
-    PVT_HC_PLATFORM_END /* one past the highest platform number */
+    PVT_HC_VCPU_UP = 10, /* struct pvt_hc_vcpu_up */
+    PVT_HC_PLATFORM_END  /* one past the highest platform number */
 };
 
 /*
@@ -116,7 +118,7 @@ struct pvt_hc_info {
     uint32_t monitor_version; /* major << 16 | minor << 8 | patch */
     uint64_t mem_size;        /* bytes of guest RAM, from GPA 0 */
     uint32_t cmdline_len;     /* length of the full command line */
-    uint32_t pad;
+    uint32_t vcpus;           /* vCPUs of the VM (1..64); vCPU 0 boots */
 };
 
 /*
@@ -220,7 +222,33 @@ struct pvt_hc_suspend {
     int32_t ret;
 };
 
+/*
+ * Several vCPUs. vCPU i has APIC ID i (x2APIC), its own kvmclock page
+ * (each vCPU writes MSR_KVM_SYSTEM_TIME_NEW itself) and its own timers:
+ * the timer calls above act on the timers of the vCPU that makes them,
+ * and their interrupts go to that vCPU's APIC. Only vCPU 0 runs at first
+ * (at the image's entry); the others wait until vCPU 0 (or any running
+ * vCPU) starts them with VCPU_UP. There is no INIT/SIPI under this
+ * monitor: VCPU_UP starts vCPU `vcpu` in 64-bit long mode as vCPU 0 was
+ * started (the monitor's GDT and identity page tables, interrupts off),
+ * at rip with rsp, and arg in rdi. OUT: ret 0, -PVT_HC_EINVAL (vcpu 0,
+ * not below INFO's vcpus, already started, reserved not 0, rip or the 16
+ * bytes below rsp outside guest RAM).
+ */
+struct pvt_hc_vcpu_up {
+    /* IN */
+    uint32_t vcpu;
+    uint32_t reserved; /* must be 0 */
+    uint64_t rip;
+    uint64_t rsp;
+    uint64_t arg;
+    /* OUT */
+    int32_t ret;
+    uint32_t pad;
+};
+
 /* The layout is the ABI: any change here is a new PVT_ABI_VERSION. */
+_Static_assert(sizeof(struct pvt_hc_vcpu_up) == 40, "pvt_hc_vcpu_up layout");
 _Static_assert(sizeof(struct pvt_hc_info) == 48, "pvt_hc_info layout");
 _Static_assert(sizeof(struct pvt_hc_console_write) == 24,
                "pvt_hc_console_write layout");

@@ -33,15 +33,20 @@ enum pvt_exp_hc_nr {
  *                       run: later samples belong to the next one
  *   PVT_RESULT_DRIFT    count (1..PVT_RESULT_DRIFT_BATCH_MAX) struct
  *                       pvt_result_drift: the drift estimator's updates
+ *   PVT_RESULT_CLOCK    one struct pvt_result_clock (count = 1): the
+ *                       cross-vCPU clock check of a guest with several
+ * Samples and summaries are the calling vCPU's: with several vCPUs each
+ * reports its own (the monitor knows which vCPU made the call).
  * OUT: ret 0, -EINVAL (unknown type or kind, bad count, a name that is not
  * NUL-terminated or unknown to the monitor), -EFAULT (data outside RAM),
- * -ENOSPC (more than PVT_RESULT_RUNS_MAX summaries in one VM). pvtimer's
+ * -ENOSPC (more than PVT_RESULT_RUNS_MAX summaries per vCPU in one VM). pvtimer's
  * tool folds samples into fixed-size histograms: reporting costs the host
  * no memory per sample.
  */
 #define PVT_RESULT_SAMPLES         1u
 #define PVT_RESULT_SUMMARY         2u
 #define PVT_RESULT_DRIFT           3u
+#define PVT_RESULT_CLOCK           4u
 #define PVT_RESULT_BATCH_MAX       256u
 #define PVT_RESULT_DRIFT_BATCH_MAX 64u
 #define PVT_RESULT_RUNS_MAX        16u
@@ -107,6 +112,23 @@ struct pvt_result_summary {
     int64_t drift_locked_at_ns; /* guest ns the estimator last locked, -1 */
     uint64_t drift_steps;       /* its restarts */
     int64_t drift_ppb;          /* its last frequency estimate */
+    uint64_t remote_armed;      /* of its timers, armed by another vCPU */
+    uint64_t ipis;              /* kicks (IPIs) it handled */
+};
+
+/*
+ * The cross-vCPU clock check (Linux's TSC warp check, on the guest
+ * clock): the vCPUs take turns at one lock, each reads the guest clock
+ * inside it and compares with the last value any vCPU stored there.
+ */
+struct pvt_result_clock {
+    uint64_t reads;       /* clock reads made inside the lock */
+    uint64_t cross_pairs; /* reads whose previous read was another vCPU's */
+    uint64_t backwards;   /* reads earlier than the previous read */
+    uint64_t backwards_max_ns; /* the largest such step back */
+    uint64_t guard_clamps;     /* reads the pvclock last-value guard raised */
+    uint32_t tsc_stable;       /* 1: the pages' TSC_STABLE was honoured */
+    uint32_t pad;
 };
 
 /*
@@ -158,7 +180,9 @@ struct pvt_hc_workload {
 _Static_assert(sizeof(struct pvt_hc_result) == 24, "pvt_hc_result layout");
 _Static_assert(sizeof(struct pvt_result_sample) == 24,
                "pvt_result_sample layout");
-_Static_assert(sizeof(struct pvt_result_summary) == 184,
+_Static_assert(sizeof(struct pvt_result_clock) == 48,
+               "pvt_result_clock layout");
+_Static_assert(sizeof(struct pvt_result_summary) == 200,
                "pvt_result_summary layout");
 _Static_assert(sizeof(struct pvt_result_drift) == 56,
                "pvt_result_drift layout");

@@ -47,23 +47,37 @@ static void *faults_main(void *arg)
 {
     struct pvt__kvmrun_faults *f = arg;
     const struct pvt_sim_params *p = f->p;
-    struct pvt_sim_preemptions pre;
-    int64_t start, next_pre, migrate_at;
+    /* each vCPU its own preemption process, as in the simulator */
+    static _Thread_local struct pvt_sim_preemptions pre[PVT_SIM_MAX_VCPUS];
+    int64_t next_pre[PVT_SIM_MAX_VCPUS];
+    unsigned int nv = p->vcpus >= 1 && p->vcpus <= PVT_SIM_MAX_VCPUS
+                          ? (unsigned int)p->vcpus
+                          : 1;
+    int64_t start, migrate_at;
+    unsigned int i;
 
-    pvt_sim_preemptions_init(&pre, p, f->seed);
+    for (i = 0; i < nv; i++)
+        pvt_sim_preemptions_init_vcpu(&pre[i], p, f->seed, i);
     /* the schedule counts from the start of the guest's run: its first
      * WORKLOAD call (a slow monitor, under valgrind say, must not move the
      * faults out of the run) */
     while (atomic_load(f->run_start) == 0 && !atomic_load(&f->stop))
         sleep_until(f, mono_now() + 1000000);
     start = atomic_load(f->run_start);
-    next_pre =
-        pre.on ? start + (int64_t)pvt_sim_preemptions_gap(&pre) : INT64_MAX;
+    for (i = 0; i < nv; i++)
+        next_pre[i] = pre[i].on
+                          ? start + (int64_t)pvt_sim_preemptions_gap(&pre[i])
+                          : INT64_MAX;
     migrate_at = p->migrate_at_s >= 0 ? start + (int64_t)(p->migrate_at_s * 1e9)
                                       : INT64_MAX;
     while (!atomic_load(&f->stop)) {
-        int64_t at = next_pre < migrate_at ? next_pre : migrate_at;
+        unsigned int v = 0;
+        int64_t at;
 
+        for (i = 1; i < nv; i++)
+            if (next_pre[i] < next_pre[v])
+                v = i;
+        at = next_pre[v] < migrate_at ? next_pre[v] : migrate_at;
         if (at == INT64_MAX || !sleep_until(f, at))
             break;
         if (at == migrate_at) {
@@ -74,13 +88,14 @@ static void *faults_main(void *arg)
             f->migrated = rc == 0;
             migrate_at = INT64_MAX;
         } else {
-            uint64_t len = (uint64_t)pvt_sim_preemptions_len(&pre);
+            uint64_t len = (uint64_t)pvt_sim_preemptions_len(&pre[v]);
 
+            /* a vCPU the guest has not started yet (-ESRCH) misses it */
             if (len)
-                pvt_vmm_preempt(f->vm, len);
+                pvt_vmm_preempt_vcpu(f->vm, v, len);
             /* the next one after this one ends, as in the simulator */
-            next_pre =
-                at + (int64_t)len + (int64_t)pvt_sim_preemptions_gap(&pre);
+            next_pre[v] =
+                at + (int64_t)len + (int64_t)pvt_sim_preemptions_gap(&pre[v]);
         }
     }
     return NULL;

@@ -6,6 +6,10 @@
  * simulator's result structure, so that the table, the JSON and the HTML
  * report are the simulator's, with "backend": "kvm" and the baselines
  * measured in the same run. `pvtimer kvm --scenario` is its command line.
+ * With vcpus=N (2 to PVT_KVMRUN_MAX_VCPUS) each VM has N vCPUs
+ * (guest/smp.c: no boot phase, no migration): per-vCPU rows, per_vcpu in
+ * the JSON, and the cross-vCPU clock check (clock_backwards, and
+ * "clock_check" with its pairs beside the baselines).
  *
  * pvt_kvmrun_drift measures the guest's TSC clocksource against kvmclock
  * in a VM (`pvtimer drift --kvm`).
@@ -41,6 +45,11 @@ struct pvt_result_drift; /* pvtimer/pvexp.h */
 
 /* The most timers the guest takes from one workload. */
 #define PVT_KVMRUN_MAX_TIMERS 16384u
+
+/* The most vCPUs the guest takes (guest/cpu.h's PVT_CPU_MAX), and the
+ * cross-vCPU read pairs its clock check makes with several. */
+#define PVT_KVMRUN_MAX_VCPUS  16u
+#define PVT_KVMRUN_WARP_PAIRS 1000000u
 
 /*
  * Caps p's times and rates at the PVT_KVMRUN_* values (a migration moves

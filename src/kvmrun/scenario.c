@@ -66,7 +66,12 @@ struct collect {
     struct pvt_sim_hist *tsc_deadline; /* baseline, over every run */
     const struct pvt_strategy *strategy;
     struct pvt__kvmrun_path *path; /* the timer's path, over every run */
-    bool summarised;
+    unsigned int nvcpu;
+    unsigned int summaries; /* vCPUs that sent theirs */
+    bool vcpu_summarised[PVT_SIM_MAX_VCPUS];
+    bool summarised; /* every vCPU's */
+    bool clock_seen;
+    uint64_t *cross_pairs; /* the clock check's, for this strategy */
 };
 
 static struct pvt_sim_bin *bin_at(struct pvt_sim_result *r, int64_t t_ns)
@@ -80,12 +85,17 @@ static struct pvt_sim_bin *bin_at(struct pvt_sim_result *r, int64_t t_ns)
     return &r->bins[i];
 }
 
-static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
+static int on_samples(void *ctx, unsigned int vcpu,
+                      const struct pvt_result_sample *s, size_t n)
 {
     struct collect *c = ctx;
     struct pvt_sim_result *r = c->r;
+    /* per vCPU with several (one vCPU's figures are the aggregate) */
+    struct pvt_sim_vcpu_result *pv = c->nvcpu > 1 ? &r->vcpu[vcpu] : NULL;
     size_t i;
 
+    if (vcpu >= c->nvcpu)
+        return -1;
     for (i = 0; i < n; i++) {
         struct pvt_sim_bin *b = bin_at(r, s[i].t_ns);
         int64_t v = s[i].value;
@@ -94,18 +104,24 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
         switch ((enum pvt_result_kind)s[i].kind) {
         case PVT_SAMPLE_LATENESS:
             pvt_sim_hist_add(&r->lateness, v);
+            if (pv)
+                pvt_sim_hist_add(&pv->lateness, v);
             b->fired++;
             break;
         case PVT_SAMPLE_DEVICE_ERROR:
             pvt_sim_hist_add(&r->device_error, v);
             if (s[i].flags & PVT_SAMPLE_AFTER_SWITCH)
                 pvt__kvmrun_path_device_error(c->path, a);
+            if (pv)
+                pvt_sim_hist_add(&pv->device_error, v);
             b->interrupts++;
             if (a > b->dev_max_abs)
                 b->dev_max_abs = a;
             break;
         case PVT_SAMPLE_AIM_ERROR:
             pvt_sim_hist_add(&r->aim_error, v);
+            if (pv)
+                pvt_sim_hist_add(&pv->aim_error, v);
             pvt_sim_hist_add(s[i].flags & PVT_SAMPLE_AFTER_SWITCH
                                  ? &r->aim_error_after
                                  : &r->aim_error_boot,
@@ -133,34 +149,75 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
     return 0;
 }
 
-static int on_summary(void *ctx, const struct pvt_result_summary *s)
+static int on_summary(void *ctx, unsigned int vcpu,
+                      const struct pvt_result_summary *s)
+{
+    struct collect *c = ctx;
+    struct pvt_sim_result *r = c->r;
+    bool first = c->summaries == 0;
+
+    /* one run per VM and vCPU, of the strategy it was started for */
+    if (vcpu >= c->nvcpu || c->vcpu_summarised[vcpu] ||
+        strcmp(s->strategy, c->strategy->name) != 0)
+        return -1;
+    c->vcpu_summarised[vcpu] = true;
+    c->summaries++;
+    c->summarised = c->summaries == c->nvcpu;
+    /* the guest's figures: every vCPU's summed */
+    r->timers += s->timers;
+    r->fired += s->fired;
+    r->cancelled += s->cancelled;
+    r->pending += s->pending;
+    r->lost += s->lost;
+    r->early_callbacks += s->early_callbacks;
+    r->device_interrupts += s->device_interrupts;
+    r->spurious_interrupts += s->spurious_interrupts;
+    r->splits += s->splits;
+    r->hangs += s->hangs;
+    r->hv_past_sets += s->hv_past_sets;
+    r->guest_expiries += s->fired;
+    if (first || (double)s->end_ns / 1e9 > r->end_guest_s)
+        r->end_guest_s = (double)s->end_ns / 1e9;
+    if (vcpu == 0) {
+        /* the boot CPU's: its tick switched, its estimator is reported */
+        r->highres_at_s =
+            s->highres_at_ns >= 0 ? (double)s->highres_at_ns / 1e9 : -1;
+        r->locked_at_s = s->drift_locked_at_ns >= 0
+                             ? (double)s->drift_locked_at_ns / 1e9
+                             : -1;
+        r->drift_steps = s->drift_steps;
+        r->drift_ppb = s->drift_ppb;
+    }
+    if (c->nvcpu > 1) {
+        struct pvt_sim_vcpu_result *v = &r->vcpu[vcpu];
+
+        v->timers = s->timers;
+        v->fired = s->fired;
+        v->cancelled = s->cancelled;
+        v->pending = s->pending;
+        v->lost = s->lost;
+        v->early_callbacks = s->early_callbacks;
+        v->device_interrupts = s->device_interrupts;
+        v->spurious_interrupts = s->spurious_interrupts;
+        v->remote_armed = s->remote_armed;
+        v->ipis = s->ipis;
+    }
+    return 0;
+}
+
+static int on_clock(void *ctx, const struct pvt_result_clock *k)
 {
     struct collect *c = ctx;
     struct pvt_sim_result *r = c->r;
 
-    /* one run per VM, of the strategy it was started for */
-    if (c->summarised || strcmp(s->strategy, c->strategy->name) != 0)
+    if (c->nvcpu < 2 || c->clock_seen)
         return -1;
-    c->summarised = true;
-    r->timers = s->timers;
-    r->fired = s->fired;
-    r->cancelled = s->cancelled;
-    r->pending = s->pending;
-    r->lost = s->lost;
-    r->early_callbacks = s->early_callbacks;
-    r->device_interrupts = s->device_interrupts;
-    r->spurious_interrupts = s->spurious_interrupts;
-    r->splits = s->splits;
-    r->hangs = s->hangs;
-    r->hv_past_sets = s->hv_past_sets;
-    r->highres_at_s =
-        s->highres_at_ns >= 0 ? (double)s->highres_at_ns / 1e9 : -1;
-    r->end_guest_s = (double)s->end_ns / 1e9;
-    r->guest_expiries = s->fired;
-    r->locked_at_s =
-        s->drift_locked_at_ns >= 0 ? (double)s->drift_locked_at_ns / 1e9 : -1;
-    r->drift_steps = s->drift_steps;
-    r->drift_ppb = s->drift_ppb;
+    c->clock_seen = true;
+    r->clock_reads = k->reads;
+    r->clock_backwards = k->backwards;
+    r->clock_backwards_max_ns = k->backwards_max_ns;
+    r->clock_guard_clamps = k->guard_clamps;
+    *c->cross_pairs = k->cross_pairs;
     return 0;
 }
 
@@ -177,6 +234,7 @@ static void take_results(struct pvt_vmm_config *cfg, struct pvt_exp_server *exp,
     memset(exp, 0, sizeof(*exp));
     exp->on_samples = on_samples;
     exp->on_summary = on_summary;
+    exp->on_clock = on_clock;
     exp->ctx = c;
     exp->workload = work;
     exp->workload_count = nwork;
@@ -186,6 +244,10 @@ static void take_results(struct pvt_vmm_config *cfg, struct pvt_exp_server *exp,
 }
 
 struct baselines {
+    const struct pvt_sim_result *res; /* the strategies' results */
+    size_t n;
+    uint64_t *cross_pairs; /* per strategy: the clock check's pairs */
+    unsigned int vcpus;
     struct pvt_sim_hist timerfd;      /* host wake-up lateness */
     struct pvt_sim_hist tsc_deadline; /* KVM's LAPIC timer, from the guest */
     uint64_t preemptions, migrations;
@@ -224,12 +286,28 @@ static void extra_json(FILE *f, void *ctx)
     fprintf(f, ", ");
     json_dist(f, "kvm_tsc_deadline_lateness", &b->tsc_deadline);
     fprintf(f, "}");
+    if (b->vcpus > 1) {
+        size_t i;
+
+        fprintf(f, ", \"clock_check\": [");
+        for (i = 0; i < b->n; i++)
+            fprintf(f,
+                    "%s{\"strategy\": \"%s\", \"reads\": %llu, "
+                    "\"cross_vcpu_pairs\": %llu, \"backwards\": %llu}",
+                    i ? ", " : "", b->res[i].strategy->name,
+                    (unsigned long long)b->res[i].clock_reads,
+                    (unsigned long long)b->cross_pairs[i],
+                    (unsigned long long)b->res[i].clock_backwards);
+        fprintf(f, "]");
+    }
 }
 
 static void free_baselines(struct baselines *b)
 {
-    if (b)
+    if (b) {
         pvt__kvmrun_path_fini(&b->path);
+        free(b->cross_pairs);
+    }
     free(b);
 }
 
@@ -259,12 +337,39 @@ static void print_baselines(FILE *f, struct baselines *b)
             "load processes\n",
             (unsigned long long)b->preemptions,
             (unsigned long long)b->migrations, b->load_processes);
+    if (b->vcpus > 1) {
+        size_t i;
+
+        fprintf(f, "\ncross-vCPU clock check (reads inside one lock, "
+                   "compared with the last read of any vCPU):\n");
+        for (i = 0; i < b->n; i++)
+            fprintf(f,
+                    "  %-16s %llu reads, %llu cross-vCPU pairs, %llu went "
+                    "backwards\n",
+                    b->res[i].strategy->name,
+                    (unsigned long long)b->res[i].clock_reads,
+                    (unsigned long long)b->cross_pairs[i],
+                    (unsigned long long)b->res[i].clock_backwards);
+    }
 }
 
-/* The guest's command line for one strategy: integers only. */
+/* The guest's command line for one strategy: integers only; with
+ * several vCPUs, the SMP run's own (guest/smp.c). */
 static void guest_cmdline(char *buf, size_t len, const struct pvt_sim_params *p,
                           const struct pvt_strategy *s)
 {
+    if (p->vcpus > 1) {
+        snprintf(buf, len,
+                 "scenario strategy=%s duration_us=%lld drain_us=%lld "
+                 "tsc_cal_ppb=%lld tsc_stable=%d remote_permille=%lld "
+                 "warp_pairs=%u",
+                 s->name, (long long)llround(p->duration_s * 1e6),
+                 (long long)llround(p->drain_s * 1e6),
+                 (long long)llround(p->tsc_cal_ppm * 1e3), p->tsc_stable != 0,
+                 (long long)llround(p->remote_fraction * 1e3),
+                 PVT_KVMRUN_WARP_PAIRS);
+        return;
+    }
     snprintf(buf, len,
              "scenario strategy=%s boot_us=%lld duration_us=%lld "
              "drain_us=%lld hz=%lld boot_drift_ppb=%lld boot_clock=%d "
@@ -281,7 +386,8 @@ static void guest_cmdline(char *buf, size_t len, const struct pvt_sim_params *p,
 static int run_one(const struct pvt_kvmrun_opts *o,
                    const struct pvt_strategy *s,
                    const struct pvt_workload_item *work, uint32_t nwork,
-                   struct pvt_sim_result *r, struct baselines *b, int *status)
+                   struct pvt_sim_result *r, uint64_t *cross_pairs,
+                   struct baselines *b, int *status)
 {
     const struct pvt_sim_params *p = o->params;
     struct pvt_vmm_config cfg;
@@ -303,6 +409,9 @@ static int run_one(const struct pvt_kvmrun_opts *o,
     c.tsc_deadline = &b->tsc_deadline;
     c.strategy = s;
     c.path = &b->path;
+    c.nvcpu = (unsigned int)p->vcpus;
+    c.cross_pairs = cross_pairs;
+    r->vcpus = c.nvcpu;
 
     guest_cmdline(cmdline, sizeof(cmdline), p, s);
     memset(&cfg, 0, sizeof(cfg));
@@ -312,6 +421,7 @@ static int run_one(const struct pvt_kvmrun_opts *o,
     cfg.cmdline = cmdline;
     cfg.console_fd = o->console_fd;
     cfg.kvm_path = o->kvm_path;
+    cfg.vcpus = c.nvcpu;
     take_results(&cfg, &exp, hc, &c, work, nwork);
 
     memset(&f, 0, sizeof(f));
@@ -345,9 +455,12 @@ static int run_one(const struct pvt_kvmrun_opts *o,
         *status = 1;
         goto out;
     }
-    if (!c.summarised) {
-        fprintf(stderr, "pvtimer kvm: strategy %s: the guest sent no result\n",
-                s->name);
+    if (!c.summarised || (c.nvcpu > 1 && !c.clock_seen)) {
+        fprintf(stderr,
+                "pvtimer kvm: strategy %s: the guest sent no result (%u of "
+                "%u vCPUs reported%s)\n",
+                s->name, c.summaries, c.nvcpu,
+                c.nvcpu > 1 && !c.clock_seen ? ", no clock check" : "");
         *status = 1;
         goto out;
     }
@@ -399,12 +512,18 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
         fprintf(stderr, "pvtimer kvm: nothing to run\n");
         return 1;
     }
-    if (o->params->vcpus != 1) {
-        /* the monitor and the guest run one vCPU so far */
+    if (o->params->vcpus < 1 || o->params->vcpus > PVT_KVMRUN_MAX_VCPUS ||
+        o->params->vcpus != floor(o->params->vcpus)) {
         fprintf(stderr,
-                "pvtimer kvm: vcpus=%g: the KVM backend runs one vCPU (the "
-                "simulator runs several: pvtimer sim)\n",
-                o->params->vcpus);
+                "pvtimer kvm: vcpus=%g: the guest takes 1 to %u vCPUs (the "
+                "simulator more: pvtimer sim)\n",
+                o->params->vcpus, PVT_KVMRUN_MAX_VCPUS);
+        return 2;
+    }
+    if (o->params->vcpus > 1 && o->params->migrate_at_s >= 0) {
+        /* a migration stops one vCPU at its safe point, not all */
+        fprintf(stderr, "pvtimer kvm: a migration (migrate_at_s) needs "
+                        "vcpus=1 on KVM\n");
         return 2;
     }
     memset(&load, 0, sizeof(load));
@@ -416,12 +535,16 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
         free(b);
         b = NULL;
     }
-    if (b == NULL || res == NULL) {
+    if (b == NULL || res == NULL ||
+        (b->cross_pairs = calloc(o->nstrategies, sizeof(uint64_t))) == NULL) {
         fprintf(stderr, "pvtimer kvm: out of memory\n");
         free_baselines(b);
         free(res);
         return 1;
     }
+    b->res = res;
+    b->n = o->nstrategies;
+    b->vcpus = (unsigned int)o->params->vcpus;
     if (make_workload(o->params, o->seed, &work, &nwork, err, sizeof(err)) <
         0) {
         fprintf(stderr, "pvtimer kvm: %s\n", err);
@@ -436,7 +559,8 @@ int pvt_kvmrun_scenario(const struct pvt_kvmrun_opts *o)
         if (o->progress)
             fprintf(stderr, "pvtimer kvm: %s (%zu of %zu)\n",
                     o->strategies[i]->name, i + 1, o->nstrategies);
-        if (run_one(o, o->strategies[i], work, nwork, &res[i], b, &status) < 0)
+        if (run_one(o, o->strategies[i], work, nwork, &res[i],
+                    &b->cross_pairs[i], b, &status) < 0)
             break;
     }
     pvt__kvmrun_load_stop(&load);

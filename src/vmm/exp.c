@@ -27,7 +27,8 @@ static int32_t result_samples(struct pvt_vmm *vm, struct pvt_exp_server *srv,
         if (batch[i].kind == 0 || batch[i].kind >= PVT_SAMPLE_KIND_MAX ||
             (batch[i].flags & ~PVT_SAMPLE_FLAGS))
             return -PVT_HC_EINVAL;
-    if (srv->on_samples && srv->on_samples(srv->ctx, batch, a->count) < 0)
+    if (srv->on_samples &&
+        srv->on_samples(srv->ctx, pvt_vmm_vcpu_self(vm), batch, a->count) < 0)
         *refused = true;
     return 0;
 }
@@ -65,10 +66,29 @@ static int32_t result_summary(struct pvt_vmm *vm, struct pvt_exp_server *srv,
     if (memchr(sum.strategy, '\0', sizeof(sum.strategy)) == NULL ||
         pvt_strategy_find(sum.strategy) == NULL)
         return -PVT_HC_EINVAL;
-    if (srv->summaries >= PVT_RESULT_RUNS_MAX)
+    if (srv->summaries >= (uint64_t)PVT_RESULT_RUNS_MAX * vm->nvcpu)
         return -PVT_HC_ENOSPC;
     srv->summaries++;
-    if (srv->on_summary && srv->on_summary(srv->ctx, &sum) < 0)
+    if (srv->on_summary &&
+        srv->on_summary(srv->ctx, pvt_vmm_vcpu_self(vm), &sum) < 0)
+        *refused = true;
+    return 0;
+}
+
+/* RESULT, type CLOCK: one clock check, its counts consistent (no more
+ * pairs or steps back than reads). */
+static int32_t result_clock(struct pvt_vmm *vm, struct pvt_exp_server *srv,
+                            const struct pvt_hc_result *a, bool *refused)
+{
+    struct pvt_result_clock c;
+
+    if (a->count != 1)
+        return -PVT_HC_EINVAL;
+    if (pvt_vmm_guest_read(vm, a->data, &c, sizeof(c)))
+        return -PVT_HC_EFAULT;
+    if (c.cross_pairs > c.reads || c.backwards > c.reads || c.tsc_stable > 1)
+        return -PVT_HC_EINVAL;
+    if (srv->on_clock && srv->on_clock(srv->ctx, &c) < 0)
         *refused = true;
     return 0;
 }
@@ -90,6 +110,9 @@ static int hc_result(struct pvt_vmm *vm, void *args, void *ctx)
         break;
     case PVT_RESULT_SUMMARY:
         a->ret = result_summary(vm, srv, a, &refused);
+        break;
+    case PVT_RESULT_CLOCK:
+        a->ret = result_clock(vm, srv, a, &refused);
         break;
     default:
         a->ret = -PVT_HC_EINVAL;

@@ -22,18 +22,22 @@
 #define PVT_EXP_SERVER_HYPERCALLS 2u
 
 struct pvt_exp_server {
-    /* The sinks, called on the vCPU thread with validated results (each
-     * may be NULL: those results are dropped). A negative return refuses
-     * them and stops the VM. */
-    int (*on_samples)(void *ctx, const struct pvt_result_sample *s, size_t n);
-    int (*on_summary)(void *ctx, const struct pvt_result_summary *sum);
+    /* The sinks, called on the reporting vCPU's thread (vcpu: its index)
+     * with validated results, one at a time (the monitor serialises
+     * handlers); each may be NULL: those results are dropped. A negative
+     * return refuses them and stops the VM. */
+    int (*on_samples)(void *ctx, unsigned int vcpu,
+                      const struct pvt_result_sample *s, size_t n);
+    int (*on_summary)(void *ctx, unsigned int vcpu,
+                      const struct pvt_result_summary *sum);
     int (*on_drift)(void *ctx, const struct pvt_result_drift *u, size_t n);
+    int (*on_clock)(void *ctx, const struct pvt_result_clock *c);
     void *ctx;
     /* the scenario's workload for WORKLOAD calls (may be NULL: none) */
     const struct pvt_workload_item *workload;
     uint32_t workload_count;
     /* kept by the handlers: summaries accepted, at most
-     * PVT_RESULT_RUNS_MAX */
+     * PVT_RESULT_RUNS_MAX per vCPU */
     uint64_t summaries;
     /* CLOCK_MONOTONIC ns of the guest's first WORKLOAD call (its scenario
      * run starts then, and fault schedules count from it), or 0 before;

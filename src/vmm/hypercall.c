@@ -72,7 +72,8 @@ static int hc_singleshot(struct pvt_vmm *vm, void *args, void *ctx)
     else if (a->deadline_ns > now && a->deadline_ns - now > PVT_HC_MAX_AHEAD_NS)
         a->ret = -PVT_HC_ERANGE;
     else
-        a->ret = hc_errno(pvt_timersvc_singleshot(vm->svc, 0, a->deadline_ns));
+        a->ret = hc_errno(pvt_timersvc_singleshot(
+            vm->svc, pvt_vmm_vcpu_self(vm), a->deadline_ns));
     return 0;
 }
 
@@ -88,8 +89,8 @@ static int hc_relative(struct pvt_vmm *vm, void *args, void *ctx)
     else if (a->delta_ns > PVT_HC_MAX_AHEAD_NS)
         a->ret = -PVT_HC_ERANGE;
     else
-        a->ret = hc_errno(
-            pvt_timersvc_relative(vm->svc, 0, a->delta_ns, &a->deadline_ns));
+        a->ret = hc_errno(pvt_timersvc_relative(vm->svc, pvt_vmm_vcpu_self(vm),
+                                                a->delta_ns, &a->deadline_ns));
     return 0;
 }
 
@@ -105,7 +106,8 @@ static int hc_periodic(struct pvt_vmm *vm, void *args, void *ctx)
              (period < PVT_HC_MIN_PERIOD_NS || period > PVT_HC_MAX_AHEAD_NS))
         a->ret = -PVT_HC_ERANGE;
     else
-        a->ret = hc_errno(pvt_timersvc_periodic(vm->svc, 0, period));
+        a->ret = hc_errno(
+            pvt_timersvc_periodic(vm->svc, pvt_vmm_vcpu_self(vm), period));
     return 0;
 }
 
@@ -119,7 +121,7 @@ static int hc_stop(struct pvt_vmm *vm, void *args, void *ctx)
     else if (vm->svc == NULL)
         a->ret = -PVT_HC_ENOSYS;
     else
-        a->ret = hc_errno(pvt_timersvc_stop(vm->svc, 0));
+        a->ret = hc_errno(pvt_timersvc_stop(vm->svc, pvt_vmm_vcpu_self(vm)));
     return 0;
 }
 
@@ -137,7 +139,7 @@ static int hc_info(struct pvt_vmm *vm, void *args, void *ctx)
                          (uint32_t)PVTIMER_VERSION_PATCH;
     a->mem_size = vm->cfg.mem_size;
     a->cmdline_len = len > UINT32_MAX ? UINT32_MAX : (uint32_t)len;
-    a->pad = 0;
+    a->vcpus = vm->nvcpu;
     if (a->abi_version != PVT_ABI_VERSION) {
         a->ret = -PVT_HC_EOPNOTSUPP;
         return 0;
@@ -227,6 +229,33 @@ static int hc_suspend(struct pvt_vmm *vm, void *args, void *ctx)
     return 0;
 }
 
+/* VCPU_UP: checked here, started by vcpu.c on a thread of its own. */
+static int hc_vcpu_up(struct pvt_vmm *vm, void *args, void *ctx)
+{
+    struct pvt_hc_vcpu_up *a = args;
+    struct pvt_vmm_vcpu *v;
+    bool no = false;
+
+    (void)ctx;
+    a->pad = 0;
+    if (a->reserved || a->vcpu == 0 || a->vcpu >= vm->nvcpu ||
+        vm->vcpus == NULL || !pvt_vmm_gpa_ok(vm, a->rip, 1) || a->rsp < 16 ||
+        !pvt_vmm_gpa_ok(vm, a->rsp - 16, 16)) {
+        a->ret = -PVT_HC_EINVAL;
+        return 0;
+    }
+    v = &vm->vcpus[a->vcpu];
+    if (!atomic_compare_exchange_strong(&v->claimed, &no, true)) {
+        a->ret = -PVT_HC_EINVAL; /* started already */
+        return 0;
+    }
+    v->start_rip = a->rip;
+    v->start_rsp = a->rsp;
+    v->start_arg = a->arg;
+    a->ret = 0;
+    return pvt__vmm_vcpu_start(vm, v);
+}
+
 #define PLATFORM_HC(nr, type, fn)                                              \
     {                                                                          \
         nr, sizeof(struct type), fn, NULL                                      \
@@ -243,6 +272,7 @@ static const struct pvt_vmm_hypercall platform_hc[] = {
     PLATFORM_HC(PVT_HC_TIMER_PERIODIC, pvt_hc_timer_periodic, hc_periodic),
     PLATFORM_HC(PVT_HC_TIMER_STOP, pvt_hc_timer_stop, hc_stop),
     PLATFORM_HC(PVT_HC_SUSPEND, pvt_hc_suspend, hc_suspend),
+    PLATFORM_HC(PVT_HC_VCPU_UP, pvt_hc_vcpu_up, hc_vcpu_up),
 };
 
 /* Puts one entry into vm->hc, checked. */
@@ -283,7 +313,15 @@ int pvt__vmm_hypercalls_init(struct pvt_vmm *vm)
 /* Contract in vmm.h. */
 int pvt_vmm_handle_io(struct pvt_vmm *vm)
 {
-    struct kvm_run *run;
+    if (vm == NULL || vm->run == NULL)
+        return vm ? pvt_vmm_fail(vm, EINVAL, "no run area to take an exit from")
+                  : -EINVAL;
+    return pvt__vmm_handle_io_run(vm, vm->run);
+}
+
+/* Contract in vmm.h. */
+int pvt__vmm_handle_io_run(struct pvt_vmm *vm, struct kvm_run *run)
+{
     const struct pvt_vmm_hypercall *h;
     union {
         uint64_t align;
@@ -294,10 +332,6 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
     uint32_t gpa;
     int rc;
 
-    if (vm == NULL || vm->run == NULL)
-        return vm ? pvt_vmm_fail(vm, EINVAL, "no run area to take an exit from")
-                  : -EINVAL;
-    run = vm->run;
     port = run->io.port;
     if (port < PVT_HC_PIO_BASE || port >= PVT_HC_PIO_BASE + PVT_HC_PIO_COUNT)
         return pvt_vmm_fail(vm, EINVAL,
@@ -329,8 +363,10 @@ int pvt_vmm_handle_io(struct pvt_vmm *vm)
                             "hypercall %u: its struct at 0x%x (%u "
                             "bytes) is outside guest RAM",
                             nr, gpa, h->size);
+    pthread_mutex_lock(&vm->hc_lock);
     vm->stats.hypercalls[nr]++;
     rc = h->handle(vm, &a, h->ctx);
+    pthread_mutex_unlock(&vm->hc_lock);
     if (rc != 0)
         return rc;
     /* the whole struct: IN fields go back as they came */

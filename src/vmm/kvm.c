@@ -1,6 +1,6 @@
 /*
- * The VM and its vCPU: /dev/kvm, guest RAM, long mode, the run loop and
- * its watchdog.
+ * The VM and its vCPUs: /dev/kvm, guest RAM, long mode, the timer
+ * service. The vCPUs' threads and run loop are vcpu.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,27 +47,37 @@
 /* CPUID.1:ECX.TSC-deadline */
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
-/* Watchdog signal (the timer service's thread blocks every signal, so it
- * lands on the vCPU thread and interrupts KVM_RUN). */
-#define WATCHDOG_SIGNAL SIGALRM
-/* The kick: another thread's fault injection takes the vCPU out of
- * KVM_RUN with it. */
-#define KICK_SIGNAL SIGUSR1
-
 #define NSEC_PER_SEC 1000000000ll
 
-/* The VM whose vCPU this thread runs (for the kick's handler). */
-static _Thread_local struct pvt_vmm *tls_vm;
+/* CPUID.1:EBX[31:24] initial APIC ID; CPUID.0xB:EDX x2APIC ID */
+#define CPUID_1_EBX_APIC_ID_SHIFT 24
 
 /* Contract in vmm.h. */
 int pvt_vmm_fail(struct pvt_vmm *vm, int err, const char *fmt, ...)
 {
+    struct pvt_vmm_vcpu *v = pvt__vmm_tls_vcpu;
+    char *dst = vm->err;
+    size_t len = sizeof(vm->err);
     va_list ap;
 
+    /* on a vCPU's thread the reason is that vCPU's (pvt_vmm_run picks
+     * the first), so two vCPUs failing together do not mix their text */
+    if (v != NULL && v->vm == vm) {
+        dst = v->err;
+        len = sizeof(v->err);
+    }
     va_start(ap, fmt);
-    vsnprintf(vm->err, sizeof(vm->err), fmt, ap);
+    vsnprintf(dst, len, fmt, ap);
     va_end(ap);
     return err > 0 ? -err : -EINVAL;
+}
+
+/* Contract in vmm.h. */
+unsigned int pvt_vmm_vcpu_self(const struct pvt_vmm *vm)
+{
+    struct pvt_vmm_vcpu *v = pvt__vmm_tls_vcpu;
+
+    return v != NULL && v->vm == vm ? v->index : 0;
 }
 
 /* Contract in vmm.h. */
@@ -84,6 +94,21 @@ int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg)
     if (cfg == NULL)
         return pvt_vmm_fail(vm, EINVAL, "no configuration");
     vm->cfg = *cfg;
+    if (cfg->vcpus > PVT_VMM_MAX_VCPUS)
+        return pvt_vmm_fail(vm, EINVAL, "%u vCPUs: 1 to %u supported",
+                            cfg->vcpus, PVT_VMM_MAX_VCPUS);
+    vm->nvcpu = cfg->vcpus ? cfg->vcpus : 1;
+    vm->vcpus = calloc(vm->nvcpu, sizeof(*vm->vcpus));
+    if (vm->vcpus == NULL)
+        return pvt_vmm_fail(vm, ENOMEM, "out of memory");
+    for (unsigned int i = 0; i < vm->nvcpu; i++) {
+        vm->vcpus[i].vm = vm;
+        vm->vcpus[i].index = i;
+        vm->vcpus[i].fd = -1;
+    }
+    if (pthread_mutex_init(&vm->hc_lock, NULL) != 0)
+        return pvt_vmm_fail(vm, ENOMEM, "cannot make a lock");
+    vm->hc_lock_init = true;
     if (cfg->mem_size < PVT_VMM_MEM_MIN || cfg->mem_size > PVT_VMM_MEM_MAX)
         return pvt_vmm_fail(vm, EINVAL,
                             "guest RAM of %llu MiB: %llu to %llu MiB "
@@ -109,7 +134,7 @@ static int fail_ioctl(struct pvt_vmm *vm, const char *what)
 
 /* Sets CPUID from what KVM supports, plus TSC-deadline (which KVM emulates
  * with the in-kernel LAPIC but may not report). */
-static int setup_cpuid(struct pvt_vmm *vm)
+static int setup_cpuid(struct pvt_vmm *vm, const struct pvt_vmm_vcpu *v)
 {
     struct kvm_cpuid2 *cpuid = NULL;
     unsigned int nent = 64;
@@ -129,10 +154,18 @@ static int setup_cpuid(struct pvt_vmm *vm)
             return fail_ioctl(vm, "KVM_GET_SUPPORTED_CPUID");
         nent *= 2;
     }
-    for (i = 0; i < cpuid->nent; i++)
-        if (cpuid->entries[i].function == 1 && cpuid->entries[i].index == 0)
-            cpuid->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
-    rc = ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid) < 0
+    for (i = 0; i < cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+        if (e->function == 1 && e->index == 0) {
+            e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+            e->ebx = (e->ebx & 0x00ffffffu) | v->index
+                                                  << CPUID_1_EBX_APIC_ID_SHIFT;
+        }
+        if (e->function == 0xb)
+            e->edx = v->index;
+    }
+    rc = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0
              ? fail_ioctl(vm, "KVM_SET_CPUID2")
              : 0;
     free(cpuid);
@@ -178,15 +211,15 @@ static void set_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
     s->g = 1;
 }
 
-/* Long mode from the reset state (KVM_GET_SREGS keeps the APIC base and
- * the TR KVM wants), RIP at the entry point. */
-static int setup_long_mode(struct pvt_vmm *vm)
+/* Contract in vmm.h: long mode from the reset state (KVM_GET_SREGS keeps
+ * the APIC base and the TR KVM wants). */
+int pvt__vmm_set_long_mode(struct pvt_vmm *vm, int fd, uint64_t rip,
+                           uint64_t rsp, uint64_t arg)
 {
     struct kvm_sregs sregs;
     struct kvm_regs regs;
 
-    build_tables(vm);
-    if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+    if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
         return fail_ioctl(vm, "KVM_GET_SREGS");
     sregs.gdt.base = PVT_VMM_GDT_GPA;
     sregs.gdt.limit = 3 * 8 - 1;
@@ -200,14 +233,15 @@ static int setup_long_mode(struct pvt_vmm *vm)
     sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
     sregs.efer = EFER_LME | EFER_LMA;
-    if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs) < 0)
+    if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0)
         return fail_ioctl(vm, "KVM_SET_SREGS");
 
     memset(&regs, 0, sizeof(regs));
-    regs.rip = vm->entry;
-    regs.rsp = PVT_VMM_BOOT_STACK_TOP;
+    regs.rip = rip;
+    regs.rsp = rsp;
+    regs.rdi = arg;
     regs.rflags = 2; /* bit 1 is always set; interrupts off */
-    if (ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
+    if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
         return fail_ioctl(vm, "KVM_SET_REGS");
     return 0;
 }
@@ -262,7 +296,7 @@ static int setup_timers(struct pvt_vmm *vm)
     vm->svc = calloc(1, sizeof(*vm->svc));
     if (vm->svc == NULL)
         return pvt_vmm_fail(vm, ENOMEM, "out of memory");
-    rc = pvt_timersvc_init(vm->svc, 1, &cfg, PVT_VEC_SINGLESHOT,
+    rc = pvt_timersvc_init(vm->svc, vm->nvcpu, &cfg, PVT_VEC_SINGLESHOT,
                            PVT_VEC_PERIODIC, &ops, vm);
     if (rc < 0)
         return pvt_vmm_fail(vm, -rc, "timer service: %s", strerror(-rc));
@@ -324,57 +358,45 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return fail_ioctl(vm, "KVM_SET_USER_MEMORY_REGION");
 
-    vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-    if (vm->vcpu_fd < 0)
-        return fail_ioctl(vm, "KVM_CREATE_VCPU");
+    if (vm->nvcpu > 1 &&
+        ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MP_STATE) <= 0) {
+        vm->kvm_unavailable = true;
+        return pvt_vmm_fail(vm, ENOTSUP,
+                            "KVM is not available: it cannot set a vCPU's "
+                            "run state (KVM_CAP_MP_STATE), which starting "
+                            "%u vCPUs needs",
+                            vm->nvcpu);
+    }
     size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (size < (int)sizeof(struct kvm_run))
         return fail_ioctl(vm, "KVM_GET_VCPU_MMAP_SIZE");
-    run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
-               vm->vcpu_fd, 0);
-    if (run == MAP_FAILED)
-        return pvt_vmm_fail(vm, errno,
-                            "KVM: cannot map the vCPU's run area: %s",
-                            strerror(errno));
-    vm->run = run;
     vm->run_size = (size_t)size;
+    /* every vCPU now: KVM keeps the TSCs of vCPUs created together in
+     * step (its TSC synchronisation) */
+    for (unsigned int i = 0; i < vm->nvcpu; i++) {
+        struct pvt_vmm_vcpu *v = &vm->vcpus[i];
 
-    if ((rc = setup_cpuid(vm)) < 0 || (rc = setup_long_mode(vm)) < 0)
+        v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
+        if (v->fd < 0)
+            return fail_ioctl(vm, "KVM_CREATE_VCPU");
+        run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                   v->fd, 0);
+        if (run == MAP_FAILED)
+            return pvt_vmm_fail(vm, errno,
+                                "KVM: cannot map vCPU %u's run area: %s", i,
+                                strerror(errno));
+        v->run = run;
+        if ((rc = setup_cpuid(vm, v)) < 0)
+            return rc;
+    }
+    vm->vcpu_fd = vm->vcpus[0].fd;
+    vm->run = vm->vcpus[0].run;
+
+    build_tables(vm);
+    if ((rc = pvt__vmm_set_long_mode(vm, vm->vcpu_fd, vm->entry,
+                                     PVT_VMM_BOOT_STACK_TOP, 0)) < 0)
         return rc;
     return setup_timers(vm);
-}
-
-/* The watchdog's signal: the timer carries vm in its value. Only
- * async-signal-safe stores. */
-static void on_watchdog(int sig, siginfo_t *si, void *ctx)
-{
-    struct pvt_vmm *vm = si->si_value.sival_ptr;
-
-    (void)sig;
-    (void)ctx;
-    if (si->si_code != SI_TIMER || vm == NULL)
-        return;
-    vm->timed_out = 1;
-    if (vm->run)
-        vm->run->immediate_exit = 1;
-}
-
-static void on_kick(int sig)
-{
-    (void)sig;
-    if (tls_vm && tls_vm->run)
-        tls_vm->run->immediate_exit = 1;
-}
-
-/* Contract in vmm.h. */
-int pvt_vmm_preempt(struct pvt_vmm *vm, uint64_t ns)
-{
-    if (vm == NULL || ns == 0 || ns > (uint64_t)INT64_MAX)
-        return -EINVAL;
-    if (!atomic_load(&vm->running))
-        return -ESRCH;
-    atomic_fetch_add(&vm->preempt_ns, (long long)ns);
-    return -pthread_kill(vm->vcpu_thread, KICK_SIGNAL);
 }
 
 /* Contract in vmm.h. */
@@ -429,168 +451,6 @@ int pvt__vmm_suspend(struct pvt_vmm *vm)
     return 1;
 }
 
-/* Serves a preemption asked for by another thread: the vCPU stays out of
- * the guest meanwhile (the watchdog still ends it). */
-static void serve_preemption(struct pvt_vmm *vm)
-{
-    long long ns = atomic_exchange(&vm->preempt_ns, 0);
-    struct timespec until;
-
-    if (ns <= 0)
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += (time_t)(ns / NSEC_PER_SEC);
-    until.tv_nsec += (long)(ns % NSEC_PER_SEC);
-    if (until.tv_nsec >= NSEC_PER_SEC) {
-        until.tv_sec++;
-        until.tv_nsec -= NSEC_PER_SEC;
-    }
-    while (!vm->timed_out && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME,
-                                             &until, NULL) == EINTR)
-        continue;
-    vm->stats.preemptions++;
-    vm->stats.preempted_ns += (uint64_t)ns;
-}
-
-static int install_kick(struct pvt_vmm *vm)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_kick;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(KICK_SIGNAL, &sa, &vm->old_kick_action) < 0)
-        return pvt_vmm_fail(vm, errno, "sigaction: %s", strerror(errno));
-    vm->kick_saved = true;
-    tls_vm = vm;
-    vm->vcpu_thread = pthread_self();
-    atomic_store(&vm->running, true);
-    return 0;
-}
-
-static int arm_watchdog(struct pvt_vmm *vm)
-{
-    struct sigaction sa;
-    struct sigevent sev;
-    struct itimerspec its;
-
-    if (vm->cfg.timeout_s == 0)
-        return 0;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_sigaction = on_watchdog;
-    /* no SA_RESTART: the watchdog must also end a console write blocked
-     * on a reader that does not read */
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(WATCHDOG_SIGNAL, &sa, &vm->old_sigaction) < 0)
-        return pvt_vmm_fail(vm, errno, "sigaction: %s", strerror(errno));
-    vm->sigaction_saved = true;
-
-    memset(&sev, 0, sizeof(sev));
-    sev.sigev_notify = SIGEV_SIGNAL;
-    sev.sigev_signo = WATCHDOG_SIGNAL;
-    sev.sigev_value.sival_ptr = vm;
-    if (timer_create(CLOCK_MONOTONIC, &sev, &vm->timer) < 0)
-        return pvt_vmm_fail(vm, errno, "timer_create: %s", strerror(errno));
-    vm->timer_armed = true;
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_sec = (time_t)vm->cfg.timeout_s;
-    if (timer_settime(vm->timer, 0, &its, NULL) < 0)
-        return pvt_vmm_fail(vm, errno, "timer_settime: %s", strerror(errno));
-    return 0;
-}
-
-static uint64_t guest_rip(struct pvt_vmm *vm)
-{
-    struct kvm_regs regs;
-
-    if (ioctl(vm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
-        return 0;
-    return regs.rip;
-}
-
-/* Contract in vmm.h. */
-int pvt_vmm_run(struct pvt_vmm *vm)
-{
-    struct kvm_run *run;
-    int rc;
-
-    if (vm == NULL)
-        return -EINVAL;
-    run = vm->run;
-    if (run == NULL)
-        return pvt_vmm_fail(vm, EINVAL, "the VM was not set up");
-    if ((rc = arm_watchdog(vm)) < 0 || (rc = install_kick(vm)) < 0)
-        return rc;
-    if (vm->svc && (rc = pvt_timersvc_start(vm->svc)) < 0)
-        return pvt_vmm_fail(vm, -rc, "timer service: %s", strerror(-rc));
-    for (;;) {
-
-        if (!vm->timed_out) {
-            serve_preemption(vm);
-            /* a kick's immediate exit is served; the watchdog's stays */
-            run->immediate_exit = 0;
-            if (atomic_load(&vm->preempt_ns) > 0)
-                continue;
-        }
-        if (vm->timed_out)
-            return pvt_vmm_fail(
-                vm, ETIMEDOUT,
-                "the guest did not finish within %u s (watchdog), RIP "
-                "0x%llx%s%s",
-                vm->cfg.timeout_s, (unsigned long long)guest_rip(vm),
-                vm->svc && vm->svc->thread_err
-                    ? "; the timer service had stopped: "
-                    : "",
-                vm->svc && vm->svc->thread_err ? strerror(-vm->svc->thread_err)
-                                               : "");
-        if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            return fail_ioctl(vm, "KVM_RUN");
-        }
-        switch (run->exit_reason) {
-        case KVM_EXIT_IO:
-            rc = pvt_vmm_handle_io(vm);
-            if (rc < 0)
-                return rc;
-            if (rc > 0) {
-                vm->guest_exited = true;
-                return 0;
-            }
-            break;
-        case KVM_EXIT_HLT:
-            return pvt_vmm_fail(vm, EIO, "the guest halted, RIP 0x%llx",
-                                (unsigned long long)guest_rip(vm));
-        case KVM_EXIT_SHUTDOWN:
-            return pvt_vmm_fail(vm, EIO,
-                                "the guest shut down (triple fault?), "
-                                "RIP 0x%llx",
-                                (unsigned long long)guest_rip(vm));
-        case KVM_EXIT_FAIL_ENTRY:
-            return pvt_vmm_fail(
-                vm, EIO,
-                "KVM could not enter the guest: hardware reason 0x%llx",
-                (unsigned long long)
-                    run->fail_entry.hardware_entry_failure_reason);
-        case KVM_EXIT_INTERNAL_ERROR:
-            return pvt_vmm_fail(
-                vm, EIO, "KVM internal error, suberror %u, RIP 0x%llx",
-                run->internal.suberror, (unsigned long long)guest_rip(vm));
-        case KVM_EXIT_MMIO:
-            return pvt_vmm_fail(vm, EIO,
-                                "the guest accessed 0x%llx, outside RAM, "
-                                "RIP 0x%llx",
-                                (unsigned long long)run->mmio.phys_addr,
-                                (unsigned long long)guest_rip(vm));
-        default:
-            return pvt_vmm_fail(
-                vm, EIO, "unexpected KVM exit reason %u, RIP 0x%llx",
-                run->exit_reason, (unsigned long long)guest_rip(vm));
-        }
-    }
-}
-
 /* Contract in vmm.h. */
 void pvt_vmm_destroy(struct pvt_vmm *vm)
 {
@@ -602,25 +462,27 @@ void pvt_vmm_destroy(struct pvt_vmm *vm)
         free(vm->svc);
         vm->svc = NULL;
     }
-    if (vm->kick_saved) {
-        sigaction(KICK_SIGNAL, &vm->old_kick_action, NULL);
-        vm->kick_saved = false;
-        tls_vm = NULL;
+    pvt__vmm_signals_restore(vm);
+    for (unsigned int i = 0; vm->vcpus && i < vm->nvcpu; i++) {
+        struct pvt_vmm_vcpu *v = &vm->vcpus[i];
+
+        /* pvt_vmm_run joined every thread it started */
+        if (v->run) {
+            if (v->run == vm->run)
+                vm->run = NULL;
+            munmap(v->run, vm->run_size);
+            v->run = NULL;
+        }
+        if (v->fd >= 0)
+            close(v->fd);
+        v->fd = -1;
     }
-    if (vm->timer_armed) {
-        timer_delete(vm->timer);
-        vm->timer_armed = false;
+    free(vm->vcpus);
+    vm->vcpus = NULL;
+    if (vm->hc_lock_init) {
+        pthread_mutex_destroy(&vm->hc_lock);
+        vm->hc_lock_init = false;
     }
-    if (vm->sigaction_saved) {
-        sigaction(WATCHDOG_SIGNAL, &vm->old_sigaction, NULL);
-        vm->sigaction_saved = false;
-    }
-    if (vm->run) {
-        munmap(vm->run, vm->run_size);
-        vm->run = NULL;
-    }
-    if (vm->vcpu_fd >= 0)
-        close(vm->vcpu_fd);
     if (vm->vm_fd >= 0)
         close(vm->vm_fd);
     if (vm->kvm_fd >= 0)

@@ -1,6 +1,8 @@
 /*
- * The KVM monitor: one VM, guest RAM at GPA 0, one vCPU entered directly
- * in 64-bit long mode at the entry point of an ELF64 guest image.
+ * The KVM monitor: one VM, guest RAM at GPA 0, one or more vCPUs (each
+ * run by a thread of its own), vCPU 0 entered directly in 64-bit long
+ * mode at the entry point of an ELF64 guest image, the others started the
+ * same way where the guest asks (PVT_HC_VCPU_UP: no INIT/SIPI here).
  *
  * Use: pvt_vmm_init (guest RAM), pvt_vmm_elf_load (needs no KVM, so a bad
  * image is reported even where KVM is absent), pvt_vmm_kvm_setup,
@@ -30,6 +32,7 @@
 
 #include "pvtimer/pvabi.h"
 
+struct kvm_run;
 struct pvt_timersvc;
 struct pvt_vmm;
 
@@ -55,6 +58,9 @@ struct pvt_vmm;
 /* A handler's return: the guest called EXIT, pvt_vmm_run returns 0. */
 #define PVT_VMM_HC_EXIT 1
 
+/* Most vCPUs of one VM (the timer service's limit). */
+#define PVT_VMM_MAX_VCPUS 64u
+
 /*
  * One hypercall's handler. Before calling it the monitor has checked that
  * the call's struct (size bytes at the address the guest wrote) lies in
@@ -65,6 +71,9 @@ struct pvt_vmm;
  * part of args. It runs on the vCPU thread, inside pvt_vmm_handle_io.
  * Returns 0 to resume the guest, PVT_VMM_HC_EXIT to end the run, or a
  * negative errno value to stop the VM after setting vm->err (pvt_vmm_fail).
+ * With several vCPUs, handlers run on every vCPU's thread but one at a
+ * time (the monitor holds a lock around each call); pvt_vmm_vcpu_self
+ * says whose call it is.
  */
 struct pvt_vmm_hypercall {
     uint32_t nr;   /* below PVT_HC_PIO_COUNT */
@@ -81,6 +90,7 @@ struct pvt_vmm_config {
     int console_fd;         /* where the guest console goes */
     bool no_timers;         /* no timer service: timer calls get -ENOSYS */
     const char *kvm_path;   /* NULL: /dev/kvm */
+    unsigned int vcpus;     /* 0 or 1: one; at most PVT_VMM_MAX_VCPUS */
     /* hypercalls served beside the platform's: hypercall_count entries,
      * numbers distinct and none of the platform's (pvt_vmm_init copies
      * the table; the ctx pointers must outlive vm) */
@@ -96,15 +106,37 @@ struct pvt_vmm_stats {
     uint64_t migrations;
 };
 
+/* One vCPU (APIC ID = index) and the thread that runs it. */
+struct pvt_vmm_vcpu {
+    struct pvt_vmm *vm;
+    unsigned int index;
+    int fd;
+    struct kvm_run *run;
+    pthread_t thread;    /* valid once up */
+    bool thread_started; /* a thread of the monitor's (not vCPU 0's) */
+    atomic_bool up;      /* running (vCPU 0 from pvt_vmm_run on) */
+    atomic_bool claimed; /* VCPU_UP accepted for it */
+    uint64_t start_rip, start_rsp, start_arg; /* VCPU_UP's entry */
+    atomic_llong preempt_ns;                  /* a preemption to serve, ns */
+    int rc;                                   /* how its loop ended */
+    char err[512];                            /* why, when rc < 0 */
+};
+
 struct pvt_vmm {
     struct pvt_vmm_config cfg;
     uint8_t *mem; /* guest RAM, GPA 0 .. cfg.mem_size */
     uint64_t entry;
     int kvm_fd;
     int vm_fd;
-    int vcpu_fd;
-    struct kvm_run *run;
+    int vcpu_fd;         /* vCPU 0's */
+    struct kvm_run *run; /* vCPU 0's (pvt_vmm_handle_io's) */
     size_t run_size;
+    unsigned int nvcpu;         /* cfg.vcpus, at least 1 */
+    struct pvt_vmm_vcpu *vcpus; /* nvcpu of them */
+    atomic_bool stopping;       /* a vCPU ended the run: the others stop */
+    atomic_int first_failed;    /* index + 1 of the vCPU that failed first */
+    pthread_mutex_t hc_lock;    /* one hypercall handler at a time */
+    bool hc_lock_init;
     /* the handler of each hypercall number (handle NULL: none) */
     struct pvt_vmm_hypercall hc[PVT_HC_PIO_COUNT];
     /* the watchdog: a POSIX timer whose signal sets timed_out and makes
@@ -118,11 +150,9 @@ struct pvt_vmm {
     volatile sig_atomic_t timed_out;
     /* the timer service (NULL with cfg.no_timers) */
     struct pvt_timersvc *svc;
-    /* the vCPU thread (set by pvt_vmm_run), kicked out of KVM_RUN by a
-     * signal for faults injected from other threads */
-    pthread_t vcpu_thread;
+    /* the vCPU threads are kicked out of KVM_RUN by a signal for faults
+     * injected from other threads */
     atomic_bool running;
-    atomic_llong preempt_ns; /* a preemption to serve, ns */
     atomic_bool migrate_pending;
     atomic_llong migrate_jump_ns;
     struct pvt_vmm_stats stats;
@@ -138,7 +168,8 @@ struct pvt_vmm {
  * Checks cfg, maps cfg->mem_size bytes of zeroed guest RAM, copies cfg into
  * vm (the strings must outlive vm) and installs the platform's hypercall
  * handlers and cfg's. Opens nothing else. Returns 0, or with vm->err set:
- * -EINVAL (vm or cfg NULL, a bad size, a hypercall entry with a number
+ * -EINVAL (vm or cfg NULL, a bad size, more than PVT_VMM_MAX_VCPUS vCPUs,
+ * a hypercall entry with a number
  * outside the window, a size outside 1..PVT_VMM_HC_SIZE_MAX or no handler),
  * -EEXIST (two entries, or an entry and the platform, share a number),
  * -ENOMEM (guest RAM cannot be mapped). With vm NULL nothing is set.
@@ -159,8 +190,8 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm);
 
 /*
  * Opens /dev/kvm, creates the VM (TSS, in-kernel irqchip, RAM at GPA 0),
- * one vCPU with TSC-deadline in its CPUID, and puts the vCPU in long mode
- * at vm->entry. Call after pvt_vmm_elf_load. Returns 0, or a negative
+ * its vCPUs with TSC-deadline in their CPUID, and puts vCPU 0 in long
+ * mode at vm->entry. Call after pvt_vmm_elf_load. Returns 0, or a negative
  * errno value with vm->err set (the failed call's errno; -ENOTSUP for a
  * KVM that lacks a capability); vm->kvm_unavailable when /dev/kvm cannot
  * be used at all.
@@ -168,9 +199,12 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm);
 int pvt_vmm_kvm_setup(struct pvt_vmm *vm);
 
 /*
- * Runs the vCPU until the guest calls EXIT (returns 0, status in
- * vm->guest_status) or anything else stops it, with vm->err saying which
- * (with the guest's RIP): the watchdog (-ETIMEDOUT), a halt, a triple
+ * Runs vCPU 0 on the calling thread (the others on threads of their own
+ * once the guest starts them) until the guest calls EXIT on any vCPU
+ * (returns 0, status in vm->guest_status) or anything else stops one,
+ * which stops them all; every thread is joined before it returns. vm->err
+ * says what stopped the VM first (with that vCPU and the guest's RIP):
+ * the watchdog (-ETIMEDOUT), a halt, a triple
  * fault, an access outside RAM, an unexpected exit (-EIO), a bad hypercall
  * (pvt_vmm_handle_io's code), a failed KVM call (its errno); -EINVAL when
  * the VM was not set up.
@@ -189,6 +223,10 @@ int pvt_vmm_run(struct pvt_vmm *vm);
  */
 int pvt_vmm_handle_io(struct pvt_vmm *vm);
 
+/* pvt_vmm_handle_io for the exit in run (a vCPU's run area, at least
+ * vm->run_size bytes); on that vCPU's thread. */
+int pvt__vmm_handle_io_run(struct pvt_vmm *vm, struct kvm_run *run);
+
 /*
  * Copies len bytes of guest RAM at gpa into dst, or dst into guest RAM at
  * gpa, when [gpa, gpa + len) lies inside it (no wrap). Return 0 or -EFAULT
@@ -202,10 +240,15 @@ int pvt_vmm_guest_write(struct pvt_vmm *vm, uint64_t gpa, const void *src,
 /*
  * Formats the reason into vm->err and returns -err (err a positive errno
  * value), for `return pvt_vmm_fail(vm, EINVAL, ...)`. Any thread that owns
- * vm (the vCPU thread while it runs).
+ * vm; on a vCPU's thread the reason is that vCPU's, and pvt_vmm_run puts
+ * the one of the vCPU that stopped first into vm->err.
  */
 int pvt_vmm_fail(struct pvt_vmm *vm, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* The index of the vCPU whose exit the calling thread is handling (a
+ * hypercall handler's caller); 0 on any other thread. */
+unsigned int pvt_vmm_vcpu_self(const struct pvt_vmm *vm);
 
 /*
  * The kvmclock time and CLOCK_MONOTONIC at one moment (KVM_GET_CLOCK
@@ -216,14 +259,16 @@ int pvt_vmm_read_clock(void *vm, uint64_t *kvmclock_ns, int64_t *mono_ns);
 
 /*
  * Fault injection, from any thread while pvt_vmm_run runs:
- *   preempt: keep the vCPU out of the guest for ns (it is kicked out of
- *            KVM_RUN and sleeps; interrupts wait in its LAPIC);
+ *   preempt: keep vCPU 0 (preempt_vcpu: vCPU vcpu) out of the guest for
+ *            ns (it is kicked out of KVM_RUN and sleeps; interrupts wait
+ *            in its LAPIC); -ESRCH when that vCPU is not running;
  *   migrate: ask the guest for a SUSPEND call (PVT_VEC_CONTROL), in which
  *            the kvmclock jumps by jump_ns (KVM_SET_CLOCK) and the timers
  *            follow. Refused (-EINVAL) if the clock would go below 0.
  * Return 0 or a negative errno value.
  */
 int pvt_vmm_preempt(struct pvt_vmm *vm, uint64_t ns);
+int pvt_vmm_preempt_vcpu(struct pvt_vmm *vm, unsigned int vcpu, uint64_t ns);
 int pvt_vmm_migrate(struct pvt_vmm *vm, int64_t jump_ns);
 
 /* Releases everything pvt_vmm_init and later steps acquired; vm may be in
@@ -238,6 +283,30 @@ int pvt__vmm_suspend(struct pvt_vmm *vm);
 /* Installs the platform's hypercall handlers and cfg's table (contract of
  * pvt_vmm_init, whose codes it returns). */
 int pvt__vmm_hypercalls_init(struct pvt_vmm *vm);
+
+/* Serves PVT_HC_VCPU_UP's request (validated by the handler): sets up
+ * vCPU v at its start_* registers and starts its thread. Returns 0, or a
+ * negative errno value with vm->err set. (vcpu.c) */
+int pvt__vmm_vcpu_start(struct pvt_vmm *vm, struct pvt_vmm_vcpu *v);
+
+/* vCPU v's registers: long mode at rip, rsp, rdi = arg. (kvm.c) */
+int pvt__vmm_set_long_mode(struct pvt_vmm *vm, int fd, uint64_t rip,
+                           uint64_t rsp, uint64_t arg);
+
+/* Runs v until its guest exits, it fails or another vCPU stopped the VM;
+ * returns PVT_VMM_HC_EXIT, 0 (stopped) or a negative errno value with
+ * v->err set. On v's thread. (vcpu.c) */
+int pvt__vmm_vcpu_loop(struct pvt_vmm_vcpu *v);
+
+/* Stops every vCPU (from any vCPU's thread). (vcpu.c) */
+void pvt__vmm_stop_all(struct pvt_vmm *vm);
+
+/* The signal handlers' setup and teardown (vcpu.c). */
+int pvt__vmm_signals_install(struct pvt_vmm *vm);
+void pvt__vmm_signals_restore(struct pvt_vmm *vm);
+
+/* The thread-local vCPU, for pvt_vmm_fail and pvt_vmm_vcpu_self. */
+extern _Thread_local struct pvt_vmm_vcpu *pvt__vmm_tls_vcpu;
 
 /* Is [gpa, gpa + len) inside guest RAM, without wrapping? */
 static inline bool pvt_vmm_gpa_ok(const struct pvt_vmm *vm, uint64_t gpa,

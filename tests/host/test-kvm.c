@@ -345,6 +345,117 @@ TEST_IMPL(kvm_scenario_seed_boot)
     RETURN_OK();
 }
 
+/*
+ * The smp scenario for real with n vCPUs (more than this machine's cores
+ * with 4: real preemption), shortened: every vCPU arms and fires its
+ * share, nothing is lost or early on any, the guest clock never went
+ * backwards across vCPUs, and the clock check made its pairs
+ * (PVT_KVMRUN_WARP_PAIRS, 10^6, what the guest was asked for).
+ */
+static int smp_run(unsigned int n)
+{
+    const double rate = 100, duration = 2, remote = 0.1;
+    const double mean = rate * duration;
+    struct pvt_spawn_result r;
+    char vcpus[32], timeout[32];
+    unsigned long long per_timers = 0, per_remote = 0;
+    unsigned int seen = 0;
+    const char *s;
+
+    snprintf(vcpus, sizeof(vcpus), "vcpus=%u", n);
+    {
+        /* the monitor's watchdog grows with the suite's scale: the clock
+         * check takes seconds here, minutes where the host cannot run the
+         * vCPUs together (a loaded machine, valgrind) */
+        const char *e = getenv("PVT_TEST_TIMEOUT_SCALE");
+        long scale = e ? strtol(e, NULL, 10) : 1;
+
+        snprintf(timeout, sizeof(timeout), "%ld",
+                 240 * (scale >= 1 && scale <= 100 ? scale : 1));
+    }
+    KVM(&r, "--scenario", "smp", "--json", "--strategy", "delta", "--set",
+        vcpus, "--set", "duration_s=2", "--set", "drain_s=1", "--set",
+        "timer_rate_hz=100", "--set", "remote_fraction=0.1", "--timeout",
+        timeout);
+    if (r.status != 0)
+        pvt_test_printf("stdout:\n%s\nstderr:\n%s\n", r.out, r.err);
+    ASSERT_EQ(r.status, 0);
+    ASSERT_EQ(json_field(r.out, "delta", "vcpus"), n);
+    ASSERT_EQ(json_field(r.out, "delta", "lost"), 0);
+    ASSERT_EQ(json_field(r.out, "delta", "early_callbacks"), 0);
+    ASSERT_EQ(json_field(r.out, "delta", "clock_backwards"), 0);
+    ASSERT((double)json_field(r.out, "delta", "timers") >
+           mean - 5 * sqrt(mean));
+    ASSERT((double)json_field(r.out, "delta", "timers") <
+           mean + 5 * sqrt(mean));
+    s = strstr(r.out, "\"clock_check\"");
+    ASSERT(s != NULL);
+    s = strstr(s, "\"cross_vcpu_pairs\": ");
+    ASSERT(s != NULL);
+    ASSERT(strtoull(s + strlen("\"cross_vcpu_pairs\": "), NULL, 10) >= 1000000);
+    ASSERT(json_field(r.out, "delta", "clock_reads") >= 1000000);
+    /* each vCPU's row: its share armed and fired, nothing lost or early */
+    s = strstr(r.out, "\"per_vcpu\": [");
+    ASSERT(s != NULL);
+    while ((s = strstr(s, "{\"vcpu\": ")) != NULL) {
+        unsigned int v;
+        long long off;
+        unsigned long long timers, fired, cancelled, pending, lost, early;
+
+        ASSERT_EQ(sscanf(s,
+                         "{\"vcpu\": %u, \"tsc_offset_ns\": %lld, \"timers\": "
+                         "%llu, \"fired\": %llu, \"cancelled\": %llu, "
+                         "\"pending\": %llu, \"lost\": %llu, "
+                         "\"early_callbacks\": %llu",
+                         &v, &off, &timers, &fired, &cancelled, &pending, &lost,
+                         &early),
+                  8);
+        ASSERT_EQ(v, seen);
+        ASSERT(timers > 0);
+        ASSERT(fired > 0);
+        ASSERT_EQ(fired + cancelled + pending, timers);
+        ASSERT_EQ(lost, 0);
+        ASSERT_EQ(early, 0);
+        per_timers += timers;
+        s = strstr(s, "\"remote_armed\": ");
+        ASSERT(s != NULL);
+        per_remote += strtoull(s + strlen("\"remote_armed\": "), NULL, 10);
+        seen++;
+    }
+    ASSERT_EQ(seen, n);
+    ASSERT_EQ(per_timers, json_field(r.out, "delta", "timers"));
+    /* about remote x timers armed for another vCPU: 0 is a 5-sigma miss */
+    ASSERT(per_remote > 0);
+    ASSERT((double)per_remote < remote * mean + 5 * sqrt(remote * mean) + 5);
+    pvt_spawn_free(&r);
+    return 0;
+}
+
+TEST_IMPL(kvm_scenario_smp)
+{
+    char why[160];
+
+    if (kvm_unusable(why, sizeof(why)))
+        RETURN_SKIP(why);
+    {
+        /* refused before any VM: more vCPUs than the guest takes, and a
+         * migration, which stops one vCPU at its safe point, not all */
+        struct pvt_spawn_result r;
+
+        KVM(&r, "--scenario", "smp", "--set", "vcpus=17");
+        ASSERT_EQ(r.status, 2);
+        ASSERT(pvt_contains(r.err, "the guest takes 1 to 16 vCPUs"));
+        pvt_spawn_free(&r);
+        KVM(&r, "--scenario", "smp", "--set", "migrate_at_s=1");
+        ASSERT_EQ(r.status, 2);
+        ASSERT(pvt_contains(r.err, "needs vcpus=1"));
+        pvt_spawn_free(&r);
+    }
+    ASSERT_OK(smp_run(2));
+    ASSERT_OK(smp_run(4));
+    RETURN_OK();
+}
+
 /* Without KVM (here: a KVM device that does not exist), every mode says so
  * and exits 77, before any guest runs. */
 TEST_IMPL(kvm_unavailable_exit_77)
@@ -531,6 +642,8 @@ TEST_IMPL(kvm_hostile_guest)
     ASSERT(pvt_contains(r.out, "too many samples in one call -> -22"));
     ASSERT(pvt_contains(r.out, "samples outside RAM -> -14"));
     ASSERT(pvt_contains(r.out, "summary without a terminated name -> -22"));
+    ASSERT(
+        pvt_contains(r.out, "vcpu_up of a vCPU the VM does not have -> -22"));
     {
         /* the storm: past deadlines re-armed as each fires; the monitor
          * fires them, never two closer than its minimum interval */

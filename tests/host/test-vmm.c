@@ -228,10 +228,13 @@ struct sink {
     int64_t last_value;
 };
 
-static int take_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
+static int take_samples(void *ctx, unsigned int vcpu,
+                        const struct pvt_result_sample *s, size_t n)
 {
     struct sink *k = ctx;
 
+    if (vcpu != 0) /* no vCPU thread here: the calls are vCPU 0's */
+        return -1;
     k->samples += n;
     k->last_value = s[n - 1].value;
     return 0;
@@ -309,6 +312,77 @@ TEST_IMPL(vmm_exp_server)
     RETURN_OK();
 }
 
+/*
+ * Several vCPUs: INFO says how many; VCPU_UP refuses, with -EINVAL and
+ * the VM running on, vCPU 0 (which runs), an index the VM does not have,
+ * a reserved field, an entry or a stack outside guest RAM; a request it
+ * accepts for a vCPU KVM never created (there is no KVM here) stops the
+ * VM with the reason, and the same vCPU cannot be claimed twice.
+ * pvt_vmm_init refuses more than PVT_VMM_MAX_VCPUS.
+ */
+TEST_IMPL(vmm_vcpu_up)
+{
+    struct pvt_vmm_config cfg;
+    struct pvt_vmm vm;
+    struct fake *f;
+    struct pvt_hc_info info;
+    struct pvt_hc_vcpu_up up, bad[6];
+    size_t i;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.mem_size = PVT_VMM_MEM_MIN;
+    cfg.vcpus = PVT_VMM_MAX_VCPUS + 1;
+    ASSERT_EQ(pvt_vmm_init(&vm, &cfg), -EINVAL);
+    ASSERT(strstr(vm.err, "vCPUs") != NULL);
+    pvt_vmm_destroy(&vm);
+
+    f = calloc(1, sizeof(*f));
+    ASSERT_NOT_NULL(f);
+    cfg.vcpus = 3;
+    cfg.console_fd = -1;
+    cfg.no_timers = true;
+    ASSERT_EQ(pvt_vmm_init(&f->vm, &cfg), 0);
+    f->vm.run = &f->area.run;
+    f->vm.run_size = sizeof(f->area);
+
+    memset(&info, 0, sizeof(info));
+    info.abi_version = PVT_ABI_VERSION;
+    memcpy(f->vm.mem + ARGS_GPA, &info, sizeof(info));
+    ASSERT_EQ(fake_call(f, PVT_HC_INFO, ARGS_GPA), 0);
+    memcpy(&info, f->vm.mem + ARGS_GPA, sizeof(info));
+    ASSERT_UEQ(info.vcpus, 3);
+
+    memset(&up, 0, sizeof(up));
+    up.vcpu = 1;
+    up.rip = PVT_VMM_LOAD_MIN;
+    up.rsp = PVT_VMM_LOAD_MIN + 0x1000;
+    for (i = 0; i < PVT_ARRAY_SIZE(bad); i++)
+        bad[i] = up;
+    bad[0].vcpu = 0;
+    bad[1].vcpu = 3;
+    bad[2].vcpu = UINT32_MAX;
+    bad[3].reserved = 1;
+    bad[4].rip = PVT_VMM_MEM_MIN;
+    bad[5].rsp = 8;
+    for (i = 0; i < PVT_ARRAY_SIZE(bad); i++) {
+        memcpy(f->vm.mem + ARGS_GPA, &bad[i], sizeof(bad[i]));
+        ASSERT_EQ(fake_call(f, PVT_HC_VCPU_UP, ARGS_GPA), 0);
+        memcpy(&up, f->vm.mem + ARGS_GPA, sizeof(up));
+        ASSERT_EQ(up.ret, -PVT_HC_EINVAL);
+    }
+    /* accepted, but no KVM vCPU behind it */
+    up = bad[0];
+    up.vcpu = 2;
+    memcpy(f->vm.mem + ARGS_GPA, &up, sizeof(up));
+    ASSERT_EQ(fake_call(f, PVT_HC_VCPU_UP, ARGS_GPA), -EINVAL);
+    ASSERT(strstr(f->vm.err, "vCPU 2 was not set up") != NULL);
+    ASSERT_EQ(fake_call(f, PVT_HC_VCPU_UP, ARGS_GPA), 0);
+    memcpy(&up, f->vm.mem + ARGS_GPA, sizeof(up));
+    ASSERT_EQ(up.ret, -PVT_HC_EINVAL);
+    fake_free(f);
+    RETURN_OK();
+}
+
 #else /* !PVT_HAVE_KVM */
 
 TEST_IMPL(vmm_unregistered_hypercall)
@@ -322,6 +396,11 @@ TEST_IMPL(vmm_registered_hypercall)
 }
 
 TEST_IMPL(vmm_exp_server)
+{
+    RETURN_SKIP("KVM monitor not built (x86-64 Linux only)");
+}
+
+TEST_IMPL(vmm_vcpu_up)
 {
     RETURN_SKIP("KVM monitor not built (x86-64 Linux only)");
 }
