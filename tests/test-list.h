@@ -309,6 +309,7 @@
     X(sim_smp_cli, PVT_TEST_HOST, 120000)                                     \
     X(sim_fault_params_default_to_none, PVT_TEST_HOST, 0)                      \
     X(sim_fault_narrow_counter, PVT_TEST_HOST, 60000)                          \
+    X(sim_fault_narrow_counter_tickless, PVT_TEST_HOST, 60000)                 \
     X(sim_fault_hv_clock_step, PVT_TEST_HOST, 120000)                          \
     X(sim_fault_migrate_tickless, PVT_TEST_HOST, 60000)                        \
     X(sim_matrix_builtins_hold_every_fault, PVT_TEST_HOST, 0)                  \
