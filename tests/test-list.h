@@ -315,9 +315,9 @@
     X(sim_matrix_builtins_hold_every_fault, PVT_TEST_HOST, 0)                  \
     X(sim_matrix_cells_and_shards, PVT_TEST_HOST, 0)                           \
     X(sim_matrix_bad_descriptions, PVT_TEST_HOST, 0)                           \
-    X(sim_matrix_quick_shards_merge, PVT_TEST_HOST, 180000)                    \
+    X(sim_matrix_quick_shards_merge, PVT_TEST_HOST, 600000)                    \
     X(sim_matrix_verdicts_and_usage, PVT_TEST_HOST, 60000)                     \
-    X(sim_matrix_gnu_parallel, PVT_TEST_HOST, 180000)
+    X(sim_matrix_gnu_parallel, PVT_TEST_HOST, 600000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \
