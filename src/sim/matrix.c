@@ -468,9 +468,11 @@ int pvt_sim_matrix_parse(struct pvt_sim_matrix *m, const char *text,
         memcpy(line, s, len);
         line[len] = '\0';
         s += len + (nl ? 1 : 0);
+        /* text: no control bytes (UTF-8 in comments is fine; names,
+         * labels and values are checked for what they may hold) */
         for (i = 0; i < len; i++)
-            if (!isprint((unsigned char)line[i]) && line[i] != '\t' &&
-                !(line[i] == '\r' && i == len - 1))
+            if (((unsigned char)line[i] < 0x20 || line[i] == 0x7f) &&
+                line[i] != '\t' && !(line[i] == '\r' && i == len - 1))
                 return failf(err, errlen,
                              "%s:%d: a byte that is not printable text "
                              "(\\x%02x)",

@@ -376,7 +376,7 @@ TEST_IMPL(sim_matrix_builtins_hold_every_fault)
 
 TEST_IMPL(sim_matrix_cells_and_shards)
 {
-    const char *text = "matrix t # a comment\n"
+    const char *text = "matrix t # a comment, 2 \xc3\x97 3 levels\n"
                        "base duration_s=2 boot_s=1\n"
                        "axis a\n"
                        "level x hz=100\n"
