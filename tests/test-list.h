@@ -308,7 +308,18 @@
     X(sim_smp_backwards_without_the_guard, PVT_TEST_HOST, 120000)              \
     X(sim_smp_one_vcpu_is_the_run, PVT_TEST_HOST, 60000)                       \
     X(sim_smp_workload_shares, PVT_TEST_HOST, 0)                               \
-    X(sim_smp_cli, PVT_TEST_HOST, 120000)
+    X(sim_smp_cli, PVT_TEST_HOST, 120000)                                     \
+    X(sim_fault_params_default_to_none, PVT_TEST_HOST, 0)                      \
+    X(sim_fault_narrow_counter, PVT_TEST_HOST, 60000)                          \
+    X(sim_fault_narrow_counter_tickless, PVT_TEST_HOST, 60000)                 \
+    X(sim_fault_hv_clock_step, PVT_TEST_HOST, 120000)                          \
+    X(sim_fault_migrate_tickless, PVT_TEST_HOST, 60000)                        \
+    X(sim_matrix_builtins_hold_every_fault, PVT_TEST_HOST, 0)                  \
+    X(sim_matrix_cells_and_shards, PVT_TEST_HOST, 0)                           \
+    X(sim_matrix_bad_descriptions, PVT_TEST_HOST, 0)                           \
+    X(sim_matrix_quick_shards_merge, PVT_TEST_HOST, 600000)                    \
+    X(sim_matrix_verdicts_and_usage, PVT_TEST_HOST, 60000)                     \
+    X(sim_matrix_gnu_parallel, PVT_TEST_HOST, 600000)
 
 #define PVT_TESTS_TOOLS_HOST(X)                                                \
     X(tool_help_and_usage, PVT_TEST_HOST, 0)                                   \

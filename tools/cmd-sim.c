@@ -124,7 +124,9 @@ static const char usage[] =
     "                   [--set key=value ...] [--json] [--csv FILE] "
     "[--bench]\n"
     "                   [--report FILE.html]\n"
-    "       pvtimer sim --list\n\n"
+    "       pvtimer sim --list\n"
+    "       pvtimer sim --matrix[=FILE] ... (the fault matrix: "
+    "--matrix --help)\n\n"
     "Simulates a hypervisor, one vCPU or more (vcpus=N) and a guest kernel "
     "running\nthe pvtimer core, once per strategy on identical worlds, and "
     "reports timers,\ninterrupts and the three error measures (lateness, "
@@ -160,8 +162,12 @@ int pvt_cmd_sim(int argc, char **argv)
     struct pvt_sim_params p;
     struct page page;
     char err[512];
-    int rc = 0;
+    int rc = 0, i;
 
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--matrix") == 0 ||
+            strncmp(argv[i], "--matrix=", 9) == 0)
+            return pvt_cmd_sim_matrix(argc, argv);
     if (pvt_options_parse(&spec, argc, argv, &rc))
         return rc;
     if (want_list) {

@@ -10,6 +10,9 @@
 #include <stddef.h>
 
 int pvt_cmd_sim(int argc, char **argv);
+/* `pvtimer sim --matrix[=FILE]` and `pvtimer merge` (tools/cmd-matrix.c). */
+int pvt_cmd_sim_matrix(int argc, char **argv);
+int pvt_cmd_merge(int argc, char **argv);
 int pvt_cmd_bench(int argc, char **argv);
 int pvt_cmd_strategies(int argc, char **argv);
 /* `pvtimer drift`: two clocks of this host (tools/cmd-drift.c). */

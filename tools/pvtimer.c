@@ -71,6 +71,9 @@ int pvt_cmd_bench(int argc, char **argv)
 static const struct command commands[] = {
     {"sim", pvt_cmd_sim,
      "simulate hypervisor, vCPU and guest: every strategy side by side"},
+    {"merge", pvt_cmd_merge,
+     "combine the JSON of fault matrix shards\n"
+     "               (`sim --matrix --shard I/N --json`) into the whole run's"},
     {"strategies", pvt_cmd_strategies, "list the programming strategies"},
     {"kvm", pvt_cmd_kvm,
      "the guest kernel under KVM: a scenario for real\n"

@@ -29,8 +29,12 @@
  * Tickless idle (high-res mode): entering idle cancels the tick timer, so
  * the queue programs the device for the next real timer; a wait longer than
  * the device's max_delta is split into several programmings by the
- * clockevent layer's clamp. Leaving idle catches jiffies up from the clock
- * and restarts the tick on its period grid.
+ * clockevent layer's clamp. On a clocksource narrower than 64 bits the
+ * tick's timer stays armed a quarter of the counter's range ahead and
+ * only reads the clock (as Linux bounds idle by max_idle_ns): unread for
+ * more than half its range, a counter that wrapped would look behind and
+ * whole wraps of time would be lost. Leaving idle catches jiffies up from
+ * the clock and restarts the tick on its period grid.
  *
  * Calling context: one tick per vCPU, not locked. The tick's handlers run
  * in its device's interrupt; init, check_highres and the idle calls run
@@ -72,9 +76,10 @@ struct pvt_tick {
     struct pvt_cs_registry *reg; /* may be NULL */
     uint64_t period_ns;
     enum pvt_tick_mode mode;
-    bool stopped;           /* tickless idle: the tick timer is not armed */
-    int64_t last_update;    /* guest ns of the last jiffy */
-    int64_t highres_at;     /* guest ns of the switch, or -1 */
+    bool stopped;        /* tickless idle: the tick does not run (its timer only
+                     reads a narrow clock) */
+    int64_t last_update; /* guest ns of the last jiffy */
+    int64_t highres_at;  /* guest ns of the switch, or -1 */
     struct pvt_timer sched; /* the tick in high-res mode */
     struct pvt_tick_stats stats;
 };

@@ -95,19 +95,53 @@ static void update_jiffies(struct pvt_tick *tick, int64_t now)
         tick->stats.jiffies_late += n - 1;
 }
 
+/*
+ * The longest the clock may go unread in tickless idle, in ns: a quarter
+ * of its counter's range. The timekeeper takes a counter more than half
+ * its range past the anchor for one behind it, so a narrow counter (a
+ * 32-bit one at GHz rates wraps in seconds) left unread longer would lose
+ * whole wraps of time; as Linux bounds its idle by the clocksource's
+ * max_idle_ns. 0: no bound (a 64-bit counter: centuries).
+ */
+static uint64_t idle_read_limit(const struct pvt_tick *tick)
+{
+    const struct pvt_clocksource *cs =
+        __atomic_load_n(&tick->tk->cs, __ATOMIC_RELAXED);
+
+    if (cs->mask == UINT64_MAX)
+        return 0;
+    return pvt_clocksource_cyc2ns(cs, cs->mask >> 2);
+}
+
+/* Stopped: the tick's timer only wakes the clock of a narrow counter. */
+static void arm_idle_read(struct pvt_tick *tick, int64_t now)
+{
+    uint64_t limit = idle_read_limit(tick);
+
+    /* the tick's own timer on its own queue: arming cannot fail */
+    if (limit)
+        (void)pvt_tq_arm(tick->q, &tick->sched,
+                         pvt_add_sat_s64(now, limit > (uint64_t)INT64_MAX
+                                                  ? INT64_MAX
+                                                  : (int64_t)limit));
+}
+
 /* The tick in high-res mode: a timer on the period grid. */
 static void sched_tick(struct pvt_timer *t)
 {
     struct pvt_tick *tick = t->data;
     int64_t now = pvt__timekeeper_now(tick->tk);
 
-    tick->stats.ticks++;
+    if (!tick->stopped)
+        tick->stats.ticks++;
     update_jiffies(tick, now);
-    (void)pvt__timekeeper_update(tick->tk);
+    now = pvt__timekeeper_update(tick->tk);
     /* the tick's own timer on its own queue: arming cannot fail */
     if (!tick->stopped)
         (void)pvt_tq_arm(tick->q, &tick->sched,
                          tick->last_update + (int64_t)tick->period_ns);
+    else
+        arm_idle_read(tick, now);
 }
 
 int pvt_tick_init(struct pvt_tick *tick, struct pvt_timekeeper *tk,
@@ -237,6 +271,7 @@ int pvt_tick_idle_enter(struct pvt_tick *tick)
     tick->stats.idle_enters++;
     /* the tick's own timer on its own queue: cannot fail */
     (void)pvt_tq_cancel(tick->q, &tick->sched);
+    arm_idle_read(tick, pvt__timekeeper_now(tick->tk));
     return 0;
 }
 

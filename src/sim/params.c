@@ -49,6 +49,9 @@ static const struct pvt_sim_params defaults = {
     .tsc_stable = 1,
     .pvclock_guard = 1,
     .remote_fraction = 0,
+    .tsc_bits = 64,
+    .hv_step_at_s = -1,
+    .hv_step_us = -500,
 };
 
 static const struct pvt_sim_param_def defs[] = {
@@ -130,6 +133,17 @@ static const struct pvt_sim_param_def defs[] = {
      false,
      "fraction of each vCPU's timers armed on another vCPU's queue (a "
      "remote enqueue and a kick to the owner)"},
+    /* faults, appended for the same reason */
+    {"tsc_bits", "", PVT_SIM_UNIT_COUNT, 1, P(tsc_bits), 16, 64, true,
+     "width of the guest's TSC clocksource counter (boot_clock=1): below "
+     "64 a narrow counter that wraps every 2^bits / tsc_ghz (32 bits at "
+     "2 GHz: 2.1 s); pvclock reads the full TSC"},
+    {"hv_step_at_s", "s", PVT_SIM_UNIT_TIME, SEC, P(hv_step_at_s), -1,
+     86400 * 365, false,
+     "guest time of an unannounced step of the hypervisor clock (the pages "
+     "republished, no migration; negative: none)"},
+    {"hv_step_us", "us", PVT_SIM_UNIT_TIME, US, P(hv_step_us), -1e9, 1e9, false,
+     "that step (negative: the hypervisor clock goes back)"},
 };
 
 static const struct pvt_sim_scenario scenarios[] = {
@@ -469,6 +483,18 @@ int pvt_sim_params_check(const struct pvt_sim_params *p, char *err,
                  "migrate_jump_s (%g) would take the hypervisor clock below "
                  "zero (hv_uptime_s %g)",
                  p->migrate_jump_s, p->hv_uptime_s);
+        return -1;
+    }
+    if (p->hv_step_at_s >= 0 && p->hv_step_at_s > p->duration_s) {
+        snprintf(err, errlen, "hv_step_at_s (%g) is after the end",
+                 p->hv_step_at_s);
+        return -1;
+    }
+    if (p->hv_step_at_s >= 0 && p->hv_step_us * US < -p->hv_uptime_s * SEC) {
+        snprintf(err, errlen,
+                 "hv_step_us (%g) would take the hypervisor clock below zero "
+                 "(hv_uptime_s %g)",
+                 p->hv_step_us, p->hv_uptime_s);
         return -1;
     }
     if (p->vcpus < 2 && p->remote_fraction > 0) {

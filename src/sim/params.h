@@ -53,6 +53,10 @@ struct pvt_sim_params {
     double tsc_stable;      /* 1: the pages publish TSC_STABLE */
     double pvclock_guard;   /* 1: one last-value guard for all vCPUs */
     double remote_fraction; /* timers armed for another vCPU */
+    /* faults (the fault matrix); the defaults inject none */
+    double tsc_bits;     /* width of the guest's TSC clocksource counter */
+    double hv_step_at_s; /* guest s of a hypervisor clock step (<0: none) */
+    double hv_step_us;   /* that step, unannounced (negative: back) */
 };
 
 /* The most vCPUs a simulated guest has. */

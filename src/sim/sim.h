@@ -98,6 +98,11 @@ struct pvt_sim_result {
     uint64_t clock_backwards;
     uint64_t clock_backwards_max_ns; /* the largest such step back */
     uint64_t clock_guard_clamps;     /* reads the pvclock guard raised */
+    /* the guest clock (the timekeeper) as the model read it on a vCPU (at
+     * interrupts, timer callbacks, remote arming) below what it read there
+     * before; and the readings the timekeeper's own guard held up */
+    uint64_t guest_clock_backwards;
+    uint64_t timekeeper_clamps;
     struct pvt_sim_vcpu_result vcpu[PVT_SIM_MAX_VCPUS];
 };
 

@@ -127,6 +127,7 @@ struct vcpu {
     uint64_t pre_s, pre_e;
     bool in_program;   /* inside a device programming (for the counter) */
     uint64_t sample_t; /* when its last TSC read sampled */
+    int64_t seen;      /* the highest guest clock the model read on it */
 
     /* the guest's per-vCPU objects */
     struct pvt_pvclock_guest own_pvg; /* pvclock_guard=0: its own guard */
@@ -161,7 +162,7 @@ struct world {
     struct pvt_clocksource true_cs;
     struct pvt_timekeeper true_tk;
     struct pvt_timer_queue evq;
-    struct pvt_timer ev_migrate, ev_refresh;
+    struct pvt_timer ev_migrate, ev_refresh, ev_hv_step;
     uint64_t t_cap; /* the run stops here whatever happens */
     uint64_t events_cap;
     bool stop;
@@ -753,6 +754,20 @@ static int dev_shutdown(struct pvt_clockevent *dev)
 
 /* ---- running guest code ---------------------------------------------------- */
 
+/* The guest clock as the model reads it on v (in a handler, a callback):
+ * counted when below what it read on v before. */
+static int64_t guest_now(struct vcpu *v)
+{
+    struct world *w = v->w;
+    int64_t now = pvt_timekeeper_now(&w->tk);
+
+    if (now < v->seen)
+        w->r->guest_clock_backwards++;
+    else
+        v->seen = now;
+    return now;
+}
+
 /*
  * The guest wakes at x (or when the vCPU next runs). With work to do (a
  * workload arrival, a resume) it leaves idle and restarts the tick; an
@@ -788,7 +803,7 @@ static void irq_work(struct vcpu *v, struct pvt_timer *ev)
     v->irq_mask = 0;
     guest_enter(v, *w->tnow, false);
     if (mask & PVT_HV_SINGLESHOT) {
-        int64_t now = pvt_timekeeper_now(&w->tk);
+        int64_t now = guest_now(v);
         struct pvt_sim_bin *b;
         double gs = (double)now / 1e9;
         int64_t err = now - v->fired_target;
@@ -869,7 +884,7 @@ static void wt_fired(struct pvt_timer *t)
 {
     struct wtimer *x = t->data;
     struct world *w = x->w;
-    int64_t now = pvt_timekeeper_now(&w->tk);
+    int64_t now = guest_now(w->cur);
     double gs = (double)now / 1e9;
 
     w->r->fired++;
@@ -946,7 +961,7 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
     if (owner == armer) {
         pvt_tq_arm_after(&armer->q, &x->t, (int64_t)x->delta_ns);
     } else {
-        int64_t now = pvt_timekeeper_now(&w->tk);
+        int64_t now = guest_now(armer);
         owner->r->remote_armed++;
         pvt_tq_arm_remote(&owner->q, &x->t,
                           pvt_add_sat_s64(now, (int64_t)x->delta_ns));
@@ -1099,12 +1114,17 @@ static void migrated_work(struct vcpu *v, struct pvt_timer *ev)
     struct world *w = v->w;
 
     (void)ev;
-    guest_enter(v, *w->tnow, true);
+    /* the resume path runs before anything reads the clock: a tickless
+     * idle exit (guest_enter's, with work) would read the new host's
+     * clock, an hour away, before the timekeeper resumed */
+    guest_enter(v, *w->tnow, false);
     if (v->id == 0) {
         unsigned int i;
         for (i = 0; i < w->nv; i++)
             pvt_pvclock_guest_resume(w->v[i].pvg);
         pvt_timekeeper_resume(&w->tk);
+        if (w->p->nohz)
+            pvt_tick_idle_exit(&w->tick);
     }
     pvt_tq_reprogram(&v->q);
     guest_leave(v);
@@ -1146,6 +1166,23 @@ static void ev_migrate(struct pvt_timer *ev)
         on_vcpu(&w->v[i], &w->v[i].ev_migrated, migrated_work);
 }
 
+/* The hypervisor clock steps by hv_step_us, unannounced (a host clock
+ * corrected under the guest): the pages are republished with it, the
+ * guest is not told, its timers stay set in the hypervisor's clock. */
+static void ev_hv_step(struct pvt_timer *ev)
+{
+    struct world *w = ev->data;
+    unsigned int i;
+
+    w->r->events++;
+    w->h_offset =
+        (uint64_t)((int64_t)w->h_offset + (int64_t)(w->p->hv_step_us * 1e3));
+    for (i = 0; i < w->nv; i++) {
+        publish_pvclock(&w->v[i]);
+        hv_reschedule(&w->v[i]);
+    }
+}
+
 /* ---- setup and the run ---------------------------------------------------------- */
 
 static uint64_t true_read(struct pvt_clocksource *cs)
@@ -1172,6 +1209,7 @@ static int vcpu_init_host(struct world *w, unsigned int i, uint64_t seed,
     v->w = w;
     v->id = i;
     v->r = &w->r->vcpu[i];
+    v->seen = INT64_MIN;
     if (w->nv > 1) {
         /* spread evenly over [-skew, +skew], vCPU 0 lowest */
         double off_ns = p->tsc_skew_ns * (2.0 * i - (w->nv - 1)) / (w->nv - 1);
@@ -1313,7 +1351,9 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
         .name = "tsc",
         .read = tsc_cs_read,
         .priv = w,
-        .mask = UINT64_MAX,
+        /* a narrow counter wraps; the guest's reads are masked to it */
+        .mask = p->tsc_bits < 64 ? (UINT64_C(1) << (unsigned)p->tsc_bits) - 1
+                                 : UINT64_MAX,
         .rating = 300,
         .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
     };
@@ -1387,6 +1427,9 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
                        (int64_t)pvt_sim_workload_first(&w->v[i].work));
     if (p->migrate_at_s >= 0)
         pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
+    pvt_timer_init(&w->ev_hv_step, ev_hv_step, w);
+    if (p->hv_step_at_s >= 0)
+        pvt_tq_arm(&w->evq, &w->ev_hv_step, (int64_t)(p->hv_step_at_s * 1e9));
     /* an interrupt storm is bounded by the delivery latency; allow a
      * generous multiple of the work the parameters ask for */
     w->events_cap = (uint64_t)(200 * (p->timer_rate_hz + p->hz + 100) *
@@ -1540,6 +1583,7 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
             pvt_pvclock_guest_get_clamped(w->v[i].pvg, &c) == 0)
             r->clock_guard_clamps += c;
     }
+    r->timekeeper_clamps = w->tk.backwards;
     r->highres_at_s =
         w->tick.highres_at >= 0 ? (double)w->tick.highres_at / 1e9 : -1;
     r->end_guest_s = (double)end_guest / 1e9;

@@ -5,7 +5,7 @@
  * from the source directory, against the build under test (which must be
  * the README's build/). Words after `sh` in the info string:
  *
- *   needs=kvm,qemu,chromium  what the block needs; without it the block
+ *   needs=kvm,qemu,chromium,parallel  what the block needs; without it the block
  *                            is skipped, with the reason (a command whose
  *                            program is not in PATH, or that exits 77, is
  *                            skipped the same way, so `pvtimer kvm` on a
@@ -131,9 +131,12 @@ static int parse_info(const char *info, struct readme_block *b, char *why,
                 size_t w = strcspn(q, ",");
                 if (!((w == 3 && strncmp(q, "kvm", 3) == 0) ||
                       (w == 4 && strncmp(q, "qemu", 4) == 0) ||
-                      (w == 8 && strncmp(q, "chromium", 8) == 0))) {
+                      (w == 8 && strncmp(q, "chromium", 8) == 0) ||
+                      (w == 8 && strncmp(q, "parallel", 8) == 0))) {
                     snprintf(why, wlen,
-                             "needs=%s: known are kvm, qemu, chromium", val);
+                             "needs=%s: known are kvm, qemu, chromium, "
+                             "parallel",
+                             val);
                     return -1;
                 }
                 q += w + (q[w] == ',');
@@ -385,6 +388,10 @@ static const char *missing(const char *needs, const char *cmd, char *why,
     }
     if (strstr(needs, "chromium") && !in_path("chromium")) {
         snprintf(why, wlen, "chromium is not in PATH");
+        return why;
+    }
+    if (strstr(needs, "parallel") && !in_path("parallel")) {
+        snprintf(why, wlen, "GNU parallel is not in PATH");
         return why;
     }
     n = strcspn(cmd, " ");
