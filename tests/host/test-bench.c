@@ -38,15 +38,29 @@ static double json_number(const char *obj, const char *key)
 TEST_IMPL(bench_queue_json)
 {
     static const char *const figures[] = {
-        "arm_ns",          "cancel_ns",          "expire_ns",
-        "baseline_arm_ns", "baseline_cancel_ns", "baseline_expire_ns",
+        "arm_ns",
+        "cancel_ns",
+        "expire_ns",
+        "churn_ns",
+        "baseline_heap_arm_ns",
+        "baseline_heap_cancel_ns",
+        "baseline_heap_expire_ns",
+        "baseline_heap_churn_ns",
+        "baseline_rbtree_arm_ns",
+        "baseline_rbtree_cancel_ns",
+        "baseline_rbtree_expire_ns",
+        "baseline_rbtree_churn_ns",
+        "arm_ratio_heap",
+        "cancel_ratio_rbtree",
+        "expire_ratio_rbtree",
+        "churn_ratio_heap",
     };
     static const double sizes[] = {1000, 10000};
     struct pvt_spawn_result r;
     const char *row;
     size_t i, k;
 
-    PVT_TOOL(&r, "bench", "queue", "--json", "--max", "10000");
+    PVT_TOOL(&r, "bench", "queue", "--json", "--max", "10000", "--runs", "3");
     ASSERT_EQ(r.status, 0);
     ASSERT(strncmp(r.out, "{\"benchmark\": \"queue\", \"rows\": [", 32) == 0);
     row = r.out;
@@ -61,6 +75,11 @@ TEST_IMPL(bench_queue_json)
                 ASSERT(json_number(row, figures[k]) > 0);
             }
         }
+        /* the workload's counts follow from N */
+        ASSERT(json_number(row, "cancels") == sizes[i] / 2);
+        ASSERT(json_number(row, "expiries") == sizes[i] / 2);
+        ASSERT(json_number(row, "churn_callbacks") >= sizes[i]);
+        ASSERT(json_number(row, "runs") == 3);
         row++;
     }
     /* nothing past --max */
@@ -80,6 +99,9 @@ TEST_IMPL(bench_queue_json)
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "bench", "queue", "--max", "999");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "bench", "queue", "--runs", "0");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
 
