@@ -273,6 +273,8 @@ static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
     rung_reset(&l->rung[ri], lo, shift);
     for (; list; list = next) {
         next = list->next;
+        if (next)
+            __builtin_prefetch(next, 1); /* its miss overlaps this put */
         bucket_put(l, ri, list);
     }
 }
@@ -389,6 +391,10 @@ static void refill(struct pvt_ladder *l)
             r->count[b] = 0;
             r->bitmap[w] &= ~(1ull << (b % 64));
             r->cur = b + 1;
+            /* the next bucket's first node: its miss overlaps this one's
+             * sort (small buckets are most of the work at the front) */
+            if (r->bitmap[w])
+                __builtin_prefetch(r->head[w * 64 + pvt__ctz64(r->bitmap[w])]);
             if (c > PVT_LADDER_BUCKET_MAX && r->shift > 0 &&
                 l->nrungs < l->max_rungs) {
                 l->stats.rungs_spawned++;
