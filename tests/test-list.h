@@ -173,6 +173,7 @@
     X(strategy_table, PVT_TEST_CORE, 0)                                        \
     X(strategy_needs, PVT_TEST_CORE, 0)                                        \
     X(strategy_exact_without_drift, PVT_TEST_CORE, 0)                          \
+    X(strategy_paired_reads, PVT_TEST_CORE, 0)                                 \
     X(strategy_abs_boot_offset_drifts, PVT_TEST_CORE, 0)                       \
     X(strategy_abs_mode_offset_retakes, PVT_TEST_CORE, 0)                      \
     X(strategy_local_error_with_drift, PVT_TEST_CORE, 0)                       \

@@ -169,6 +169,22 @@ struct pvt_clockevent {
      * TSC-deadline timer and the TSC clocksource), the `coupled` strategy
      * converts exactly while it is the guest's current clocksource. */
     const struct pvt_clocksource *coupled_cs;
+    /*
+     * Pairing (optional; both or neither): when the device's timebase and
+     * the clocksource paired_cs derive from one counter (both from the
+     * TSC: a TSC or pvclock clocksource beside a TSC-deadline timer, or a
+     * hypervisor timer whose clock the guest reads from the TSC through a
+     * pvclock-style page), read that counter once and return the device's
+     * timebase at that instant, with in *cs_cycles what paired_cs->read
+     * would have returned at the same instant. While paired_cs is the
+     * guest's current clocksource, the strategies that read both clocks
+     * (delta, coupled when it falls back to delta, compensated) take the
+     * two readings from this one read instead of two reads back to back:
+     * one counter read less, and no gap between the readings for a
+     * preemption to fall into. Context: as read_timebase.
+     */
+    uint64_t (*read_paired)(struct pvt_clockevent *dev, uint64_t *cs_cycles);
+    const struct pvt_clocksource *paired_cs;
     void *priv; /* the driver's context */
 
     /* private: use the accessors */
@@ -207,7 +223,8 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
  * zero min_delta_limit_ns becomes the default, held within [min_delta_ns,
  * max_delta_ns]. Returns 0, -PVT_EINVAL (NULL; no name; no or unknown
  * features; ONESHOT without set_next_event or set_next_abs; set_next_abs
- * without read_timebase; PERIODIC without set_state_periodic; mult 0;
+ * without read_timebase; read_paired without paired_cs or set_next_abs, or
+ * paired_cs without read_paired; PERIODIC without set_state_periodic; mult 0;
  * shift > 32; min_delta > max_delta; min_delta_limit_ns set outside
  * [min_delta_ns, min(max_delta_ns, INT64_MAX)]; tk uninitialised), or
  * -PVT_EBUSY (already registered). The device listens to tk for

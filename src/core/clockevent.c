@@ -102,6 +102,9 @@ static int check_driver(const struct pvt_clockevent *dev)
         return -PVT_EINVAL;
     if (dev->set_next_abs && !dev->read_timebase)
         return -PVT_EINVAL;
+    if (!dev->read_paired != !dev->paired_cs ||
+        (dev->read_paired && !dev->set_next_abs))
+        return -PVT_EINVAL;
     if ((dev->features & PVT_CE_FEAT_PERIODIC) && !dev->set_state_periodic)
         return -PVT_EINVAL;
     if (dev->mult == 0 || dev->shift > 32)

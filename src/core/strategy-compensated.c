@@ -48,9 +48,14 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 
     if (!counts_ns(dev))
         return pvt__delta_program(dev, target);
-    g1 = pvt__timekeeper_now(tk);
-    dnow = dev->read_timebase(dev);
-    g2 = pvt__timekeeper_now(tk);
+    if (dev->read_paired && dev->paired_cs == tk->cs) {
+        /* both clocks from one counter read: a bracket of zero */
+        g1 = g2 = pvt__timekeeper_now_paired(tk, dev, &dnow);
+    } else {
+        g1 = pvt__timekeeper_now(tk);
+        dnow = dev->read_timebase(dev);
+        g2 = pvt__timekeeper_now(tk);
+    }
     bracket = g2 > g1 ? (uint64_t)(g2 - g1) : 0;
     gref = g1;
     if (d->cfg.max_delay_ns == 0 || bracket <= d->cfg.max_delay_ns)

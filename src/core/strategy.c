@@ -123,12 +123,14 @@ const struct pvt_strategy pvt_strategy_relative = {
  * back here rather than reusing the clockevent layer's earlier reading:
  * anything that delays the vCPU between that read and this one (a
  * preemption) must not shift the deadline. Guest first, then device: a
- * delay between the two reads makes the event late, never early.
+ * delay between the two reads makes the event late, never early. When
+ * the device pairs its timebase with the current clocksource (read_paired,
+ * clockevent.h) both come from one counter read: no gap at all.
  */
 int pvt__delta_program(struct pvt_clockevent *dev, int64_t target)
 {
-    int64_t gnow = pvt__timekeeper_now(dev->core.tk);
-    uint64_t dnow = dev->read_timebase(dev);
+    uint64_t dnow;
+    int64_t gnow = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
     uint64_t delta_ns;
 
     delta_ns = pvt__ce_clamp_ns(
