@@ -239,25 +239,52 @@ static int lock_estimator(struct bench_ctx *c)
     return -1;
 }
 
-/* Median of 5 runs, in ns per operation. */
-static double measure(struct bench_ctx *c, enum op op)
+static double median5(double v[5])
 {
-    const unsigned int n = 200000;
-    double v[5], t;
+    double t;
     int r, k;
 
-    run_op(c, op, n / 10); /* warm up */
-    for (r = 0; r < 5; r++) {
-        uint64_t t0 = mono_ns();
-        run_op(c, op, n);
-        v[r] = (double)(mono_ns() - t0) / n;
+    for (r = 1; r < 5; r++)
         for (k = r; k > 0 && v[k] < v[k - 1]; k--) {
             t = v[k];
             v[k] = v[k - 1];
             v[k - 1] = t;
         }
-    }
     return v[2];
+}
+
+static double time_op(struct bench_ctx *c, enum op op, unsigned int n)
+{
+    uint64_t t0 = mono_ns();
+
+    run_op(c, op, n);
+    return (double)(mono_ns() - t0) / n;
+}
+
+/*
+ * ns per operation and the same in bare TSC reads, each the median of 5
+ * runs; every run of op is paired with a run of rdtsc just before it, and
+ * the ratio taken within the pair, so that a machine whose load changes
+ * from one moment to the next (other work on the same cores) weighs on
+ * both sides of each ratio alike.
+ */
+static unsigned int ops_per_run = 200000;
+
+static double measure(struct bench_ctx *c, enum op op, double *tsc_reads)
+{
+    const unsigned int n = ops_per_run;
+    double ns[5], ratio[5], tsc;
+    int r;
+
+    run_op(c, op, n / 10); /* warm up */
+    for (r = 0; r < 5; r++) {
+        tsc = time_op(c, OP_TSC, n);
+        ns[r] = time_op(c, op, n);
+        ratio[r] = ns[r] / tsc;
+    }
+    if (tsc_reads)
+        *tsc_reads = median5(ratio);
+    return median5(ns);
 }
 
 static int setup(struct bench_ctx *c)
@@ -339,33 +366,39 @@ int pvt_bench_clock(int argc, char **argv)
 {
     struct bench_ctx c;
     bool json = false;
-    double base, tsc_ns;
+    double base, base_tsc, tsc_ns;
     size_t i, nstrat;
     const struct pvt_strategy *const *all = pvt_strategies(&nstrat);
     int rc, paired;
+    unsigned long lops = 200000;
     const struct pvt_option opts[] = {
         PVT_OPT_JSON(&json),
+        PVT_OPT_RANGE("--ops", PVT_OPT_COUNT, &lops, "N",
+                      "operations per timed run (default 200000)", 1000,
+                      100000000),
     };
     static const char usage[] =
-        "usage: pvtimer bench clock [--json]\n\n"
+        "usage: pvtimer bench clock [--json] [--ops N]\n\n"
         "ns per guest clock read and per device programming for each "
         "strategy, with\nreal clocks: the guest clock on a pvclock page "
         "read with rdtsc, the device\n(a hypervisor one-shot timer) on "
         "a second such page, both re-published every\nms by a writer "
         "thread; beside a bare rdtsc and clock_gettime(CLOCK_MONOTONIC)\n"
-        "measured in the same run (\"TSC reads\": ns / rdtsc's ns). "
+        "measured in the same run (\"TSC reads\": ns / rdtsc's ns, each run "
+        "against an\nrdtsc run just before it). "
         "Strategies that read\nboth clocks are timed unpaired and paired "
         "(both readings from one rdtsc).";
     const struct pvt_command_spec spec =
         PVT_COMMAND_SPEC("bench clock", usage, opts);
     struct row {
         char name[48];
-        double ns;
+        double ns, tsc_reads;
     } rows[24];
     size_t nrows = 0;
 
     if (pvt_options_parse(&spec, argc, argv, &rc))
         return rc;
+    ops_per_run = (unsigned int)lops;
     rc = setup(&c);
     if (rc) {
         fprintf(stderr, "pvtimer bench clock: setup failed: %s\n",
@@ -373,11 +406,11 @@ int pvt_bench_clock(int argc, char **argv)
         return 1;
     }
 
-    base = measure(&c, OP_GETTIME);
+    base = measure(&c, OP_GETTIME, &base_tsc);
 #define ROW(label, op)                                                         \
     do {                                                                       \
         snprintf(rows[nrows].name, sizeof(rows[nrows].name), "%s", label);     \
-        rows[nrows].ns = measure(&c, op);                                      \
+        rows[nrows].ns = measure(&c, op, &rows[nrows].tsc_reads);              \
         nrows++;                                                               \
     } while (0)
     ROW(HAVE_TSC ? "rdtsc" : "clock_gettime(RAW)", OP_TSC);
@@ -431,17 +464,18 @@ int pvt_bench_clock(int argc, char **argv)
             printf("%s{\"name\": \"%s\", \"ns_per_op\": %.2f, "
                    "\"ratio_to_baseline\": %.3f, \"tsc_reads\": %.3f}",
                    i ? ", " : "", rows[i].name, rows[i].ns, rows[i].ns / base,
-                   rows[i].ns / tsc_ns);
+                   rows[i].tsc_reads);
         printf("]}\n");
         return 0;
     }
-    printf("pvtimer bench clock (median of 5 x 200000; TSC %.3f MHz)\n",
-           (double)c.tsc_hz / 1e6);
+    printf("pvtimer bench clock (median of 5 x %u, each run paired "
+           "with an rdtsc run\nfor the TSC reads column; TSC %.3f MHz)\n",
+           ops_per_run, (double)c.tsc_hz / 1e6);
     printf("%-34s %10s %8s %10s\n", "operation", "ns/op", "ratio", "TSC reads");
     printf("%-34s %10.2f %8s %10.2f\n", "clock_gettime(MONOTONIC) [base]", base,
-           "1.000", base / tsc_ns);
+           "1.000", base_tsc);
     for (i = 0; i < nrows; i++)
         printf("%-34s %10.2f %8.3f %10.2f\n", rows[i].name, rows[i].ns,
-               rows[i].ns / base, rows[i].ns / tsc_ns);
+               rows[i].ns / base, rows[i].tsc_reads);
     return 0;
 }

@@ -48,7 +48,9 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 
     if (!counts_ns(dev))
         return pvt__delta_program(dev, target);
-    if (dev->read_paired && dev->paired_cs == tk->cs) {
+    if (pvt__ce_program_pair(dev, &g1, &dnow)) {
+        g2 = g1; /* the layer's paired reading: a bracket of zero */
+    } else if (dev->read_paired && dev->paired_cs == tk->cs) {
         /* both clocks from one counter read: a bracket of zero */
         g1 = g2 = pvt__timekeeper_now_paired(tk, dev, &dnow);
     } else {
@@ -107,7 +109,7 @@ const struct pvt_strategy pvt_strategy_compensated = {
     .summary = "delta, scaled by an online estimate of the drift (32-bit "
                "fixed point)",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = PVT_STRATEGY_STATE | PVT_STRATEGY_ESTIMATOR,
+    .flags = PVT_STRATEGY_STATE | PVT_STRATEGY_ESTIMATOR | PVT_STRATEGY_PAIRED,
     .program = compensated_program,
     .notify = compensated_notify,
     .check_state = compensated_check,

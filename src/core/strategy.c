@@ -129,9 +129,12 @@ const struct pvt_strategy pvt_strategy_relative = {
  */
 int pvt__delta_program(struct pvt_clockevent *dev, int64_t target)
 {
-    uint64_t dnow;
-    int64_t gnow = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
-    uint64_t delta_ns;
+    uint64_t dnow, delta_ns;
+    int64_t gnow;
+
+    /* the layer's paired reading is as good as a new one: no gap */
+    if (!pvt__ce_program_pair(dev, &gnow, &dnow))
+        gnow = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
 
     delta_ns = pvt__ce_clamp_ns(
         dev, target > gnow ? (uint64_t)(target - gnow) : 0, NULL);
@@ -144,7 +147,7 @@ const struct pvt_strategy pvt_strategy_delta = {
     .summary = "device now + (deadline - guest now), read at every "
                "programming",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = 0,
+    .flags = PVT_STRATEGY_PAIRED,
     .program = pvt__delta_program,
     .notify = NULL,
 };

@@ -420,8 +420,13 @@ int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
         *cycles = s.cycle_last;
         return 0;
     }
-    /* ignoring frac (>= 0) can only make the answer later, never earlier */
-    c = pvt__shl_div_ceil((uint64_t)(ns - s.base_ns), s.cs->shift, s.cs->mult);
+    /* ignoring frac (>= 0) can only make the answer later, never earlier;
+     * a counter of ns (a pvclock: mult 1, shift 0) needs no division */
+    if (s.cs->mult == 1 && s.cs->shift == 0)
+        c = (uint64_t)(ns - s.base_ns);
+    else
+        c = pvt__shl_div_ceil((uint64_t)(ns - s.base_ns), s.cs->shift,
+                              s.cs->mult);
     if (c > (s.cs->mask >> 1))
         return -PVT_ERANGE;
     *cycles = (s.cycle_last + c) & s.cs->mask;

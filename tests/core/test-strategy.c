@@ -551,11 +551,12 @@ static int64_t paired_aim(const struct pvt_strategy *s, bool paired,
 }
 
 /*
- * delta and compensated take both clocks from one read_paired while the
- * paired clocksource is the current one: one clocksource read (the
- * clockevent layer's own), one paired read, no timebase read; the aim is
- * the one the unpaired reads give (the world's clocks do not move between
- * reads). With another clocksource paired, the plain reads.
+ * delta and compensated (PVT_STRATEGY_PAIRED) take both clocks from one
+ * read_paired while the paired clocksource is the current one: the
+ * clockevent layer's own reading is the paired one, so no clocksource
+ * read, one paired read, no timebase read; the aim is the one the unpaired
+ * reads give (the world's clocks do not move between reads). With another
+ * clocksource paired, the plain reads.
  */
 TEST_IMPL(strategy_paired_reads)
 {
@@ -581,14 +582,15 @@ TEST_IMPL(strategy_paired_reads)
     ASSERT_ERR(pvt_clockevent_register(&bad, &w.tk), PVT_EINVAL);
 
     for (i = 0; i < PVT_ARRAY_SIZE(both); i++) {
-        plain = paired_aim(both[i], false, false, 20000);
+        ASSERT(both[i]->flags & PVT_STRATEGY_PAIRED);
+        plain = paired_aim(both[i], false, false, 0);
         ASSERT_EQ(paired_calls, 0);
         ASSERT_EQ(timebase_calls, 1);
         ASSERT_GE(cs_reads, 2);
-        paired = paired_aim(both[i], true, false, 20000);
+        paired = paired_aim(both[i], true, false, 0);
         ASSERT_EQ(paired_calls, 1);
         ASSERT_EQ(timebase_calls, 0);
-        ASSERT_EQ(cs_reads, 1);
+        ASSERT_EQ(cs_reads, 0);
         ASSERT_EQ(paired, plain);
         /* the drift over DELTA, as the unpaired conversion has it */
         ASSERT_LE(paired < 0 ? -paired : paired,
@@ -600,5 +602,11 @@ TEST_IMPL(strategy_paired_reads)
         ASSERT_EQ(paired_calls, 0);
         ASSERT_EQ(timebase_calls, 1);
     }
+    /* coupled falls back to delta off its coupled clocksource: it reads
+     * the pair itself, after the layer's own plain reading */
+    (void)paired_aim(&pvt_strategy_coupled, true, false, 0);
+    ASSERT_EQ(paired_calls, 1);
+    ASSERT_EQ(timebase_calls, 0);
+    ASSERT_EQ(cs_reads, 1);
     RETURN_OK();
 }
