@@ -232,6 +232,22 @@ static int64_t held(struct pvt_timekeeper *tk)
  * a quarter of the counter's range, move the anchor to this reading if
  * the write side is free and the anchor is still the one read from.
  */
+/* Move the anchor to a reading if the write side is free and the anchor
+ * is still the one read from (out of line: reads rarely fold). */
+static __attribute__((noinline)) void fold(struct pvt_timekeeper *tk,
+                                           const struct snap *s,
+                                           uint64_t cycles, int64_t now,
+                                           uint64_t rem)
+{
+    uint32_t seq;
+
+    if (write_try(tk, &seq)) {
+        if (seq == s->seq + 1u)
+            anchor_set(tk, s->cs, cycles, now, rem);
+        write_end(tk, seq);
+    }
+}
+
 static inline int64_t read_clock_with(struct pvt_timekeeper *tk,
                                       bool accumulate,
                                       struct pvt_clockevent *pair,
@@ -239,7 +255,6 @@ static inline int64_t read_clock_with(struct pvt_timekeeper *tk,
 {
     struct snap s;
     uint64_t cycles, rem, delta;
-    uint32_t seq;
     int64_t now;
 
     if (!snap_take_with(tk, &s, &cycles, pair, dnow)) {
@@ -248,11 +263,8 @@ static inline int64_t read_clock_with(struct pvt_timekeeper *tk,
     }
     if (!convert(&s, cycles, &now, &rem, &delta))
         return held(tk);
-    if ((accumulate || delta > (s.cs->mask >> 2)) && write_try(tk, &seq)) {
-        if (seq == s.seq + 1u)
-            anchor_set(tk, s.cs, cycles, now, rem);
-        write_end(tk, seq);
-    }
+    if (accumulate || delta > (s.cs->mask >> 2))
+        fold(tk, &s, cycles, now, rem);
     return guard(tk, now);
 }
 
