@@ -21,6 +21,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -239,18 +240,17 @@ static int lock_estimator(struct bench_ctx *c)
     return -1;
 }
 
-static double median5(double v[5])
+static int cmp_double(const void *a, const void *b)
 {
-    double t;
-    int r, k;
+    double x = *(const double *)a, y = *(const double *)b;
 
-    for (r = 1; r < 5; r++)
-        for (k = r; k > 0 && v[k] < v[k - 1]; k--) {
-            t = v[k];
-            v[k] = v[k - 1];
-            v[k - 1] = t;
-        }
-    return v[2];
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(*v), cmp_double);
+    return v[n / 2];
 }
 
 static double time_op(struct bench_ctx *c, enum op op, unsigned int n)
@@ -261,30 +261,33 @@ static double time_op(struct bench_ctx *c, enum op op, unsigned int n)
     return (double)(mono_ns() - t0) / n;
 }
 
-/*
- * ns per operation and the same in bare TSC reads, each the median of 5
- * runs; every run of op is paired with a run of rdtsc just before it, and
- * the ratio taken within the pair, so that a machine whose load changes
- * from one moment to the next (other work on the same cores) weighs on
- * both sides of each ratio alike.
- */
+#define SLICES 21 /* timed slices per row: odd, for the median */
+
 static unsigned int ops_per_run = 200000;
 
+/*
+ * ns per operation and the same in bare TSC reads: the row's operations
+ * are timed in SLICES slices, each right after a slice of bare rdtsc of
+ * the same length, and the ratio taken within each pair, so that a
+ * machine whose load changes from one moment to the next (other work on
+ * the same cores) weighs on both sides of a ratio alike; each figure is
+ * the median over the slices.
+ */
 static double measure(struct bench_ctx *c, enum op op, double *tsc_reads)
 {
-    const unsigned int n = ops_per_run;
-    double ns[5], ratio[5], tsc;
+    const unsigned int n = ops_per_run / 10 ? ops_per_run / 10 : 1;
+    double ns[SLICES], ratio[SLICES], tsc;
     int r;
 
-    run_op(c, op, n / 10); /* warm up */
-    for (r = 0; r < 5; r++) {
+    run_op(c, op, n); /* warm up */
+    for (r = 0; r < SLICES; r++) {
         tsc = time_op(c, OP_TSC, n);
         ns[r] = time_op(c, op, n);
         ratio[r] = ns[r] / tsc;
     }
     if (tsc_reads)
-        *tsc_reads = median5(ratio);
-    return median5(ns);
+        *tsc_reads = median(ratio, SLICES);
+    return median(ns, SLICES);
 }
 
 static int setup(struct bench_ctx *c)
@@ -374,7 +377,7 @@ int pvt_bench_clock(int argc, char **argv)
     const struct pvt_option opts[] = {
         PVT_OPT_JSON(&json),
         PVT_OPT_RANGE("--ops", PVT_OPT_COUNT, &lops, "N",
-                      "operations per timed run (default 200000)", 1000,
+                      "operations per row, in 21 slices (default 200000)", 1000,
                       100000000),
     };
     static const char usage[] =
@@ -468,9 +471,9 @@ int pvt_bench_clock(int argc, char **argv)
         printf("]}\n");
         return 0;
     }
-    printf("pvtimer bench clock (median of 5 x %u, each run paired "
-           "with an rdtsc run\nfor the TSC reads column; TSC %.3f MHz)\n",
-           ops_per_run, (double)c.tsc_hz / 1e6);
+    printf("pvtimer bench clock (medians over %d slices of %u, each after "
+           "a slice of rdtsc\nfor the TSC reads column; TSC %.3f MHz)\n",
+           SLICES, ops_per_run / 10, (double)c.tsc_hz / 1e6);
     printf("%-34s %10s %8s %10s\n", "operation", "ns/op", "ratio", "TSC reads");
     printf("%-34s %10.2f %8s %10.2f\n", "clock_gettime(MONOTONIC) [base]", base,
            "1.000", base_tsc);
