@@ -271,6 +271,7 @@
 
 #define PVT_TESTS_BENCH_HOST(X)                                                \
     X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \
+    X(bench_clock_json, PVT_TEST_HOST, 60000)                                  \
     X(bench_ref_heap_model, PVT_TEST_HOST, 0)                                  \
     X(bench_ref_rbtree_model, PVT_TEST_HOST, 0)                                \
     X(bench_ref_sorted_runs, PVT_TEST_HOST, 0)                                 \

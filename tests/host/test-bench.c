@@ -203,3 +203,52 @@ TEST_IMPL(bench_drift_json)
     pvt_spawn_free(&r);
     RETURN_OK();
 }
+
+/*
+ * `pvtimer bench clock`: every row is there, with its figures, the
+ * programming rows of the strategies that read both clocks twice (unpaired
+ * and paired), and the rdtsc row is about one TSC read. Speed is not
+ * asserted beyond that (a timed test would flake on a loaded machine).
+ */
+TEST_IMPL(bench_clock_json)
+{
+    static const char *const names[] = {
+        "rdtsc",
+        "pvclock read",
+        "timekeeper now (pvclock)",
+        "program (relative)",
+        "program (delta)",
+        "program (delta, paired)",
+        "program (coupled)",
+        "program (compensated)",
+        "program (compensated, paired)",
+    };
+    struct pvt_spawn_result r;
+    char key[64];
+    const char *row;
+    size_t i;
+
+    PVT_TOOL(&r, "bench", "clock", "--json", "--ops", "2000");
+    ASSERT_EQ(r.status, 0);
+    ASSERT(strncmp(r.out, "{\"benchmark\": \"clock\"", 21) == 0);
+    ASSERT(json_number(strstr(r.out, "\"baseline\""), "ns_per_op") > 0);
+    for (i = 0; i < PVT_ARRAY_SIZE(names); i++) {
+        snprintf(key, sizeof(key), "{\"name\": \"%s\"", names[i]);
+        row = strstr(r.out, key);
+        if (!row)
+            pvt_test_printf("# row %s missing\n", names[i]);
+        ASSERT_NOT_NULL(row);
+        ASSERT(json_number(row, "ns_per_op") > 0);
+        ASSERT(json_number(row, "tsc_reads") > 0);
+    }
+    /* rdtsc against rdtsc: one read, give or take the machine's noise */
+    row = strstr(r.out, "{\"name\": \"rdtsc\"");
+    ASSERT(json_number(row, "tsc_reads") > 0.5);
+    ASSERT(json_number(row, "tsc_reads") < 2);
+    pvt_spawn_free(&r);
+
+    PVT_TOOL(&r, "bench", "clock", "--ops", "10");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}
