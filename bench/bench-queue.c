@@ -1,41 +1,43 @@
 /*
- * `pvtimer bench queue`: the timer queue (pvt_tq, a pairing heap of
- * intrusive timers) against a plain binary min-heap, measured in the same
- * process on the same workload.
+ * `pvtimer bench queue`: the timer queue (pvt_tq over its ladder) against
+ * the two references of the field, measured in the same process on the
+ * same workload:
  *
- * The baseline is what "a heap of timers" usually means: an array, allocated
- * once, of pointers to timer structs keyed by the same (expires, seq), the
- * element knowing nothing of its place in the array. Arm and expire are the
- * textbook sift-up and pop-min (moving a hole, not swapping); cancelling an
- * arbitrary timer has to find it first, by linear search, then fills its
- * slot with the last element and sifts that up or down.
+ *   heap    a binary min-heap of intrusive pointer-linked nodes ordered as
+ *           libuv orders its timers, by deadline then arming sequence
+ *           (bench/ref-heap.c);
+ *   rbtree  a red-black tree with a cached leftmost node, as Linux's
+ *           hrtimers keep theirs (bench/ref-rbtree.c).
+ *
+ * Both are written for this benchmark from the published algorithms; each
+ * timer embeds its container's node, as a user's struct would.
  *
  * The workload, for each size N (powers of ten from 10^3 to --max):
  *
- *   deadlines  N, from a seeded xorshift64*, log-uniform over 10 us .. 4 s
- *              after the clock's start (so the same for both, every run);
- *   arm        arm the N timers, in index order, into an empty queue;
- *   cancel     with N live, cancel 1000 timers picked at random, in batches
- *              of at most N / 10 distinct picks (so at least 90% stay
- *              live), re-arming each batch afterwards (untimed). 1000 is
- *              what keeps the baseline's O(N) search at 10^6 to a fraction
- *              of a second. Before the first batch the earliest timer is
- *              cancelled and re-armed, untimed: a pairing heap that has only
- *              been inserted into is a root with N - 1 children, where a
- *              cancel is O(1); this makes it consolidate its children, as it
- *              would after any expiry, so cancels meet a heap in the shape
- *              it has in steady state;
- *   expire     with N live, move the clock past every deadline and expire
- *              them all: for the queue through the real expiry path,
+ *   deadlines  N, from a seeded xorshift64*, uniform over 1 .. 1000 ms
+ *              after the clock's start (the same for every structure);
+ *   arm        arm the N timers into an empty container;
+ *   cancel     cancel N / 2 of them, picked at random;
+ *   expire     move the clock past every deadline and expire the N / 2
+ *              left, in order (for the queue through its real expiry path,
  *              pvt_tq_run_expired() reading a timekeeper on a counter
- *              clocksource the benchmark sets; for the baseline, pop-min
- *              while the earliest is due. The callbacks only count (and
- *              check the order).
+ *              clocksource the benchmark sets; for the references, take
+ *              the first while it is due, remove it, run its callback);
+ *   churn      arm all N again, then advance the clock 1 ms at a time and
+ *              expire what is due, every callback re-arming its own timer
+ *              1 .. 1000 ms after the current time, until N callbacks have
+ *              run (each is one expiry and one arm).
  *
- * Each figure is ns per operation, the best of several runs (more for the
- * small sizes), after one warm-up run; queue and baseline runs alternate, so
- * a change of CPU frequency hits both alike. Timing is CLOCK_MONOTONIC
- * around each whole phase, the same for both.
+ * Layout as users have it: every repetition allocates the timers afresh
+ * and places workload timer i at a slot of a new random permutation, so
+ * consecutive arms touch unrelated cache lines, and starts from a fresh
+ * container; the three structures take turns leading a repetition. Every
+ * structure must fire the same timers in the same order (a checksum over
+ * the firing order, expiry and churn, is compared): the run fails
+ * otherwise.
+ *
+ * Each figure is ns per operation, the median of the repetitions (5 unless
+ * --runs says otherwise), timed with CLOCK_MONOTONIC around each phase.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -48,19 +50,19 @@
 #include "options.h"
 #include "pvtimer/pvtimer.h"
 #include "pvtimer/timerqueue.h"
+#include "ref-heap.h"
+#include "ref-rbtree.h"
 
-#define MIN_TIMERS     1000u
-#define DEFAULT_MAX    1000000u
-#define LIMIT_MAX      10000000u
-#define CANCELS        1000u /* cancels timed per run, at every size */
-#define MIN_RUNS       5u
-#define MAX_RUNS       100u
-#define RUN_BUDGET     1000000u /* runs = RUN_BUDGET / N, clamped */
-#define SPREAD_MIN_NS  (10 * PVT_NSEC_PER_USEC)
-#define SPREAD_MAX_NS  (4 * PVT_NSEC_PER_SEC)
-#define EXPIRE_TIME_NS (5 * PVT_NSEC_PER_SEC) /* past every deadline */
-/* log2(SPREAD_MAX_NS / SPREAD_MIN_NS) = log2(400000) */
-#define SPREAD_OCTAVES 18.609640474436812
+#define MIN_TIMERS   1000u
+#define DEFAULT_MAX  1000000u
+#define LIMIT_MAX    10000000u
+#define DEFAULT_RUNS 5u
+#define MAX_RUNS     99u
+#define SPAN_MIN_NS  PVT_NSEC_PER_MSEC
+#define SPAN_MAX_NS  (1000 * PVT_NSEC_PER_MSEC)
+#define EXPIRE_AT_NS (SPAN_MAX_NS + PVT_NSEC_PER_MSEC) /* past every one */
+#define CHURN_AT_NS  (2 * PVT_NSEC_PER_SEC)            /* churn's start */
+#define CHURN_STEP   PVT_NSEC_PER_MSEC
 
 static uint64_t mono_ns(void)
 {
@@ -81,227 +83,113 @@ static uint64_t xorshift64s(uint64_t *s)
     return x * 0x2545f4914f6cdd1dULL;
 }
 
-/* Uniform in [0, 1), 53 bits. */
-static double uniform(uint64_t *s)
-{
-    return (double)(xorshift64s(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 /* Uniform in [0, n), n > 0 (the modulo bias is below n / 2^64). */
 static size_t below(uint64_t *s, size_t n)
 {
     return (size_t)(xorshift64s(s) % n);
 }
 
-/*
- * 2^f for f in [0, 1), without libm: the Taylor series of e^(f ln 2). With
- * f ln 2 < 0.7, the 14th term is below 1e-13 of the sum.
- */
-static double exp2_frac(double f)
+/* A delay uniform over [SPAN_MIN_NS, SPAN_MAX_NS]. */
+static int64_t span(uint64_t *s)
 {
-    const double x = f * 0.69314718055994531;
-    double term = 1.0, sum = 1.0;
-    int k;
-
-    for (k = 1; k < 14; k++) {
-        term *= x / k;
-        sum += term;
-    }
-    return sum;
+    return SPAN_MIN_NS +
+           (int64_t)below(s, (size_t)(SPAN_MAX_NS - SPAN_MIN_NS + 1));
 }
 
-/* A deadline log-uniform over [SPREAD_MIN_NS, SPREAD_MAX_NS]. */
-static int64_t spread_deadline(uint64_t *s)
+/* The first k steps of a Fisher-Yates shuffle of 0 .. n - 1 into v. */
+static void shuffle(size_t *v, size_t n, size_t k, uint64_t *s)
 {
-    double e = uniform(s) * SPREAD_OCTAVES;
-    unsigned int octave = (unsigned int)e;
-    double ns = (double)SPREAD_MIN_NS * (double)(1ull << octave) *
-                exp2_frac(e - octave);
+    size_t i, j, tmp;
 
-    return ns > (double)SPREAD_MAX_NS ? SPREAD_MAX_NS : (int64_t)ns;
+    for (i = 0; i < n; i++)
+        v[i] = i;
+    for (i = 0; i < k && i + 1 < n; i++) {
+        j = i + below(s, n - i);
+        tmp = v[i];
+        v[i] = v[j];
+        v[j] = tmp;
+    }
 }
 
 struct workload {
     size_t n;
     int64_t *deadline; /* n: ns after the clock's start */
-    size_t *perm;      /* n: scratch for drawing picks */
-    size_t *pick;      /* ncancel timer indices, distinct within a batch */
-    size_t batch;      /* cancels per batch */
-    size_t ncancel;    /* a whole number of batches */
-    size_t earliest;   /* index of the earliest deadline (first armed) */
+    size_t *cancel;    /* n (first n / 2 used): the timers cancelled */
+    size_t *slot;      /* n: where timer i lives (new every repetition) */
+    uint64_t churn_seed;
 };
 
 static void workload_free(struct workload *w)
 {
     free(w->deadline);
-    free(w->perm);
-    free(w->pick);
+    free(w->cancel);
+    free(w->slot);
 }
 
 static int workload_init(struct workload *w, size_t n)
 {
     uint64_t seed = 0x9e3779b97f4a7c15ULL ^ n;
-    size_t i, j, k, b, tmp;
+    size_t i;
 
     memset(w, 0, sizeof(*w));
     w->n = n;
-    w->batch = n / 10 < CANCELS ? n / 10 : CANCELS;
-    w->ncancel = CANCELS / w->batch * w->batch;
     w->deadline = malloc(n * sizeof(*w->deadline));
-    w->perm = malloc(n * sizeof(*w->perm));
-    w->pick = malloc(w->ncancel * sizeof(*w->pick));
-    if (!w->deadline || !w->perm || !w->pick) {
+    w->cancel = malloc(n * sizeof(*w->cancel));
+    w->slot = malloc(n * sizeof(*w->slot));
+    if (!w->deadline || !w->cancel || !w->slot) {
         workload_free(w);
         return -1;
     }
-    for (i = 0; i < n; i++) {
-        w->deadline[i] = spread_deadline(&seed);
-        w->perm[i] = i;
-        if (w->deadline[i] < w->deadline[w->earliest])
-            w->earliest = i;
-    }
-    /* each batch: the first `batch` steps of a Fisher-Yates shuffle */
-    for (b = 0; b < w->ncancel; b += w->batch) {
-        for (k = 0; k < w->batch; k++) {
-            j = k + below(&seed, n - k);
-            tmp = w->perm[k];
-            w->perm[k] = w->perm[j];
-            w->perm[j] = tmp;
-            w->pick[b + k] = w->perm[k];
-        }
-    }
+    for (i = 0; i < n; i++)
+        w->deadline[i] = span(&seed);
+    shuffle(w->cancel, n, n / 2, &seed);
+    w->churn_seed = xorshift64s(&seed) | 1;
     return 0;
 }
 
-/* ---- what the callbacks see ----------------------------------------------- */
+/* ---- what the callbacks see (the same for every structure) --------------- */
 
-static uint64_t fired, disorder;
-static int64_t last_fired;
+static struct {
+    uint64_t fired, disorder, hash;
+    int64_t last; /* the deadline fired last */
+    int64_t now;  /* the clock during churn, for the re-arms */
+    uint64_t rng; /* the churn's delays */
+} cb;
 
-static void note_fired(int64_t expires)
+static void cb_reset(uint64_t churn_seed)
 {
-    if (expires < last_fired)
-        disorder++;
-    last_fired = expires;
-    fired++;
+    memset(&cb, 0, sizeof(cb));
+    cb.rng = churn_seed;
 }
 
-static void fired_reset(void)
+static void note_fired(size_t index, int64_t expires)
 {
-    fired = disorder = 0;
-    last_fired = 0;
+    if (expires < cb.last)
+        cb.disorder++;
+    cb.last = expires;
+    cb.fired++;
+    cb.hash = (cb.hash ^ index) * 0x100000001b3ULL;
 }
 
-/* ---- the baseline: a plain binary min-heap of pointers -------------------- */
+enum { ARM, CANCEL, EXPIRE, CHURN, NPHASES };
+enum { QUEUE, HEAP, RBTREE, NSTRUCTS };
+static const char *const phase_name[NPHASES] = {"arm", "cancel", "expire",
+                                                "churn"};
 
-struct heap_timer {
-    int64_t expires;
-    uint64_t seq;
-    void (*fn)(struct heap_timer *t);
-    void *data;
+/* What one run measured. */
+struct run {
+    double ns[NPHASES];
+    uint64_t hash, churned;
 };
 
-struct heap {
-    struct heap_timer **v; /* v[0] earliest; children of i: 2i+1, 2i+2 */
-    size_t len, cap;
-    uint64_t next_seq;
-};
+/* ---- the timer queue ------------------------------------------------------ */
 
-static bool heap_before(const struct heap_timer *a, const struct heap_timer *b)
-{
-    return a->expires < b->expires ||
-           (a->expires == b->expires && a->seq < b->seq);
-}
-
-/* Put t in the hole at i, moving it up past later parents. */
-static void heap_sift_up(struct heap *h, size_t i, struct heap_timer *t)
-{
-    size_t parent;
-
-    while (i > 0) {
-        parent = (i - 1) / 2;
-        if (!heap_before(t, h->v[parent]))
-            break;
-        h->v[i] = h->v[parent];
-        i = parent;
-    }
-    h->v[i] = t;
-}
-
-/* Put t in the hole at i, moving it down past earlier children. */
-static void heap_sift_down(struct heap *h, size_t i, struct heap_timer *t)
-{
-    size_t c;
-
-    while ((c = 2 * i + 1) < h->len) {
-        if (c + 1 < h->len && heap_before(h->v[c + 1], h->v[c]))
-            c++;
-        if (!heap_before(h->v[c], t))
-            break;
-        h->v[i] = h->v[c];
-        i = c;
-    }
-    h->v[i] = t;
-}
-
-/* Arm an idle t; the array has room (it is sized for every timer). */
-static void heap_arm(struct heap *h, struct heap_timer *t, int64_t expires)
-{
-    t->expires = expires;
-    t->seq = h->next_seq++;
-    heap_sift_up(h, h->len++, t);
-}
-
-static struct heap_timer *heap_pop(struct heap *h)
-{
-    struct heap_timer *top = h->v[0], *last = h->v[--h->len];
-
-    if (h->len)
-        heap_sift_down(h, 0, last);
-    return top;
-}
-
-/* Cancel t: a plain heap does not know where t is, so it searches. */
-static bool heap_cancel(struct heap *h, struct heap_timer *t)
-{
-    struct heap_timer *last;
-    size_t i;
-
-    for (i = 0; i < h->len && h->v[i] != t; i++)
-        ;
-    if (i == h->len)
-        return false;
-    last = h->v[--h->len];
-    if (i == h->len)
-        return true;
-    if (i > 0 && heap_before(last, h->v[(i - 1) / 2]))
-        heap_sift_up(h, i, last);
-    else
-        heap_sift_down(h, i, last);
-    return true;
-}
-
-static void heap_fn(struct heap_timer *t)
-{
-    note_fired(t->expires);
-}
-
-/* ---- one run of each ----------------------------------------------------- */
-
-enum { ARM, CANCEL, EXPIRE, NPHASES };
-
-struct queue_side {
-    struct pvt_timer *timers;
+static struct {
+    struct pvt_timer_queue *q;
     uint64_t counter; /* what the clocksource reads, in ns */
     struct pvt_clocksource cs;
     struct pvt_timekeeper tk;
-    struct pvt_timer_queue q;
-};
-
-struct heap_side {
-    struct heap_timer *timers;
-    struct heap h;
-};
+} qside;
 
 static uint64_t counter_read(struct pvt_clocksource *cs)
 {
@@ -310,140 +198,316 @@ static uint64_t counter_read(struct pvt_clocksource *cs)
 
 static void queue_fn(struct pvt_timer *t)
 {
-    note_fired(t->expires);
+    note_fired((size_t)(uintptr_t)t->data, t->expires);
 }
 
-/* One run on the queue: ns per op in ns[]; 0, or -1 if it misbehaved. */
-static int queue_run(struct queue_side *s, const struct workload *w,
-                     double ns[NPHASES])
+static void queue_churn_fn(struct pvt_timer *t)
 {
-    struct pvt_timer *t = s->timers;
-    uint64_t t0, cancel_ns = 0;
-    size_t i, b;
-    int rc = 0, cancelled = 0, ran;
+    note_fired((size_t)(uintptr_t)t->data, t->expires);
+    (void)pvt_tq_arm(qside.q, t, cb.now + span(&cb.rng));
+}
 
-    /* a fresh clock at 0 and an empty queue */
-    s->counter = 0;
-    if (pvt_timekeeper_init(&s->tk, &s->cs, 0) || pvt_tq_init(&s->q, &s->tk))
+/* One run: 0, or -1 if something failed. */
+static int queue_run(const struct workload *w, struct run *out)
+{
+    const size_t n = w->n, half = n / 2;
+    struct pvt_timer *mem = malloc(n * sizeof(*mem));
+    struct pvt_timer_queue *q = malloc(sizeof(*q));
+    size_t i;
+    uint64_t t0;
+    int rc = 0, ran;
+
+    if (!mem || !q) {
+        free(mem);
+        free(q);
         return -1;
-    fired_reset();
-
-    t0 = mono_ns();
-    for (i = 0; i < w->n; i++)
-        rc |= pvt_tq_arm(&s->q, &t[i], w->deadline[i]);
-    ns[ARM] = (double)(mono_ns() - t0) / (double)w->n;
-
-    rc |= pvt_tq_cancel(&s->q, &t[w->earliest]) != 1;
-    rc |= pvt_tq_arm(&s->q, &t[w->earliest], w->deadline[w->earliest]);
-    for (b = 0; b < w->ncancel; b += w->batch) {
-        t0 = mono_ns();
-        for (i = b; i < b + w->batch; i++)
-            cancelled += pvt_tq_cancel(&s->q, &t[w->pick[i]]);
-        cancel_ns += mono_ns() - t0;
-        for (i = b; i < b + w->batch; i++)
-            rc |= pvt_tq_arm(&s->q, &t[w->pick[i]], w->deadline[w->pick[i]]);
     }
-    ns[CANCEL] = (double)cancel_ns / (double)w->ncancel;
+    qside.q = q;
+    qside.counter = 0;
+    rc |= pvt_timekeeper_init(&qside.tk, &qside.cs, 0);
+    rc |= pvt_tq_init(q, &qside.tk);
+    for (i = 0; i < n; i++)
+        rc |= pvt_timer_init(&mem[w->slot[i]], queue_fn, (void *)(uintptr_t)i);
+#define T(i) (&mem[w->slot[i]])
 
-    s->counter = EXPIRE_TIME_NS;
     t0 = mono_ns();
-    ran = pvt_tq_run_expired(&s->q);
-    ns[EXPIRE] = (double)(mono_ns() - t0) / (double)w->n;
+    for (i = 0; i < n; i++)
+        rc |= pvt_tq_arm(q, T(i), w->deadline[i]);
+    out->ns[ARM] = (double)(mono_ns() - t0) / (double)n;
 
-    if (rc || (size_t)cancelled != w->ncancel || ran < 0 ||
-        (size_t)ran != w->n || fired != w->n || disorder ||
-        pvt_ladder_count(&s->q.ladder) != 0)
-        return -1;
-    return 0;
+    t0 = mono_ns();
+    for (i = 0; i < half; i++)
+        rc |= pvt_tq_cancel(q, T(w->cancel[i])) != 1;
+    out->ns[CANCEL] = (double)(mono_ns() - t0) / (double)half;
+
+    qside.counter = EXPIRE_AT_NS;
+    t0 = mono_ns();
+    ran = pvt_tq_run_expired(q);
+    out->ns[EXPIRE] = (double)(mono_ns() - t0) / (double)(n - half);
+    rc |= ran < 0 || (size_t)ran != n - half || cb.disorder ||
+          pvt_ladder_count(&q->ladder) != 0;
+
+    for (i = 0; i < n; i++) {
+        rc |= pvt_timer_init(T(i), queue_churn_fn, (void *)(uintptr_t)i);
+        rc |= pvt_tq_arm(q, T(i), CHURN_AT_NS + w->deadline[i]);
+    }
+    cb.fired = 0;
+    cb.now = qside.counter = CHURN_AT_NS;
+    t0 = mono_ns();
+    while (cb.fired < n) {
+        cb.now += CHURN_STEP;
+        qside.counter = (uint64_t)cb.now;
+        rc |= pvt_tq_run_expired(q) < 0;
+    }
+    out->churned = cb.fired;
+    out->ns[CHURN] = (double)(mono_ns() - t0) / (double)cb.fired;
+    rc |= pvt_ladder_count(&q->ladder) != n;
+#undef T
+    out->hash = cb.hash;
+    free(q);
+    free(mem);
+    return rc ? -1 : 0;
 }
 
-/* One run on the baseline, the same steps. */
-static int heap_run(struct heap_side *s, const struct workload *w,
-                    double ns[NPHASES])
+/* ---- the libuv-ordered heap ----------------------------------------------- */
+
+struct heap_timer {
+    struct ref_heap_node node;
+    void (*fn)(struct heap_timer *t);
+    void *data;
+};
+
+static struct ref_heap *heap_cur;
+
+static struct heap_timer *heap_timer_of(struct ref_heap_node *n)
 {
-    struct heap_timer *t = s->timers, *e;
-    struct heap *h = &s->h;
-    const int64_t now = EXPIRE_TIME_NS;
-    uint64_t t0, cancel_ns = 0;
-    size_t i, b, cancelled = 0;
+    return (struct heap_timer *)(void *)((char *)n -
+                                         offsetof(struct heap_timer, node));
+}
+
+static void heap_fn(struct heap_timer *t)
+{
+    note_fired((size_t)(uintptr_t)t->data, t->node.key);
+}
+
+static void heap_churn_fn(struct heap_timer *t)
+{
+    note_fired((size_t)(uintptr_t)t->data, t->node.key);
+    ref_heap_insert(heap_cur, &t->node, cb.now + span(&cb.rng));
+}
+
+/* libuv's run: the earliest while due, removed before its callback. */
+static void heap_expire(struct ref_heap *h, int64_t now)
+{
+    struct ref_heap_node *n;
+
+    while ((n = ref_heap_min(h)) != NULL && n->key <= now) {
+        struct heap_timer *t = heap_timer_of(n);
+        ref_heap_remove(h, n);
+        t->fn(t);
+    }
+}
+
+static int heap_run(const struct workload *w, struct run *out)
+{
+    const size_t n = w->n, half = n / 2;
+    struct heap_timer *mem = malloc(n * sizeof(*mem));
+    struct ref_heap *h = malloc(sizeof(*h));
+    size_t i;
+    uint64_t t0;
     int rc = 0;
 
-    h->len = 0;
-    h->next_seq = 0;
-    fired_reset();
-
-    t0 = mono_ns();
-    for (i = 0; i < w->n; i++)
-        heap_arm(h, &t[i], w->deadline[i]);
-    ns[ARM] = (double)(mono_ns() - t0) / (double)w->n;
-
-    rc |= !heap_cancel(h, &t[w->earliest]);
-    heap_arm(h, &t[w->earliest], w->deadline[w->earliest]);
-    for (b = 0; b < w->ncancel; b += w->batch) {
-        t0 = mono_ns();
-        for (i = b; i < b + w->batch; i++)
-            cancelled += heap_cancel(h, &t[w->pick[i]]);
-        cancel_ns += mono_ns() - t0;
-        for (i = b; i < b + w->batch; i++)
-            heap_arm(h, &t[w->pick[i]], w->deadline[w->pick[i]]);
-    }
-    ns[CANCEL] = (double)cancel_ns / (double)w->ncancel;
-
-    t0 = mono_ns();
-    while (h->len && h->v[0]->expires <= now) {
-        e = heap_pop(h);
-        e->fn(e);
-    }
-    ns[EXPIRE] = (double)(mono_ns() - t0) / (double)w->n;
-
-    if (rc || cancelled != w->ncancel || fired != w->n || disorder || h->len)
+    if (!mem || !h) {
+        free(mem);
+        free(h);
         return -1;
-    return 0;
+    }
+    heap_cur = h;
+    ref_heap_init(h);
+    for (i = 0; i < n; i++)
+        mem[w->slot[i]] =
+            (struct heap_timer){.fn = heap_fn, .data = (void *)(uintptr_t)i};
+#define T(i) (&mem[w->slot[i]])
+
+    t0 = mono_ns();
+    for (i = 0; i < n; i++)
+        ref_heap_insert(h, &T(i)->node, w->deadline[i]);
+    out->ns[ARM] = (double)(mono_ns() - t0) / (double)n;
+
+    t0 = mono_ns();
+    for (i = 0; i < half; i++)
+        ref_heap_remove(h, &T(w->cancel[i])->node);
+    out->ns[CANCEL] = (double)(mono_ns() - t0) / (double)half;
+
+    t0 = mono_ns();
+    heap_expire(h, EXPIRE_AT_NS);
+    out->ns[EXPIRE] = (double)(mono_ns() - t0) / (double)(n - half);
+    rc |= cb.fired != n - half || cb.disorder || h->count != 0;
+
+    for (i = 0; i < n; i++) {
+        T(i)->fn = heap_churn_fn;
+        ref_heap_insert(h, &T(i)->node, CHURN_AT_NS + w->deadline[i]);
+    }
+    cb.fired = 0;
+    cb.now = CHURN_AT_NS;
+    t0 = mono_ns();
+    while (cb.fired < n) {
+        cb.now += CHURN_STEP;
+        heap_expire(h, cb.now);
+    }
+    out->churned = cb.fired;
+    out->ns[CHURN] = (double)(mono_ns() - t0) / (double)cb.fired;
+    rc |= h->count != n;
+#undef T
+    out->hash = cb.hash;
+    free(h);
+    free(mem);
+    return rc ? -1 : 0;
+}
+
+/* ---- the rbtree with a cached leftmost ------------------------------------ */
+
+struct rb_timer {
+    struct ref_rb_node node;
+    void (*fn)(struct rb_timer *t);
+    void *data;
+};
+
+static struct ref_rbtree *rb_cur;
+
+static struct rb_timer *rb_timer_of(struct ref_rb_node *n)
+{
+    return (struct rb_timer *)(void *)((char *)n -
+                                       offsetof(struct rb_timer, node));
+}
+
+static void rb_fn(struct rb_timer *t)
+{
+    note_fired((size_t)(uintptr_t)t->data, t->node.key);
+}
+
+static void rb_churn_fn(struct rb_timer *t)
+{
+    note_fired((size_t)(uintptr_t)t->data, t->node.key);
+    ref_rb_insert(rb_cur, &t->node, cb.now + span(&cb.rng));
+}
+
+/* hrtimer's run: the cached first while due, removed before its callback. */
+static void rb_expire(struct ref_rbtree *r, int64_t now)
+{
+    struct ref_rb_node *n;
+
+    while ((n = ref_rb_first(r)) != NULL && n->key <= now) {
+        struct rb_timer *t = rb_timer_of(n);
+        ref_rb_remove(r, n);
+        t->fn(t);
+    }
+}
+
+static int rb_run(const struct workload *w, struct run *out)
+{
+    const size_t n = w->n, half = n / 2;
+    struct rb_timer *mem = malloc(n * sizeof(*mem));
+    struct ref_rbtree *r = malloc(sizeof(*r));
+    size_t i;
+    uint64_t t0;
+    int rc = 0;
+
+    if (!mem || !r) {
+        free(mem);
+        free(r);
+        return -1;
+    }
+    rb_cur = r;
+    ref_rb_init(r);
+    for (i = 0; i < n; i++)
+        mem[w->slot[i]] =
+            (struct rb_timer){.fn = rb_fn, .data = (void *)(uintptr_t)i};
+#define T(i) (&mem[w->slot[i]])
+
+    t0 = mono_ns();
+    for (i = 0; i < n; i++)
+        ref_rb_insert(r, &T(i)->node, w->deadline[i]);
+    out->ns[ARM] = (double)(mono_ns() - t0) / (double)n;
+
+    t0 = mono_ns();
+    for (i = 0; i < half; i++)
+        ref_rb_remove(r, &T(w->cancel[i])->node);
+    out->ns[CANCEL] = (double)(mono_ns() - t0) / (double)half;
+
+    t0 = mono_ns();
+    rb_expire(r, EXPIRE_AT_NS);
+    out->ns[EXPIRE] = (double)(mono_ns() - t0) / (double)(n - half);
+    rc |= cb.fired != n - half || cb.disorder || r->count != 0;
+
+    for (i = 0; i < n; i++) {
+        T(i)->fn = rb_churn_fn;
+        ref_rb_insert(r, &T(i)->node, CHURN_AT_NS + w->deadline[i]);
+    }
+    cb.fired = 0;
+    cb.now = CHURN_AT_NS;
+    t0 = mono_ns();
+    while (cb.fired < n) {
+        cb.now += CHURN_STEP;
+        rb_expire(r, cb.now);
+    }
+    out->churned = cb.fired;
+    out->ns[CHURN] = (double)(mono_ns() - t0) / (double)cb.fired;
+    rc |= r->count != n;
+#undef T
+    out->hash = cb.hash;
+    free(r);
+    free(mem);
+    return rc ? -1 : 0;
 }
 
 /* ---- one size ------------------------------------------------------------ */
 
 struct row {
     size_t timers;
-    double queue[NPHASES], heap[NPHASES];
-    size_t cancels;
+    double ns[NSTRUCTS][NPHASES]; /* medians */
+    uint64_t churned;
     unsigned int runs;
 };
 
-static void keep_best(double best[NPHASES], const double ns[NPHASES])
+static int cmp_double(const void *a, const void *b)
 {
-    int p;
-
-    for (p = 0; p < NPHASES; p++)
-        if (ns[p] < best[p])
-            best[p] = ns[p];
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
-/* Returns 0, -1 (out of memory) or -2 (a queue misbehaved). */
-static int measure(size_t n, struct row *row)
+static int run_one(int s, const struct workload *w, struct run *out)
+{
+    cb_reset(w->churn_seed);
+    switch (s) {
+    case QUEUE:
+        return queue_run(w, out);
+    case HEAP:
+        return heap_run(w, out);
+    default:
+        return rb_run(w, out);
+    }
+}
+
+/* Returns 0, -1 (out of memory) or -2 (the structures disagreed). */
+static int measure(size_t n, unsigned int runs, struct row *row)
 {
     struct workload w;
-    struct queue_side qs;
-    struct heap_side hs;
-    double ns[NPHASES];
-    unsigned int r, runs;
-    size_t i;
-    int rc = -1, p;
+    struct run res[NSTRUCTS];
+    double *all = NULL;
+    uint64_t seed = 0x5851f42d4c957f2dULL ^ n;
+    unsigned int r, k;
+    int s, p, rc = -1;
 
-    memset(&qs, 0, sizeof(qs));
-    memset(&hs, 0, sizeof(hs));
     if (workload_init(&w, n))
         return -1;
-    qs.timers = malloc(n * sizeof(*qs.timers));
-    hs.timers = malloc(n * sizeof(*hs.timers));
-    hs.h.v = malloc(n * sizeof(*hs.h.v));
-    if (!qs.timers || !hs.timers || !hs.h.v)
+    all = malloc(sizeof(*all) * NSTRUCTS * NPHASES * runs);
+    if (!all)
         goto out;
-    hs.h.cap = n;
-    qs.cs = (struct pvt_clocksource){
+    qside.cs = (struct pvt_clocksource){
         .name = "bench-counter",
         .read = counter_read,
-        .priv = &qs.counter,
+        .priv = &qside.counter,
         .mask = UINT64_MAX,
         .mult = 1,
         .shift = 0,
@@ -451,64 +515,76 @@ static int measure(size_t n, struct row *row)
         .flags = PVT_CS_CONTINUOUS | PVT_CS_VALID_FOR_HRES,
     };
     rc = -2;
-    if (pvt_clocksource_init(&qs.cs))
+    if (pvt_clocksource_init(&qside.cs))
         goto out;
-    for (i = 0; i < n; i++) {
-        if (pvt_timer_init(&qs.timers[i], queue_fn, NULL))
+    *row = (struct row){.timers = n, .runs = runs};
+    /* below 10^6 timers a first, untimed repetition warms up */
+    for (r = n < 1000000 ? 0 : 1; r <= runs; r++) {
+        shuffle(w.slot, n, n, &seed);
+        for (k = 0; k < NSTRUCTS; k++) {
+            s = (int)((r + k) % NSTRUCTS);
+            if (run_one(s, &w, &res[s])) {
+                rc = -2;
+                goto out;
+            }
+        }
+        if (res[HEAP].hash != res[QUEUE].hash ||
+            res[RBTREE].hash != res[QUEUE].hash ||
+            res[HEAP].churned != res[QUEUE].churned ||
+            res[RBTREE].churned != res[QUEUE].churned)
             goto out;
-        hs.timers[i] = (struct heap_timer){.fn = heap_fn};
+        row->churned = res[QUEUE].churned;
+        if (r == 0)
+            continue;
+        for (s = 0; s < NSTRUCTS; s++)
+            for (p = 0; p < NPHASES; p++)
+                all[((size_t)s * NPHASES + (size_t)p) * runs + r - 1] =
+                    res[s].ns[p];
     }
-
-    runs = RUN_BUDGET / n;
-    runs = runs < MIN_RUNS ? MIN_RUNS : runs > MAX_RUNS ? MAX_RUNS : runs;
-    *row = (struct row){.timers = n, .cancels = w.ncancel, .runs = runs};
-    for (p = 0; p < NPHASES; p++)
-        row->queue[p] = row->heap[p] = 1e300;
-    /* run 0 warms up (page faults, caches) and is not kept */
-    for (r = 0; r <= runs; r++) {
-        if (queue_run(&qs, &w, ns))
-            goto out;
-        if (r)
-            keep_best(row->queue, ns);
-        if (heap_run(&hs, &w, ns))
-            goto out;
-        if (r)
-            keep_best(row->heap, ns);
+    for (s = 0; s < NSTRUCTS; s++) {
+        for (p = 0; p < NPHASES; p++) {
+            double *v = &all[((size_t)s * NPHASES + (size_t)p) * runs];
+            qsort(v, runs, sizeof(*v), cmp_double);
+            row->ns[s][p] =
+                runs % 2 ? v[runs / 2] : (v[runs / 2 - 1] + v[runs / 2]) / 2;
+        }
     }
     rc = 0;
 out:
-    free(hs.h.v);
-    free(hs.timers);
-    free(qs.timers);
+    free(all);
     workload_free(&w);
     return rc;
 }
 
 /* ---- output -------------------------------------------------------------- */
 
-static void print_header(size_t max)
+static void print_header(size_t max, unsigned int runs)
 {
-    printf("pvtimer bench queue: ns per operation, best of `runs` runs, "
-           "up to %zu timers\n"
-           "queue = pvt_tq (pairing heap); heap = binary min-heap of "
-           "pointers,\ncancel by search; q/h = queue / heap (below 1: the "
-           "queue is faster)\n\n",
-           max);
-    printf("%9s | %8s %8s %6s | %8s %10s %8s | %8s %8s %6s |\n", "", "arm", "",
-           "", "cancel", "", "", "expire", "", "");
-    printf("%9s | %8s %8s %6s | %8s %10s %8s | %8s %8s %6s | %4s\n", "timers",
-           "queue", "heap", "q/h", "queue", "heap", "q/h", "queue", "heap",
-           "q/h", "runs");
+    printf("pvtimer bench queue: ns per operation, median of %u runs, up to "
+           "%zu timers\n"
+           "queue = pvt_tq (ladder); heap = binary min-heap ordered as "
+           "libuv's timers;\nrbtree = red-black tree with a cached leftmost "
+           "node, as Linux's hrtimers;\n/heap, /rb = queue / reference "
+           "(below 1: the queue is faster)\n\n",
+           runs, max);
+    printf("%9s  %-7s %9s %9s %9s %7s %7s\n", "timers", "op", "queue", "heap",
+           "rbtree", "/heap", "/rb");
 }
 
 static void print_row(const struct row *r)
 {
-    printf("%9zu | %8.1f %8.1f %6.2f | %8.1f %10.1f %8.4f | %8.1f %8.1f "
-           "%6.2f | %4u\n",
-           r->timers, r->queue[ARM], r->heap[ARM], r->queue[ARM] / r->heap[ARM],
-           r->queue[CANCEL], r->heap[CANCEL],
-           r->queue[CANCEL] / r->heap[CANCEL], r->queue[EXPIRE],
-           r->heap[EXPIRE], r->queue[EXPIRE] / r->heap[EXPIRE], r->runs);
+    char timers[24];
+    int p;
+
+    snprintf(timers, sizeof(timers), "%zu", r->timers);
+    for (p = 0; p < NPHASES; p++)
+        printf("%9s  %-7s %9.1f %9.1f %9.1f %7.2f %7.2f\n", p ? "" : timers,
+               phase_name[p], r->ns[QUEUE][p], r->ns[HEAP][p], r->ns[RBTREE][p],
+               r->ns[QUEUE][p] / r->ns[HEAP][p],
+               r->ns[QUEUE][p] / r->ns[RBTREE][p]);
+    printf("%9s  (cancel: %zu, expire: %zu, churn: %llu callbacks)\n", "",
+           r->timers / 2, r->timers - r->timers / 2,
+           (unsigned long long)r->churned);
     fflush(stdout);
 }
 
@@ -516,19 +592,28 @@ static void print_json(const struct row *rows, size_t nrows)
 {
     const struct row *r;
     size_t i;
+    int p;
 
     printf("{\"benchmark\": \"queue\", \"rows\": [");
     for (i = 0; i < nrows; i++) {
         r = &rows[i];
-        printf("%s{\"timers\": %zu, \"arm_ns\": %.2f, \"cancel_ns\": %.2f, "
-               "\"expire_ns\": %.2f, \"baseline_arm_ns\": %.2f, "
-               "\"baseline_cancel_ns\": %.2f, \"baseline_expire_ns\": %.2f, "
-               "\"arm_ratio\": %.4f, \"cancel_ratio\": %.6f, "
-               "\"expire_ratio\": %.4f, \"cancels\": %zu, \"runs\": %u}",
-               i ? ", " : "", r->timers, r->queue[ARM], r->queue[CANCEL],
-               r->queue[EXPIRE], r->heap[ARM], r->heap[CANCEL], r->heap[EXPIRE],
-               r->queue[ARM] / r->heap[ARM], r->queue[CANCEL] / r->heap[CANCEL],
-               r->queue[EXPIRE] / r->heap[EXPIRE], r->cancels, r->runs);
+        printf("%s{\"timers\": %zu", i ? ", " : "", r->timers);
+        for (p = 0; p < NPHASES; p++)
+            printf(", \"%s_ns\": %.2f", phase_name[p], r->ns[QUEUE][p]);
+        for (p = 0; p < NPHASES; p++)
+            printf(", \"baseline_heap_%s_ns\": %.2f", phase_name[p],
+                   r->ns[HEAP][p]);
+        for (p = 0; p < NPHASES; p++)
+            printf(", \"baseline_rbtree_%s_ns\": %.2f", phase_name[p],
+                   r->ns[RBTREE][p]);
+        for (p = 0; p < NPHASES; p++)
+            printf(", \"%s_ratio_heap\": %.4f, \"%s_ratio_rbtree\": %.4f",
+                   phase_name[p], r->ns[QUEUE][p] / r->ns[HEAP][p],
+                   phase_name[p], r->ns[QUEUE][p] / r->ns[RBTREE][p]);
+        printf(", \"cancels\": %zu, \"expiries\": %zu, \"churn_callbacks\": "
+               "%llu, \"runs\": %u}",
+               r->timers / 2, r->timers - r->timers / 2,
+               (unsigned long long)r->churned, r->runs);
     }
     printf("]}\n");
 }
@@ -537,40 +622,45 @@ int pvt_bench_queue(int argc, char **argv)
 {
     struct row rows[8];
     size_t max, n, nrows = 0;
-    unsigned long lmax = DEFAULT_MAX;
+    unsigned long lmax = DEFAULT_MAX, lruns = DEFAULT_RUNS;
     bool json = false;
-    char about[512];
+    char about[768];
     const struct pvt_option opts[] = {
         PVT_OPT_JSON(&json),
         PVT_OPT_RANGE("--max", PVT_OPT_COUNT, &lmax, "N",
                       "the most live timers measured", MIN_TIMERS, LIMIT_MAX),
+        PVT_OPT_RANGE("--runs", PVT_OPT_COUNT, &lruns, "R",
+                      "repetitions per size (the median is reported)", 1,
+                      MAX_RUNS),
     };
     const struct pvt_command_spec spec =
         PVT_COMMAND_SPEC("bench queue", about, opts);
     int rc;
 
     snprintf(about, sizeof(about),
-             "usage: pvtimer bench queue [--json] [--max N]\n\n"
-             "ns per arm, cancel and expire of the timer queue (pvt_tq, a "
-             "pairing heap)\nat 10^3, 10^4, ... live timers up to N "
-             "(default %u; %u .. %u),\nbeside a plain binary min-heap "
-             "measured in the same process on the same\nworkload: "
-             "deadlines log-uniform over 10 us .. 4 s, %u random cancels per "
-             "run\n(the heap has to search for each), then expiry of every "
-             "timer at once.",
-             DEFAULT_MAX, MIN_TIMERS, LIMIT_MAX, CANCELS);
+             "usage: pvtimer bench queue [--json] [--max N] [--runs R]\n\n"
+             "ns per arm, cancel, expire and churn of the timer queue (pvt_tq)"
+             "\nat 10^3, 10^4, ... live timers up to N (default %u; %u .. %u),"
+             "\nbeside a binary min-heap ordered as libuv orders timers and a "
+             "red-black\ntree with a cached leftmost node (Linux's hrtimers), "
+             "in the same process\non the same workload: timers at shuffled "
+             "addresses, deadlines uniform\nover 1 .. 1000 ms; arm N, cancel "
+             "N/2, expire the rest in order, then churn\n(each callback "
+             "re-arms its timer). Median of R runs (default %u), each on\n"
+             "fresh timers and containers.",
+             DEFAULT_MAX, MIN_TIMERS, LIMIT_MAX, DEFAULT_RUNS);
     if (pvt_options_parse(&spec, argc, argv, &rc))
         return rc;
     max = (size_t)lmax;
 
     if (!json)
-        print_header(max);
+        print_header(max, (unsigned int)lruns);
     for (n = MIN_TIMERS; n <= max && nrows < PVT_ARRAY_SIZE(rows); n *= 10) {
-        rc = measure(n, &rows[nrows]);
+        rc = measure(n, (unsigned int)lruns, &rows[nrows]);
         if (rc) {
             fprintf(stderr, "pvtimer bench queue: %s at %zu timers\n",
                     rc == -1 ? "out of memory"
-                             : "a queue lost or misordered timers",
+                             : "the structures lost or misordered timers",
                     n);
             return 1;
         }

@@ -174,6 +174,7 @@
     X(strategy_table, PVT_TEST_CORE, 0)                                        \
     X(strategy_needs, PVT_TEST_CORE, 0)                                        \
     X(strategy_exact_without_drift, PVT_TEST_CORE, 0)                          \
+    X(strategy_paired_reads, PVT_TEST_CORE, 0)                                 \
     X(strategy_abs_boot_offset_drifts, PVT_TEST_CORE, 0)                       \
     X(strategy_abs_mode_offset_retakes, PVT_TEST_CORE, 0)                      \
     X(strategy_local_error_with_drift, PVT_TEST_CORE, 0)                       \
@@ -271,6 +272,10 @@
 
 #define PVT_TESTS_BENCH_HOST(X)                                                \
     X(bench_queue_json, PVT_TEST_HOST, 60000)                                  \
+    X(bench_clock_json, PVT_TEST_HOST, 60000)                                  \
+    X(bench_ref_heap_model, PVT_TEST_HOST, 0)                                  \
+    X(bench_ref_rbtree_model, PVT_TEST_HOST, 0)                                \
+    X(bench_ref_sorted_runs, PVT_TEST_HOST, 0)                                 \
     X(bench_drift_json, PVT_TEST_HOST, 60000)
 
 #define PVT_TESTS_DRIFT_HOST(X)                                                \

@@ -72,9 +72,22 @@ static inline uint64_t pvt_add_sat_u64(uint64_t a, uint64_t b)
  * The result saturates to UINT64_MAX when it does not fit in 64 bits. Works on
  * any target without a 128-bit type; this is pvclock's "64x32 multiply".
  */
+#if defined(__SIZEOF_INT128__) && UINTPTR_MAX > 0xffffffffu
+/* 64-bit targets with a 128-bit type: one multiply, the same values. */
+#define PVT__HAVE_U128 1
+__extension__ typedef unsigned __int128 pvt__u128;
+#else
+#define PVT__HAVE_U128 0
+#endif
+
 static inline uint64_t pvt_mul_u64_u32_shr(uint64_t a, uint32_t mul,
                                            unsigned int shift)
 {
+#if PVT__HAVE_U128
+    pvt__u128 q = ((pvt__u128)a * mul) >> shift;
+
+    return (uint64_t)(q >> 64) ? UINT64_MAX : (uint64_t)q;
+#else
     uint64_t lo = (a & 0xffffffffu) * mul; /* < 2^64 */
     uint64_t hi = (a >> 32) * mul;         /* < 2^64, weight 2^32 */
     /* full product = hi * 2^32 + lo, a 96-bit number: top = hi + (lo >> 32) */
@@ -87,6 +100,7 @@ static inline uint64_t pvt_mul_u64_u32_shr(uint64_t a, uint32_t mul,
     if (top >> (32 + shift) != 0)
         return UINT64_MAX;
     return (top << (32 - shift)) | (bottom >> shift);
+#endif
 }
 
 /*
@@ -96,6 +110,14 @@ static inline uint64_t pvt_mul_u64_u32_shr(uint64_t a, uint32_t mul,
 static inline uint64_t pvt_mul_u64_u32_shr_ceil(uint64_t a, uint32_t mul,
                                                 unsigned int shift)
 {
+#if PVT__HAVE_U128
+    pvt__u128 p = (pvt__u128)a * mul, q = p >> shift;
+    uint64_t r = (uint64_t)q;
+
+    if ((uint64_t)(q >> 64) || r == UINT64_MAX || shift == 0)
+        return (uint64_t)(q >> 64) ? UINT64_MAX : r;
+    return (p & (((pvt__u128)1 << shift) - 1)) ? r + 1 : r;
+#else
     uint64_t r = pvt_mul_u64_u32_shr(a, mul, shift);
     uint64_t lo = (a & 0xffffffffu) * mul;
     uint64_t hi = (a >> 32) * mul;
@@ -110,6 +132,7 @@ static inline uint64_t pvt_mul_u64_u32_shr_ceil(uint64_t a, uint32_t mul,
         low_bits = (lo & 0xffffffffu) | (top & ((1ull << (shift - 32)) - 1));
     }
     return low_bits ? r + 1 : r;
+#endif
 }
 
 #ifdef __cplusplus

@@ -130,11 +130,13 @@ struct pvt_clockevent_core {
     void *strategy_state; /* the caller's, given with the strategy */
     struct pvt_clockevent_offset offset; /* the offset strategies' own state */
     enum pvt_clockevent_state state;
-    int64_t next_event;  /* deadline last asked for (before clamping; the
+    int64_t next_event;    /* deadline last asked for (before clamping; the
                             forced target for min-delta), or TIME_MAX */
-    uint64_t period_ns;  /* in PERIODIC state */
-    int64_t program_now; /* guest ns the programming in progress started */
-    bool forced_pending; /* a forced min-delta event has not fired yet */
+    uint64_t period_ns;    /* in PERIODIC state */
+    int64_t program_now;   /* guest ns the programming in progress started */
+    uint64_t program_dnow; /* the device's timebase at program_now ... */
+    bool program_paired;   /* ... when read with it (read_paired) */
+    bool forced_pending;   /* a forced min-delta event has not fired yet */
     struct pvt_clockevent_programming last;
     struct pvt_clockevent_stats stats;
     struct pvt_timekeeper_listener listener; /* told of clocksource switches */
@@ -169,6 +171,26 @@ struct pvt_clockevent {
      * TSC-deadline timer and the TSC clocksource), the `coupled` strategy
      * converts exactly while it is the guest's current clocksource. */
     const struct pvt_clocksource *coupled_cs;
+    /*
+     * Pairing (optional; both or neither): when the device's timebase and
+     * the clocksource paired_cs derive from one counter (both from the
+     * TSC: a TSC or pvclock clocksource beside a TSC-deadline timer, or a
+     * hypervisor timer whose clock the guest reads from the TSC through a
+     * pvclock-style page), read that counter once and return the device's
+     * timebase at that instant, with in *cs_cycles what paired_cs->read
+     * would have returned at the same instant. While paired_cs is the
+     * guest's current clocksource, the strategies that read both clocks
+     * (delta, coupled when it falls back to delta, compensated) take the
+     * two readings from this one read instead of two reads back to back:
+     * no gap between the readings for a preemption to fall into. For a
+     * strategy with PVT_STRATEGY_PAIRED (delta, compensated) the
+     * clockevent layer's own reading of the guest clock, which every
+     * programming starts with, is this paired read, and the strategy
+     * uses it: one counter read per programming. Context: as
+     * read_timebase.
+     */
+    uint64_t (*read_paired)(struct pvt_clockevent *dev, uint64_t *cs_cycles);
+    const struct pvt_clocksource *paired_cs;
     void *priv; /* the driver's context */
 
     /* private: use the accessors */
@@ -207,7 +229,8 @@ int pvt_clockevent_config(struct pvt_clockevent *dev, uint64_t freq_hz,
  * zero min_delta_limit_ns becomes the default, held within [min_delta_ns,
  * max_delta_ns]. Returns 0, -PVT_EINVAL (NULL; no name; no or unknown
  * features; ONESHOT without set_next_event or set_next_abs; set_next_abs
- * without read_timebase; PERIODIC without set_state_periodic; mult 0;
+ * without read_timebase; read_paired without paired_cs or set_next_abs, or
+ * paired_cs without read_paired; PERIODIC without set_state_periodic; mult 0;
  * shift > 32; min_delta > max_delta; min_delta_limit_ns set outside
  * [min_delta_ns, min(max_delta_ns, INT64_MAX)]; tk uninitialised), or
  * -PVT_EBUSY (already registered). The device listens to tk for

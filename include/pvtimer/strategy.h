@@ -74,6 +74,14 @@ extern "C" {
 #define PVT_STRATEGY_ESTIMATOR (1u << 1)
 #define PVT_STRATEGY_COUPLED   (1u << 2)
 #define PVT_STRATEGY_OFFSET    (1u << 3)
+/*
+ *   PAIRED     reads the guest clock and the device's timebase together at
+ *              every programming: on a device that pairs them (read_paired,
+ *              clockevent.h) the clockevent layer takes its own reading of
+ *              the guest clock paired, and the strategy aims from that pair
+ *              (pvt_clockevent_program reads the counter once)
+ */
+#define PVT_STRATEGY_PAIRED (1u << 4)
 
 struct pvt_strategy {
     const char *name;    /* "delta" */

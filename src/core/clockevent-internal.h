@@ -64,6 +64,20 @@ static inline int64_t pvt__ce_program_now(const struct pvt_clockevent *dev)
     return dev->core.program_now;
 }
 
+/* The guest and device readings the clockevent layer took together for
+ * the programming in progress (a paired device and a PAIRED strategy):
+ * true with both, false when the strategy must read the clocks itself.
+ * Context: a strategy's program. */
+static inline bool pvt__ce_program_pair(const struct pvt_clockevent *dev,
+                                        int64_t *gnow, uint64_t *dnow)
+{
+    if (!dev->core.program_paired)
+        return false;
+    *gnow = dev->core.program_now;
+    *dnow = dev->core.program_dnow;
+    return true;
+}
+
 /* The `delta` strategy's programming, which `coupled` and `compensated`
  * fall back to (strategy.c). */
 int pvt__delta_program(struct pvt_clockevent *dev, int64_t target);

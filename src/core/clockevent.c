@@ -102,6 +102,9 @@ static int check_driver(const struct pvt_clockevent *dev)
         return -PVT_EINVAL;
     if (dev->set_next_abs && !dev->read_timebase)
         return -PVT_EINVAL;
+    if (!dev->read_paired != !dev->paired_cs ||
+        (dev->read_paired && !dev->set_next_abs))
+        return -PVT_EINVAL;
     if ((dev->features & PVT_CE_FEAT_PERIODIC) && !dev->set_state_periodic)
         return -PVT_EINVAL;
     if (dev->mult == 0 || dev->shift > 32)
@@ -335,8 +338,12 @@ static void record(struct pvt_clockevent *dev, int64_t requested, int64_t now,
 static int strategy_program(struct pvt_clockevent *dev, int64_t now,
                             int64_t target)
 {
+    int rc;
+
     dev->core.program_now = now;
-    return dev->core.strategy->program(dev, target);
+    rc = dev->core.strategy->program(dev, target);
+    dev->core.program_paired = false; /* for this programming only */
+    return rc;
 }
 
 /* Raise min_delta after repeated refusals; -PVT_ETIME once at the limit. */
@@ -420,21 +427,32 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
         break;
     }
 
-    now = pvt__timekeeper_now(dev->core.tk);
+    if (dev->read_paired && (dev->core.strategy->flags & PVT_STRATEGY_PAIRED)) {
+        /* the strategy aims from this pair: one counter read in all */
+        now = pvt__timekeeper_now_paired(dev->core.tk, dev,
+                                         &dev->core.program_dnow);
+        dev->core.program_paired = true;
+    } else {
+        now = pvt__timekeeper_now(dev->core.tk);
+    }
     delta = expires - now; /* both >= 0: cannot overflow */
     if (delta <= 0 && !force) {
+        dev->core.program_paired = false;
         dev->core.stats.refused_past++;
         return -PVT_ETIME;
     }
     /* starvation prevention: the pending forced event fires first anyway */
     if (dev->core.forced_pending &&
         (delta <= 0 || (uint64_t)delta <= dev->min_delta_ns)) {
+        dev->core.program_paired = false;
         dev->core.stats.starvation_skips++;
         return 0;
     }
     dev->core.next_event = expires;
-    if (delta <= 0)
+    if (delta <= 0) {
+        dev->core.program_paired = false; /* it reads the clock again */
         return program_min_delta(dev, expires);
+    }
 
     d = pvt__ce_clamp_ns(dev, (uint64_t)delta, &clamped);
     if (clamped > 0)

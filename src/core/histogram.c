@@ -3,6 +3,7 @@
  */
 #include "pvtimer/histogram.h"
 
+#include "histogram-internal.h"
 #include "util.h"
 
 int pvt_hist_init(struct pvt_hist *h)
@@ -25,8 +26,7 @@ int pvt_shist_init(struct pvt_shist *h)
 unsigned int pvt_hist_bucket(uint64_t v)
 {
     /* 0 -> 0; [2^(k-1), 2^k) -> k, which is the bit length of v */
-    unsigned int k = pvt__fls64(v);
-    return k < PVT_HIST_BUCKETS - 1 ? k : PVT_HIST_BUCKETS - 1;
+    return pvt__hist_bucket(v);
 }
 
 int pvt_hist_bucket_range(unsigned int k, uint64_t *lo, uint64_t *hi)
@@ -52,7 +52,7 @@ void pvt_hist_add(struct pvt_hist *h, uint64_t v)
         h->max = v;
     h->count++;
     h->sum = pvt_add_sat_u64(h->sum, v);
-    h->bucket[pvt_hist_bucket(v)]++;
+    h->bucket[pvt__hist_bucket(v)]++;
 }
 
 void pvt_shist_add(struct pvt_shist *h, int64_t v)

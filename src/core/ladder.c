@@ -263,9 +263,18 @@ static void bucket_put(struct pvt_ladder *l, unsigned int ri,
     n->where = PVT_LADDER_IN_RUNG + ri * PVT_LADDER_BUCKETS + b;
 }
 
-/* A new deepest rung from lo with 2^shift buckets, holding the list. */
+/*
+ * A new deepest rung from lo with 2^shift buckets, holding the list.
+ *
+ * Walking the list is a chain of dependent loads, each node a likely
+ * cache miss. `ahead` is another list that comes next (the parent rung's
+ * next bucket, or NULL): it is walked in step, one node per node put, so
+ * that its misses overlap this walk's and its nodes are in cache when
+ * its turn comes. Nothing of it is changed.
+ */
 static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
-                       struct pvt_ladder_node *list)
+                       struct pvt_ladder_node *list,
+                       const struct pvt_ladder_node *ahead)
 {
     unsigned int ri = l->nrungs++;
     struct pvt_ladder_node *next;
@@ -273,6 +282,8 @@ static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
     rung_reset(&l->rung[ri], lo, shift);
     for (; list; list = next) {
         next = list->next;
+        if (ahead && (ahead = ahead->next) != NULL)
+            __builtin_prefetch(ahead); /* (keeps the walk: it is used) */
         bucket_put(l, ri, list);
     }
 }
@@ -302,7 +313,7 @@ static void heap_demote(struct pvt_ladder *l)
     l->root = NULL;
     l->heap_count = 0;
     l->stats.heap_demotions++;
-    rung_spawn(l, lo, rung_shift(distance(lo, hi)), head);
+    rung_spawn(l, lo, rung_shift(distance(lo, hi)), head, NULL);
 }
 
 /*
@@ -370,6 +381,7 @@ static void refill(struct pvt_ladder *l)
 {
     while (!l->root && l->count) {
         struct pvt_ladder_node *n;
+        const struct pvt_ladder_node *ahead;
         if (l->nrungs) {
             struct pvt_ladder_rung *r = &l->rung[l->nrungs - 1];
             unsigned int b, w;
@@ -389,6 +401,13 @@ static void refill(struct pvt_ladder *l)
             r->count[b] = 0;
             r->bitmap[w] &= ~(1ull << (b % 64));
             r->cur = b + 1;
+            /* the next bucket's first node: its miss overlaps this one's
+             * work (small buckets are most of the work at the front) */
+            ahead = NULL;
+            if (r->bitmap[w]) {
+                ahead = r->head[w * 64 + pvt__ctz64(r->bitmap[w])];
+                __builtin_prefetch(ahead);
+            }
             if (c > PVT_LADDER_BUCKET_MAX && r->shift > 0 &&
                 l->nrungs < l->max_rungs) {
                 l->stats.rungs_spawned++;
@@ -396,7 +415,7 @@ static void refill(struct pvt_ladder *l)
                            r->shift > PVT_LADDER_BUCKET_BITS
                                ? r->shift - PVT_LADDER_BUCKET_BITS
                                : 0,
-                           n);
+                           n, ahead);
             } else {
                 heap_load(l, n);
             }
@@ -408,7 +427,7 @@ static void refill(struct pvt_ladder *l)
             n = l->top;
             l->top = NULL;
             l->top_count = 0;
-            rung_spawn(l, l->top_min, shift, n);
+            rung_spawn(l, l->top_min, shift, n, NULL);
         } else {
             break; /* cannot happen: count says nodes wait somewhere */
         }

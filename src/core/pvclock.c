@@ -69,7 +69,7 @@
  * UINT64_MAX when the result itself does not fit. pvt_mul_u64_u32_shr
  * keeps all 96 bits of the product and saturates.
  */
-uint64_t pvt_pvclock_scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+static inline uint64_t scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
 {
     if (shift < 0) {
         unsigned int k = (unsigned int)(-(int)shift); /* 1..128 */
@@ -92,6 +92,11 @@ uint64_t pvt_pvclock_scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
     }
 }
 
+uint64_t pvt_pvclock_scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+{
+    return scale_delta(delta, mul, shift);
+}
+
 int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
 {
     if (g == NULL || (valid_flags & (uint8_t)~PVCLOCK_KNOWN_FLAGS) != 0)
@@ -108,15 +113,13 @@ int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
  * so a zero-initialised guest still reads once). An odd version costs an
  * attempt without touching the fields or the TSC.
  */
-int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
-                         const struct pvt_pvclock_vcpu_time_info *src,
-                         pvt_tsc_read_fn read_tsc, void *ctx,
-                         struct pvt_pvclock_snapshot *out)
+static inline int snapshot_take(const struct pvt_pvclock_guest *g,
+                                const struct pvt_pvclock_vcpu_time_info *src,
+                                pvt_tsc_read_fn read_tsc, void *ctx,
+                                struct pvt_pvclock_snapshot *out)
 {
     uint32_t attempts, i;
 
-    if (src == NULL || read_tsc == NULL || out == NULL)
-        return -PVT_EINVAL;
     attempts = g != NULL ? g->max_retries : PVT_PVCLOCK_DEFAULT_RETRIES;
     if (attempts == 0)
         attempts = 1;
@@ -156,6 +159,16 @@ int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
     return -PVT_EAGAIN;
 }
 
+int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
+                         const struct pvt_pvclock_vcpu_time_info *src,
+                         pvt_tsc_read_fn read_tsc, void *ctx,
+                         struct pvt_pvclock_snapshot *out)
+{
+    if (src == NULL || read_tsc == NULL || out == NULL)
+        return -PVT_EINVAL;
+    return snapshot_take(g, src, read_tsc, ctx, out);
+}
+
 /*
  * A TSC behind tsc_timestamp (a page of another vCPU whose TSC runs ahead,
  * or a hypervisor that stamped the page from a later read) extrapolates the
@@ -163,20 +176,21 @@ int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
  * value, which the last-value guard would then make permanent. The result
  * is monotonic in tsc and saturates at 0 and UINT64_MAX.
  */
-uint64_t pvt_pvclock_snapshot_ns(const struct pvt_pvclock_snapshot *snap)
+static inline uint64_t snapshot_ns(const struct pvt_pvclock_snapshot *snap)
 {
     uint64_t back;
 
-    if (snap == NULL)
-        return 0;
     if (snap->tsc >= snap->tsc_timestamp)
-        return pvt_add_sat_u64(
-            snap->system_time,
-            pvt_pvclock_scale_delta(snap->tsc - snap->tsc_timestamp, snap->mul,
-                                    snap->shift));
-    back = pvt_pvclock_scale_delta(snap->tsc_timestamp - snap->tsc, snap->mul,
-                                   snap->shift);
+        return pvt_add_sat_u64(snap->system_time,
+                               scale_delta(snap->tsc - snap->tsc_timestamp,
+                                           snap->mul, snap->shift));
+    back = scale_delta(snap->tsc_timestamp - snap->tsc, snap->mul, snap->shift);
     return back < snap->system_time ? snap->system_time - back : 0;
+}
+
+uint64_t pvt_pvclock_snapshot_ns(const struct pvt_pvclock_snapshot *snap)
+{
+    return snap == NULL ? 0 : snapshot_ns(snap);
 }
 
 /*
@@ -204,10 +218,12 @@ int pvt_pvclock_read(struct pvt_pvclock_guest *g,
 
     if (g == NULL || ns == NULL)
         return -PVT_EINVAL;
-    ret = pvt_pvclock_snapshot(g, src, read_tsc, ctx, &snap);
+    if (src == NULL || read_tsc == NULL)
+        return -PVT_EINVAL;
+    ret = snapshot_take(g, src, read_tsc, ctx, &snap);
     if (ret < 0)
         return ret;
-    t = pvt_pvclock_snapshot_ns(&snap);
+    t = snapshot_ns(&snap);
     if ((snap.flags & g->valid_flags & PVT_PVCLOCK_TSC_STABLE) == 0)
         t = pvclock_guard(g, t);
     *ns = t;

@@ -38,6 +38,25 @@ static bool counts_ns(const struct pvt_clockevent *dev)
     return dev->shift < 32 && dev->mult == (1u << dev->shift);
 }
 
+/*
+ * Would pvt_drift_feed drop a sample at a_ns for being within min_interval
+ * of the last one kept, changing nothing? Exactly its checks, in its
+ * order (a bracket too wide is counted first; a new epoch or a reading
+ * behind the last restarts), so that the common case, a programming
+ * between two samples, skips building the sample and the call.
+ */
+static bool feed_would_skip(const struct pvt_drift *d, int64_t a_ns,
+                            uint64_t delay_ns, uint32_t epoch)
+{
+    if (d->cfg.max_delay_ns && delay_ns > d->cfg.max_delay_ns)
+        return false;
+    if (d->count == 0 || (d->have_epoch && epoch != d->epoch) ||
+        a_ns < d->a_last)
+        return false;
+    return (uint64_t)(a_ns - d->a_last) < d->cfg.min_interval_ns ||
+           a_ns == d->a_last;
+}
+
 static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 {
     struct pvt_drift *d = dev->core.strategy_state;
@@ -48,20 +67,29 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 
     if (!counts_ns(dev))
         return pvt__delta_program(dev, target);
-    g1 = pvt__timekeeper_now(tk);
-    dnow = dev->read_timebase(dev);
-    g2 = pvt__timekeeper_now(tk);
+    if (pvt__ce_program_pair(dev, &g1, &dnow)) {
+        g2 = g1; /* the layer's paired reading: a bracket of zero */
+    } else if (dev->read_paired && dev->paired_cs == tk->cs) {
+        /* both clocks from one counter read: a bracket of zero */
+        g1 = g2 = pvt__timekeeper_now_paired(tk, dev, &dnow);
+    } else {
+        g1 = pvt__timekeeper_now(tk);
+        dnow = dev->read_timebase(dev);
+        g2 = pvt__timekeeper_now(tk);
+    }
     bracket = g2 > g1 ? (uint64_t)(g2 - g1) : 0;
     gref = g1;
     if (d->cfg.max_delay_ns == 0 || bracket <= d->cfg.max_delay_ns)
         gref = g1 + (int64_t)(bracket / 2);
 
-    s.a_ns = gref;
-    s.b_ns = dnow;
-    s.delay_ns = bracket;
-    s.res_ns = pvt_clocksource_cyc2ns(tk->cs, 1);
-    s.epoch = tk->cs_generation;
-    pvt_drift_feed(d, &s);
+    if (gref < 0 || !feed_would_skip(d, gref, bracket, tk->cs_generation)) {
+        s.a_ns = gref;
+        s.b_ns = dnow;
+        s.delay_ns = bracket;
+        s.res_ns = pvt_clocksource_cyc2ns(tk->cs, 1);
+        s.epoch = tk->cs_generation;
+        pvt_drift_feed(d, &s);
+    }
 
     delta_ns = pvt__ce_clamp_ns(
         dev, target > gref ? (uint64_t)(target - gref) : 0, NULL);
@@ -102,7 +130,7 @@ const struct pvt_strategy pvt_strategy_compensated = {
     .summary = "delta, scaled by an online estimate of the drift (32-bit "
                "fixed point)",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = PVT_STRATEGY_STATE | PVT_STRATEGY_ESTIMATOR,
+    .flags = PVT_STRATEGY_STATE | PVT_STRATEGY_ESTIMATOR | PVT_STRATEGY_PAIRED,
     .program = compensated_program,
     .notify = compensated_notify,
     .check_state = compensated_check,

@@ -123,13 +123,18 @@ const struct pvt_strategy pvt_strategy_relative = {
  * back here rather than reusing the clockevent layer's earlier reading:
  * anything that delays the vCPU between that read and this one (a
  * preemption) must not shift the deadline. Guest first, then device: a
- * delay between the two reads makes the event late, never early.
+ * delay between the two reads makes the event late, never early. When
+ * the device pairs its timebase with the current clocksource (read_paired,
+ * clockevent.h) both come from one counter read: no gap at all.
  */
 int pvt__delta_program(struct pvt_clockevent *dev, int64_t target)
 {
-    int64_t gnow = pvt__timekeeper_now(dev->core.tk);
-    uint64_t dnow = dev->read_timebase(dev);
-    uint64_t delta_ns;
+    uint64_t dnow, delta_ns;
+    int64_t gnow;
+
+    /* the layer's paired reading is as good as a new one: no gap */
+    if (!pvt__ce_program_pair(dev, &gnow, &dnow))
+        gnow = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
 
     delta_ns = pvt__ce_clamp_ns(
         dev, target > gnow ? (uint64_t)(target - gnow) : 0, NULL);
@@ -142,7 +147,7 @@ const struct pvt_strategy pvt_strategy_delta = {
     .summary = "device now + (deadline - guest now), read at every "
                "programming",
     .needs = PVT_CE_NEEDS_ABSOLUTE,
-    .flags = 0,
+    .flags = PVT_STRATEGY_PAIRED,
     .program = pvt__delta_program,
     .notify = NULL,
 };

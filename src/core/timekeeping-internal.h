@@ -13,4 +13,15 @@
 int64_t pvt__timekeeper_now(struct pvt_timekeeper *tk);
 int64_t pvt__timekeeper_update(struct pvt_timekeeper *tk);
 
+struct pvt_clockevent;
+
+/*
+ * pvt__timekeeper_now and dev's timebase at the same instant: one
+ * read_paired of dev when the current clocksource is dev->paired_cs (see
+ * clockevent.h), else the guest clock then dev->read_timebase. *dnow gets
+ * the device's reading.
+ */
+int64_t pvt__timekeeper_now_paired(struct pvt_timekeeper *tk,
+                                   struct pvt_clockevent *dev, uint64_t *dnow);
+
 #endif /* PVTIMER_CORE_TIMEKEEPING_INTERNAL_H */

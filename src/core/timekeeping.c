@@ -32,6 +32,7 @@
 #include "pvtimer/timekeeping.h"
 
 #include "atomic64.h"
+#include "pvtimer/clockevent.h"
 #include "timekeeping-internal.h"
 #include "util.h"
 
@@ -62,8 +63,9 @@ static struct pvt_clocksource *cs_of(const struct pvt_timekeeper *tk)
  * value read inside the same section. False after PVT_TK_MAX_RETRIES
  * attempts that a writer disturbed.
  */
-static inline bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
-                             uint64_t *cycles)
+static inline bool snap_take_with(const struct pvt_timekeeper *tk,
+                                  struct snap *s, uint64_t *cycles,
+                                  struct pvt_clockevent *pair, uint64_t *dnow)
 {
     uint32_t i, s2;
 
@@ -77,7 +79,11 @@ static inline bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
         s->cycle_last = pvt__seq_load_u64(&tk->cycle_last);
         s->base_ns = (int64_t)pvt__seq_load_u64((const uint64_t *)&tk->base_ns);
         s->frac = pvt__seq_load_u64(&tk->frac);
-        if (cycles)
+        if (pair && pair->paired_cs == s->cs) {
+            /* one counter read for both clocks (clockevent.h) */
+            *dnow = pair->read_paired(pair, cycles);
+            *cycles &= s->cs->mask;
+        } else if (cycles)
             *cycles = s->cs->read(s->cs) & s->cs->mask;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         s2 = __atomic_load_n(&tk->seq, __ATOMIC_RELAXED);
@@ -86,6 +92,12 @@ static inline bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
         pvt__cpu_relax();
     }
     return false;
+}
+
+static inline bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
+                             uint64_t *cycles)
+{
+    return snap_take_with(tk, s, cycles, NULL, NULL);
 }
 
 /* The write side, if nobody holds it: seq from even to odd. */
@@ -220,25 +232,45 @@ static int64_t held(struct pvt_timekeeper *tk)
  * a quarter of the counter's range, move the anchor to this reading if
  * the write side is free and the anchor is still the one read from.
  */
-static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
+/* Move the anchor to a reading if the write side is free and the anchor
+ * is still the one read from (out of line: reads rarely fold). */
+static __attribute__((noinline)) void fold(struct pvt_timekeeper *tk,
+                                           const struct snap *s,
+                                           uint64_t cycles, int64_t now,
+                                           uint64_t rem)
+{
+    uint32_t seq;
+
+    if (write_try(tk, &seq)) {
+        if (seq == s->seq + 1u)
+            anchor_set(tk, s->cs, cycles, now, rem);
+        write_end(tk, seq);
+    }
+}
+
+static inline int64_t read_clock_with(struct pvt_timekeeper *tk,
+                                      bool accumulate,
+                                      struct pvt_clockevent *pair,
+                                      uint64_t *dnow)
 {
     struct snap s;
     uint64_t cycles, rem, delta;
-    uint32_t seq;
     int64_t now;
 
-    if (!snap_take(tk, &s, &cycles)) {
+    if (!snap_take_with(tk, &s, &cycles, pair, dnow)) {
         pvt__atomic_inc_u64(&tk->stale);
         return last_ns(tk);
     }
     if (!convert(&s, cycles, &now, &rem, &delta))
         return held(tk);
-    if ((accumulate || delta > (s.cs->mask >> 2)) && write_try(tk, &seq)) {
-        if (seq == s.seq + 1u)
-            anchor_set(tk, s.cs, cycles, now, rem);
-        write_end(tk, seq);
-    }
+    if (accumulate || delta > (s.cs->mask >> 2))
+        fold(tk, &s, cycles, now, rem);
     return guard(tk, now);
+}
+
+static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
+{
+    return read_clock_with(tk, accumulate, NULL, NULL);
 }
 
 int64_t pvt__timekeeper_now(struct pvt_timekeeper *tk)
@@ -249,6 +281,24 @@ int64_t pvt__timekeeper_now(struct pvt_timekeeper *tk)
 int64_t pvt__timekeeper_update(struct pvt_timekeeper *tk)
 {
     return read_clock(tk, true);
+}
+
+int64_t pvt__timekeeper_now_paired(struct pvt_timekeeper *tk,
+                                   struct pvt_clockevent *dev, uint64_t *dnow)
+{
+    int64_t now;
+
+    if (dev->read_paired && dev->paired_cs == cs_of(tk)) {
+        *dnow = UINT64_MAX; /* (replaced unless the clocksource switched) */
+        now = read_clock_with(tk, false, dev, dnow);
+        if (*dnow != UINT64_MAX)
+            return now;
+    } else {
+        now = read_clock(tk, false);
+    }
+    /* not paired: guest first, then device (a delay makes it late) */
+    *dnow = dev->read_timebase(dev);
+    return now;
 }
 
 int64_t pvt_timekeeper_now(struct pvt_timekeeper *tk)
@@ -382,8 +432,13 @@ int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
         *cycles = s.cycle_last;
         return 0;
     }
-    /* ignoring frac (>= 0) can only make the answer later, never earlier */
-    c = pvt__shl_div_ceil((uint64_t)(ns - s.base_ns), s.cs->shift, s.cs->mult);
+    /* ignoring frac (>= 0) can only make the answer later, never earlier;
+     * a counter of ns (a pvclock: mult 1, shift 0) needs no division */
+    if (s.cs->mult == 1 && s.cs->shift == 0)
+        c = (uint64_t)(ns - s.base_ns);
+    else
+        c = pvt__shl_div_ceil((uint64_t)(ns - s.base_ns), s.cs->shift,
+                              s.cs->mult);
     if (c > (s.cs->mask >> 1))
         return -PVT_ERANGE;
     *cycles = (s.cycle_last + c) & s.cs->mask;

@@ -184,6 +184,17 @@ static inline uint64_t pvt__shl_div_ceil(uint64_t x, unsigned int shift,
 static inline uint64_t pvt__mul_add_shr(uint64_t a, uint32_t mul, uint64_t add,
                                         unsigned int shift, uint64_t *rem)
 {
+#if PVT__REGS64 && defined(__SIZEOF_INT128__)
+    /* one 64 x 32 multiply: the same value (every clock read takes it) */
+    unsigned __int128 p = (unsigned __int128)a * mul + add;
+
+    if (shift > 32)
+        shift = 32;
+    if (rem)
+        *rem = (uint64_t)p & ((1ull << shift) - 1);
+    p >>= shift;
+    return (uint64_t)(p >> 64) ? UINT64_MAX : (uint64_t)p;
+#else
     uint64_t lo = (a & 0xffffffffu) * mul;
     uint64_t hi = (a >> 32) * mul;
     uint64_t bottom = (lo & 0xffffffffu) + add; /* < 2^33 */
@@ -197,6 +208,7 @@ static inline uint64_t pvt__mul_add_shr(uint64_t a, uint32_t mul, uint64_t add,
     if (top >> (32 + shift))
         return UINT64_MAX;
     return (top << (32 - shift)) | (bottom >> shift);
+#endif
 }
 
 #endif /* PVTIMER_CORE_UTIL_H */

@@ -249,12 +249,20 @@ static void next_preemption(struct vcpu *v, uint64_t from)
     v->pre_e = v->pre_s + (uint64_t)pvt_sim_preemptions_len(&v->pre);
 }
 
-/* When the vCPU can run at or after x; preemptions wholly before x are
- * consumed. */
-static uint64_t vcpu_runs_at(struct vcpu *v, uint64_t x)
+/* vcpu_runs_at's rare part: preemptions wholly before x consumed. */
+static __attribute__((noinline)) void consume_preemptions(struct vcpu *v,
+                                                          uint64_t x)
 {
     while (v->pre_e <= x)
         next_preemption(v, v->pre_e);
+}
+
+/* When the vCPU can run at or after x; preemptions wholly before x are
+ * consumed. (Inline: every guest step asks.) */
+static inline uint64_t vcpu_runs_at(struct vcpu *v, uint64_t x)
+{
+    if (v->pre_e <= x)
+        consume_preemptions(v, x);
     return x >= v->pre_s ? v->pre_e : x;
 }
 

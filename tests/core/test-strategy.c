@@ -496,3 +496,117 @@ TEST_IMPL(strategy_flags)
     ASSERT_ERR(pvt_clockevent_get_offset(NULL, NULL, NULL), PVT_EINVAL);
     RETURN_OK();
 }
+
+/* ---- pairing (read_paired, clockevent.h) --------------------------------- */
+
+static unsigned int paired_calls, timebase_calls, cs_reads;
+
+static uint64_t count_cs_read(struct pvt_clocksource *cs)
+{
+    cs_reads++;
+    return world_tsc_cs_read(cs);
+}
+
+static uint64_t count_timebase(struct pvt_clockevent *dev)
+{
+    timebase_calls++;
+    return world_pv_timebase(dev);
+}
+
+/* Both clocks at one instant, as one TSC read gives them. */
+static uint64_t world_paired(struct pvt_clockevent *dev, uint64_t *cs_cycles)
+{
+    struct world *w = dev->priv;
+
+    paired_calls++;
+    *cs_cycles = world_tsc(w);
+    return world_h(w);
+}
+
+/* Program DELTA ahead at UPTIME on the hypervisor timer, paired or not;
+ * the aim error, and the reads it took. */
+static int64_t paired_aim(const struct pvt_strategy *s, bool paired,
+                          bool pair_other_cs, uint64_t preempt_ns)
+{
+    static struct pvt_clocksource other;
+    struct world w;
+    int64_t deadline;
+
+    world_boot(&w, GHZ, CAL_HZ, H0);
+    w.tsc.read = count_cs_read;
+    w.pv.read_timebase = count_timebase;
+    if (paired) {
+        other = w.tsc;
+        w.pv.read_paired = world_paired;
+        w.pv.paired_cs = pair_other_cs ? &other : &w.tsc;
+    }
+    world_attach(&w, &w.pv, s);
+    w.t = UPTIME;
+    deadline = pvt_timekeeper_now(&w.tk) + DELTA;
+    w.preempt_ns = preempt_ns;
+    w.preempt_armed = preempt_ns != 0;
+    paired_calls = timebase_calls = cs_reads = 0;
+    ASSERT_OK(pvt_clockevent_program(&w.pv, deadline, false));
+    return world_guest_at(&w, w.fire_t) - deadline;
+}
+
+/*
+ * delta and compensated (PVT_STRATEGY_PAIRED) take both clocks from one
+ * read_paired while the paired clocksource is the current one: the
+ * clockevent layer's own reading is the paired one, so no clocksource
+ * read, one paired read, no timebase read; the aim is the one the unpaired
+ * reads give (the world's clocks do not move between reads). With another
+ * clocksource paired, the plain reads.
+ */
+TEST_IMPL(strategy_paired_reads)
+{
+    static const struct pvt_strategy *const both[] = {
+        &pvt_strategy_delta, &pvt_strategy_compensated};
+    struct world w;
+    struct pvt_clockevent bad;
+    size_t i;
+    int64_t plain, paired;
+
+    world_boot(&w, GHZ, GHZ, H0);
+    bad = w.pv;
+    bad.read_paired = world_paired; /* without paired_cs */
+    ASSERT_ERR(pvt_clockevent_register(&bad, &w.tk), PVT_EINVAL);
+    bad = w.pv;
+    bad.paired_cs = &w.tsc; /* without read_paired */
+    ASSERT_ERR(pvt_clockevent_register(&bad, &w.tk), PVT_EINVAL);
+    bad = w.pv;
+    bad.read_paired = world_paired;
+    bad.paired_cs = &w.tsc;
+    bad.set_next_abs = NULL; /* pairing is for absolute programming */
+    bad.read_timebase = NULL;
+    ASSERT_ERR(pvt_clockevent_register(&bad, &w.tk), PVT_EINVAL);
+
+    for (i = 0; i < PVT_ARRAY_SIZE(both); i++) {
+        ASSERT(both[i]->flags & PVT_STRATEGY_PAIRED);
+        plain = paired_aim(both[i], false, false, 0);
+        ASSERT_EQ(paired_calls, 0);
+        ASSERT_EQ(timebase_calls, 1);
+        ASSERT_GE(cs_reads, 2);
+        paired = paired_aim(both[i], true, false, 0);
+        ASSERT_EQ(paired_calls, 1);
+        ASSERT_EQ(timebase_calls, 0);
+        ASSERT_EQ(cs_reads, 0);
+        ASSERT_EQ(paired, plain);
+        /* the drift over DELTA, as the unpaired conversion has it */
+        ASSERT_LE(paired < 0 ? -paired : paired,
+                  (drift_of(DELTA, CAL_HZ) < 0 ? -drift_of(DELTA, CAL_HZ)
+                                               : drift_of(DELTA, CAL_HZ)) +
+                      2);
+        /* paired with a clocksource not in use: the plain reads */
+        (void)paired_aim(both[i], true, true, 0);
+        ASSERT_EQ(paired_calls, 0);
+        ASSERT_EQ(timebase_calls, 1);
+    }
+    /* coupled falls back to delta off its coupled clocksource: it reads
+     * the pair itself, after the layer's own plain reading */
+    (void)paired_aim(&pvt_strategy_coupled, true, false, 0);
+    ASSERT_EQ(paired_calls, 1);
+    ASSERT_EQ(timebase_calls, 0);
+    ASSERT_EQ(cs_reads, 1);
+    RETURN_OK();
+}

@@ -38,15 +38,29 @@ static double json_number(const char *obj, const char *key)
 TEST_IMPL(bench_queue_json)
 {
     static const char *const figures[] = {
-        "arm_ns",          "cancel_ns",          "expire_ns",
-        "baseline_arm_ns", "baseline_cancel_ns", "baseline_expire_ns",
+        "arm_ns",
+        "cancel_ns",
+        "expire_ns",
+        "churn_ns",
+        "baseline_heap_arm_ns",
+        "baseline_heap_cancel_ns",
+        "baseline_heap_expire_ns",
+        "baseline_heap_churn_ns",
+        "baseline_rbtree_arm_ns",
+        "baseline_rbtree_cancel_ns",
+        "baseline_rbtree_expire_ns",
+        "baseline_rbtree_churn_ns",
+        "arm_ratio_heap",
+        "cancel_ratio_rbtree",
+        "expire_ratio_rbtree",
+        "churn_ratio_heap",
     };
     static const double sizes[] = {1000, 10000};
     struct pvt_spawn_result r;
     const char *row;
     size_t i, k;
 
-    PVT_TOOL(&r, "bench", "queue", "--json", "--max", "10000");
+    PVT_TOOL(&r, "bench", "queue", "--json", "--max", "10000", "--runs", "3");
     ASSERT_EQ(r.status, 0);
     ASSERT(strncmp(r.out, "{\"benchmark\": \"queue\", \"rows\": [", 32) == 0);
     row = r.out;
@@ -61,6 +75,11 @@ TEST_IMPL(bench_queue_json)
                 ASSERT(json_number(row, figures[k]) > 0);
             }
         }
+        /* the workload's counts follow from N */
+        ASSERT(json_number(row, "cancels") == sizes[i] / 2);
+        ASSERT(json_number(row, "expiries") == sizes[i] / 2);
+        ASSERT(json_number(row, "churn_callbacks") >= sizes[i]);
+        ASSERT(json_number(row, "runs") == 3);
         row++;
     }
     /* nothing past --max */
@@ -80,6 +99,9 @@ TEST_IMPL(bench_queue_json)
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "bench", "queue", "--max", "999");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "bench", "queue", "--runs", "0");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
 
@@ -178,6 +200,55 @@ TEST_IMPL(bench_drift_json)
     PVT_TOOL(&r, "bench", "drift", "--frob");
     ASSERT_EQ(r.status, 2);
     ASSERT(pvt_contains(r.err, "unknown option '--frob'"));
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}
+
+/*
+ * `pvtimer bench clock`: every row is there, with its figures, the
+ * programming rows of the strategies that read both clocks twice (unpaired
+ * and paired), and the rdtsc row is about one TSC read. Speed is not
+ * asserted beyond that (a timed test would flake on a loaded machine).
+ */
+TEST_IMPL(bench_clock_json)
+{
+    static const char *const names[] = {
+        "rdtsc",
+        "pvclock read",
+        "timekeeper now (pvclock)",
+        "program (relative)",
+        "program (delta)",
+        "program (delta, paired)",
+        "program (coupled)",
+        "program (compensated)",
+        "program (compensated, paired)",
+    };
+    struct pvt_spawn_result r;
+    char key[64];
+    const char *row;
+    size_t i;
+
+    PVT_TOOL(&r, "bench", "clock", "--json", "--ops", "2000");
+    ASSERT_EQ(r.status, 0);
+    ASSERT(strncmp(r.out, "{\"benchmark\": \"clock\"", 21) == 0);
+    ASSERT(json_number(strstr(r.out, "\"baseline\""), "ns_per_op") > 0);
+    for (i = 0; i < PVT_ARRAY_SIZE(names); i++) {
+        snprintf(key, sizeof(key), "{\"name\": \"%s\"", names[i]);
+        row = strstr(r.out, key);
+        if (!row)
+            pvt_test_printf("# row %s missing\n", names[i]);
+        ASSERT_NOT_NULL(row);
+        ASSERT(json_number(row, "ns_per_op") > 0);
+        ASSERT(json_number(row, "tsc_reads") > 0);
+    }
+    /* rdtsc against rdtsc: one read, give or take the machine's noise */
+    row = strstr(r.out, "{\"name\": \"rdtsc\"");
+    ASSERT(json_number(row, "tsc_reads") > 0.5);
+    ASSERT(json_number(row, "tsc_reads") < 2);
+    pvt_spawn_free(&r);
+
+    PVT_TOOL(&r, "bench", "clock", "--ops", "10");
+    ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     RETURN_OK();
 }
