@@ -73,6 +73,7 @@ add_library(pvtimer_guest_objs OBJECT
   guest/platform.c
   guest/scenario.c
   guest/smp.c
+  guest/workload.c
   guest/warp.c
   guest/drift.c
   guest/args.c

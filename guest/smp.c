@@ -40,6 +40,7 @@
 #include "pvtimer/pvtimer.h"
 #include "scenario.h"
 #include "warp.h"
+#include "workload.h"
 
 #define MAX_TIMERS 16384u
 
@@ -88,7 +89,6 @@ static unsigned int ncpu;
 static int nwork;
 static struct vrun runs[PVT_CPU_MAX];
 static struct stimer pool[MAX_TIMERS];
-static struct pvt_workload_item chunk[PVT_WORKLOAD_CHUNK_MAX];
 
 /* the guest clock, shared */
 static struct pvt_pvclock_guest pvg;
@@ -550,29 +550,16 @@ static int parse(const char *args)
     return 0;
 }
 
+static void store_item(void *ctx, uint32_t i,
+                       const struct pvt_workload_item *it)
+{
+    (void)ctx;
+    pool[i].item = *it;
+}
+
 static int load_workload(void)
 {
-    struct pvt_hc_workload a = {0};
-    uint32_t first = 0, total = 0, i;
-
-    do {
-        a.buf = (uint64_t)(uintptr_t)chunk;
-        a.first = first;
-        a.max_items = PVT_WORKLOAD_CHUNK_MAX;
-        pvt_guest_hypercall(PVT_HC_WORKLOAD, &a);
-        if (a.ret < 0)
-            return -1;
-        total = a.total;
-        if (total > MAX_TIMERS) {
-            pvt_guest_printf("guest: workload of %u timers: at most %u\n",
-                             (unsigned int)total, MAX_TIMERS);
-            return -1;
-        }
-        for (i = 0; i < a.count; i++)
-            pool[first + i].item = chunk[i];
-        first += a.count;
-    } while (a.count && first < total);
-    return (int)total;
+    return pvt_guest_workload_fetch(MAX_TIMERS, store_item, NULL);
 }
 
 /* Which items are armed remotely: a fixed hash of the index, so every
