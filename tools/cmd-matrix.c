@@ -14,31 +14,8 @@
 
 #include "commands.h"
 #include "options.h"
+#include "progress.h"
 #include "sim/matrix.h"
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-struct bar {
-    double start;
-    bool tty, shown;
-};
-
-static void bar_show(void *ctx, double frac)
-{
-    struct bar *b = ctx;
-
-    if (!b->tty || wall_now() - b->start < 1.0)
-        return;
-    fprintf(stderr, "\rfault matrix: %3d%% of the runs done",
-            (int)(frac * 100));
-    fflush(stderr);
-    b->shown = true;
-}
 
 /* "I/N" with 1 <= I <= N into s (0-based i). */
 static int parse_shard(const char *v, struct pvt_sim_matrix_shard *s)
@@ -178,12 +155,14 @@ int pvt_cmd_sim_matrix(int argc, char **argv)
         return 1;
     }
     {
-        struct bar bar = {wall_now(), isatty(STDERR_FILENO) != 0, false};
-        int failed = pvt_sim_matrix_execute(m, shard.n ? &shard : NULL,
-                                            (unsigned int)threads, runs,
-                                            bar_show, &bar, err, sizeof(err));
-        if (bar.shown)
-            fprintf(stderr, "\r%-60s\r", "");
+        struct pvt_progress bar;
+        int failed;
+
+        pvt_progress_start(&bar, "fault matrix");
+        failed = pvt_sim_matrix_execute(
+            m, shard.n ? &shard : NULL, (unsigned int)threads, runs,
+            pvt_progress_show, &bar, err, sizeof(err));
+        pvt_progress_end(&bar);
         if (failed) {
             fprintf(stderr, "pvtimer sim: %s\n", err);
             pvt_sim_matrix_runs_free(runs, m->runs);

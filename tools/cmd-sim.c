@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "options.h"
+#include "progress.h"
 #include "pvtimer/pvtimer.h"
 #include "sim/report.h"
 #include "sim/sim.h"
@@ -41,35 +42,6 @@ static void list(void)
            "optional first line\n`scenario = NAME` to start from a built-in "
            "scenario. Values may carry a unit\nof the key's dimension "
            "(ns us ms s m h d; Hz kHz MHz GHz; ppm ppb; %%).\n");
-}
-
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A progress bar on a terminal, once the runs take more than a second. */
-struct bar {
-    double start;
-    size_t n;
-    bool tty, shown;
-};
-
-static void bar_show(void *ctx, double frac)
-{
-    struct bar *b = ctx;
-    int width = 30, filled = (int)(frac * width), j;
-
-    if (!b->tty || wall_now() - b->start < 1.0)
-        return;
-    fprintf(stderr, "\rsimulating %zu strategies [", b->n);
-    for (j = 0; j < width; j++)
-        fputc(j < filled ? '#' : ' ', stderr);
-    fprintf(stderr, "] %3d%%", (int)(frac * 100));
-    fflush(stderr);
-    b->shown = true;
 }
 
 static void print_bench(const struct pvt_sim_result *r, size_t n, double dt)
@@ -192,20 +164,22 @@ int pvt_cmd_sim(int argc, char **argv)
         return 1;
     }
     {
-        struct bar bar = {wall_now(), strat.n, isatty(STDERR_FILENO) != 0,
-                          false};
-        int failed = pvt_sim_run_all(&p, seed, strat.s, strat.n, results,
-                                     bar_show, &bar, err, sizeof(err));
+        struct pvt_progress bar;
+        char label[64];
+        int failed;
 
-        if (bar.shown)
-            fprintf(stderr, "\r%-60s\r", "");
+        snprintf(label, sizeof(label), "simulating %zu strategies", strat.n);
+        pvt_progress_start(&bar, label);
+        failed = pvt_sim_run_all(&p, seed, strat.s, strat.n, results,
+                                 pvt_progress_show, &bar, err, sizeof(err));
+        pvt_progress_end(&bar);
         if (failed) {
             fprintf(stderr, "pvtimer sim: %s\n", err);
             free(results);
             return 1;
         }
         if (bench)
-            print_bench(results, strat.n, wall_now() - bar.start);
+            print_bench(results, strat.n, pvt_wall_now() - bar.start);
     }
 
     page.scenario = scenario;
