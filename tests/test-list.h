@@ -192,7 +192,8 @@
     X(drift_scale, PVT_TEST_CORE, 0)                                           \
     X(strategy_compensated, PVT_TEST_CORE, 0)                                  \
     X(drift_converges, PVT_TEST_CORE, 0)                                       \
-    X(drift_long_run_rebases, PVT_TEST_CORE, 0)
+    X(drift_long_run_rebases, PVT_TEST_CORE, 0)                                \
+    X(drift_hostile_growing_jumps, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_HISTOGRAM(X)                                                 \
     X(hist_bucket_boundaries, PVT_TEST_CORE, 0)                                \
