@@ -15,7 +15,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=${PVT_FUZZ_BUILD:-$root/build-fuzz}
-targets="drift pvclock clocksource timerqueue elf hypercall"
+targets="drift pvclock clocksource timerqueue scenario elf hypercall"
 
 [ $# -ge 2 ] || { echo "usage: $0 TARGET|all SECONDS [libFuzzer options]" >&2; exit 2; }
 which=$1
