@@ -22,7 +22,12 @@
 #endif
 
 /* A short run, so that the tests that do run the simulator stay quick. */
-#define SHORT "--set", "duration_s=2s", "--set", "boot_s=1s"
+#define SHORT_ARGS                                                             \
+    "--strategy delta --set duration_s=1s --set boot_s=0.5s --set "            \
+    "timer_rate_hz=100"
+#define SHORT                                                                  \
+    "--strategy", "delta", "--set", "duration_s=1s", "--set", "boot_s=0.5s",   \
+        "--set", "timer_rate_hz=100"
 
 static int load_text(const char *text, size_t len, char *err, size_t n)
 {
@@ -180,11 +185,8 @@ static void tool_to_full(struct pvt_spawn_result *r, const char *args)
 TEST_IMPL(tool_write_errors)
 {
     static const char *const cases[] = {
-        "strategies",
-        "sim --list",
-        "--help",
-        "sim --json --set duration_s=2s --set boot_s=1s",
-        "sim --set duration_s=2s --set boot_s=1s",
+        "strategies",      "sim --list", "--help", "sim --json " SHORT_ARGS,
+        "sim " SHORT_ARGS,
     };
     struct pvt_spawn_result r;
     size_t i;
