@@ -194,7 +194,8 @@
     X(drift_scale, PVT_TEST_CORE, 0)                                           \
     X(strategy_compensated, PVT_TEST_CORE, 0)                                  \
     X(drift_converges, PVT_TEST_CORE, 0)                                       \
-    X(drift_long_run_rebases, PVT_TEST_CORE, 0)
+    X(drift_long_run_rebases, PVT_TEST_CORE, 0)                                \
+    X(drift_hostile_growing_jumps, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_HISTOGRAM(X)                                                 \
     X(hist_bucket_boundaries, PVT_TEST_CORE, 0)                                \
@@ -332,6 +333,11 @@
     X(tool_bench_args, PVT_TEST_HOST, 0)                                       \
     X(tool_drift, PVT_TEST_HOST, 30000)                                        \
     X(tool_options_alike_in_every_command, PVT_TEST_HOST, 30000)               \
+    X(sim_scenario_text_refusals, PVT_TEST_HOST, 0)                            \
+    X(sim_escape_messages, PVT_TEST_HOST, 0)                                   \
+    X(tool_bad_scenario_files, PVT_TEST_HOST, 0)                               \
+    X(tool_write_errors, PVT_TEST_HOST, 60000)                                 \
+    X(tool_output_path_refused_before_run, PVT_TEST_HOST, 0)                   \
     X(options_values_and_units, PVT_TEST_HOST, 0)                              \
     X(options_refusals, PVT_TEST_HOST, 0)                                      \
     X(options_operands_strategies_help, PVT_TEST_HOST, 0)

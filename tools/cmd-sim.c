@@ -18,6 +18,7 @@
 #include "options.h"
 #include "progress.h"
 #include "pvtimer/pvtimer.h"
+#include "sim/params.h"
 #include "sim/report.h"
 #include "sim/sim.h"
 
@@ -38,10 +39,11 @@ static void list(void)
     for (i = 0; i < n; i++)
         printf("  %-18s %-5s %12g  %s\n", d[i].name, d[i].unit,
                pvt_sim_param_get(&p, &d[i]), d[i].help);
-    printf("\nScenario files: `key = value` lines, `#` comments, and an "
-           "optional first line\n`scenario = NAME` to start from a built-in "
-           "scenario. Values may carry a unit\nof the key's dimension "
-           "(ns us ms s m h d; Hz kHz MHz GHz; ppm ppb; %%).\n");
+    printf("\nScenario files: `key = value` lines (each key once), `#` "
+           "comments, and an\noptional first setting `scenario = NAME` to "
+           "start from a built-in scenario.\nValues are decimal numbers and "
+           "may carry a unit of the key's dimension\n(ns us ms s m h d; Hz "
+           "kHz MHz GHz; ppm ppb; %%).\n");
 }
 
 static void print_bench(const struct pvt_sim_result *r, size_t n, double dt)
@@ -68,23 +70,40 @@ struct page {
     const struct pvt_sim_params *p;
 };
 
-/* The series as CSV (page NULL) or the HTML page, into path; 0, or -1
- * after a message. */
-static int write_file(const char *path, const struct page *page,
-                      const struct pvt_sim_result *r, size_t n)
+/* Opens an output file before the run, so that a path that cannot be
+ * created is refused before minutes of simulation; NULL after a message. */
+static FILE *open_output(const char *path)
 {
     FILE *f = fopen(path, "w");
+    char e[256];
 
-    if (!f) {
-        fprintf(stderr, "pvtimer sim: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
+    if (!f)
+        fprintf(stderr, "pvtimer sim: %s: %s\n",
+                (pvt_sim_escape(e, sizeof(e), path, strlen(path)), e),
+                strerror(errno));
+    return f;
+}
+
+/* The series as CSV (page NULL) or the HTML page into f, which it closes;
+ * 0, or -1 after a message (a write error anywhere in it, the device
+ * full, included). */
+static int write_file(FILE *f, const char *path, const struct page *page,
+                      const struct pvt_sim_result *r, size_t n)
+{
+    char e[256];
+    int bad;
+
     if (page)
         pvt_sim_report_html(f, page->scenario, page->seed, page->p, r, n);
     else
         pvt_sim_report_csv(f, r, n);
-    if (fclose(f)) {
-        fprintf(stderr, "pvtimer sim: %s: %s\n", path, strerror(errno));
+    bad = fflush(f) != 0 || ferror(f);
+    if (fclose(f) != 0)
+        bad = 1;
+    if (bad) {
+        fprintf(stderr, "pvtimer sim: writing %s: %s\n",
+                (pvt_sim_escape(e, sizeof(e), path, strlen(path)), e),
+                strerror(errno ? errno : EIO));
         return -1;
     }
     return 0;
@@ -130,7 +149,8 @@ int pvt_cmd_sim(int argc, char **argv)
                 "scenarios and parameters"),
     };
     const struct pvt_command_spec spec = PVT_COMMAND_SPEC("sim", usage, opts);
-    struct pvt_sim_result *results;
+    struct pvt_sim_result *results = NULL;
+    FILE *csv = NULL, *report = NULL;
     struct pvt_sim_params p;
     struct page page;
     char err[512];
@@ -158,10 +178,18 @@ int pvt_cmd_sim(int argc, char **argv)
         return 2;
     }
 
+    if (csv_path && (csv = open_output(csv_path)) == NULL)
+        return 1;
+    if (report_path && (report = open_output(report_path)) == NULL) {
+        if (csv)
+            fclose(csv);
+        return 1;
+    }
     results = calloc(strat.n, sizeof(*results));
     if (!results) {
         fprintf(stderr, "pvtimer sim: out of memory\n");
-        return 1;
+        rc = 1;
+        goto out;
     }
     {
         struct pvt_progress bar;
@@ -175,8 +203,8 @@ int pvt_cmd_sim(int argc, char **argv)
         pvt_progress_end(&bar);
         if (failed) {
             fprintf(stderr, "pvtimer sim: %s\n", err);
-            free(results);
-            return 1;
+            rc = 1;
+            goto out;
         }
         if (bench)
             print_bench(results, strat.n, pvt_wall_now() - bar.start);
@@ -189,10 +217,18 @@ int pvt_cmd_sim(int argc, char **argv)
         pvt_sim_report_json(stdout, scenario, seed, &p, results, strat.n);
     else
         pvt_sim_report_table(stdout, scenario, seed, &p, results, strat.n);
-    if (csv_path && write_file(csv_path, NULL, results, strat.n) < 0)
+    if (csv && write_file(csv, csv_path, NULL, results, strat.n) < 0)
         rc = 1;
-    if (report_path && write_file(report_path, &page, results, strat.n) < 0)
+    csv = NULL;
+    if (report && write_file(report, report_path, &page, results, strat.n) < 0)
         rc = 1;
+    report = NULL;
+    /* stdout's own write errors: main() checks them for every command */
+out:
+    if (csv)
+        fclose(csv);
+    if (report)
+        fclose(report);
     free(results);
     return rc;
 }

@@ -12,6 +12,10 @@
 #include "pvtimer/pvtimer.h"
 #include "sim/params.h"
 
+/* An argument as a message may echo it: non-printable bytes escaped. */
+#define ESC(buf, str)                                                          \
+    (pvt_sim_escape((buf), sizeof(buf), (str), strlen(str)), (buf))
+
 /* Column of an option's help text. */
 #define HELP_COLUMN 24
 
@@ -76,12 +80,13 @@ int pvt_options_strategies(const char *cmd, const char *arg,
     for (tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         const struct pvt_strategy *s = pvt_strategy_find(tok);
+        char e[128];
 
         if (!s) {
             fprintf(stderr,
                     "pvtimer %s: unknown strategy '%s' (pvtimer strategies "
                     "lists them)\n",
-                    cmd, tok);
+                    cmd, ESC(e, tok));
             return -1;
         }
         for (i = 0; i < out->n; i++)
@@ -116,8 +121,11 @@ static bool in_range(const struct pvt_option *o, double v)
 /* One option's value into its destination; 0, or -1 after a message. */
 static int take(const char *cmd, const struct pvt_option *o, const char *v)
 {
-    char r[64], err[256];
+    char r[64], err[256], ev[128];
     char *end;
+
+    if (v)
+        ESC(ev, v);
 
     switch (o->kind) {
     case PVT_OPT_FLAG:
@@ -145,7 +153,7 @@ static int take(const char *cmd, const struct pvt_option *o, const char *v)
         if (*v < '0' || *v > '9' || *end || errno || !in_range(o, (double)x)) {
             fprintf(stderr,
                     "pvtimer %s: %s takes a whole number in %s, not '%s'\n",
-                    cmd, o->name, range(r, sizeof(r), o), v);
+                    cmd, o->name, range(r, sizeof(r), o), ev);
             return -1;
         }
         *(unsigned long *)o->dest = x;
@@ -156,14 +164,14 @@ static int take(const char *cmd, const struct pvt_option *o, const char *v)
 
         if (*v == '-') {
             fprintf(stderr, "pvtimer %s: %s must be non-negative, not '%s'\n",
-                    cmd, o->name, v);
+                    cmd, o->name, ev);
             return -1;
         }
         errno = 0;
         x = strtoull(v, &end, 0);
         if (*v < '0' || *v > '9' || *end || errno) {
             fprintf(stderr, "pvtimer %s: %s takes a number, not '%s'\n", cmd,
-                    o->name, v);
+                    o->name, ev);
             return -1;
         }
         *(uint64_t *)o->dest = x;
@@ -176,12 +184,12 @@ static int take(const char *cmd, const struct pvt_option *o, const char *v)
         x = strtod(v, &end);
         if (end == v || *end || errno || !isfinite(x)) {
             fprintf(stderr, "pvtimer %s: %s takes a number, not '%s'\n", cmd,
-                    o->name, v);
+                    o->name, ev);
             return -1;
         }
         if (!in_range(o, x)) {
             fprintf(stderr, "pvtimer %s: %s takes a number in %s, not '%s'\n",
-                    cmd, o->name, range(r, sizeof(r), o), v);
+                    cmd, o->name, range(r, sizeof(r), o), ev);
             return -1;
         }
         *(double *)o->dest = x;
@@ -203,7 +211,7 @@ static int take(const char *cmd, const struct pvt_option *o, const char *v)
         }
         if (!in_range(o, x)) {
             fprintf(stderr, "pvtimer %s: %s takes a time in %s %s, not '%s'\n",
-                    cmd, o->name, range(r, sizeof(r), o), unit, v);
+                    cmd, o->name, range(r, sizeof(r), o), unit, ev);
             return -1;
         }
         *(double *)o->dest = x;
@@ -234,6 +242,7 @@ bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
     for (a = 1; a < argc; a++) {
         const char *arg = argv[a];
         const struct pvt_option *o = NULL;
+        char e[128];
         size_t i;
 
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
@@ -246,7 +255,7 @@ bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
                 fprintf(stderr,
                         "pvtimer %s: unexpected argument '%s' (try pvtimer "
                         "%s --help)\n",
-                        spec->name, arg, spec->name);
+                        spec->name, ESC(e, arg), spec->name);
                 return true;
             }
             if (spec->operands->n == PVT_OPT_LIST_MAX) {
@@ -263,7 +272,7 @@ bool pvt_options_parse(const struct pvt_command_spec *spec, int argc,
             fprintf(stderr,
                     "pvtimer %s: unknown option '%s' (try pvtimer %s "
                     "--help)\n",
-                    spec->name, arg, spec->name);
+                    spec->name, ESC(e, arg), spec->name);
             return true;
         }
         if (o->kind != PVT_OPT_FLAG && a + 1 >= argc) {

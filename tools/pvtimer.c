@@ -1,11 +1,13 @@
 /*
  * pvtimer: the command-line tool.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "commands.h"
 #include "pvtimer/pvtimer.h"
+#include "sim/params.h"
 
 struct command {
     const char *name;
@@ -24,8 +26,9 @@ int pvt_cmd_strategies(int argc, char **argv)
                    "turn a guest deadline into a device deadline.\n");
             return 0;
         }
+        char e[128];
         fprintf(stderr, "pvtimer strategies: unexpected argument '%s'\n",
-                argv[1]);
+                (pvt_sim_escape(e, sizeof(e), argv[1], strlen(argv[1])), e));
         return 2;
     }
     for (i = 0; i < n; i++)
@@ -47,6 +50,7 @@ static const struct command benchmarks[] = {
 
 int pvt_cmd_bench(int argc, char **argv)
 {
+    char e[128];
     size_t i;
 
     if (argc < 2 || strcmp(argv[1], "--help") == 0) {
@@ -64,7 +68,7 @@ int pvt_cmd_bench(int argc, char **argv)
     fprintf(stderr,
             "pvtimer bench: unknown benchmark '%s' (try pvtimer "
             "bench --help)\n",
-            argv[1]);
+            (pvt_sim_escape(e, sizeof(e), argv[1], strlen(argv[1])), e));
     return 2;
 }
 
@@ -101,8 +105,24 @@ static void usage(FILE *f)
     fprintf(f, "\n`pvtimer COMMAND --help` describes a command.\n");
 }
 
-int main(int argc, char **argv)
+/*
+ * What every command's output needs at its end: stdout flushed, and a
+ * write error on it (a full disk, a closed pipe, /dev/full) reported with
+ * exit status 1, not lost behind a 0.
+ */
+static int finish(int rc)
 {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "pvtimer: writing standard output: %s\n",
+                strerror(errno ? errno : EIO));
+        return 1;
+    }
+    return rc;
+}
+
+static int run(int argc, char **argv)
+{
+    char e[128];
     size_t i;
 
     if (argc < 2) {
@@ -115,6 +135,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
+        if (argc > 2) {
+            fprintf(stderr, "pvtimer: --version takes no argument\n");
+            return 2;
+        }
         printf("pvtimer %d.%d.%d\n", PVTIMER_VERSION_MAJOR,
                PVTIMER_VERSION_MINOR, PVTIMER_VERSION_PATCH);
         return 0;
@@ -123,6 +147,11 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "pvtimer: unknown command '%s' (try pvtimer --help)\n",
-            argv[1]);
+            (pvt_sim_escape(e, sizeof(e), argv[1], strlen(argv[1])), e));
     return 2;
+}
+
+int main(int argc, char **argv)
+{
+    return finish(run(argc, argv));
 }

@@ -37,7 +37,12 @@
  * and a change of the caller's epoch (a pvclock version/flag change that
  * means a migration or a pause; a clocksource switch: the rate is another
  * clock's), since then no rate is known (pvt_pvclock_epoch() makes an
- * epoch for a pvclock B). States (phc2sys's s0..s3):
+ * epoch for a pvclock B). The range is enforced, not assumed: a sample
+ * that would put B - A 2^46 ns (19 hours) or more from the fit's origin,
+ * or leave a sample of the fit that far after a rebase or a phase step,
+ * restarts the fit from it (a step), so a B that keeps jumping by just
+ * less than the threshold (which grows with the error it lets in) cannot
+ * overflow the fit. States (phc2sys's s0..s3):
  *
  *   UNLOCKED  no estimate yet (fewer than 4 samples since init or reset)
  *   STEP      a step was seen: after a phase step, for the 3 samples from

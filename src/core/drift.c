@@ -4,9 +4,19 @@
  *
  * Numbers. x = a - a_ref and y = (b - b_ref) - x are ns relative to the
  * fit's origin, which moves up to the newest sample every 2^40 ns of A
- * (rebase), so that they stay small:
+ * (rebase), so that they stay small. x is small by construction (the
+ * rebase, and GAP_LIMIT); y is whatever B does, so its range is enforced,
+ * not assumed: a sample whose y would be 2^46 or more from the origin,
+ * or a rebase or phase step that would leave a sample of the ring that
+ * far, restarts the fit from the new sample, as a step (counted in
+ * `steps`). A B that an honest hypervisor drives never comes near (2^46
+ * ns is 19 hours of offset within 64 samples); a hostile one that keeps
+ * jumping by just less than the step threshold (which grows with the
+ * smoothed error) would otherwise take y to 2^55 within 400 samples and
+ * overflow the sums.
  *
- *   sx = sum x, sy = sum y                 |x| < 2^45, |y| < 2^46: < 2^52
+ *   sx = sum x, sy = sum y                 |x| < 2^45, |y| < 2^46 (held,
+ *                                          Y_LIMIT): < 2^52
  *   sxx = sum x^2, sxy = sum x * y         < 2^6 * 2^91 = 2^97 (128-bit)
  *   den = n * sxx - sx^2                   < 2^104
  *   num = n * sxy - sx * sy                < 2^105
@@ -31,6 +41,8 @@
 
 #define DRIFT_MAGIC 0x64726674u /* "drft" */
 #define SPAN_LIMIT  (1ll << 46)
+/* every y in the ring, and a sample's y, is held below this (see above) */
+#define Y_LIMIT (1ll << 46)
 /* smoothing weight of the prediction errors, 1/50 = 0.02 as linreg's,
  * after a plain mean of the first INIT_UPDATES */
 #define SMOOTH_DIV   50
@@ -329,6 +341,26 @@ static void sample_xy(const struct pvt_drift *d,
     *y = (int64_t)(bd - (uint64_t)*x);
 }
 
+static bool y_in_range(int64_t y)
+{
+    return y < Y_LIMIT && y > -Y_LIMIT;
+}
+
+/* Whether every y of the ring, less `by`, is within Y_LIMIT (what a
+ * rebase to a sample of y `by` leaves). */
+static bool ring_in_range(const struct pvt_drift *d, int64_t by)
+{
+    uint32_t i;
+
+    for (i = 0; i < d->count; i++) {
+        int64_t y = d->y[slot(d, i)];
+        /* both below Y_LIMIT: the difference fits */
+        if (!y_in_range(y - by))
+            return false;
+    }
+    return true;
+}
+
 /* A prediction error, ns * 256, bounded so that sums cannot overflow. */
 static int64_t abs_err_q8(int64_t y, int64_t pred)
 {
@@ -433,6 +465,21 @@ static void phase_step(struct pvt_drift *d, int64_t shift)
     d->state = PVT_DRIFT_STEP;
 }
 
+/* Whether phase_step(d, shift) and then the held sample and the one of y
+ * (against the current origin) keep every y within Y_LIMIT. The step
+ * moves the ring by shift and rebases it on its newest sample, of y yn:
+ * a y of the ring becomes y - yn; the two samples, y - yn - shift. */
+static bool phase_step_in_range(const struct pvt_drift *d, int64_t shift,
+                                int64_t y)
+{
+    int64_t yn = d->y[slot(d, 0)], yh;
+
+    sample_xy(d, &d->held, &(int64_t){0}, &yh);
+    /* |yn| < 2^46, |shift| <= 2^40: the sums fit; y and yh are any */
+    return ring_in_range(d, yn) && y_in_range(yh) && y_in_range(y) &&
+           y_in_range(yh - yn - shift) && y_in_range(y - yn - shift);
+}
+
 int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
 {
     int64_t x, y, pred, resid, thr, unc, err = 0;
@@ -461,8 +508,14 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         start(d, s, false);
         return (int)d->state;
     }
-    if (s->a_ns - d->a_ref >= REBASE_AT)
+    if (s->a_ns - d->a_ref >= REBASE_AT) {
+        if (!ring_in_range(d, d->y[slot(d, 0)])) {
+            /* B moved 2^46 ns against A within the ring: no fit */
+            start(d, s, true);
+            return (int)d->state;
+        }
         rebase(d);
+    }
     sample_xy(d, s, &x, &y);
     unc = (int64_t)(s->delay_ns / 2 < (uint64_t)SPAN_LIMIT ? s->delay_ns / 2
                                                            : SPAN_LIMIT) +
@@ -494,6 +547,13 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         resid = -SPAN_LIMIT * 4;
 
     if (resid <= thr && resid >= -thr) {
+        if (!y_in_range(y)) {
+            /* within the threshold, but B has been led 2^46 ns from the
+             * origin (a threshold grown with the error it let in): the
+             * fit's arithmetic ends here; restart from this sample */
+            start(d, s, true);
+            return (int)d->state;
+        }
         if (d->holding) {
             /* the one before was an outlier: it is forgotten */
             d->holding = false;
@@ -521,7 +581,8 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
     /* two in a row beyond it on the same side */
     d->holding = false;
     if (abs64(resid - d->held_resid) <= thr &&
-        abs64(resid + d->held_resid) / 2 <= PHASE_LIMIT) {
+        abs64(resid + d->held_resid) / 2 <= PHASE_LIMIT &&
+        phase_step_in_range(d, (resid + d->held_resid) / 2, y)) {
         /* and agreeing: B's phase stepped, its rate did not */
         struct pvt_drift_sample first = d->held;
         phase_step(d, (resid + d->held_resid) / 2);

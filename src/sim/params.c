@@ -5,10 +5,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define P(field) offsetof(struct pvt_sim_params, field)
@@ -241,14 +243,93 @@ static const char *kind_units(enum pvt_sim_param_kind k)
     return "?";
 }
 
+size_t pvt_sim_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, o = 0;
+
+    if (dst == NULL || dstlen == 0)
+        return 0;
+    for (i = 0; src != NULL && i < srclen; i++) {
+        unsigned char c = (unsigned char)src[i];
+        char esc[5];
+        size_t k, n;
+
+        if (c == '\\' || c < 0x20 || c >= 0x7f) {
+            esc[0] = '\\';
+            esc[1] = c == '\\' ? '\\' : 'x';
+            esc[2] = hex[c >> 4];
+            esc[3] = hex[c & 15];
+            n = c == '\\' ? 2 : 4;
+        } else {
+            esc[0] = (char)c;
+            n = 1;
+        }
+        if (o + n >= dstlen) {
+            /* no room for it: end with "..." where there is room */
+            for (k = 0; k < 3 && o > 0 && dstlen > 4; k++)
+                o--;
+            for (k = 0; k < 3 && o + 1 < dstlen; k++)
+                dst[o++] = '.';
+            break;
+        }
+        memcpy(dst + o, esc, n);
+        o += n;
+    }
+    dst[o] = '\0';
+    return o;
+}
+
+/* The same, NUL-terminated, into a buffer of its own for one message. */
+#define ESC(buf, str)                                                          \
+    (pvt_sim_escape((buf), sizeof(buf), (str), strlen(str)), (buf))
+
+/*
+ * The length of the plain decimal number text starts with: [+-] digits
+ * [. digits] [e [+-] digits], at least one digit before the exponent; 0
+ * when it does not start with one. strtod also takes hexadecimal ("0x1"),
+ * "inf", "nan" and more, which a scenario must not mean by accident.
+ */
+static size_t decimal_len(const char *t)
+{
+    size_t i = 0, digits = 0;
+
+    if (t[i] == '+' || t[i] == '-')
+        i++;
+    while (isdigit((unsigned char)t[i])) {
+        i++;
+        digits++;
+    }
+    if (t[i] == '.') {
+        i++;
+        while (isdigit((unsigned char)t[i])) {
+            i++;
+            digits++;
+        }
+    }
+    if (digits == 0)
+        return 0;
+    if (t[i] == 'e' || t[i] == 'E') {
+        size_t j = i + 1;
+        if (t[j] == '+' || t[j] == '-')
+            j++;
+        if (isdigit((unsigned char)t[j])) {
+            while (isdigit((unsigned char)t[j]))
+                j++;
+            i = j;
+        }
+    }
+    return i;
+}
+
 int pvt_sim_parse_quantity(const char *name, const char *text,
                            enum pvt_sim_param_kind kind, double unit,
                            double *out, char *err, size_t errlen)
 {
     const char *v = text, *suffix;
-    char *end;
+    char *end, e1[128], e2[96];
     double x, scale = 1;
-    size_t i;
+    size_t i, dlen;
 
     if (name == NULL || text == NULL || out == NULL || !(unit > 0)) {
         snprintf(err, errlen, "no value to parse");
@@ -256,10 +337,12 @@ int pvt_sim_parse_quantity(const char *name, const char *text,
     }
     while (isspace((unsigned char)*v))
         v++;
+    dlen = decimal_len(v);
     errno = 0;
-    x = strtod(v, &end);
-    if (end == v || errno == ERANGE || !isfinite(x)) {
-        snprintf(err, errlen, "%s: '%s' is not a number", name, v);
+    x = dlen ? strtod(v, &end) : 0;
+    if (dlen == 0 || end != v + dlen || errno == ERANGE || !isfinite(x)) {
+        snprintf(err, errlen, "%s: '%s' is not a decimal number", ESC(e2, name),
+                 ESC(e1, v));
         return -1;
     }
     suffix = end;
@@ -274,8 +357,9 @@ int pvt_sim_parse_quantity(const char *name, const char *text,
                 strncmp(units[i].name, suffix, slen) == 0)
                 break;
         if (i == sizeof(units) / sizeof(units[0]) || units[i].kind != kind) {
-            snprintf(err, errlen, "%s: bad unit '%.*s' (%s is %s)", name,
-                     (int)slen, suffix, name, kind_units(kind));
+            pvt_sim_escape(e1, sizeof(e1), suffix, slen);
+            snprintf(err, errlen, "%s: bad unit '%s' (%s is %s)", ESC(e2, name),
+                     e1, e2, kind_units(kind));
             return -1;
         }
         /* to the caller's unit */
@@ -299,14 +383,19 @@ static const struct pvt_sim_param_def *find_def(const char *name, size_t len)
 int pvt_sim_params_set(struct pvt_sim_params *p, const char *assignment,
                        char *err, size_t errlen)
 {
-    const char *eq = strchr(assignment, '=');
-    const char *k = assignment;
+    const char *eq, *k = assignment;
     size_t klen;
     const struct pvt_sim_param_def *d;
     double x;
+    char e[128];
 
+    if (p == NULL || assignment == NULL) {
+        snprintf(err, errlen, "no parameter to set");
+        return -1;
+    }
+    eq = strchr(assignment, '=');
     if (!eq) {
-        snprintf(err, errlen, "'%s': expected key=value", assignment);
+        snprintf(err, errlen, "'%s': expected key=value", ESC(e, assignment));
         return -1;
     }
     while (isspace((unsigned char)*k))
@@ -316,9 +405,9 @@ int pvt_sim_params_set(struct pvt_sim_params *p, const char *assignment,
         klen--;
     d = find_def(k, klen);
     if (!d) {
+        pvt_sim_escape(e, sizeof(e), k, klen);
         snprintf(err, errlen,
-                 "unknown parameter '%.*s' (pvtimer sim --list shows them)",
-                 (int)klen, k);
+                 "unknown parameter '%s' (pvtimer sim --list shows them)", e);
         return -1;
     }
     if (pvt_sim_parse_quantity(d->name, eq + 1, d->kind, d->unit_ns, &x, err,
@@ -341,12 +430,12 @@ int pvt_sim_params_scenario(struct pvt_sim_params *p, const char *name,
                             char *err, size_t errlen)
 {
     const struct pvt_sim_scenario *s = pvt_sim_scenario_find(name);
-    char buf[512], *tok, *save = NULL;
+    char buf[512], *tok, *save = NULL, e[128];
 
     if (!s) {
         snprintf(err, errlen,
                  "unknown scenario '%s' (pvtimer sim --list shows them)",
-                 name ? name : "(null)");
+                 name ? ESC(e, name) : "(null)");
         return -1;
     }
     pvt_sim_params_default(p);
@@ -376,6 +465,7 @@ int pvt_sim_params_resolve(struct pvt_sim_params *p, const char *name_or_file,
                            char *err, size_t errlen)
 {
     const char *s = name_or_file;
+    char e[256];
 
     if (p == NULL || s == NULL) {
         snprintf(err, errlen, "no scenario given");
@@ -388,68 +478,199 @@ int pvt_sim_params_resolve(struct pvt_sim_params *p, const char *name_or_file,
     snprintf(err, errlen,
              "unknown scenario '%s' (pvtimer sim --list shows them; a file "
              "path works too)",
-             s);
+             ESC(e, s));
     return -1;
+}
+
+/* The `key` of a "key = value" line (len bytes at k, spaces trimmed). */
+static size_t key_of(const char *line, const char **k)
+{
+    const char *eq = strchr(line, '=');
+    size_t len;
+
+    *k = line;
+    while (isspace((unsigned char)**k))
+        (*k)++;
+    if (eq == NULL || eq < *k)
+        return 0;
+    len = (size_t)(eq - *k);
+    while (len && isspace((unsigned char)(*k)[len - 1]))
+        len--;
+    return len;
+}
+
+int pvt_sim_params_load_text(struct pvt_sim_params *p, const char *name,
+                             const char *text, size_t len, char *err,
+                             size_t errlen)
+{
+    /* the line each parameter was set on (0: not yet) */
+    unsigned int seen[sizeof(defs) / sizeof(defs[0])] = {0};
+    unsigned int n = 0, first = 0; /* line of the first setting */
+    size_t at = 0;
+    char line[512], msg[256], where[128];
+
+    if (p == NULL || name == NULL || (text == NULL && len > 0)) {
+        snprintf(err, errlen, "no scenario text");
+        return -1;
+    }
+    ESC(where, name);
+    pvt_sim_params_default(p);
+    while (at < len) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t l = nl ? (size_t)(nl - (text + at)) : len - at;
+        const struct pvt_sim_param_def *d;
+        const char *k;
+        char *hash, *s = line;
+        size_t klen, t;
+
+        n++;
+        if (memchr(text + at, '\0', l)) {
+            snprintf(err, errlen, "%s:%u: a NUL byte (a scenario file is text)",
+                     where, n);
+            return -1;
+        }
+        if (l >= sizeof(line)) {
+            snprintf(err, errlen,
+                     "%s:%u: line too long (%zu bytes, at most "
+                     "%zu)",
+                     where, n, l, sizeof(line) - 1);
+            return -1;
+        }
+        memcpy(line, text + at, l);
+        line[l] = '\0';
+        at += l + (nl ? 1 : 0);
+        hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        t = strlen(line);
+        while (t && isspace((unsigned char)line[t - 1]))
+            line[--t] = '\0';
+        while (isspace((unsigned char)*s))
+            s++;
+        if (!*s)
+            continue;
+        klen = key_of(s, &k);
+        if (strncmp(s, "scenario", 8) == 0 &&
+            (isspace((unsigned char)s[8]) || s[8] == '=')) {
+            const char *v = strchr(s, '=');
+            if (!v || klen != 8) {
+                snprintf(err, errlen, "%s:%u: expected scenario = NAME", where,
+                         n);
+                return -1;
+            }
+            if (first) {
+                snprintf(err, errlen,
+                         "%s:%u: scenario = NAME must be the first setting "
+                         "(line %u came before it, and loading the scenario "
+                         "would undo it)",
+                         where, n, first);
+                return -1;
+            }
+            first = n;
+            v++;
+            while (isspace((unsigned char)*v))
+                v++;
+            if (pvt_sim_params_scenario(p, v, msg, sizeof(msg))) {
+                snprintf(err, errlen, "%s:%u: %s", where, n, msg);
+                return -1;
+            }
+            continue;
+        }
+        if (!first)
+            first = n;
+        d = klen ? find_def(k, klen) : NULL;
+        if (d) {
+            size_t i = (size_t)(d - defs);
+            if (seen[i]) {
+                snprintf(err, errlen, "%s:%u: %s set again (first on line %u)",
+                         where, n, d->name, seen[i]);
+                return -1;
+            }
+            seen[i] = n;
+        }
+        if (pvt_sim_params_set(p, s, msg, sizeof(msg))) {
+            snprintf(err, errlen, "%s:%u: %s", where, n, msg);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int pvt_sim_params_load_file(struct pvt_sim_params *p, const char *path,
                              char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char line[512], msg[256];
-    int n = 0;
+    struct stat st;
+    char *text, e[256];
+    size_t len = 0;
+    int fd, rc;
 
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (p == NULL || path == NULL) {
+        snprintf(err, errlen, "no scenario file given");
         return -1;
     }
-    pvt_sim_params_default(p);
-    while (fgets(line, sizeof(line), f)) {
-        char *hash, *s = line;
-        size_t len = strlen(line);
-        n++;
-        if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
-            snprintf(err, errlen, "%s:%d: line too long", path, n);
-            fclose(f);
-            return -1;
-        }
-        hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        len = strlen(line);
-        while (len && isspace((unsigned char)line[len - 1]))
-            line[--len] = '\0';
-        while (isspace((unsigned char)*s))
-            s++;
-        if (!*s)
-            continue;
-        if (strncmp(s, "scenario", 8) == 0 &&
-            (isspace((unsigned char)s[8]) || s[8] == '=')) {
-            char *v = strchr(s, '=');
-            if (!v) {
-                snprintf(err, errlen, "%s:%d: expected scenario = NAME", path,
-                         n);
-                fclose(f);
-                return -1;
-            }
-            v++;
-            while (isspace((unsigned char)*v))
-                v++;
-            if (pvt_sim_params_scenario(p, v, msg, sizeof(msg))) {
-                snprintf(err, errlen, "%s:%d: %s", path, n, msg);
-                fclose(f);
-                return -1;
-            }
-            continue;
-        }
-        if (pvt_sim_params_set(p, s, msg, sizeof(msg))) {
-            snprintf(err, errlen, "%s:%d: %s", path, n, msg);
-            fclose(f);
-            return -1;
-        }
+    ESC(e, path);
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+     * below, as every file that is not a regular one) */
+    fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", e, strerror(errno));
+        return -1;
     }
-    fclose(f);
-    return 0;
+    if (fstat(fd, &st) < 0) {
+        snprintf(err, errlen, "%s: %s", e, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(err, errlen,
+                 "%s: %s, not a scenario file (a regular text "
+                 "file)",
+                 e, S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
+        close(fd);
+        return -1;
+    }
+    if ((uint64_t)st.st_size > PVT_SIM_SCENARIO_MAX) {
+        snprintf(err, errlen,
+                 "%s: %lld bytes, more than a scenario file may "
+                 "have (%u)",
+                 e, (long long)st.st_size, (unsigned int)PVT_SIM_SCENARIO_MAX);
+        close(fd);
+        return -1;
+    }
+    text = malloc(PVT_SIM_SCENARIO_MAX + 1);
+    if (text == NULL) {
+        snprintf(err, errlen, "%s: out of memory", e);
+        close(fd);
+        return -1;
+    }
+    /* read to the end, but never more than the limit (the file may grow
+     * while it is read) */
+    while (len <= PVT_SIM_SCENARIO_MAX) {
+        ssize_t r = read(fd, text + len, PVT_SIM_SCENARIO_MAX + 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(err, errlen, "%s: %s", e, strerror(errno));
+            free(text);
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    if (len > PVT_SIM_SCENARIO_MAX) {
+        snprintf(err, errlen,
+                 "%s: more than a scenario file may have (%u "
+                 "bytes)",
+                 e, (unsigned int)PVT_SIM_SCENARIO_MAX);
+        free(text);
+        return -1;
+    }
+    rc = pvt_sim_params_load_text(p, path, text, len, err, errlen);
+    free(text);
+    return rc;
 }
 
 int pvt_sim_params_check(const struct pvt_sim_params *p, char *err,

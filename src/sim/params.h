@@ -5,11 +5,13 @@
  * hz, boot_drift_ppm, ...), a default (the seed-boot scenario), a range
  * and a one-line meaning; `pvtimer sim --list` prints the table. Values
  * are given as `key=value` with an optional unit suffix of the same
- * dimension (`boot_s=500ms`, `slop_us=0.05ms`); a suffix of another
- * dimension, an unknown key or a value out of range is an error.
+ * dimension (`boot_s=500ms`, `slop_us=0.05ms`); numbers are plain decimal
+ * ([+-]digits[.digits][e[+-]digits]: not 0x1, inf or nan); a suffix of
+ * another dimension, an unknown key or a value out of range is an error.
  *
  * Scenario files: one `key = value` per line, `#` starts a comment, and an
- * optional first `scenario = NAME` line starts from a built-in scenario.
+ * optional first `scenario = NAME` line starts from a built-in scenario;
+ * each key at most once.
  */
 #ifndef PVTIMER_SIM_PARAMS_H
 #define PVTIMER_SIM_PARAMS_H
@@ -117,9 +119,35 @@ int pvt_sim_parse_quantity(const char *name, const char *text,
 int pvt_sim_params_scenario(struct pvt_sim_params *p, const char *name,
                             char *err, size_t errlen);
 
-/* Load a scenario file (see above). -1 with a message (file:line). */
+/* The largest scenario file read. */
+#define PVT_SIM_SCENARIO_MAX (1u << 20)
+
+/*
+ * Load a scenario file (see above): a regular text file of at most
+ * PVT_SIM_SCENARIO_MAX bytes (a directory, a device, a FIFO is refused
+ * without reading it). -1 with a message (file:line).
+ */
 int pvt_sim_params_load_file(struct pvt_sim_params *p, const char *path,
                              char *err, size_t errlen);
+
+/*
+ * The same on len bytes of text (name for messages): the defaults, then
+ * each line. Refused, with the line number: a NUL byte, a line longer
+ * than 511 bytes, `scenario = NAME` anywhere but as the first setting (it
+ * would undo what came before), a key set twice, and what
+ * pvt_sim_params_set refuses. Returns 0 or -1 with the message in err.
+ */
+int pvt_sim_params_load_text(struct pvt_sim_params *p, const char *name,
+                             const char *text, size_t len, char *err,
+                             size_t errlen);
+
+/*
+ * Copies srclen bytes of src into dst (dstlen bytes, NUL-terminated) for a
+ * message that echoes input: a backslash as \\, a byte that is not
+ * printable ASCII as \xNN; cut with "..." when it does not fit. Returns
+ * the length written.
+ */
+size_t pvt_sim_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
 
 /*
  * The one rule for a command's "scenario name or file" argument: a

@@ -163,11 +163,6 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
     const char *path;
     uint8_t *file = NULL;
     size_t size = 0;
-    Elf64_Ehdr eh;
-    Elf64_Phdr ph;
-    unsigned int i;
-    unsigned int loads = 0;
-    bool entry_ok = false;
     int rc;
 
     if (vm == NULL)
@@ -177,8 +172,33 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
         return pvt_vmm_fail(vm, EINVAL, "no guest image given");
     if ((rc = read_image(vm, path, &file, &size)) < 0)
         return rc;
+    rc = pvt_vmm_elf_load_image(vm, path, file, size);
+    free(file);
+    return rc;
+}
+
+/* Contract in vmm.h. */
+int pvt_vmm_elf_load_image(struct pvt_vmm *vm, const char *path,
+                           const uint8_t *file, size_t size)
+{
+    Elf64_Ehdr eh;
+    Elf64_Phdr ph;
+    unsigned int i;
+    unsigned int loads = 0;
+    bool entry_ok = false;
+    int rc;
+
+    if (vm == NULL)
+        return -EINVAL;
+    if (path == NULL || (file == NULL && size > 0) || vm->mem == NULL)
+        return pvt_vmm_fail(vm, EINVAL, "no guest image given");
+    if (size > PVT_VMM_IMAGE_MAX)
+        return pvt_vmm_fail(vm, EFBIG,
+                            "%s: %zu bytes, more than the %llu a guest image "
+                            "may have",
+                            path, size, (unsigned long long)PVT_VMM_IMAGE_MAX);
     if ((rc = check_header(vm, path, file, size, &eh)) < 0)
-        goto out_free;
+        return rc;
 
     /* pass 1: validate every segment, copy nothing */
     for (i = 0; i < eh.e_phnum; i++) {
@@ -186,24 +206,20 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
         if (ph.p_type != PT_LOAD)
             continue;
         if ((rc = check_load(vm, path, size, i, &ph)) < 0)
-            goto out_free;
+            return rc;
         loads++;
         /* checked above: p_vaddr + p_memsz does not wrap */
         if ((ph.p_flags & PF_X) && eh.e_entry >= ph.p_vaddr &&
             eh.e_entry < ph.p_vaddr + ph.p_memsz)
             entry_ok = true;
     }
-    if (loads == 0) {
-        rc = pvt_vmm_fail(vm, ENOEXEC, "%s: no loadable segment", path);
-        goto out_free;
-    }
-    if (!entry_ok) {
-        rc = pvt_vmm_fail(
+    if (loads == 0)
+        return pvt_vmm_fail(vm, ENOEXEC, "%s: no loadable segment", path);
+    if (!entry_ok)
+        return pvt_vmm_fail(
             vm, ENOEXEC,
             "%s: entry point 0x%llx is not in an executable segment", path,
             (unsigned long long)eh.e_entry);
-        goto out_free;
-    }
 
     /* pass 2: load */
     for (i = 0; i < eh.e_phnum; i++) {
@@ -214,9 +230,5 @@ int pvt_vmm_elf_load(struct pvt_vmm *vm)
         memset(vm->mem + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
     }
     vm->entry = eh.e_entry;
-    rc = 0;
-
-out_free:
-    free(file);
-    return rc;
+    return 0;
 }

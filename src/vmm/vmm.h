@@ -189,6 +189,15 @@ int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg);
 int pvt_vmm_elf_load(struct pvt_vmm *vm);
 
 /*
+ * The same checks and loading on an image already in memory (size bytes
+ * at file; path names it in messages): what pvt_vmm_elf_load does once it
+ * has read the file, and what the ELF fuzz target drives. Returns as
+ * pvt_vmm_elf_load, or -EINVAL (NULL vm, path or file, vm not initialised).
+ */
+int pvt_vmm_elf_load_image(struct pvt_vmm *vm, const char *path,
+                           const uint8_t *file, size_t size);
+
+/*
  * Opens /dev/kvm, creates the VM (TSS, in-kernel irqchip, RAM at GPA 0),
  * its vCPUs with TSC-deadline in their CPUID, and puts vCPU 0 in long
  * mode at vm->entry. Call after pvt_vmm_elf_load. Returns 0, or a negative

@@ -614,3 +614,55 @@ TEST_IMPL(strategy_compensated)
     ASSERT_EQ(d.state, PVT_DRIFT_UNLOCKED);
     RETURN_OK();
 }
+
+/*
+ * A hostile B (whoever writes the pvclock page) that jumps, every sample,
+ * by just less than the step threshold: step_ns + 4 x the smoothed error
+ * (plus max_ppm of the gap while fewer than 10 errors are in). Each jump
+ * is accepted and raises the error, so the threshold grows by about 5 %
+ * a sample and, unchecked, B - A reached 2^55 ns within 400 samples and
+ * overflowed the fit's sums (undefined behaviour). The estimator keeps
+ * every y (B - A against the fit's origin) below 2^46 by restarting the
+ * fit (a step) when a sample would take one beyond: the ring and the sums
+ * stay in the range the fit's arithmetic is exact for.
+ */
+TEST_IMPL(drift_hostile_growing_jumps)
+{
+    struct pvt_drift d;
+    struct pvt_drift_estimate e;
+    int64_t a = A0, max_y = 0;
+    uint64_t b = B0;
+    uint32_t j;
+    int i, k;
+
+    ASSERT_OK(pvt_drift_init(&d, NULL));
+    for (i = 0; i < 1000; i++) {
+        struct pvt_drift_sample s = {.a_ns = a, .b_ns = b, .delay_ns = 50};
+        int64_t err, thr, pred;
+        ASSERT_GE(pvt_drift_feed(&d, &s), 0);
+        ASSERT_OK(pvt_drift_get(&d, &e));
+        for (j = 0; j < d.count; j++) {
+            int64_t y = d.y[j] < 0 ? -d.y[j] : d.y[j];
+            ASSERT_LT(y, 1ll << 46);
+            if (y > max_y)
+                max_y = y;
+        }
+        for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
+            ASSERT_LT(d.win[k].sy, 1ll << 52);
+            ASSERT_GT(d.win[k].sy, -(1ll << 52));
+        }
+        /* the next sample: B - A where the fit predicts it, plus 90 % of
+         * the threshold the estimator will compare against */
+        err = d.best >= 0 ? d.win[d.best].err_q8 >> 8 : 0;
+        thr = (int64_t)d.cfg.step_ns + 4 * (err > 25 ? err : 25);
+        pred = e.offset_ns +
+               (e.slope_q48 >> 16) * (int64_t)(IV >> 4) / (1ll << 28);
+        a += (int64_t)IV;
+        b = (uint64_t)a + (uint64_t)pred + (uint64_t)(thr / 10 * 9);
+    }
+    /* B did run away (the stream is the adversarial one) and the
+     * estimator restarted rather than follow it out of range */
+    ASSERT_GT(max_y, 1ll << 40);
+    ASSERT_GE(e.steps, 1);
+    RETURN_OK();
+}
