@@ -39,7 +39,7 @@
 
 #define PVT_README_CMD_TIMEOUT_S 240
 
-#define MAX_BLOCKS 64
+#define MAX_BLOCKS 256
 #define MAX_LINE   1024
 
 struct readme_block {
