@@ -10,7 +10,8 @@
 # keeps what it finds in build-fuzz/fuzz/corpus/TARGET, so that a later run
 # continues from there. A finding (a crash, a sanitizer report, a broken
 # promise) is saved in build-fuzz/fuzz/findings/TARGET/ and the script exits
-# 1; it prints the executions and the coverage of each run.
+# 1; it prints the executions and the coverage of each run. Exits 2 on a
+# usage error, 77 when the target is not built.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
@@ -36,7 +37,8 @@ case " $targets " in
 *) echo "$0: unknown target '$which' (one of: $targets, all)" >&2; exit 2 ;;
 esac
 bin=$build/fuzz/fuzz-$which
-[ -x "$bin" ] || { echo "$0: $bin not built (cmake --workflow --preset fuzz)" >&2; exit 2; }
+# 77, the tests' "skipped": nothing to run until the preset is built
+[ -x "$bin" ] || { echo "$0: $bin not built (cmake --workflow --preset fuzz)" >&2; exit 77; }
 
 work=$build/fuzz/corpus/$which
 findings=$build/fuzz/findings/$which

@@ -14,8 +14,11 @@
  *                            run, bounded); the README must say so: the
  *                            text around the block quotes `ARGS`
  *   not-tested=REASON        not run: `install` (into a system prefix),
- *                            `hosts` (several machines) or `suite` (the
- *                            test suite itself, which runs this test)
+ *                            `hosts` (several machines), `suite` (the
+ *                            test suite itself, which runs this test) or
+ *                            `ci` (run as written by .ci/run, after the
+ *                            suite: readme_commands_well_formed checks
+ *                            that .ci/run holds each line)
  *
  * Every command has PVT_README_CMD_TIMEOUT_S to finish (times the
  * harness's PVT_TEST_TIMEOUT_SCALE).
@@ -147,11 +150,12 @@ static int parse_info(const char *info, struct readme_block *b, char *why,
             strcpy(b->test_args, val);
         } else if (strcmp(key, "not-tested") == 0) {
             if (strcmp(val, "install") != 0 && strcmp(val, "hosts") != 0 &&
-                strcmp(val, "suite") != 0) {
+                strcmp(val, "suite") != 0 && strcmp(val, "ci") != 0) {
                 snprintf(why, wlen,
                          "not-tested=%s: the reasons are install (a "
-                         "system prefix), hosts (several machines) and "
-                         "suite (the test suite itself)",
+                         "system prefix), hosts (several machines), "
+                         "suite (the test suite itself) and ci (run as "
+                         "written by .ci/run)",
                          val);
                 return -1;
             }
@@ -282,6 +286,39 @@ static bool args_said(const struct readme_block *b, const char *args)
     return found;
 }
 
+/* Whether .ci/run holds every command line of block b as a line of its
+ * own (said on the console when not). */
+static bool in_ci_run(const struct readme_block *b)
+{
+    char *ci = slurp(PVT_SOURCE_DIR "/.ci/run");
+    const char *s = b->body;
+    int line = b->line;
+    bool ok = ci != NULL;
+
+    while (ok && s < b->end) {
+        char cmd[MAX_LINE], *at;
+        size_t len;
+
+        s = line_of(s, cmd, MAX_LINE);
+        line++;
+        if (!cmd[0] || cmd[0] == '#')
+            continue;
+        len = strlen(cmd);
+        for (at = strstr(ci, cmd); at; at = strstr(at + 1, cmd))
+            if ((at == ci || at[-1] == '\n') &&
+                (at[len] == '\n' || at[len] == 0))
+                break;
+        if (!at) {
+            pvt_test_printf("README.md:%d: not-tested=ci, but .ci/run does "
+                            "not run `%s` as written\n",
+                            line, cmd);
+            ok = false;
+        }
+    }
+    free(ci);
+    return ok;
+}
+
 static char *readme_text(void)
 {
     return slurp(PVT_SOURCE_DIR "/README.md");
@@ -310,6 +347,8 @@ TEST_IMPL(readme_commands_well_formed)
                             b[i].line, b[i].test_args, b[i].test_args);
             ASSERT(false);
         }
+        if (strcmp(b[i].not_tested, "ci") == 0)
+            ASSERT(in_ci_run(&b[i]));
     }
     /* the quick start's two at least */
     ASSERT_GE(sh, 2);
