@@ -43,11 +43,13 @@ static struct pvt_workload_item items[40];
 static bool refuse;
 static uint64_t summaries;
 
-static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
+static int on_samples(void *ctx, unsigned int vcpu,
+                      const struct pvt_result_sample *s, size_t n)
 {
     size_t i;
 
     (void)ctx;
+    FUZZ_CHECK(vcpu == 0, "samples from vCPU %u of a 1-vCPU VM", vcpu);
     FUZZ_CHECK(n >= 1 && n <= PVT_RESULT_BATCH_MAX, "%zu samples", n);
     for (i = 0; i < n; i++)
         FUZZ_CHECK(s[i].kind >= 1 && s[i].kind < PVT_SAMPLE_KIND_MAX &&
@@ -57,9 +59,11 @@ static int on_samples(void *ctx, const struct pvt_result_sample *s, size_t n)
     return refuse ? -1 : 0;
 }
 
-static int on_summary(void *ctx, const struct pvt_result_summary *sum)
+static int on_summary(void *ctx, unsigned int vcpu,
+                      const struct pvt_result_summary *sum)
 {
     (void)ctx;
+    FUZZ_CHECK(vcpu == 0, "a summary from vCPU %u of a 1-vCPU VM", vcpu);
     FUZZ_CHECK(memchr(sum->strategy, 0, sizeof(sum->strategy)) != NULL &&
                    pvt_strategy_find(sum->strategy) != NULL,
                "a summary of an unknown strategy reached the sink");
@@ -110,7 +114,7 @@ static void setup(void)
 static bool served(uint32_t nr)
 {
     return nr <= PVT_HC_TIMER_STOP || nr == PVT_HC_SUSPEND ||
-           nr == PVT_HC_RESULT || nr == PVT_HC_WORKLOAD;
+           nr == PVT_HC_VCPU_UP || nr == PVT_HC_RESULT || nr == PVT_HC_WORKLOAD;
 }
 
 static uint32_t struct_size(uint32_t nr)
@@ -132,6 +136,8 @@ static uint32_t struct_size(uint32_t nr)
         return sizeof(struct pvt_hc_timer_stop);
     case PVT_HC_SUSPEND:
         return sizeof(struct pvt_hc_suspend);
+    case PVT_HC_VCPU_UP:
+        return sizeof(struct pvt_hc_vcpu_up);
     case PVT_HC_RESULT:
         return sizeof(struct pvt_hc_result);
     case PVT_HC_WORKLOAD:
