@@ -67,7 +67,9 @@ extern "C" {
  * The node users embed in their own struct (PVT_LADDER_ENTRY gets back to
  * it). key and seq are set by pvt_ladder_insert and keep their values after
  * the node leaves; the rest is the container's. A zeroed node is in no
- * container.
+ * container. Out of a container, child, next and prev are the user's until
+ * the next pvt_ladder_insert, which sets them (the timer queue keeps a
+ * look-ahead in child while a timer waits in an expiry round).
  */
 struct pvt_ladder_node {
     int64_t key;  /* read-only for the user */

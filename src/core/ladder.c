@@ -258,6 +258,10 @@ static void bucket_put(struct pvt_ladder *l, unsigned int ri,
     unsigned int b = (unsigned int)(distance(r->lo, n->key) >> r->shift);
 
     list_push(&r->head[b], n);
+    /* a look-ahead for the walk that hands the bucket on: the node two
+     * on (read from the old head, which list_push touched anyway) */
+    if (n->next)
+        n->child = n->next->next;
     r->count[b]++;
     r->bitmap[b / 64] |= 1ull << (b % 64);
     n->where = PVT_LADDER_IN_RUNG + ri * PVT_LADDER_BUCKETS + b;
@@ -282,6 +286,8 @@ static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
     rung_reset(&l->rung[ri], lo, shift);
     for (; list; list = next) {
         next = list->next;
+        if (list->child)
+            __builtin_prefetch(list->child, 1); /* the list's hint */
         if (ahead && (ahead = ahead->next) != NULL)
             __builtin_prefetch(ahead); /* (keeps the walk: it is used) */
         bucket_put(l, ri, list);

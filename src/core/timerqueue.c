@@ -344,11 +344,15 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
  * same `now`, in deadline order, so the first is the latest and the last
  * the least late).
  */
+#define ROUND_AHEAD 8 /* timers the second pass prefetches ahead */
+
 static int run_round(struct pvt_timer_queue *q, int64_t now)
 {
     struct pvt_hist *h = &q->stats.lateness;
     struct pvt_timer *t, *next;
+    struct pvt_timer *recent[ROUND_AHEAD];
     uint64_t v, sum = 0, lo = 0, hi = 0;
+    unsigned int collected = 0;
     int ran = 0;
 
     while ((t = earliest(q)) != NULL && t->expires <= now) {
@@ -357,11 +361,23 @@ static int run_round(struct pvt_timer_queue *q, int64_t now)
             __builtin_prefetch(q->ladder.root->child); /* the one after */
         set_state(t, PVT_TIMER_EXPIRED);
         round_append(q, t);
+        /* the look-ahead hint: the timer collected ROUND_AHEAD before
+         * this one (still in cache) points to it */
+        t->node.child = NULL;
+        if (collected >= ROUND_AHEAD)
+            recent[collected % ROUND_AHEAD]->node.child = &t->node;
+        recent[collected % ROUND_AHEAD] = t;
+        collected++;
     }
     for (t = q->round_head; t != NULL; t = next) {
         next = t->round_next;
-        if (next)
-            __builtin_prefetch(next, 1);
+        if (t->node.child) {
+            /* both lines of a timer ROUND_AHEAD on: its miss overlaps
+             * the ones before it (a callback may have taken it out of
+             * the round, or freed it: a prefetch is only a hint) */
+            __builtin_prefetch(timer_of(t->node.child), 1);
+            __builtin_prefetch((char *)timer_of(t->node.child) + 64, 1);
+        }
         round_remove(q, t);
         t->queue = NULL;
         set_state(t, PVT_TIMER_IDLE);
