@@ -70,71 +70,89 @@ static int is_pattern(const char *v)
            strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_") == strlen(v);
 }
 
-/* The number in v: -1 .. max (or "adaptive" = -1). */
-static int monitor_value(const char *key, const char *v, long long max,
+/* The monitor's own --set keys, which the simulator does not have. */
+struct monitor_sets {
+    bool advance_fixed;
+    int64_t advance_ns;
+    int service_rt;
+    unsigned int service_threads;
+};
+
+static const struct monitor_key {
+    const char *name;
+    long long min, max;
+    const char *range; /* what the error says it must be */
+} monitor_keys[] = {
+    {"advance_ns", -1, 1000000, "-1 (adaptive) or 0 to 1000000 ns"},
+    {"service_rt", 0, 99, "0 (no) to 99 (SCHED_FIFO priority)"},
+    {"service_threads", 0, 64,
+     "0 (one per vCPU, up to the online CPUs) to 64 threads"},
+};
+#define NMONITOR_KEYS (sizeof(monitor_keys) / sizeof(monitor_keys[0]))
+
+/* The number in v, within key k's range ("adaptive" = -1 for advance_ns).
+ * Returns 0, or -1 with a message. */
+static int monitor_value(const struct monitor_key *k, const char *v,
                          long long *out)
 {
     char *end;
 
-    if (strcmp(v, "adaptive") == 0 && strcmp(key, "advance_ns") == 0) {
+    if (k->min == -1 && strcmp(v, "adaptive") == 0) {
         *out = -1;
         return 0;
     }
     errno = 0;
     *out = strtoll(v, &end, 10);
-    if (end == v || *end != '\0' || errno || *out > max ||
-        *out < (strcmp(key, "advance_ns") == 0 ? -1 : 0)) {
-        fprintf(stderr, "pvtimer kvm: %s: '%s' is not %s\n", key, v,
-                strcmp(key, "advance_ns") == 0
-                    ? "-1 (adaptive) or 0 to 1000000 ns"
-                    : "0 (no) to 99 (SCHED_FIFO priority)");
+    if (end == v || *end != '\0' || errno || *out > k->max || *out < k->min) {
+        fprintf(stderr, "pvtimer kvm: %s: '%s' is not %s\n", k->name, v,
+                k->range);
         return -1;
     }
     return 0;
 }
 
 /*
- * The monitor's own --set keys, which the simulator does not have:
- * advance_ns=N (the timer service's fixed advance, ns >= 0) or -1 /
- * adaptive (KVM's lapic_timer_advance_ns = -1; the default), and
- * service_rt=P (the service thread at SCHED_FIFO priority P where the host
- * allows it; 0, the default: the default scheduling). Takes them out of sets
- * (the rest go to the simulator's parameters). Returns 0, or -1 with a
- * message.
+ * Takes the monitor's own --set keys out of sets (the rest go to the
+ * simulator's parameters): advance_ns=N (the timer service's fixed
+ * advance, ns >= 0) or -1 / adaptive (KVM's lapic_timer_advance_ns = -1;
+ * the default); service_rt=P (the service threads at SCHED_FIFO priority P
+ * where the host allows it; 0, the default: the default scheduling);
+ * service_threads=N (the service's threads, vCPU i's timer on thread
+ * i % N; 0, the default: one per vCPU up to the online CPUs). Returns 0,
+ * or -1 with a message.
  */
-static int take_monitor_sets(struct pvt_opt_list *sets, bool *fixed,
-                             int64_t *advance, int *rt)
+static int take_monitor_sets(struct pvt_opt_list *sets, struct monitor_sets *m)
 {
-    static const char *const keys[] = {"advance_ns", "service_rt"};
     size_t i, k = 0, j;
 
-    *fixed = false;
-    *advance = -1;
-    *rt = 0;
+    memset(m, 0, sizeof(*m));
+    m->advance_ns = -1;
     for (i = 0; i < sets->n; i++) {
         const char *v = sets->v[i];
         long long x;
 
-        for (j = 0; j < 2; j++) {
-            size_t len = strlen(keys[j]);
+        for (j = 0; j < NMONITOR_KEYS; j++) {
+            size_t len = strlen(monitor_keys[j].name);
 
-            if (strncmp(v, keys[j], len) == 0 &&
+            if (strncmp(v, monitor_keys[j].name, len) == 0 &&
                 (v[len] == '=' || v[len] == ' '))
                 break;
         }
-        if (j == 2) {
+        if (j == NMONITOR_KEYS) {
             sets->v[k++] = v;
             continue;
         }
-        v += strlen(keys[j]);
+        v += strlen(monitor_keys[j].name);
         v += strspn(v, " =");
-        if (monitor_value(keys[j], v, j == 0 ? 1000000 : 99, &x) < 0)
+        if (monitor_value(&monitor_keys[j], v, &x) < 0)
             return -1;
         if (j == 0) {
-            *fixed = x >= 0;
-            *advance = x;
+            m->advance_fixed = x >= 0;
+            m->advance_ns = x;
+        } else if (j == 1) {
+            m->service_rt = (int)x;
         } else {
-            *rt = (int)x;
+            m->service_threads = (unsigned int)x;
         }
     }
     sets->n = k;
@@ -146,9 +164,7 @@ static int run_scenario(const struct kvm_args *a)
 {
     struct pvt_sim_params p;
     struct pvt_opt_list sets = a->sets;
-    bool advance_fixed;
-    int64_t advance_ns;
-    int rt;
+    struct monitor_sets m;
     char err[256];
 
     if (pvt_sim_params_resolve(&p, a->scenario, err, sizeof(err)) < 0) {
@@ -156,7 +172,7 @@ static int run_scenario(const struct kvm_args *a)
         return 2;
     }
     pvt_kvmrun_shorten(&p);
-    if (take_monitor_sets(&sets, &advance_fixed, &advance_ns, &rt) < 0)
+    if (take_monitor_sets(&sets, &m) < 0)
         return 2;
     {
         /* several vCPUs: the guest clock is kvmclock from the start (no
@@ -202,9 +218,10 @@ static int run_scenario(const struct kvm_args *a)
         o.progress = isatty(STDERR_FILENO);
         o.report = a->report;
         o.kvm_path = getenv("PVT_KVM_DEVICE");
-        o.advance_fixed = advance_fixed;
-        o.advance_ns = advance_ns;
-        o.service_rt = rt;
+        o.advance_fixed = m.advance_fixed;
+        o.advance_ns = m.advance_ns;
+        o.service_rt = m.service_rt;
+        o.service_threads = m.service_threads;
         return pvt_kvmrun_scenario(&o);
     }
 #endif
@@ -313,8 +330,11 @@ int pvt_cmd_kvm(int argc, char **argv)
                 "override a parameter (as pvtimer sim); also\n"
                 "advance_ns=N|-1: the timer service's advance\n"
                 "(KVM's lapic_timer_advance_ns; -1, the default:\n"
-                "adaptive); service_rt=P: the service thread at\n"
-                "SCHED_FIFO priority P where allowed (default 0: no)"),
+                "adaptive); service_rt=P: the service threads at\n"
+                "SCHED_FIFO priority P where allowed (default 0: no);\n"
+                "service_threads=N: the service's threads, vCPU i's\n"
+                "timer on thread i % N (default 0: one per vCPU, up\n"
+                "to the online CPUs)"),
         PVT_OPT("--json", PVT_OPT_FLAG, &a.json, NULL,
                 "JSON in the simulator's schema, \"backend\": \"kvm\""),
         PVT_OPT("--report", PVT_OPT_STRING, &a.report, "FILE.html",

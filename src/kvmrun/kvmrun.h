@@ -77,7 +77,10 @@ struct pvt_kvmrun_opts {
      * advance_fixed, advance_ns (>= 0); otherwise adaptive */
     bool advance_fixed;
     int64_t advance_ns;
-    int service_rt; /* the service thread's SCHED_FIFO priority, 0: none */
+    int service_rt; /* the service threads' SCHED_FIFO priority, 0: none */
+    /* the timer service's threads for the vCPUs' timers (vCPU i on thread
+     * i % n); 0: one per vCPU up to the host's online CPUs */
+    unsigned int service_threads;
 };
 
 /*

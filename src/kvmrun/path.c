@@ -137,11 +137,12 @@ void pvt__kvmrun_path_json(FILE *f, struct pvt__kvmrun_path *p)
     fprintf(f,
             "\"fires\": %llu, \"matched\": %llu, \"busy_waits\": %llu, "
             "\"advance_ns\": %lld, \"advance_final_ns\": %lld, "
-            "\"service_sched\": \"%s\", "
+            "\"service_sched\": \"%s\", \"service_threads\": %u, "
             "\"guest_stage_source\": \"guest TSC\"",
             (unsigned long long)p->fires, (unsigned long long)p->matched,
             (unsigned long long)p->spins, (long long)p->advance_setting,
-            (long long)p->advance_final, p->rt ? "fifo" : "other");
+            (long long)p->advance_final, p->rt ? "fifo" : "other",
+            p->threads);
     for (k = 0; k < PVT__STAGES; k++) {
         int64_t a, b;
 
@@ -160,11 +161,13 @@ void pvt__kvmrun_path_print(FILE *f, struct pvt__kvmrun_path *p)
     pthread_mutex_lock(&p->lock);
     fprintf(f,
             "  paravirtual timer path (p50 / p99; advance %s%lld ns, now "
-            "%lld ns; %llu fires, %llu busy-waits; service thread %s):\n",
+            "%lld ns; %llu fires, %llu busy-waits; %u service thread%s, "
+            "%s):\n",
             p->advance_setting < 0 ? "adaptive, from " : "",
             (long long)(p->advance_setting < 0 ? 1000 : p->advance_setting),
             (long long)p->advance_final, (unsigned long long)p->fires,
-            (unsigned long long)p->spins, p->rt ? "SCHED_FIFO" : "SCHED_OTHER");
+            (unsigned long long)p->spins, p->threads,
+            p->threads == 1 ? "" : "s", p->rt ? "SCHED_FIFO" : "SCHED_OTHER");
     for (k = 0; k < PVT__STAGES; k++) {
         int64_t a, b;
 

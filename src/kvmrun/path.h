@@ -63,6 +63,7 @@ struct pvt__kvmrun_path {
     int64_t advance_setting; /* -1: adaptive */
     int64_t advance_final;   /* the service's advance at the end */
     bool rt;                 /* the service thread ran SCHED_FIFO */
+    unsigned int threads;    /* the service's threads */
 };
 
 /* Returns 0 or -1 (out of memory); fini after either. */

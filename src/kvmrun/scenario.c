@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exp.h"
 #include "faults.h"
@@ -422,6 +423,14 @@ static int run_one(const struct pvt_kvmrun_opts *o,
     cfg.console_fd = o->console_fd;
     cfg.kvm_path = o->kvm_path;
     cfg.vcpus = c.nvcpu;
+    cfg.service_threads = o->service_threads;
+    if (cfg.service_threads == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        cfg.service_threads =
+            cpus > 0 && (unsigned long)cpus < c.nvcpu ? (unsigned int)cpus
+                                                      : c.nvcpu;
+    }
     take_results(&cfg, &exp, hc, &c, work, nwork);
 
     memset(&f, 0, sizeof(f));
@@ -475,6 +484,7 @@ out:
         if (pvt_timersvc_get_stats(vm->svc, &st) == 0) {
             b->path.advance_final = st.advance_ns;
             b->path.rt = st.rt;
+            b->path.threads = vm->svc->nthreads;
         }
     }
     if (vm->svc) {

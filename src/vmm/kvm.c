@@ -97,6 +97,10 @@ int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg)
     if (cfg->vcpus > PVT_VMM_MAX_VCPUS)
         return pvt_vmm_fail(vm, EINVAL, "%u vCPUs: 1 to %u supported",
                             cfg->vcpus, PVT_VMM_MAX_VCPUS);
+    if (cfg->service_threads > PVT_VMM_MAX_VCPUS)
+        return pvt_vmm_fail(vm, EINVAL,
+                            "%u timer service threads: 1 to %u supported",
+                            cfg->service_threads, PVT_VMM_MAX_VCPUS);
     vm->nvcpu = cfg->vcpus ? cfg->vcpus : 1;
     vm->vcpus = calloc(vm->nvcpu, sizeof(*vm->vcpus));
     if (vm->vcpus == NULL)
@@ -278,26 +282,39 @@ static int inject_msi(void *ctx, unsigned int vcpu, uint32_t vector)
     return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
 }
 
-/* The paravirtual timers: Xen's semantics with this ABI's constants. */
+/* The paravirtual timers: Xen's semantics with this ABI's constants, one
+ * client (this VM) on cfg.service_threads threads. */
 static int setup_timers(struct pvt_vmm *vm)
 {
-    static const struct pvt_timersvc_ops ops = {
-        .read_clock = pvt_vmm_read_clock,
-        .inject = inject_msi,
-    };
-    struct pvt_hv_timer_config cfg = PVT_HV_TIMER_CONFIG_XEN;
+    struct pvt_timersvc_client_config cc;
+    struct pvt_timersvc_config sc = PVT_TIMERSVC_CONFIG_DEFAULT(vm->nvcpu);
+    unsigned int first;
     int rc;
 
     if (vm->cfg.no_timers)
         return 0;
-    cfg.default_period_ns = PVT_HC_DEFAULT_PERIOD_NS;
-    cfg.min_period_ns = PVT_HC_MIN_PERIOD_NS;
-    cfg.min_interval_ns = PVT_HC_MIN_INTERVAL_NS;
+    sc.nthreads = vm->cfg.service_threads ? vm->cfg.service_threads : 1;
+    if (sc.nthreads > vm->nvcpu)
+        sc.nthreads = vm->nvcpu; /* a thread without a timer only waits */
+    /* the busy-wait budget is per thread: the VM's share stays one */
+    sc.spin_cap_ppm = PVT_TIMERSVC_SPIN_CAP_PPM / sc.nthreads;
+    memset(&cc, 0, sizeof(cc));
+    cc.ntimers = vm->nvcpu;
+    cc.timer = PVT_HV_TIMER_CONFIG_XEN;
+    cc.timer.default_period_ns = PVT_HC_DEFAULT_PERIOD_NS;
+    cc.timer.min_period_ns = PVT_HC_MIN_PERIOD_NS;
+    cc.timer.min_interval_ns = PVT_HC_MIN_INTERVAL_NS;
+    cc.vec_single = PVT_VEC_SINGLESHOT;
+    cc.vec_periodic = PVT_VEC_PERIODIC;
+    cc.ops.read_clock = pvt_vmm_read_clock;
+    cc.ops.inject = inject_msi;
+    cc.ctx = vm;
     vm->svc = calloc(1, sizeof(*vm->svc));
     if (vm->svc == NULL)
         return pvt_vmm_fail(vm, ENOMEM, "out of memory");
-    rc = pvt_timersvc_init(vm->svc, vm->nvcpu, &cfg, PVT_VEC_SINGLESHOT,
-                           PVT_VEC_PERIODIC, &ops, vm);
+    rc = pvt_timersvc_create(vm->svc, &sc);
+    if (rc == 0)
+        rc = pvt_timersvc_add_client(vm->svc, &cc, NULL, &first);
     if (rc < 0)
         return pvt_vmm_fail(vm, -rc, "timer service: %s", strerror(-rc));
     return 0;

@@ -91,6 +91,10 @@ struct pvt_vmm_config {
     bool no_timers;         /* no timer service: timer calls get -ENOSYS */
     const char *kvm_path;   /* NULL: /dev/kvm */
     unsigned int vcpus;     /* 0 or 1: one; at most PVT_VMM_MAX_VCPUS */
+    /* the timer service's threads (vCPU i's timer on thread i % n): 0 or
+     * 1: one; more than vcpus counts as vcpus; at most
+     * PVT_VMM_MAX_VCPUS. The VM's busy-wait budget is shared among them. */
+    unsigned int service_threads;
     /* hypercalls served beside the platform's: hypercall_count entries,
      * numbers distinct and none of the platform's (pvt_vmm_init copies
      * the table; the ctx pointers must outlive vm) */
@@ -168,8 +172,8 @@ struct pvt_vmm {
  * Checks cfg, maps cfg->mem_size bytes of zeroed guest RAM, copies cfg into
  * vm (the strings must outlive vm) and installs the platform's hypercall
  * handlers and cfg's. Opens nothing else. Returns 0, or with vm->err set:
- * -EINVAL (vm or cfg NULL, a bad size, more than PVT_VMM_MAX_VCPUS vCPUs,
- * a hypercall entry with a number
+ * -EINVAL (vm or cfg NULL, a bad size, more than PVT_VMM_MAX_VCPUS vCPUs
+ * or timer service threads, a hypercall entry with a number
  * outside the window, a size outside 1..PVT_VMM_HC_SIZE_MAX or no handler),
  * -EEXIST (two entries, or an entry and the platform, share a number),
  * -ENOMEM (guest RAM cannot be mapped). With vm NULL nothing is set.

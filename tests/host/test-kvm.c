@@ -352,17 +352,28 @@ TEST_IMPL(kvm_scenario_seed_boot)
  * backwards across vCPUs, and the clock check made its pairs
  * (PVT_KVMRUN_WARP_PAIRS, 10^6, what the guest was asked for).
  */
-static int smp_run(unsigned int n)
+static int smp_run(unsigned int n, unsigned int threads)
 {
     const double rate = 100, duration = 2, remote = 0.1;
     const double mean = rate * duration;
     struct pvt_spawn_result r;
-    char vcpus[32], timeout[32];
+    char vcpus[32], timeout[32], svc[48];
+    unsigned int want_threads = threads;
     unsigned long long per_timers = 0, per_remote = 0;
     unsigned int seen = 0;
     const char *s;
 
     snprintf(vcpus, sizeof(vcpus), "vcpus=%u", n);
+    snprintf(svc, sizeof(svc), "service_threads=%u", threads);
+    if (threads == 0) {
+        /* the default: a thread per vCPU, up to the online CPUs */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        want_threads = cpus > 0 && (unsigned long)cpus < n ? (unsigned)cpus
+                                                           : n;
+    } else if (threads > n) {
+        want_threads = n; /* a thread without a timer is not started */
+    }
     {
         /* the monitor's watchdog grows with the suite's scale: the clock
          * check takes seconds here, minutes where the host cannot run the
@@ -375,12 +386,16 @@ static int smp_run(unsigned int n)
     }
     KVM(&r, "--scenario", "smp", "--json", "--strategy", "delta", "--set",
         vcpus, "--set", "duration_s=2", "--set", "drain_s=1", "--set",
-        "timer_rate_hz=100", "--set", "remote_fraction=0.1", "--timeout",
-        timeout);
+        "timer_rate_hz=100", "--set", "remote_fraction=0.1", "--set", svc,
+        "--timeout", timeout);
     if (r.status != 0)
         pvt_test_printf("stdout:\n%s\nstderr:\n%s\n", r.out, r.err);
     ASSERT_EQ(r.status, 0);
     ASSERT_EQ(json_field(r.out, "delta", "vcpus"), n);
+    s = strstr(r.out, "\"service_threads\": ");
+    ASSERT(s != NULL);
+    ASSERT_EQ(strtoul(s + strlen("\"service_threads\": "), NULL, 10),
+              want_threads);
     ASSERT_EQ(json_field(r.out, "delta", "lost"), 0);
     ASSERT_EQ(json_field(r.out, "delta", "early_callbacks"), 0);
     ASSERT_EQ(json_field(r.out, "delta", "clock_backwards"), 0);
@@ -451,8 +466,9 @@ TEST_IMPL(kvm_scenario_smp)
         ASSERT(pvt_contains(r.err, "needs vcpus=1"));
         pvt_spawn_free(&r);
     }
-    ASSERT_OK(smp_run(2));
-    ASSERT_OK(smp_run(4));
+    /* the vCPUs' timers on as many service threads, then the default */
+    ASSERT_OK(smp_run(2, 2));
+    ASSERT_OK(smp_run(4, 0));
     RETURN_OK();
 }
 

@@ -335,6 +335,12 @@ TEST_IMPL(vmm_vcpu_up)
     ASSERT_EQ(pvt_vmm_init(&vm, &cfg), -EINVAL);
     ASSERT(strstr(vm.err, "vCPUs") != NULL);
     pvt_vmm_destroy(&vm);
+    cfg.vcpus = 2;
+    cfg.service_threads = PVT_VMM_MAX_VCPUS + 1;
+    ASSERT_EQ(pvt_vmm_init(&vm, &cfg), -EINVAL);
+    ASSERT(strstr(vm.err, "timer service threads") != NULL);
+    pvt_vmm_destroy(&vm);
+    cfg.service_threads = 0;
 
     f = calloc(1, sizeof(*f));
     ASSERT_NOT_NULL(f);
