@@ -9,16 +9,17 @@
 #include "sim/report.h"
 
 static const char *const stage_key[PVT__STAGES] = {
-    "deadline_to_host_timer",    "host_timer_to_thread", "thread_to_injected",
-    "injected_to_guest",         "deadline_to_guest",    "deadline_to_injected",
-    "device_error_after_switch",
+    "deadline_to_host_timer",    "host_timer_to_thread",
+    "thread_to_injected",        "injected_to_guest",
+    "deadline_to_guest",         "deadline_to_injected",
+    "device_error_after_switch", "device_error_before_switch",
 };
 
 static const char *const stage_label[PVT__STAGES] = {
     "deadline -> host timer expiry",   "host timer -> thread running",
     "thread running -> injected",      "injected -> guest handler (TSC)",
     "deadline -> guest handler",       "deadline -> injected (host)",
-    "|device error| after the switch",
+    "|device error| after the switch", "|device error| before it (boot)",
 };
 
 int pvt__kvmrun_path_init(struct pvt__kvmrun_path *p, int64_t advance)
@@ -101,10 +102,11 @@ void pvt__kvmrun_path_arrival(struct pvt__kvmrun_path *p, uint64_t deadline_hv,
     pthread_mutex_unlock(&p->lock);
 }
 
-void pvt__kvmrun_path_device_error(struct pvt__kvmrun_path *p, int64_t abs_ns)
+void pvt__kvmrun_path_device_error(struct pvt__kvmrun_path *p, int64_t abs_ns,
+                                   bool after_switch)
 {
     pthread_mutex_lock(&p->lock);
-    add(p, PVT__STAGE_DEVICE, abs_ns);
+    add(p, after_switch ? PVT__STAGE_DEVICE : PVT__STAGE_DEVICE_BOOT, abs_ns);
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -141,8 +143,7 @@ void pvt__kvmrun_path_json(FILE *f, struct pvt__kvmrun_path *p)
             "\"guest_stage_source\": \"guest TSC\"",
             (unsigned long long)p->fires, (unsigned long long)p->matched,
             (unsigned long long)p->spins, (long long)p->advance_setting,
-            (long long)p->advance_final, p->rt ? "fifo" : "other",
-            p->threads);
+            (long long)p->advance_final, p->rt ? "fifo" : "other", p->threads);
     for (k = 0; k < PVT__STAGES; k++) {
         int64_t a, b;
 

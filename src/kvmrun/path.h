@@ -20,9 +20,12 @@
  *   deadline -> guest handler       the whole path, in kvmclock ns
  *   device error after the switch   the guest's own |device error| (guest
  *                                   clock) once it runs on kvmclock: the
- *                                   path plus the strategy's aim; before
- *                                   the switch the boot clock's drift
- *                                   dominates it
+ *                                   path plus the strategy's aim
+ *   device error before the switch  the same on the boot clock (jiffies),
+ *                                   where the clock's tick (a read is up
+ *                                   to a tick behind) and drift dominate
+ *                                   it; the whole run's device error mixes
+ *                                   the two
  *
  * The host stages come from the timer service's fired callback, the last
  * one from the guest's PVT_SAMPLE_ARRIVAL samples. Thread-safe: the
@@ -32,19 +35,21 @@
 #define PVTIMER_KVMRUN_PATH_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "timersvc.h"
 
 enum pvt__kvmrun_stage {
-    PVT__STAGE_EXPIRY, /* deadline -> host timer expiry */
-    PVT__STAGE_WAKE,   /* -> service thread running */
-    PVT__STAGE_INJECT, /* -> interrupt injected (ioctl returned) */
-    PVT__STAGE_GUEST,  /* -> guest handler's first TSC read */
-    PVT__STAGE_TOTAL,  /* deadline -> guest handler */
-    PVT__STAGE_HOST,   /* deadline -> injected */
-    PVT__STAGE_DEVICE, /* the guest's |device error| after the switch */
+    PVT__STAGE_EXPIRY,      /* deadline -> host timer expiry */
+    PVT__STAGE_WAKE,        /* -> service thread running */
+    PVT__STAGE_INJECT,      /* -> interrupt injected (ioctl returned) */
+    PVT__STAGE_GUEST,       /* -> guest handler's first TSC read */
+    PVT__STAGE_TOTAL,       /* deadline -> guest handler */
+    PVT__STAGE_HOST,        /* deadline -> injected */
+    PVT__STAGE_DEVICE,      /* the guest's |device error| after the switch */
+    PVT__STAGE_DEVICE_BOOT, /* ... and before it (the boot clock) */
     PVT__STAGES
 };
 
@@ -79,8 +84,10 @@ void pvt__kvmrun_path_arrival(struct pvt__kvmrun_path *p, uint64_t deadline_hv,
                               uint64_t arrival_hv);
 
 /* The guest's |device error| of a programming made after the switch to
- * high resolution (kvmclock, the TSC): the path plus the aim. */
-void pvt__kvmrun_path_device_error(struct pvt__kvmrun_path *p, int64_t abs_ns);
+ * high resolution (kvmclock, the TSC), or before it (after_switch false):
+ * the path plus the aim. */
+void pvt__kvmrun_path_device_error(struct pvt__kvmrun_path *p, int64_t abs_ns,
+                                   bool after_switch);
 
 /* The stages' p50 / p99 as a JSON object's members, and as text lines. */
 void pvt__kvmrun_path_json(FILE *f, struct pvt__kvmrun_path *p);

@@ -111,8 +111,8 @@ static int on_samples(void *ctx, unsigned int vcpu,
             break;
         case PVT_SAMPLE_DEVICE_ERROR:
             pvt_sim_hist_add(&r->device_error, v);
-            if (s[i].flags & PVT_SAMPLE_AFTER_SWITCH)
-                pvt__kvmrun_path_device_error(c->path, a);
+            pvt__kvmrun_path_device_error(
+                c->path, a, (s[i].flags & PVT_SAMPLE_AFTER_SWITCH) != 0);
             if (pv)
                 pvt_sim_hist_add(&pv->device_error, v);
             b->interrupts++;
@@ -427,9 +427,9 @@ static int run_one(const struct pvt_kvmrun_opts *o,
     if (cfg.service_threads == 0) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-        cfg.service_threads =
-            cpus > 0 && (unsigned long)cpus < c.nvcpu ? (unsigned int)cpus
-                                                      : c.nvcpu;
+        cfg.service_threads = cpus > 0 && (unsigned long)cpus < c.nvcpu
+                                  ? (unsigned int)cpus
+                                  : c.nvcpu;
     }
     take_results(&cfg, &exp, hc, &c, work, nwork);
 

@@ -92,6 +92,14 @@ TEST_IMPL(kvm_path_breakdown)
     for (k = 0; k < PVT_ARRAY_SIZE(guest_stages); k++)
         ASSERT(number_after(strstr(path, guest_stages[k]), "samples") ==
                matched);
+    /* the guest's device error, split at the switch: the run boots for
+     * 0.5 s on jiffies, then runs 2 s on kvmclock */
+    ASSERT(number_after(strstr(path, "device_error_before_switch"),
+                        "samples") > 0);
+    ASSERT(number_after(strstr(path, "device_error_after_switch"),
+                        "samples") > 0);
+    /* one vCPU: one service thread */
+    ASSERT(number_after(path, "service_threads") == 1);
     /* the in-kernel timer's lateness of the same run, beside it */
     ASSERT_NOT_NULL(strstr(path, "\"kvm_tsc_deadline_lateness\""));
     pvt_spawn_free(&r);

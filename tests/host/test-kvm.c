@@ -369,8 +369,7 @@ static int smp_run(unsigned int n, unsigned int threads)
         /* the default: a thread per vCPU, up to the online CPUs */
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-        want_threads = cpus > 0 && (unsigned long)cpus < n ? (unsigned)cpus
-                                                           : n;
+        want_threads = cpus > 0 && (unsigned long)cpus < n ? (unsigned)cpus : n;
     } else if (threads > n) {
         want_threads = n; /* a thread without a timer is not started */
     }
