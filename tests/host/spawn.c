@@ -6,6 +6,7 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,4 +145,71 @@ void pvt_spawn_free(struct pvt_spawn_result *r)
 int pvt_contains(const char *haystack, const char *needle)
 {
     return haystack && needle && strstr(haystack, needle) != NULL;
+}
+
+size_t pvt_count(const char *haystack, const char *needle)
+{
+    size_t n = 0;
+
+    if (haystack == NULL || needle == NULL || *needle == '\0')
+        return 0;
+    while ((haystack = strstr(haystack, needle)) != NULL) {
+        n++;
+        haystack += strlen(needle);
+    }
+    return n;
+}
+
+char *pvt_slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long len;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = calloc(1, (size_t)len + 1);
+    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* The number after `"key": ` at or after from, below limit (NULL: none). */
+static double number_before(const char *from, const char *limit,
+                            const char *key)
+{
+    char pattern[96];
+    const char *p;
+    char *stop;
+    double v;
+
+    if (from == NULL || key == NULL)
+        return NAN;
+    snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+    p = strstr(from, pattern);
+    if (p == NULL || (limit != NULL && p > limit))
+        return NAN;
+    p += strlen(pattern);
+    v = strtod(p, &stop);
+    return stop == p ? NAN : v;
+}
+
+double pvt_number_after(const char *from, const char *key)
+{
+    return number_before(from, NULL, key);
+}
+
+double pvt_json_number(const char *obj, const char *key)
+{
+    const char *end = obj ? strchr(obj, '}') : NULL;
+
+    return end ? number_before(obj, end, key) : NAN;
 }

@@ -1,5 +1,6 @@
 /*
- * Run a program and capture what it prints (host tests only).
+ * Run a program and capture what it prints, and read what it printed or
+ * wrote (host tests only).
  */
 #ifndef PVTIMER_TESTS_SPAWN_H
 #define PVTIMER_TESTS_SPAWN_H
@@ -40,5 +41,19 @@ void pvt_spawn_free(struct pvt_spawn_result *r);
 
 /* Does haystack contain needle? (NULL haystack: no) */
 int pvt_contains(const char *haystack, const char *needle);
+
+/* How many times needle stands in haystack, not overlapping (NULL: 0). */
+size_t pvt_count(const char *haystack, const char *needle);
+
+/* The whole file at path, NUL-terminated (malloc'd), or NULL. */
+char *pvt_slurp(const char *path);
+
+/* The number after the first `"key": ` from `from` on, or NAN when from is
+ * NULL, the key absent or its value not a number. */
+double pvt_number_after(const char *from, const char *key);
+
+/* The same within the JSON object starting at obj (up to its first closing
+ * brace: an object without nested ones). */
+double pvt_json_number(const char *obj, const char *key);
 
 #endif /* PVTIMER_TESTS_SPAWN_H */

@@ -11,24 +11,6 @@
 #include "runner/test.h"
 #include "spawn.h"
 
-/* The number after `"key": ` in the object starting at obj (up to its
- * closing brace), or -1 when absent or not a number. */
-static double json_number(const char *obj, const char *key)
-{
-    char pattern[64];
-    const char *end = strchr(obj, '}'), *p;
-    char *stop;
-    double v;
-
-    snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
-    p = strstr(obj, pattern);
-    if (!p || !end || p > end)
-        return -1;
-    p += strlen(pattern);
-    v = strtod(p, &stop);
-    return stop == p ? -1 : v;
-}
-
 /* The row of design d (the k-th such row), or NULL. */
 static const char *row_of(const char *out, const char *d, int k)
 {
@@ -66,25 +48,25 @@ TEST_IMPL(bench_service_json)
         const char *row = row_of(r.out, designs[i], i == 1);
 
         ASSERT_NOT_NULL(row);
-        ASSERT(json_number(row, "timers") == 8);
-        ASSERT(json_number(row, "rate_hz") == 500);
+        ASSERT(pvt_json_number(row, "timers") == 8);
+        ASSERT(pvt_json_number(row, "rate_hz") == 500);
         ASSERT(strstr(row, "\"skipped\": false") != NULL);
-        ASSERT(json_number(row, "fires") > 0);
+        ASSERT(pvt_json_number(row, "fires") > 0);
         /* 8 timers at 500 Hz for 0.2 s: 800 deadlines, no more fires */
-        ASSERT(json_number(row, "fires") <= 8 * 500 * 0.2 + 8);
-        ASSERT(json_number(row, "early") == 0);
-        ASSERT(json_number(row, "coalesced") >= 0);
-        ASSERT(json_number(row, "missed") >= 0);
+        ASSERT(pvt_json_number(row, "fires") <= 8 * 500 * 0.2 + 8);
+        ASSERT(pvt_json_number(row, "early") == 0);
+        ASSERT(pvt_json_number(row, "coalesced") >= 0);
+        ASSERT(pvt_json_number(row, "missed") >= 0);
         for (k = 0; k < PVT_ARRAY_SIZE(figures); k++)
-            ASSERT(json_number(row, figures[k]) >= 0);
-        ASSERT(json_number(row, "lateness_p50_ns") <=
-               json_number(row, "lateness_p99_ns"));
-        ASSERT(json_number(row, "lateness_p99_ns") <=
-               json_number(row, "lateness_max_ns"));
+            ASSERT(pvt_json_number(row, figures[k]) >= 0);
+        ASSERT(pvt_json_number(row, "lateness_p50_ns") <=
+               pvt_json_number(row, "lateness_p99_ns"));
+        ASSERT(pvt_json_number(row, "lateness_p99_ns") <=
+               pvt_json_number(row, "lateness_max_ns"));
     }
     /* the default service rows: no slack, then 50 us */
-    ASSERT(json_number(row_of(r.out, "service", 0), "slack_ns") == 0);
-    ASSERT(json_number(row_of(r.out, "service", 1), "slack_ns") == 50000);
+    ASSERT(pvt_json_number(row_of(r.out, "service", 0), "slack_ns") == 0);
+    ASSERT(pvt_json_number(row_of(r.out, "service", 1), "slack_ns") == 50000);
     pvt_spawn_free(&r);
 
     /* above the thread cap the reference is skipped, not run */
@@ -93,7 +75,7 @@ TEST_IMPL(bench_service_json)
     ASSERT_EQ(r.status, 0);
     ASSERT_NOT_NULL(row_of(r.out, "threads", 0));
     ASSERT(strstr(row_of(r.out, "threads", 0), "\"skipped\": true") != NULL);
-    ASSERT(json_number(row_of(r.out, "service", 0), "slack_ns") == 20000);
+    ASSERT(pvt_json_number(row_of(r.out, "service", 0), "slack_ns") == 20000);
     ASSERT_NULL(row_of(r.out, "service", 1));
     pvt_spawn_free(&r);
     RETURN_OK();
@@ -120,7 +102,7 @@ TEST_IMPL(bench_service_storm_json)
              "200", "--duration", "0.2", "--json");
     ASSERT_EQ(r.status, 0);
     ASSERT(strncmp(r.out, "{\"benchmark\": \"service-storm\"", 29) == 0);
-    cap = json_number(r.out, "storm_cap");
+    cap = pvt_json_number(r.out, "storm_cap");
     ASSERT(cap > 0);
     for (i = 0; i < PVT_ARRAY_SIZE(runs); i++) {
         const char *row;
@@ -129,16 +111,16 @@ TEST_IMPL(bench_service_storm_json)
         row = strstr(r.out, pat);
         ASSERT_NOT_NULL(row);
         if (i == 0 || !valgrind)
-            ASSERT(json_number(row, "b_fires") > 0);
-        ASSERT(json_number(row, "b_fires") >= 0);
-        ASSERT(json_number(row, "b_fires") <= 4 * 200 * 0.2 + 4);
-        ASSERT(json_number(row, "b_early") == 0);
+            ASSERT(pvt_json_number(row, "b_fires") > 0);
+        ASSERT(pvt_json_number(row, "b_fires") >= 0);
+        ASSERT(pvt_json_number(row, "b_fires") <= 4 * 200 * 0.2 + 4);
+        ASSERT(pvt_json_number(row, "b_early") == 0);
         if (i == 0 || i == 3)
-            ASSERT(json_number(row, "a_fires_per_s") == 0);
+            ASSERT(pvt_json_number(row, "a_fires_per_s") == 0);
         if (i == 1) /* the cap, plus its burst of one in 0.2 s */
-            ASSERT(json_number(row, "a_fires_per_s") <= cap + 1 / 0.2);
+            ASSERT(pvt_json_number(row, "a_fires_per_s") <= cap + 1 / 0.2);
         if (i != 1)
-            ASSERT(json_number(row, "a_throttled") == 0);
+            ASSERT(pvt_json_number(row, "a_throttled") == 0);
     }
     pvt_spawn_free(&r);
     RETURN_OK();

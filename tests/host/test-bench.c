@@ -14,27 +14,6 @@
 #error "the build defines PVT_TOOL_PATH, the pvtimer binary's path"
 #endif
 
-/*
- * The number after `"key": ` in the JSON object starting at obj (up to its
- * closing brace), or -1 when the key is absent or its value is not a
- * number.
- */
-static double json_number(const char *obj, const char *key)
-{
-    char pattern[64];
-    const char *end = strchr(obj, '}'), *p;
-    char *stop;
-    double v;
-
-    snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
-    p = strstr(obj, pattern);
-    if (!p || !end || p > end)
-        return -1;
-    p += strlen(pattern);
-    v = strtod(p, &stop);
-    return stop == p ? -1 : v;
-}
-
 TEST_IMPL(bench_queue_json)
 {
     static const char *const figures[] = {
@@ -67,19 +46,19 @@ TEST_IMPL(bench_queue_json)
     for (i = 0; i < PVT_ARRAY_SIZE(sizes); i++) {
         row = strstr(row, "{\"timers\": ");
         ASSERT_NOT_NULL(row);
-        ASSERT(json_number(row, "timers") == sizes[i]);
+        ASSERT(pvt_json_number(row, "timers") == sizes[i]);
         for (k = 0; k < PVT_ARRAY_SIZE(figures); k++) {
-            if (!(json_number(row, figures[k]) > 0)) {
+            if (!(pvt_json_number(row, figures[k]) > 0)) {
                 pvt_test_printf("# row %u: %s missing or not positive\n",
                                 (unsigned int)sizes[i], figures[k]);
-                ASSERT(json_number(row, figures[k]) > 0);
+                ASSERT(pvt_json_number(row, figures[k]) > 0);
             }
         }
         /* the workload's counts follow from N */
-        ASSERT(json_number(row, "cancels") == sizes[i] / 2);
-        ASSERT(json_number(row, "expiries") == sizes[i] / 2);
-        ASSERT(json_number(row, "churn_callbacks") >= sizes[i]);
-        ASSERT(json_number(row, "runs") == 3);
+        ASSERT(pvt_json_number(row, "cancels") == sizes[i] / 2);
+        ASSERT(pvt_json_number(row, "expiries") == sizes[i] / 2);
+        ASSERT(pvt_json_number(row, "churn_callbacks") >= sizes[i]);
+        ASSERT(pvt_json_number(row, "runs") == 3);
         row++;
     }
     /* nothing past --max */
@@ -148,18 +127,18 @@ TEST_IMPL(bench_drift_json)
                     row = strstr(row, "{\"noise\": ");
                     ASSERT_NOT_NULL(row);
                     ASSERT(strncmp(row, noise, strlen(noise)) == 0);
-                    ASSERT(json_number(row, "rate_hz") == rates[j]);
-                    ASSERT(json_number(row, "jitter_ns") == jitters[i]);
-                    ASSERT(json_number(row, "samples") == samples[k]);
-                    est = json_number(row, "estimator_ppb");
-                    lin = json_number(row, "linreg_ppb");
-                    two = json_number(row, "two_point_ppb");
+                    ASSERT(pvt_json_number(row, "rate_hz") == rates[j]);
+                    ASSERT(pvt_json_number(row, "jitter_ns") == jitters[i]);
+                    ASSERT(pvt_json_number(row, "samples") == samples[k]);
+                    est = pvt_json_number(row, "estimator_ppb");
+                    lin = pvt_json_number(row, "linreg_ppb");
+                    two = pvt_json_number(row, "two_point_ppb");
                     ASSERT(est >= 0);
                     ASSERT(lin > 0);
-                    ASSERT(json_number(row, "ratio") >= 0);
-                    ASSERT(json_number(row, "pi_ppb") >= 0);
-                    ASSERT(json_number(row, "pi_applied_ppb") >= 0);
-                    ASSERT(json_number(row, "steps") >= 0);
+                    ASSERT(pvt_json_number(row, "ratio") >= 0);
+                    ASSERT(pvt_json_number(row, "pi_ppb") >= 0);
+                    ASSERT(pvt_json_number(row, "pi_applied_ppb") >= 0);
+                    ASSERT(pvt_json_number(row, "steps") >= 0);
                     ASSERT(two >= 0);
                     if (samples[k] >= 64 && !(est * 5 < two))
                         pvt_test_printf("# %s, %d Hz, J %d ns, N %d: "
@@ -181,9 +160,9 @@ TEST_IMPL(bench_drift_json)
     for (k = 0; k < 4; k++) {
         row = strstr(row, "{\"samples_after\": ");
         ASSERT_NOT_NULL(row);
-        ASSERT(json_number(row, "estimator_ppb") >= 0);
-        ASSERT(json_number(row, "linreg_ppb") >= 0);
-        ASSERT(json_number(row, "pi_ppb") >= 0);
+        ASSERT(pvt_json_number(row, "estimator_ppb") >= 0);
+        ASSERT(pvt_json_number(row, "linreg_ppb") >= 0);
+        ASSERT(pvt_json_number(row, "pi_ppb") >= 0);
         row++;
     }
     pvt_spawn_free(&r);
@@ -231,20 +210,20 @@ TEST_IMPL(bench_clock_json)
     PVT_TOOL(&r, "bench", "clock", "--json", "--ops", "2000");
     ASSERT_EQ(r.status, 0);
     ASSERT(strncmp(r.out, "{\"benchmark\": \"clock\"", 21) == 0);
-    ASSERT(json_number(strstr(r.out, "\"baseline\""), "ns_per_op") > 0);
+    ASSERT(pvt_json_number(strstr(r.out, "\"baseline\""), "ns_per_op") > 0);
     for (i = 0; i < PVT_ARRAY_SIZE(names); i++) {
         snprintf(key, sizeof(key), "{\"name\": \"%s\"", names[i]);
         row = strstr(r.out, key);
         if (!row)
             pvt_test_printf("# row %s missing\n", names[i]);
         ASSERT_NOT_NULL(row);
-        ASSERT(json_number(row, "ns_per_op") > 0);
-        ASSERT(json_number(row, "tsc_reads") > 0);
+        ASSERT(pvt_json_number(row, "ns_per_op") > 0);
+        ASSERT(pvt_json_number(row, "tsc_reads") > 0);
     }
     /* rdtsc against rdtsc: one read, give or take the machine's noise */
     row = strstr(r.out, "{\"name\": \"rdtsc\"");
-    ASSERT(json_number(row, "tsc_reads") > 0.5);
-    ASSERT(json_number(row, "tsc_reads") < 2);
+    ASSERT(pvt_json_number(row, "tsc_reads") > 0.5);
+    ASSERT(pvt_json_number(row, "tsc_reads") < 2);
     pvt_spawn_free(&r);
 
     PVT_TOOL(&r, "bench", "clock", "--ops", "10");

@@ -19,18 +19,6 @@
 
 #define KVM(r, ...) PVT_TOOL(r, "kvm", __VA_ARGS__)
 
-/* The number after "key": in text from `from` on, or -1e18. */
-static double number_after(const char *from, const char *key)
-{
-    char pat[64];
-    const char *p;
-
-    snprintf(pat, sizeof(pat), "\"%s\": ", key);
-    if (from == NULL || (p = strstr(from, pat)) == NULL)
-        return -1e18;
-    return strtod(p + strlen(pat), NULL);
-}
-
 static const char *kvm_unusable(void)
 {
 #ifndef PVT_HAVE_KVM
@@ -78,28 +66,28 @@ TEST_IMPL(kvm_path_breakdown)
     ASSERT_EQ(r.status, 0);
     path = strstr(r.out, "\"path_ns\": {");
     ASSERT_NOT_NULL(path);
-    ASSERT(number_after(r.out, "early_callbacks") == 0);
-    ASSERT(number_after(path, "advance_ns") == 0);
-    ASSERT(number_after(path, "advance_final_ns") == 0);
-    ASSERT(number_after(path, "busy_waits") == 0);
-    fires = number_after(path, "fires");
-    matched = number_after(path, "matched");
+    ASSERT(pvt_number_after(r.out, "early_callbacks") == 0);
+    ASSERT(pvt_number_after(path, "advance_ns") == 0);
+    ASSERT(pvt_number_after(path, "advance_final_ns") == 0);
+    ASSERT(pvt_number_after(path, "busy_waits") == 0);
+    fires = pvt_number_after(path, "fires");
+    matched = pvt_number_after(path, "matched");
     ASSERT(fires > 0);
     ASSERT(matched > 0);
     ASSERT(matched <= fires);
     for (k = 0; k < PVT_ARRAY_SIZE(host_stages); k++)
-        ASSERT(number_after(strstr(path, host_stages[k]), "samples") > 0);
+        ASSERT(pvt_number_after(strstr(path, host_stages[k]), "samples") > 0);
     for (k = 0; k < PVT_ARRAY_SIZE(guest_stages); k++)
-        ASSERT(number_after(strstr(path, guest_stages[k]), "samples") ==
+        ASSERT(pvt_number_after(strstr(path, guest_stages[k]), "samples") ==
                matched);
     /* the guest's device error, split at the switch: the run boots for
      * 0.5 s on jiffies, then runs 2 s on kvmclock */
-    ASSERT(number_after(strstr(path, "device_error_before_switch"),
-                        "samples") > 0);
-    ASSERT(number_after(strstr(path, "device_error_after_switch"),
-                        "samples") > 0);
+    ASSERT(pvt_number_after(strstr(path, "device_error_before_switch"),
+                            "samples") > 0);
+    ASSERT(pvt_number_after(strstr(path, "device_error_after_switch"),
+                            "samples") > 0);
     /* one vCPU: one service thread */
-    ASSERT(number_after(path, "service_threads") == 1);
+    ASSERT(pvt_number_after(path, "service_threads") == 1);
     /* the in-kernel timer's lateness of the same run, beside it */
     ASSERT_NOT_NULL(strstr(path, "\"kvm_tsc_deadline_lateness\""));
     pvt_spawn_free(&r);
@@ -109,10 +97,10 @@ TEST_IMPL(kvm_path_breakdown)
     ASSERT_EQ(r.status, 0);
     path = strstr(r.out, "\"path_ns\": {");
     ASSERT_NOT_NULL(path);
-    ASSERT(number_after(r.out, "early_callbacks") == 0);
-    ASSERT(number_after(path, "advance_ns") == -1);
-    ASSERT(number_after(path, "advance_final_ns") >= 0);
-    ASSERT(number_after(path, "advance_final_ns") <= 200000);
+    ASSERT(pvt_number_after(r.out, "early_callbacks") == 0);
+    ASSERT(pvt_number_after(path, "advance_ns") == -1);
+    ASSERT(pvt_number_after(path, "advance_final_ns") >= 0);
+    ASSERT(pvt_number_after(path, "advance_final_ns") <= 200000);
     pvt_spawn_free(&r);
     RETURN_OK();
 }

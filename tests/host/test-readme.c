@@ -57,26 +57,6 @@ struct readme_block {
     const char *before;    /* the previous closing fence, or the start */
 };
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long len;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* One line from s into buf (without the newline); returns the next. */
 static const char *line_of(const char *s, char *buf, size_t len)
 {
@@ -290,7 +270,7 @@ static bool args_said(const struct readme_block *b, const char *args)
  * own (said on the console when not). */
 static bool in_ci_run(const struct readme_block *b)
 {
-    char *ci = slurp(PVT_SOURCE_DIR "/.ci/run");
+    char *ci = pvt_slurp(PVT_SOURCE_DIR "/.ci/run");
     const char *s = b->body;
     int line = b->line;
     bool ok = ci != NULL;
@@ -321,7 +301,7 @@ static bool in_ci_run(const struct readme_block *b)
 
 static char *readme_text(void)
 {
-    return slurp(PVT_SOURCE_DIR "/README.md");
+    return pvt_slurp(PVT_SOURCE_DIR "/README.md");
 }
 
 TEST_IMPL(readme_commands_well_formed)

@@ -235,17 +235,6 @@ TEST_IMPL(sim_smp_workload_shares)
 
 #define SIM(r, ...) PVT_TOOL(r, "sim", __VA_ARGS__)
 
-static size_t occurrences(const char *hay, const char *needle)
-{
-    size_t n = 0;
-
-    while ((hay = strstr(hay, needle)) != NULL) {
-        n++;
-        hay += strlen(needle);
-    }
-    return n;
-}
-
 TEST_IMPL(sim_smp_cli)
 {
     struct pvt_spawn_result a, b;
@@ -256,9 +245,9 @@ TEST_IMPL(sim_smp_cli)
         "--set", "boot_s=1", "--strategy", "delta,relative", "--json");
     ASSERT_EQ(a.status, 0);
     ASSERT_STR_EQ(a.out, b.out); /* same seed, same output */
-    ASSERT_EQ(occurrences(a.out, "{\"vcpu\": "), 16);
-    ASSERT_EQ(occurrences(a.out, "\"vcpus\": 8, \"clock_backwards\": 0, "), 2);
-    ASSERT_EQ(occurrences(a.out, "\"clock_guard_clamps\": "), 2);
+    ASSERT_EQ(pvt_count(a.out, "{\"vcpu\": "), 16);
+    ASSERT_EQ(pvt_count(a.out, "\"vcpus\": 8, \"clock_backwards\": 0, "), 2);
+    ASSERT_EQ(pvt_count(a.out, "\"clock_guard_clamps\": "), 2);
     pvt_spawn_free(&a);
     pvt_spawn_free(&b);
     SIM(&a, "--scenario", "smp", "--set", "vcpus=3", "--set", "duration_s=2",
@@ -292,10 +281,10 @@ TEST_IMPL(sim_smp_cli)
         fclose(f);
         unlink(path);
         rmdir(dir);
-        ASSERT_EQ(occurrences(html, "<h2 id=\"per-vcpu\">"), 1);
-        ASSERT_EQ(occurrences(html, "|Aim error| per vCPU"), 1);
-        ASSERT_EQ(occurrences(html, "<svg "), 5);
-        ASSERT_EQ(occurrences(html, "<tr><td>2</td><td>+20.0 us</td>"), 1);
+        ASSERT_EQ(pvt_count(html, "<h2 id=\"per-vcpu\">"), 1);
+        ASSERT_EQ(pvt_count(html, "|Aim error| per vCPU"), 1);
+        ASSERT_EQ(pvt_count(html, "<svg "), 5);
+        ASSERT_EQ(pvt_count(html, "<tr><td>2</td><td>+20.0 us</td>"), 1);
         {
             /* vCPU 2's three "p50 / p99" cells, from the terminal row */
             const char *row = strstr(a.out, "\n  vcpu 2 +20.0us ");

@@ -124,38 +124,6 @@ TEST_IMPL(sim_cli_deterministic_and_errors)
     RETURN_OK();
 }
 
-static size_t count_of(const char *hay, const char *needle)
-{
-    size_t n = 0;
-    const char *p = hay;
-
-    while ((p = strstr(p, needle)) != NULL) {
-        n++;
-        p += strlen(needle);
-    }
-    return n;
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long len;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 TEST_IMPL(sim_html_report)
 {
     char dir[] = "/tmp/pvt-report-XXXXXX", path[64], png[64], shot[80],
@@ -170,13 +138,14 @@ TEST_IMPL(sim_html_report)
     SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1", "--report", path);
     ASSERT_EQ(a.status, 0);
     pvt_spawn_free(&a);
-    html = slurp(path);
+    html = pvt_slurp(path);
     ASSERT_NOT_NULL(html);
     /* one self-contained page: four plots, no scripts, nothing fetched */
-    ASSERT_EQ(count_of(html, "<svg"), 4);
-    ASSERT_EQ(count_of(html, "</svg>"), 4);
-    ASSERT_EQ(count_of(html, "<script"), 0);
-    ASSERT_EQ(count_of(html, "http://") - count_of(html, "xmlns=\"http://"), 0);
+    ASSERT_EQ(pvt_count(html, "<svg"), 4);
+    ASSERT_EQ(pvt_count(html, "</svg>"), 4);
+    ASSERT_EQ(pvt_count(html, "<script"), 0);
+    ASSERT_EQ(pvt_count(html, "http://") - pvt_count(html, "xmlns=\"http://"),
+              0);
     ASSERT(pvt_contains(html, "</html>"));
     for (i = 0; i < n; i++) {
         char title[96];
@@ -185,14 +154,14 @@ TEST_IMPL(sim_html_report)
          * one colour per strategy */
         snprintf(title, sizeof(title), "fill=\"%s\">%s</text>",
                  pvt_sim_strategy_color(all[i]->name), all[i]->name);
-        ASSERT_EQ(count_of(html, title), 4); /* aim, device, lateness,
+        ASSERT_EQ(pvt_count(html, title), 4); /* aim, device, lateness,
                                                interrupts */
         for (j = 0; j < i; j++)
             ASSERT(strcmp(pvt_sim_strategy_color(all[i]->name),
                           pvt_sim_strategy_color(all[j]->name)) != 0);
     }
     /* the 0 lane of the log scales is labelled */
-    ASSERT_EQ(count_of(html, ">0 ns</text>"), 2 * n);
+    ASSERT_EQ(pvt_count(html, ">0 ns</text>"), 2 * n);
     /* the table's figures are the terminal table's */
     SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1");
     ASSERT_EQ(a.status, 0);
@@ -227,13 +196,13 @@ TEST_IMPL(sim_html_report)
         "coupled,delta", "--report", path);
     ASSERT_EQ(a.status, 0);
     pvt_spawn_free(&a);
-    html = slurp(path);
+    html = pvt_slurp(path);
     ASSERT_NOT_NULL(html);
     {
         char title[96];
         snprintf(title, sizeof(title), "fill=\"%s\">delta</text>",
                  pvt_sim_strategy_color("delta"));
-        ASSERT_EQ(count_of(html, title), 4);
+        ASSERT_EQ(pvt_count(html, title), 4);
     }
     free(html);
 
@@ -243,11 +212,11 @@ TEST_IMPL(sim_html_report)
     ASSERT_EQ(a.status, 0);
     ASSERT(pvt_contains(a.out, "no data"));
     pvt_spawn_free(&a);
-    html = slurp(path);
+    html = pvt_slurp(path);
     ASSERT_NOT_NULL(html);
     ASSERT(pvt_contains(html, "<td>no data</td>"));
-    ASSERT_EQ(count_of(html, ">no data</text>"), n); /* lateness panels */
-    ASSERT_EQ(count_of(html, "no data (no timer fired)"), n);
+    ASSERT_EQ(pvt_count(html, ">no data</text>"), n); /* lateness panels */
+    ASSERT_EQ(pvt_count(html, "no data (no timer fired)"), n);
     free(html);
 
     SIM(&a, "--set", "duration_s=4", "--set", "boot_s=1", "--report", path);
@@ -285,7 +254,7 @@ TEST_IMPL(sim_html_report)
     }
     ASSERT_EQ(a.status, 0);
     pvt_spawn_free(&a);
-    html = slurp(png);
+    html = pvt_slurp(png);
     ASSERT_NOT_NULL(html);
     /* a PNG, and not a blank one: the plots take room */
     ASSERT_EQ(memcmp(html, "\x89PNG", 4), 0);

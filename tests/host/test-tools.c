@@ -76,28 +76,6 @@ TEST_IMPL(tool_bench_args)
     RETURN_OK();
 }
 
-/* The number after `"key": ` in text from p on, or NAN. */
-static double number_after(const char *p, const char *key)
-{
-    char pattern[64];
-    const char *q;
-
-    snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
-    q = strstr(p, pattern);
-    return q ? strtod(q + strlen(pattern), NULL) : NAN;
-}
-
-static size_t count_of(const char *s, const char *what)
-{
-    size_t n = 0;
-
-    while ((s = strstr(s, what)) != NULL) {
-        n++;
-        s++;
-    }
-    return n;
-}
-
 TEST_IMPL(tool_drift)
 {
     struct pvt_spawn_result r;
@@ -114,16 +92,16 @@ TEST_IMPL(tool_drift)
         ASSERT(strncmp(r.out, pre, strlen(pre)) == 0);
     }
     /* 0.6 s every 20 ms: about 30 updates (fewer on a slow machine) */
-    ASSERT_GE(count_of(r.out, "\"t_s\": "), 10);
-    ASSERT_LE(count_of(r.out, "\"t_s\": "), 32);
+    ASSERT_GE(pvt_count(r.out, "\"t_s\": "), 10);
+    ASSERT_LE(pvt_count(r.out, "\"t_s\": "), 32);
     ASSERT(pvt_contains(r.out, "\"state\": \"locked\"") ||
            pvt_contains(r.out, "\"state\": \"stable\""));
     sum = strstr(r.out, "\"summary\": {");
     ASSERT_NOT_NULL(sum);
-    freq = number_after(sum, "freq_ppm");
-    off = number_after(sum, "offset_ns");
-    delay = number_after(sum, "delay_ns");
-    ASSERT(!isnan(number_after(sum, "freq_ppm_stddev")));
+    freq = pvt_number_after(sum, "freq_ppm");
+    off = pvt_number_after(sum, "offset_ns");
+    delay = pvt_number_after(sum, "delay_ns");
+    ASSERT(!isnan(pvt_number_after(sum, "freq_ppm_stddev")));
     ASSERT(delay >= 0);
     /* B is read inside A's bracket, so B - A is within half of it, and a
      * bracket of microseconds at most moves the slope by ppm at most */
@@ -205,8 +183,8 @@ TEST_IMPL(tool_options_alike_in_every_command)
     PVT_TOOL(&r, "drift", "--a", "monotonic", "--b", "monotonic", "--duration",
              "200ms", "--interval", "0.05s", "--json");
     ASSERT_EQ(r.status, 0);
-    ASSERT_GE(count_of(r.out, "\"t_s\": "), 2);
-    ASSERT_LE(count_of(r.out, "\"t_s\": "), 6);
+    ASSERT_GE(pvt_count(r.out, "\"t_s\": "), 2);
+    ASSERT_LE(pvt_count(r.out, "\"t_s\": "), 6);
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "drift", "--a", "monotonic", "--b", "monotonic", "--duration",
              "5kHz");
