@@ -63,6 +63,18 @@ const char *pvt_guest_arg(const char *args, const char *key);
  */
 int pvt_guest_arg_int(const char *args, const char *key, int64_t *out);
 
+struct pvt_strategy;
+
+/*
+ * A scenario's arguments: "key=N" for each keys[i] (0 .. n - 1) into
+ * *dst[i] (left as it is when absent: the caller's default) and
+ * "strategy=NAME" into *strategy. Returns 0, or -1 with the reason on the
+ * console (a bad number, no or an unknown strategy).
+ */
+int pvt_guest_scenario_args(const char *args, const char *const keys[],
+                            int64_t *const dst[], size_t n,
+                            const struct pvt_strategy **strategy);
+
 /* The C entry point, called by the start stub on the guest's own stack. */
 _Noreturn void pvt_guest_main(void);
 

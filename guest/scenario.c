@@ -296,9 +296,6 @@ static int parse(const char *args, struct params *p)
         &p->hz,          &p->boot_drift_ppb, &p->boot_clock,
         &p->tsc_cal_ppb, &p->nohz,           &p->pvclock,
     };
-    char name[32];
-    const char *s;
-    size_t i;
 
     /* defaults: the simulator's seed-boot, shortened */
     p->boot_us = 2000000;
@@ -310,25 +307,9 @@ static int parse(const char *args, struct params *p)
     p->tsc_cal_ppb = 0;
     p->nohz = 0;
     p->pvclock = 1;
-    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (pvt_guest_arg_int(args, keys[i], dst[i]) < 0) {
-            pvt_guest_printf("guest: scenario: bad value for %s\n", keys[i]);
-            return -1;
-        }
-    }
-    s = pvt_guest_arg(args, "strategy");
-    if (s == NULL) {
-        pvt_guest_printf("guest: scenario: no strategy=NAME\n");
+    if (pvt_guest_scenario_args(args, keys, dst, sizeof(keys) / sizeof(keys[0]),
+                                &p->strategy) < 0)
         return -1;
-    }
-    for (i = 0; i + 1 < sizeof(name) && s[i] && s[i] != ' '; i++)
-        name[i] = s[i];
-    name[i] = '\0';
-    p->strategy = pvt_strategy_find(name);
-    if (p->strategy == NULL) {
-        pvt_guest_printf("guest: scenario: unknown strategy '%s'\n", name);
-        return -1;
-    }
     if (p->hz < 1 || p->hz > 1000 || p->duration_us <= 0 || p->boot_us < 0 ||
         p->drain_us < 0 || p->boot_clock < 0 || p->boot_clock > 1 ||
         p->boot_drift_ppb <= -1000000000 || p->boot_drift_ppb >= 1000000000 ||

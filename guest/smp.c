@@ -511,9 +511,6 @@ static int parse(const char *args)
         &P.duration_us, &P.drain_us,        &P.tsc_cal_ppb,
         &P.tsc_stable,  &P.remote_permille, &P.warp_pairs,
     };
-    char name[32];
-    const char *s;
-    size_t i;
 
     P.duration_us = 8000000;
     P.drain_us = 1000000;
@@ -521,25 +518,9 @@ static int parse(const char *args)
     P.tsc_stable = 0;
     P.remote_permille = 100;
     P.warp_pairs = 1000000;
-    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (pvt_guest_arg_int(args, keys[i], dst[i]) < 0) {
-            pvt_guest_printf("guest: scenario: bad value for %s\n", keys[i]);
-            return -1;
-        }
-    }
-    s = pvt_guest_arg(args, "strategy");
-    if (s == NULL) {
-        pvt_guest_printf("guest: scenario: no strategy=NAME\n");
+    if (pvt_guest_scenario_args(args, keys, dst, sizeof(keys) / sizeof(keys[0]),
+                                &P.strategy) < 0)
         return -1;
-    }
-    for (i = 0; i + 1 < sizeof(name) && s[i] && s[i] != ' '; i++)
-        name[i] = s[i];
-    name[i] = '\0';
-    P.strategy = pvt_strategy_find(name);
-    if (P.strategy == NULL) {
-        pvt_guest_printf("guest: scenario: unknown strategy '%s'\n", name);
-        return -1;
-    }
     if (P.duration_us <= 0 || P.drain_us < 0 || P.tsc_stable < 0 ||
         P.tsc_stable > 1 || P.remote_permille < 0 || P.remote_permille > 1000 ||
         P.warp_pairs < 1 || P.warp_pairs > 1000000000 ||
