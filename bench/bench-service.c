@@ -206,19 +206,76 @@ static uint64_t svc_missed(struct pvt_timersvc *s, unsigned int n)
     return m;
 }
 
+/* A client of n timers on the bench's clock, injecting into the
+ * recorder (the caller sets fired for the measured VM), with the timers'
+ * minimum interval between fires (0: Xen's). */
+static void svc_client(struct pvt_timersvc_client_config *cc, unsigned int n,
+                       uint64_t min_interval_ns)
+{
+    memset(cc, 0, sizeof(*cc));
+    cc->ntimers = n;
+    cc->timer = PVT_HV_TIMER_CONFIG_XEN;
+    cc->timer.slop_ns = 0;
+    cc->timer.default_period_ns = 0;
+    cc->timer.min_period_ns = 1000;
+    if (min_interval_ns)
+        cc->timer.min_interval_ns = min_interval_ns;
+    cc->vec_single = 0x40;
+    cc->vec_periodic = 0x41;
+    cc->ops.read_clock = svc_read;
+    cc->ops.inject = svc_inject;
+}
+
+/* Starts s, then l's periodic timers, first .. first + l->n - 1. */
+static int svc_start(struct pvt_timersvc *s, const struct load *l,
+                     unsigned int first)
+{
+    unsigned int i;
+    int rc;
+
+    if ((rc = pvt_timersvc_start(s)) < 0)
+        return rc;
+    for (i = 0; i < l->n; i++)
+        if ((rc = pvt_timersvc_periodic(s, first + i, (uint64_t)l->period[i])) <
+            0)
+            return rc;
+    return 0;
+}
+
+/* The warm-up, then dur_s recorded: the service's statistics at the
+ * window's ends (*a, *b), the process CPU in it (*cpu) and, when missed is
+ * not NULL, the periods l's timers (0 .. l->n - 1) skipped in it. */
+static void svc_window(struct pvt_timersvc *s, struct load *l, double dur_s,
+                       struct pvt_timersvc_stats *a,
+                       struct pvt_timersvc_stats *b, int64_t *cpu,
+                       uint64_t *missed)
+{
+    int64_t t0 = mono(), c0;
+    uint64_t m0 = 0;
+
+    sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
+    if (missed)
+        m0 = svc_missed(s, l->n);
+    pvt_timersvc_get_stats(s, a);
+    c0 = cpu_ns();
+    atomic_store(&l->rec->on, true);
+    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
+    atomic_store(&l->rec->on, false);
+    *cpu = cpu_ns() - c0;
+    pvt_timersvc_get_stats(s, b);
+    if (missed)
+        *missed = svc_missed(s, l->n) - m0;
+}
+
 static int run_service(struct load *l, unsigned int threads, uint64_t slack,
                        int64_t advance, double dur_s, int64_t *cpu,
                        struct pvt_timersvc_stats *st, uint64_t *missed)
 {
-    uint64_t m0;
-
     static struct pvt_timersvc s;
     struct pvt_timersvc_config c = PVT_TIMERSVC_CONFIG_DEFAULT(l->n);
     struct pvt_timersvc_client_config cc;
     struct pvt_timersvc_stats a, b;
-    struct pvt_hv_timer_config tc = PVT_HV_TIMER_CONFIG_XEN;
-    unsigned int first, i;
-    int64_t t0, c0;
+    unsigned int first;
     int rc;
 
     c.nthreads = threads;
@@ -226,38 +283,14 @@ static int run_service(struct load *l, unsigned int threads, uint64_t slack,
     c.advance_ns = advance;
     if ((rc = pvt_timersvc_create(&s, &c)) < 0)
         goto out;
-    tc.slop_ns = 0;
-    tc.default_period_ns = 0;
-    tc.min_period_ns = 1000;
-    memset(&cc, 0, sizeof(cc));
-    cc.ntimers = l->n;
-    cc.timer = tc;
-    cc.vec_single = 0x40;
-    cc.vec_periodic = 0x41;
-    cc.ops.read_clock = svc_read;
-    cc.ops.inject = svc_inject;
+    svc_client(&cc, l->n, 0);
     cc.ctx = l;
     cc.fired = svc_fired;
     cc.fired_ctx = l;
-    if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &first)) < 0)
+    if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &first)) < 0 ||
+        (rc = svc_start(&s, l, first)) < 0)
         goto out;
-    if ((rc = pvt_timersvc_start(&s)) < 0)
-        goto out;
-    for (i = 0; i < l->n; i++)
-        if ((rc = pvt_timersvc_periodic(&s, first + i,
-                                        (uint64_t)l->period[i])) < 0)
-            goto out;
-    t0 = mono();
-    sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
-    m0 = svc_missed(&s, l->n);
-    pvt_timersvc_get_stats(&s, &a);
-    c0 = cpu_ns();
-    atomic_store(&l->rec->on, true);
-    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
-    atomic_store(&l->rec->on, false);
-    *cpu = cpu_ns() - c0;
-    pvt_timersvc_get_stats(&s, &b);
-    *missed = svc_missed(&s, l->n) - m0;
+    svc_window(&s, l, dur_s, &a, &b, cpu, missed);
     memset(st, 0, sizeof(*st));
     st->wakeups = b.wakeups - a.wakeups;
     st->coalesced = b.coalesced - a.coalesced;
@@ -562,13 +595,11 @@ static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
     static struct pvt_timersvc s;
     struct pvt_timersvc_config c = PVT_TIMERSVC_CONFIG_DEFAULT(0);
     struct pvt_timersvc_client_config cc;
-    struct pvt_hv_timer_config tc = PVT_HV_TIMER_CONFIG_XEN;
     struct pvt_timersvc_stats a, b;
     struct storm st;
     pthread_t th;
     bool started = false;
-    unsigned int first, i;
-    int64_t t0, c0;
+    unsigned int first;
     int rc;
 
     c.ntimers = l->n + STORM_TIMERS;
@@ -577,17 +608,8 @@ static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
     memset(&st, 0, sizeof(st));
     if ((rc = pvt_timersvc_create(&s, &c)) < 0)
         goto out;
-    tc.slop_ns = 0;
-    tc.default_period_ns = 0;
-    tc.min_period_ns = 1000;
-    tc.min_interval_ns = 10000; /* the monitor's PVT_HC_MIN_INTERVAL_NS */
-    memset(&cc, 0, sizeof(cc));
-    cc.ntimers = STORM_TIMERS;
-    cc.timer = tc;
-    cc.vec_single = 0x40;
-    cc.vec_periodic = 0x41;
-    cc.ops.read_clock = svc_read;
-    cc.ops.inject = svc_inject;
+    /* the monitor's PVT_HC_MIN_INTERVAL_NS between a timer's fires */
+    svc_client(&cc, STORM_TIMERS, 10000);
     cc.max_fires_per_s = mode == 1 ? STORM_CAP : 0;
     if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &st.first)) < 0)
         goto out;
@@ -595,14 +617,9 @@ static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
     cc.max_fires_per_s = 0;
     cc.fired = svc_fired;
     cc.fired_ctx = l;
-    if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &first)) < 0)
+    if ((rc = pvt_timersvc_add_client(&s, &cc, NULL, &first)) < 0 ||
+        (rc = svc_start(&s, l, first)) < 0)
         goto out;
-    if ((rc = pvt_timersvc_start(&s)) < 0)
-        goto out;
-    for (i = 0; i < l->n; i++)
-        if ((rc = pvt_timersvc_periodic(&s, first + i,
-                                        (uint64_t)l->period[i])) < 0)
-            goto out;
     st.s = &s;
     st.arm = mode != 3;
     if (mode) {
@@ -610,15 +627,7 @@ static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
             goto out;
         started = true;
     }
-    t0 = mono();
-    sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
-    pvt_timersvc_get_stats(&s, &a);
-    c0 = cpu_ns();
-    atomic_store(&l->rec->on, true);
-    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
-    atomic_store(&l->rec->on, false);
-    *cpu = cpu_ns() - c0;
-    pvt_timersvc_get_stats(&s, &b);
+    svc_window(&s, l, dur_s, &a, &b, cpu, NULL);
     /* the fires not B's are A's */
     *a_fires = (b.fires - a.fires) - atomic_load(&l->rec->fires);
     *throttled = b.throttled - a.throttled;
