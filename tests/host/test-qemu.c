@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,33 @@ static int check_output(const struct pvt_spawn_result *r, int want_status,
     return 0;
 }
 
+/* Why QEMU cannot run the guest here (written to why, and true), or
+ * false with qemu set to QEMU's path. */
+static bool qemu_unusable(char qemu[PATH_MAX], char why[160])
+{
+    int fd;
+
+    if (!find_in_path("qemu-system-x86_64", qemu, PATH_MAX)) {
+        snprintf(why, 160,
+                 "qemu-system-x86_64 is not in PATH (Debian: "
+                 "apt-get install qemu-system-x86)");
+        return true;
+    }
+    fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, 160, "KVM is not available: /dev/kvm: %s",
+                 strerror(errno));
+        return true;
+    }
+    close(fd);
+    if (access(PVT_GUEST_IMAGE_PATH, R_OK) != 0) {
+        snprintf(why, 160,
+                 "the guest image " PVT_GUEST_IMAGE_PATH " is missing");
+        return true;
+    }
+    return false;
+}
+
 TEST_IMPL(qemu_boot)
 {
     /* the test's own way out: the guest writes its status to QEMU's
@@ -169,20 +197,9 @@ TEST_IMPL(qemu_boot)
     char qemu[PATH_MAX];
     char why[160];
     struct pvt_spawn_result r;
-    int fd;
 
-    if (!find_in_path("qemu-system-x86_64", qemu, sizeof(qemu)))
-        RETURN_SKIP("qemu-system-x86_64 is not in PATH (Debian: apt-get "
-                    "install qemu-system-x86)");
-    fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, sizeof(why), "KVM is not available: /dev/kvm: %s",
-                 strerror(errno));
+    if (qemu_unusable(qemu, why))
         RETURN_SKIP(why);
-    }
-    close(fd);
-    if (access(PVT_GUEST_IMAGE_PATH, R_OK) != 0)
-        RETURN_SKIP("the guest image " PVT_GUEST_IMAGE_PATH " is missing");
 
     ASSERT_OK(run_qemu(qemu, debug_exit, QEMU_TIMEOUT_S, &r));
     ASSERT_OK(check_output(&r, QEMU_EXIT_STATUS(0), 2));
@@ -211,20 +228,9 @@ TEST_IMPL(qemu_smp)
     struct pvt_spawn_result r;
     unsigned long reads = 0, pairs = 0, back = 1;
     const char *s;
-    int fd;
 
-    if (!find_in_path("qemu-system-x86_64", qemu, sizeof(qemu)))
-        RETURN_SKIP("qemu-system-x86_64 is not in PATH (Debian: apt-get "
-                    "install qemu-system-x86)");
-    fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(why, sizeof(why), "KVM is not available: /dev/kvm: %s",
-                 strerror(errno));
+    if (qemu_unusable(qemu, why))
         RETURN_SKIP(why);
-    }
-    close(fd);
-    if (access(PVT_GUEST_IMAGE_PATH, R_OK) != 0)
-        RETURN_SKIP("the guest image " PVT_GUEST_IMAGE_PATH " is missing");
 
     /* the clock check takes seconds here, minutes on a host too loaded
      * to run the two vCPUs together */
