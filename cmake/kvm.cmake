@@ -40,6 +40,8 @@ endif()
 
 # ---------------------------------------------------------------- monitor
 add_library(pvtimer_vmm STATIC
+  src/vmm/vm.c
+  src/vmm/clock.c
   src/vmm/kvm.c
   src/vmm/vcpu.c
   src/vmm/elf.c

@@ -229,33 +229,6 @@ static int hc_suspend(struct pvt_vmm *vm, void *args, void *ctx)
     return 0;
 }
 
-/* VCPU_UP: checked here, started by vcpu.c on a thread of its own. */
-static int hc_vcpu_up(struct pvt_vmm *vm, void *args, void *ctx)
-{
-    struct pvt_hc_vcpu_up *a = args;
-    struct pvt_vmm_vcpu *v;
-    bool no = false;
-
-    (void)ctx;
-    a->pad = 0;
-    if (a->reserved || a->vcpu == 0 || a->vcpu >= vm->nvcpu ||
-        vm->vcpus == NULL || !pvt_vmm_gpa_ok(vm, a->rip, 1) || a->rsp < 16 ||
-        !pvt_vmm_gpa_ok(vm, a->rsp - 16, 16)) {
-        a->ret = -PVT_HC_EINVAL;
-        return 0;
-    }
-    v = &vm->vcpus[a->vcpu];
-    if (!atomic_compare_exchange_strong(&v->claimed, &no, true)) {
-        a->ret = -PVT_HC_EINVAL; /* started already */
-        return 0;
-    }
-    v->start_rip = a->rip;
-    v->start_rsp = a->rsp;
-    v->start_arg = a->arg;
-    a->ret = 0;
-    return pvt__vmm_vcpu_start(vm, v);
-}
-
 #define PLATFORM_HC(nr, type, fn)                                              \
     {                                                                          \
         nr, sizeof(struct type), fn, NULL                                      \
@@ -272,7 +245,6 @@ static const struct pvt_vmm_hypercall platform_hc[] = {
     PLATFORM_HC(PVT_HC_TIMER_PERIODIC, pvt_hc_timer_periodic, hc_periodic),
     PLATFORM_HC(PVT_HC_TIMER_STOP, pvt_hc_timer_stop, hc_stop),
     PLATFORM_HC(PVT_HC_SUSPEND, pvt_hc_suspend, hc_suspend),
-    PLATFORM_HC(PVT_HC_VCPU_UP, pvt_hc_vcpu_up, hc_vcpu_up),
 };
 
 /* Puts one entry into vm->hc, checked. */
@@ -292,7 +264,8 @@ static int install(struct pvt_vmm *vm, const struct pvt_vmm_hypercall *h)
 }
 
 /* Contract in vmm.h. */
-int pvt__vmm_hypercalls_init(struct pvt_vmm *vm)
+int pvt__vmm_hypercalls_init(struct pvt_vmm *vm,
+                             const struct pvt_vmm_hypercall *more, size_t nmore)
 {
     size_t i;
     int rc;
@@ -300,6 +273,9 @@ int pvt__vmm_hypercalls_init(struct pvt_vmm *vm)
     memset(vm->hc, 0, sizeof(vm->hc));
     for (i = 0; i < PVT_ARRAY_SIZE(platform_hc); i++)
         if ((rc = install(vm, &platform_hc[i])) < 0)
+            return rc;
+    for (i = 0; i < nmore; i++)
+        if ((rc = install(vm, &more[i])) < 0)
             return rc;
     if (vm->cfg.hypercall_count && vm->cfg.hypercalls == NULL)
         return pvt_vmm_fail(vm, EINVAL, "%zu hypercalls but no table",

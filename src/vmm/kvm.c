@@ -1,11 +1,12 @@
 /*
- * The VM and its vCPUs: /dev/kvm, guest RAM, long mode, the timer
- * service. The vCPUs' threads and run loop are vcpu.c's.
+ * The VM's set-up and teardown: /dev/kvm, guest RAM, the GDT and page
+ * tables, each vCPU's CPUID, the timer service. The vCPUs' threads, run
+ * loop and registers are vcpu.c's, the VM's clock clock.c's, the errors
+ * and the interrupt every part sends vm.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,65 +21,17 @@
  * just below the BIOS area, far above guest RAM (PVT_VMM_MEM_MAX). */
 #define TSS_ADDR 0xfffbd000u
 
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_ET (1ull << 4)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_AM (1ull << 18)
-#define CR0_PG (1ull << 31)
-
-#define CR4_PAE        (1ull << 5)
-#define CR4_OSFXSR     (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-
 /* Page-table entry bits. */
 #define PTE_P  (1ull << 0)
 #define PTE_RW (1ull << 1)
 #define PTE_US (1ull << 2) /* user: the guest may run code in ring 3 */
 #define PTE_PS (1ull << 7) /* 2 MiB page, in a page-directory entry */
 
-#define GDT_CODE_SEL 0x08u
-#define GDT_DATA_SEL 0x10u
-
 /* CPUID.1:ECX.TSC-deadline */
 #define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
-#define NSEC_PER_SEC 1000000000ll
-
 /* CPUID.1:EBX[31:24] initial APIC ID; CPUID.0xB:EDX x2APIC ID */
 #define CPUID_1_EBX_APIC_ID_SHIFT 24
-
-/* Contract in vmm.h. */
-int pvt_vmm_fail(struct pvt_vmm *vm, int err, const char *fmt, ...)
-{
-    struct pvt_vmm_vcpu *v = pvt__vmm_tls_vcpu;
-    char *dst = vm->err;
-    size_t len = sizeof(vm->err);
-    va_list ap;
-
-    /* on a vCPU's thread the reason is that vCPU's (pvt_vmm_run picks
-     * the first), so two vCPUs failing together do not mix their text */
-    if (v != NULL && v->vm == vm) {
-        dst = v->err;
-        len = sizeof(v->err);
-    }
-    va_start(ap, fmt);
-    vsnprintf(dst, len, fmt, ap);
-    va_end(ap);
-    return err > 0 ? -err : -EINVAL;
-}
-
-/* Contract in vmm.h. */
-unsigned int pvt_vmm_vcpu_self(const struct pvt_vmm *vm)
-{
-    struct pvt_vmm_vcpu *v = pvt__vmm_tls_vcpu;
-
-    return v != NULL && v->vm == vm ? v->index : 0;
-}
 
 /* Contract in vmm.h. */
 int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg)
@@ -127,13 +80,7 @@ int pvt_vmm_init(struct pvt_vmm *vm, const struct pvt_vmm_config *cfg)
                             (unsigned long long)(cfg->mem_size >> 20),
                             strerror(errno));
     vm->mem = mem;
-    return pvt__vmm_hypercalls_init(vm);
-}
-
-/* Reports a failed ioctl with its name. */
-static int fail_ioctl(struct pvt_vmm *vm, const char *what)
-{
-    return pvt_vmm_fail(vm, errno, "KVM: %s failed: %s", what, strerror(errno));
+    return pvt__vmm_hypercalls_init(vm, &pvt__vmm_vcpu_hypercall, 1);
 }
 
 /* Sets CPUID from what KVM supports, plus TSC-deadline (which KVM emulates
@@ -155,7 +102,7 @@ static int setup_cpuid(struct pvt_vmm *vm, const struct pvt_vmm_vcpu *v)
         free(cpuid);
         cpuid = NULL;
         if (errno != E2BIG || nent >= 4096)
-            return fail_ioctl(vm, "KVM_GET_SUPPORTED_CPUID");
+            return pvt__vmm_fail_ioctl(vm, "KVM_GET_SUPPORTED_CPUID");
         nent *= 2;
     }
     for (i = 0; i < cpuid->nent; i++) {
@@ -170,7 +117,7 @@ static int setup_cpuid(struct pvt_vmm *vm, const struct pvt_vmm_vcpu *v)
             e->edx = v->index;
     }
     rc = ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0
-             ? fail_ioctl(vm, "KVM_SET_CPUID2")
+             ? pvt__vmm_fail_ioctl(vm, "KVM_SET_CPUID2")
              : 0;
     free(cpuid);
     return rc;
@@ -199,89 +146,6 @@ static void build_tables(struct pvt_vmm *vm)
         pd[i] = (i << 21) | PTE_P | PTE_RW | PTE_US | PTE_PS;
 }
 
-static void set_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
-                        bool code)
-{
-    memset(s, 0, sizeof(*s));
-    s->base = 0;
-    s->limit = 0xffffffffu;
-    s->selector = sel;
-    s->type = type;
-    s->present = 1;
-    s->dpl = 0;
-    s->db = code ? 0 : 1;
-    s->s = 1;
-    s->l = code ? 1 : 0;
-    s->g = 1;
-}
-
-/* Contract in vmm.h: long mode from the reset state (KVM_GET_SREGS keeps
- * the APIC base and the TR KVM wants). */
-int pvt__vmm_set_long_mode(struct pvt_vmm *vm, int fd, uint64_t rip,
-                           uint64_t rsp, uint64_t arg)
-{
-    struct kvm_sregs sregs;
-    struct kvm_regs regs;
-
-    if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
-        return fail_ioctl(vm, "KVM_GET_SREGS");
-    sregs.gdt.base = PVT_VMM_GDT_GPA;
-    sregs.gdt.limit = 3 * 8 - 1;
-    set_segment(&sregs.cs, GDT_CODE_SEL, 11, true);
-    set_segment(&sregs.ds, GDT_DATA_SEL, 3, false);
-    sregs.es = sregs.ds;
-    sregs.fs = sregs.ds;
-    sregs.gs = sregs.ds;
-    sregs.ss = sregs.ds;
-    sregs.cr3 = PVT_VMM_PML4_GPA;
-    sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
-    sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
-    sregs.efer = EFER_LME | EFER_LMA;
-    if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0)
-        return fail_ioctl(vm, "KVM_SET_SREGS");
-
-    memset(&regs, 0, sizeof(regs));
-    regs.rip = rip;
-    regs.rsp = rsp;
-    regs.rdi = arg;
-    regs.rflags = 2; /* bit 1 is always set; interrupts off */
-    if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
-        return fail_ioctl(vm, "KVM_SET_REGS");
-    return 0;
-}
-
-/* Contract in vmm.h. */
-int pvt_vmm_read_clock(void *ctx, uint64_t *kvmclock_ns, int64_t *mono_ns)
-{
-    struct pvt_vmm *vm = ctx;
-    struct kvm_clock_data data;
-    struct timespec a, b;
-
-    memset(&data, 0, sizeof(data));
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &data) < 0)
-        return -errno;
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    *kvmclock_ns = data.clock;
-    *mono_ns = ((int64_t)a.tv_sec * NSEC_PER_SEC + a.tv_nsec +
-                (int64_t)b.tv_sec * NSEC_PER_SEC + b.tv_nsec) /
-               2;
-    return 0;
-}
-
-/* The timer service's interrupt: an MSI to the vCPU's local APIC (APIC
- * ID = vCPU index), fixed delivery, edge. */
-static int inject_msi(void *ctx, unsigned int vcpu, uint32_t vector)
-{
-    struct pvt_vmm *vm = ctx;
-    struct kvm_msi msi;
-
-    memset(&msi, 0, sizeof(msi));
-    msi.address_lo = 0xfee00000u | (vcpu << 12);
-    msi.data = vector;
-    return ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0 ? -errno : 0;
-}
-
 /* The paravirtual timers: Xen's semantics with this ABI's constants, one
  * client (this VM) on cfg.service_threads threads. */
 static int setup_timers(struct pvt_vmm *vm)
@@ -307,7 +171,7 @@ static int setup_timers(struct pvt_vmm *vm)
     cc.vec_single = PVT_VEC_SINGLESHOT;
     cc.vec_periodic = PVT_VEC_PERIODIC;
     cc.ops.read_clock = pvt_vmm_read_clock;
-    cc.ops.inject = inject_msi;
+    cc.ops.inject = pvt__vmm_inject_msi;
     cc.ctx = vm;
     vm->svc = calloc(1, sizeof(*vm->svc));
     if (vm->svc == NULL)
@@ -360,12 +224,12 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     }
     vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
     if (vm->vm_fd < 0)
-        return fail_ioctl(vm, "KVM_CREATE_VM");
+        return pvt__vmm_fail_ioctl(vm, "KVM_CREATE_VM");
     if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)TSS_ADDR) < 0)
-        return fail_ioctl(vm, "KVM_SET_TSS_ADDR");
+        return pvt__vmm_fail_ioctl(vm, "KVM_SET_TSS_ADDR");
     /* the irqchip must exist before any vCPU */
     if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-        return fail_ioctl(vm, "KVM_CREATE_IRQCHIP");
+        return pvt__vmm_fail_ioctl(vm, "KVM_CREATE_IRQCHIP");
 
     memset(&region, 0, sizeof(region));
     region.slot = 0;
@@ -373,7 +237,7 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     region.memory_size = vm->cfg.mem_size;
     region.userspace_addr = (uint64_t)(uintptr_t)vm->mem;
     if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-        return fail_ioctl(vm, "KVM_SET_USER_MEMORY_REGION");
+        return pvt__vmm_fail_ioctl(vm, "KVM_SET_USER_MEMORY_REGION");
 
     if (vm->nvcpu > 1 &&
         ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MP_STATE) <= 0) {
@@ -386,7 +250,7 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
     }
     size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (size < (int)sizeof(struct kvm_run))
-        return fail_ioctl(vm, "KVM_GET_VCPU_MMAP_SIZE");
+        return pvt__vmm_fail_ioctl(vm, "KVM_GET_VCPU_MMAP_SIZE");
     vm->run_size = (size_t)size;
     /* every vCPU now: KVM keeps the TSCs of vCPUs created together in
      * step (its TSC synchronisation) */
@@ -395,7 +259,7 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
 
         v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
         if (v->fd < 0)
-            return fail_ioctl(vm, "KVM_CREATE_VCPU");
+            return pvt__vmm_fail_ioctl(vm, "KVM_CREATE_VCPU");
         run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED,
                    v->fd, 0);
         if (run == MAP_FAILED)
@@ -414,58 +278,6 @@ int pvt_vmm_kvm_setup(struct pvt_vmm *vm)
                                      PVT_VMM_BOOT_STACK_TOP, 0)) < 0)
         return rc;
     return setup_timers(vm);
-}
-
-/* Contract in vmm.h. */
-int pvt_vmm_migrate(struct pvt_vmm *vm, int64_t jump_ns)
-{
-    uint64_t now;
-    int64_t mono;
-    int rc;
-
-    if (vm == NULL || vm->svc == NULL)
-        return -EINVAL;
-    if (!atomic_load(&vm->running))
-        return -ESRCH;
-    if ((rc = pvt_vmm_read_clock(vm, &now, &mono)) < 0)
-        return rc;
-    if (jump_ns < 0 && (uint64_t)-jump_ns > now)
-        return -EINVAL;
-    atomic_store(&vm->migrate_jump_ns, jump_ns);
-    atomic_store(&vm->migrate_pending, true);
-    return inject_msi(vm, 0, PVT_VEC_CONTROL);
-}
-
-/* Contract in vmm.h. */
-int pvt__vmm_suspend(struct pvt_vmm *vm)
-{
-    struct kvm_clock_data data;
-    int64_t jump;
-    int rc;
-
-    if (!atomic_exchange(&vm->migrate_pending, false))
-        return 0;
-    jump = atomic_load(&vm->migrate_jump_ns);
-    /* the timers set on the old clock are cancelled before it jumps (a
-     * singleshot must not fire on the new clock for the old deadline),
-     * and the periodic timer restarted on the new one after */
-    if (vm->svc && (rc = pvt_timersvc_clock_jumped(vm->svc)) < 0)
-        return pvt_vmm_fail(vm, -rc, "timer service before the clock jump: %s",
-                            strerror(-rc));
-    memset(&data, 0, sizeof(data));
-    if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &data) < 0)
-        return fail_ioctl(vm, "KVM_GET_CLOCK");
-    if (jump < 0 && (uint64_t)-jump > data.clock)
-        jump = -(int64_t)data.clock;
-    data.clock += (uint64_t)jump;
-    data.flags = 0;
-    if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &data) < 0)
-        return fail_ioctl(vm, "KVM_SET_CLOCK");
-    if (vm->svc && (rc = pvt_timersvc_clock_jumped(vm->svc)) < 0)
-        return pvt_vmm_fail(vm, -rc, "timer service after the clock jump: %s",
-                            strerror(-rc));
-    vm->stats.migrations++;
-    return 1;
 }
 
 /* Contract in vmm.h. */

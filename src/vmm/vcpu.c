@@ -1,8 +1,8 @@
 /*
- * The vCPUs' threads: the run loop each runs, the start of the
- * application processors (PVT_HC_VCPU_UP), the watchdog and the kick
- * that takes a vCPU out of KVM_RUN (faults injected from other threads, a
- * stop). Contracts in vmm.h.
+ * The vCPUs' threads: the run loop each runs, a vCPU's registers (long
+ * mode), the start of the application processors (PVT_HC_VCPU_UP), the
+ * watchdog and the kick that takes a vCPU out of KVM_RUN (faults injected
+ * from other threads, a stop). Contracts in vmm.h.
  *
  * Stopping: whichever vCPU ends the run first (the guest's EXIT, a
  * failure, the watchdog) sets vm->stopping and kicks the others; a vCPU
@@ -24,6 +24,25 @@
 #include "timersvc.h"
 #include "vmm.h"
 
+#define CR0_PE (1ull << 0)
+#define CR0_MP (1ull << 1)
+#define CR0_ET (1ull << 4)
+#define CR0_NE (1ull << 5)
+#define CR0_WP (1ull << 16)
+#define CR0_AM (1ull << 18)
+#define CR0_PG (1ull << 31)
+
+#define CR4_PAE        (1ull << 5)
+#define CR4_OSFXSR     (1ull << 9)
+#define CR4_OSXMMEXCPT (1ull << 10)
+
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+
+/* The GDT the monitor writes (kvm.c): flat code, then flat data. */
+#define GDT_CODE_SEL 0x08u
+#define GDT_DATA_SEL 0x10u
+
 /* Watchdog signal (the timer service's thread blocks every signal, so it
  * lands on a vCPU thread and interrupts KVM_RUN). */
 #define WATCHDOG_SIGNAL SIGALRM
@@ -34,8 +53,6 @@
 
 /* Loop result: another vCPU stopped the VM. */
 #define STOPPED 0
-
-_Thread_local struct pvt_vmm_vcpu *pvt__vmm_tls_vcpu;
 
 static void set_immediate_exit(struct kvm_run *run, uint8_t v)
 {
@@ -315,8 +332,9 @@ static void *ap_main(void *arg)
     return NULL;
 }
 
-/* Contract in vmm.h. */
-int pvt__vmm_vcpu_start(struct pvt_vmm *vm, struct pvt_vmm_vcpu *v)
+/* Sets up vCPU v at its start_* registers and starts its thread.
+ * Returns 0, or a negative errno value with vm->err set. */
+static int vcpu_start(struct pvt_vmm *vm, struct pvt_vmm_vcpu *v)
 {
     pthread_attr_t attr;
     pthread_t t;
@@ -336,6 +354,36 @@ int pvt__vmm_vcpu_start(struct pvt_vmm *vm, struct pvt_vmm_vcpu *v)
     v->thread_started = true;
     return 0;
 }
+
+/* VCPU_UP: the request checked, then the vCPU started on its thread. */
+static int hc_vcpu_up(struct pvt_vmm *vm, void *args, void *ctx)
+{
+    struct pvt_hc_vcpu_up *a = args;
+    struct pvt_vmm_vcpu *v;
+    bool no = false;
+
+    (void)ctx;
+    a->pad = 0;
+    if (a->reserved || a->vcpu == 0 || a->vcpu >= vm->nvcpu ||
+        vm->vcpus == NULL || !pvt_vmm_gpa_ok(vm, a->rip, 1) || a->rsp < 16 ||
+        !pvt_vmm_gpa_ok(vm, a->rsp - 16, 16)) {
+        a->ret = -PVT_HC_EINVAL;
+        return 0;
+    }
+    v = &vm->vcpus[a->vcpu];
+    if (!atomic_compare_exchange_strong(&v->claimed, &no, true)) {
+        a->ret = -PVT_HC_EINVAL; /* started already */
+        return 0;
+    }
+    v->start_rip = a->rip;
+    v->start_rsp = a->rsp;
+    v->start_arg = a->arg;
+    a->ret = 0;
+    return vcpu_start(vm, v);
+}
+
+const struct pvt_vmm_hypercall pvt__vmm_vcpu_hypercall = {
+    PVT_HC_VCPU_UP, sizeof(struct pvt_hc_vcpu_up), hc_vcpu_up, NULL};
 
 /* Contract in vmm.h. */
 int pvt_vmm_run(struct pvt_vmm *vm)
@@ -383,4 +431,57 @@ int pvt_vmm_run(struct pvt_vmm *vm)
             return 0;
     }
     return pvt_vmm_fail(vm, EIO, "the vCPUs stopped without a reason");
+}
+
+/* ---- a vCPU's registers ------------------------------------------------ */
+
+static void set_segment(struct kvm_segment *s, uint16_t sel, uint8_t type,
+                        bool code)
+{
+    memset(s, 0, sizeof(*s));
+    s->base = 0;
+    s->limit = 0xffffffffu;
+    s->selector = sel;
+    s->type = type;
+    s->present = 1;
+    s->dpl = 0;
+    s->db = code ? 0 : 1;
+    s->s = 1;
+    s->l = code ? 1 : 0;
+    s->g = 1;
+}
+
+/* Contract in vmm.h: long mode from the reset state (KVM_GET_SREGS keeps
+ * the APIC base and the TR KVM wants). */
+int pvt__vmm_set_long_mode(struct pvt_vmm *vm, int fd, uint64_t rip,
+                           uint64_t rsp, uint64_t arg)
+{
+    struct kvm_sregs sregs;
+    struct kvm_regs regs;
+
+    if (ioctl(fd, KVM_GET_SREGS, &sregs) < 0)
+        return pvt__vmm_fail_ioctl(vm, "KVM_GET_SREGS");
+    sregs.gdt.base = PVT_VMM_GDT_GPA;
+    sregs.gdt.limit = 3 * 8 - 1;
+    set_segment(&sregs.cs, GDT_CODE_SEL, 11, true);
+    set_segment(&sregs.ds, GDT_DATA_SEL, 3, false);
+    sregs.es = sregs.ds;
+    sregs.fs = sregs.ds;
+    sregs.gs = sregs.ds;
+    sregs.ss = sregs.ds;
+    sregs.cr3 = PVT_VMM_PML4_GPA;
+    sregs.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    sregs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
+    sregs.efer = EFER_LME | EFER_LMA;
+    if (ioctl(fd, KVM_SET_SREGS, &sregs) < 0)
+        return pvt__vmm_fail_ioctl(vm, "KVM_SET_SREGS");
+
+    memset(&regs, 0, sizeof(regs));
+    regs.rip = rip;
+    regs.rsp = rsp;
+    regs.rdi = arg;
+    regs.rflags = 2; /* bit 1 is always set; interrupts off */
+    if (ioctl(fd, KVM_SET_REGS, &regs) < 0)
+        return pvt__vmm_fail_ioctl(vm, "KVM_SET_REGS");
+    return 0;
 }

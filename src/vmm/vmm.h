@@ -293,16 +293,27 @@ void pvt_vmm_destroy(struct pvt_vmm *vm);
  * value with vm->err set. */
 int pvt__vmm_suspend(struct pvt_vmm *vm);
 
-/* Installs the platform's hypercall handlers and cfg's table (contract of
- * pvt_vmm_init, whose codes it returns). */
-int pvt__vmm_hypercalls_init(struct pvt_vmm *vm);
+/* Installs the platform's hypercall handlers (hypercall.c's, then the
+ * nmore entries of more) and cfg's table (contract of pvt_vmm_init, whose
+ * codes it returns). (hypercall.c) */
+int pvt__vmm_hypercalls_init(struct pvt_vmm *vm,
+                             const struct pvt_vmm_hypercall *more,
+                             size_t nmore);
 
-/* Serves PVT_HC_VCPU_UP's request (validated by the handler): sets up
- * vCPU v at its start_* registers and starts its thread. Returns 0, or a
- * negative errno value with vm->err set. (vcpu.c) */
-int pvt__vmm_vcpu_start(struct pvt_vmm *vm, struct pvt_vmm_vcpu *v);
+/* PVT_HC_VCPU_UP's entry: the request checked, vCPU `vcpu` set up at rip,
+ * rsp and rdi = arg and its thread started. (vcpu.c) */
+extern const struct pvt_vmm_hypercall pvt__vmm_vcpu_hypercall;
 
-/* vCPU v's registers: long mode at rip, rsp, rdi = arg. (kvm.c) */
+/* Reports a failed ioctl named what, with errno: pvt_vmm_fail's codes.
+ * (vm.c) */
+int pvt__vmm_fail_ioctl(struct pvt_vmm *vm, const char *what);
+
+/* Sends vector to vCPU vcpu's local APIC (APIC ID = vCPU index) as an
+ * MSI: fixed delivery, edge. Returns 0 or a negative errno value; vm->err
+ * is not set. ctx is the vm (the timer service's inject). (vm.c) */
+int pvt__vmm_inject_msi(void *ctx, unsigned int vcpu, uint32_t vector);
+
+/* vCPU v's registers: long mode at rip, rsp, rdi = arg. (vcpu.c) */
 int pvt__vmm_set_long_mode(struct pvt_vmm *vm, int fd, uint64_t rip,
                            uint64_t rsp, uint64_t arg);
 
