@@ -368,6 +368,7 @@
     /* pvtimer bench service (tests/host/test-bench-service.c) */               \
     X(bench_service_json, PVT_TEST_HOST, 60000)                                \
     X(bench_service_storm_json, PVT_TEST_HOST, 60000)                          \
+    X(bench_service_rt, PVT_TEST_HOST, 60000)                                  \
     X(bench_service_bad_arguments, PVT_TEST_HOST, 0)                           \
     /* pvtimer kvm's path_ns and advance_ns (tests/host/test-kvm-path.c) */    \
     X(kvm_path_breakdown, PVT_TEST_HOST, 120000)                               \

@@ -126,6 +126,27 @@ TEST_IMPL(bench_service_storm_json)
     RETURN_OK();
 }
 
+/* --rt: the timer threads at SCHED_FIFO where the host allows it, which
+ * the JSON says; where it does not, a message and the default scheduling.
+ * Nothing early either way. */
+TEST_IMPL(bench_service_rt)
+{
+    struct pvt_spawn_result r;
+    const char *row;
+
+    PVT_TOOL(&r, "bench", "service", "--timers", "4", "--rate", "500",
+             "--duration", "0.1", "--slack", "0", "--rt", "1", "--json");
+    ASSERT_EQ(r.status, 0);
+    if (pvt_contains(r.err, "SCHED_FIFO is not allowed here"))
+        ASSERT(pvt_json_number(r.out, "rt_priority") == 0);
+    else
+        ASSERT(pvt_json_number(r.out, "rt_priority") == 1);
+    for (row = r.out; (row = strstr(row, "{\"timers\"")) != NULL; row++)
+        ASSERT(pvt_json_number(row, "early") == 0);
+    pvt_spawn_free(&r);
+    RETURN_OK();
+}
+
 TEST_IMPL(bench_service_bad_arguments)
 {
     struct pvt_spawn_result r;
@@ -140,6 +161,9 @@ TEST_IMPL(bench_service_bad_arguments)
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "bench", "service", "--rate", "fast");
+    ASSERT_EQ(r.status, 2);
+    pvt_spawn_free(&r);
+    PVT_TOOL(&r, "bench", "service", "--rt", "100");
     ASSERT_EQ(r.status, 2);
     pvt_spawn_free(&r);
     PVT_TOOL(&r, "bench", "service", "--help");
