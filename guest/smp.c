@@ -270,6 +270,8 @@ static void on_singleshot(struct vrun *r, const struct pvt_irq_state *st)
             aim = (int64_t)(l->hv_deadline - cyc);
         sample(r, PVT_SAMPLE_DEVICE_ERROR, fl, dev_err, now);
         sample(r, PVT_SAMPLE_AIM_ERROR, fl, aim, now);
+        /* the host matches it to its injection (the path's last stage) */
+        sample(r, PVT_SAMPLE_ARRIVAL, fl, (int64_t)hv, (int64_t)l->hv_deadline);
     }
     pvt_clockevent_event(&r->dev.single);
 }

@@ -172,6 +172,10 @@ void pvt__kvmrun_path_print(FILE *f, struct pvt__kvmrun_path *p)
     for (k = 0; k < PVT__STAGES; k++) {
         int64_t a, b;
 
+        if (p->n[k] == 0) {
+            fprintf(f, "    %-34s none\n", stage_label[k]);
+            continue;
+        }
         quantiles(p, k, &a, &b);
         fprintf(f, "    %-34s %s / %s  (%zu)\n", stage_label[k],
                 pvt_sim_format_ns(x, sizeof(x), (double)a, true),

@@ -395,6 +395,10 @@ static int smp_run(unsigned int n, unsigned int threads)
     ASSERT(s != NULL);
     ASSERT_EQ(strtoul(s + strlen("\"service_threads\": "), NULL, 10),
               want_threads);
+    /* every vCPU's arrivals are matched to their injections: the path's
+     * last stage has samples */
+    ASSERT(pvt_number_after(strstr(r.out, "\"injected_to_guest\""), "samples") >
+           0);
     ASSERT_EQ(json_field(r.out, "delta", "lost"), 0);
     ASSERT_EQ(json_field(r.out, "delta", "early_callbacks"), 0);
     ASSERT_EQ(json_field(r.out, "delta", "clock_backwards"), 0);
