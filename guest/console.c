@@ -25,10 +25,6 @@
 #define LCR_DLAB 0x80
 #define LSR_THRE 0x20 /* the transmit holding register is empty */
 
-/* QEMU's isa-debug-exit device (`-device isa-debug-exit,iobase=0xf4`):
- * writing v makes QEMU exit with status (v << 1) | 1. */
-#define DEBUG_EXIT_PORT 0xf4
-
 /* Set once by pvt_guest_console_use_serial: no monitor, the ports are
  * the machine's (only then may COM1 and the exit port be touched: our
  * monitor stops the VM on a port it does not serve). */
@@ -58,6 +54,12 @@ void pvt_guest_console_use_serial(void)
     outb(COM1 + UART_FCR, 0x07); /* FIFOs on and cleared */
     outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
     use_serial = 1;
+}
+
+/* Contract in guest.h. */
+bool pvt_guest_console_serial(void)
+{
+    return use_serial != 0;
 }
 
 /* Writes one byte to COM1 once the transmitter has room; gives up waiting
@@ -118,34 +120,4 @@ void pvt_guest_printf(const char *fmt, ...)
     va_start(ap, fmt);
     pvt_fmt_vprint(console_sink, NULL, fmt, ap);
     va_end(ap);
-}
-
-/* Contract in guest.h. */
-_Noreturn void pvt_guest_exit(int status)
-{
-    if (use_serial) {
-        uint32_t v = (uint32_t)status;
-
-        __asm__ volatile("outl %0, %1"
-                         :
-                         : "a"(v), "Nd"((uint16_t)DEBUG_EXIT_PORT));
-    } else {
-        struct pvt_hc_exit a = {0};
-
-        a.status = status;
-        pvt_guest_hypercall(PVT_HC_EXIT, &a);
-    }
-    /* a monitor that returns from EXIT, or no exit device: without our
-     * monitor, power off (QEMU without isa-debug-exit); else, or when
-     * that does not take either, stop here, cleanly */
-    pvt_cpu_stop(use_serial);
-}
-
-/* Contract in guest.h. */
-_Noreturn void pvt_guest_panic(const char *msg)
-{
-    pvt_guest_puts("panic: ");
-    pvt_guest_puts(msg);
-    pvt_guest_puts("\n");
-    pvt_guest_exit(255);
 }

@@ -1,6 +1,7 @@
 /*
  * The GDT and TSS, the IDT, the interrupt and system-call entry stubs, user
- * mode and the x2APIC. Contracts in cpu.h.
+ * mode and the x2APIC, and stopping the machine (pvt_cpu_stop, and
+ * pvt_guest_exit with a status). Contracts in cpu.h and guest.h.
  */
 #include "cpu.h"
 
@@ -644,4 +645,42 @@ _Noreturn void pvt_cpu_run_user(void (*fn)(void *), void *arg)
                        "r"((uint64_t)(uintptr_t)fn)
                      : "memory", "rax", "rdi");
     __builtin_unreachable();
+}
+
+/* ---- stopping the machine with a status ------------------------------ */
+
+/* QEMU's isa-debug-exit device (`-device isa-debug-exit,iobase=0xf4`):
+ * writing v makes QEMU exit with status (v << 1) | 1. */
+#define DEBUG_EXIT_PORT 0xf4
+
+/* Contract in guest.h. */
+_Noreturn void pvt_guest_exit(int status)
+{
+    bool serial = pvt_guest_console_serial();
+
+    if (serial) {
+        uint32_t v = (uint32_t)status;
+
+        __asm__ volatile("outl %0, %1"
+                         :
+                         : "a"(v), "Nd"((uint16_t)DEBUG_EXIT_PORT));
+    } else {
+        struct pvt_hc_exit a = {0};
+
+        a.status = status;
+        pvt_guest_hypercall(PVT_HC_EXIT, &a);
+    }
+    /* a monitor that returns from EXIT, or no exit device: without our
+     * monitor, power off (QEMU without isa-debug-exit); else, or when
+     * that does not take either, stop here, cleanly */
+    pvt_cpu_stop(serial);
+}
+
+/* Contract in guest.h. */
+_Noreturn void pvt_guest_panic(const char *msg)
+{
+    pvt_guest_puts("panic: ");
+    pvt_guest_puts(msg);
+    pvt_guest_puts("\n");
+    pvt_guest_exit(255);
 }

@@ -4,6 +4,7 @@
 #ifndef PVTIMER_GUEST_H
 #define PVTIMER_GUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,9 @@ void pvt_guest_console_write(const char *buf, size_t len);
  * stops the VM on the first access.
  */
 void pvt_guest_console_use_serial(void);
+
+/* Has pvt_guest_console_use_serial been called (no pvtimer monitor)? */
+bool pvt_guest_console_serial(void);
 
 /* Writes a NUL-terminated string to the console. */
 void pvt_guest_puts(const char *s);
