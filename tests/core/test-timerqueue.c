@@ -1944,7 +1944,7 @@ TEST_IMPL(tq_memory)
 {
     if (sizeof(void *) != 8)
         RETURN_SKIP("the figures are for LP64");
-    ASSERT_UEQ(sizeof(struct pvt_timer), 96);
+    ASSERT_UEQ(sizeof(struct pvt_timer), 80);
     ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 9264);
     ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
     ASSERT_UEQ(sizeof(struct pvt_hist) + sizeof(struct pvt_shist), 1032);
