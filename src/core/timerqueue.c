@@ -369,7 +369,7 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
  * same `now`, in deadline order, so the first is the latest and the last
  * the least late).
  */
-#define ROUND_AHEAD 8 /* timers the second pass prefetches ahead */
+#define ROUND_AHEAD 32 /* timers the second pass prefetches ahead */
 
 static int run_round(struct pvt_timer_queue *q, int64_t now)
 {
