@@ -14,10 +14,11 @@
  * or, when it holds more than PVT_LADDER_BUCKET_MAX nodes, is spread over a
  * PVT_LADDER_BUCKETS times finer rung first; a heap that grows past
  * PVT_LADDER_HEAP_MAX (many nodes inserted nearer than every rung) is
- * demoted to a rung of its own, and a top list that grows past
- * PVT_LADDER_TOP_MAX is spread over a new rung above the coarsest (its
- * buckets twice as wide as the list's span needs), so that later inserts
- * go straight into buckets instead of waiting to be walked twice. Each
+ * demoted to a rung of its own, and a top list that reaches
+ * PVT_LADDER_TOP_MAX nodes is spread (when two rungs are free) over a new
+ * rung above the coarsest, its buckets twice as wide as the list's span
+ * needs, so that later inserts go straight into buckets instead of
+ * waiting to be walked twice. Each
  * node is sorted only when it comes near, in small groups that stay in
  * cache:
  *
