@@ -18,9 +18,8 @@
  * PVT_LADDER_TOP_MAX nodes is spread (when two rungs are free) over a new
  * rung above the coarsest, its buckets twice as wide as the list's span
  * needs, so that later inserts go straight into buckets instead of
- * waiting to be walked twice. Each
- * node is sorted only when it comes near, in small groups that stay in
- * cache:
+ * waiting to be walked twice. Each node is sorted only when it comes
+ * near, in small groups that stay in cache:
  *
  *   insert           O(1) amortised
  *   first            O(1)
