@@ -215,7 +215,8 @@
     X(ladder_order_full_range, PVT_TEST_CORE, 0)                               \
     X(ladder_rung_spawn, PVT_TEST_CORE, 0)                                     \
     X(ladder_heap_demotion, PVT_TEST_CORE, 0)                                  \
-    X(ladder_remove_everywhere, PVT_TEST_CORE, 0)
+    X(ladder_remove_everywhere, PVT_TEST_CORE, 0)                              \
+    X(ladder_top_spread, PVT_TEST_CORE, 0)
 
 #define PVT_TESTS_TIMERQUEUE(X)                                                \
     X(tq_errors, PVT_TEST_CORE, 0)                                             \

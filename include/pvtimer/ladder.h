@@ -14,7 +14,11 @@
  * or, when it holds more than PVT_LADDER_BUCKET_MAX nodes, is spread over a
  * PVT_LADDER_BUCKETS times finer rung first; a heap that grows past
  * PVT_LADDER_HEAP_MAX (many nodes inserted nearer than every rung) is
- * demoted to a rung of its own. Each node is sorted only when it comes
+ * demoted to a rung of its own, and a top list that reaches
+ * PVT_LADDER_TOP_MAX nodes is spread (when two rungs are free) over a new
+ * rung above the coarsest, its buckets twice as wide as the list's span
+ * needs, so that later inserts go straight into buckets instead of
+ * waiting to be walked twice. Each node is sorted only when it comes
  * near, in small groups that stay in cache:
  *
  *   insert           O(1) amortised
@@ -26,15 +30,22 @@
  * struct pvt_ladder_rung and its length), which bounds how deep the ladder
  * may grow. One rung is enough for correct order; more rungs keep the
  * buckets that reach the heap small when keys crowd together. The order
- * does not depend on the rung count.
+ * does not depend on the rung count. The rungs in use are a ring in the
+ * storage (from `base`), so that one can be added at either end.
+ *
+ * Buckets: a bucket is PVT_LADDER_CHAINS lists (chains), which inserts
+ * take in turn. The nodes are the users' and lie anywhere in memory: a
+ * walk down one list waits for each node before it knows the next, a
+ * cache (and TLB) miss each; handing a bucket on walks its chains in turn,
+ * so that PVT_LADDER_CHAINS misses are in flight at once.
  *
  * Memory: the container costs sizeof(struct pvt_ladder) + nrungs *
  * sizeof(struct pvt_ladder_rung), and nothing per node beyond the node
  * itself. A rung is 16 + PVT_LADDER_BUCKETS / 8 + PVT_LADDER_BUCKETS *
- * (sizeof(void *) + 4) bytes: 3,120 on LP64 (x86-64), 2,096 on ILP32. The
- * fixed part, struct pvt_ladder, is 104 bytes on LP64; a node is 48. So 8
- * rungs on LP64 take 104 + 8 * 3,120 = 25,064 bytes. (tests/core/
- * test-ladder.c checks these figures against sizeof.)
+ * (PVT_LADDER_CHAINS * sizeof(void *) + 4) bytes: 9,264 on LP64 (x86-64),
+ * 5,168 on ILP32. The fixed part, struct pvt_ladder, is 120 bytes on
+ * LP64; a node is 48. So 8 rungs on LP64 take 120 + 8 * 9,264 = 74,232
+ * bytes. (tests/core/test-ladder.c checks these figures against sizeof.)
  *
  * Concurrency: none. No function takes a lock or disables interrupts; the
  * caller serialises every call on one container (and on its nodes), e.g.
@@ -53,15 +64,19 @@ extern "C" {
 
 #define PVT_LADDER_BUCKET_BITS 8 /* buckets per rung, log2 */
 #define PVT_LADDER_BUCKETS     (1u << PVT_LADDER_BUCKET_BITS)
-#define PVT_LADDER_BUCKET_MAX  96  /* larger buckets are spread, not heaped */
-#define PVT_LADDER_HEAP_MAX    512 /* a larger heap becomes a rung */
+#define PVT_LADDER_BUCKET_MAX  96   /* larger buckets are spread, not heaped */
+#define PVT_LADDER_HEAP_MAX    512  /* a larger heap becomes a rung */
+#define PVT_LADDER_TOP_MAX     1024 /* a longer top list becomes a rung */
+#define PVT_LADDER_CHAINS      4    /* lists per bucket, walked in turn */
 #define PVT_LADDER_MAX_RUNGS   65536u /* the most rung storage taken */
 
 /* Where a node is (struct pvt_ladder_node's `where`). */
 #define PVT_LADDER_NOWHERE 0u /* in no container: a zeroed node */
 #define PVT_LADDER_IN_HEAP 1u
 #define PVT_LADDER_IN_TOP  2u
-#define PVT_LADDER_IN_RUNG 3u /* + rung * PVT_LADDER_BUCKETS + bucket */
+#define PVT_LADDER_IN_RUNG                                                     \
+    3u /* + slot * PVT_LADDER_BUCKETS + bucket, where
+                                 slot is the rung's place in the storage */
 
 /*
  * The node users embed in their own struct (PVT_LADDER_ENTRY gets back to
@@ -91,13 +106,15 @@ struct pvt_ladder_rung {
     unsigned int shift;
     unsigned int cur;
     uint64_t bitmap[PVT_LADDER_BUCKETS / 64]; /* non-empty buckets */
-    struct pvt_ladder_node *head[PVT_LADDER_BUCKETS];
+    /* each bucket a few lists (chains), which inserts take in turn */
+    struct pvt_ladder_node *head[PVT_LADDER_BUCKETS][PVT_LADDER_CHAINS];
     uint32_t count[PVT_LADDER_BUCKETS];
 };
 
 struct pvt_ladder_stats {
     uint64_t rungs_spawned;  /* big buckets spread over a finer rung */
     uint64_t heap_demotions; /* overgrown heaps turned into a rung */
+    uint64_t top_spreads;    /* long top lists spread over a coarser rung */
 };
 
 struct pvt_ladder {
@@ -110,7 +127,8 @@ struct pvt_ladder {
     int64_t top_min, top_max;     /* bounds of what top holds */
     struct pvt_ladder_rung *rung; /* the caller's storage */
     unsigned int max_rungs;       /* its length */
-    unsigned int nrungs;          /* rungs in use, from rung[0] */
+    unsigned int nrungs;          /* rungs in use, from rung[base] */
+    unsigned int base;            /* where rung 0 is in the storage */
     uint64_t next_seq;
     struct pvt_ladder_stats stats;
 };

@@ -97,11 +97,12 @@ struct pvt_timer {
 
     /* ---- owned by the queue ---- */
     union {
-        struct pvt_ladder_node node; /* in the queue's ladder, by deadline */
+        struct pvt_ladder_node node; /* in the queue's ladder, by deadline;
+                                        out of it, node.next / prev link
+                                        a round (EXPIRED) or the inbox
+                                        (REMOTE) */
         int64_t expires;             /* the deadline (guest ns): node.key */
     };
-    /* collected for a round; round_next also links the inbox (REMOTE) */
-    struct pvt_timer *round_next, *round_prev;
     struct pvt_timer_queue *queue; /* while not idle */
     enum pvt_timer_state state;
 };
@@ -138,9 +139,9 @@ typedef void (*pvt_tq_kick_fn)(struct pvt_timer_queue *q, void *ctx);
 /*
  * A queue. Memory: the fixed part and the ladder's rungs, PVT_TQ_RUNGS of
  * them held by value even when pvt_tq_init_rungs gives it others: on LP64,
- * sizeof is 26,248 bytes, of which 24,960 are the 8 rungs (3,120 each, see
- * ladder.h), 104 the rest of the ladder and 1,032 the two histograms of
- * stats; a timer is 96 bytes (tq_memory in tests/core/test-timerqueue.c
+ * sizeof is 75,416 bytes, of which 74,112 are the 8 rungs (9,264 each, see
+ * ladder.h), 120 the rest of the ladder and 1,032 the two histograms of
+ * stats; a timer is 80 bytes (tq_memory in tests/core/test-timerqueue.c
  * checks these figures against sizeof).
  */
 struct pvt_timer_queue {

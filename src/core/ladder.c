@@ -161,13 +161,49 @@ static struct pvt_ladder_node *sort_list(struct pvt_ladder_node *list)
 }
 
 /*
- * Make the (empty) heap from a list: sorted, it is a chain in which every
- * node's one child is the next, so each pop is O(1).
+ * Take the next node of n chains (lists through next), in turn: walking
+ * one list is a chain of dependent loads, each node a likely cache miss;
+ * walking several in turn lets their misses overlap (each chain's next
+ * node is asked for as soon as its address is known, n turns before it is
+ * used). Returns NULL when all are empty; *turn is the walker's state (0
+ * at the start).
  */
-static void heap_load(struct pvt_ladder *l, struct pvt_ladder_node *list)
+static struct pvt_ladder_node *chains_next(struct pvt_ladder_node **chain,
+                                           unsigned int n, unsigned int *turn)
 {
-    struct pvt_ladder_node *n, *parent = NULL;
+    struct pvt_ladder_node *x;
+    unsigned int i;
 
+    for (i = 0; i < n; i++) {
+        unsigned int c = (*turn + i) % n;
+        if ((x = chain[c]) != NULL) {
+            chain[c] = x->next;
+            if (x->next)
+                __builtin_prefetch(x->next, 1);
+            *turn = c + 1;
+            return x;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * Make the (empty) heap from a bucket's chains: sorted, it is a chain in
+ * which every node's one child is the next, so each pop is O(1).
+ */
+static void heap_load(struct pvt_ladder *l, struct pvt_ladder_node **chain,
+                      unsigned int nchains)
+{
+    struct pvt_ladder_node *n, *parent = NULL, *list = NULL, **tail = &list;
+    unsigned int turn = 0;
+
+    /* the chains into one list (walked in turn: the misses overlap), then
+     * sorted in cache */
+    while ((n = chains_next(chain, nchains, &turn)) != NULL) {
+        *tail = n;
+        tail = &n->next;
+    }
+    *tail = NULL;
     for (n = sort_list(list); n; n = n->next) {
         n->where = PVT_LADDER_IN_HEAP;
         n->child = NULL;
@@ -237,7 +273,7 @@ static unsigned int rung_shift(uint64_t span)
 static void rung_reset(struct pvt_ladder_rung *r, int64_t lo,
                        unsigned int shift)
 {
-    unsigned int b;
+    unsigned int b, c;
 
     r->lo = lo;
     r->shift = shift;
@@ -245,53 +281,84 @@ static void rung_reset(struct pvt_ladder_rung *r, int64_t lo,
     for (b = 0; b < PVT_LADDER_BUCKETS / 64; b++)
         r->bitmap[b] = 0;
     for (b = 0; b < PVT_LADDER_BUCKETS; b++) {
-        r->head[b] = NULL;
         r->count[b] = 0;
+        for (c = 0; c < PVT_LADDER_CHAINS; c++)
+            r->head[b][c] = NULL;
     }
 }
 
-/* Into rung ri's bucket for n (the caller knows it falls in the rung). */
-static void bucket_put(struct pvt_ladder *l, unsigned int ri,
+/* The storage slot of rung i (0: the coarsest in use): the rungs in use
+ * are a ring in the caller's array, from slot l->base, so that a coarser
+ * rung can be put above rung 0 (top_spread) as a finer one below the
+ * deepest, without moving any. */
+static unsigned int rung_slot(const struct pvt_ladder *l, unsigned int i)
+{
+    unsigned int s = l->base + i;
+
+    return s >= l->max_rungs ? s - l->max_rungs : s;
+}
+
+/* Into the bucket for n of the rung in `slot` (the caller knows it falls
+ * in the rung). */
+static void bucket_put(struct pvt_ladder *l, unsigned int slot,
                        struct pvt_ladder_node *n)
 {
-    struct pvt_ladder_rung *r = &l->rung[ri];
+    struct pvt_ladder_rung *r = &l->rung[slot];
     unsigned int b = (unsigned int)(distance(r->lo, n->key) >> r->shift);
 
-    list_push(&r->head[b], n);
-    /* a look-ahead for the walk that hands the bucket on: the node two
-     * on (read from the old head, which list_push touched anyway) */
-    if (n->next)
-        n->child = n->next->next;
+    /* the bucket's chains take turns */
+    list_push(&r->head[b][r->count[b] % PVT_LADDER_CHAINS], n);
     r->count[b]++;
     r->bitmap[b / 64] |= 1ull << (b % 64);
-    n->where = PVT_LADDER_IN_RUNG + ri * PVT_LADDER_BUCKETS + b;
+    n->where = PVT_LADDER_IN_RUNG + slot * PVT_LADDER_BUCKETS + b;
+}
+
+/* Spread the nodes of the n chains over the (reset) rung in `slot`. */
+static void spread(struct pvt_ladder *l, unsigned int slot,
+                   struct pvt_ladder_node **chain, unsigned int n)
+{
+    struct pvt_ladder_node *x;
+    unsigned int turn = 0;
+
+    while ((x = chains_next(chain, n, &turn)) != NULL) {
+        bucket_put(l, slot, x);
+    }
+}
+
+/* A new deepest rung from lo with 2^shift buckets, holding the list. */
+static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
+                       struct pvt_ladder_node **chain, unsigned int n)
+{
+    unsigned int slot = rung_slot(l, l->nrungs++);
+
+    rung_reset(&l->rung[slot], lo, shift);
+    spread(l, slot, chain, n);
 }
 
 /*
- * A new deepest rung from lo with 2^shift buckets, holding the list.
- *
- * Walking the list is a chain of dependent loads, each node a likely
- * cache miss. `ahead` is another list that comes next (the parent rung's
- * next bucket, or NULL): it is walked in step, one node per node put, so
- * that its misses overlap this walk's and its nodes are in cache when
- * its turn comes. Nothing of it is changed.
+ * The top list reached PVT_LADDER_TOP_MAX nodes: spread it over a new
+ * coarsest rung, above rung 0, from top_start (where rung 0, or the heap,
+ * ends), its buckets wide enough for twice the span the top list holds, so
+ * that later inserts go straight into its buckets rather than wait in the
+ * top list to be walked again when they come near. Its nodes were inserted
+ * lately: they are still in cache.
  */
-static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
-                       struct pvt_ladder_node *list,
-                       const struct pvt_ladder_node *ahead)
+static void top_spread(struct pvt_ladder *l)
 {
-    unsigned int ri = l->nrungs++;
-    struct pvt_ladder_node *next;
+    int64_t lo = l->top_start;
+    uint64_t span = distance(lo, l->top_max);
+    unsigned int shift =
+        rung_shift(span > UINT64_MAX / 2 ? UINT64_MAX : 2 * span);
+    struct pvt_ladder_node *list = l->top;
 
-    rung_reset(&l->rung[ri], lo, shift);
-    for (; list; list = next) {
-        next = list->next;
-        if (list->child)
-            __builtin_prefetch(list->child, 1); /* the list's hint */
-        if (ahead && (ahead = ahead->next) != NULL)
-            __builtin_prefetch(ahead); /* (keeps the walk: it is used) */
-        bucket_put(l, ri, list);
-    }
+    l->base = l->base ? l->base - 1 : l->max_rungs - 1;
+    l->nrungs++;
+    l->stats.top_spreads++;
+    rung_reset(&l->rung[l->base], lo, shift);
+    l->top_start = offset_sat(lo, (uint64_t)PVT_LADDER_BUCKETS << shift);
+    l->top = NULL;
+    l->top_count = 0;
+    spread(l, l->base, &list, 1);
 }
 
 /*
@@ -304,7 +371,8 @@ static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
 static void heap_demote(struct pvt_ladder *l)
 {
     int64_t lo = l->root->key;
-    int64_t hi = l->nrungs ? rung_start(&l->rung[l->nrungs - 1]) : l->top_start;
+    int64_t hi = l->nrungs ? rung_start(&l->rung[rung_slot(l, l->nrungs - 1)])
+                           : l->top_start;
     struct pvt_ladder_node *head = l->root, *tail = l->root, *x;
 
     head->next = NULL;
@@ -319,7 +387,7 @@ static void heap_demote(struct pvt_ladder *l)
     l->root = NULL;
     l->heap_count = 0;
     l->stats.heap_demotions++;
-    rung_spawn(l, lo, rung_shift(distance(lo, hi)), head, NULL);
+    rung_spawn(l, lo, rung_shift(distance(lo, hi)), &head, 1);
 }
 
 /*
@@ -331,7 +399,7 @@ static void heap_demote(struct pvt_ladder *l)
  */
 static void place(struct pvt_ladder *l, struct pvt_ladder_node *n)
 {
-    unsigned int ri;
+    unsigned int ri, slot;
 
     if (n->key >= l->top_start) {
         if (l->top_count == 0 || n->key < l->top_min)
@@ -341,18 +409,23 @@ static void place(struct pvt_ladder *l, struct pvt_ladder_node *n)
         list_push(&l->top, n);
         l->top_count++;
         n->where = PVT_LADDER_IN_TOP;
+        /* (keep a rung free for the spreading of a big bucket) */
+        if (l->top_count >= PVT_LADDER_TOP_MAX && l->nrungs + 1 < l->max_rungs)
+            top_spread(l);
         return;
     }
-    for (ri = 0; ri < l->nrungs; ri++) {
-        if (n->key >= rung_start(&l->rung[ri])) {
-            bucket_put(l, ri, n);
+    for (ri = 0, slot = l->base; ri < l->nrungs; ri++) {
+        if (n->key >= rung_start(&l->rung[slot])) {
+            bucket_put(l, slot, n);
             return;
         }
+        if (++slot == l->max_rungs)
+            slot = 0;
     }
     if (l->heap_count >= PVT_LADDER_HEAP_MAX && l->nrungs < l->max_rungs &&
         n->key > l->root->key) {
         heap_demote(l);
-        bucket_put(l, l->nrungs - 1, n);
+        bucket_put(l, rung_slot(l, l->nrungs - 1), n);
         return;
     }
     heap_insert(l, n);
@@ -369,7 +442,11 @@ static void unplace(struct pvt_ladder *l, struct pvt_ladder_node *n)
         unsigned int i = n->where - PVT_LADDER_IN_RUNG;
         struct pvt_ladder_rung *r = &l->rung[i / PVT_LADDER_BUCKETS];
         unsigned int b = i % PVT_LADDER_BUCKETS;
-        list_unlink(&r->head[b], n);
+        unsigned int c = 0;
+        if (!n->prev) /* the head of one of the bucket's chains */
+            while (c + 1 < PVT_LADDER_CHAINS && r->head[b][c] != n)
+                c++;
+        list_unlink(&r->head[b][c], n);
         if (--r->count[b] == 0)
             r->bitmap[b / 64] &= ~(1ull << (b % 64));
     }
@@ -387,33 +464,36 @@ static void refill(struct pvt_ladder *l)
 {
     while (!l->root && l->count) {
         struct pvt_ladder_node *n;
-        const struct pvt_ladder_node *ahead;
         if (l->nrungs) {
-            struct pvt_ladder_rung *r = &l->rung[l->nrungs - 1];
-            unsigned int b, w;
+            struct pvt_ladder_rung *r = &l->rung[rung_slot(l, l->nrungs - 1)];
+            struct pvt_ladder_node *chain[PVT_LADDER_CHAINS];
+            unsigned int b, w, k;
             uint32_t c;
 
             for (w = r->cur / 64; w < PVT_LADDER_BUCKETS / 64 && !r->bitmap[w];
                  w++)
                 ;
             if (w == PVT_LADDER_BUCKETS / 64) {
-                l->nrungs--; /* drained: back to its parent's next bucket */
+                /* drained: back to its parent's next bucket */
+                if (--l->nrungs == 0)
+                    l->base = 0;
                 continue;
             }
             b = w * 64 + pvt__ctz64(r->bitmap[w]);
-            n = r->head[b];
+            for (k = 0; k < PVT_LADDER_CHAINS; k++) {
+                chain[k] = r->head[b][k];
+                r->head[b][k] = NULL;
+            }
             c = r->count[b];
-            r->head[b] = NULL;
             r->count[b] = 0;
             r->bitmap[w] &= ~(1ull << (b % 64));
             r->cur = b + 1;
             /* the next bucket's first node: its miss overlaps this one's
              * work (small buckets are most of the work at the front) */
-            ahead = NULL;
-            if (r->bitmap[w]) {
-                ahead = r->head[w * 64 + pvt__ctz64(r->bitmap[w])];
-                __builtin_prefetch(ahead);
-            }
+            if (r->bitmap[w])
+                for (k = 0; k < PVT_LADDER_CHAINS; k++)
+                    __builtin_prefetch(
+                        r->head[w * 64 + pvt__ctz64(r->bitmap[w])][k]);
             if (c > PVT_LADDER_BUCKET_MAX && r->shift > 0 &&
                 l->nrungs < l->max_rungs) {
                 l->stats.rungs_spawned++;
@@ -421,9 +501,9 @@ static void refill(struct pvt_ladder *l)
                            r->shift > PVT_LADDER_BUCKET_BITS
                                ? r->shift - PVT_LADDER_BUCKET_BITS
                                : 0,
-                           n, ahead);
+                           chain, PVT_LADDER_CHAINS);
             } else {
-                heap_load(l, n);
+                heap_load(l, chain, PVT_LADDER_CHAINS);
             }
         } else if (l->top_count) {
             unsigned int shift = rung_shift(distance(l->top_min, l->top_max));
@@ -433,7 +513,7 @@ static void refill(struct pvt_ladder *l)
             n = l->top;
             l->top = NULL;
             l->top_count = 0;
-            rung_spawn(l, l->top_min, shift, n, NULL);
+            rung_spawn(l, l->top_min, shift, &n, 1);
         } else {
             break; /* cannot happen: count says nodes wait somewhere */
         }
@@ -484,11 +564,17 @@ int pvt_ladder_insert(struct pvt_ladder *l, struct pvt_ladder_node *n,
 static bool may_hold(const struct pvt_ladder *l,
                      const struct pvt_ladder_node *n)
 {
+    unsigned int slot;
+
     if (n->where == PVT_LADDER_IN_HEAP)
         return l->heap_count != 0 && (n == l->root || n->prev);
     if (n->where == PVT_LADDER_IN_TOP)
         return l->top_count != 0 && (n == l->top || n->prev);
-    return (n->where - PVT_LADDER_IN_RUNG) / PVT_LADDER_BUCKETS < l->nrungs;
+    slot = (n->where - PVT_LADDER_IN_RUNG) / PVT_LADDER_BUCKETS;
+    if (slot >= l->max_rungs)
+        return false;
+    return (slot >= l->base ? slot - l->base : slot + l->max_rungs - l->base) <
+           l->nrungs;
 }
 
 int pvt_ladder_remove(struct pvt_ladder *l, struct pvt_ladder_node *n)

@@ -5,7 +5,9 @@
  * mode.
  *
  * Timers collected for a round have left the ladder and are chained
- * through round_next / round_prev until their callbacks run.
+ * through their node's next / prev (the user's out of a ladder) until
+ * their callbacks run; remotely armed timers wait in the inbox chained
+ * through node.next.
  *
  * Several vCPUs (see timerqueue.h): remote armers share with the owner
  * only q->inbox (pushed by compare-and-swap, emptied by the owner's
@@ -48,12 +50,33 @@ static enum pvt_timer_state state_of(const struct pvt_timer *t)
 
 /* ---- the round list ----------------------------------------------------- */
 
+/* The round's (and the inbox's) links: the node's, out of the ladder. */
+static struct pvt_timer *round_next(const struct pvt_timer *t)
+{
+    return timer_of(t->node.next);
+}
+
+static struct pvt_timer *round_prev(const struct pvt_timer *t)
+{
+    return timer_of(t->node.prev);
+}
+
+static void set_round_next(struct pvt_timer *t, struct pvt_timer *x)
+{
+    t->node.next = x ? &x->node : NULL;
+}
+
+static void set_round_prev(struct pvt_timer *t, struct pvt_timer *x)
+{
+    t->node.prev = x ? &x->node : NULL;
+}
+
 static void round_append(struct pvt_timer_queue *q, struct pvt_timer *t)
 {
-    t->round_next = NULL;
-    t->round_prev = q->round_tail;
+    set_round_next(t, NULL);
+    set_round_prev(t, q->round_tail);
     if (q->round_tail)
-        q->round_tail->round_next = t;
+        set_round_next(q->round_tail, t);
     else
         q->round_head = t;
     q->round_tail = t;
@@ -61,15 +84,17 @@ static void round_append(struct pvt_timer_queue *q, struct pvt_timer *t)
 
 static void round_remove(struct pvt_timer_queue *q, struct pvt_timer *t)
 {
-    if (t->round_prev)
-        t->round_prev->round_next = t->round_next;
+    struct pvt_timer *next = round_next(t), *prev = round_prev(t);
+
+    if (prev)
+        set_round_next(prev, next);
     else
-        q->round_head = t->round_next;
-    if (t->round_next)
-        t->round_next->round_prev = t->round_prev;
+        q->round_head = next;
+    if (next)
+        set_round_prev(next, prev);
     else
-        q->round_tail = t->round_prev;
-    t->round_next = t->round_prev = NULL;
+        q->round_tail = prev;
+    t->node.next = t->node.prev = NULL;
 }
 
 /* Take t out of wherever it is; it becomes idle. */
@@ -110,13 +135,13 @@ static int drain_inbox(struct pvt_timer_queue *q)
 
     head = __atomic_exchange_n(&q->inbox, NULL, __ATOMIC_SEQ_CST);
     while ((t = head) != NULL) {
-        head = t->round_next;
-        t->round_next = order;
+        head = round_next(t);
+        set_round_next(t, order);
         order = t;
     }
     while ((t = order) != NULL) {
-        order = t->round_next;
-        t->round_next = NULL;
+        order = round_next(t);
+        t->node.next = NULL;
         set_state(t, PVT_TIMER_QUEUED);
         (void)pvt_ladder_insert(&q->ladder, &t->node, t->expires);
         q->stats.armed++;
@@ -344,7 +369,7 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
  * same `now`, in deadline order, so the first is the latest and the last
  * the least late).
  */
-#define ROUND_AHEAD 8 /* timers the second pass prefetches ahead */
+#define ROUND_AHEAD 32 /* timers the second pass prefetches ahead */
 
 static int run_round(struct pvt_timer_queue *q, int64_t now)
 {
@@ -370,7 +395,7 @@ static int run_round(struct pvt_timer_queue *q, int64_t now)
         collected++;
     }
     for (t = q->round_head; t != NULL; t = next) {
-        next = t->round_next;
+        next = round_next(t);
         if (t->node.child) {
             /* both lines of a timer ROUND_AHEAD on: its miss overlaps
              * the ones before it (a callback may have taken it out of
@@ -518,7 +543,7 @@ int pvt_tq_arm_remote(struct pvt_timer_queue *q, struct pvt_timer *t,
     set_state(t, PVT_TIMER_REMOTE);
     head = __atomic_load_n(&q->inbox, __ATOMIC_RELAXED);
     do
-        t->round_next = head;
+        set_round_next(t, head);
     while (!__atomic_compare_exchange_n(&q->inbox, &head, t, true,
                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     programmed = (int64_t)pvt__atomic_load_u64((uint64_t *)&q->programmed,

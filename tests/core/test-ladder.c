@@ -223,18 +223,19 @@ TEST_IMPL(ladder_errors)
 TEST_IMPL(ladder_memory)
 {
     const size_t rung =
-        16 + PVT_LADDER_BUCKETS / 8 + PVT_LADDER_BUCKETS * (sizeof(void *) + 4);
+        16 + PVT_LADDER_BUCKETS / 8 +
+        PVT_LADDER_BUCKETS * (PVT_LADDER_CHAINS * sizeof(void *) + 4);
 
     ASSERT_UEQ(sizeof(struct pvt_ladder_rung), rung);
     if (sizeof(void *) == 8) {
-        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 3120);
-        ASSERT_UEQ(sizeof(struct pvt_ladder), 104);
+        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 9264);
+        ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
         ASSERT_UEQ(sizeof(struct pvt_ladder_node), 48);
         ASSERT_UEQ(sizeof(struct pvt_ladder) +
                        8 * sizeof(struct pvt_ladder_rung),
-                   25064);
+                   74232);
     } else if (sizeof(void *) == 4) {
-        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 2096);
+        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 5168);
     }
     RETURN_OK();
 }
@@ -501,5 +502,98 @@ TEST_IMPL(ladder_remove_everywhere)
         ASSERT_UGT(seen[p], 0);
     ASSERT_UEQ(seen[IN_TOP], SPAWN_TOP);
     ASSERT_UEQ(seen[IN_RUNG0], SPAWN_FAR);
+    RETURN_OK();
+}
+
+/* ---- a long top list, spread over a rung above rung 0 ------------------ */
+
+#define TS_NODES 3000
+#define TS_RUNGS 8
+
+static struct pvt_ladder_node ts_node[TS_NODES];
+static bool ts_removed[TS_NODES];
+static struct pvt_ladder_rung ts_rungs[TS_RUNGS];
+
+/* Node i's key: from 1000 on, over about 10^6, every value taken by 3
+ * nodes (equal keys come out in insertion order). */
+static int64_t ts_key(unsigned int i)
+{
+    return 1000 + (int64_t)(((i / 3) * 7919u) % 1000000u);
+}
+
+/*
+ * 1 node at 0: it becomes the first, on a rung 0 of 1 ns buckets from 0,
+ * which hands that bucket on: the top list starts at 256. The next
+ * PVT_LADDER_TOP_MAX nodes go to the top list, the last of them spreads it
+ * over a new rung above rung 0, in the storage's last slot (the rungs in
+ * use are a ring), from 256 on; the rest go straight into its buckets.
+ * Every third node is then removed (heads and middles of a bucket's
+ * chains), and the rest must come out in (key, seq) order, each once.
+ */
+TEST_IMPL(ladder_top_spread)
+{
+    struct pvt_ladder l;
+    struct pvt_ladder_node *n, *prev = NULL;
+    unsigned int i, left = 0, pass;
+
+    for (pass = 0; pass < 2; pass++) {
+        ASSERT_OK(pvt_ladder_init(&l, ts_rungs, TS_RUNGS));
+        for (i = 0; i < TS_NODES; i++) {
+            ASSERT_OK(pvt_ladder_node_init(&ts_node[i]));
+            ts_removed[i] = false;
+        }
+        ASSERT_OK(pvt_ladder_insert(&l, &ts_node[0], 0));
+        ASSERT_UEQ(l.nrungs, 1);
+        ASSERT_EQ(l.top_start, 256);
+        for (i = 1; i < TS_NODES; i++) {
+            ASSERT_OK(pvt_ladder_insert(&l, &ts_node[i], ts_key(i)));
+            if (i < PVT_LADDER_TOP_MAX) {
+                ASSERT_UEQ(ts_node[i].where, PVT_LADDER_IN_TOP);
+                ASSERT_UEQ(l.stats.top_spreads, 0);
+            }
+        }
+        ASSERT_UEQ(l.stats.top_spreads, 1);
+        ASSERT_UEQ(l.top_count, 0);
+        ASSERT_UEQ(l.nrungs, 2);
+        ASSERT_UEQ(l.base, TS_RUNGS - 1);
+        ASSERT_EQ(l.rung[TS_RUNGS - 1].lo, 256);
+        /* every node but the first in a bucket of that rung */
+        for (i = 1; i < TS_NODES; i++)
+            ASSERT_UEQ((ts_node[i].where - PVT_LADDER_IN_RUNG) /
+                           PVT_LADDER_BUCKETS,
+                       TS_RUNGS - 1);
+        ASSERT_UEQ(pvt_ladder_count(&l), TS_NODES);
+
+        /* remove every third (the first pass from the front, the second
+         * from the back: other heads and tails of the chains) */
+        left = TS_NODES;
+        for (i = 0; i < TS_NODES; i++) {
+            unsigned int id = pass ? TS_NODES - 1 - i : i;
+            if (id % 3 == 1) {
+                ASSERT_OK(pvt_ladder_remove(&l, &ts_node[id]));
+                ts_removed[id] = true;
+                left--;
+            }
+        }
+        ASSERT_UEQ(pvt_ladder_count(&l), left);
+
+        prev = NULL;
+        for (i = 0; i < left; i++) {
+            unsigned int id;
+            n = pvt_ladder_pop(&l);
+            ASSERT_NOT_NULL(n);
+            id = (unsigned int)(n - ts_node);
+            ASSERT_ULT(id, TS_NODES);
+            ASSERT_FALSE(ts_removed[id]);
+            ts_removed[id] = true; /* popped: not again */
+            ASSERT_EQ(n->key, id ? ts_key(id) : 0);
+            if (prev)
+                ASSERT(prev->key < n->key ||
+                       (prev->key == n->key && prev->seq < n->seq));
+            prev = n;
+        }
+        ASSERT_NULL(pvt_ladder_pop(&l));
+        ASSERT_UEQ(pvt_ladder_count(&l), 0);
+    }
     RETURN_OK();
 }

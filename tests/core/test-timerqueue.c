@@ -1944,11 +1944,11 @@ TEST_IMPL(tq_memory)
 {
     if (sizeof(void *) != 8)
         RETURN_SKIP("the figures are for LP64");
-    ASSERT_UEQ(sizeof(struct pvt_timer), 96);
-    ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 3120);
-    ASSERT_UEQ(sizeof(struct pvt_ladder), 104);
+    ASSERT_UEQ(sizeof(struct pvt_timer), 80);
+    ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 9264);
+    ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
     ASSERT_UEQ(sizeof(struct pvt_hist) + sizeof(struct pvt_shist), 1032);
-    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 26248);
+    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 75416);
     RETURN_OK();
 }
 
