@@ -128,6 +128,7 @@ struct rec {
     _Atomic uint64_t early;   /* lateness < 0: never, we hope */
     _Atomic int64_t max;
     _Atomic uint64_t fires, wakeups, coalesced, missed;
+    int64_t window_ns; /* how long recording was on (the last window) */
 };
 
 static void rec_lat(struct rec *r, int64_t lat)
@@ -149,6 +150,22 @@ static void rec_lat(struct rec *r, int64_t lat)
     m = atomic_load_explicit(&r->max, memory_order_relaxed);
     while (lat > m && !atomic_compare_exchange_weak(&r->max, &m, lat))
         continue;
+}
+
+/* The measured window, after the warm-up: recording on from now until
+ * t0 + WARMUP_S + dur_s; *cpu gets the process CPU in it and r->window_ns
+ * its real length (the sleep may overrun on a loaded machine: rates are
+ * taken over what was recorded). */
+static void record_window(struct rec *r, int64_t t0, double dur_s, int64_t *cpu)
+{
+    int64_t c0 = cpu_ns(), opened;
+
+    atomic_store(&r->on, true);
+    opened = mono();
+    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
+    atomic_store(&r->on, false);
+    r->window_ns = mono() - opened;
+    *cpu = cpu_ns() - c0;
 }
 
 static void rec_count(struct rec *r, _Atomic uint64_t *c, uint64_t n)
@@ -285,18 +302,14 @@ static void svc_window(struct pvt_timersvc *s, struct load *l, double dur_s,
                        struct pvt_timersvc_stats *b, int64_t *cpu,
                        uint64_t *missed)
 {
-    int64_t t0 = mono(), c0;
+    int64_t t0 = mono();
     uint64_t m0 = 0;
 
     sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
     if (missed)
         m0 = svc_missed(s, l->n);
     pvt_timersvc_get_stats(s, a);
-    c0 = cpu_ns();
-    atomic_store(&l->rec->on, true);
-    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
-    atomic_store(&l->rec->on, false);
-    *cpu = cpu_ns() - c0;
+    record_window(l->rec, t0, dur_s, cpu);
     pvt_timersvc_get_stats(s, b);
     if (missed)
         *missed = svc_missed(s, l->n) - m0;
@@ -391,7 +404,7 @@ static int run_timerfd(struct load *l, double dur_s, int64_t *cpu)
     pthread_t th;
     bool started = false;
     unsigned int i;
-    int64_t t0, c0;
+    int64_t t0;
     uint64_t one = 1;
     int rc = 0;
 
@@ -451,11 +464,7 @@ static int run_timerfd(struct load *l, double dur_s, int64_t *cpu)
     }
     t0 = mono();
     sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
-    c0 = cpu_ns();
-    atomic_store(&l->rec->on, true);
-    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
-    atomic_store(&l->rec->on, false);
-    *cpu = cpu_ns() - c0;
+    record_window(l->rec, t0, dur_s, cpu);
 out:
     if (started) {
         if (write(e.stopfd, &one, sizeof(one)) != sizeof(one))
@@ -515,7 +524,7 @@ static int run_threads(struct load *l, double dur_s, int64_t *cpu)
     atomic_bool stop = false;
     pthread_attr_t attr;
     unsigned int i, started = 0;
-    int64_t t0, c0, now;
+    int64_t t0, now;
     int rc = 0;
 
     if (t == NULL || th == NULL) {
@@ -541,11 +550,7 @@ static int run_threads(struct load *l, double dur_s, int64_t *cpu)
     if (rc == 0) {
         t0 = mono();
         sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
-        c0 = cpu_ns();
-        atomic_store(&l->rec->on, true);
-        sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
-        atomic_store(&l->rec->on, false);
-        *cpu = cpu_ns() - c0;
+        record_window(l->rec, t0, dur_s, cpu);
     }
     atomic_store(&stop, true);
     for (i = 0; i < started; i++)
@@ -584,6 +589,7 @@ static void rec_reset(struct rec *r)
 
 static void rec_result(struct rec *r, struct result *out)
 {
+    out->dur_s = (double)r->window_ns / 1e9;
     out->fires = atomic_load(&r->fires);
     out->early = atomic_load(&r->early);
     out->p50 = rec_quantile(r, 0.50);
@@ -718,20 +724,21 @@ static int bench_storm(struct load *l, double rate, double dur, bool json)
                     strerror(-rc));
             return 1;
         }
-        r.dur_s = dur;
         rec_result(l->rec, &r);
         if (json)
-            printf("%s{\"run\": \"%s\", \"b_fires\": %llu, "
+            printf("%s{\"run\": \"%s\", \"b_window_s\": %.3f, "
+                   "\"b_fires\": %llu, "
                    "\"b_lateness_p50_ns\": %lld, \"b_lateness_p99_ns\": "
                    "%lld, \"b_lateness_max_ns\": %lld, \"b_early\": %llu, "
                    "\"a_fires_per_s\": %.0f, \"a_throttled\": %llu}",
-                   mode ? ", " : "", names[mode], (unsigned long long)r.fires,
-                   (long long)r.p50, (long long)r.p99, (long long)r.max,
+                   mode ? ", " : "", names[mode], r.dur_s,
+                   (unsigned long long)r.fires, (long long)r.p50,
+                   (long long)r.p99, (long long)r.max,
                    (unsigned long long)r.early,
                    (double)a_fires / (WARMUP_S + dur), (unsigned long long)thr);
         else
             printf("%-15s %9.0f %8.1f %8.1f %9.1f %10.0f %10llu\n", names[mode],
-                   (double)r.fires / dur, (double)r.p50 / 1000,
+                   (double)r.fires / r.dur_s, (double)r.p50 / 1000,
                    (double)r.p99 / 1000, (double)r.max / 1000,
                    (double)a_fires / (WARMUP_S + dur), (unsigned long long)thr);
         fflush(stdout);
@@ -752,18 +759,18 @@ static void print_row(const struct result *r, unsigned int n, double hz,
                *first ? "" : ", ", n, hz, r->design,
                (unsigned long long)r->slack, r->skipped ? "true" : "false");
         if (!r->skipped)
-            printf(", \"fires\": %llu, \"fires_per_s\": %.0f, "
-                   "\"lateness_p50_ns\": %lld, \"lateness_p99_ns\": %lld, "
-                   "\"lateness_max_ns\": %lld, \"early\": %llu, "
-                   "\"cpu_ns_per_fire\": %.1f, \"wakeups_per_s\": %.0f, "
-                   "\"coalesced\": %llu, \"missed\": %llu",
-                   (unsigned long long)r->fires, fires_s, (long long)r->p50,
-                   (long long)r->p99, (long long)r->max,
-                   (unsigned long long)r->early,
-                   r->fires ? (double)r->cpu / (double)r->fires : 0,
-                   (double)r->wakeups / r->dur_s,
-                   (unsigned long long)r->coalesced,
-                   (unsigned long long)r->missed);
+            printf(
+                ", \"window_s\": %.3f, \"fires\": %llu, \"fires_per_s\": %.0f, "
+                "\"lateness_p50_ns\": %lld, \"lateness_p99_ns\": %lld, "
+                "\"lateness_max_ns\": %lld, \"early\": %llu, "
+                "\"cpu_ns_per_fire\": %.1f, \"wakeups_per_s\": %.0f, "
+                "\"coalesced\": %llu, \"missed\": %llu",
+                r->dur_s, (unsigned long long)r->fires, fires_s,
+                (long long)r->p50, (long long)r->p99, (long long)r->max,
+                (unsigned long long)r->early,
+                r->fires ? (double)r->cpu / (double)r->fires : 0,
+                (double)r->wakeups / r->dur_s, (unsigned long long)r->coalesced,
+                (unsigned long long)r->missed);
         printf("}");
         *first = false;
         return;
@@ -923,7 +930,6 @@ int pvt_bench_service(int argc, char **argv)
             memset(&r, 0, sizeof(r));
             memset(&st, 0, sizeof(st));
             rec_reset(rec);
-            r.dur_s = dur;
             if (d < nslack) {
                 r.design = "service";
                 r.slack = (uint64_t)(slacks[d] * 1000);

@@ -53,7 +53,12 @@ TEST_IMPL(bench_service_json)
         ASSERT(strstr(row, "\"skipped\": false") != NULL);
         ASSERT(pvt_json_number(row, "fires") > 0);
         /* 8 timers at 500 Hz for 0.2 s: 800 deadlines, no more fires */
-        ASSERT(pvt_json_number(row, "fires") <= 8 * 500 * 0.2 + 8);
+        /* at most one fire per period of each timer (+- 5 %) over the
+         * window recorded (which a loaded machine may stretch), plus the
+         * one in flight as it opened */
+        ASSERT(pvt_json_number(row, "window_s") >= 0.2);
+        ASSERT(pvt_json_number(row, "fires") <=
+               8 * 500 * 1.06 * pvt_json_number(row, "window_s") + 8);
         ASSERT(pvt_json_number(row, "early") == 0);
         ASSERT(pvt_json_number(row, "coalesced") >= 0);
         ASSERT(pvt_json_number(row, "missed") >= 0);
@@ -113,7 +118,9 @@ TEST_IMPL(bench_service_storm_json)
         if (i == 0 || !valgrind)
             ASSERT(pvt_json_number(row, "b_fires") > 0);
         ASSERT(pvt_json_number(row, "b_fires") >= 0);
-        ASSERT(pvt_json_number(row, "b_fires") <= 4 * 200 * 0.2 + 4);
+        ASSERT(pvt_json_number(row, "b_window_s") >= 0.2);
+        ASSERT(pvt_json_number(row, "b_fires") <=
+               4 * 200 * 1.06 * pvt_json_number(row, "b_window_s") + 4);
         ASSERT(pvt_json_number(row, "b_early") == 0);
         if (i == 0 || i == 3)
             ASSERT(pvt_json_number(row, "a_fires_per_s") == 0);
