@@ -207,19 +207,16 @@ static uint64_t pvclock_guard(struct pvt_pvclock_guest *g, uint64_t ns)
     return t;
 }
 
-int pvt_pvclock_read(struct pvt_pvclock_guest *g,
-                     const struct pvt_pvclock_vcpu_time_info *src,
-                     pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns,
-                     uint8_t *flags)
+/* pvt_pvclock_read's work, for callers that hold valid arguments (the
+ * clocksource checked its own at init): inline in both. */
+static inline __attribute__((always_inline)) int pvclock_read(
+    struct pvt_pvclock_guest *g, const struct pvt_pvclock_vcpu_time_info *src,
+    pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns, uint8_t *flags)
 {
     struct pvt_pvclock_snapshot snap;
     uint64_t t;
     int ret;
 
-    if (g == NULL || ns == NULL)
-        return -PVT_EINVAL;
-    if (src == NULL || read_tsc == NULL)
-        return -PVT_EINVAL;
     ret = snapshot_take(g, src, read_tsc, ctx, &snap);
     if (ret < 0)
         return ret;
@@ -227,9 +224,26 @@ int pvt_pvclock_read(struct pvt_pvclock_guest *g,
     if ((snap.flags & g->valid_flags & PVT_PVCLOCK_TSC_STABLE) == 0)
         t = pvclock_guard(g, t);
     *ns = t;
-    if (flags != NULL)
-        *flags = snap.flags;
+    *flags = snap.flags;
     return 0;
+}
+
+int pvt_pvclock_read(struct pvt_pvclock_guest *g,
+                     const struct pvt_pvclock_vcpu_time_info *src,
+                     pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns,
+                     uint8_t *flags)
+{
+    uint8_t f;
+    int ret;
+
+    if (g == NULL || ns == NULL)
+        return -PVT_EINVAL;
+    if (src == NULL || read_tsc == NULL)
+        return -PVT_EINVAL;
+    ret = pvclock_read(g, src, read_tsc, ctx, ns, &f);
+    if (ret == 0 && flags != NULL)
+        *flags = f;
+    return ret;
 }
 
 /*
@@ -411,8 +425,9 @@ static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
     uint64_t ns;
     uint8_t flags;
 
-    if (page == NULL || pvt_pvclock_read(pcs->guest, page, pcs->read_tsc,
-                                         pcs->tsc_ctx, &ns, &flags) < 0) {
+    /* guest and read_tsc checked at init */
+    if (page == NULL || pvclock_read(pcs->guest, page, pcs->read_tsc,
+                                     pcs->tsc_ctx, &ns, &flags) < 0) {
         errors = __atomic_load_n(&pcs->read_errors, __ATOMIC_RELAXED);
         while (errors != UINT32_MAX &&
                !__atomic_compare_exchange_n(&pcs->read_errors, &errors,
