@@ -468,14 +468,12 @@ void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,
         pvt_timekeeper_set_clocksource(ctx, new_cs);
 }
 
-int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
-                                uint64_t *cycles)
+int pvt__timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
+                                 uint64_t *cycles)
 {
     struct snap s;
     uint64_t c;
 
-    if (!tk || !cycles || !cs_usable(cs_of(tk)))
-        return -PVT_EINVAL;
     if (!snap_take(tk, &s, NULL))
         return -PVT_EAGAIN;
     if (ns <= s.base_ns) {
@@ -493,4 +491,12 @@ int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
         return -PVT_ERANGE;
     *cycles = (s.cycle_last + c) & s.cs->mask;
     return 0;
+}
+
+int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
+                                uint64_t *cycles)
+{
+    if (!tk || !cycles || !cs_usable(cs_of(tk)))
+        return -PVT_EINVAL;
+    return pvt__timekeeper_ns_to_cycles(tk, ns, cycles);
 }
