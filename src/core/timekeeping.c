@@ -274,9 +274,10 @@ static inline __attribute__((always_inline)) int64_t read_clock_with(
     uint64_t *dnow)
 {
     struct pvt_clocksource *cs;
-    uint64_t cycles, cycle_last, frac, delta, off, rem;
+    uint64_t cycles, cycle_last, frac, delta, off, sum = 0, rem = 0;
     int64_t base_ns, now;
     uint32_t i = 0, seq;
+    bool wide;
 
     for (;;) {
         seq = __atomic_load_n(&tk->seq, __ATOMIC_ACQUIRE);
@@ -287,6 +288,9 @@ static inline __attribute__((always_inline)) int64_t read_clock_with(
                 *dnow = pair->read_paired(pair, &cycles);
             else
                 cycles = cs->read(cs);
+            /* loaded again rather than kept across the driver's call: a
+             * writer that changed it meanwhile changed seq too */
+            cs = cs_of(tk);
             cycle_last = pvt__seq_load_u64(&tk->cycle_last);
             base_ns =
                 (int64_t)pvt__seq_load_u64((const uint64_t *)&tk->base_ns);
@@ -303,22 +307,25 @@ static inline __attribute__((always_inline)) int64_t read_clock_with(
     delta = (cycles - cycle_last) & cs->mask;
     if (delta > (cs->mask >> 1))
         return read_held(tk);
-    if (PVT__REGS64 && delta <= cs->max_cycles &&
-        !__builtin_add_overflow(delta * cs->mult, frac, &off)) {
-        /* the sum fits 64 bits; cs_usable: shift <= PVT_CS_MAX_SHIFT */
-        rem = off & ((1ull << cs->shift) - 1);
-        off >>= cs->shift;
-    } else {
+    /* the sum fits 64 bits; cs_usable: shift <= PVT_CS_MAX_SHIFT */
+    wide = !PVT__REGS64 || delta > cs->max_cycles ||
+           __builtin_add_overflow(delta * cs->mult, frac, &sum);
+    if (wide)
         off = pvt__mul_add_shr(delta, cs->mult, frac, cs->shift, &rem);
-    }
+    else
+        off = sum >> cs->shift;
     now = off > (uint64_t)INT64_MAX ? INT64_MAX
                                     : pvt_add_sat_s64(base_ns, (int64_t)off);
-    if (accumulate || delta > (cs->mask >> 2))
+    if (accumulate || delta > (cs->mask >> 2)) {
+        if (!wide)
+            rem = sum & ((1ull << cs->shift) - 1);
         fold(tk, seq, cs, cycles, now, rem);
+    }
     return guard(tk, now);
 }
 
-static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
+static inline __attribute__((always_inline)) int64_t read_clock(
+    struct pvt_timekeeper *tk, bool accumulate)
 {
     return read_clock_with(tk, accumulate, NULL, NULL);
 }
