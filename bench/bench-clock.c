@@ -85,12 +85,6 @@ static uint64_t tsc_read_ctx(void *ctx)
     return host_tsc();
 }
 
-/* A TSC value read before (read_paired's one read). */
-static uint64_t tsc_given(void *ctx)
-{
-    return *(const uint64_t *)ctx;
-}
-
 static uint64_t dev_timebase(struct pvt_clockevent *dev)
 {
     struct bench_ctx *c = dev->priv;
@@ -107,9 +101,8 @@ static uint64_t dev_read_paired(struct pvt_clockevent *dev, uint64_t *cs_cycles)
     struct bench_ctx *c = dev->priv;
     uint64_t tsc = host_tsc(), ns = 0;
 
-    (void)pvt_pvclock_read(&c->pvg, &c->page, tsc_given, &tsc, cs_cycles, NULL);
-    (void)pvt_pvclock_read(&c->dev_pvg, &c->dev_page, tsc_given, &tsc, &ns,
-                           NULL);
+    (void)pvt_pvclock_read_tsc(&c->pvg, &c->page, tsc, cs_cycles, NULL);
+    (void)pvt_pvclock_read_tsc(&c->dev_pvg, &c->dev_page, tsc, &ns, NULL);
     return ns;
 }
 

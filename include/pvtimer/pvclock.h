@@ -143,6 +143,19 @@ int pvt_pvclock_read(struct pvt_pvclock_guest *g,
                      uint8_t *flags);
 
 /*
+ * pvt_pvclock_read() at a TSC value the caller read before: the page's
+ * time at `tsc`, with the same snapshot, conversion and guard. For a
+ * device that pairs two clocks derived from one TSC (read_paired,
+ * clockevent.h): one rdtsc, then each page at that value. Reading the TSC
+ * outside the seqlock is sound: a page describes the line through its
+ * snapshot for any TSC value. Returns 0, -PVT_EINVAL (g, src or ns NULL)
+ * or -PVT_EAGAIN.
+ */
+int pvt_pvclock_read_tsc(struct pvt_pvclock_guest *g,
+                         const struct pvt_pvclock_vcpu_time_info *src,
+                         uint64_t tsc, uint64_t *ns, uint8_t *flags);
+
+/*
  * If GUEST_STOPPED is set in *src, clear it (atomically, on the flags byte)
  * and return 1; else 0. -PVT_EINVAL for NULL. The guest calls this from its
  * watchdog/resume path after it has dealt with the pause.

@@ -47,7 +47,11 @@ static inline uint64_t pvt__ce_clamp_ns(const struct pvt_clockevent *dev,
 static inline uint64_t pvt__ce_delta_ticks(const struct pvt_clockevent *dev,
                                            uint64_t ns)
 {
-    uint64_t t = pvt_clockevent_ns2ticks(dev, ns);
+    /* a device counting ns (mult 2^shift, a hypervisor's timer) converts
+     * to itself: the same value without the 96-bit product */
+    uint64_t t = dev->shift < 32 && dev->mult == (1u << dev->shift)
+                     ? ns
+                     : pvt_clockevent_ns2ticks(dev, ns);
 
     if (dev->max_delta_ticks && t > dev->max_delta_ticks)
         t = dev->max_delta_ticks;

@@ -35,6 +35,7 @@
  * the freestanding core).
  */
 #include "pvtimer/drift.h"
+#include "drift-internal.h"
 
 #include "int128.h"
 #include "util.h"
@@ -673,19 +674,10 @@ int pvt_drift_get(const struct pvt_drift *d, struct pvt_drift_estimate *out)
 
 int pvt_drift_scale(const struct pvt_drift *d, uint64_t delta_ns, uint64_t *out)
 {
-    uint64_t r;
-
     if (!usable(d) || !out)
         return -PVT_EINVAL;
-    if (d->best < 0) {
-        *out = delta_ns;
-        return 0;
-    }
-    r = pvt_mul_u64_u32_shr_ceil(delta_ns, d->mult, PVT_DRIFT_MULT_SHIFT);
-    if (r < delta_ns && delta_ns - r > d->cfg.max_early_ns)
-        r = delta_ns - d->cfg.max_early_ns;
-    *out = r;
-    return 1;
+    *out = pvt__drift_scale(d, delta_ns);
+    return d->best >= 0;
 }
 
 const char *pvt_drift_state_name(enum pvt_drift_state state)

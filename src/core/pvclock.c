@@ -69,7 +69,8 @@
  * UINT64_MAX when the result itself does not fit. pvt_mul_u64_u32_shr
  * keeps all 96 bits of the product and saturates.
  */
-static inline uint64_t scale_delta(uint64_t delta, uint32_t mul, int8_t shift)
+static inline __attribute__((always_inline)) uint64_t scale_delta(
+    uint64_t delta, uint32_t mul, int8_t shift)
 {
     if (shift < 0) {
         unsigned int k = (unsigned int)(-(int)shift); /* 1..128 */
@@ -113,10 +114,10 @@ int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
  * so a zero-initialised guest still reads once). An odd version costs an
  * attempt without touching the fields or the TSC.
  */
-static inline int snapshot_take(const struct pvt_pvclock_guest *g,
-                                const struct pvt_pvclock_vcpu_time_info *src,
-                                pvt_tsc_read_fn read_tsc, void *ctx,
-                                struct pvt_pvclock_snapshot *out)
+static inline __attribute__((always_inline)) int snapshot_take(
+    const struct pvt_pvclock_guest *g,
+    const struct pvt_pvclock_vcpu_time_info *src, pvt_tsc_read_fn read_tsc,
+    void *ctx, struct pvt_pvclock_snapshot *out)
 {
     uint32_t attempts, i;
 
@@ -176,7 +177,8 @@ int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
  * value, which the last-value guard would then make permanent. The result
  * is monotonic in tsc and saturates at 0 and UINT64_MAX.
  */
-static inline uint64_t snapshot_ns(const struct pvt_pvclock_snapshot *snap)
+static inline __attribute__((always_inline)) uint64_t snapshot_ns(
+    const struct pvt_pvclock_snapshot *snap)
 {
     uint64_t back;
 
@@ -207,19 +209,16 @@ static uint64_t pvclock_guard(struct pvt_pvclock_guest *g, uint64_t ns)
     return t;
 }
 
-int pvt_pvclock_read(struct pvt_pvclock_guest *g,
-                     const struct pvt_pvclock_vcpu_time_info *src,
-                     pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns,
-                     uint8_t *flags)
+/* pvt_pvclock_read's work, for callers that hold valid arguments (the
+ * clocksource checked its own at init): inline in both. */
+static inline __attribute__((always_inline)) int pvclock_read(
+    struct pvt_pvclock_guest *g, const struct pvt_pvclock_vcpu_time_info *src,
+    pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns, uint8_t *flags)
 {
     struct pvt_pvclock_snapshot snap;
     uint64_t t;
     int ret;
 
-    if (g == NULL || ns == NULL)
-        return -PVT_EINVAL;
-    if (src == NULL || read_tsc == NULL)
-        return -PVT_EINVAL;
     ret = snapshot_take(g, src, read_tsc, ctx, &snap);
     if (ret < 0)
         return ret;
@@ -227,9 +226,47 @@ int pvt_pvclock_read(struct pvt_pvclock_guest *g,
     if ((snap.flags & g->valid_flags & PVT_PVCLOCK_TSC_STABLE) == 0)
         t = pvclock_guard(g, t);
     *ns = t;
-    if (flags != NULL)
-        *flags = snap.flags;
+    *flags = snap.flags;
     return 0;
+}
+
+int pvt_pvclock_read(struct pvt_pvclock_guest *g,
+                     const struct pvt_pvclock_vcpu_time_info *src,
+                     pvt_tsc_read_fn read_tsc, void *ctx, uint64_t *ns,
+                     uint8_t *flags)
+{
+    uint8_t f;
+    int ret;
+
+    if (g == NULL || ns == NULL)
+        return -PVT_EINVAL;
+    if (src == NULL || read_tsc == NULL)
+        return -PVT_EINVAL;
+    ret = pvclock_read(g, src, read_tsc, ctx, ns, &f);
+    if (ret == 0 && flags != NULL)
+        *flags = f;
+    return ret;
+}
+
+/* The TSC value read before, for pvclock_read (inlined: no call). */
+static inline uint64_t tsc_given(void *ctx)
+{
+    return *(const uint64_t *)ctx;
+}
+
+int pvt_pvclock_read_tsc(struct pvt_pvclock_guest *g,
+                         const struct pvt_pvclock_vcpu_time_info *src,
+                         uint64_t tsc, uint64_t *ns, uint8_t *flags)
+{
+    uint8_t f;
+    int ret;
+
+    if (g == NULL || src == NULL || ns == NULL)
+        return -PVT_EINVAL;
+    ret = pvclock_read(g, src, tsc_given, &tsc, ns, &f);
+    if (ret == 0 && flags != NULL)
+        *flags = f;
+    return ret;
 }
 
 /*
@@ -411,8 +448,9 @@ static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
     uint64_t ns;
     uint8_t flags;
 
-    if (page == NULL || pvt_pvclock_read(pcs->guest, page, pcs->read_tsc,
-                                         pcs->tsc_ctx, &ns, &flags) < 0) {
+    /* guest and read_tsc checked at init */
+    if (page == NULL || pvclock_read(pcs->guest, page, pcs->read_tsc,
+                                     pcs->tsc_ctx, &ns, &flags) < 0) {
         errors = __atomic_load_n(&pcs->read_errors, __ATOMIC_RELAXED);
         while (errors != UINT32_MAX &&
                !__atomic_compare_exchange_n(&pcs->read_errors, &errors,

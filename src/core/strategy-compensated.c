@@ -29,6 +29,7 @@
  * no clockevent.h.
  */
 #include "clockevent-internal.h"
+#include "drift-internal.h"
 #include "pvtimer/drift.h"
 #include "pvtimer/strategy.h"
 #include "timekeeping-internal.h"
@@ -57,11 +58,26 @@ static bool feed_would_skip(const struct pvt_drift *d, int64_t a_ns,
            a_ns == d->a_last;
 }
 
+/* Offer the estimator a sample (out of line: one programming in many). */
+static __attribute__((noinline)) void feed(struct pvt_drift *d,
+                                           const struct pvt_timekeeper *tk,
+                                           int64_t gref, uint64_t dnow,
+                                           uint64_t bracket)
+{
+    struct pvt_drift_sample s;
+
+    s.a_ns = gref;
+    s.b_ns = dnow;
+    s.delay_ns = bracket;
+    s.res_ns = pvt_clocksource_cyc2ns(tk->cs, 1);
+    s.epoch = tk->cs_generation;
+    pvt_drift_feed(d, &s);
+}
+
 static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 {
     struct pvt_drift *d = dev->core.strategy_state;
     struct pvt_timekeeper *tk = dev->core.tk;
-    struct pvt_drift_sample s;
     int64_t g1, g2, gref;
     uint64_t dnow, bracket, delta_ns, scaled;
 
@@ -82,18 +98,12 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t target)
     if (d->cfg.max_delay_ns == 0 || bracket <= d->cfg.max_delay_ns)
         gref = g1 + (int64_t)(bracket / 2);
 
-    if (gref < 0 || !feed_would_skip(d, gref, bracket, tk->cs_generation)) {
-        s.a_ns = gref;
-        s.b_ns = dnow;
-        s.delay_ns = bracket;
-        s.res_ns = pvt_clocksource_cyc2ns(tk->cs, 1);
-        s.epoch = tk->cs_generation;
-        pvt_drift_feed(d, &s);
-    }
+    if (gref < 0 || !feed_would_skip(d, gref, bracket, tk->cs_generation))
+        feed(d, tk, gref, dnow, bracket);
 
     delta_ns = pvt__ce_clamp_ns(
         dev, target > gref ? (uint64_t)(target - gref) : 0, NULL);
-    pvt_drift_scale(d, delta_ns, &scaled);
+    scaled = pvt__drift_scale(d, delta_ns);
     return pvt__ce_set_absolute(
         dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, scaled)));
 }

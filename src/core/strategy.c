@@ -162,7 +162,7 @@ static int coupled_program(struct pvt_clockevent *dev, int64_t target)
     uint64_t cycles;
 
     if (dev->coupled_cs && dev->coupled_cs == tk->cs &&
-        pvt_timekeeper_ns_to_cycles(tk, target, &cycles) == 0)
+        pvt__timekeeper_ns_to_cycles(tk, target, &cycles) == 0)
         return pvt__ce_set_absolute(dev, cycles);
     return pvt__delta_program(dev, target);
 }

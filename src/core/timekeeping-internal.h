@@ -13,6 +13,11 @@
 int64_t pvt__timekeeper_now(struct pvt_timekeeper *tk);
 int64_t pvt__timekeeper_update(struct pvt_timekeeper *tk);
 
+/* pvt_timekeeper_ns_to_cycles() without the argument checks (tk
+ * initialised, cycles not NULL). */
+int pvt__timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
+                                 uint64_t *cycles);
+
 struct pvt_clockevent;
 
 /*

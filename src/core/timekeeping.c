@@ -227,48 +227,105 @@ static int64_t held(struct pvt_timekeeper *tk)
     return last_ns(tk);
 }
 
-/*
- * Read the clock; when `accumulate` (update), or when the delta has passed
- * a quarter of the counter's range, move the anchor to this reading if
- * the write side is free and the anchor is still the one read from.
- */
 /* Move the anchor to a reading if the write side is free and the anchor
- * is still the one read from (out of line: reads rarely fold). */
+ * is still the one read from, seq (out of line: reads rarely fold). */
 static __attribute__((noinline)) void fold(struct pvt_timekeeper *tk,
-                                           const struct snap *s,
+                                           uint32_t seq_read,
+                                           struct pvt_clocksource *cs,
                                            uint64_t cycles, int64_t now,
                                            uint64_t rem)
 {
     uint32_t seq;
 
     if (write_try(tk, &seq)) {
-        if (seq == s->seq + 1u)
-            anchor_set(tk, s->cs, cycles, now, rem);
+        if (seq == seq_read + 1u)
+            anchor_set(tk, cs, cycles, now, rem);
         write_end(tk, seq);
     }
 }
 
-static inline int64_t read_clock_with(struct pvt_timekeeper *tk,
-                                      bool accumulate,
-                                      struct pvt_clockevent *pair,
-                                      uint64_t *dnow)
+/* The rare ends of a read, out of line so that the common one keeps
+ * nothing but the anchor in registers: a writer that never let go, and a
+ * counter behind the anchor. */
+static __attribute__((noinline)) int64_t read_stale(struct pvt_timekeeper *tk)
 {
-    struct snap s;
-    uint64_t cycles, rem, delta;
-    int64_t now;
+    pvt__atomic_inc_u64(&tk->stale);
+    return last_ns(tk);
+}
 
-    if (!snap_take_with(tk, &s, &cycles, pair, dnow)) {
-        pvt__atomic_inc_u64(&tk->stale);
-        return last_ns(tk);
+static __attribute__((noinline)) int64_t read_held(struct pvt_timekeeper *tk)
+{
+    return held(tk);
+}
+
+/*
+ * Read the clock; when `accumulate` (update), or when the delta has passed
+ * a quarter of the counter's range, move the anchor to this reading (fold).
+ *
+ * The hot path of every clock read and programming: snap_take and convert
+ * written out so that the anchor stays in registers. The anchor's fields
+ * are loaded after the counter, still inside the section (between the two
+ * loads of seq), so that only the clocksource and seq live across the
+ * driver's call. Same arithmetic as convert(): the product of a delta up
+ * to max_cycles fits 64 bits, so the 128-bit one is only taken beyond.
+ */
+static inline __attribute__((always_inline)) int64_t read_clock_with(
+    struct pvt_timekeeper *tk, bool accumulate, struct pvt_clockevent *pair,
+    uint64_t *dnow)
+{
+    struct pvt_clocksource *cs;
+    uint64_t cycles, cycle_last, frac, delta, off, sum = 0, rem = 0;
+    int64_t base_ns, now;
+    uint32_t i = 0, seq;
+    bool wide;
+
+    for (;;) {
+        seq = __atomic_load_n(&tk->seq, __ATOMIC_ACQUIRE);
+        if (!(seq & 1u)) {
+            cs = cs_of(tk);
+            if (pair && pair->paired_cs == cs)
+                /* one counter read for both clocks (clockevent.h) */
+                *dnow = pair->read_paired(pair, &cycles);
+            else
+                cycles = cs->read(cs);
+            /* loaded again rather than kept across the driver's call: a
+             * writer that changed it meanwhile changed seq too */
+            cs = cs_of(tk);
+            cycle_last = pvt__seq_load_u64(&tk->cycle_last);
+            base_ns =
+                (int64_t)pvt__seq_load_u64((const uint64_t *)&tk->base_ns);
+            frac = pvt__seq_load_u64(&tk->frac);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            if (__atomic_load_n(&tk->seq, __ATOMIC_RELAXED) == seq)
+                break;
+        }
+        pvt__cpu_relax();
+        if (++i >= PVT_TK_MAX_RETRIES)
+            return read_stale(tk);
     }
-    if (!convert(&s, cycles, &now, &rem, &delta))
-        return held(tk);
-    if (accumulate || delta > (s.cs->mask >> 2))
-        fold(tk, &s, cycles, now, rem);
+    cycles &= cs->mask;
+    delta = (cycles - cycle_last) & cs->mask;
+    if (delta > (cs->mask >> 1))
+        return read_held(tk);
+    /* the sum fits 64 bits; cs_usable: shift <= PVT_CS_MAX_SHIFT */
+    wide = !PVT__REGS64 || delta > cs->max_cycles ||
+           __builtin_add_overflow(delta * cs->mult, frac, &sum);
+    if (wide)
+        off = pvt__mul_add_shr(delta, cs->mult, frac, cs->shift, &rem);
+    else
+        off = sum >> cs->shift;
+    now = off > (uint64_t)INT64_MAX ? INT64_MAX
+                                    : pvt_add_sat_s64(base_ns, (int64_t)off);
+    if (accumulate || delta > (cs->mask >> 2)) {
+        if (!wide)
+            rem = sum & ((1ull << cs->shift) - 1);
+        fold(tk, seq, cs, cycles, now, rem);
+    }
     return guard(tk, now);
 }
 
-static int64_t read_clock(struct pvt_timekeeper *tk, bool accumulate)
+static inline __attribute__((always_inline)) int64_t read_clock(
+    struct pvt_timekeeper *tk, bool accumulate)
 {
     return read_clock_with(tk, accumulate, NULL, NULL);
 }
@@ -418,14 +475,12 @@ void pvt_timekeeper_follow(void *ctx, struct pvt_clocksource *old,
         pvt_timekeeper_set_clocksource(ctx, new_cs);
 }
 
-int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
-                                uint64_t *cycles)
+int pvt__timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
+                                 uint64_t *cycles)
 {
     struct snap s;
     uint64_t c;
 
-    if (!tk || !cycles || !cs_usable(cs_of(tk)))
-        return -PVT_EINVAL;
     if (!snap_take(tk, &s, NULL))
         return -PVT_EAGAIN;
     if (ns <= s.base_ns) {
@@ -443,4 +498,12 @@ int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
         return -PVT_ERANGE;
     *cycles = (s.cycle_last + c) & s.cs->mask;
     return 0;
+}
+
+int pvt_timekeeper_ns_to_cycles(const struct pvt_timekeeper *tk, int64_t ns,
+                                uint64_t *cycles)
+{
+    if (!tk || !cycles || !cs_usable(cs_of(tk)))
+        return -PVT_EINVAL;
+    return pvt__timekeeper_ns_to_cycles(tk, ns, cycles);
 }

@@ -141,8 +141,8 @@ struct vcpu {
     ucontext_t ctx;
     void *stack;
     unsigned int stack_id; /* valgrind's name for it */
-    bool started; /* the coroutine exists */
-    bool busy;    /* inside guest work (maybe waiting to resume) */
+    bool started;          /* the coroutine exists */
+    bool busy;             /* inside guest work (maybe waiting to resume) */
     guest_fn job;
     struct pvt_timer *job_ev;
 #ifdef SIM_ASAN
@@ -174,6 +174,8 @@ struct world {
     uint64_t tsc_per_ns; /* the same, 32.32 fixed point */
     uint64_t tsc_base_t; /* the TSC is tsc_base at tsc_base_t ... */
     uint64_t tsc_base;   /* ... and runs at tsc_hz since */
+    /* p's guest_read_ns and guest_path_ns as every step spends them */
+    uint64_t read_ns, path_ns;
 
     /* the vCPUs; cur is the one guest code runs on */
     unsigned int nv;
@@ -363,8 +365,8 @@ static bool on_vcpu(struct vcpu *v, struct pvt_timer *ev, guest_fn fn)
             w->stop = true;
             return false;
         }
-        v->stack_id = VALGRIND_STACK_REGISTER(
-            v->stack, (char *)v->stack + CORO_STACK);
+        v->stack_id =
+            VALGRIND_STACK_REGISTER(v->stack, (char *)v->stack + CORO_STACK);
         v->ctx.uc_stack.ss_sp = v->stack;
         v->ctx.uc_stack.ss_size = CORO_STACK;
         v->ctx.uc_link = NULL;
@@ -381,16 +383,12 @@ static bool on_vcpu(struct vcpu *v, struct pvt_timer *ev, guest_fn fn)
     return true;
 }
 
-/* The guest spends ns of its own time; a preemption may start meanwhile. */
-static void guest_spend(struct vcpu *v, uint64_t ns)
+/* guest_spend's rare part: the step ran into a preemption, past the cap,
+ * or on one of several vCPUs. */
+static __attribute__((noinline)) void guest_spent(struct vcpu *v)
 {
     struct world *w = v->w;
-    uint64_t start;
 
-    if (w->peek || ns == 0)
-        return;
-    start = vcpu_runs_at(v, v->t);
-    v->t = start + ns;
     while (v->t > v->pre_s) {
         /* preempted part way: the rest of the step runs afterwards */
         uint64_t rest = v->t - v->pre_s;
@@ -408,22 +406,40 @@ static void guest_spend(struct vcpu *v, uint64_t ns)
         vcpu_sync(v);
 }
 
+/* The guest spends ns of its own time; a preemption may start meanwhile.
+ * Inline: every clock read spends guest_read_ns. w is v's world. */
+static inline void guest_spend(struct world *w, struct vcpu *v, uint64_t ns)
+{
+    if (w->peek || ns == 0)
+        return;
+    v->t = vcpu_runs_at(v, v->t) + ns;
+    if (v->t > v->pre_s || v->t > w->t_cap || w->smp)
+        guest_spent(v);
+}
+
 /* ---- the guest's clocks ----------------------------------------------- */
+
+static inline uint64_t vcpu_tsc_read(struct world *w, struct vcpu *v)
+{
+    uint64_t x = tsc_at(w, v->t) + v->tsc_err;
+
+    v->sample_t = v->t;
+    guest_spend(w, v, w->read_ns);
+    return x;
+}
 
 static uint64_t guest_tsc_read(void *ctx)
 {
     struct vcpu *v = ctx;
-    uint64_t x = tsc_at(v->w, v->t) + v->tsc_err;
 
-    v->sample_t = v->t;
-    guest_spend(v, (uint64_t)v->w->p->guest_read_ns);
-    return x;
+    return vcpu_tsc_read(v->w, v);
 }
 
 static uint64_t tsc_cs_read(struct pvt_clocksource *cs)
 {
     struct world *w = cs->priv;
-    return guest_tsc_read(w->cur);
+
+    return vcpu_tsc_read(w, w->cur);
 }
 
 static uint64_t jiffies_cs_read(struct pvt_clocksource *cs)
@@ -431,7 +447,7 @@ static uint64_t jiffies_cs_read(struct pvt_clocksource *cs)
     struct world *w = cs->priv;
     uint64_t x = w->jiffies.jiffies;
 
-    guest_spend(w->cur, (uint64_t)w->p->guest_read_ns);
+    guest_spend(w, w->cur, w->read_ns);
     return x;
 }
 
@@ -699,7 +715,7 @@ static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
     struct vcpu *run = w->cur;
 
     run->in_program = true;
-    guest_spend(run, (uint64_t)w->p->guest_path_ns);
+    guest_spend(w, run, w->path_ns);
     run->in_program = false;
     if (when <= h_at(w, run->t))
         w->r->hv_past_sets++;
@@ -720,7 +736,7 @@ static int dev_set_rel(struct pvt_clockevent *dev, uint64_t ticks)
     struct vcpu *run = w->cur;
 
     run->in_program = true;
-    guest_spend(run, (uint64_t)w->p->guest_path_ns);
+    guest_spend(w, run, w->path_ns);
     run->in_program = false;
     /* the hypervisor adds its own now, when the call arrives */
     v->hv_asked = pvt_add_sat_u64(h_at(w, run->t), ticks);
@@ -1299,6 +1315,8 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
 
     w->p = p;
     w->r = r;
+    w->read_ns = (uint64_t)p->guest_read_ns;
+    w->path_ns = (uint64_t)p->guest_path_ns;
     w->nv = (unsigned int)p->vcpus;
     w->smp = w->nv > 1;
     w->v = calloc(w->nv, sizeof(*w->v));

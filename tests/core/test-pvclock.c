@@ -360,6 +360,43 @@ TEST_IMPL(pvclock_read_values)
     RETURN_OK();
 }
 
+/* read_tsc: the page at a TSC value read before, with read's conversion,
+ * guard, flags and errors */
+TEST_IMPL(pvclock_read_tsc)
+{
+    struct pvt_pvclock_vcpu_time_info p;
+    struct pvt_pvclock_guest g;
+    struct pvt_pvclock_params w;
+    uint64_t ns = 42;
+    uint8_t flags = 0xff;
+
+    page_zero(&p);
+    ASSERT_OK(pvt_pvclock_guest_init(&g, 0));
+    /* 1 GHz (mul 1/2, shift +1): 12345 cycles past the stamp = 12345 ns */
+    w = params(1000, 5000000000ull, MUL_HALF, 1, PVT_PVCLOCK_GUEST_STOPPED);
+    ASSERT_OK(pvt_pvclock_write(&p, &w));
+    ASSERT_OK(pvt_pvclock_read_tsc(&g, &p, 1000 + 12345, &ns, &flags));
+    ASSERT_UEQ(ns, 5000012345ull);
+    ASSERT_UEQ(flags, PVT_PVCLOCK_GUEST_STOPPED);
+    /* 500 cycles before the stamp: the line backwards, but the guard (no
+     * TSC_STABLE) holds the larger value read before; flags may be NULL */
+    ASSERT_OK(pvt_pvclock_read_tsc(&g, &p, 500, &ns, NULL));
+    ASSERT_UEQ(ns, 5000012345ull);
+    ASSERT_OK(pvt_pvclock_guest_resume(&g));
+    ASSERT_OK(pvt_pvclock_read_tsc(&g, &p, 500, &ns, NULL));
+    ASSERT_UEQ(ns, 5000000000ull - 500);
+    /* a writer stuck mid-update: -EAGAIN, *ns untouched */
+    g.max_retries = 3;
+    p.version = 5;
+    ns = 42;
+    ASSERT_ERR(pvt_pvclock_read_tsc(&g, &p, 2000, &ns, NULL), PVT_EAGAIN);
+    ASSERT_UEQ(ns, 42);
+    ASSERT_ERR(pvt_pvclock_read_tsc(NULL, &p, 0, &ns, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_read_tsc(&g, NULL, 0, &ns, NULL), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_read_tsc(&g, &p, 0, NULL, NULL), PVT_EINVAL);
+    RETURN_OK();
+}
+
 TEST_IMPL(pvclock_read_saturates)
 {
     struct pvt_pvclock_snapshot s;
