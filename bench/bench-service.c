@@ -152,17 +152,17 @@ static void rec_lat(struct rec *r, int64_t lat)
         continue;
 }
 
-/* The measured window, after the warm-up: recording on from now until
- * t0 + WARMUP_S + dur_s; *cpu gets the process CPU in it and r->window_ns
- * its real length (the sleep may overrun on a loaded machine: rates are
- * taken over what was recorded). */
-static void record_window(struct rec *r, int64_t t0, double dur_s, int64_t *cpu)
+/* The measured window, after the warm-up: recording on from now for
+ * dur_s (however late the warm-up ended); *cpu gets the process CPU in it
+ * and r->window_ns its real length (the sleep may overrun on a loaded
+ * machine: rates are taken over what was recorded). */
+static void record_window(struct rec *r, double dur_s, int64_t *cpu)
 {
     int64_t c0 = cpu_ns(), opened;
 
     atomic_store(&r->on, true);
     opened = mono();
-    sleep_until(t0 + (int64_t)((WARMUP_S + dur_s) * 1e9));
+    sleep_until(opened + (int64_t)(dur_s * 1e9));
     atomic_store(&r->on, false);
     r->window_ns = mono() - opened;
     *cpu = cpu_ns() - c0;
@@ -309,7 +309,7 @@ static void svc_window(struct pvt_timersvc *s, struct load *l, double dur_s,
     if (missed)
         m0 = svc_missed(s, l->n);
     pvt_timersvc_get_stats(s, a);
-    record_window(l->rec, t0, dur_s, cpu);
+    record_window(l->rec, dur_s, cpu);
     pvt_timersvc_get_stats(s, b);
     if (missed)
         *missed = svc_missed(s, l->n) - m0;
@@ -464,7 +464,7 @@ static int run_timerfd(struct load *l, double dur_s, int64_t *cpu)
     }
     t0 = mono();
     sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
-    record_window(l->rec, t0, dur_s, cpu);
+    record_window(l->rec, dur_s, cpu);
 out:
     if (started) {
         if (write(e.stopfd, &one, sizeof(one)) != sizeof(one))
@@ -550,7 +550,7 @@ static int run_threads(struct load *l, double dur_s, int64_t *cpu)
     if (rc == 0) {
         t0 = mono();
         sleep_until(t0 + (int64_t)(WARMUP_S * 1e9));
-        record_window(l->rec, t0, dur_s, cpu);
+        record_window(l->rec, dur_s, cpu);
     }
     atomic_store(&stop, true);
     for (i = 0; i < started; i++)
@@ -634,10 +634,10 @@ static void *storm_main(void *arg)
  * (mode 1: capped, 2: uncapped; 0: none) re-arms past deadlines on its
  * STORM_TIMERS timers in a loop on a thread of its own; mode 3: that
  * thread only burns a CPU (what B would see from the CPU it takes alone,
- * on a machine with few CPUs). *a_fires: A's fires in the whole run,
- * warm-up included (its timers' injections: exact, whatever B records). */
+ * on a machine with few CPUs). *a_rate: A's fires a second since its
+ * thread started (its timers' injections: exact, whatever B records). */
 static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
-                     uint64_t *a_fires, uint64_t *throttled)
+                     double *a_rate, uint64_t *throttled)
 {
     static struct pvt_timersvc s;
     struct pvt_timersvc_config c = PVT_TIMERSVC_CONFIG_DEFAULT(0);
@@ -647,8 +647,11 @@ static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
     pthread_t th;
     bool started = false;
     unsigned int first, i;
+    uint64_t a_fires = 0;
+    int64_t a0;
     int rc;
 
+    *a_rate = 0;
     c.ntimers = l->n + STORM_TIMERS;
     c.nclients = 2;
     c.advance_ns = 0;
@@ -670,19 +673,20 @@ static int run_storm(struct load *l, int mode, double dur_s, int64_t *cpu,
         goto out;
     st.s = &s;
     st.arm = mode != 3;
+    a0 = mono();
     if (mode) {
         if ((rc = -pthread_create(&th, NULL, storm_main, &st)) < 0)
             goto out;
         started = true;
     }
     svc_window(&s, l, dur_s, &a, &b, cpu, NULL);
-    *a_fires = 0;
     for (i = 0; i < STORM_TIMERS; i++) {
         struct pvt_timersvc_vcpu v;
 
         if (pvt_timersvc_snapshot(&s, st.first + i, &v) == 0)
-            *a_fires += v.injected;
+            a_fires += v.injected;
     }
+    *a_rate = (double)a_fires * 1e9 / (double)(mono() - a0);
     *throttled = b.throttled - a.throttled;
     rc = atomic_load(&s.thread_err);
 out:
@@ -713,12 +717,13 @@ static int bench_storm(struct load *l, double rate, double dur, bool json)
                "p50 us", "p99 us", "max us", "A fires/s", "throttled");
     for (mode = 0; mode < 4; mode++) {
         struct result r;
-        uint64_t a_fires = 0, thr = 0;
+        uint64_t thr = 0;
+        double a_rate = 0;
         int rc;
 
         memset(&r, 0, sizeof(r));
         rec_reset(l->rec);
-        rc = run_storm(l, mode, dur, &r.cpu, &a_fires, &thr);
+        rc = run_storm(l, mode, dur, &r.cpu, &a_rate, &thr);
         if (rc < 0) {
             fprintf(stderr, "pvtimer bench service: storm: %s\n",
                     strerror(-rc));
@@ -734,13 +739,13 @@ static int bench_storm(struct load *l, double rate, double dur, bool json)
                    mode ? ", " : "", names[mode], r.dur_s,
                    (unsigned long long)r.fires, (long long)r.p50,
                    (long long)r.p99, (long long)r.max,
-                   (unsigned long long)r.early,
-                   (double)a_fires / (WARMUP_S + dur), (unsigned long long)thr);
+                   (unsigned long long)r.early, a_rate,
+                   (unsigned long long)thr);
         else
             printf("%-15s %9.0f %8.1f %8.1f %9.1f %10.0f %10llu\n", names[mode],
                    (double)r.fires / r.dur_s, (double)r.p50 / 1000,
-                   (double)r.p99 / 1000, (double)r.max / 1000,
-                   (double)a_fires / (WARMUP_S + dur), (unsigned long long)thr);
+                   (double)r.p99 / 1000, (double)r.max / 1000, a_rate,
+                   (unsigned long long)thr);
         fflush(stdout);
     }
     if (json)
