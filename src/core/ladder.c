@@ -320,12 +320,12 @@ static void spread(struct pvt_ladder *l, unsigned int slot,
     struct pvt_ladder_node *x;
     unsigned int turn = 0;
 
-    while ((x = chains_next(chain, n, &turn)) != NULL) {
+    while ((x = chains_next(chain, n, &turn)) != NULL)
         bucket_put(l, slot, x);
-    }
 }
 
-/* A new deepest rung from lo with 2^shift buckets, holding the list. */
+/* A new deepest rung from lo with 2^shift buckets, holding the nodes of
+ * the n chains. */
 static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
                        struct pvt_ladder_node **chain, unsigned int n)
 {
@@ -490,10 +490,12 @@ static void refill(struct pvt_ladder *l)
             r->cur = b + 1;
             /* the next bucket's first node: its miss overlaps this one's
              * work (small buckets are most of the work at the front) */
-            if (r->bitmap[w])
+            if (r->bitmap[w]) {
+                unsigned int nb = w * 64 + pvt__ctz64(r->bitmap[w]);
+
                 for (k = 0; k < PVT_LADDER_CHAINS; k++)
-                    __builtin_prefetch(
-                        r->head[w * 64 + pvt__ctz64(r->bitmap[w])][k]);
+                    __builtin_prefetch(r->head[nb][k]);
+            }
             if (c > PVT_LADDER_BUCKET_MAX && r->shift > 0 &&
                 l->nrungs < l->max_rungs) {
                 l->stats.rungs_spawned++;

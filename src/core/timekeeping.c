@@ -61,11 +61,11 @@ static struct pvt_clocksource *cs_of(const struct pvt_timekeeper *tk)
 /*
  * A consistent copy of the anchor and, unless cycles is NULL, a counter
  * value read inside the same section. False after PVT_TK_MAX_RETRIES
- * attempts that a writer disturbed.
+ * attempts that a writer disturbed. (The clock read's own copy is written
+ * out in read_clock_with, which keeps the anchor in registers.)
  */
-static inline bool snap_take_with(const struct pvt_timekeeper *tk,
-                                  struct snap *s, uint64_t *cycles,
-                                  struct pvt_clockevent *pair, uint64_t *dnow)
+static inline bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
+                             uint64_t *cycles)
 {
     uint32_t i, s2;
 
@@ -79,11 +79,7 @@ static inline bool snap_take_with(const struct pvt_timekeeper *tk,
         s->cycle_last = pvt__seq_load_u64(&tk->cycle_last);
         s->base_ns = (int64_t)pvt__seq_load_u64((const uint64_t *)&tk->base_ns);
         s->frac = pvt__seq_load_u64(&tk->frac);
-        if (pair && pair->paired_cs == s->cs) {
-            /* one counter read for both clocks (clockevent.h) */
-            *dnow = pair->read_paired(pair, cycles);
-            *cycles &= s->cs->mask;
-        } else if (cycles)
+        if (cycles)
             *cycles = s->cs->read(s->cs) & s->cs->mask;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         s2 = __atomic_load_n(&tk->seq, __ATOMIC_RELAXED);
@@ -92,12 +88,6 @@ static inline bool snap_take_with(const struct pvt_timekeeper *tk,
         pvt__cpu_relax();
     }
     return false;
-}
-
-static inline bool snap_take(const struct pvt_timekeeper *tk, struct snap *s,
-                             uint64_t *cycles)
-{
-    return snap_take_with(tk, s, cycles, NULL, NULL);
 }
 
 /* The write side, if nobody holds it: seq from even to odd. */
@@ -174,6 +164,34 @@ int pvt_timekeeper_init(struct pvt_timekeeper *tk, struct pvt_clocksource *cs,
 }
 
 /*
+ * The ns a delta of counter cycles (at most half the range) adds to an
+ * anchor whose sub-ns part is frac, and the new sub-ns remainder in *rem.
+ * The product of a delta up to max_cycles fits 64 bits (cs_usable: shift
+ * <= PVT_CS_MAX_SHIFT), so the 96-bit one is only taken beyond: the same
+ * result either way.
+ */
+static inline __attribute__((always_inline)) uint64_t scale(
+    const struct pvt_clocksource *cs, uint64_t delta, uint64_t frac,
+    uint64_t *rem)
+{
+    uint64_t sum;
+
+    if (PVT__REGS64 && delta <= cs->max_cycles &&
+        !__builtin_add_overflow(delta * cs->mult, frac, &sum)) {
+        *rem = sum & ((1ull << cs->shift) - 1);
+        return sum >> cs->shift;
+    }
+    return pvt__mul_add_shr(delta, cs->mult, frac, cs->shift, rem);
+}
+
+/* base_ns + off, saturating at INT64_MAX. */
+static inline int64_t anchor_plus(int64_t base_ns, uint64_t off)
+{
+    return off > (uint64_t)INT64_MAX ? INT64_MAX
+                                     : pvt_add_sat_s64(base_ns, (int64_t)off);
+}
+
+/*
  * The guest ns at counter value `cycles` from anchor s, with the sub-ns
  * remainder in *rem; false (and nothing else) when the counter is behind
  * the anchor (a delta past half the range).
@@ -182,15 +200,11 @@ static inline bool convert(const struct snap *s, uint64_t cycles, int64_t *now,
                            uint64_t *rem, uint64_t *delta)
 {
     const struct pvt_clocksource *cs = s->cs;
-    uint64_t off;
 
     *delta = (cycles - s->cycle_last) & cs->mask;
     if (*delta > (cs->mask >> 1))
         return false;
-    off = pvt__mul_add_shr(*delta, cs->mult, s->frac, cs->shift, rem);
-    *now = off > (uint64_t)INT64_MAX
-               ? INT64_MAX
-               : pvt_add_sat_s64(s->base_ns, (int64_t)off);
+    *now = anchor_plus(s->base_ns, scale(cs, *delta, s->frac, rem));
     return true;
 }
 
@@ -262,22 +276,20 @@ static __attribute__((noinline)) int64_t read_held(struct pvt_timekeeper *tk)
  * Read the clock; when `accumulate` (update), or when the delta has passed
  * a quarter of the counter's range, move the anchor to this reading (fold).
  *
- * The hot path of every clock read and programming: snap_take and convert
- * written out so that the anchor stays in registers. The anchor's fields
- * are loaded after the counter, still inside the section (between the two
+ * The hot path of every clock read and programming: snap_take written
+ * out so that the anchor stays in registers. The anchor's fields are
+ * loaded after the counter, still inside the section (between the two
  * loads of seq), so that only the clocksource and seq live across the
- * driver's call. Same arithmetic as convert(): the product of a delta up
- * to max_cycles fits 64 bits, so the 128-bit one is only taken beyond.
+ * driver's call; then convert()'s arithmetic (scale).
  */
 static inline __attribute__((always_inline)) int64_t read_clock_with(
     struct pvt_timekeeper *tk, bool accumulate, struct pvt_clockevent *pair,
     uint64_t *dnow)
 {
     struct pvt_clocksource *cs;
-    uint64_t cycles, cycle_last, frac, delta, off, sum = 0, rem = 0;
+    uint64_t cycles, cycle_last, frac, delta, rem;
     int64_t base_ns, now;
     uint32_t i = 0, seq;
-    bool wide;
 
     for (;;) {
         seq = __atomic_load_n(&tk->seq, __ATOMIC_ACQUIRE);
@@ -307,20 +319,9 @@ static inline __attribute__((always_inline)) int64_t read_clock_with(
     delta = (cycles - cycle_last) & cs->mask;
     if (delta > (cs->mask >> 1))
         return read_held(tk);
-    /* the sum fits 64 bits; cs_usable: shift <= PVT_CS_MAX_SHIFT */
-    wide = !PVT__REGS64 || delta > cs->max_cycles ||
-           __builtin_add_overflow(delta * cs->mult, frac, &sum);
-    if (wide)
-        off = pvt__mul_add_shr(delta, cs->mult, frac, cs->shift, &rem);
-    else
-        off = sum >> cs->shift;
-    now = off > (uint64_t)INT64_MAX ? INT64_MAX
-                                    : pvt_add_sat_s64(base_ns, (int64_t)off);
-    if (accumulate || delta > (cs->mask >> 2)) {
-        if (!wide)
-            rem = sum & ((1ull << cs->shift) - 1);
+    now = anchor_plus(base_ns, scale(cs, delta, frac, &rem));
+    if (accumulate || delta > (cs->mask >> 2))
         fold(tk, seq, cs, cycles, now, rem);
-    }
     return guard(tk, now);
 }
 
