@@ -72,6 +72,12 @@
 static inline __attribute__((always_inline)) uint64_t scale_delta(
     uint64_t delta, uint32_t mul, int8_t shift)
 {
+#if PVT__HAVE_U128
+    /* the common case, a TSC faster than 1 GHz (shift in [-63, 0]): the
+     * ABI's product, which (below 2^96) cannot overflow after >> 32 */
+    if (__builtin_expect(shift <= 0 && shift > -64, 1))
+        return (uint64_t)(((pvt__u128)(delta >> -shift) * mul) >> 32);
+#endif
     if (shift < 0) {
         unsigned int k = (unsigned int)(-(int)shift); /* 1..128 */
         if (k > 63)
@@ -182,7 +188,7 @@ static inline __attribute__((always_inline)) uint64_t snapshot_ns(
 {
     uint64_t back;
 
-    if (snap->tsc >= snap->tsc_timestamp)
+    if (__builtin_expect(snap->tsc >= snap->tsc_timestamp, 1))
         return pvt_add_sat_u64(snap->system_time,
                                scale_delta(snap->tsc - snap->tsc_timestamp,
                                            snap->mul, snap->shift));
@@ -437,20 +443,21 @@ int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
 /*
  * Read on every vCPU at once: the bookkeeping fields are atomic (last_ns
  * is the last good value any vCPU read; the timekeeper's guard, not this,
- * keeps the clock monotonic).
+ * keeps the clock monotonic). The TSC from read_tsc(ctx): the
+ * clocksource's own, or a value its caller read (pvt_pvclock_read_pair).
  */
-static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
+static inline __attribute__((always_inline)) uint64_t cs_read_with(
+    struct pvt_pvclock_clocksource *pcs, pvt_tsc_read_fn read_tsc, void *ctx)
 {
-    struct pvt_pvclock_clocksource *pcs = cs->priv;
     const struct pvt_pvclock_vcpu_time_info *page =
         pcs->page_of ? pcs->page_of(pcs->page_ctx) : pcs->page;
     uint32_t errors;
     uint64_t ns;
     uint8_t flags;
 
-    /* guest and read_tsc checked at init */
-    if (page == NULL || pvclock_read(pcs->guest, page, pcs->read_tsc,
-                                     pcs->tsc_ctx, &ns, &flags) < 0) {
+    /* guest checked at init */
+    if (page == NULL ||
+        pvclock_read(pcs->guest, page, read_tsc, ctx, &ns, &flags) < 0) {
         errors = __atomic_load_n(&pcs->read_errors, __ATOMIC_RELAXED);
         while (errors != UINT32_MAX &&
                !__atomic_compare_exchange_n(&pcs->read_errors, &errors,
@@ -462,6 +469,28 @@ static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
     pvt__atomic_store_u64(&pcs->last_ns, ns, __ATOMIC_RELAXED);
     __atomic_store_n(&pcs->last_flags, flags, __ATOMIC_RELAXED);
     return ns;
+}
+
+static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
+{
+    struct pvt_pvclock_clocksource *pcs = cs->priv;
+
+    /* read_tsc checked at init */
+    return cs_read_with(pcs, pcs->read_tsc, pcs->tsc_ctx);
+}
+
+int pvt_pvclock_read_pair(struct pvt_pvclock_clocksource *pcs,
+                          struct pvt_pvclock_guest *g,
+                          const struct pvt_pvclock_vcpu_time_info *page,
+                          uint64_t tsc, uint64_t *cs_ns, uint64_t *ns)
+{
+    uint8_t f;
+
+    if (pcs == NULL || pcs->guest == NULL || g == NULL || page == NULL ||
+        cs_ns == NULL || ns == NULL)
+        return -PVT_EINVAL;
+    *cs_ns = cs_read_with(pcs, tsc_given, &tsc);
+    return pvclock_read(g, page, tsc_given, &tsc, ns, &f);
 }
 
 int pvt_pvclock_clocksource_set_page_fn(struct pvt_pvclock_clocksource *pcs,
