@@ -425,19 +425,22 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
 {
     const struct pvt_strategy *s;
     int64_t now, delta, target;
-    uint64_t d, dnow = 0;
+    uint64_t d, dnow;
     bool paired;
     int clamped, rc;
 
-    if (!registered(dev) || !dev->core.strategy)
-        return -PVT_EINVAL;
-    if (expires < 0) {
-        dev->core.stats.refused_past++;
-        return -PVT_ETIME;
-    }
-    /* the common case, a oneshot device given a deadline, first */
-    if (__builtin_expect(
-            dev->core.state != PVT_CE_ONESHOT || expires == PVT_TIME_MAX, 0)) {
+    /* the common case, a registered oneshot device with a strategy given
+     * a deadline, in one test; anything else is checked in order */
+    if (__builtin_expect(!dev || dev->core.state != PVT_CE_ONESHOT ||
+                             !dev->core.tk || !dev->core.strategy ||
+                             expires < 0 || expires == PVT_TIME_MAX,
+                         0)) {
+        if (!registered(dev) || !dev->core.strategy)
+            return -PVT_EINVAL;
+        if (expires < 0) {
+            dev->core.stats.refused_past++;
+            return -PVT_ETIME;
+        }
         rc = program_state(dev, expires);
         if (rc <= 0)
             return rc;
@@ -446,10 +449,12 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
     s = dev->core.strategy;
     /* a PAIRED strategy aims from this pair: one counter read in all */
     paired = dev->read_paired && (s->flags & PVT_STRATEGY_PAIRED);
-    if (paired)
+    if (paired) {
         now = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
-    else
+    } else {
         now = pvt__timekeeper_now(dev->core.tk);
+        dnow = 0; /* (not used) */
+    }
     delta = expires - now; /* both >= 0: cannot overflow */
     if (delta <= 0 && !force) {
         dev->core.stats.refused_past++;
@@ -466,10 +471,12 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
         return program_min_delta(dev, expires); /* it reads the clock again */
 
     d = pvt__ce_clamp_ns(dev, (uint64_t)delta, &clamped);
-    if (clamped > 0)
-        dev->core.stats.clamped_max++;
-    else if (clamped < 0)
-        dev->core.stats.clamped_min++;
+    if (__builtin_expect(clamped != 0, 0)) {
+        if (clamped > 0)
+            dev->core.stats.clamped_max++;
+        else
+            dev->core.stats.clamped_min++;
+    }
     target = d > (uint64_t)INT64_MAX ? PVT_TIME_MAX
                                      : pvt_add_sat_s64(now, (int64_t)d);
     dev->core.program_now = now;

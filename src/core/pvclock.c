@@ -120,50 +120,52 @@ int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
  * so a zero-initialised guest still reads once). An odd version costs an
  * attempt without touching the fields or the TSC.
  */
+static uint32_t attempts_of(const struct pvt_pvclock_guest *g)
+{
+    uint32_t n = g != NULL ? g->max_retries : PVT_PVCLOCK_DEFAULT_RETRIES;
+
+    return n ? n : 1;
+}
+
 static inline __attribute__((always_inline)) int snapshot_take(
     const struct pvt_pvclock_guest *g,
     const struct pvt_pvclock_vcpu_time_info *src, pvt_tsc_read_fn read_tsc,
     void *ctx, struct pvt_pvclock_snapshot *out)
 {
-    uint32_t attempts, i;
+    uint32_t i = 0;
 
-    attempts = g != NULL ? g->max_retries : PVT_PVCLOCK_DEFAULT_RETRIES;
-    if (attempts == 0)
-        attempts = 1;
-
-    for (i = 0; i < attempts; i++) {
+    for (;;) {
         uint32_t v1, v2, mul;
         uint64_t tsc, tsc_timestamp, system_time;
         int8_t shift;
         uint8_t flags;
 
         v1 = __atomic_load_n(&src->version, __ATOMIC_ACQUIRE);
-        if (v1 & 1u) {
-            pvt__cpu_relax();
-            continue;
+        if (__builtin_expect(!(v1 & 1u), 1)) {
+            tsc = read_tsc(ctx);
+            tsc_timestamp = pvt__seq_load_u64(&src->tsc_timestamp);
+            system_time = pvt__seq_load_u64(&src->system_time);
+            mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
+            shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
+            flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            v2 = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
+            if (__builtin_expect(v2 == v1, 1)) {
+                out->version = v1;
+                out->tsc_timestamp = tsc_timestamp;
+                out->system_time = system_time;
+                out->mul = mul;
+                out->shift = shift;
+                out->flags = flags;
+                out->tsc = tsc;
+                return 0;
+            }
         }
-        tsc = read_tsc(ctx);
-        tsc_timestamp = pvt__seq_load_u64(&src->tsc_timestamp);
-        system_time = pvt__seq_load_u64(&src->system_time);
-        mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
-        shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
-        flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        v2 = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
-        if (v2 != v1) {
-            pvt__cpu_relax();
-            continue;
-        }
-        out->version = v1;
-        out->tsc_timestamp = tsc_timestamp;
-        out->system_time = system_time;
-        out->mul = mul;
-        out->shift = shift;
-        out->flags = flags;
-        out->tsc = tsc;
-        return 0;
+        /* the attempts allowed are only looked up once one has failed */
+        pvt__cpu_relax();
+        if (++i >= attempts_of(g))
+            return -PVT_EAGAIN;
     }
-    return -PVT_EAGAIN;
 }
 
 int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
