@@ -25,10 +25,12 @@ static inline uint64_t pvt__ce_clamp_ns(const struct pvt_clockevent *dev,
 {
     int c = 0;
 
-    if (ns > dev->max_delta_ns) {
+    /* (branches, not selects: rarely taken, and kept off the chain from
+     * the clock reading to the device's value) */
+    if (__builtin_expect(ns > dev->max_delta_ns, 0)) {
         ns = dev->max_delta_ns;
         c = 1;
-    } else if (ns < dev->min_delta_ns) {
+    } else if (__builtin_expect(ns < dev->min_delta_ns, 0)) {
         ns = dev->min_delta_ns;
         c = -1;
     }
@@ -47,11 +49,21 @@ static inline uint64_t pvt__ce_clamp_ns(const struct pvt_clockevent *dev,
 static inline uint64_t pvt__ce_clamp_ticks(const struct pvt_clockevent *dev,
                                            uint64_t t)
 {
-    if (dev->max_delta_ticks && t > dev->max_delta_ticks)
+    if (__builtin_expect(dev->max_delta_ticks && t > dev->max_delta_ticks, 0))
         t = dev->max_delta_ticks;
-    if (t < dev->min_delta_ticks)
+    if (__builtin_expect(t < dev->min_delta_ticks, 0))
         t = dev->min_delta_ticks;
     return t;
+}
+
+/* pvt_add_sat_u64, its rare saturation a branch (see pvt__ce_clamp_ns). */
+static inline uint64_t pvt__ce_add_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+
+    if (__builtin_expect(__builtin_add_overflow(a, b, &r), 0))
+        return UINT64_MAX;
+    return r;
 }
 
 /* Does the device count ns (mult 2^shift: a hypervisor's timer)? Then a
@@ -92,7 +104,7 @@ static inline int pvt__delta_aim(struct pvt_clockevent *dev, int64_t target,
         dev, target > gnow ? (uint64_t)(target - gnow) : 0, NULL);
 
     return pvt__ce_set_absolute(
-        dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
+        dev, pvt__ce_add_sat(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
 }
 
 /* pvt_clockevent_notify() for a registered device. */

@@ -68,7 +68,7 @@ static inline __attribute__((always_inline)) int aim(struct pvt_clockevent *dev,
         dev, target > gref ? (uint64_t)(target - gref) : 0, NULL);
 
     return pvt__ce_set_absolute(
-        dev, pvt_add_sat_u64(dnow, pvt__ce_clamp_ticks(
+        dev, pvt__ce_add_sat(dnow, pvt__ce_clamp_ticks(
                                        dev, pvt__drift_scale(d, delta_ns))));
 }
 
