@@ -95,15 +95,20 @@ static uint64_t dev_timebase(struct pvt_clockevent *dev)
     return ns;
 }
 
-/* Both clocks from one rdtsc: the guest's pvclock and the device's. */
+/* Both clocks from one rdtsc: the guest's pvclock clocksource and the
+ * device's page, read at that value in one call. A device page that
+ * cannot be read is a failed programming (counted: the figures are then
+ * refused). */
 static uint64_t dev_read_paired(struct pvt_clockevent *dev, uint64_t *cs_cycles)
 {
     struct bench_ctx *c = dev->priv;
-    uint64_t tsc = host_tsc(), ns = 0;
+    uint64_t ns;
 
-    (void)pvt_pvclock_read_tsc(&c->pvg, &c->page, tsc, cs_cycles, NULL);
-    (void)pvt_pvclock_read_tsc(&c->dev_pvg, &c->dev_page, tsc, &ns, NULL);
-    return ns;
+    if (pvt_pvclock_read_pair(&c->pcs, &c->dev_pvg, &c->dev_page, host_tsc(),
+                              cs_cycles, &ns) == 0)
+        return ns;
+    c->program_failures++;
+    return 0;
 }
 
 static int dev_set_abs(struct pvt_clockevent *dev, uint64_t when)
@@ -367,14 +372,18 @@ int pvt_bench_clock(int argc, char **argv)
     const struct pvt_strategy *const *all = pvt_strategies(&nstrat);
     int rc, paired;
     unsigned long lops = 200000;
+    const char *only = NULL;
     const struct pvt_option opts[] = {
         PVT_OPT_JSON(&json),
+        PVT_OPT("--row", PVT_OPT_STRING, &only, "TEXT",
+                "time only the rows whose name contains TEXT (and rdtsc),\n"
+                "e.g. to profile one programming path"),
         PVT_OPT_RANGE("--ops", PVT_OPT_COUNT, &lops, "N",
                       "operations per row, in 21 slices (default 200000)", 1000,
                       100000000),
     };
     static const char usage[] =
-        "usage: pvtimer bench clock [--json] [--ops N]\n\n"
+        "usage: pvtimer bench clock [--json] [--ops N] [--row TEXT]\n\n"
         "ns per guest clock read and per device programming for each "
         "strategy, with\nreal clocks: the guest clock on a pvclock page "
         "read with rdtsc, the device\n(a hypervisor one-shot timer) on "
@@ -405,6 +414,8 @@ int pvt_bench_clock(int argc, char **argv)
     base = measure(&c, OP_GETTIME, &base_tsc);
 #define ROW(label, op)                                                         \
     do {                                                                       \
+        if (nrows && only && !strstr(label, only))                             \
+            break;                                                             \
         snprintf(rows[nrows].name, sizeof(rows[nrows].name), "%s", label);     \
         rows[nrows].ns = measure(&c, op, &rows[nrows].tsc_reads);              \
         nrows++;                                                               \

@@ -122,6 +122,7 @@
     X(pvclock_write_errors, PVT_TEST_CORE, 0)                                  \
     X(pvclock_read_values, PVT_TEST_CORE, 0)                                   \
     X(pvclock_read_tsc, PVT_TEST_CORE, 0)                                      \
+    X(pvclock_read_pair, PVT_TEST_CORE, 0)                                     \
     X(pvclock_read_saturates, PVT_TEST_CORE, 0)                                \
     X(pvclock_read_odd_version, PVT_TEST_CORE, 0)                              \
     X(pvclock_read_version_changes, PVT_TEST_CORE, 0)                          \

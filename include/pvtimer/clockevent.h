@@ -130,13 +130,11 @@ struct pvt_clockevent_core {
     void *strategy_state; /* the caller's, given with the strategy */
     struct pvt_clockevent_offset offset; /* the offset strategies' own state */
     enum pvt_clockevent_state state;
-    int64_t next_event;    /* deadline last asked for (before clamping; the
+    int64_t next_event;  /* deadline last asked for (before clamping; the
                             forced target for min-delta), or TIME_MAX */
-    uint64_t period_ns;    /* in PERIODIC state */
-    int64_t program_now;   /* guest ns the programming in progress started */
-    uint64_t program_dnow; /* the device's timebase at program_now ... */
-    bool program_paired;   /* ... when read with it (read_paired) */
-    bool forced_pending;   /* a forced min-delta event has not fired yet */
+    uint64_t period_ns;  /* in PERIODIC state */
+    int64_t program_now; /* guest ns the programming in progress started */
+    bool forced_pending; /* a forced min-delta event has not fired yet */
     struct pvt_clockevent_programming last;
     struct pvt_clockevent_stats stats;
     struct pvt_timekeeper_listener listener; /* told of clocksource switches */
@@ -186,7 +184,8 @@ struct pvt_clockevent {
      * strategy with PVT_STRATEGY_PAIRED (delta, compensated) the
      * clockevent layer's own reading of the guest clock, which every
      * programming starts with, is this paired read, and the strategy
-     * uses it: one counter read per programming. Context: as
+     * aims from it (its program_pair, strategy.h): one counter read per
+     * programming. Context: as
      * read_timebase.
      */
     uint64_t (*read_paired)(struct pvt_clockevent *dev, uint64_t *cs_cycles);

@@ -150,6 +150,10 @@ struct pvt_drift {
     int64_t a_ref; /* the fit's origin: the first sample since a reset */
     uint64_t b_ref;
     int64_t a_last; /* the last sample kept */
+    /* a sample at a with (uint64_t)(a - a_last) below this is dropped for
+     * min_interval_ns (at least 1 ns: a sample at a_last itself; at most
+     * 2^63: never one behind a_last); 0 while the ring is empty */
+    uint64_t skip_len;
     uint32_t epoch;
     bool have_epoch;
     int64_t x[PVT_DRIFT_MAX_SAMPLES]; /* ring of samples, relative to ref */

@@ -273,6 +273,23 @@ int pvt_pvclock_clocksource_init(struct pvt_pvclock_clocksource *pcs,
                                  pvt_tsc_read_fn read_tsc, void *tsc_ctx);
 
 /*
+ * Two clocks at one TSC value the caller read, in one call: *cs_ns gets
+ * what pcs's read would have returned at `tsc` (its page, its guest's
+ * guard, its bookkeeping: a page it cannot read gives the last good value
+ * and counts read_errors), *ns the time of a second page at `tsc`, read
+ * as pvt_pvclock_read_tsc() reads it with g. What a device whose
+ * timebase the guest reads from a pvclock-style page does in read_paired
+ * (clockevent.h) beside a pvclock clocksource: one rdtsc, both pages at
+ * that value. Returns 0, -PVT_EINVAL (a NULL argument, pcs not
+ * initialised; nothing written) or -PVT_EAGAIN (the second page could not
+ * be read; *cs_ns set). Context: as the clocksource's read.
+ */
+int pvt_pvclock_read_pair(struct pvt_pvclock_clocksource *pcs,
+                          struct pvt_pvclock_guest *g,
+                          const struct pvt_pvclock_vcpu_time_info *page,
+                          uint64_t tsc, uint64_t *cs_ns, uint64_t *ns);
+
+/*
  * Read, from now on, the page page_of(ctx) returns on the calling vCPU
  * instead of the page given to init (NULL page_of: that page again), for a
  * guest with a page per vCPU. Returns 0 or -PVT_EINVAL (NULL pcs).

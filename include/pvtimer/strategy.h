@@ -79,7 +79,8 @@ extern "C" {
  *              every programming: on a device that pairs them (read_paired,
  *              clockevent.h) the clockevent layer takes its own reading of
  *              the guest clock paired, and the strategy aims from that pair
- *              (pvt_clockevent_program reads the counter once)
+ *              (program_pair: pvt_clockevent_program reads the counter
+ *              once); such a strategy must have a program_pair op
  */
 #define PVT_STRATEGY_PAIRED (1u << 4)
 
@@ -97,6 +98,17 @@ struct pvt_strategy {
      * error (-PVT_ETIME when it refuses).
      */
     int (*program)(struct pvt_clockevent *dev, int64_t target);
+    /*
+     * PVT_STRATEGY_PAIRED only (NULL otherwise): program as program does,
+     * from the guest time gnow and the device's timebase dnow that the
+     * clockevent layer read together (read_paired; or back to back, guest
+     * first, when the paired clocksource is not the current one), gnow
+     * being the time target was clamped against. Instead of program for
+     * every programming that starts with such a reading; program still
+     * serves the others (a forced minimum delta re-reads the clocks).
+     */
+    int (*program_pair)(struct pvt_clockevent *dev, int64_t target,
+                        int64_t gnow, uint64_t dnow);
     /* React to a change (may be NULL). now is the guest time. */
     void (*notify)(struct pvt_clockevent *dev, enum pvt_clockevent_notify what,
                    int64_t now);
@@ -127,7 +139,8 @@ const struct pvt_strategy *pvt_strategy_find(const char *name);
  * uses the strategy. The strategy is then told PVT_CE_NOTIFY_ATTACH (the
  * offset strategies take their offset, compensated resets its estimator).
  * Returns 0, -PVT_EINVAL (NULL, unregistered device, strategy without a
- * program op, state missing or refused), -PVT_EOPNOTSUPP (the device lacks
+ * program op, a PAIRED one without program_pair, state missing or
+ * refused), -PVT_EOPNOTSUPP (the device lacks
  * what the strategy needs); the device keeps its strategy on error.
  * Context: serialised (as registration).
  */

@@ -25,10 +25,12 @@ static inline uint64_t pvt__ce_clamp_ns(const struct pvt_clockevent *dev,
 {
     int c = 0;
 
-    if (ns > dev->max_delta_ns) {
+    /* (branches, not selects: rarely taken, and kept off the chain from
+     * the clock reading to the device's value) */
+    if (__builtin_expect(ns > dev->max_delta_ns, 0)) {
         ns = dev->max_delta_ns;
         c = 1;
-    } else if (ns < dev->min_delta_ns) {
+    } else if (__builtin_expect(ns < dev->min_delta_ns, 0)) {
         ns = dev->min_delta_ns;
         c = -1;
     }
@@ -44,20 +46,40 @@ static inline uint64_t pvt__ce_clamp_ns(const struct pvt_clockevent *dev,
  * rounded-up conversion of that would be one tick more than the device
  * takes.
  */
+static inline uint64_t pvt__ce_clamp_ticks(const struct pvt_clockevent *dev,
+                                           uint64_t t)
+{
+    if (__builtin_expect(dev->max_delta_ticks && t > dev->max_delta_ticks, 0))
+        t = dev->max_delta_ticks;
+    if (__builtin_expect(t < dev->min_delta_ticks, 0))
+        t = dev->min_delta_ticks;
+    return t;
+}
+
+/* pvt_add_sat_u64, its rare saturation a branch (see pvt__ce_clamp_ns). */
+static inline uint64_t pvt__ce_add_sat(uint64_t a, uint64_t b)
+{
+    uint64_t r;
+
+    if (__builtin_expect(__builtin_add_overflow(a, b, &r), 0))
+        return UINT64_MAX;
+    return r;
+}
+
+/* Does the device count ns (mult 2^shift: a hypervisor's timer)? Then a
+ * delta in ns is its own tick count. */
+static inline bool pvt__ce_counts_ns(const struct pvt_clockevent *dev)
+{
+    return dev->shift < 32 && dev->mult == (1u << dev->shift);
+}
+
 static inline uint64_t pvt__ce_delta_ticks(const struct pvt_clockevent *dev,
                                            uint64_t ns)
 {
-    /* a device counting ns (mult 2^shift, a hypervisor's timer) converts
-     * to itself: the same value without the 96-bit product */
-    uint64_t t = dev->shift < 32 && dev->mult == (1u << dev->shift)
-                     ? ns
-                     : pvt_clockevent_ns2ticks(dev, ns);
-
-    if (dev->max_delta_ticks && t > dev->max_delta_ticks)
-        t = dev->max_delta_ticks;
-    if (t < dev->min_delta_ticks)
-        t = dev->min_delta_ticks;
-    return t;
+    /* a device counting ns converts to itself: the same value without the
+     * 96-bit product */
+    return pvt__ce_clamp_ticks(
+        dev, pvt__ce_counts_ns(dev) ? ns : pvt_clockevent_ns2ticks(dev, ns));
 }
 
 /* The guest time the clockevent layer read for the programming in
@@ -68,23 +90,22 @@ static inline int64_t pvt__ce_program_now(const struct pvt_clockevent *dev)
     return dev->core.program_now;
 }
 
-/* The guest and device readings the clockevent layer took together for
- * the programming in progress (a paired device and a PAIRED strategy):
- * true with both, false when the strategy must read the clocks itself.
- * Context: a strategy's program. */
-static inline bool pvt__ce_program_pair(const struct pvt_clockevent *dev,
-                                        int64_t *gnow, uint64_t *dnow)
-{
-    if (!dev->core.program_paired)
-        return false;
-    *gnow = dev->core.program_now;
-    *dnow = dev->core.program_dnow;
-    return true;
-}
-
 /* The `delta` strategy's programming, which `coupled` and `compensated`
- * fall back to (strategy.c). */
+ * fall back to (strategy.c): its program, which reads both clocks, and
+ * its aim from a guest reading gnow and the device's dnow taken with it
+ * (device now + ticks(target - guest now), the delta held to the device's
+ * limits). */
 int pvt__delta_program(struct pvt_clockevent *dev, int64_t target);
+
+static inline int pvt__delta_aim(struct pvt_clockevent *dev, int64_t target,
+                                 int64_t gnow, uint64_t dnow)
+{
+    uint64_t delta_ns = pvt__ce_clamp_ns(
+        dev, target > gnow ? (uint64_t)(target - gnow) : 0, NULL);
+
+    return pvt__ce_set_absolute(
+        dev, pvt__ce_add_sat(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
+}
 
 /* pvt_clockevent_notify() for a registered device. */
 void pvt__clockevent_notify(struct pvt_clockevent *dev,

@@ -338,12 +338,8 @@ static void record(struct pvt_clockevent *dev, int64_t requested, int64_t now,
 static int strategy_program(struct pvt_clockevent *dev, int64_t now,
                             int64_t target)
 {
-    int rc;
-
     dev->core.program_now = now;
-    rc = dev->core.strategy->program(dev, target);
-    dev->core.program_paired = false; /* for this programming only */
-    return rc;
+    return dev->core.strategy->program(dev, target);
 }
 
 /* Raise min_delta after repeated refusals; -PVT_ETIME once at the limit. */
@@ -394,19 +390,16 @@ static int program_min_delta(struct pvt_clockevent *dev, int64_t requested)
     }
 }
 
-int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
-                           bool force)
+/*
+ * A programming outside the common case (a oneshot device, a deadline):
+ * 1 when the device is now oneshot and the programming goes on, else the
+ * result to return (0 or an error). Out of line.
+ */
+static __attribute__((noinline)) int program_state(struct pvt_clockevent *dev,
+                                                   int64_t expires)
 {
-    int64_t now, delta, target;
-    uint64_t d;
-    int clamped, rc;
+    int rc;
 
-    if (!registered(dev) || !dev->core.strategy)
-        return -PVT_EINVAL;
-    if (expires < 0) {
-        dev->core.stats.refused_past++;
-        return -PVT_ETIME;
-    }
     switch (dev->core.state) {
     case PVT_CE_SHUTDOWN:
         dev->core.next_event = expires;
@@ -418,50 +411,77 @@ int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
         if (expires == PVT_TIME_MAX)
             return 0;
         rc = pvt_clockevent_set_state(dev, PVT_CE_ONESHOT, 0);
-        if (rc)
-            return rc;
-        break;
+        return rc ? rc : 1;
     case PVT_CE_ONESHOT:
         if (expires == PVT_TIME_MAX)
             return pvt_clockevent_set_state(dev, PVT_CE_ONESHOT_STOPPED, 0);
-        break;
+        return 1;
+    }
+    return -PVT_EINVAL;
+}
+
+int pvt_clockevent_program(struct pvt_clockevent *dev, int64_t expires,
+                           bool force)
+{
+    const struct pvt_strategy *s;
+    int64_t now, delta, target;
+    uint64_t d, dnow;
+    bool paired;
+    int clamped, rc;
+
+    /* the common case, a registered oneshot device with a strategy given
+     * a deadline, in one test; anything else is checked in order */
+    if (__builtin_expect(!dev || dev->core.state != PVT_CE_ONESHOT ||
+                             !dev->core.tk || !dev->core.strategy ||
+                             expires < 0 || expires == PVT_TIME_MAX,
+                         0)) {
+        if (!registered(dev) || !dev->core.strategy)
+            return -PVT_EINVAL;
+        if (expires < 0) {
+            dev->core.stats.refused_past++;
+            return -PVT_ETIME;
+        }
+        rc = program_state(dev, expires);
+        if (rc <= 0)
+            return rc;
     }
 
-    if (dev->read_paired && (dev->core.strategy->flags & PVT_STRATEGY_PAIRED)) {
-        /* the strategy aims from this pair: one counter read in all */
-        now = pvt__timekeeper_now_paired(dev->core.tk, dev,
-                                         &dev->core.program_dnow);
-        dev->core.program_paired = true;
+    s = dev->core.strategy;
+    /* a PAIRED strategy aims from this pair: one counter read in all */
+    paired = dev->read_paired && (s->flags & PVT_STRATEGY_PAIRED);
+    if (paired) {
+        now = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
     } else {
         now = pvt__timekeeper_now(dev->core.tk);
+        dnow = 0; /* (not used) */
     }
     delta = expires - now; /* both >= 0: cannot overflow */
     if (delta <= 0 && !force) {
-        dev->core.program_paired = false;
         dev->core.stats.refused_past++;
         return -PVT_ETIME;
     }
     /* starvation prevention: the pending forced event fires first anyway */
     if (dev->core.forced_pending &&
         (delta <= 0 || (uint64_t)delta <= dev->min_delta_ns)) {
-        dev->core.program_paired = false;
         dev->core.stats.starvation_skips++;
         return 0;
     }
     dev->core.next_event = expires;
-    if (delta <= 0) {
-        dev->core.program_paired = false; /* it reads the clock again */
-        return program_min_delta(dev, expires);
-    }
+    if (delta <= 0)
+        return program_min_delta(dev, expires); /* it reads the clock again */
 
     d = pvt__ce_clamp_ns(dev, (uint64_t)delta, &clamped);
-    if (clamped > 0)
-        dev->core.stats.clamped_max++;
-    else if (clamped < 0)
-        dev->core.stats.clamped_min++;
+    if (__builtin_expect(clamped != 0, 0)) {
+        if (clamped > 0)
+            dev->core.stats.clamped_max++;
+        else
+            dev->core.stats.clamped_min++;
+    }
     target = d > (uint64_t)INT64_MAX ? PVT_TIME_MAX
                                      : pvt_add_sat_s64(now, (int64_t)d);
-    rc = strategy_program(dev, now, target);
+    dev->core.program_now = now;
+    rc = paired ? s->program_pair(dev, target, now, dnow)
+                : s->program(dev, target);
     if (rc == 0) {
         dev->core.forced_pending = false;
         record(dev, expires, now, target, false);

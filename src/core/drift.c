@@ -85,6 +85,7 @@ static void clear_fit(struct pvt_drift *d)
 
     d->head = 0;
     d->count = 0;
+    d->skip_len = 0;
     d->best = -1;
     d->mult = 1u << PVT_DRIFT_MULT_SHIFT;
     d->holding = false;
@@ -125,6 +126,15 @@ int pvt_drift_reset(struct pvt_drift *d, bool to_step)
     if (to_step)
         d->steps++;
     return 0;
+}
+
+/* The sample kept last is at a_ns (the ring holds at least one). */
+static void set_last(struct pvt_drift *d, int64_t a_ns)
+{
+    uint64_t len = d->cfg.min_interval_ns ? d->cfg.min_interval_ns : 1;
+
+    d->a_last = a_ns;
+    d->skip_len = len < (1ull << 63) ? len : (1ull << 63);
 }
 
 static uint32_t slot(const struct pvt_drift *d, uint32_t back)
@@ -293,13 +303,13 @@ static void start(struct pvt_drift *d, const struct pvt_drift_sample *s,
     }
     d->a_ref = s->a_ns;
     d->b_ref = s->b_ns;
-    d->a_last = s->a_ns;
     d->epoch = s->epoch;
     d->have_epoch = true;
     d->x[0] = 0;
     d->y[0] = 0;
     d->head = 1;
     d->count = 1;
+    set_last(d, s->a_ns);
     d->samples++;
 }
 
@@ -410,7 +420,7 @@ static void accept(struct pvt_drift *d, int64_t a_ns, int64_t x, int64_t y)
         d->count++;
     for (k = 0; k < PVT_DRIFT_WINDOWS; k++)
         sums_add(&d->win[k], x, y, 1);
-    d->a_last = a_ns;
+    set_last(d, a_ns);
     d->samples++;
 
     for (k = 0; k < PVT_DRIFT_WINDOWS; k++) {
@@ -576,7 +586,7 @@ int pvt_drift_feed(struct pvt_drift *d, const struct pvt_drift_sample *s)
         d->held = *s;
         d->held_resid = resid;
         d->holding = true;
-        d->a_last = s->a_ns;
+        set_last(d, s->a_ns);
         return (int)d->state;
     }
     /* two in a row beyond it on the same side */

@@ -72,6 +72,12 @@
 static inline __attribute__((always_inline)) uint64_t scale_delta(
     uint64_t delta, uint32_t mul, int8_t shift)
 {
+#if PVT__HAVE_U128
+    /* the common case, a TSC faster than 1 GHz (shift in [-63, 0]): the
+     * ABI's product, which (below 2^96) cannot overflow after >> 32 */
+    if (__builtin_expect(shift <= 0 && shift > -64, 1))
+        return (uint64_t)(((pvt__u128)(delta >> -shift) * mul) >> 32);
+#endif
     if (shift < 0) {
         unsigned int k = (unsigned int)(-(int)shift); /* 1..128 */
         if (k > 63)
@@ -114,50 +120,52 @@ int pvt_pvclock_guest_init(struct pvt_pvclock_guest *g, uint8_t valid_flags)
  * so a zero-initialised guest still reads once). An odd version costs an
  * attempt without touching the fields or the TSC.
  */
+static uint32_t attempts_of(const struct pvt_pvclock_guest *g)
+{
+    uint32_t n = g != NULL ? g->max_retries : PVT_PVCLOCK_DEFAULT_RETRIES;
+
+    return n ? n : 1;
+}
+
 static inline __attribute__((always_inline)) int snapshot_take(
     const struct pvt_pvclock_guest *g,
     const struct pvt_pvclock_vcpu_time_info *src, pvt_tsc_read_fn read_tsc,
     void *ctx, struct pvt_pvclock_snapshot *out)
 {
-    uint32_t attempts, i;
+    uint32_t i = 0;
 
-    attempts = g != NULL ? g->max_retries : PVT_PVCLOCK_DEFAULT_RETRIES;
-    if (attempts == 0)
-        attempts = 1;
-
-    for (i = 0; i < attempts; i++) {
+    for (;;) {
         uint32_t v1, v2, mul;
         uint64_t tsc, tsc_timestamp, system_time;
         int8_t shift;
         uint8_t flags;
 
         v1 = __atomic_load_n(&src->version, __ATOMIC_ACQUIRE);
-        if (v1 & 1u) {
-            pvt__cpu_relax();
-            continue;
+        if (__builtin_expect(!(v1 & 1u), 1)) {
+            tsc = read_tsc(ctx);
+            tsc_timestamp = pvt__seq_load_u64(&src->tsc_timestamp);
+            system_time = pvt__seq_load_u64(&src->system_time);
+            mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
+            shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
+            flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
+            __atomic_thread_fence(__ATOMIC_ACQUIRE);
+            v2 = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
+            if (__builtin_expect(v2 == v1, 1)) {
+                out->version = v1;
+                out->tsc_timestamp = tsc_timestamp;
+                out->system_time = system_time;
+                out->mul = mul;
+                out->shift = shift;
+                out->flags = flags;
+                out->tsc = tsc;
+                return 0;
+            }
         }
-        tsc = read_tsc(ctx);
-        tsc_timestamp = pvt__seq_load_u64(&src->tsc_timestamp);
-        system_time = pvt__seq_load_u64(&src->system_time);
-        mul = __atomic_load_n(&src->tsc_to_system_mul, __ATOMIC_RELAXED);
-        shift = __atomic_load_n(&src->tsc_shift, __ATOMIC_RELAXED);
-        flags = __atomic_load_n(&src->flags, __ATOMIC_RELAXED);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        v2 = __atomic_load_n(&src->version, __ATOMIC_RELAXED);
-        if (v2 != v1) {
-            pvt__cpu_relax();
-            continue;
-        }
-        out->version = v1;
-        out->tsc_timestamp = tsc_timestamp;
-        out->system_time = system_time;
-        out->mul = mul;
-        out->shift = shift;
-        out->flags = flags;
-        out->tsc = tsc;
-        return 0;
+        /* the attempts allowed are only looked up once one has failed */
+        pvt__cpu_relax();
+        if (++i >= attempts_of(g))
+            return -PVT_EAGAIN;
     }
-    return -PVT_EAGAIN;
 }
 
 int pvt_pvclock_snapshot(const struct pvt_pvclock_guest *g,
@@ -182,7 +190,7 @@ static inline __attribute__((always_inline)) uint64_t snapshot_ns(
 {
     uint64_t back;
 
-    if (snap->tsc >= snap->tsc_timestamp)
+    if (__builtin_expect(snap->tsc >= snap->tsc_timestamp, 1))
         return pvt_add_sat_u64(snap->system_time,
                                scale_delta(snap->tsc - snap->tsc_timestamp,
                                            snap->mul, snap->shift));
@@ -437,20 +445,21 @@ int pvt_pvclock_write(struct pvt_pvclock_vcpu_time_info *dst,
 /*
  * Read on every vCPU at once: the bookkeeping fields are atomic (last_ns
  * is the last good value any vCPU read; the timekeeper's guard, not this,
- * keeps the clock monotonic).
+ * keeps the clock monotonic). The TSC from read_tsc(ctx): the
+ * clocksource's own, or a value its caller read (pvt_pvclock_read_pair).
  */
-static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
+static inline __attribute__((always_inline)) uint64_t cs_read_with(
+    struct pvt_pvclock_clocksource *pcs, pvt_tsc_read_fn read_tsc, void *ctx)
 {
-    struct pvt_pvclock_clocksource *pcs = cs->priv;
     const struct pvt_pvclock_vcpu_time_info *page =
         pcs->page_of ? pcs->page_of(pcs->page_ctx) : pcs->page;
     uint32_t errors;
     uint64_t ns;
     uint8_t flags;
 
-    /* guest and read_tsc checked at init */
-    if (page == NULL || pvclock_read(pcs->guest, page, pcs->read_tsc,
-                                     pcs->tsc_ctx, &ns, &flags) < 0) {
+    /* guest checked at init */
+    if (page == NULL ||
+        pvclock_read(pcs->guest, page, read_tsc, ctx, &ns, &flags) < 0) {
         errors = __atomic_load_n(&pcs->read_errors, __ATOMIC_RELAXED);
         while (errors != UINT32_MAX &&
                !__atomic_compare_exchange_n(&pcs->read_errors, &errors,
@@ -462,6 +471,28 @@ static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
     pvt__atomic_store_u64(&pcs->last_ns, ns, __ATOMIC_RELAXED);
     __atomic_store_n(&pcs->last_flags, flags, __ATOMIC_RELAXED);
     return ns;
+}
+
+static uint64_t pvclock_cs_read(struct pvt_clocksource *cs)
+{
+    struct pvt_pvclock_clocksource *pcs = cs->priv;
+
+    /* read_tsc checked at init */
+    return cs_read_with(pcs, pcs->read_tsc, pcs->tsc_ctx);
+}
+
+int pvt_pvclock_read_pair(struct pvt_pvclock_clocksource *pcs,
+                          struct pvt_pvclock_guest *g,
+                          const struct pvt_pvclock_vcpu_time_info *page,
+                          uint64_t tsc, uint64_t *cs_ns, uint64_t *ns)
+{
+    uint8_t f;
+
+    if (pcs == NULL || pcs->guest == NULL || g == NULL || page == NULL ||
+        cs_ns == NULL || ns == NULL)
+        return -PVT_EINVAL;
+    *cs_ns = cs_read_with(pcs, tsc_given, &tsc);
+    return pvclock_read(g, page, tsc_given, &tsc, ns, &f);
 }
 
 int pvt_pvclock_clocksource_set_page_fn(struct pvt_pvclock_clocksource *pcs,

@@ -34,36 +34,53 @@
 #include "pvtimer/strategy.h"
 #include "timekeeping-internal.h"
 
-static bool counts_ns(const struct pvt_clockevent *dev)
-{
-    return dev->shift < 32 && dev->mult == (1u << dev->shift);
-}
-
 /*
- * Would pvt_drift_feed drop a sample at a_ns for being within min_interval
- * of the last one kept, changing nothing? Exactly its checks, in its
- * order (a bracket too wide is counted first; a new epoch or a reading
- * behind the last restarts), so that the common case, a programming
- * between two samples, skips building the sample and the call.
+ * Would pvt_drift_feed drop a sample at a_ns (>= 0) for being within
+ * min_interval of the last one kept, changing nothing? Exactly its checks,
+ * in its order (a bracket too wide is counted first; a new epoch, an
+ * empty ring or a reading behind the last restarts), so that the common
+ * case, a programming between two samples, skips building the sample and
+ * the call. The last three are one comparison (skip_len, drift.h).
  */
 static bool feed_would_skip(const struct pvt_drift *d, int64_t a_ns,
                             uint64_t delay_ns, uint32_t epoch)
 {
     if (d->cfg.max_delay_ns && delay_ns > d->cfg.max_delay_ns)
         return false;
-    if (d->count == 0 || (d->have_epoch && epoch != d->epoch) ||
-        a_ns < d->a_last)
+    if (d->have_epoch && epoch != d->epoch)
         return false;
-    return (uint64_t)(a_ns - d->a_last) < d->cfg.min_interval_ns ||
-           a_ns == d->a_last;
+    return (uint64_t)(a_ns - d->a_last) < d->skip_len;
 }
 
-/* Offer the estimator a sample (out of line: one programming in many). */
-static __attribute__((noinline)) void feed(struct pvt_drift *d,
-                                           const struct pvt_timekeeper *tk,
-                                           int64_t gref, uint64_t dnow,
-                                           uint64_t bracket)
+/*
+ * Aim from gref, the guest time the device's reading dnow is paired with:
+ * device deadline = dnow + ticks(scale(target - gref)), on a device that
+ * counts ns. No call but the driver's (a tail call), so that the common
+ * programming saves no registers.
+ */
+static inline __attribute__((always_inline)) int aim(struct pvt_clockevent *dev,
+                                                     const struct pvt_drift *d,
+                                                     int64_t target,
+                                                     int64_t gref,
+                                                     uint64_t dnow)
 {
+    uint64_t delta_ns = pvt__ce_clamp_ns(
+        dev, target > gref ? (uint64_t)(target - gref) : 0, NULL);
+
+    return pvt__ce_set_absolute(
+        dev, pvt__ce_add_sat(dnow, pvt__ce_clamp_ticks(
+                                       dev, pvt__drift_scale(d, delta_ns))));
+}
+
+/* Offer the estimator the sample (gref, dnow, bracket), then aim (out of
+ * line: one programming in many). */
+static __attribute__((noinline)) int feed_and_aim(struct pvt_clockevent *dev,
+                                                  int64_t target, int64_t gref,
+                                                  uint64_t dnow,
+                                                  uint64_t bracket)
+{
+    struct pvt_drift *d = dev->core.strategy_state;
+    const struct pvt_timekeeper *tk = dev->core.tk;
     struct pvt_drift_sample s;
 
     s.a_ns = gref;
@@ -72,20 +89,32 @@ static __attribute__((noinline)) void feed(struct pvt_drift *d,
     s.res_ns = pvt_clocksource_cyc2ns(tk->cs, 1);
     s.epoch = tk->cs_generation;
     pvt_drift_feed(d, &s);
+    return aim(dev, d, target, gref, dnow);
+}
+
+/* Offer the sample unless the estimator would drop it, and aim. */
+static inline __attribute__((always_inline)) int compensated_aim(
+    struct pvt_clockevent *dev, int64_t target, int64_t gref, uint64_t dnow,
+    uint64_t bracket)
+{
+    const struct pvt_drift *d = dev->core.strategy_state;
+
+    if (gref < 0 ||
+        !feed_would_skip(d, gref, bracket, dev->core.tk->cs_generation))
+        return feed_and_aim(dev, target, gref, dnow, bracket);
+    return aim(dev, d, target, gref, dnow);
 }
 
 static int compensated_program(struct pvt_clockevent *dev, int64_t target)
 {
-    struct pvt_drift *d = dev->core.strategy_state;
+    const struct pvt_drift *d = dev->core.strategy_state;
     struct pvt_timekeeper *tk = dev->core.tk;
     int64_t g1, g2, gref;
-    uint64_t dnow, bracket, delta_ns, scaled;
+    uint64_t dnow, bracket;
 
-    if (!counts_ns(dev))
+    if (!pvt__ce_counts_ns(dev))
         return pvt__delta_program(dev, target);
-    if (pvt__ce_program_pair(dev, &g1, &dnow)) {
-        g2 = g1; /* the layer's paired reading: a bracket of zero */
-    } else if (dev->read_paired && dev->paired_cs == tk->cs) {
+    if (dev->read_paired && dev->paired_cs == tk->cs) {
         /* both clocks from one counter read: a bracket of zero */
         g1 = g2 = pvt__timekeeper_now_paired(tk, dev, &dnow);
     } else {
@@ -97,15 +126,17 @@ static int compensated_program(struct pvt_clockevent *dev, int64_t target)
     gref = g1;
     if (d->cfg.max_delay_ns == 0 || bracket <= d->cfg.max_delay_ns)
         gref = g1 + (int64_t)(bracket / 2);
+    return compensated_aim(dev, target, gref, dnow, bracket);
+}
 
-    if (gref < 0 || !feed_would_skip(d, gref, bracket, tk->cs_generation))
-        feed(d, tk, gref, dnow, bracket);
-
-    delta_ns = pvt__ce_clamp_ns(
-        dev, target > gref ? (uint64_t)(target - gref) : 0, NULL);
-    scaled = pvt__drift_scale(d, delta_ns);
-    return pvt__ce_set_absolute(
-        dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, scaled)));
+/* The clockevent layer's paired reading: a bracket of zero, dnow paired
+ * with gnow itself. */
+static int compensated_program_pair(struct pvt_clockevent *dev, int64_t target,
+                                    int64_t gnow, uint64_t dnow)
+{
+    if (!pvt__ce_counts_ns(dev))
+        return pvt__delta_aim(dev, target, gnow, dnow);
+    return compensated_aim(dev, target, gnow, dnow, 0);
 }
 
 static void compensated_notify(struct pvt_clockevent *dev,
@@ -142,6 +173,7 @@ const struct pvt_strategy pvt_strategy_compensated = {
     .needs = PVT_CE_NEEDS_ABSOLUTE,
     .flags = PVT_STRATEGY_STATE | PVT_STRATEGY_ESTIMATOR | PVT_STRATEGY_PAIRED,
     .program = compensated_program,
+    .program_pair = compensated_program_pair,
     .notify = compensated_notify,
     .check_state = compensated_check,
 };

@@ -129,17 +129,17 @@ const struct pvt_strategy pvt_strategy_relative = {
  */
 int pvt__delta_program(struct pvt_clockevent *dev, int64_t target)
 {
-    uint64_t dnow, delta_ns;
-    int64_t gnow;
+    uint64_t dnow;
+    int64_t gnow = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
 
-    /* the layer's paired reading is as good as a new one: no gap */
-    if (!pvt__ce_program_pair(dev, &gnow, &dnow))
-        gnow = pvt__timekeeper_now_paired(dev->core.tk, dev, &dnow);
+    return pvt__delta_aim(dev, target, gnow, dnow);
+}
 
-    delta_ns = pvt__ce_clamp_ns(
-        dev, target > gnow ? (uint64_t)(target - gnow) : 0, NULL);
-    return pvt__ce_set_absolute(
-        dev, pvt_add_sat_u64(dnow, pvt__ce_delta_ticks(dev, delta_ns)));
+/* The layer's paired reading is as good as a new one: no gap. */
+static int delta_program_pair(struct pvt_clockevent *dev, int64_t target,
+                              int64_t gnow, uint64_t dnow)
+{
+    return pvt__delta_aim(dev, target, gnow, dnow);
 }
 
 const struct pvt_strategy pvt_strategy_delta = {
@@ -149,6 +149,7 @@ const struct pvt_strategy pvt_strategy_delta = {
     .needs = PVT_CE_NEEDS_ABSOLUTE,
     .flags = PVT_STRATEGY_PAIRED,
     .program = pvt__delta_program,
+    .program_pair = delta_program_pair,
     .notify = NULL,
 };
 
@@ -185,7 +186,7 @@ int pvt_clockevent_set_strategy(struct pvt_clockevent *dev,
     int rc;
 
     if (!dev || !dev->core.tk || dev->core.state == PVT_CE_DETACHED || !s ||
-        !s->program)
+        !s->program || (s->flags & PVT_STRATEGY_PAIRED && !s->program_pair))
         return -PVT_EINVAL;
     if ((s->needs & PVT_CE_NEEDS_RELATIVE) && !dev->set_next_event)
         return -PVT_EOPNOTSUPP;

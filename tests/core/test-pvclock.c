@@ -982,6 +982,74 @@ TEST_IMPL(pvclock_clocksource)
     RETURN_OK();
 }
 
+/* read_pair: the clocksource's reading and a second page's at one TSC
+ * value, without the clocksource's TSC callback, with its bookkeeping */
+TEST_IMPL(pvclock_read_pair)
+{
+    struct pvt_pvclock_vcpu_time_info p, q;
+    struct pvt_pvclock_guest g, h;
+    struct pvt_pvclock_clocksource pcs, blank;
+    struct fake_tsc tsc = {3000, 0};
+    /* the guest clock a ns a cycle from 1 ms; the device's half a ns a
+     * cycle (mul 1/2, shift 0) from 7 s */
+    struct pvt_pvclock_params w = params(1000, 1000000, MUL_HALF, 1, 0);
+    struct pvt_pvclock_params v =
+        params(2000, 7000000000ull, MUL_HALF, 0, PVT_PVCLOCK_TSC_STABLE);
+    uint64_t cs_ns = 0, ns = 0;
+
+    page_zero(&p);
+    page_zero(&q);
+    ASSERT_OK(pvt_pvclock_write(&p, &w));
+    ASSERT_OK(pvt_pvclock_write(&q, &v));
+    ASSERT_OK(pvt_pvclock_guest_init(&g, 0));
+    ASSERT_OK(pvt_pvclock_guest_init(&h, PVT_PVCLOCK_TSC_STABLE));
+    g.max_retries = h.max_retries = 3;
+    ASSERT_OK(
+        pvt_pvclock_clocksource_init(&pcs, NULL, &g, &p, fake_tsc_read, &tsc));
+
+    /* at TSC 6000: 5000 cycles at 1 GHz past 1 ms; 4000 at 2 GHz past 7 s */
+    ASSERT_OK(pvt_pvclock_read_pair(&pcs, &h, &q, 6000, &cs_ns, &ns));
+    ASSERT_UEQ(cs_ns, 1005000);
+    ASSERT_UEQ(ns, 7000002000ull);
+    ASSERT_UEQ(tsc.calls, 0); /* the TSC value given, not read */
+    ASSERT_UEQ(pcs.last_ns, 1005000);
+    /* the same as the clocksource's own read at that TSC value */
+    tsc.value = 6000;
+    ASSERT_UEQ(pcs.cs.read(&pcs.cs), cs_ns);
+
+    /* the device's page stuck mid-update: -EAGAIN, the clocksource's
+     * reading still given, *ns untouched */
+    q.version = 5;
+    ns = 42;
+    ASSERT_ERR(pvt_pvclock_read_pair(&pcs, &h, &q, 7000, &cs_ns, &ns),
+               PVT_EAGAIN);
+    ASSERT_UEQ(cs_ns, 1006000);
+    ASSERT_UEQ(ns, 42);
+    /* the clocksource's page stuck: its last good value, counted */
+    q.version = 6;
+    p.version = 7;
+    ASSERT_OK(pvt_pvclock_read_pair(&pcs, &h, &q, 8000, &cs_ns, &ns));
+    ASSERT_UEQ(cs_ns, 1006000);
+    ASSERT_UEQ(pcs.read_errors, 1);
+    ASSERT_UEQ(ns, 7000003000ull);
+
+    /* arguments */
+    ASSERT_ERR(pvt_pvclock_read_pair(NULL, &h, &q, 0, &cs_ns, &ns), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_read_pair(&pcs, NULL, &q, 0, &cs_ns, &ns),
+               PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_read_pair(&pcs, &h, NULL, 0, &cs_ns, &ns),
+               PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_read_pair(&pcs, &h, &q, 0, NULL, &ns), PVT_EINVAL);
+    ASSERT_ERR(pvt_pvclock_read_pair(&pcs, &h, &q, 0, &cs_ns, NULL),
+               PVT_EINVAL);
+    blank = (struct pvt_pvclock_clocksource){0}; /* never initialised */
+    cs_ns = 42;
+    ASSERT_ERR(pvt_pvclock_read_pair(&blank, &h, &q, 0, &cs_ns, &ns),
+               PVT_EINVAL);
+    ASSERT_UEQ(cs_ns, 42);
+    RETURN_OK();
+}
+
 TEST_IMPL(pvclock_clocksource_read_error)
 {
     struct pvt_pvclock_vcpu_time_info p;

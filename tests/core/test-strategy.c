@@ -427,6 +427,14 @@ TEST_IMPL(strategy_state)
     no_program.program = NULL;
     ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &no_program, NULL),
                PVT_EINVAL);
+    /* PAIRED without program_pair, the op a paired reading is given to */
+    no_program = pvt_strategy_delta;
+    no_program.program_pair = NULL;
+    ASSERT_ERR(pvt_clockevent_set_strategy(&w.pv, &no_program, NULL),
+               PVT_EINVAL);
+    no_program.flags &= ~PVT_STRATEGY_PAIRED; /* then it reads its own */
+    ASSERT_OK(pvt_clockevent_set_strategy(&w.pv, &no_program, NULL));
+    ASSERT_PTR_EQ(pvt_clockevent_strategy(&w.pv), &no_program);
     /* unregistered: refused; the state goes with the strategy */
     ASSERT_OK(pvt_clockevent_unregister(&w.pv));
     ASSERT_NULL(pvt_clockevent_strategy_state(&w.pv));
