@@ -10,18 +10,18 @@
  * nearest nodes are in the heap, which is kept small; later ones wait
  * unsorted in buckets of rungs of geometrically finer width, and the
  * farthest in an unsorted top list. When the heap runs dry the next
- * non-empty bucket moves into it (sorted, so that each pop is then O(1)),
- * or, when it holds more than PVT_LADDER_BUCKET_MAX nodes, is spread over a
- * finer rung first, as many times finer (a power of two, at most
- * PVT_LADDER_BUCKETS) as puts about 8 of its nodes in each bucket when
- * they are spread evenly; a heap that grows past
- * PVT_LADDER_HEAP_MAX (many nodes inserted nearer than every rung) is
- * demoted to a rung of its own, and a top list that reaches
- * PVT_LADDER_TOP_MAX nodes is spread (when two rungs are free) over a new
- * rung above the coarsest, its buckets twice as wide as the list's span
- * needs, so that later inserts go straight into buckets instead of
- * waiting to be walked twice. Each node is sorted only when it comes
- * near, in small groups that stay in cache:
+ * non-empty bucket moves into it, sorted (split by key into up to 64 parts
+ * of about 4 nodes, each sorted by insertion), so that each pop is then
+ * O(1); a bucket of more than PVT_LADDER_BUCKET_MAX nodes is first spread
+ * over a finer rung, as many times finer (a power of two, at most
+ * PVT_LADDER_BUCKETS) as puts about 64 of its nodes in each bucket when
+ * they are spread evenly. A heap that grows past PVT_LADDER_HEAP_MAX (many
+ * nodes inserted nearer than every rung) is demoted to a rung of its own,
+ * and a top list that reaches PVT_LADDER_TOP_MAX nodes is spread (when two
+ * rungs are free) over a new rung above the coarsest, its buckets twice as
+ * wide as the list's span needs, so that later inserts go straight into
+ * buckets instead of waiting to be walked twice. Each node is sorted only
+ * when it comes near, in small groups that stay in cache:
  *
  *   insert           O(1) amortised
  *   first            O(1)
@@ -40,8 +40,8 @@
  * walk down one list waits for each node before it knows the next, a
  * cache (and TLB) miss each; handing a bucket on walks its chains in turn,
  * so that PVT_LADDER_CHAINS misses are in flight at once. The finer rung
- * a bucket is spread over when handed on uses one chain per bucket: its
- * nodes have just been walked, they are in cache.
+ * a bucket of up to 1,024 nodes is spread over when handed on uses one
+ * chain per bucket: its nodes have just been walked, they are in cache.
  *
  * Memory: the container costs sizeof(struct pvt_ladder) + nrungs *
  * sizeof(struct pvt_ladder_rung), and nothing per node beyond the node
@@ -68,7 +68,7 @@ extern "C" {
 
 #define PVT_LADDER_BUCKET_BITS 8 /* buckets per rung, log2 */
 #define PVT_LADDER_BUCKETS     (1u << PVT_LADDER_BUCKET_BITS)
-#define PVT_LADDER_BUCKET_MAX  32   /* larger buckets are spread, not heaped */
+#define PVT_LADDER_BUCKET_MAX  256  /* larger buckets are spread, not heaped */
 #define PVT_LADDER_HEAP_MAX    512  /* a larger heap becomes a rung */
 #define PVT_LADDER_TOP_MAX     1024 /* a longer top list becomes a rung */
 #define PVT_LADDER_CHAINS      4    /* lists per bucket, walked in turn */

@@ -25,9 +25,20 @@ static uint64_t distance(int64_t a, int64_t b)
 /* Lists up to this long are sorted by insertion, longer ones by merging. */
 #define SORT_SHORT_MAX 32
 
-/* A big bucket is spread over a finer rung whose buckets hold about this
- * many of its nodes each (when its keys are spread evenly). */
-#define SPREAD_FILL 8
+/* A bucket handed to the heap is first split by key into up to
+ * LOAD_PARTS parts of about LOAD_FILL nodes (when its keys are spread
+ * evenly), each then sorted by insertion: so it is sorted in O(1) a node,
+ * without a rung. */
+#define LOAD_PART_BITS 6
+#define LOAD_PARTS     (1u << LOAD_PART_BITS)
+#define LOAD_FILL      4
+
+/* A bigger bucket is spread over a finer rung whose buckets hold about
+ * this many of its nodes each; with one chain a bucket when it has at most
+ * SPREAD_CACHED nodes (they stay in cache until handed on: 80 KB of
+ * 80-byte timers), else with PVT_LADDER_CHAINS. */
+#define SPREAD_FILL   64
+#define SPREAD_CACHED 1024
 
 static bool before(const struct pvt_ladder_node *a,
                    const struct pvt_ladder_node *b)
@@ -212,6 +223,25 @@ static inline __attribute__((always_inline)) void chains_walk(
     } while (live);
 }
 
+struct split_to {
+    struct pvt_ladder_node **part;
+    uint16_t *size;
+    int64_t start;
+    unsigned int shift;
+};
+
+/* chains_walk's use for heap_load: onto the list of its part (the keys
+ * are in the bucket, so the part is below 2^bits). */
+static void split_one(void *ctx, struct pvt_ladder_node *x)
+{
+    const struct split_to *to = ctx;
+    unsigned int p = (unsigned int)(distance(to->start, x->key) >> to->shift);
+
+    x->next = to->part[p];
+    to->part[p] = x;
+    to->size[p]++;
+}
+
 /* chains_walk's use for heap_load: append to a list. */
 static void append(void *ctx, struct pvt_ladder_node *x)
 {
@@ -221,21 +251,13 @@ static void append(void *ctx, struct pvt_ladder_node *x)
     *tail = &x->next;
 }
 
-/*
- * Make the (empty) heap from a bucket's chains: sorted, it is a chain in
- * which every node's one child is the next, so each pop is O(1).
- */
-static inline __attribute__((always_inline)) void heap_load(
-    struct pvt_ladder *l, struct pvt_ladder_node **chain, unsigned int nchains,
-    uint32_t count)
+/* Append a sorted list to the heap's chain (whose last node is *last,
+ * NULL when empty): every node's one child is the next. */
+static void chain_append(struct pvt_ladder *l, struct pvt_ladder_node **last,
+                         struct pvt_ladder_node *list)
 {
-    struct pvt_ladder_node *n, *parent = NULL, *list = NULL, **tail = &list;
+    struct pvt_ladder_node *n, *parent = *last;
 
-    /* the chains into one list (walked in turn: the misses overlap), then
-     * sorted in cache */
-    chains_walk(chain, nchains, append, &tail);
-    *tail = NULL;
-    list = count <= SORT_SHORT_MAX ? sort_short(list) : sort_list(list);
     for (n = list; n; n = n->next) {
         n->where = PVT_LADDER_IN_HEAP;
         n->child = NULL;
@@ -251,6 +273,47 @@ static inline __attribute__((always_inline)) void heap_load(
     }
     if (parent)
         parent->next = NULL;
+    *last = parent;
+}
+
+/*
+ * Make the (empty) heap from a bucket's chains, `count` nodes with keys in
+ * [start, start + 2^shift): sorted, it is a chain in which every node's
+ * one child is the next, so each pop is O(1). Up to LOAD_PARTS * LOAD_FILL
+ * nodes are split by key into parts (the chains walked in turn: their
+ * misses overlap), each sorted by insertion; more (a bucket no rung could
+ * take) are sorted by merging.
+ */
+static inline __attribute__((always_inline)) void heap_load(
+    struct pvt_ladder *l, struct pvt_ladder_node **chain, unsigned int nchains,
+    uint32_t count, int64_t start, unsigned int shift)
+{
+    struct pvt_ladder_node *part[LOAD_PARTS], *last = NULL, *list = NULL,
+                                              **tail = &list;
+    uint16_t size[LOAD_PARTS]; /* (each at most LOAD_PARTS * LOAD_FILL) */
+    unsigned int bits = 0, pshift, p;
+    struct split_to to = {part, size, start, 0};
+
+    if (count > LOAD_PARTS * LOAD_FILL) {
+        chains_walk(chain, nchains, append, &tail);
+        *tail = NULL;
+        chain_append(l, &last, sort_list(list));
+        return;
+    }
+    while (((uint32_t)LOAD_FILL << bits) < count)
+        bits++;
+    pshift = shift > bits ? shift - bits : 0;
+    to.shift = pshift;
+    for (p = 0; p < (1u << bits); p++) {
+        part[p] = NULL;
+        size[p] = 0;
+    }
+    chains_walk(chain, nchains, split_one, &to);
+    for (p = 0; p < (1u << bits); p++)
+        if (part[p])
+            chain_append(l, &last,
+                         size[p] <= SORT_SHORT_MAX ? sort_short(part[p])
+                                                   : sort_list(part[p]));
 }
 
 /* ---- the ladder: unsorted buckets above the heap ---------------------- */
@@ -526,7 +589,7 @@ static unsigned int spread_bits(uint32_t c)
  * Keep the first node in the heap: while the heap is empty and nodes wait
  * elsewhere, hand on the next bucket of the deepest rung (into the heap
  * when small, else spread over a new, finer rung whose buckets get about
- * SPREAD_FILL nodes each, and one chain: its nodes are then in cache),
+ * SPREAD_FILL nodes each, one chain when its nodes stay in cache),
  * or, with no rung left, spread the top list over a new rung 0 that spans
  * it.
  */
@@ -538,6 +601,7 @@ static void refill(struct pvt_ladder *l)
             struct pvt_ladder_rung *r = &l->rung[rung_slot(l, l->nrungs - 1)];
             struct pvt_ladder_node *chain[PVT_LADDER_CHAINS];
             unsigned int b, w, k;
+            int64_t bstart;
             uint32_t c;
 
             for (w = 0; w < PVT_LADDER_BUCKETS / 64 && !r->bitmap[w]; w++)
@@ -557,6 +621,7 @@ static void refill(struct pvt_ladder *l)
             c = r->count[b];
             r->count[b] = 0;
             r->bitmap[w] &= ~(1ull << (b % 64));
+            bstart = offset_sat(r->lo, (uint64_t)b << r->shift);
             r->start = offset_sat(r->lo, (uint64_t)(b + 1) << r->shift);
             /* the next bucket's first node: its miss overlaps this one's
              * work (small buckets are most of the work at the front) */
@@ -574,13 +639,14 @@ static void refill(struct pvt_ladder *l)
                 /* (the bucket's keys, and those put in its place later,
                  * fall in its first 2^bits buckets: fewer when the bucket
                  * is narrower than that, at shift 0) */
-                rung_spawn(l, offset_sat(r->lo, (uint64_t)b << r->shift),
-                           r->shift > bits ? r->shift - bits : 0, 1u << bits, 1,
-                           chain, r->chains);
+                rung_spawn(l, bstart, r->shift > bits ? r->shift - bits : 0,
+                           1u << bits,
+                           c <= SPREAD_CACHED ? 1 : PVT_LADDER_CHAINS, chain,
+                           r->chains);
             } else if (r->chains == 1) {
-                heap_load(l, chain, 1, c);
+                heap_load(l, chain, 1, c, bstart, r->shift);
             } else {
-                heap_load(l, chain, PVT_LADDER_CHAINS, c);
+                heap_load(l, chain, PVT_LADDER_CHAINS, c, bstart, r->shift);
             }
         } else if (l->top_count) {
             unsigned int shift = rung_shift(distance(l->top_min, l->top_max));
