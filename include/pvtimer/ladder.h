@@ -14,7 +14,7 @@
  * of about 4 nodes, each sorted by insertion), so that each pop is then
  * O(1); a bucket of more than PVT_LADDER_BUCKET_MAX nodes is first spread
  * over a finer rung, as many times finer (a power of two, at most
- * PVT_LADDER_BUCKETS) as puts about 64 of its nodes in each bucket when
+ * PVT_LADDER_BUCKETS) as puts about 128 of its nodes in each bucket when
  * they are spread evenly. A heap that grows past PVT_LADDER_HEAP_MAX (many
  * nodes inserted nearer than every rung) is demoted to a rung of its own,
  * and a top list that reaches PVT_LADDER_TOP_MAX nodes is spread (when two
@@ -48,8 +48,9 @@
  * itself. A rung is 24 + PVT_LADDER_BUCKETS / 8 + PVT_LADDER_BUCKETS *
  * (PVT_LADDER_CHAINS * sizeof(void *) + 4) bytes: 9,272 on LP64 (x86-64),
  * 5,176 on ILP32. The fixed part, struct pvt_ladder, is 120 bytes on
- * LP64; a node is 48. So 8 rungs on LP64 take 120 + 8 * 9,272 = 74,296
- * bytes. (tests/core/test-ladder.c checks these figures against sizeof.)
+ * LP64 and PVT_LADDER_LOAD_PARTS * (sizeof(void *) + 2) of scratch for
+ * sorting a bucket (so 760); a node is 48. So 8 rungs on LP64 take 760 +
+ * 8 * 9,272 = 74,936 bytes. (tests/core/test-ladder.c checks these figures against sizeof.)
  *
  * Concurrency: none. No function takes a lock or disables interrupts; the
  * caller serialises every call on one container (and on its nodes), e.g.
@@ -72,6 +73,7 @@ extern "C" {
 #define PVT_LADDER_HEAP_MAX    512  /* a larger heap becomes a rung */
 #define PVT_LADDER_TOP_MAX     1024 /* a longer top list becomes a rung */
 #define PVT_LADDER_CHAINS      4    /* lists per bucket, walked in turn */
+#define PVT_LADDER_LOAD_PARTS  64   /* parts a bucket is sorted in */
 #define PVT_LADDER_MAX_RUNGS   65536u /* the most rung storage taken */
 
 /* Where a node is (struct pvt_ladder_node's `where`). */
@@ -136,6 +138,10 @@ struct pvt_ladder {
     unsigned int base;            /* where rung 0 is in the storage */
     uint64_t next_seq;
     struct pvt_ladder_stats stats;
+    /* scratch for the sort of a bucket handed to the heap: split by key
+     * into parts, each then sorted by insertion */
+    struct pvt_ladder_node *part[PVT_LADDER_LOAD_PARTS];
+    uint16_t part_size[PVT_LADDER_LOAD_PARTS];
 };
 
 /*

@@ -144,8 +144,8 @@ typedef void (*pvt_tq_kick_fn)(struct pvt_timer_queue *q, void *ctx);
 /*
  * A queue. Memory: the fixed part and the ladder's rungs, PVT_TQ_RUNGS of
  * them held by value even when pvt_tq_init_rungs gives it others: on LP64,
- * sizeof is 75,496 bytes, of which 74,176 are the 8 rungs (9,272 each, see
- * ladder.h), 120 the rest of the ladder and 1,032 the two histograms of
+ * sizeof is 76,136 bytes, of which 74,176 are the 8 rungs (9,272 each, see
+ * ladder.h), 760 the rest of the ladder and 1,032 the two histograms of
  * stats; a timer is 80 bytes (tq_memory in tests/core/test-timerqueue.c
  * checks these figures against sizeof).
  */

@@ -26,18 +26,22 @@ static uint64_t distance(int64_t a, int64_t b)
 #define SORT_SHORT_MAX 32
 
 /* A bucket handed to the heap is first split by key into up to
- * LOAD_PARTS parts of about LOAD_FILL nodes (when its keys are spread
- * evenly), each then sorted by insertion: so it is sorted in O(1) a node,
- * without a rung. */
-#define LOAD_PART_BITS 6
-#define LOAD_PARTS     (1u << LOAD_PART_BITS)
-#define LOAD_FILL      4
+ * PVT_LADDER_LOAD_PARTS parts of about LOAD_FILL nodes (when its keys are
+ * spread evenly), each then sorted by insertion: so it is sorted in O(1) a
+ * node, without a rung. (PVT_LADDER_BUCKET_MAX is LOAD_PARTS * LOAD_FILL.)
+ */
+#define LOAD_PARTS PVT_LADDER_LOAD_PARTS
+#define LOAD_FILL  4
+_Static_assert(PVT_LADDER_BUCKET_MAX == LOAD_PARTS * LOAD_FILL,
+               "a bucket the heap takes whole fits its parts");
+_Static_assert(LOAD_PARTS *LOAD_FILL <= UINT16_MAX,
+               "a part's size fits part_size");
 
 /* A bigger bucket is spread over a finer rung whose buckets hold about
  * this many of its nodes each; with one chain a bucket when it has at most
  * SPREAD_CACHED nodes (they stay in cache until handed on: 80 KB of
  * 80-byte timers), else with PVT_LADDER_CHAINS. */
-#define SPREAD_FILL   64
+#define SPREAD_FILL   128
 #define SPREAD_CACHED 1024
 
 static bool before(const struct pvt_ladder_node *a,
@@ -288,9 +292,9 @@ static inline __attribute__((always_inline)) void heap_load(
     struct pvt_ladder *l, struct pvt_ladder_node **chain, unsigned int nchains,
     uint32_t count, int64_t start, unsigned int shift)
 {
-    struct pvt_ladder_node *part[LOAD_PARTS], *last = NULL, *list = NULL,
-                                              **tail = &list;
-    uint16_t size[LOAD_PARTS]; /* (each at most LOAD_PARTS * LOAD_FILL) */
+    struct pvt_ladder_node **part = l->part, *last = NULL, *list = NULL,
+                           **tail = &list;
+    uint16_t *size = l->part_size;
     unsigned int bits = 0, pshift, p;
     struct split_to to = {part, size, start, 0};
 

@@ -229,11 +229,11 @@ TEST_IMPL(ladder_memory)
     ASSERT_UEQ(sizeof(struct pvt_ladder_rung), rung);
     if (sizeof(void *) == 8) {
         ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 9272);
-        ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
+        ASSERT_UEQ(sizeof(struct pvt_ladder), 120 + 64 * (8 + 2));
         ASSERT_UEQ(sizeof(struct pvt_ladder_node), 48);
         ASSERT_UEQ(sizeof(struct pvt_ladder) +
                        8 * sizeof(struct pvt_ladder_rung),
-                   74296);
+                   74936);
     } else if (sizeof(void *) == 4) {
         ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 5176);
     }
@@ -368,9 +368,9 @@ TEST_IMPL(ladder_order_full_range)
  * rung 0 and spreads the top list over a new rung 0 of 8192 ns buckets
  * (its span, about 2^21, over 256), whose first bucket holds the whole
  * cluster: more than PVT_LADDER_BUCKET_MAX, so it is spread over a rung 1
- * as many times finer as gives about 64 nodes a bucket (ladder.h): 300 /
- * 64 is 4.7, so 8 times (2^3), 1024 ns buckets, whose first goes to the
- * heap. Then SPAWN_TOP
+ * as many times finer as gives about 128 nodes a bucket (ladder.h): 300 /
+ * 128 is 2.3, so 4 times (2^2), 2048 ns buckets, whose first (about half
+ * the cluster) goes to the heap. Then SPAWN_TOP
  * nodes past rung 0 (the top list again) and SPAWN_LOW below rung 1 (the
  * heap). Returns the number of nodes queued.
  */
@@ -403,7 +403,7 @@ TEST_IMPL(ladder_rung_spawn)
     ASSERT_EQ(t->l.rung[0].lo, 1000);
     ASSERT_EQ(t->l.rung[0].shift, 13);
     ASSERT_EQ(t->l.rung[1].lo, 1000);
-    ASSERT_EQ(t->l.rung[1].shift, 13 - 3);
+    ASSERT_EQ(t->l.rung[1].shift, 13 - 2);
     ASSERT_UEQ(t->l.rung[1].chains, 1);
     ASSERT_UEQ(t->l.rung[0].chains, PVT_LADDER_CHAINS);
     lt_drain(t);

@@ -2023,9 +2023,9 @@ TEST_IMPL(tq_memory)
         RETURN_SKIP("the figures are for LP64");
     ASSERT_UEQ(sizeof(struct pvt_timer), 80);
     ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 9272);
-    ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
+    ASSERT_UEQ(sizeof(struct pvt_ladder), 760);
     ASSERT_UEQ(sizeof(struct pvt_hist) + sizeof(struct pvt_shist), 1032);
-    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 75496);
+    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 76136);
     RETURN_OK();
 }
 
