@@ -231,6 +231,8 @@
     X(tq_splits_long_wait, PVT_TEST_CORE, 0)                                   \
     X(tq_splits_small_device, PVT_TEST_CORE, 0)                                \
     X(tq_callback_cancel_and_rearm, PVT_TEST_CORE, 0)                          \
+    X(tq_callback_arms_into_round, PVT_TEST_CORE, 0)                           \
+    X(tq_event_does_not_nest, PVT_TEST_CORE, 0)                                \
     X(tq_cancel_then_rearm, PVT_TEST_CORE, 0)                                  \
     X(tq_callback_rearm_self_zero_delay, PVT_TEST_CORE, 0)                     \
     X(tq_callback_rearm_self_frozen_time, PVT_TEST_CORE, 0)                    \

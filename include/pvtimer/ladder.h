@@ -10,16 +10,18 @@
  * nearest nodes are in the heap, which is kept small; later ones wait
  * unsorted in buckets of rungs of geometrically finer width, and the
  * farthest in an unsorted top list. When the heap runs dry the next
- * non-empty bucket moves into it (sorted, so that each pop is then O(1)),
- * or, when it holds more than PVT_LADDER_BUCKET_MAX nodes, is spread over a
- * PVT_LADDER_BUCKETS times finer rung first; a heap that grows past
- * PVT_LADDER_HEAP_MAX (many nodes inserted nearer than every rung) is
- * demoted to a rung of its own, and a top list that reaches
- * PVT_LADDER_TOP_MAX nodes is spread (when two rungs are free) over a new
- * rung above the coarsest, its buckets twice as wide as the list's span
- * needs, so that later inserts go straight into buckets instead of
- * waiting to be walked twice. Each node is sorted only when it comes
- * near, in small groups that stay in cache:
+ * non-empty bucket moves into it, sorted (split by key into up to 64 parts
+ * of about 4 nodes, each sorted by insertion), so that each pop is then
+ * O(1); a bucket of more than PVT_LADDER_BUCKET_MAX nodes is first spread
+ * over a finer rung, as many times finer (a power of two, at most
+ * PVT_LADDER_BUCKETS) as puts about 128 of its nodes in each bucket when
+ * they are spread evenly. A heap that grows past PVT_LADDER_HEAP_MAX (many
+ * nodes inserted nearer than every rung) is demoted to a rung of its own,
+ * and a top list that reaches PVT_LADDER_TOP_MAX nodes is spread (when two
+ * rungs are free) over a new rung above the coarsest, its buckets twice as
+ * wide as the list's span needs, so that later inserts go straight into
+ * buckets instead of waiting to be walked twice. Each node is sorted only
+ * when it comes near, in small groups that stay in cache:
  *
  *   insert           O(1) amortised
  *   first            O(1)
@@ -37,15 +39,18 @@
  * take in turn. The nodes are the users' and lie anywhere in memory: a
  * walk down one list waits for each node before it knows the next, a
  * cache (and TLB) miss each; handing a bucket on walks its chains in turn,
- * so that PVT_LADDER_CHAINS misses are in flight at once.
+ * so that PVT_LADDER_CHAINS misses are in flight at once. The finer rung
+ * a bucket of up to 1,024 nodes is spread over when handed on uses one
+ * chain per bucket: its nodes have just been walked, they are in cache.
  *
  * Memory: the container costs sizeof(struct pvt_ladder) + nrungs *
  * sizeof(struct pvt_ladder_rung), and nothing per node beyond the node
- * itself. A rung is 16 + PVT_LADDER_BUCKETS / 8 + PVT_LADDER_BUCKETS *
- * (PVT_LADDER_CHAINS * sizeof(void *) + 4) bytes: 9,264 on LP64 (x86-64),
- * 5,168 on ILP32. The fixed part, struct pvt_ladder, is 120 bytes on
- * LP64; a node is 48. So 8 rungs on LP64 take 120 + 8 * 9,264 = 74,232
- * bytes. (tests/core/test-ladder.c checks these figures against sizeof.)
+ * itself. A rung is 24 + PVT_LADDER_BUCKETS / 8 + PVT_LADDER_BUCKETS *
+ * (PVT_LADDER_CHAINS * sizeof(void *) + 4) bytes: 9,272 on LP64 (x86-64),
+ * 5,176 on ILP32. The fixed part, struct pvt_ladder, is 120 bytes on
+ * LP64 and PVT_LADDER_LOAD_PARTS * (sizeof(void *) + 2) of scratch for
+ * sorting a bucket (so 760); a node is 48. So 8 rungs on LP64 take 760 +
+ * 8 * 9,272 = 74,936 bytes. (tests/core/test-ladder.c checks these figures against sizeof.)
  *
  * Concurrency: none. No function takes a lock or disables interrupts; the
  * caller serialises every call on one container (and on its nodes), e.g.
@@ -64,10 +69,11 @@ extern "C" {
 
 #define PVT_LADDER_BUCKET_BITS 8 /* buckets per rung, log2 */
 #define PVT_LADDER_BUCKETS     (1u << PVT_LADDER_BUCKET_BITS)
-#define PVT_LADDER_BUCKET_MAX  96   /* larger buckets are spread, not heaped */
+#define PVT_LADDER_BUCKET_MAX  256  /* larger buckets are spread, not heaped */
 #define PVT_LADDER_HEAP_MAX    512  /* a larger heap becomes a rung */
 #define PVT_LADDER_TOP_MAX     1024 /* a longer top list becomes a rung */
 #define PVT_LADDER_CHAINS      4    /* lists per bucket, walked in turn */
+#define PVT_LADDER_LOAD_PARTS  64   /* parts a bucket is sorted in */
 #define PVT_LADDER_MAX_RUNGS   65536u /* the most rung storage taken */
 
 /* Where a node is (struct pvt_ladder_node's `where`). */
@@ -100,11 +106,12 @@ struct pvt_ladder_node {
     ((type *)(void *)((char *)(n)-offsetof(type, member)))
 
 /* One rung: PVT_LADDER_BUCKETS buckets of 2^shift from lo; buckets below
- * cur have been handed on. */
+ * start have been handed on (and are empty). */
 struct pvt_ladder_rung {
     int64_t lo;
+    int64_t start; /* where the buckets not yet handed on begin */
     unsigned int shift;
-    unsigned int cur;
+    unsigned int chains; /* how many of each bucket's chains it uses */
     uint64_t bitmap[PVT_LADDER_BUCKETS / 64]; /* non-empty buckets */
     /* each bucket a few lists (chains), which inserts take in turn */
     struct pvt_ladder_node *head[PVT_LADDER_BUCKETS][PVT_LADDER_CHAINS];
@@ -131,6 +138,10 @@ struct pvt_ladder {
     unsigned int base;            /* where rung 0 is in the storage */
     uint64_t next_seq;
     struct pvt_ladder_stats stats;
+    /* scratch for the sort of a bucket handed to the heap: split by key
+     * into parts, each then sorted by insertion */
+    struct pvt_ladder_node *part[PVT_LADDER_LOAD_PARTS];
+    uint16_t part_size[PVT_LADDER_LOAD_PARTS];
 };
 
 /*

@@ -15,10 +15,13 @@
  * device event it reads the guest clock and runs only timers whose deadline
  * has passed; an event that finds nothing due re-programs and is counted as
  * spurious (or as a split, when it is the planned early wake of a wait
- * longer than the device's max_delta). Expired timers are first collected,
- * then their callbacks run, so a callback may cancel or re-arm itself or
- * any other timer, even with zero delay: a timer re-armed into the past
- * during a round is run by a later round, never by the same one. A device
+ * longer than the device's max_delta). A round runs the timers due at the
+ * time it read, in deadline order, each taken out of the queue just before
+ * its callback runs; a callback may cancel or re-arm itself or any other
+ * timer, even with zero delay: a timer armed during a round for a
+ * deadline the round has reached (re-armed into the past) waits, pending
+ * (PVT_TIMER_EXPIRED), for the round's end and is run by a later round,
+ * never by the same one. A device
  * event runs at most PVT_TQ_MAX_ROUNDS rounds; when timers keep expiring
  * faster than they run (a hang, as Linux calls it), the device is
  * programmed for now + min(time spent, 100 ms) and the rest waits.
@@ -85,7 +88,9 @@ typedef void (*pvt_timer_fn)(struct pvt_timer *t);
 enum pvt_timer_state {
     PVT_TIMER_IDLE = 0, /* not armed */
     PVT_TIMER_QUEUED,   /* armed, waiting */
-    PVT_TIMER_EXPIRED,  /* collected in a round, callback not yet run */
+    PVT_TIMER_EXPIRED,  /* armed during an expiry round for a deadline the
+                           round has reached: due, waits for a later round
+                           (pending) */
     PVT_TIMER_REMOTE,   /* armed by pvt_tq_arm_remote, in the queue's inbox
                            (pending: the owner has not drained it yet) */
 };
@@ -99,8 +104,8 @@ struct pvt_timer {
     union {
         struct pvt_ladder_node node; /* in the queue's ladder, by deadline;
                                         out of it, node.next / prev link
-                                        a round (EXPIRED) or the inbox
-                                        (REMOTE) */
+                                        the late list (EXPIRED) or the
+                                        inbox (REMOTE) */
         int64_t expires;             /* the deadline (guest ns): node.key */
     };
     struct pvt_timer_queue *queue; /* while not idle */
@@ -139,8 +144,8 @@ typedef void (*pvt_tq_kick_fn)(struct pvt_timer_queue *q, void *ctx);
 /*
  * A queue. Memory: the fixed part and the ladder's rungs, PVT_TQ_RUNGS of
  * them held by value even when pvt_tq_init_rungs gives it others: on LP64,
- * sizeof is 75,416 bytes, of which 74,112 are the 8 rungs (9,264 each, see
- * ladder.h), 120 the rest of the ladder and 1,032 the two histograms of
+ * sizeof is 76,136 bytes, of which 74,176 are the 8 rungs (9,272 each, see
+ * ladder.h), 760 the rest of the ladder and 1,032 the two histograms of
  * stats; a timer is 80 bytes (tq_memory in tests/core/test-timerqueue.c
  * checks these figures against sizeof).
  */
@@ -151,8 +156,12 @@ struct pvt_timer_queue {
     struct pvt_ladder_rung rung[PVT_TQ_RUNGS]; /* the ladder's by default */
     int64_t programmed; /* what the device is set for, or MAX; written by
                            the owner, read by remote armers (atomic) */
-    struct pvt_timer *round_head; /* timers collected, callbacks pending */
-    struct pvt_timer *round_tail;
+    struct pvt_timer *late_head; /* armed during a round for a deadline it
+                                    has reached: wait for its end */
+    struct pvt_timer *late_tail;
+    int64_t late_min;  /* the earliest deadline there (when not empty) */
+    int64_t round_now; /* the time the current round runs to */
+    bool in_round;     /* a round's callbacks are running */
     bool in_event;     /* inside pvt_tq_event: program once, at the end */
     bool hang_pending; /* a hang back-off is programmed: keep it, as Linux's
                           hang_detected, until the next event */
@@ -190,7 +199,7 @@ int pvt_tq_init_rungs(struct pvt_timer_queue *q, struct pvt_timekeeper *tk,
 /*
  * Arm (or re-arm) t to fire at guest time `expires`. A deadline in the
  * past fires at the next opportunity; negative deadlines are taken as 0.
- * Re-arming a queued or collected timer moves it; a timer armed remotely
+ * Re-arming a pending timer moves it; a timer armed remotely
  * on q and not yet drained is drained first, then moved. Returns 0,
  * -PVT_EINVAL (NULL, uninitialised timer), -PVT_EBUSY (t pending on
  * another queue, or being armed remotely on q at this very moment).
@@ -204,8 +213,8 @@ int pvt_tq_arm_after(struct pvt_timer_queue *q, struct pvt_timer *t,
                      int64_t delta_ns);
 
 /*
- * Cancel t: it will not run (also when it was collected for the current
- * round, or armed remotely on q and still in the inbox: the inbox is
+ * Cancel t: it will not run (also when it is due in the current round,
+ * or waits for the round's end, or was armed remotely on q and still in the inbox: the inbox is
  * drained first). Returns 1 if it was pending, 0 if it was idle,
  * -PVT_EINVAL (NULL), -PVT_EBUSY (pending on another queue, which is what
  * a vCPU that armed t remotely gets when it cancels it on its own queue:
@@ -233,14 +242,17 @@ int pvt_tq_set_device(struct pvt_timer_queue *q, struct pvt_clockevent *dev);
 /*
  * The high-resolution event handler (bound by pvt_tq_set_device as the
  * device's handler; call it directly only for tests). Returns the number
- * of callbacks run, or -PVT_EINVAL. Context: the device's interrupt.
+ * of callbacks run, -PVT_EINVAL (NULL q, no device) or -PVT_EBUSY (called
+ * from a callback of q's round: rounds do not nest). Context: the device's
+ * interrupt.
  */
 int pvt_tq_event(struct pvt_timer_queue *q);
 
 /*
  * Run the timers due now, once (one round), without touching any device:
  * the periodic tick calls this in low-resolution mode. Returns the number
- * of callbacks run, or -PVT_EINVAL.
+ * of callbacks run, -PVT_EINVAL (NULL q) or -PVT_EBUSY (called from a
+ * callback of q's round: rounds do not nest).
  */
 int pvt_tq_run_expired(struct pvt_timer_queue *q);
 

@@ -22,6 +22,28 @@ static uint64_t distance(int64_t a, int64_t b)
 
 /* ---- the pairing heap ------------------------------------------------- */
 
+/* Lists up to this long are sorted by insertion, longer ones by merging. */
+#define SORT_SHORT_MAX 32
+
+/* A bucket handed to the heap is first split by key into up to
+ * PVT_LADDER_LOAD_PARTS parts of about LOAD_FILL nodes (when its keys are
+ * spread evenly), each then sorted by insertion: so it is sorted in O(1) a
+ * node, without a rung. (PVT_LADDER_BUCKET_MAX is LOAD_PARTS * LOAD_FILL.)
+ */
+#define LOAD_PARTS PVT_LADDER_LOAD_PARTS
+#define LOAD_FILL  4
+_Static_assert(PVT_LADDER_BUCKET_MAX == LOAD_PARTS * LOAD_FILL,
+               "a bucket the heap takes whole fits its parts");
+_Static_assert(LOAD_PARTS *LOAD_FILL <= UINT16_MAX,
+               "a part's size fits part_size");
+
+/* A bigger bucket is spread over a finer rung whose buckets hold about
+ * this many of its nodes each; with one chain a bucket when it has at most
+ * SPREAD_CACHED nodes (they stay in cache until handed on: 80 KB of
+ * 80-byte timers), else with PVT_LADDER_CHAINS. */
+#define SPREAD_FILL   128
+#define SPREAD_CACHED 1024
+
 static bool before(const struct pvt_ladder_node *a,
                    const struct pvt_ladder_node *b)
 {
@@ -160,51 +182,87 @@ static struct pvt_ladder_node *sort_list(struct pvt_ladder_node *list)
     return list;
 }
 
-/*
- * Take the next node of n chains (lists through next), in turn: walking
- * one list is a chain of dependent loads, each node a likely cache miss;
- * walking several in turn lets their misses overlap (each chain's next
- * node is asked for as soon as its address is known, n turns before it is
- * used). Returns NULL when all are empty; *turn is the walker's state (0
- * at the start).
- */
-static struct pvt_ladder_node *chains_next(struct pvt_ladder_node **chain,
-                                           unsigned int n, unsigned int *turn)
+/* Sort a short list (through `next`) by (key, seq): insertion, each node
+ * going after every node not after it, so the sort is stable. */
+static struct pvt_ladder_node *sort_short(struct pvt_ladder_node *list)
 {
-    struct pvt_ladder_node *x;
-    unsigned int i;
+    struct pvt_ladder_node *sorted = NULL, *n, **at;
 
-    for (i = 0; i < n; i++) {
-        unsigned int c = (*turn + i) % n;
-        if ((x = chain[c]) != NULL) {
-            chain[c] = x->next;
-            if (x->next)
-                __builtin_prefetch(x->next, 1);
-            *turn = c + 1;
-            return x;
-        }
+    while ((n = list) != NULL) {
+        list = n->next;
+        for (at = &sorted; *at && !before(n, *at); at = &(*at)->next)
+            ;
+        n->next = *at;
+        *at = n;
     }
-    return NULL;
+    return sorted;
 }
 
 /*
- * Make the (empty) heap from a bucket's chains: sorted, it is a chain in
- * which every node's one child is the next, so each pop is O(1).
+ * Hand every node of n chains (lists through next) to use(ctx, node), the
+ * chains walked in turn: walking one list is a chain of dependent loads,
+ * each node a likely cache miss; walking several in turn lets their misses
+ * overlap (each chain's next node is asked for as soon as its address is
+ * known, n nodes before it is used). The chains are left empty. (Inline,
+ * so that `use` is too.)
  */
-static void heap_load(struct pvt_ladder *l, struct pvt_ladder_node **chain,
-                      unsigned int nchains)
+static inline __attribute__((always_inline)) void chains_walk(
+    struct pvt_ladder_node **chain, unsigned int n,
+    void (*use)(void *ctx, struct pvt_ladder_node *x), void *ctx)
 {
-    struct pvt_ladder_node *n, *parent = NULL, *list = NULL, **tail = &list;
-    unsigned int turn = 0;
+    struct pvt_ladder_node *x;
+    unsigned int k, live;
 
-    /* the chains into one list (walked in turn: the misses overlap), then
-     * sorted in cache */
-    while ((n = chains_next(chain, nchains, &turn)) != NULL) {
-        *tail = n;
-        tail = &n->next;
-    }
-    *tail = NULL;
-    for (n = sort_list(list); n; n = n->next) {
+    do {
+        live = 0;
+        for (k = 0; k < n; k++) {
+            if ((x = chain[k]) == NULL)
+                continue;
+            chain[k] = x->next;
+            if (x->next)
+                __builtin_prefetch(x->next, 1);
+            live++;
+            use(ctx, x);
+        }
+    } while (live);
+}
+
+struct split_to {
+    struct pvt_ladder_node **part;
+    uint16_t *size;
+    int64_t start;
+    unsigned int shift;
+};
+
+/* chains_walk's use for heap_load: onto the list of its part (the keys
+ * are in the bucket, so the part is below 2^bits). */
+static void split_one(void *ctx, struct pvt_ladder_node *x)
+{
+    const struct split_to *to = ctx;
+    unsigned int p = (unsigned int)(distance(to->start, x->key) >> to->shift);
+
+    x->next = to->part[p];
+    to->part[p] = x;
+    to->size[p]++;
+}
+
+/* chains_walk's use for heap_load: append to a list. */
+static void append(void *ctx, struct pvt_ladder_node *x)
+{
+    struct pvt_ladder_node ***tail = ctx;
+
+    **tail = x;
+    *tail = &x->next;
+}
+
+/* Append a sorted list to the heap's chain (whose last node is *last,
+ * NULL when empty): every node's one child is the next. */
+static void chain_append(struct pvt_ladder *l, struct pvt_ladder_node **last,
+                         struct pvt_ladder_node *list)
+{
+    struct pvt_ladder_node *n, *parent = *last;
+
+    for (n = list; n; n = n->next) {
         n->where = PVT_LADDER_IN_HEAP;
         n->child = NULL;
         n->prev = parent;
@@ -219,6 +277,47 @@ static void heap_load(struct pvt_ladder *l, struct pvt_ladder_node **chain,
     }
     if (parent)
         parent->next = NULL;
+    *last = parent;
+}
+
+/*
+ * Make the (empty) heap from a bucket's chains, `count` nodes with keys in
+ * [start, start + 2^shift): sorted, it is a chain in which every node's
+ * one child is the next, so each pop is O(1). Up to LOAD_PARTS * LOAD_FILL
+ * nodes are split by key into parts (the chains walked in turn: their
+ * misses overlap), each sorted by insertion; more (a bucket no rung could
+ * take) are sorted by merging.
+ */
+static inline __attribute__((always_inline)) void heap_load(
+    struct pvt_ladder *l, struct pvt_ladder_node **chain, unsigned int nchains,
+    uint32_t count, int64_t start, unsigned int shift)
+{
+    struct pvt_ladder_node **part = l->part, *last = NULL, *list = NULL,
+                           **tail = &list;
+    uint16_t *size = l->part_size;
+    unsigned int bits = 0, pshift, p;
+    struct split_to to = {part, size, start, 0};
+
+    if (count > LOAD_PARTS * LOAD_FILL) {
+        chains_walk(chain, nchains, append, &tail);
+        *tail = NULL;
+        chain_append(l, &last, sort_list(list));
+        return;
+    }
+    while (((uint32_t)LOAD_FILL << bits) < count)
+        bits++;
+    pshift = shift > bits ? shift - bits : 0;
+    to.shift = pshift;
+    for (p = 0; p < (1u << bits); p++) {
+        part[p] = NULL;
+        size[p] = 0;
+    }
+    chains_walk(chain, nchains, split_one, &to);
+    for (p = 0; p < (1u << bits); p++)
+        if (part[p])
+            chain_append(l, &last,
+                         size[p] <= SORT_SHORT_MAX ? sort_short(part[p])
+                                                   : sort_list(part[p]));
 }
 
 /* ---- the ladder: unsorted buckets above the heap ---------------------- */
@@ -256,7 +355,7 @@ static int64_t offset_sat(int64_t lo, uint64_t off)
 /* Where a rung's first bucket not yet handed on begins. */
 static int64_t rung_start(const struct pvt_ladder_rung *r)
 {
-    return offset_sat(r->lo, (uint64_t)r->cur << r->shift);
+    return r->start;
 }
 
 /* The smallest shift with PVT_LADDER_BUCKETS buckets of 2^shift covering
@@ -270,17 +369,23 @@ static unsigned int rung_shift(uint64_t span)
     return shift;
 }
 
+/* An empty rung of 2^shift buckets from lo, of which only the first
+ * `used` can be put into (the keys that will go into it say so): only
+ * those are cleared; the others are never read, their bitmap bits being
+ * clear. */
 static void rung_reset(struct pvt_ladder_rung *r, int64_t lo,
-                       unsigned int shift)
+                       unsigned int shift, unsigned int used,
+                       unsigned int chains)
 {
     unsigned int b, c;
 
     r->lo = lo;
+    r->start = lo;
     r->shift = shift;
-    r->cur = 0;
+    r->chains = chains;
     for (b = 0; b < PVT_LADDER_BUCKETS / 64; b++)
         r->bitmap[b] = 0;
-    for (b = 0; b < PVT_LADDER_BUCKETS; b++) {
+    for (b = 0; b < used; b++) {
         r->count[b] = 0;
         for (c = 0; c < PVT_LADDER_CHAINS; c++)
             r->head[b][c] = NULL;
@@ -300,38 +405,51 @@ static unsigned int rung_slot(const struct pvt_ladder *l, unsigned int i)
 
 /* Into the bucket for n of the rung in `slot` (the caller knows it falls
  * in the rung). */
-static void bucket_put(struct pvt_ladder *l, unsigned int slot,
-                       struct pvt_ladder_node *n)
+static inline void bucket_put(struct pvt_ladder *l, unsigned int slot,
+                              struct pvt_ladder_node *n)
 {
     struct pvt_ladder_rung *r = &l->rung[slot];
     unsigned int b = (unsigned int)(distance(r->lo, n->key) >> r->shift);
 
     /* the bucket's chains take turns */
-    list_push(&r->head[b][r->count[b] % PVT_LADDER_CHAINS], n);
+    list_push(&r->head[b][r->count[b] & (r->chains - 1)], n);
     r->count[b]++;
     r->bitmap[b / 64] |= 1ull << (b % 64);
     n->where = PVT_LADDER_IN_RUNG + slot * PVT_LADDER_BUCKETS + b;
 }
 
 /* Spread the nodes of the n chains over the (reset) rung in `slot`. */
+struct spread_to {
+    struct pvt_ladder *l;
+    unsigned int slot;
+};
+
+/* chains_walk's use for spread: into its bucket. */
+static void spread_one(void *ctx, struct pvt_ladder_node *x)
+{
+    const struct spread_to *to = ctx;
+
+    bucket_put(to->l, to->slot, x);
+}
+
 static void spread(struct pvt_ladder *l, unsigned int slot,
                    struct pvt_ladder_node **chain, unsigned int n)
 {
-    struct pvt_ladder_node *x;
-    unsigned int turn = 0;
+    struct spread_to to = {l, slot};
 
-    while ((x = chains_next(chain, n, &turn)) != NULL)
-        bucket_put(l, slot, x);
+    chains_walk(chain, n, spread_one, &to);
 }
 
-/* A new deepest rung from lo with 2^shift buckets, holding the nodes of
- * the n chains. */
+/* A new deepest rung from lo with 2^shift buckets, of which the nodes of
+ * the n chains (and the keys later put into it) use the first `used`,
+ * holding those nodes. */
 static void rung_spawn(struct pvt_ladder *l, int64_t lo, unsigned int shift,
+                       unsigned int used, unsigned int chains,
                        struct pvt_ladder_node **chain, unsigned int n)
 {
     unsigned int slot = rung_slot(l, l->nrungs++);
 
-    rung_reset(&l->rung[slot], lo, shift);
+    rung_reset(&l->rung[slot], lo, shift, used, chains);
     spread(l, slot, chain, n);
 }
 
@@ -354,7 +472,8 @@ static void top_spread(struct pvt_ladder *l)
     l->base = l->base ? l->base - 1 : l->max_rungs - 1;
     l->nrungs++;
     l->stats.top_spreads++;
-    rung_reset(&l->rung[l->base], lo, shift);
+    rung_reset(&l->rung[l->base], lo, shift, PVT_LADDER_BUCKETS,
+               PVT_LADDER_CHAINS);
     l->top_start = offset_sat(lo, (uint64_t)PVT_LADDER_BUCKETS << shift);
     l->top = NULL;
     l->top_count = 0;
@@ -387,7 +506,8 @@ static void heap_demote(struct pvt_ladder *l)
     l->root = NULL;
     l->heap_count = 0;
     l->stats.heap_demotions++;
-    rung_spawn(l, lo, rung_shift(distance(lo, hi)), &head, 1);
+    rung_spawn(l, lo, rung_shift(distance(lo, hi)), PVT_LADDER_BUCKETS,
+               PVT_LADDER_CHAINS, &head, 1);
 }
 
 /*
@@ -444,7 +564,7 @@ static void unplace(struct pvt_ladder *l, struct pvt_ladder_node *n)
         unsigned int b = i % PVT_LADDER_BUCKETS;
         unsigned int c = 0;
         if (!n->prev) /* the head of one of the bucket's chains */
-            while (c + 1 < PVT_LADDER_CHAINS && r->head[b][c] != n)
+            while (c + 1 < r->chains && r->head[b][c] != n)
                 c++;
         list_unlink(&r->head[b][c], n);
         if (--r->count[b] == 0)
@@ -454,9 +574,26 @@ static void unplace(struct pvt_ladder *l, struct pvt_ladder_node *n)
 }
 
 /*
+ * How many times finer (log2) than a bucket of c nodes its rung is to be:
+ * enough that each bucket gets about SPREAD_FILL of them (when evenly
+ * spread), at most PVT_LADDER_BUCKETS times (the rung then covers exactly
+ * the bucket; a coarser one covers it and more, which its parent, placed
+ * first, keeps).
+ */
+static unsigned int spread_bits(uint32_t c)
+{
+    unsigned int bits = 0;
+
+    while (bits < PVT_LADDER_BUCKET_BITS && ((uint64_t)SPREAD_FILL << bits) < c)
+        bits++;
+    return bits;
+}
+
+/*
  * Keep the first node in the heap: while the heap is empty and nodes wait
  * elsewhere, hand on the next bucket of the deepest rung (into the heap
- * when small, else spread over a new, PVT_LADDER_BUCKETS times finer rung),
+ * when small, else spread over a new, finer rung whose buckets get about
+ * SPREAD_FILL nodes each, one chain when its nodes stay in cache),
  * or, with no rung left, spread the top list over a new rung 0 that spans
  * it.
  */
@@ -468,10 +605,10 @@ static void refill(struct pvt_ladder *l)
             struct pvt_ladder_rung *r = &l->rung[rung_slot(l, l->nrungs - 1)];
             struct pvt_ladder_node *chain[PVT_LADDER_CHAINS];
             unsigned int b, w, k;
+            int64_t bstart;
             uint32_t c;
 
-            for (w = r->cur / 64; w < PVT_LADDER_BUCKETS / 64 && !r->bitmap[w];
-                 w++)
+            for (w = 0; w < PVT_LADDER_BUCKETS / 64 && !r->bitmap[w]; w++)
                 ;
             if (w == PVT_LADDER_BUCKETS / 64) {
                 /* drained: back to its parent's next bucket */
@@ -480,6 +617,7 @@ static void refill(struct pvt_ladder *l)
                 continue;
             }
             b = w * 64 + pvt__ctz64(r->bitmap[w]);
+            /* (all of them: the ones the rung does not use are empty) */
             for (k = 0; k < PVT_LADDER_CHAINS; k++) {
                 chain[k] = r->head[b][k];
                 r->head[b][k] = NULL;
@@ -487,25 +625,32 @@ static void refill(struct pvt_ladder *l)
             c = r->count[b];
             r->count[b] = 0;
             r->bitmap[w] &= ~(1ull << (b % 64));
-            r->cur = b + 1;
+            bstart = offset_sat(r->lo, (uint64_t)b << r->shift);
+            r->start = offset_sat(r->lo, (uint64_t)(b + 1) << r->shift);
             /* the next bucket's first node: its miss overlaps this one's
              * work (small buckets are most of the work at the front) */
             if (r->bitmap[w]) {
                 unsigned int nb = w * 64 + pvt__ctz64(r->bitmap[w]);
 
-                for (k = 0; k < PVT_LADDER_CHAINS; k++)
+                for (k = 0; k < r->chains; k++)
                     __builtin_prefetch(r->head[nb][k]);
             }
             if (c > PVT_LADDER_BUCKET_MAX && r->shift > 0 &&
                 l->nrungs < l->max_rungs) {
+                unsigned int bits = spread_bits(c);
+
                 l->stats.rungs_spawned++;
-                rung_spawn(l, offset_sat(r->lo, (uint64_t)b << r->shift),
-                           r->shift > PVT_LADDER_BUCKET_BITS
-                               ? r->shift - PVT_LADDER_BUCKET_BITS
-                               : 0,
-                           chain, PVT_LADDER_CHAINS);
+                /* (the bucket's keys, and those put in its place later,
+                 * fall in its first 2^bits buckets: fewer when the bucket
+                 * is narrower than that, at shift 0) */
+                rung_spawn(l, bstart, r->shift > bits ? r->shift - bits : 0,
+                           1u << bits,
+                           c <= SPREAD_CACHED ? 1 : PVT_LADDER_CHAINS, chain,
+                           r->chains);
+            } else if (r->chains == 1) {
+                heap_load(l, chain, 1, c, bstart, r->shift);
             } else {
-                heap_load(l, chain, PVT_LADDER_CHAINS);
+                heap_load(l, chain, PVT_LADDER_CHAINS, c, bstart, r->shift);
             }
         } else if (l->top_count) {
             unsigned int shift = rung_shift(distance(l->top_min, l->top_max));
@@ -515,7 +660,8 @@ static void refill(struct pvt_ladder *l)
             n = l->top;
             l->top = NULL;
             l->top_count = 0;
-            rung_spawn(l, l->top_min, shift, &n, 1);
+            rung_spawn(l, l->top_min, shift, PVT_LADDER_BUCKETS,
+                       PVT_LADDER_CHAINS, &n, 1);
         } else {
             break; /* cannot happen: count says nodes wait somewhere */
         }
@@ -596,9 +742,23 @@ int pvt_ladder_remove(struct pvt_ladder *l, struct pvt_ladder_node *n)
 
 struct pvt_ladder_node *pvt_ladder_pop(struct pvt_ladder *l)
 {
-    struct pvt_ladder_node *n = pvt_ladder_first(l);
+    struct pvt_ladder_node *n = pvt_ladder_first(l), *c;
 
-    if (n)
-        (void)pvt_ladder_remove(l, n);
+    if (!n)
+        return NULL;
+    /* the root's children; a sorted bucket is a chain of only children
+     * (heap_load), so the next root is most often just that child */
+    c = n->child;
+    if (c && !c->next) {
+        c->prev = NULL;
+        l->root = c;
+    } else {
+        l->root = merge_pairs(c);
+    }
+    n->child = n->next = n->prev = NULL;
+    n->where = PVT_LADDER_NOWHERE;
+    l->heap_count--;
+    if (--l->count && !l->root)
+        refill(l);
     return n;
 }

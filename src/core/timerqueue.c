@@ -4,10 +4,14 @@
  * never-early expiry rounds and programs the device in high-resolution
  * mode.
  *
- * Timers collected for a round have left the ladder and are chained
- * through their node's next / prev (the user's out of a ladder) until
- * their callbacks run; remotely armed timers wait in the inbox chained
- * through node.next.
+ * A round takes the due timers out of the ladder one at a time, each just
+ * before its callback runs. A timer armed during a round for a deadline
+ * the round has reached (re-armed into the past by a callback, or drained
+ * from the inbox) must wait for a later round: it waits outside the
+ * ladder, in the late list (state PVT_TIMER_EXPIRED), chained through its
+ * node's next / prev (the user's out of a ladder), and enters the ladder,
+ * in arming order, when the round ends. Remotely armed timers wait in the
+ * inbox chained through node.next.
  *
  * Several vCPUs (see timerqueue.h): remote armers share with the owner
  * only q->inbox (pushed by compare-and-swap, emptied by the owner's
@@ -48,53 +52,86 @@ static enum pvt_timer_state state_of(const struct pvt_timer *t)
     return __atomic_load_n(&t->state, __ATOMIC_RELAXED);
 }
 
-/* ---- the round list ----------------------------------------------------- */
+/* ---- the late list ------------------------------------------------------ */
 
-/* The round's (and the inbox's) links: the node's, out of the ladder. */
-static struct pvt_timer *round_next(const struct pvt_timer *t)
+/* The late list's (and the inbox's) links: the node's, out of the
+ * ladder. */
+static struct pvt_timer *link_next(const struct pvt_timer *t)
 {
     return timer_of(t->node.next);
 }
 
-static struct pvt_timer *round_prev(const struct pvt_timer *t)
-{
-    return timer_of(t->node.prev);
-}
-
-static void set_round_next(struct pvt_timer *t, struct pvt_timer *x)
+static void set_link_next(struct pvt_timer *t, struct pvt_timer *x)
 {
     t->node.next = x ? &x->node : NULL;
 }
 
-static void set_round_prev(struct pvt_timer *t, struct pvt_timer *x)
+static void late_append(struct pvt_timer_queue *q, struct pvt_timer *t)
 {
-    t->node.prev = x ? &x->node : NULL;
-}
-
-static void round_append(struct pvt_timer_queue *q, struct pvt_timer *t)
-{
-    set_round_next(t, NULL);
-    set_round_prev(t, q->round_tail);
-    if (q->round_tail)
-        set_round_next(q->round_tail, t);
+    t->node.next = NULL;
+    t->node.prev = q->late_tail ? &q->late_tail->node : NULL;
+    if (q->late_tail)
+        set_link_next(q->late_tail, t);
     else
-        q->round_head = t;
-    q->round_tail = t;
+        q->late_head = t;
+    q->late_tail = t;
+    if (t == q->late_head || t->expires < q->late_min)
+        q->late_min = t->expires;
 }
 
-static void round_remove(struct pvt_timer_queue *q, struct pvt_timer *t)
+static void late_remove(struct pvt_timer_queue *q, struct pvt_timer *t)
 {
-    struct pvt_timer *next = round_next(t), *prev = round_prev(t);
+    struct pvt_timer *next = link_next(t), *prev = timer_of(t->node.prev), *x;
 
     if (prev)
-        set_round_next(prev, next);
+        set_link_next(prev, next);
     else
-        q->round_head = next;
+        q->late_head = next;
     if (next)
-        set_round_prev(next, prev);
+        next->node.prev = prev ? &prev->node : NULL;
     else
-        q->round_tail = prev;
+        q->late_tail = prev;
     t->node.next = t->node.prev = NULL;
+    /* (rare: a callback cancelling a timer it armed into the past) */
+    if (t->expires == q->late_min && q->late_head) {
+        q->late_min = q->late_head->expires;
+        for (x = q->late_head; x; x = link_next(x))
+            if (x->expires < q->late_min)
+                q->late_min = x->expires;
+    }
+}
+
+/*
+ * Queue t (in no list, its state not yet QUEUED or EXPIRED) for `expires`:
+ * into the ladder, or, during a round that has reached the deadline, into
+ * the late list, so that this round does not run it.
+ */
+static inline void enqueue(struct pvt_timer_queue *q, struct pvt_timer *t,
+                           int64_t expires)
+{
+    if (q->in_round && expires <= q->round_now) {
+        t->expires = expires;
+        set_state(t, PVT_TIMER_EXPIRED);
+        late_append(q, t);
+        return;
+    }
+    set_state(t, PVT_TIMER_QUEUED);
+    (void)pvt_ladder_insert(&q->ladder, &t->node, expires);
+}
+
+/* The round ended: the late timers into the ladder, in arming order (the
+ * ladder keeps equal deadlines in insertion order). */
+static void late_flush(struct pvt_timer_queue *q)
+{
+    struct pvt_timer *t, *next;
+
+    for (t = q->late_head; t != NULL; t = next) {
+        next = link_next(t);
+        t->node.next = t->node.prev = NULL;
+        set_state(t, PVT_TIMER_QUEUED);
+        (void)pvt_ladder_insert(&q->ladder, &t->node, t->expires);
+    }
+    q->late_head = q->late_tail = NULL;
 }
 
 /* Take t out of wherever it is; it becomes idle. */
@@ -104,7 +141,7 @@ static void detach(struct pvt_timer_queue *q, struct pvt_timer *t)
     if (t->state == PVT_TIMER_QUEUED)
         (void)pvt_ladder_remove(&q->ladder, &t->node);
     else if (t->state == PVT_TIMER_EXPIRED)
-        round_remove(q, t);
+        late_remove(q, t);
     set_state(t, PVT_TIMER_IDLE);
     t->queue = NULL;
 }
@@ -135,15 +172,14 @@ static int drain_inbox(struct pvt_timer_queue *q)
 
     head = __atomic_exchange_n(&q->inbox, NULL, __ATOMIC_SEQ_CST);
     while ((t = head) != NULL) {
-        head = round_next(t);
-        set_round_next(t, order);
+        head = link_next(t);
+        set_link_next(t, order);
         order = t;
     }
     while ((t = order) != NULL) {
-        order = round_next(t);
+        order = link_next(t);
         t->node.next = NULL;
-        set_state(t, PVT_TIMER_QUEUED);
-        (void)pvt_ladder_insert(&q->ladder, &t->node, t->expires);
+        enqueue(q, t, t->expires);
         q->stats.armed++;
         q->stats.remote++;
         n++;
@@ -250,11 +286,11 @@ int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires)
     was_root = t == earliest(q);
     detach(q, t);
     t->queue = q;
-    set_state(t, PVT_TIMER_QUEUED);
-    (void)pvt_ladder_insert(&q->ladder, &t->node, expires < 0 ? 0 : expires);
+    enqueue(q, t, expires < 0 ? 0 : expires);
     q->stats.armed++;
-    /* the device needs to hear only of a new earliest, or of a moved one */
-    if (t == earliest(q) || was_root)
+    /* the device needs to hear only of a new earliest, or of a moved one
+     * (a late timer is due: program() sees whether that is news) */
+    if (t == earliest(q) || was_root || t->state == PVT_TIMER_EXPIRED)
         program(q, false);
     return 0;
 }
@@ -296,8 +332,9 @@ int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t)
 int64_t pvt_tq_earliest(const struct pvt_timer_queue *q)
 {
     const struct pvt_timer *t = q ? earliest(q) : NULL;
+    int64_t e = t ? t->expires : PVT_TIME_MAX;
 
-    return t ? t->expires : PVT_TIME_MAX;
+    return q && q->late_head && q->late_min < e ? q->late_min : e;
 }
 
 /* The device's interrupt: the queue is its owner. */
@@ -355,72 +392,54 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
 }
 
 /*
- * One round: collect every timer due at `now`, then run their callbacks in
- * deadline order. Collecting first means a callback that re-arms a timer
- * (even into the past) puts it back in the ladder, not in this round.
+ * One round: run, in deadline order, every timer in the ladder due at
+ * `now`. Each leaves the ladder just before its callback runs, idle, so
+ * the callback may re-arm it; a timer armed during the round for a
+ * deadline at or before `now` waits in the late list (enqueue) and enters
+ * the ladder when the round ends: a later round runs it, never this one.
  *
- * The hot path of the timer interrupt. The timers are wherever their
- * users put them, so each is a likely cache miss, and both passes follow a
- * chain: the next timer's line is asked for (prefetched) before the
- * current one is handled, so its miss overlaps the work. The lateness
- * histogram gets one bucket increment per timer; its count, sum, min and
- * max are folded in once per round (a callback reading them sees the
- * round's own values only after it) (every timer of a round runs at the
- * same `now`, in deadline order, so the first is the latest and the last
- * the least late).
+ * The hot path of the timer interrupt: one pass, like the rbtree's, so a
+ * timer is taken out and run while its line is in cache (the ladder has
+ * just sorted it there), and the next one is asked for (prefetched)
+ * before the callback runs. The lateness histogram gets one bucket
+ * increment per timer; its count, sum, min and max are folded in once per
+ * round (a callback reading them sees the round's own values only after
+ * it) (every timer of a round runs at the same `now`, in deadline order,
+ * so the first is the latest and the last the least late).
  */
-#define ROUND_AHEAD 32 /* timers the second pass prefetches ahead */
-
 static int run_round(struct pvt_timer_queue *q, int64_t now)
 {
     struct pvt_hist *h = &q->stats.lateness;
-    struct pvt_timer *t, *next;
-    struct pvt_timer *recent[ROUND_AHEAD];
+    struct pvt_ladder_node *n;
+    struct pvt_timer *t;
     uint64_t v, sum = 0, lo = 0, hi = 0;
-    unsigned int collected = 0;
     int ran = 0;
 
-    while ((t = earliest(q)) != NULL && t->expires <= now) {
+    q->in_round = true;
+    q->round_now = now;
+    while ((n = pvt_ladder_first(&q->ladder)) != NULL && n->key <= now) {
         (void)pvt_ladder_pop(&q->ladder);
-        if (q->ladder.root && q->ladder.root->child)
-            __builtin_prefetch(q->ladder.root->child); /* the one after */
-        set_state(t, PVT_TIMER_EXPIRED);
-        round_append(q, t);
-        /* the look-ahead hint: the timer collected ROUND_AHEAD before
-         * this one (still in cache) points to it */
-        t->node.child = NULL;
-        if (collected >= ROUND_AHEAD)
-            recent[collected % ROUND_AHEAD]->node.child = &t->node;
-        recent[collected % ROUND_AHEAD] = t;
-        collected++;
-    }
-    for (t = q->round_head; t != NULL; t = next) {
-        next = round_next(t);
-        if (t->node.child) {
-            /* both lines of a timer ROUND_AHEAD on: its miss overlaps
-             * the ones before it (a callback may have taken it out of
-             * the round, or freed it: a prefetch is only a hint) */
-            __builtin_prefetch(timer_of(t->node.child), 1);
-            __builtin_prefetch((char *)timer_of(t->node.child) + 64, 1);
-        }
-        round_remove(q, t);
+        if (q->ladder.root)
+            __builtin_prefetch(timer_of(q->ladder.root), 1);
+        t = timer_of(n);
         t->queue = NULL;
         set_state(t, PVT_TIMER_IDLE);
         v = (uint64_t)(now - t->expires);
         if (ran == 0)
             hi = lo = v;
-        else if (v > hi)
-            hi = v; /* (a callback may have re-armed into the round) */
         else if (v < lo)
-            lo = v;
+            lo = v; /* (in deadline order: each is the least late yet) */
+        else if (v > hi)
+            hi = v;
         sum = pvt_add_sat_u64(sum, v);
         h->bucket[pvt__hist_bucket(v)]++;
         q->stats.fired++;
         ran++;
         t->fn(t);
-        /* a callback may cancel the next one: the list head is the truth */
-        next = q->round_head;
     }
+    q->in_round = false;
+    if (q->late_head)
+        late_flush(q);
     if (ran) {
         if (h->count == 0 || lo < h->min)
             h->min = lo;
@@ -438,6 +457,8 @@ int pvt_tq_run_expired(struct pvt_timer_queue *q)
 
     if (!q)
         return -PVT_EINVAL;
+    if (q->in_round)
+        return -PVT_EBUSY;
     take_inbox(q);
     now = pvt_timekeeper_now(q->tk);
     if (now < 0)
@@ -455,6 +476,8 @@ int pvt_tq_event(struct pvt_timer_queue *q)
 
     if (!q || !q->dev)
         return -PVT_EINVAL;
+    if (q->in_round)
+        return -PVT_EBUSY;
     dev = q->dev;
     last = pvt_clockevent_last(dev);
     q->stats.interrupts++;
@@ -543,7 +566,7 @@ int pvt_tq_arm_remote(struct pvt_timer_queue *q, struct pvt_timer *t,
     set_state(t, PVT_TIMER_REMOTE);
     head = __atomic_load_n(&q->inbox, __ATOMIC_RELAXED);
     do
-        set_round_next(t, head);
+        set_link_next(t, head);
     while (!__atomic_compare_exchange_n(&q->inbox, &head, t, true,
                                         __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     programmed = (int64_t)pvt__atomic_load_u64((uint64_t *)&q->programmed,

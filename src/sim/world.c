@@ -329,7 +329,7 @@ static void vcpu_sync(struct vcpu *v)
 
     if (w->in_coro != v || v->t <= w->now)
         return;
-    if (w->evq.round_head == NULL && pvt_tq_earliest(&w->evq) > (int64_t)v->t)
+    if (pvt_tq_earliest(&w->evq) > (int64_t)v->t)
         return;
     pvt_tq_arm(&w->evq, &v->ev_resume, (int64_t)v->t);
     coro_switch_out(v);

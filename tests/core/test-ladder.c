@@ -223,19 +223,19 @@ TEST_IMPL(ladder_errors)
 TEST_IMPL(ladder_memory)
 {
     const size_t rung =
-        16 + PVT_LADDER_BUCKETS / 8 +
+        24 + PVT_LADDER_BUCKETS / 8 +
         PVT_LADDER_BUCKETS * (PVT_LADDER_CHAINS * sizeof(void *) + 4);
 
     ASSERT_UEQ(sizeof(struct pvt_ladder_rung), rung);
     if (sizeof(void *) == 8) {
-        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 9264);
-        ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
+        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 9272);
+        ASSERT_UEQ(sizeof(struct pvt_ladder), 120 + 64 * (8 + 2));
         ASSERT_UEQ(sizeof(struct pvt_ladder_node), 48);
         ASSERT_UEQ(sizeof(struct pvt_ladder) +
                        8 * sizeof(struct pvt_ladder_rung),
-                   74232);
+                   74936);
     } else if (sizeof(void *) == 4) {
-        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 5168);
+        ASSERT_UEQ(sizeof(struct pvt_ladder_rung), 5176);
     }
     RETURN_OK();
 }
@@ -368,7 +368,9 @@ TEST_IMPL(ladder_order_full_range)
  * rung 0 and spreads the top list over a new rung 0 of 8192 ns buckets
  * (its span, about 2^21, over 256), whose first bucket holds the whole
  * cluster: more than PVT_LADDER_BUCKET_MAX, so it is spread over a rung 1
- * of 32 ns buckets, whose first bucket goes to the heap. Then SPAWN_TOP
+ * as many times finer as gives about 128 nodes a bucket (ladder.h): 300 /
+ * 128 is 2.3, so 4 times (2^2), 2048 ns buckets, whose first (about half
+ * the cluster) goes to the heap. Then SPAWN_TOP
  * nodes past rung 0 (the top list again) and SPAWN_LOW below rung 1 (the
  * heap). Returns the number of nodes queued.
  */
@@ -401,7 +403,9 @@ TEST_IMPL(ladder_rung_spawn)
     ASSERT_EQ(t->l.rung[0].lo, 1000);
     ASSERT_EQ(t->l.rung[0].shift, 13);
     ASSERT_EQ(t->l.rung[1].lo, 1000);
-    ASSERT_EQ(t->l.rung[1].shift, 5);
+    ASSERT_EQ(t->l.rung[1].shift, 13 - 2);
+    ASSERT_UEQ(t->l.rung[1].chains, 1);
+    ASSERT_UEQ(t->l.rung[0].chains, PVT_LADDER_CHAINS);
     lt_drain(t);
     hash = t->pop_hash;
 

@@ -877,7 +877,7 @@ TEST_IMPL(tq_splits_small_device)
 
 static void act_cancel_other(struct dtimer *x)
 {
-    /* the other one was collected for this round: it is pending */
+    /* the other one is due in this round: it is pending */
     ASSERT(pvt_timer_pending(&x->other->t));
     ASSERT_EQ(pvt_tq_cancel(&x->d->q, &x->other->t), 1);
     ASSERT_FALSE(pvt_timer_pending(&x->other->t));
@@ -936,6 +936,83 @@ TEST_IMPL(tq_callback_cancel_and_rearm)
     ASSERT_UEQ(d->q.stats.fired, 4);
     ASSERT_UEQ(d->q.stats.armed, 8);
     ASSERT_FALSE(d->f.armed);
+    RETURN_OK();
+}
+
+/*
+ * What a callback arms for a deadline its round has reached waits for the
+ * round's end: pending, PVT_TIMER_EXPIRED, out of the ladder, counted by
+ * pvt_tq_earliest, cancellable and re-armable; then it is queued in
+ * arming order and a later round runs it. Rounds do not nest.
+ */
+static void act_arm_late(struct dtimer *x)
+{
+    struct dt *d = x->d;
+    struct pvt_timer *a = &d->tm[5].t, *b = &d->tm[6].t;
+    uint64_t queued = pvt_ladder_count(&d->q.ladder);
+
+    dt_arm(d, 5, 40 * US); /* in the past */
+    dt_arm(d, 6, 50 * US); /* now */
+    ASSERT_EQ(a->state, PVT_TIMER_EXPIRED);
+    ASSERT_EQ(b->state, PVT_TIMER_EXPIRED);
+    ASSERT(pvt_timer_pending(a));
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), queued);
+    ASSERT_EQ(pvt_tq_earliest(&d->q), 40 * US);
+    /* cancelled, the earliest is the other's */
+    ASSERT_EQ(pvt_tq_cancel(&d->q, a), 1);
+    ASSERT_FALSE(pvt_timer_pending(a));
+    ASSERT_EQ(pvt_tq_earliest(&d->q), 50 * US);
+    /* armed again: after 6, as armed after it */
+    dt_arm(d, 5, 50 * US);
+    /* a future deadline goes to the ladder at once; 7 after 4 (same
+     * deadline, armed later) */
+    dt_arm(d, 7, 60 * US);
+    ASSERT_EQ(d->tm[7].t.state, PVT_TIMER_QUEUED);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), queued + 1);
+    ASSERT_ERR(pvt_tq_run_expired(&d->q), PVT_EBUSY);
+}
+
+TEST_IMPL(tq_callback_arms_into_round)
+{
+    static const int expect[] = {0, 1, 2, 6, 5, 4, 7};
+    struct dt *d = dt_setup(false);
+
+    d->f.w.t = 10 * US;
+    d->tm[0].action = act_arm_late;
+    dt_arm(d, 0, 50 * US);
+    dt_arm(d, 1, 50 * US);
+    dt_arm(d, 2, 50 * US);
+    dt_arm(d, 4, 60 * US);
+    d->f.w.t = 50 * US;
+    ASSERT_EQ(pvt_tq_run_expired(&d->q), 3);
+    ASSERT_NULL(d->q.late_head);
+    ASSERT_EQ(d->tm[5].t.state, PVT_TIMER_QUEUED);
+    ASSERT_EQ(d->tm[6].t.state, PVT_TIMER_QUEUED);
+    ASSERT_UEQ(pvt_ladder_count(&d->q.ladder), 4);
+    ASSERT_EQ(pvt_tq_earliest(&d->q), 50 * US);
+    ASSERT_EQ(pvt_tq_run_expired(&d->q), 2); /* the next round */
+    d->f.w.t = 60 * US;
+    ASSERT_EQ(pvt_tq_run_expired(&d->q), 2);
+    dt_expect_log(d, expect, (int)PVT_ARRAY_SIZE(expect));
+    ASSERT_UEQ(d->q.stats.cancelled, 1);
+    RETURN_OK();
+}
+
+static void act_nested_event(struct dtimer *x)
+{
+    ASSERT_ERR(pvt_tq_event(&x->d->q), PVT_EBUSY);
+}
+
+/* The device's handler called from a callback of its own round. */
+TEST_IMPL(tq_event_does_not_nest)
+{
+    struct dt *d = dt_setup(true);
+
+    d->tm[0].action = act_nested_event;
+    dt_arm(d, 0, 1 * MS);
+    ASSERT(fake_deliver(&d->f));
+    ASSERT_EQ(d->tm[0].count, 1);
+    ASSERT_UEQ(d->q.stats.interrupts, 1);
     RETURN_OK();
 }
 
@@ -1380,7 +1457,7 @@ static void p_check_queue(struct prop *p)
     }
     ASSERT_UEQ(pvt_ladder_count(&p->q.ladder), n);
     ASSERT_EQ(pvt_tq_earliest(&p->q), min);
-    ASSERT_NULL(p->q.round_head);
+    ASSERT_NULL(p->q.late_head);
 }
 
 /* Live timers: armed with a deadline a run can reach. */
@@ -1945,10 +2022,10 @@ TEST_IMPL(tq_memory)
     if (sizeof(void *) != 8)
         RETURN_SKIP("the figures are for LP64");
     ASSERT_UEQ(sizeof(struct pvt_timer), 80);
-    ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 9264);
-    ASSERT_UEQ(sizeof(struct pvt_ladder), 120);
+    ASSERT_UEQ(sizeof(((struct pvt_timer_queue *)0)->rung), 8 * 9272);
+    ASSERT_UEQ(sizeof(struct pvt_ladder), 760);
     ASSERT_UEQ(sizeof(struct pvt_hist) + sizeof(struct pvt_shist), 1032);
-    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 75416);
+    ASSERT_UEQ(sizeof(struct pvt_timer_queue), 76136);
     RETURN_OK();
 }
 
