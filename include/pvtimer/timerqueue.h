@@ -123,7 +123,8 @@ _Static_assert(offsetof(struct pvt_ladder_node, key) == 0,
 
 struct pvt_tq_stats {
     uint64_t armed;           /* pvt_tq_arm calls */
-    uint64_t fired;           /* callbacks run */
+    uint64_t fired;           /* callbacks run (counted, as lateness, at a
+                                 round's end) */
     uint64_t cancelled;       /* pending timers cancelled */
     uint64_t interrupts;      /* device events handled */
     uint64_t spurious;        /* events that found nothing due (device early) */
