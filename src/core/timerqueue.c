@@ -283,7 +283,8 @@ int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires)
     take_inbox(q);
     if (state_of(t) == PVT_TIMER_REMOTE)
         return -PVT_EBUSY; /* its armer has not pushed it yet */
-    was_root = t == earliest(q);
+    /* (a late timer may be the earliest) */
+    was_root = t == earliest(q) || t->state == PVT_TIMER_EXPIRED;
     detach(q, t);
     t->queue = q;
     enqueue(q, t, expires < 0 ? 0 : expires);
@@ -321,7 +322,8 @@ int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t)
     take_inbox(q);
     if (state_of(t) == PVT_TIMER_REMOTE)
         return -PVT_EBUSY; /* its armer has not pushed it yet */
-    was_root = t == earliest(q);
+    /* (a late timer may be the earliest) */
+    was_root = t == earliest(q) || t->state == PVT_TIMER_EXPIRED;
     detach(q, t);
     q->stats.cancelled++;
     if (was_root)
