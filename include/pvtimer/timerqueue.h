@@ -177,7 +177,7 @@ struct pvt_timer_queue {
  * Returns 0 or -PVT_EINVAL (NULL t or fn). */
 int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data);
 
-/* Is the timer armed (locally or remotely) or expired-but-not-yet-run?
+/* Is the timer armed (locally, remotely, or for a later round: EXPIRED)?
  * From another vCPU than the one the timer is with, a snapshot. */
 bool pvt_timer_pending(const struct pvt_timer *t);
 
