@@ -233,6 +233,7 @@
     X(tq_callback_cancel_and_rearm, PVT_TEST_CORE, 0)                          \
     X(tq_callback_arms_into_round, PVT_TEST_CORE, 0)                           \
     X(tq_event_does_not_nest, PVT_TEST_CORE, 0)                                \
+    X(tq_round_lateness_histogram, PVT_TEST_CORE, 0)                           \
     X(tq_cancel_then_rearm, PVT_TEST_CORE, 0)                                  \
     X(tq_callback_rearm_self_zero_delay, PVT_TEST_CORE, 0)                     \
     X(tq_callback_rearm_self_frozen_time, PVT_TEST_CORE, 0)                    \

@@ -123,7 +123,8 @@ _Static_assert(offsetof(struct pvt_ladder_node, key) == 0,
 
 struct pvt_tq_stats {
     uint64_t armed;           /* pvt_tq_arm calls */
-    uint64_t fired;           /* callbacks run */
+    uint64_t fired;           /* callbacks run (counted, as lateness, at a
+                                 round's end) */
     uint64_t cancelled;       /* pending timers cancelled */
     uint64_t interrupts;      /* device events handled */
     uint64_t spurious;        /* events that found nothing due (device early) */
@@ -176,7 +177,7 @@ struct pvt_timer_queue {
  * Returns 0 or -PVT_EINVAL (NULL t or fn). */
 int pvt_timer_init(struct pvt_timer *t, pvt_timer_fn fn, void *data);
 
-/* Is the timer armed (locally or remotely) or expired-but-not-yet-run?
+/* Is the timer armed (locally, remotely, or for a later round: EXPIRED)?
  * From another vCPU than the one the timer is with, a snapshot. */
 bool pvt_timer_pending(const struct pvt_timer *t);
 

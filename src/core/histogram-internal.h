@@ -17,4 +17,16 @@ static inline unsigned int pvt__hist_bucket(uint64_t v)
     return k < PVT_HIST_BUCKETS - 1 ? k : PVT_HIST_BUCKETS - 1;
 }
 
+/* The least value in bucket k, and one past the greatest (UINT64_MAX for
+ * the last, which holds everything larger). */
+static inline uint64_t pvt__hist_bucket_lo(unsigned int k)
+{
+    return k ? 1ull << (k - 1) : 0;
+}
+
+static inline uint64_t pvt__hist_bucket_end(unsigned int k)
+{
+    return k >= PVT_HIST_BUCKETS - 1 ? UINT64_MAX : 1ull << k;
+}
+
 #endif /* PVTIMER_CORE_HISTOGRAM_INTERNAL_H */

@@ -283,7 +283,8 @@ int pvt_tq_arm(struct pvt_timer_queue *q, struct pvt_timer *t, int64_t expires)
     take_inbox(q);
     if (state_of(t) == PVT_TIMER_REMOTE)
         return -PVT_EBUSY; /* its armer has not pushed it yet */
-    was_root = t == earliest(q);
+    /* (a late timer may be the earliest) */
+    was_root = t == earliest(q) || t->state == PVT_TIMER_EXPIRED;
     detach(q, t);
     t->queue = q;
     enqueue(q, t, expires < 0 ? 0 : expires);
@@ -321,7 +322,8 @@ int pvt_tq_cancel(struct pvt_timer_queue *q, struct pvt_timer *t)
     take_inbox(q);
     if (state_of(t) == PVT_TIMER_REMOTE)
         return -PVT_EBUSY; /* its armer has not pushed it yet */
-    was_root = t == earliest(q);
+    /* (a late timer may be the earliest) */
+    was_root = t == earliest(q) || t->state == PVT_TIMER_EXPIRED;
     detach(q, t);
     q->stats.cancelled++;
     if (was_root)
@@ -401,11 +403,12 @@ int pvt_tq_reprogram(struct pvt_timer_queue *q)
  * The hot path of the timer interrupt: one pass, like the rbtree's, so a
  * timer is taken out and run while its line is in cache (the ladder has
  * just sorted it there), and the next one is asked for (prefetched)
- * before the callback runs. The lateness histogram gets one bucket
- * increment per timer; its count, sum, min and max are folded in once per
- * round (a callback reading them sees the round's own values only after
- * it) (every timer of a round runs at the same `now`, in deadline order,
- * so the first is the latest and the last the least late).
+ * before the callback runs. The lateness histogram is folded in once per
+ * round (a callback reading it sees the round's own values only after
+ * it): every timer of a round runs at the same `now`, in deadline order,
+ * so lateness only falls, and the round counts the timers of one bucket
+ * until one falls below it (a comparison per timer, not the bucket's
+ * computation and a memory increment).
  */
 static int run_round(struct pvt_timer_queue *q, int64_t now)
 {
@@ -413,6 +416,8 @@ static int run_round(struct pvt_timer_queue *q, int64_t now)
     struct pvt_ladder_node *n;
     struct pvt_timer *t;
     uint64_t v, sum = 0, lo = 0, hi = 0;
+    uint64_t b_lo = 0, b_hi = 0, b_n = 0; /* the bucket being counted */
+    unsigned int b = 0;
     int ran = 0;
 
     q->in_round = true;
@@ -425,15 +430,23 @@ static int run_round(struct pvt_timer_queue *q, int64_t now)
         t->queue = NULL;
         set_state(t, PVT_TIMER_IDLE);
         v = (uint64_t)(now - t->expires);
+        if (v < b_lo || v >= b_hi || ran == 0) {
+            /* (in deadline order only v < b_lo comes after the first) */
+            if (b_n)
+                h->bucket[b] += b_n;
+            b = pvt__hist_bucket(v);
+            b_lo = pvt__hist_bucket_lo(b);
+            b_hi = pvt__hist_bucket_end(b);
+            b_n = 0;
+        }
+        b_n++;
         if (ran == 0)
             hi = lo = v;
         else if (v < lo)
-            lo = v; /* (in deadline order: each is the least late yet) */
+            lo = v;
         else if (v > hi)
             hi = v;
         sum = pvt_add_sat_u64(sum, v);
-        h->bucket[pvt__hist_bucket(v)]++;
-        q->stats.fired++;
         ran++;
         t->fn(t);
     }
@@ -441,12 +454,14 @@ static int run_round(struct pvt_timer_queue *q, int64_t now)
     if (q->late_head)
         late_flush(q);
     if (ran) {
+        h->bucket[b] += b_n;
         if (h->count == 0 || lo < h->min)
             h->min = lo;
         if (h->count == 0 || hi > h->max)
             h->max = hi;
         h->count += (uint64_t)ran;
         h->sum = pvt_add_sat_u64(h->sum, sum);
+        q->stats.fired += (uint64_t)ran;
     }
     return ran;
 }

@@ -998,6 +998,36 @@ TEST_IMPL(tq_callback_arms_into_round)
     RETURN_OK();
 }
 
+/* A round's lateness, counted a bucket at a time, is what adding each
+ * timer's lateness to a histogram gives. */
+TEST_IMPL(tq_round_lateness_histogram)
+{
+    static const int64_t late[] = {0,    0,     1,      2,       3,    5,
+                                   9,    64,    65,     100,     1000, 4096,
+                                   4096, 70000, 999999, 1 << 30, 12345};
+    const int64_t now = (int64_t)1 << 40;
+    struct dt *d = dt_setup(false);
+    struct pvt_hist expect;
+    unsigned int i, k;
+
+    pvt_hist_init(&expect);
+    d->f.w.t = 0;
+    for (i = 0; i < PVT_ARRAY_SIZE(late); i++) {
+        dt_arm(d, (int)i, now - late[i]);
+        pvt_hist_add(&expect, (uint64_t)late[i]);
+    }
+    d->f.w.t = (uint64_t)now;
+    ASSERT_EQ(pvt_tq_run_expired(&d->q), (int)PVT_ARRAY_SIZE(late));
+    for (k = 0; k < PVT_HIST_BUCKETS; k++)
+        ASSERT_UEQ(d->q.stats.lateness.bucket[k], expect.bucket[k]);
+    ASSERT_UEQ(d->q.stats.lateness.count, expect.count);
+    ASSERT_UEQ(d->q.stats.lateness.sum, expect.sum);
+    ASSERT_UEQ(d->q.stats.lateness.min, expect.min);
+    ASSERT_UEQ(d->q.stats.lateness.max, expect.max);
+    ASSERT_UEQ(d->q.stats.fired, PVT_ARRAY_SIZE(late));
+    RETURN_OK();
+}
+
 static void act_nested_event(struct dtimer *x)
 {
     ASSERT_ERR(pvt_tq_event(&x->d->q), PVT_EBUSY);
