@@ -13,10 +13,10 @@
  * guest steps, including between reading the guest clock and the
  * hypercall that uses the reading.
  *
- * Events are timers in a pvtimer queue of their own, on a clock that reads
- * t: the hypervisor's timer firing, an interrupt being delivered, a
- * workload arrival, a cancellation, a migration. Ties run in the order they
- * were scheduled, so a run is deterministic.
+ * Events are in a queue of their own (events.h), in true time t: the
+ * hypervisor's timer firing, an interrupt being delivered, a workload
+ * arrival, a cancellation, a migration. Ties run in the order they were
+ * scheduled, so a run is deterministic.
  *
  * Several vCPUs. Each vCPU has its own time (how far its guest code has
  * got), preemptions, TSC error, pvclock page, hypervisor timer, singleshot
@@ -50,6 +50,7 @@
 #define VALGRIND_STACK_DEREGISTER(id)   ((void)(id))
 #endif
 
+#include "events.h"
 #include "pvtimer/hvtimer.h"
 #include "rng.h"
 #include "sim.h"
@@ -61,6 +62,9 @@
 #endif
 
 #define LAT_TABLE 4096
+
+/* The event queue's first room (it grows when a workload needs more). */
+#define EVQ_START 256
 
 /* A coroutine's stack: guest code with the core under it, sanitizers
  * included. */
@@ -78,10 +82,10 @@ struct read_done {
 
 /* A workload timer and the event that may cancel it. */
 struct wtimer {
-    struct pvt_timer t;      /* in the owner's queue */
-    struct pvt_timer cancel; /* in the event queue */
-    struct pvt_timer start;  /* several vCPUs: the arrival, waiting for its
-                                vCPU */
+    struct pvt_timer t;          /* in the owner's queue */
+    struct pvt_sim_event cancel; /* in the event queue */
+    struct pvt_sim_event start;  /* several vCPUs: the arrival, waiting
+                                    for its vCPU */
     struct world *w;
     struct vcpu *owner; /* whose queue it is on (maybe in its inbox) */
     struct vcpu *armer; /* who arms it */
@@ -99,7 +103,7 @@ struct pool_chunk {
 };
 
 /* Guest work on a vCPU: what an event asks it to do. */
-typedef void (*guest_fn)(struct vcpu *v, struct pvt_timer *ev);
+typedef void (*guest_fn)(struct vcpu *v, struct pvt_sim_event *ev);
 
 struct vcpu {
     struct world *w;
@@ -121,7 +125,8 @@ struct vcpu {
     int64_t fired_target;  /* the guest target of the singleshot that fired */
     bool asked_after_boot; /* that programming was made after the switch */
     bool asked_locked;     /* the estimator was locked at that programming */
-    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_ipi, ev_resume, ev_migrated;
+    struct pvt_sim_event ev_hv, ev_irq, ev_arrival, ev_ipi, ev_resume,
+        ev_migrated;
 
     /* the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
@@ -144,7 +149,7 @@ struct vcpu {
     bool started;          /* the coroutine exists */
     bool busy;             /* inside guest work (maybe waiting to resume) */
     guest_fn job;
-    struct pvt_timer *job_ev;
+    struct pvt_sim_event *job_ev;
 #ifdef SIM_ASAN
     void *fake_stack;
 #endif
@@ -159,10 +164,8 @@ struct world {
      * vCPU's own, or `now` with several */
     uint64_t now;
     uint64_t *tnow;
-    struct pvt_clocksource true_cs;
-    struct pvt_timekeeper true_tk;
-    struct pvt_timer_queue evq;
-    struct pvt_timer ev_migrate, ev_refresh, ev_hv_step;
+    struct pvt_sim_evq evq;
+    struct pvt_sim_event ev_migrate, ev_refresh, ev_hv_step;
     uint64_t t_cap; /* the run stops here whatever happens */
     uint64_t events_cap;
     bool stop;
@@ -198,7 +201,7 @@ struct world {
     struct pvt_timekeeper tk;
     struct pvt_clockevent hvtick; /* the periodic timer: the boot tick */
     struct pvt_tick tick;
-    struct pvt_timer ev_boot_end, ev_run_end, ev_drain_end;
+    struct pvt_sim_event ev_boot_end, ev_run_end, ev_drain_end;
     bool arrivals_on;
     bool after_boot;
 
@@ -268,6 +271,13 @@ static inline uint64_t vcpu_runs_at(struct vcpu *v, uint64_t x)
     return x >= v->pre_s ? v->pre_e : x;
 }
 
+/* Arm a model event; with no memory left to queue it, the run stops. */
+static void ev_arm(struct world *w, struct pvt_sim_event *ev, int64_t at)
+{
+    if (pvt_sim_evq_arm(&w->evq, ev, at))
+        w->stop = true;
+}
+
 /* ---- coroutines (several vCPUs) -------------------------------------- */
 
 static _Thread_local struct vcpu *coro_starting;
@@ -329,13 +339,14 @@ static void vcpu_sync(struct vcpu *v)
 
     if (w->in_coro != v || v->t <= w->now)
         return;
-    if (w->evq.round_head == NULL && pvt_tq_earliest(&w->evq) > (int64_t)v->t)
+    if (!pvt_sim_evq_in_round(&w->evq) &&
+        pvt_sim_evq_earliest(&w->evq) > (int64_t)v->t)
         return;
-    pvt_tq_arm(&w->evq, &v->ev_resume, (int64_t)v->t);
+    ev_arm(w, &v->ev_resume, (int64_t)v->t);
     coro_switch_out(v);
 }
 
-static void ev_resume(struct pvt_timer *ev)
+static void ev_resume(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
 
@@ -347,7 +358,7 @@ static void ev_resume(struct pvt_timer *ev)
  * its coroutine, or, while it is inside other work, once that is done
  * (the event comes back when the vCPU resumes). Returns false when it
  * could not (no memory for a coroutine: the run stops). */
-static bool on_vcpu(struct vcpu *v, struct pvt_timer *ev, guest_fn fn)
+static bool on_vcpu(struct vcpu *v, struct pvt_sim_event *ev, guest_fn fn)
 {
     struct world *w = v->w;
 
@@ -356,7 +367,7 @@ static bool on_vcpu(struct vcpu *v, struct pvt_timer *ev, guest_fn fn)
         return true;
     }
     if (v->busy) {
-        pvt_tq_arm(&w->evq, ev, (int64_t)(v->t > w->now ? v->t : w->now));
+        ev_arm(w, ev, (int64_t)(v->t > w->now ? v->t : w->now));
         return true;
     }
     if (!v->started) {
@@ -580,11 +591,11 @@ static void hv_reschedule(struct vcpu *v)
     uint64_t fire = pvt_hv_next_fire(&v->hvt);
 
     if (fire == PVT_HV_NEVER) {
-        pvt_tq_cancel(&w->evq, &v->ev_hv);
+        pvt_sim_evq_cancel(&w->evq, &v->ev_hv);
         return;
     }
-    pvt_tq_arm(&w->evq, &v->ev_hv,
-               fire > w->h_offset ? (int64_t)(fire - w->h_offset) : 0);
+    ev_arm(w, &v->ev_hv,
+           fire > w->h_offset ? (int64_t)(fire - w->h_offset) : 0);
 }
 
 /*
@@ -619,8 +630,8 @@ static uint64_t draw_latency(struct vcpu *v)
 
 /* An interrupt for v on its way from time `from`; one already on its way
  * sooner carries it. */
-static void post_irq(struct vcpu *v, struct pvt_timer *ev, unsigned int *mask,
-                     unsigned int bits, uint64_t from)
+static void post_irq(struct vcpu *v, struct pvt_sim_event *ev,
+                     unsigned int *mask, unsigned int bits, uint64_t from)
 {
     int64_t at = (int64_t)(from + draw_latency(v));
 
@@ -629,10 +640,10 @@ static void post_irq(struct vcpu *v, struct pvt_timer *ev, unsigned int *mask,
         return;
     }
     *mask |= bits;
-    pvt_tq_arm(&v->w->evq, ev, at);
+    ev_arm(v->w, ev, at);
 }
 
-static void ev_hv_fire(struct pvt_timer *ev)
+static void ev_hv_fire(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
@@ -817,7 +828,7 @@ static void guest_leave(struct vcpu *v)
         pvt_tick_idle_enter(&w->tick);
 }
 
-static void irq_work(struct vcpu *v, struct pvt_timer *ev)
+static void irq_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct world *w = v->w;
     unsigned int mask;
@@ -856,7 +867,7 @@ static void irq_work(struct vcpu *v, struct pvt_timer *ev)
 
 /* An interrupt (the device's, an IPI) for ev's vCPU arrives: it waits
  * while the vCPU is preempted, then fn handles it there. */
-static void interrupt(struct pvt_timer *ev, guest_fn fn)
+static void interrupt(struct pvt_sim_event *ev, guest_fn fn)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
@@ -864,13 +875,13 @@ static void interrupt(struct pvt_timer *ev, guest_fn fn)
 
     w->r->events++;
     if (vcpu_runs_at(v, at) != at) {
-        pvt_tq_arm(&w->evq, ev, (int64_t)vcpu_runs_at(v, at));
+        ev_arm(w, ev, (int64_t)vcpu_runs_at(v, at));
         return;
     }
     on_vcpu(v, ev, fn);
 }
 
-static void ev_irq_deliver(struct pvt_timer *ev)
+static void ev_irq_deliver(struct pvt_sim_event *ev)
 {
     interrupt(ev, irq_work);
 }
@@ -926,11 +937,11 @@ static void wt_fired(struct pvt_timer *t)
             vr->early_callbacks++;
         pvt_sim_hist_add(&vr->lateness, now - t->expires);
     }
-    pvt_tq_cancel(&w->evq, &x->cancel);
+    pvt_sim_evq_cancel(&w->evq, &x->cancel);
     wt_free(w, x);
 }
 
-static void cancel_work(struct vcpu *v, struct pvt_timer *ev)
+static void cancel_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
     struct world *w = x->w;
@@ -948,7 +959,7 @@ static void cancel_work(struct vcpu *v, struct pvt_timer *ev)
 
 /* A timer is cancelled on the vCPU whose queue it is on: only the owner
  * touches its queue (the core's remote-arming model). */
-static void ev_cancel(struct pvt_timer *ev)
+static void ev_cancel(struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
 
@@ -963,7 +974,7 @@ static void kick(struct pvt_timer_queue *q, void *ctx)
 {
     struct vcpu *to = ctx;
     struct vcpu *from = to->w->cur;
-    unsigned int pending = to->ev_ipi.state == PVT_TIMER_QUEUED ? 1u : 0u;
+    unsigned int pending = to->ev_ipi.state == PVT_SIM_EVENT_QUEUED ? 1u : 0u;
 
     (void)q;
     post_irq(from, &to->ev_ipi, &pending, 1, from->t);
@@ -977,7 +988,7 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
     struct vcpu *owner = x->owner;
 
     pvt_timer_init(&x->t, wt_fired, x);
-    pvt_timer_init(&x->cancel, ev_cancel, x);
+    pvt_sim_event_init(&x->cancel, ev_cancel, x);
     x->w = w;
     w->r->timers++;
     if (w->smp)
@@ -991,11 +1002,11 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
                           pvt_add_sat_s64(now, (int64_t)x->delta_ns));
     }
     if (x->cancels)
-        pvt_tq_arm(&w->evq, &x->cancel,
-                   (int64_t)(armer->t + (uint64_t)x->cancel_after_ns));
+        ev_arm(w, &x->cancel,
+               (int64_t)(armer->t + (uint64_t)x->cancel_after_ns));
 }
 
-static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
+static void ipi_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     (void)ev;
     guest_enter(v, *v->w->tnow, false);
@@ -1004,12 +1015,12 @@ static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_ipi(struct pvt_timer *ev)
+static void ev_ipi(struct pvt_sim_event *ev)
 {
     interrupt(ev, ipi_work);
 }
 
-static void arrival_work(struct vcpu *v, struct pvt_timer *ev)
+static void arrival_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
 
@@ -1019,7 +1030,7 @@ static void arrival_work(struct vcpu *v, struct pvt_timer *ev)
 }
 
 /* An arrival that waited for its vCPU to finish other work. */
-static void ev_start(struct pvt_timer *ev)
+static void ev_start(struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
 
@@ -1027,7 +1038,7 @@ static void ev_start(struct pvt_timer *ev)
     on_vcpu(x->armer, ev, arrival_work);
 }
 
-static void ev_arrival(struct pvt_timer *ev)
+static void ev_arrival(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
@@ -1041,8 +1052,7 @@ static void ev_arrival(struct pvt_timer *ev)
         return;
     /* the next arrival is drawn now, so the workload does not depend on
      * when this one could run */
-    pvt_tq_arm(&w->evq, &v->ev_arrival,
-               (int64_t)(scheduled + (uint64_t)a.gap_ns));
+    ev_arm(w, &v->ev_arrival, (int64_t)(scheduled + (uint64_t)a.gap_ns));
     x = wt_alloc(w);
     if (!x) {
         w->stop = true;
@@ -1060,7 +1070,7 @@ static void ev_arrival(struct pvt_timer *ev)
         guest_leave(v);
         return;
     }
-    pvt_timer_init(&x->start, ev_start, x);
+    pvt_sim_event_init(&x->start, ev_start, x);
     on_vcpu(v, &x->start, arrival_work);
 }
 
@@ -1073,7 +1083,7 @@ static void ev_arrival(struct pvt_timer *ev)
  * differs from true time only by its drift.
  */
 
-static void boot_end_work(struct vcpu *v, struct pvt_timer *ev)
+static void boot_end_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct world *w = v->w;
 
@@ -1086,7 +1096,7 @@ static void boot_end_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_boot_end(struct pvt_timer *ev)
+static void ev_boot_end(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
 
@@ -1094,7 +1104,7 @@ static void ev_boot_end(struct pvt_timer *ev)
     on_vcpu(&w->v[0], ev, boot_end_work);
 }
 
-static void ev_run_end(struct pvt_timer *ev)
+static void ev_run_end(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     unsigned int i;
@@ -1102,10 +1112,10 @@ static void ev_run_end(struct pvt_timer *ev)
     w->r->events++;
     w->arrivals_on = false;
     for (i = 0; i < w->nv; i++)
-        pvt_tq_cancel(&w->evq, &w->v[i].ev_arrival);
+        pvt_sim_evq_cancel(&w->evq, &w->v[i].ev_arrival);
 }
 
-static void ev_drain_end(struct pvt_timer *ev)
+static void ev_drain_end(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
 
@@ -1118,7 +1128,7 @@ static void ev_drain_end(struct pvt_timer *ev)
  * scale; the guest's reads must stay consistent through it. */
 #define PVCLOCK_REFRESH_NS (1000 * PVT_NSEC_PER_MSEC)
 
-static void ev_refresh(struct pvt_timer *ev)
+static void ev_refresh(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     unsigned int i;
@@ -1126,14 +1136,13 @@ static void ev_refresh(struct pvt_timer *ev)
     w->r->events++;
     for (i = 0; i < w->nv; i++)
         publish_pvclock(&w->v[i]);
-    pvt_tq_arm(&w->evq, &w->ev_refresh,
-               pvt_add_sat_s64(ev->expires, PVCLOCK_REFRESH_NS));
+    ev_arm(w, &w->ev_refresh, pvt_add_sat_s64(ev->expires, PVCLOCK_REFRESH_NS));
 }
 
 /* The guest's resume path on v: vCPU 0 forgets the last-value guard and
  * continues its own clock from where it was; every vCPU re-programs its
  * device (the queue owns the singleshot from boot). */
-static void migrated_work(struct vcpu *v, struct pvt_timer *ev)
+static void migrated_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct world *w = v->w;
 
@@ -1154,14 +1163,14 @@ static void migrated_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_migrated(struct pvt_timer *ev)
+static void ev_migrated(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
 
     on_vcpu(v, ev, migrated_work);
 }
 
-static void ev_migrate(struct pvt_timer *ev)
+static void ev_migrate(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     const struct pvt_sim_params *p = w->p;
@@ -1193,7 +1202,7 @@ static void ev_migrate(struct pvt_timer *ev)
 /* The hypervisor clock steps by hv_step_us, unannounced (a host clock
  * corrected under the guest): the pages are republished with it, the
  * guest is not told, its timers stay set in the hypervisor's clock. */
-static void ev_hv_step(struct pvt_timer *ev)
+static void ev_hv_step(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     unsigned int i;
@@ -1208,12 +1217,6 @@ static void ev_hv_step(struct pvt_timer *ev)
 }
 
 /* ---- setup and the run ---------------------------------------------------------- */
-
-static uint64_t true_read(struct pvt_clocksource *cs)
-{
-    const struct world *w = cs->priv;
-    return *w->tnow;
-}
 
 static int fail(char *err, size_t errlen, const char *what, int rc)
 {
@@ -1244,12 +1247,12 @@ static int vcpu_init_host(struct world *w, unsigned int i, uint64_t seed,
     pvt_sim_workload_init_vcpu(&v->work, p, seed, i);
     pvt_sim_preemptions_init_vcpu(&v->pre, p, seed, i);
     pvt_sim_rng_seed(&v->rng_lat, seed, pvt_sim_stream(i, 3));
-    pvt_timer_init(&v->ev_hv, ev_hv_fire, v);
-    pvt_timer_init(&v->ev_irq, ev_irq_deliver, v);
-    pvt_timer_init(&v->ev_arrival, ev_arrival, v);
-    pvt_timer_init(&v->ev_ipi, ev_ipi, v);
-    pvt_timer_init(&v->ev_resume, ev_resume, v);
-    pvt_timer_init(&v->ev_migrated, ev_migrated, v);
+    pvt_sim_event_init(&v->ev_hv, ev_hv_fire, v);
+    pvt_sim_event_init(&v->ev_irq, ev_irq_deliver, v);
+    pvt_sim_event_init(&v->ev_arrival, ev_arrival, v);
+    pvt_sim_event_init(&v->ev_ipi, ev_ipi, v);
+    pvt_sim_event_init(&v->ev_resume, ev_resume, v);
+    pvt_sim_event_init(&v->ev_migrated, ev_migrated, v);
     hcfg.slop_ns = (uint64_t)(p->slop_us * 1e3);
     if ((rc = pvt_hv_timer_init(&v->hvt, &hcfg, h_now(w))))
         return fail(err, errlen, "hypervisor timer", rc);
@@ -1335,22 +1338,13 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
     latency_table_init(w);
 
     /* the event queue runs on true time */
-    w->true_cs = (struct pvt_clocksource){
-        .name = "true-time",
-        .read = true_read,
-        .priv = w,
-        .mask = UINT64_MAX,
-        .mult = 1,
-        .shift = 0,
-        .rating = 1,
-    };
-    if ((rc = pvt_clocksource_init(&w->true_cs)) ||
-        (rc = pvt_timekeeper_init(&w->true_tk, &w->true_cs, 0)) ||
-        (rc = pvt_tq_init(&w->evq, &w->true_tk)))
-        return fail(err, errlen, "event queue", rc);
-    pvt_timer_init(&w->ev_migrate, ev_migrate, w);
-    pvt_timer_init(&w->ev_refresh, ev_refresh, w);
-    pvt_tq_arm(&w->evq, &w->ev_refresh, PVCLOCK_REFRESH_NS);
+    if (pvt_sim_evq_init(&w->evq, EVQ_START)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pvt_sim_event_init(&w->ev_migrate, ev_migrate, w);
+    pvt_sim_event_init(&w->ev_refresh, ev_refresh, w);
+    ev_arm(w, &w->ev_refresh, PVCLOCK_REFRESH_NS);
 
     /* the hypervisor and the vCPUs */
     w->h_offset = (uint64_t)(p->hv_uptime_s * 1e9);
@@ -1433,29 +1427,28 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
         return fail(err, errlen, "tick", rc);
 
     /* milestones */
-    pvt_timer_init(&w->ev_boot_end, ev_boot_end, w);
-    pvt_timer_init(&w->ev_run_end, ev_run_end, w);
-    pvt_timer_init(&w->ev_drain_end, ev_drain_end, w);
+    pvt_sim_event_init(&w->ev_boot_end, ev_boot_end, w);
+    pvt_sim_event_init(&w->ev_run_end, ev_run_end, w);
+    pvt_sim_event_init(&w->ev_drain_end, ev_drain_end, w);
     if (p->pvclock) {
         if (p->boot_s > 0)
-            pvt_tq_arm(&w->evq, &w->ev_boot_end, (int64_t)(p->boot_s * 1e9));
+            ev_arm(w, &w->ev_boot_end, (int64_t)(p->boot_s * 1e9));
         else
             boot_end_work(v0, &w->ev_boot_end); /* before any coroutine */
     }
-    pvt_tq_arm(&w->evq, &w->ev_run_end, (int64_t)(p->duration_s * 1e9));
-    pvt_tq_arm(&w->evq, &w->ev_drain_end,
-               (int64_t)((p->duration_s + p->drain_s) * 1e9));
+    ev_arm(w, &w->ev_run_end, (int64_t)(p->duration_s * 1e9));
+    ev_arm(w, &w->ev_drain_end, (int64_t)((p->duration_s + p->drain_s) * 1e9));
 
     w->arrivals_on = p->timer_rate_hz > 0;
     if (w->arrivals_on)
         for (i = 0; i < w->nv; i++)
-            pvt_tq_arm(&w->evq, &w->v[i].ev_arrival,
-                       (int64_t)pvt_sim_workload_first(&w->v[i].work));
+            ev_arm(w, &w->v[i].ev_arrival,
+                   (int64_t)pvt_sim_workload_first(&w->v[i].work));
     if (p->migrate_at_s >= 0)
-        pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
-    pvt_timer_init(&w->ev_hv_step, ev_hv_step, w);
+        ev_arm(w, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
+    pvt_sim_event_init(&w->ev_hv_step, ev_hv_step, w);
     if (p->hv_step_at_s >= 0)
-        pvt_tq_arm(&w->evq, &w->ev_hv_step, (int64_t)(p->hv_step_at_s * 1e9));
+        ev_arm(w, &w->ev_hv_step, (int64_t)(p->hv_step_at_s * 1e9));
     /* an interrupt storm is bounded by the delivery latency; allow a
      * generous multiple of the work the parameters ask for */
     w->events_cap = (uint64_t)(200 * (p->timer_rate_hz + p->hz + 100) *
@@ -1480,6 +1473,7 @@ static void world_free(struct world *w)
         free(w->v[i].stack);
     }
     free(w->v);
+    pvt_sim_evq_free(&w->evq);
 }
 
 int pvt_sim_result_init(struct pvt_sim_result *r,
@@ -1567,7 +1561,7 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
     }
 
     while (!w->stop) {
-        int64_t next = pvt_tq_earliest(&w->evq);
+        int64_t next = pvt_sim_evq_earliest(&w->evq);
         if (next == PVT_TIME_MAX || (uint64_t)next > w->t_cap)
             break;
         if (progress && (r->events & 0xfffff) == 0)
@@ -1579,7 +1573,7 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
         }
         if ((uint64_t)next > *w->tnow)
             *w->tnow = (uint64_t)next;
-        pvt_tq_run_expired(&w->evq);
+        pvt_sim_evq_run(&w->evq, (int64_t)*w->tnow);
     }
 
     for (i = 0; i < w->nv; i++)
