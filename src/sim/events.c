@@ -75,6 +75,54 @@ static void heap_remove(struct pvt_sim_evq *q, struct pvt_sim_event *ev)
         settle(q, i, last);
 }
 
+/* The earliest event out of the heap (not empty). */
+static inline struct pvt_sim_event *heap_pop(struct pvt_sim_evq *q)
+{
+    struct pvt_sim_event *ev = q->heap[0];
+    struct pvt_sim_event *last = q->heap[--q->n];
+
+    if (q->n)
+        sift_down(q, 0, last);
+    return ev;
+}
+
+/* The earliest queued event, or NULL. */
+static inline struct pvt_sim_event *first(const struct pvt_sim_evq *q)
+{
+    return q->front ? q->front : q->n ? q->heap[0] : NULL;
+}
+
+/* ev (its key set, room in the heap) into the queue: in front when it is
+ * before everything queued, else into the heap. */
+static inline void insert(struct pvt_sim_evq *q, struct pvt_sim_event *ev)
+{
+    struct pvt_sim_event *f = q->front;
+
+    ev->state = PVT_SIM_EVENT_QUEUED;
+    if (!f) {
+        if (!q->n || before(ev, q->heap[0])) {
+            q->front = ev;
+            return;
+        }
+    } else if (before(ev, f)) {
+        q->front = ev;
+        ev = f; /* before everything in the heap: it climbs to the top */
+    }
+    sift_up(q, q->n++, ev);
+}
+
+/* The earliest queued event out of the queue (not empty). */
+static inline struct pvt_sim_event *pop(struct pvt_sim_evq *q)
+{
+    struct pvt_sim_event *ev = q->front;
+
+    if (ev) {
+        q->front = NULL;
+        return ev;
+    }
+    return heap_pop(q);
+}
+
 static void round_remove(struct pvt_sim_evq *q, struct pvt_sim_event *ev)
 {
     if (ev->prev)
@@ -102,9 +150,12 @@ static void round_append(struct pvt_sim_evq *q, struct pvt_sim_event *ev)
 /* Out of the heap or the round; idle. */
 static void detach(struct pvt_sim_evq *q, struct pvt_sim_event *ev)
 {
-    if (ev->state == PVT_SIM_EVENT_QUEUED)
-        heap_remove(q, ev);
-    else if (ev->state == PVT_SIM_EVENT_DUE)
+    if (ev->state == PVT_SIM_EVENT_QUEUED) {
+        if (q->front == ev)
+            q->front = NULL;
+        else
+            heap_remove(q, ev);
+    } else if (ev->state == PVT_SIM_EVENT_DUE)
         round_remove(q, ev);
     ev->state = PVT_SIM_EVENT_IDLE;
 }
@@ -157,21 +208,13 @@ int pvt_sim_evq_arm(struct pvt_sim_evq *q, struct pvt_sim_event *ev,
 {
     if (!q || !ev || !ev->fn)
         return -1;
-    if (ev->state == PVT_SIM_EVENT_DUE)
-        round_remove(q, ev);
+    detach(q, ev);
+    /* (room for one more in the heap, wherever it goes) */
+    if (q->n == q->cap && pvt_sim_evq_reserve(q, q->cap))
+        return -1;
     ev->expires = expires < 0 ? 0 : expires;
     ev->seq = q->seq++;
-    if (ev->state == PVT_SIM_EVENT_QUEUED) {
-        /* moved: a later arming than any, so only its time can lift it */
-        settle(q, ev->pos, ev);
-        return 0;
-    }
-    if (q->n == q->cap && pvt_sim_evq_reserve(q, q->cap)) {
-        ev->state = PVT_SIM_EVENT_IDLE;
-        return -1;
-    }
-    ev->state = PVT_SIM_EVENT_QUEUED;
-    sift_up(q, q->n++, ev);
+    insert(q, ev);
     return 0;
 }
 
@@ -187,12 +230,21 @@ int pvt_sim_evq_cancel(struct pvt_sim_evq *q, struct pvt_sim_event *ev)
 
 int64_t pvt_sim_evq_earliest(const struct pvt_sim_evq *q)
 {
-    return q && q->n ? q->heap[0]->expires : INT64_MAX;
+    const struct pvt_sim_event *ev = q ? first(q) : NULL;
+
+    return ev ? ev->expires : INT64_MAX;
 }
 
 bool pvt_sim_evq_in_round(const struct pvt_sim_evq *q)
 {
     return q && q->round_head != NULL;
+}
+
+static inline bool due(const struct pvt_sim_evq *q, int64_t now)
+{
+    const struct pvt_sim_event *ev = first(q);
+
+    return ev && ev->expires <= now;
 }
 
 int pvt_sim_evq_run(struct pvt_sim_evq *q, int64_t now)
@@ -202,9 +254,19 @@ int pvt_sim_evq_run(struct pvt_sim_evq *q, int64_t now)
 
     if (!q)
         return -1;
-    while (q->n && q->heap[0]->expires <= now) {
-        ev = q->heap[0];
-        heap_remove(q, ev);
+    if (!due(q, now))
+        return 0;
+    ev = pop(q);
+    if (!due(q, now)) {
+        /* the usual round: one event, run as the round would run it */
+        ev->state = PVT_SIM_EVENT_IDLE;
+        ev->fn(ev);
+        return 1;
+    }
+    ev->state = PVT_SIM_EVENT_DUE;
+    round_append(q, ev);
+    while (due(q, now)) {
+        ev = pop(q);
         ev->state = PVT_SIM_EVENT_DUE;
         round_append(q, ev);
     }

@@ -5,7 +5,11 @@
  * arming order): ties run in the order they were armed, so a run is
  * deterministic. It holds a handful of events per vCPU and one per
  * cancellable workload timer, so a heap of pointers beats a general timer
- * queue here (no clock, no device, no statistics).
+ * queue here (no clock, no device, no statistics). The model mostly arms
+ * an event that comes before every other (an interrupt on its way, the
+ * hypervisor timer) and then runs it: the earliest event may wait in a
+ * slot in front of the heap, which such an arming and its run take
+ * without a walk up or down the heap.
  *
  * Its runs are rounds, as the timer queue's: every event due at `now` is
  * collected first, then their functions run in order; an event a function
@@ -41,6 +45,7 @@ struct pvt_sim_event {
 };
 
 struct pvt_sim_evq {
+    struct pvt_sim_event *front; /* NULL, or queued before the whole heap */
     struct pvt_sim_event **heap;
     uint32_t n, cap;
     uint64_t seq;

@@ -417,15 +417,35 @@ static __attribute__((noinline)) void guest_spent(struct vcpu *v)
         vcpu_sync(v);
 }
 
-/* The guest spends ns of its own time; a preemption may start meanwhile.
- * Inline: every clock read spends guest_read_ns. w is v's world. */
-static inline void guest_spend(struct world *w, struct vcpu *v, uint64_t ns)
+/* guest_spend past its common case: the vCPU may be preempted at its
+ * start or on the way. */
+static __attribute__((noinline)) void guest_spend_rare(struct world *w,
+                                                       struct vcpu *v,
+                                                       uint64_t ns)
 {
-    if (w->peek || ns == 0)
-        return;
     v->t = vcpu_runs_at(v, v->t) + ns;
     if (v->t > v->pre_s || v->t > w->t_cap || w->smp)
         guest_spent(v);
+}
+
+/*
+ * The guest spends ns of its own time; a preemption may start meanwhile.
+ * Inline: every clock read spends guest_read_ns. w is v's world. The
+ * common case, a step that ends before the next preemption starts (so it
+ * started before it too) and before the cap, with one vCPU, is the
+ * addition alone.
+ */
+static inline void guest_spend(struct world *w, struct vcpu *v, uint64_t ns)
+{
+    uint64_t end = v->t + ns;
+
+    if (w->peek || ns == 0)
+        return;
+    if (end <= v->pre_s && end <= w->t_cap && !w->smp) {
+        v->t = end;
+        return;
+    }
+    guest_spend_rare(w, v, ns);
 }
 
 /* ---- the guest's clocks ----------------------------------------------- */
@@ -538,8 +558,8 @@ static int64_t tk_signed_now(struct pvt_timekeeper *tk)
            (int64_t)(((unsigned __int128)d * cs->mult + tk->frac) >> cs->shift);
 }
 
-/* The guest clock on v at true time t, without side effects. */
-static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
+/* The guest clock on v at true time t, read without side effects. */
+static int64_t guest_clock_read_at(struct vcpu *v, uint64_t t)
 {
     struct world *w = v->w;
     /* what a read may change: the timekeeper's guard and anchor, the
@@ -566,6 +586,48 @@ static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
     w->cur = saved_cur;
     w->peek = false;
     return g;
+}
+
+/*
+ * What the timekeeper's read returns at counter value c with its guard
+ * cleared (guest_clock_read_at's measure): its conversion from the anchor,
+ * or the cleared guard, 0, when c is behind the anchor.
+ */
+static int64_t tk_unguarded_at(const struct pvt_timekeeper *tk, uint64_t c)
+{
+    const struct pvt_clocksource *cs = tk->cs;
+    uint64_t d = ((c & cs->mask) - tk->cycle_last) & cs->mask;
+    uint64_t off;
+
+    if (d > (cs->mask >> 1))
+        return 0;
+    off = (uint64_t)(((unsigned __int128)d * cs->mult + tk->frac) >> cs->shift);
+    return off > (uint64_t)INT64_MAX
+               ? INT64_MAX
+               : pvt_add_sat_s64(tk->base_ns, (int64_t)off);
+}
+
+/* The guest clock on v at true time t, without side effects. */
+static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
+{
+    struct world *w = v->w;
+
+    if (!w->smp && w->tk.cs == &w->tsc_cs) {
+        /* on the TSC clocksource: its reading at t converted as the read
+         * would convert it (which leaves sample_t at t) */
+        v->sample_t = t;
+        return tk_unguarded_at(&w->tk, tsc_at(w, t) + v->tsc_err);
+    }
+    return guest_clock_read_at(v, t);
+}
+
+/* The series bin of guest second gs. */
+static struct pvt_sim_bin *bin_at(struct pvt_sim_result *r, double gs)
+{
+    double x = gs / r->bin_s;
+
+    return &r->bins[x < PVT_SIM_SERIES_BINS ? (size_t)x
+                                            : PVT_SIM_SERIES_BINS - 1];
 }
 
 /* ---- the hypervisor ------------------------------------------------------ */
@@ -684,9 +746,7 @@ static void ev_hv_fire(struct pvt_sim_event *ev)
             if (v->asked_after_boot)
                 pvt_sim_hist_add(&w->r->aim_error_after_locked, aim);
         }
-        b = &w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
-                            ? (size_t)(gs / w->r->bin_s)
-                            : PVT_SIM_SERIES_BINS - 1];
+        b = bin_at(w->r, gs);
         b->programs++;
         b->aim_sum += (double)aim;
         if (llabs(aim) > b->aim_max_abs)
@@ -846,9 +906,7 @@ static void irq_work(struct vcpu *v, struct pvt_sim_event *ev)
 
         w->r->device_interrupts++;
         pvt_sim_hist_add(&w->r->device_error, err);
-        b = &w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
-                            ? (size_t)(gs / w->r->bin_s)
-                            : PVT_SIM_SERIES_BINS - 1];
+        b = bin_at(w->r, gs);
         b->interrupts++;
         if (llabs(err) > b->dev_max_abs)
             b->dev_max_abs = llabs(err);
@@ -926,10 +984,7 @@ static void wt_fired(struct pvt_timer *t)
     if (now < t->expires)
         w->r->early_callbacks++;
     pvt_sim_hist_add(&w->r->lateness, now - t->expires);
-    w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
-                   ? (size_t)(gs / w->r->bin_s)
-                   : PVT_SIM_SERIES_BINS - 1]
-        .fired++;
+    bin_at(w->r, gs)->fired++;
     if (w->smp) {
         struct pvt_sim_vcpu_result *vr = x->owner->r;
         vr->fired++;
