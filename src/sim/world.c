@@ -130,6 +130,10 @@ struct vcpu {
 
     /* the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
+    /* a guest step that ends by here is an addition alone (guest_spend):
+     * the next preemption's start or the cap, whichever is first, with
+     * one vCPU and not measuring; 0 otherwise */
+    uint64_t spend_limit;
     bool in_program;   /* inside a device programming (for the counter) */
     uint64_t sample_t; /* when its last TSC read sampled */
     int64_t seen;      /* the highest guest clock the model read on it */
@@ -246,12 +250,15 @@ static uint64_t tsc_at(const struct world *w, uint64_t t)
 /* The next preemption interval after the current one. */
 static void next_preemption(struct vcpu *v, uint64_t from)
 {
+    const struct world *w = v->w;
+
     if (!v->pre.on) {
         v->pre_s = v->pre_e = UINT64_MAX;
-        return;
+    } else {
+        v->pre_s = from + (uint64_t)pvt_sim_preemptions_gap(&v->pre);
+        v->pre_e = v->pre_s + (uint64_t)pvt_sim_preemptions_len(&v->pre);
     }
-    v->pre_s = from + (uint64_t)pvt_sim_preemptions_gap(&v->pre);
-    v->pre_e = v->pre_s + (uint64_t)pvt_sim_preemptions_len(&v->pre);
+    v->spend_limit = w->smp ? 0 : v->pre_s < w->t_cap ? v->pre_s : w->t_cap;
 }
 
 /* vcpu_runs_at's rare part: preemptions wholly before x consumed. */
@@ -423,6 +430,8 @@ static __attribute__((noinline)) void guest_spend_rare(struct world *w,
                                                        struct vcpu *v,
                                                        uint64_t ns)
 {
+    if (w->peek || ns == 0)
+        return;
     v->t = vcpu_runs_at(v, v->t) + ns;
     if (v->t > v->pre_s || v->t > w->t_cap || w->smp)
         guest_spent(v);
@@ -431,18 +440,15 @@ static __attribute__((noinline)) void guest_spend_rare(struct world *w,
 /*
  * The guest spends ns of its own time; a preemption may start meanwhile.
  * Inline: every clock read spends guest_read_ns. w is v's world. The
- * common case, a step that ends before the next preemption starts (so it
- * started before it too) and before the cap, with one vCPU, is the
- * addition alone.
+ * common case, a step that ends by spend_limit (so it started before the
+ * next preemption too), is the addition alone: one comparison.
  */
 static inline void guest_spend(struct world *w, struct vcpu *v, uint64_t ns)
 {
     uint64_t end = v->t + ns;
 
-    if (w->peek || ns == 0)
-        return;
-    if (end <= v->pre_s && end <= w->t_cap && !w->smp) {
-        v->t = end;
+    if (end <= v->spend_limit) {
+        v->t = end; /* (ns 0 leaves it, as the rare path would) */
         return;
     }
     guest_spend_rare(w, v, ns);
@@ -569,10 +575,12 @@ static int64_t guest_clock_read_at(struct vcpu *v, uint64_t t)
     uint8_t saved_flags = v->kvmclock.last_flags;
     uint64_t saved_t = v->t;
     uint64_t saved_guard = v->pvg->last_value;
+    uint64_t saved_limit = v->spend_limit;
     struct vcpu *saved_cur = w->cur;
     int64_t g;
 
     w->peek = true;
+    v->spend_limit = 0; /* every step to guest_spend_rare, which sees peek */
     w->cur = v;
     v->t = t;
     w->tk.last_ns = 0;      /* look past the monotonic guard */
@@ -583,6 +591,7 @@ static int64_t guest_clock_read_at(struct vcpu *v, uint64_t t)
     v->kvmclock.last_flags = saved_flags;
     v->pvg->last_value = saved_guard;
     v->t = saved_t;
+    v->spend_limit = saved_limit;
     w->cur = saved_cur;
     w->peek = false;
     return g;
