@@ -3,12 +3,10 @@
  * Workers write only their own slots; the calling thread reads the
  * progress fractions, which are only ever displayed.
  *
- * A thread per run rather than per CPU: the runs cost very different
- * amounts (on steady-drift the absolute strategies about a fifth of the
- * others), and a world is one chain of events that cannot be cut up, so
- * with a thread per CPU taking the runs in turn the last long one ran
- * alone at the end. With a thread each, the system shares the CPUs
- * between the runs still going and they end about together.
+ * A thread per CPU, each taking the next run when it is done with one.
+ * (A thread per run, the system sharing the CPUs between them, ended the
+ * runs more evenly but cost more CPU time than it saved: several worlds'
+ * working sets on one core thrash its caches. README, the 24 h run.)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,9 +17,6 @@
 #include <unistd.h>
 
 #include "sim.h"
-
-/* Threads at most per online CPU (more runs wait for a free thread). */
-#define THREADS_PER_CPU 8
 
 struct slot {
     _Atomic double frac;
@@ -77,8 +72,7 @@ int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
                     size_t errlen)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t nth = (cpus > 0 ? (size_t)cpus : 1) * THREADS_PER_CPU, k,
-           started = 0;
+    size_t nth = cpus > 0 ? (size_t)cpus : 1, k, started = 0;
     struct pool pl;
     pthread_t *th;
     int rc = 0;

@@ -129,9 +129,9 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
                 size_t errlen);
 
 /*
- * Runs strategies[0 .. n) side by side, each on its own world and
- * thread (up to 8 threads per online CPU; the calling thread when none
- * can be started), into results[0 .. n). The results are those of pvt_sim_run for
+ * Runs strategies[0 .. n) side by side, each on its own world, on up to
+ * one thread per online CPU (the calling thread when none can be
+ * started), into results[0 .. n). The results are those of pvt_sim_run for
  * each strategy alone: worlds share nothing, so scheduling cannot change
  * them. progress (may be NULL) is called on the calling thread about every
  * 100 ms with the fraction of all the runs done. Returns 0; -1 with the
