@@ -298,6 +298,8 @@
 
 #define PVT_TESTS_SIM_HOST(X)                                                  \
     X(sim_params_units, PVT_TEST_HOST, 0)                                      \
+    X(sim_events_order, PVT_TEST_HOST, 0)                                      \
+    X(sim_events_rounds, PVT_TEST_HOST, 0)                                     \
     X(sim_every_strategy_keeps_the_queue_promise, PVT_TEST_HOST, 120000)       \
     X(sim_cli_deterministic_and_errors, PVT_TEST_HOST, 120000)                 \
     X(sim_html_report, PVT_TEST_HOST, 120000)                                  \

@@ -2,6 +2,11 @@
  * Every strategy side by side, one world per thread (contract in sim.h).
  * Workers write only their own slots; the calling thread reads the
  * progress fractions, which are only ever displayed.
+ *
+ * A thread per CPU, each taking the next run when it is done with one.
+ * (A thread per run, the system sharing the CPUs between them, ended the
+ * runs more evenly but cost more CPU time than it saved: several worlds'
+ * working sets on one core thrash its caches. README, the 24 h run.)
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -26,8 +31,11 @@ struct pool {
     struct pvt_sim_result *results;
     size_t n;
     atomic_size_t next;
-    atomic_size_t done;
     struct slot *slots;
+    /* runs finished, under mu; cv tells the calling thread of each */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t done;
 };
 
 static void slot_progress(void *ctx, double frac)
@@ -49,7 +57,10 @@ static void *worker(void *arg)
             pvt_sim_run(pl->p, pl->seed, pl->strategies[i], &pl->results[i],
                         slot_progress, s, s->err, sizeof(s->err));
         atomic_store(&s->frac, 1.0);
-        atomic_fetch_add(&pl->done, 1);
+        pthread_mutex_lock(&pl->mu);
+        pl->done++;
+        pthread_cond_signal(&pl->cv);
+        pthread_mutex_unlock(&pl->mu);
     }
     return NULL;
 }
@@ -86,23 +97,37 @@ int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    pthread_mutex_init(&pl.mu, NULL);
+    pthread_cond_init(&pl.cv, NULL);
     for (k = 0; k < nth; k++)
         if (pthread_create(&th[started], NULL, worker, &pl) == 0)
             started++;
     if (started == 0)
         worker(&pl); /* no threads to be had: run here */
-    while (atomic_load(&pl.done) < n) {
-        struct timespec nap = {0, 100000000};
+    /* progress about every 100 ms; the end as soon as the last run is
+     * done (a wall-clock measure of the runs includes no nap) */
+    pthread_mutex_lock(&pl.mu);
+    while (pl.done < n) {
+        struct timespec until;
         double sum = 0;
 
-        nanosleep(&nap, NULL);
-        if (progress == NULL)
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&pl.cv, &pl.mu, &until);
+        if (progress == NULL || pl.done == n)
             continue;
+        pthread_mutex_unlock(&pl.mu);
         for (k = 0; k < n; k++)
             sum +=
                 atomic_load_explicit(&pl.slots[k].frac, memory_order_relaxed);
         progress(progress_ctx, sum / (double)n);
+        pthread_mutex_lock(&pl.mu);
     }
+    pthread_mutex_unlock(&pl.mu);
     for (k = 0; k < started; k++)
         pthread_join(th[k], NULL);
     for (k = 0; k < n; k++) {
@@ -112,6 +137,8 @@ int pvt_sim_run_all(const struct pvt_sim_params *p, uint64_t seed,
             break;
         }
     }
+    pthread_cond_destroy(&pl.cv);
+    pthread_mutex_destroy(&pl.mu);
     free(pl.slots);
     free(th);
     return rc;

@@ -3,24 +3,6 @@
  */
 #include "stats.h"
 
-static unsigned int fls64(uint64_t x)
-{
-    return x ? 64u - (unsigned int)__builtin_clzll(x) : 0u;
-}
-
-/* Values below PVT_SIM_HIST_SUB have a bucket each; above, each power of two
- * [2^e, 2^(e+1)) is cut in PVT_SIM_HIST_SUB equal parts. */
-static unsigned int bucket_of(uint64_t v)
-{
-    unsigned int e;
-
-    if (v < PVT_SIM_HIST_SUB)
-        return (unsigned int)v;
-    e = fls64(v) - 6; /* v >> e is in [32, 64) */
-    return (e + 1) * PVT_SIM_HIST_SUB +
-           (unsigned int)((v >> e) - PVT_SIM_HIST_SUB);
-}
-
 static uint64_t bucket_hi(unsigned int b)
 {
     unsigned int e;
@@ -33,23 +15,6 @@ static uint64_t bucket_hi(unsigned int b)
     if (e >= 58)
         return UINT64_MAX;
     return ((m + 1) << e) - 1;
-}
-
-void pvt_sim_hist_add(struct pvt_sim_hist *h, int64_t v)
-{
-    uint64_t a = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
-
-    if (h->count == 0 || v < h->min)
-        h->min = v;
-    if (h->count == 0 || v > h->max)
-        h->max = v;
-    if (a > h->max_abs)
-        h->max_abs = a;
-    if (v < 0)
-        h->negative++;
-    h->count++;
-    h->sum += (double)v;
-    h->bucket[bucket_of(a)]++;
 }
 
 uint64_t pvt_sim_hist_quantile(const struct pvt_sim_hist *h, double q)
@@ -85,7 +50,7 @@ uint64_t pvt_sim_hist_count_from(const struct pvt_sim_hist *h, uint64_t v)
     uint64_t n = 0;
     unsigned int b;
 
-    for (b = bucket_of(v); b < PVT_SIM_HIST_BUCKETS; b++)
+    for (b = pvt__sim_hist_bucket(v); b < PVT_SIM_HIST_BUCKETS; b++)
         n += h->bucket[b];
     return n;
 }

@@ -13,10 +13,10 @@
  * guest steps, including between reading the guest clock and the
  * hypercall that uses the reading.
  *
- * Events are timers in a pvtimer queue of their own, on a clock that reads
- * t: the hypervisor's timer firing, an interrupt being delivered, a
- * workload arrival, a cancellation, a migration. Ties run in the order they
- * were scheduled, so a run is deterministic.
+ * Events are in a queue of their own (events.h), in true time t: the
+ * hypervisor's timer firing, an interrupt being delivered, a workload
+ * arrival, a cancellation, a migration. Ties run in the order they were
+ * scheduled, so a run is deterministic.
  *
  * Several vCPUs. Each vCPU has its own time (how far its guest code has
  * got), preemptions, TSC error, pvclock page, hypervisor timer, singleshot
@@ -50,6 +50,7 @@
 #define VALGRIND_STACK_DEREGISTER(id)   ((void)(id))
 #endif
 
+#include "events.h"
 #include "pvtimer/hvtimer.h"
 #include "rng.h"
 #include "sim.h"
@@ -61,6 +62,9 @@
 #endif
 
 #define LAT_TABLE 4096
+
+/* The event queue's first room (it grows when a workload needs more). */
+#define EVQ_START 256
 
 /* A coroutine's stack: guest code with the core under it, sanitizers
  * included. */
@@ -78,10 +82,10 @@ struct read_done {
 
 /* A workload timer and the event that may cancel it. */
 struct wtimer {
-    struct pvt_timer t;      /* in the owner's queue */
-    struct pvt_timer cancel; /* in the event queue */
-    struct pvt_timer start;  /* several vCPUs: the arrival, waiting for its
-                                vCPU */
+    struct pvt_timer t;          /* in the owner's queue */
+    struct pvt_sim_event cancel; /* in the event queue */
+    struct pvt_sim_event start;  /* several vCPUs: the arrival, waiting
+                                    for its vCPU */
     struct world *w;
     struct vcpu *owner; /* whose queue it is on (maybe in its inbox) */
     struct vcpu *armer; /* who arms it */
@@ -99,7 +103,7 @@ struct pool_chunk {
 };
 
 /* Guest work on a vCPU: what an event asks it to do. */
-typedef void (*guest_fn)(struct vcpu *v, struct pvt_timer *ev);
+typedef void (*guest_fn)(struct vcpu *v, struct pvt_sim_event *ev);
 
 struct vcpu {
     struct world *w;
@@ -121,10 +125,15 @@ struct vcpu {
     int64_t fired_target;  /* the guest target of the singleshot that fired */
     bool asked_after_boot; /* that programming was made after the switch */
     bool asked_locked;     /* the estimator was locked at that programming */
-    struct pvt_timer ev_hv, ev_irq, ev_arrival, ev_ipi, ev_resume, ev_migrated;
+    struct pvt_sim_event ev_hv, ev_irq, ev_arrival, ev_ipi, ev_resume,
+        ev_migrated;
 
     /* the current or next preemption is [pre_s, pre_e) */
     uint64_t pre_s, pre_e;
+    /* a guest step that ends by here is an addition alone (guest_spend):
+     * the next preemption's start or the cap, whichever is first, with
+     * one vCPU and not measuring; 0 otherwise */
+    uint64_t spend_limit;
     bool in_program;   /* inside a device programming (for the counter) */
     uint64_t sample_t; /* when its last TSC read sampled */
     int64_t seen;      /* the highest guest clock the model read on it */
@@ -144,7 +153,7 @@ struct vcpu {
     bool started;          /* the coroutine exists */
     bool busy;             /* inside guest work (maybe waiting to resume) */
     guest_fn job;
-    struct pvt_timer *job_ev;
+    struct pvt_sim_event *job_ev;
 #ifdef SIM_ASAN
     void *fake_stack;
 #endif
@@ -159,10 +168,8 @@ struct world {
      * vCPU's own, or `now` with several */
     uint64_t now;
     uint64_t *tnow;
-    struct pvt_clocksource true_cs;
-    struct pvt_timekeeper true_tk;
-    struct pvt_timer_queue evq;
-    struct pvt_timer ev_migrate, ev_refresh, ev_hv_step;
+    struct pvt_sim_evq evq;
+    struct pvt_sim_event ev_migrate, ev_refresh, ev_hv_step;
     uint64_t t_cap; /* the run stops here whatever happens */
     uint64_t events_cap;
     bool stop;
@@ -198,7 +205,7 @@ struct world {
     struct pvt_timekeeper tk;
     struct pvt_clockevent hvtick; /* the periodic timer: the boot tick */
     struct pvt_tick tick;
-    struct pvt_timer ev_boot_end, ev_run_end, ev_drain_end;
+    struct pvt_sim_event ev_boot_end, ev_run_end, ev_drain_end;
     bool arrivals_on;
     bool after_boot;
 
@@ -243,12 +250,15 @@ static uint64_t tsc_at(const struct world *w, uint64_t t)
 /* The next preemption interval after the current one. */
 static void next_preemption(struct vcpu *v, uint64_t from)
 {
+    const struct world *w = v->w;
+
     if (!v->pre.on) {
         v->pre_s = v->pre_e = UINT64_MAX;
-        return;
+    } else {
+        v->pre_s = from + (uint64_t)pvt_sim_preemptions_gap(&v->pre);
+        v->pre_e = v->pre_s + (uint64_t)pvt_sim_preemptions_len(&v->pre);
     }
-    v->pre_s = from + (uint64_t)pvt_sim_preemptions_gap(&v->pre);
-    v->pre_e = v->pre_s + (uint64_t)pvt_sim_preemptions_len(&v->pre);
+    v->spend_limit = w->smp ? 0 : v->pre_s < w->t_cap ? v->pre_s : w->t_cap;
 }
 
 /* vcpu_runs_at's rare part: preemptions wholly before x consumed. */
@@ -266,6 +276,13 @@ static inline uint64_t vcpu_runs_at(struct vcpu *v, uint64_t x)
     if (v->pre_e <= x)
         consume_preemptions(v, x);
     return x >= v->pre_s ? v->pre_e : x;
+}
+
+/* Arm a model event; with no memory left to queue it, the run stops. */
+static void ev_arm(struct world *w, struct pvt_sim_event *ev, int64_t at)
+{
+    if (pvt_sim_evq_arm(&w->evq, ev, at))
+        w->stop = true;
 }
 
 /* ---- coroutines (several vCPUs) -------------------------------------- */
@@ -329,13 +346,14 @@ static void vcpu_sync(struct vcpu *v)
 
     if (w->in_coro != v || v->t <= w->now)
         return;
-    if (pvt_tq_earliest(&w->evq) > (int64_t)v->t)
+    if (!pvt_sim_evq_in_round(&w->evq) &&
+        pvt_sim_evq_earliest(&w->evq) > (int64_t)v->t)
         return;
-    pvt_tq_arm(&w->evq, &v->ev_resume, (int64_t)v->t);
+    ev_arm(w, &v->ev_resume, (int64_t)v->t);
     coro_switch_out(v);
 }
 
-static void ev_resume(struct pvt_timer *ev)
+static void ev_resume(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
 
@@ -347,7 +365,7 @@ static void ev_resume(struct pvt_timer *ev)
  * its coroutine, or, while it is inside other work, once that is done
  * (the event comes back when the vCPU resumes). Returns false when it
  * could not (no memory for a coroutine: the run stops). */
-static bool on_vcpu(struct vcpu *v, struct pvt_timer *ev, guest_fn fn)
+static bool on_vcpu(struct vcpu *v, struct pvt_sim_event *ev, guest_fn fn)
 {
     struct world *w = v->w;
 
@@ -356,7 +374,7 @@ static bool on_vcpu(struct vcpu *v, struct pvt_timer *ev, guest_fn fn)
         return true;
     }
     if (v->busy) {
-        pvt_tq_arm(&w->evq, ev, (int64_t)(v->t > w->now ? v->t : w->now));
+        ev_arm(w, ev, (int64_t)(v->t > w->now ? v->t : w->now));
         return true;
     }
     if (!v->started) {
@@ -406,15 +424,34 @@ static __attribute__((noinline)) void guest_spent(struct vcpu *v)
         vcpu_sync(v);
 }
 
-/* The guest spends ns of its own time; a preemption may start meanwhile.
- * Inline: every clock read spends guest_read_ns. w is v's world. */
-static inline void guest_spend(struct world *w, struct vcpu *v, uint64_t ns)
+/* guest_spend past its common case: the vCPU may be preempted at its
+ * start or on the way. */
+static __attribute__((noinline)) void guest_spend_rare(struct world *w,
+                                                       struct vcpu *v,
+                                                       uint64_t ns)
 {
     if (w->peek || ns == 0)
         return;
     v->t = vcpu_runs_at(v, v->t) + ns;
     if (v->t > v->pre_s || v->t > w->t_cap || w->smp)
         guest_spent(v);
+}
+
+/*
+ * The guest spends ns of its own time; a preemption may start meanwhile.
+ * Inline: every clock read spends guest_read_ns. w is v's world. The
+ * common case, a step that ends by spend_limit (so it started before the
+ * next preemption too), is the addition alone: one comparison.
+ */
+static inline void guest_spend(struct world *w, struct vcpu *v, uint64_t ns)
+{
+    uint64_t end = v->t + ns;
+
+    if (end <= v->spend_limit) {
+        v->t = end; /* (ns 0 leaves it, as the rare path would) */
+        return;
+    }
+    guest_spend_rare(w, v, ns);
 }
 
 /* ---- the guest's clocks ----------------------------------------------- */
@@ -527,8 +564,8 @@ static int64_t tk_signed_now(struct pvt_timekeeper *tk)
            (int64_t)(((unsigned __int128)d * cs->mult + tk->frac) >> cs->shift);
 }
 
-/* The guest clock on v at true time t, without side effects. */
-static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
+/* The guest clock on v at true time t, read without side effects. */
+static int64_t guest_clock_read_at(struct vcpu *v, uint64_t t)
 {
     struct world *w = v->w;
     /* what a read may change: the timekeeper's guard and anchor, the
@@ -538,10 +575,12 @@ static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
     uint8_t saved_flags = v->kvmclock.last_flags;
     uint64_t saved_t = v->t;
     uint64_t saved_guard = v->pvg->last_value;
+    uint64_t saved_limit = v->spend_limit;
     struct vcpu *saved_cur = w->cur;
     int64_t g;
 
     w->peek = true;
+    v->spend_limit = 0; /* every step to guest_spend_rare, which sees peek */
     w->cur = v;
     v->t = t;
     w->tk.last_ns = 0;      /* look past the monotonic guard */
@@ -552,9 +591,52 @@ static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
     v->kvmclock.last_flags = saved_flags;
     v->pvg->last_value = saved_guard;
     v->t = saved_t;
+    v->spend_limit = saved_limit;
     w->cur = saved_cur;
     w->peek = false;
     return g;
+}
+
+/*
+ * What the timekeeper's read returns at counter value c with its guard
+ * cleared (guest_clock_read_at's measure): its conversion from the anchor,
+ * or the cleared guard, 0, when c is behind the anchor.
+ */
+static int64_t tk_unguarded_at(const struct pvt_timekeeper *tk, uint64_t c)
+{
+    const struct pvt_clocksource *cs = tk->cs;
+    uint64_t d = ((c & cs->mask) - tk->cycle_last) & cs->mask;
+    uint64_t off;
+
+    if (d > (cs->mask >> 1))
+        return 0;
+    off = (uint64_t)(((unsigned __int128)d * cs->mult + tk->frac) >> cs->shift);
+    return off > (uint64_t)INT64_MAX
+               ? INT64_MAX
+               : pvt_add_sat_s64(tk->base_ns, (int64_t)off);
+}
+
+/* The guest clock on v at true time t, without side effects. */
+static int64_t guest_clock_at(struct vcpu *v, uint64_t t)
+{
+    struct world *w = v->w;
+
+    if (!w->smp && w->tk.cs == &w->tsc_cs) {
+        /* on the TSC clocksource: its reading at t converted as the read
+         * would convert it (which leaves sample_t at t) */
+        v->sample_t = t;
+        return tk_unguarded_at(&w->tk, tsc_at(w, t) + v->tsc_err);
+    }
+    return guest_clock_read_at(v, t);
+}
+
+/* The series bin of guest second gs. */
+static struct pvt_sim_bin *bin_at(struct pvt_sim_result *r, double gs)
+{
+    double x = gs / r->bin_s;
+
+    return &r->bins[x < PVT_SIM_SERIES_BINS ? (size_t)x
+                                            : PVT_SIM_SERIES_BINS - 1];
 }
 
 /* ---- the hypervisor ------------------------------------------------------ */
@@ -580,11 +662,11 @@ static void hv_reschedule(struct vcpu *v)
     uint64_t fire = pvt_hv_next_fire(&v->hvt);
 
     if (fire == PVT_HV_NEVER) {
-        pvt_tq_cancel(&w->evq, &v->ev_hv);
+        pvt_sim_evq_cancel(&w->evq, &v->ev_hv);
         return;
     }
-    pvt_tq_arm(&w->evq, &v->ev_hv,
-               fire > w->h_offset ? (int64_t)(fire - w->h_offset) : 0);
+    ev_arm(w, &v->ev_hv,
+           fire > w->h_offset ? (int64_t)(fire - w->h_offset) : 0);
 }
 
 /*
@@ -619,8 +701,8 @@ static uint64_t draw_latency(struct vcpu *v)
 
 /* An interrupt for v on its way from time `from`; one already on its way
  * sooner carries it. */
-static void post_irq(struct vcpu *v, struct pvt_timer *ev, unsigned int *mask,
-                     unsigned int bits, uint64_t from)
+static void post_irq(struct vcpu *v, struct pvt_sim_event *ev,
+                     unsigned int *mask, unsigned int bits, uint64_t from)
 {
     int64_t at = (int64_t)(from + draw_latency(v));
 
@@ -629,10 +711,10 @@ static void post_irq(struct vcpu *v, struct pvt_timer *ev, unsigned int *mask,
         return;
     }
     *mask |= bits;
-    pvt_tq_arm(&v->w->evq, ev, at);
+    ev_arm(v->w, ev, at);
 }
 
-static void ev_hv_fire(struct pvt_timer *ev)
+static void ev_hv_fire(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
@@ -673,9 +755,7 @@ static void ev_hv_fire(struct pvt_timer *ev)
             if (v->asked_after_boot)
                 pvt_sim_hist_add(&w->r->aim_error_after_locked, aim);
         }
-        b = &w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
-                            ? (size_t)(gs / w->r->bin_s)
-                            : PVT_SIM_SERIES_BINS - 1];
+        b = bin_at(w->r, gs);
         b->programs++;
         b->aim_sum += (double)aim;
         if (llabs(aim) > b->aim_max_abs)
@@ -817,7 +897,7 @@ static void guest_leave(struct vcpu *v)
         pvt_tick_idle_enter(&w->tick);
 }
 
-static void irq_work(struct vcpu *v, struct pvt_timer *ev)
+static void irq_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct world *w = v->w;
     unsigned int mask;
@@ -835,9 +915,7 @@ static void irq_work(struct vcpu *v, struct pvt_timer *ev)
 
         w->r->device_interrupts++;
         pvt_sim_hist_add(&w->r->device_error, err);
-        b = &w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
-                            ? (size_t)(gs / w->r->bin_s)
-                            : PVT_SIM_SERIES_BINS - 1];
+        b = bin_at(w->r, gs);
         b->interrupts++;
         if (llabs(err) > b->dev_max_abs)
             b->dev_max_abs = llabs(err);
@@ -856,7 +934,7 @@ static void irq_work(struct vcpu *v, struct pvt_timer *ev)
 
 /* An interrupt (the device's, an IPI) for ev's vCPU arrives: it waits
  * while the vCPU is preempted, then fn handles it there. */
-static void interrupt(struct pvt_timer *ev, guest_fn fn)
+static void interrupt(struct pvt_sim_event *ev, guest_fn fn)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
@@ -864,13 +942,13 @@ static void interrupt(struct pvt_timer *ev, guest_fn fn)
 
     w->r->events++;
     if (vcpu_runs_at(v, at) != at) {
-        pvt_tq_arm(&w->evq, ev, (int64_t)vcpu_runs_at(v, at));
+        ev_arm(w, ev, (int64_t)vcpu_runs_at(v, at));
         return;
     }
     on_vcpu(v, ev, fn);
 }
 
-static void ev_irq_deliver(struct pvt_timer *ev)
+static void ev_irq_deliver(struct pvt_sim_event *ev)
 {
     interrupt(ev, irq_work);
 }
@@ -915,10 +993,7 @@ static void wt_fired(struct pvt_timer *t)
     if (now < t->expires)
         w->r->early_callbacks++;
     pvt_sim_hist_add(&w->r->lateness, now - t->expires);
-    w->r->bins[gs / w->r->bin_s < PVT_SIM_SERIES_BINS
-                   ? (size_t)(gs / w->r->bin_s)
-                   : PVT_SIM_SERIES_BINS - 1]
-        .fired++;
+    bin_at(w->r, gs)->fired++;
     if (w->smp) {
         struct pvt_sim_vcpu_result *vr = x->owner->r;
         vr->fired++;
@@ -926,11 +1001,11 @@ static void wt_fired(struct pvt_timer *t)
             vr->early_callbacks++;
         pvt_sim_hist_add(&vr->lateness, now - t->expires);
     }
-    pvt_tq_cancel(&w->evq, &x->cancel);
+    pvt_sim_evq_cancel(&w->evq, &x->cancel);
     wt_free(w, x);
 }
 
-static void cancel_work(struct vcpu *v, struct pvt_timer *ev)
+static void cancel_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
     struct world *w = x->w;
@@ -948,7 +1023,7 @@ static void cancel_work(struct vcpu *v, struct pvt_timer *ev)
 
 /* A timer is cancelled on the vCPU whose queue it is on: only the owner
  * touches its queue (the core's remote-arming model). */
-static void ev_cancel(struct pvt_timer *ev)
+static void ev_cancel(struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
 
@@ -963,7 +1038,7 @@ static void kick(struct pvt_timer_queue *q, void *ctx)
 {
     struct vcpu *to = ctx;
     struct vcpu *from = to->w->cur;
-    unsigned int pending = to->ev_ipi.state == PVT_TIMER_QUEUED ? 1u : 0u;
+    unsigned int pending = to->ev_ipi.state == PVT_SIM_EVENT_QUEUED ? 1u : 0u;
 
     (void)q;
     post_irq(from, &to->ev_ipi, &pending, 1, from->t);
@@ -977,7 +1052,7 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
     struct vcpu *owner = x->owner;
 
     pvt_timer_init(&x->t, wt_fired, x);
-    pvt_timer_init(&x->cancel, ev_cancel, x);
+    pvt_sim_event_init(&x->cancel, ev_cancel, x);
     x->w = w;
     w->r->timers++;
     if (w->smp)
@@ -991,11 +1066,11 @@ static void arm_timer(struct vcpu *armer, struct wtimer *x)
                           pvt_add_sat_s64(now, (int64_t)x->delta_ns));
     }
     if (x->cancels)
-        pvt_tq_arm(&w->evq, &x->cancel,
-                   (int64_t)(armer->t + (uint64_t)x->cancel_after_ns));
+        ev_arm(w, &x->cancel,
+               (int64_t)(armer->t + (uint64_t)x->cancel_after_ns));
 }
 
-static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
+static void ipi_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     (void)ev;
     guest_enter(v, *v->w->tnow, false);
@@ -1004,12 +1079,12 @@ static void ipi_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_ipi(struct pvt_timer *ev)
+static void ev_ipi(struct pvt_sim_event *ev)
 {
     interrupt(ev, ipi_work);
 }
 
-static void arrival_work(struct vcpu *v, struct pvt_timer *ev)
+static void arrival_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
 
@@ -1019,7 +1094,7 @@ static void arrival_work(struct vcpu *v, struct pvt_timer *ev)
 }
 
 /* An arrival that waited for its vCPU to finish other work. */
-static void ev_start(struct pvt_timer *ev)
+static void ev_start(struct pvt_sim_event *ev)
 {
     struct wtimer *x = ev->data;
 
@@ -1027,7 +1102,7 @@ static void ev_start(struct pvt_timer *ev)
     on_vcpu(x->armer, ev, arrival_work);
 }
 
-static void ev_arrival(struct pvt_timer *ev)
+static void ev_arrival(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
     struct world *w = v->w;
@@ -1041,8 +1116,7 @@ static void ev_arrival(struct pvt_timer *ev)
         return;
     /* the next arrival is drawn now, so the workload does not depend on
      * when this one could run */
-    pvt_tq_arm(&w->evq, &v->ev_arrival,
-               (int64_t)(scheduled + (uint64_t)a.gap_ns));
+    ev_arm(w, &v->ev_arrival, (int64_t)(scheduled + (uint64_t)a.gap_ns));
     x = wt_alloc(w);
     if (!x) {
         w->stop = true;
@@ -1060,7 +1134,7 @@ static void ev_arrival(struct pvt_timer *ev)
         guest_leave(v);
         return;
     }
-    pvt_timer_init(&x->start, ev_start, x);
+    pvt_sim_event_init(&x->start, ev_start, x);
     on_vcpu(v, &x->start, arrival_work);
 }
 
@@ -1073,7 +1147,7 @@ static void ev_arrival(struct pvt_timer *ev)
  * differs from true time only by its drift.
  */
 
-static void boot_end_work(struct vcpu *v, struct pvt_timer *ev)
+static void boot_end_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct world *w = v->w;
 
@@ -1086,7 +1160,7 @@ static void boot_end_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_boot_end(struct pvt_timer *ev)
+static void ev_boot_end(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
 
@@ -1094,7 +1168,7 @@ static void ev_boot_end(struct pvt_timer *ev)
     on_vcpu(&w->v[0], ev, boot_end_work);
 }
 
-static void ev_run_end(struct pvt_timer *ev)
+static void ev_run_end(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     unsigned int i;
@@ -1102,10 +1176,10 @@ static void ev_run_end(struct pvt_timer *ev)
     w->r->events++;
     w->arrivals_on = false;
     for (i = 0; i < w->nv; i++)
-        pvt_tq_cancel(&w->evq, &w->v[i].ev_arrival);
+        pvt_sim_evq_cancel(&w->evq, &w->v[i].ev_arrival);
 }
 
-static void ev_drain_end(struct pvt_timer *ev)
+static void ev_drain_end(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
 
@@ -1118,7 +1192,7 @@ static void ev_drain_end(struct pvt_timer *ev)
  * scale; the guest's reads must stay consistent through it. */
 #define PVCLOCK_REFRESH_NS (1000 * PVT_NSEC_PER_MSEC)
 
-static void ev_refresh(struct pvt_timer *ev)
+static void ev_refresh(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     unsigned int i;
@@ -1126,14 +1200,13 @@ static void ev_refresh(struct pvt_timer *ev)
     w->r->events++;
     for (i = 0; i < w->nv; i++)
         publish_pvclock(&w->v[i]);
-    pvt_tq_arm(&w->evq, &w->ev_refresh,
-               pvt_add_sat_s64(ev->expires, PVCLOCK_REFRESH_NS));
+    ev_arm(w, &w->ev_refresh, pvt_add_sat_s64(ev->expires, PVCLOCK_REFRESH_NS));
 }
 
 /* The guest's resume path on v: vCPU 0 forgets the last-value guard and
  * continues its own clock from where it was; every vCPU re-programs its
  * device (the queue owns the singleshot from boot). */
-static void migrated_work(struct vcpu *v, struct pvt_timer *ev)
+static void migrated_work(struct vcpu *v, struct pvt_sim_event *ev)
 {
     struct world *w = v->w;
 
@@ -1154,14 +1227,14 @@ static void migrated_work(struct vcpu *v, struct pvt_timer *ev)
     guest_leave(v);
 }
 
-static void ev_migrated(struct pvt_timer *ev)
+static void ev_migrated(struct pvt_sim_event *ev)
 {
     struct vcpu *v = ev->data;
 
     on_vcpu(v, ev, migrated_work);
 }
 
-static void ev_migrate(struct pvt_timer *ev)
+static void ev_migrate(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     const struct pvt_sim_params *p = w->p;
@@ -1193,7 +1266,7 @@ static void ev_migrate(struct pvt_timer *ev)
 /* The hypervisor clock steps by hv_step_us, unannounced (a host clock
  * corrected under the guest): the pages are republished with it, the
  * guest is not told, its timers stay set in the hypervisor's clock. */
-static void ev_hv_step(struct pvt_timer *ev)
+static void ev_hv_step(struct pvt_sim_event *ev)
 {
     struct world *w = ev->data;
     unsigned int i;
@@ -1208,12 +1281,6 @@ static void ev_hv_step(struct pvt_timer *ev)
 }
 
 /* ---- setup and the run ---------------------------------------------------------- */
-
-static uint64_t true_read(struct pvt_clocksource *cs)
-{
-    const struct world *w = cs->priv;
-    return *w->tnow;
-}
 
 static int fail(char *err, size_t errlen, const char *what, int rc)
 {
@@ -1244,12 +1311,12 @@ static int vcpu_init_host(struct world *w, unsigned int i, uint64_t seed,
     pvt_sim_workload_init_vcpu(&v->work, p, seed, i);
     pvt_sim_preemptions_init_vcpu(&v->pre, p, seed, i);
     pvt_sim_rng_seed(&v->rng_lat, seed, pvt_sim_stream(i, 3));
-    pvt_timer_init(&v->ev_hv, ev_hv_fire, v);
-    pvt_timer_init(&v->ev_irq, ev_irq_deliver, v);
-    pvt_timer_init(&v->ev_arrival, ev_arrival, v);
-    pvt_timer_init(&v->ev_ipi, ev_ipi, v);
-    pvt_timer_init(&v->ev_resume, ev_resume, v);
-    pvt_timer_init(&v->ev_migrated, ev_migrated, v);
+    pvt_sim_event_init(&v->ev_hv, ev_hv_fire, v);
+    pvt_sim_event_init(&v->ev_irq, ev_irq_deliver, v);
+    pvt_sim_event_init(&v->ev_arrival, ev_arrival, v);
+    pvt_sim_event_init(&v->ev_ipi, ev_ipi, v);
+    pvt_sim_event_init(&v->ev_resume, ev_resume, v);
+    pvt_sim_event_init(&v->ev_migrated, ev_migrated, v);
     hcfg.slop_ns = (uint64_t)(p->slop_us * 1e3);
     if ((rc = pvt_hv_timer_init(&v->hvt, &hcfg, h_now(w))))
         return fail(err, errlen, "hypervisor timer", rc);
@@ -1335,22 +1402,13 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
     latency_table_init(w);
 
     /* the event queue runs on true time */
-    w->true_cs = (struct pvt_clocksource){
-        .name = "true-time",
-        .read = true_read,
-        .priv = w,
-        .mask = UINT64_MAX,
-        .mult = 1,
-        .shift = 0,
-        .rating = 1,
-    };
-    if ((rc = pvt_clocksource_init(&w->true_cs)) ||
-        (rc = pvt_timekeeper_init(&w->true_tk, &w->true_cs, 0)) ||
-        (rc = pvt_tq_init(&w->evq, &w->true_tk)))
-        return fail(err, errlen, "event queue", rc);
-    pvt_timer_init(&w->ev_migrate, ev_migrate, w);
-    pvt_timer_init(&w->ev_refresh, ev_refresh, w);
-    pvt_tq_arm(&w->evq, &w->ev_refresh, PVCLOCK_REFRESH_NS);
+    if (pvt_sim_evq_init(&w->evq, EVQ_START)) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    pvt_sim_event_init(&w->ev_migrate, ev_migrate, w);
+    pvt_sim_event_init(&w->ev_refresh, ev_refresh, w);
+    ev_arm(w, &w->ev_refresh, PVCLOCK_REFRESH_NS);
 
     /* the hypervisor and the vCPUs */
     w->h_offset = (uint64_t)(p->hv_uptime_s * 1e9);
@@ -1433,29 +1491,28 @@ static int world_init(struct world *w, const struct pvt_sim_params *p,
         return fail(err, errlen, "tick", rc);
 
     /* milestones */
-    pvt_timer_init(&w->ev_boot_end, ev_boot_end, w);
-    pvt_timer_init(&w->ev_run_end, ev_run_end, w);
-    pvt_timer_init(&w->ev_drain_end, ev_drain_end, w);
+    pvt_sim_event_init(&w->ev_boot_end, ev_boot_end, w);
+    pvt_sim_event_init(&w->ev_run_end, ev_run_end, w);
+    pvt_sim_event_init(&w->ev_drain_end, ev_drain_end, w);
     if (p->pvclock) {
         if (p->boot_s > 0)
-            pvt_tq_arm(&w->evq, &w->ev_boot_end, (int64_t)(p->boot_s * 1e9));
+            ev_arm(w, &w->ev_boot_end, (int64_t)(p->boot_s * 1e9));
         else
             boot_end_work(v0, &w->ev_boot_end); /* before any coroutine */
     }
-    pvt_tq_arm(&w->evq, &w->ev_run_end, (int64_t)(p->duration_s * 1e9));
-    pvt_tq_arm(&w->evq, &w->ev_drain_end,
-               (int64_t)((p->duration_s + p->drain_s) * 1e9));
+    ev_arm(w, &w->ev_run_end, (int64_t)(p->duration_s * 1e9));
+    ev_arm(w, &w->ev_drain_end, (int64_t)((p->duration_s + p->drain_s) * 1e9));
 
     w->arrivals_on = p->timer_rate_hz > 0;
     if (w->arrivals_on)
         for (i = 0; i < w->nv; i++)
-            pvt_tq_arm(&w->evq, &w->v[i].ev_arrival,
-                       (int64_t)pvt_sim_workload_first(&w->v[i].work));
+            ev_arm(w, &w->v[i].ev_arrival,
+                   (int64_t)pvt_sim_workload_first(&w->v[i].work));
     if (p->migrate_at_s >= 0)
-        pvt_tq_arm(&w->evq, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
-    pvt_timer_init(&w->ev_hv_step, ev_hv_step, w);
+        ev_arm(w, &w->ev_migrate, (int64_t)(p->migrate_at_s * 1e9));
+    pvt_sim_event_init(&w->ev_hv_step, ev_hv_step, w);
     if (p->hv_step_at_s >= 0)
-        pvt_tq_arm(&w->evq, &w->ev_hv_step, (int64_t)(p->hv_step_at_s * 1e9));
+        ev_arm(w, &w->ev_hv_step, (int64_t)(p->hv_step_at_s * 1e9));
     /* an interrupt storm is bounded by the delivery latency; allow a
      * generous multiple of the work the parameters ask for */
     w->events_cap = (uint64_t)(200 * (p->timer_rate_hz + p->hz + 100) *
@@ -1480,6 +1537,7 @@ static void world_free(struct world *w)
         free(w->v[i].stack);
     }
     free(w->v);
+    pvt_sim_evq_free(&w->evq);
 }
 
 int pvt_sim_result_init(struct pvt_sim_result *r,
@@ -1567,7 +1625,7 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
     }
 
     while (!w->stop) {
-        int64_t next = pvt_tq_earliest(&w->evq);
+        int64_t next = pvt_sim_evq_earliest(&w->evq);
         if (next == PVT_TIME_MAX || (uint64_t)next > w->t_cap)
             break;
         if (progress && (r->events & 0xfffff) == 0)
@@ -1579,7 +1637,7 @@ int pvt_sim_run(const struct pvt_sim_params *p, uint64_t seed,
         }
         if ((uint64_t)next > *w->tnow)
             *w->tnow = (uint64_t)next;
-        pvt_tq_run_expired(&w->evq);
+        pvt_sim_evq_run(&w->evq, (int64_t)*w->tnow);
     }
 
     for (i = 0; i < w->nv; i++)
