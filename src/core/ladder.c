@@ -34,7 +34,9 @@ static uint64_t distance(int64_t a, int64_t b)
 #define LOAD_FILL  4
 _Static_assert(PVT_LADDER_BUCKET_MAX == LOAD_PARTS * LOAD_FILL,
                "a bucket the heap takes whole fits its parts");
-_Static_assert(LOAD_PARTS *LOAD_FILL <= UINT16_MAX,
+_Static_assert((LOAD_PARTS & (LOAD_PARTS - 1)) == 0,
+               "the parts a bucket is split in are a power of two");
+_Static_assert(LOAD_PARTS * LOAD_FILL <= UINT16_MAX,
                "a part's size fits part_size");
 
 /* A bigger bucket is spread over a finer rung whose buckets hold about
