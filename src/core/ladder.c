@@ -515,9 +515,10 @@ static void heap_demote(struct pvt_ladder *l)
 /*
  * Where a node goes: top when at or past top_start; else the first rung
  * (coarsest first) whose unhanded part it falls in; else, below every
- * rung, the heap. Rung r + 1 always covers exactly the bucket of rung r
- * that was handed on last, so these ranges tile the key line in order:
- * heap < deepest rung < ... < rung 0 < top.
+ * rung, the heap. Rung r + 1 always covers the bucket of rung r that was
+ * handed on last (a rung spread from a bucket may reach past its end, but
+ * rung r, tried first, takes every key there), so the ranges where nodes
+ * go tile the key line in order: heap < deepest rung < ... < rung 0 < top.
  */
 static void place(struct pvt_ladder *l, struct pvt_ladder_node *n)
 {
